@@ -1,0 +1,23 @@
+#![doc = include_str!("../README.md")]
+
+mod ca;
+mod digest;
+mod facts;
+mod name;
+pub mod oid;
+mod profile;
+mod revocation;
+mod serial;
+mod signer;
+
+pub use ca::{from_x509_time, issuance_id, key_identifier, opaque_auth_id, x509_time, CaGeneration, IssueError};
+pub use digest::{DigestAlgorithm, DigestInfo, DigestInfoError};
+pub use facts::{end_entity_not_after, end_of_day_jst, BasicFacts, BirthDate, Era, FactsError, Sex, SubstituteMap};
+pub use name::{auth_subject, dn, signature_subject, Naming};
+pub use profile::{CaKind, CertKind, ExtensionSpec, PolicySet, Profile};
+pub use revocation::{CrlReason, Revocation, RevocationMeaning, RevocationStatus};
+pub use serial::Serial;
+pub use signer::{SignatureAlgorithm, Signer, SignerError, SoftwareKey};
+
+/// Re-exported ASN.1 crates, so callers use the same versions.
+pub use {der, spki, time, x509_cert};
