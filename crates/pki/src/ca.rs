@@ -367,3 +367,39 @@ pub fn opaque_auth_id(rng: &mut impl CryptoRngCore) -> String {
     const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHIJKLMNPQRSTUVW";
     (0..23).map(|_| char::from(ALPHABET[(rng.next_u32() % 32) as usize])).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::testutil;
+
+    #[test]
+    fn issues_a_signature_certificate_that_parses() {
+        let ca = testutil::ca(CaKind::Signature);
+        let (_key, der) = testutil::signature_cert(&ca);
+        let cert = Certificate::from_der(&der).unwrap();
+        assert_eq!(cert.to_der().unwrap(), der, "re-encodes byte for byte");
+        let ids: Vec<_> = cert.tbs_certificate.extensions.unwrap().iter().map(|e| e.extn_id).collect();
+        assert_eq!(ids.last(), Some(&ID_CE_SUBJECT_KEY_IDENTIFIER));
+        assert_eq!(ids[0], ID_CE_KEY_USAGE);
+    }
+
+    #[test]
+    fn refuses_facts_on_auth_and_out_of_range_validity() {
+        let ca = testutil::ca(CaKind::Auth);
+        let key = crate::SoftwareKey::generate_rsa2048().unwrap();
+        let subject = crate::auth_subject("X").unwrap();
+        let f = testutil::facts();
+        let r = ca.issue(&Profile::end_entity(CertKind::Auth), &Serial::from_u64(7), subject.clone(), key.public_key().clone(), Some(&f), testutil::NOW, testutil::NOW + time::Duration::days(1));
+        assert!(matches!(r, Err(IssueError::Profile { .. })));
+        let r = ca.issue(&Profile::end_entity(CertKind::Auth), &Serial::from_u64(7), subject, key.public_key().clone(), None, testutil::NOW, time::macros::datetime!(2040-01-01 0:00 UTC));
+        assert!(matches!(r, Err(IssueError::Validity { .. })));
+    }
+
+    #[test]
+    fn issuance_id_shape() {
+        let id = issuance_id(time::macros::datetime!(2026-01-01 00:00:05 UTC), 42, "HANKOTEST");
+        assert_eq!(id, "2026010109000500042HANKOTEST");
+    }
+}

@@ -1,16 +1,23 @@
 #![doc = include_str!("../README.md")]
 
 mod ca;
+pub mod cms;
+pub mod crl;
+mod crypto;
 mod digest;
 mod facts;
 mod name;
+pub mod ocsp;
 pub mod oid;
 mod profile;
 mod revocation;
 mod serial;
 mod signer;
+#[cfg(test)]
+mod testutil;
 
 pub use ca::{from_x509_time, issuance_id, key_identifier, opaque_auth_id, x509_time, CaGeneration, IssueError};
+pub use crypto::{BadSignature, KeyError, RsaPublicKey, MIN_RSA_BITS};
 pub use digest::{DigestAlgorithm, DigestInfo, DigestInfoError};
 pub use facts::{end_entity_not_after, end_of_day_jst, BasicFacts, BirthDate, Era, FactsError, Sex, SubstituteMap};
 pub use name::{auth_subject, dn, signature_subject, Naming};

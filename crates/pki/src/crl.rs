@@ -1,0 +1,1 @@
+//! Certificate revocation lists: build, parse, verify, and a compact index (in progress).

@@ -1,0 +1,83 @@
+//! RSA public keys prepared once and reused for every verification (aws-lc).
+
+use aws_lc_rs::signature::{ParsedPublicKey, UnparsedPublicKey};
+use der::{Decode, Encode};
+use spki::SubjectPublicKeyInfoOwned;
+
+use crate::{oid, SignatureAlgorithm};
+
+/// Smallest RSA modulus hanko accepts, in bits.
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// A public key was unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// Not `rsaEncryption`.
+    #[error("public key algorithm {0} is not rsaEncryption")]
+    NotRsa(const_oid::ObjectIdentifier),
+    /// Not a well-formed RSAPublicKey, or smaller than [`MIN_RSA_BITS`] / larger than 8192 bits.
+    #[error("RSA public key rejected: {0}")]
+    Rejected(String),
+}
+
+/// A signature did not verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("signature does not verify")]
+pub struct BadSignature;
+
+/// An RSA public key, parsed once for fast repeated verification.
+pub struct RsaPublicKey {
+    spki_der: Vec<u8>,
+    sha256: ParsedPublicKey,
+}
+
+impl core::fmt::Debug for RsaPublicKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "RsaPublicKey({} bytes)", self.spki_der.len())
+    }
+}
+
+impl RsaPublicKey {
+    /// From a `SubjectPublicKeyInfo`.
+    pub fn from_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<RsaPublicKey, KeyError> {
+        if spki.algorithm.oid != oid::RSA_ENCRYPTION {
+            return Err(KeyError::NotRsa(spki.algorithm.oid));
+        }
+        let spki_der = spki.to_der().map_err(|e| KeyError::Rejected(e.to_string()))?;
+        let sha256 = UnparsedPublicKey::new(SignatureAlgorithm::RsaPkcs1Sha256.verification(), &spki_der)
+            .parse()
+            .map_err(|e| KeyError::Rejected(e.to_string()))?;
+        Ok(RsaPublicKey { spki_der, sha256 })
+    }
+
+    /// From DER `SubjectPublicKeyInfo`.
+    pub fn from_spki_der(der: &[u8]) -> Result<RsaPublicKey, KeyError> {
+        let spki = SubjectPublicKeyInfoOwned::from_der(der).map_err(|e| KeyError::Rejected(e.to_string()))?;
+        RsaPublicKey::from_spki(&spki)
+    }
+
+    /// The key as DER `SubjectPublicKeyInfo`.
+    pub fn spki_der(&self) -> &[u8] {
+        &self.spki_der
+    }
+
+    /// Verifies an RSASSA-PKCS1-v1_5 `signature` over `message`.
+    pub fn verify(&self, algorithm: SignatureAlgorithm, message: &[u8], signature: &[u8]) -> Result<(), BadSignature> {
+        match algorithm {
+            SignatureAlgorithm::RsaPkcs1Sha256 => self.sha256.verify_sig(message, signature),
+            other => UnparsedPublicKey::new(other.verification(), &self.spki_der).verify(message, signature),
+        }
+        .map_err(|_| BadSignature)
+    }
+
+    /// Verifies an RSASSA-PKCS1-v1_5 `signature` over a precomputed `digest`.
+    pub fn verify_digest(&self, algorithm: SignatureAlgorithm, digest: &[u8], signature: &[u8]) -> Result<(), BadSignature> {
+        let d = aws_lc_rs::digest::Digest::import_less_safe(digest, algorithm.digest().aws()).map_err(|_| BadSignature)?;
+        match algorithm {
+            SignatureAlgorithm::RsaPkcs1Sha256 => self.sha256.verify_digest_sig(&d, signature),
+            other => UnparsedPublicKey::new(other.verification(), &self.spki_der).verify_digest(&d, signature),
+        }
+        .map_err(|_| BadSignature)
+    }
+}
