@@ -126,14 +126,8 @@ pub(crate) fn facts_general_names(facts: &BasicFacts) -> der::Result<Vec<General
     values
         .iter()
         .map(|(type_id, v)| {
-            // value [0] EXPLICIT UTF8String
-            let inner = Utf8StringRef::new(v)?.to_der()?;
-            let explicit = der::asn1::ContextSpecific {
-                tag_number: der::TagNumber::N0,
-                tag_mode: der::TagMode::Explicit,
-                value: Any::from_der(&inner)?,
-            };
-            Ok(GeneralName::OtherName(OtherName { type_id: *type_id, value: Any::from_der(&explicit.to_der()?)? }))
+            // OtherName.value is `[0] EXPLICIT`: x509-cert adds the tag around the UTF8String.
+            Ok(GeneralName::OtherName(OtherName { type_id: *type_id, value: Any::from(Utf8StringRef::new(v)?) }))
         })
         .collect()
 }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod ca;
+mod cert;
 pub mod cms;
 pub mod crl;
 mod crypto;
@@ -17,6 +18,7 @@ mod signer;
 mod testutil;
 
 pub use ca::{from_x509_time, issuance_id, key_identifier, opaque_auth_id, x509_time, CaGeneration, IssueError};
+pub use cert::{CertError, JpkiCertificate, MAX_CERTIFICATE_LEN};
 pub use crypto::{BadSignature, KeyError, RsaPublicKey, MIN_RSA_BITS};
 pub use digest::{DigestAlgorithm, DigestInfo, DigestInfoError};
 pub use facts::{end_entity_not_after, end_of_day_jst, BasicFacts, BirthDate, Era, FactsError, Sex, SubstituteMap};

@@ -1,0 +1,410 @@
+//! Parsing a JPKI certificate into typed values (shared/spec/20-pki.md §1–2).
+//!
+//! ```text
+//! Certificate ::= SEQUENCE {
+//!     tbsCertificate       TBSCertificate,
+//!     signatureAlgorithm   AlgorithmIdentifier,
+//!     signatureValue       BIT STRING }
+//! ```
+//!
+//! Parsing checks the structure every JPKI certificate shares (v3, RSA, sha2WithRSA, no
+//! duplicate or unknown critical extensions, well-formed 4 facts) and classifies the kind.
+//! Whether it is *trusted* is the verifier's business.
+
+use const_oid::db::rfc5280::{
+    ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS, ID_CE_CERTIFICATE_POLICIES,
+    ID_CE_CRL_DISTRIBUTION_POINTS, ID_CE_EXT_KEY_USAGE, ID_CE_ISSUER_ALT_NAME, ID_CE_KEY_USAGE,
+    ID_CE_SUBJECT_ALT_NAME, ID_CE_SUBJECT_KEY_IDENTIFIER, ID_KP_OCSP_SIGNING,
+};
+use const_oid::db::rfc6960::ID_PKIX_OCSP_NOCHECK;
+use const_oid::ObjectIdentifier;
+use der::asn1::Utf8StringRef;
+use der::flagset::FlagSet;
+use der::{Decode, Encode, Reader, SliceReader};
+use time::OffsetDateTime;
+use x509_cert::certificate::{Certificate, Version};
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{
+    AuthorityKeyIdentifier, BasicConstraints, CertificatePolicies, ExtendedKeyUsage, KeyUsage, KeyUsages,
+    SubjectAltName, SubjectKeyIdentifier,
+};
+
+use crate::facts::{BasicFacts, BirthDate, FactsError, Sex, SubstituteMap};
+use crate::{from_x509_time, oid, CertKind, Serial, SignatureAlgorithm};
+
+/// Largest certificate accepted, in bytes (a JPKI signature certificate is about 1.5 KB).
+pub const MAX_CERTIFICATE_LEN: usize = 16 * 1024;
+
+/// Why a certificate could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertError {
+    /// Larger than [`MAX_CERTIFICATE_LEN`].
+    #[error("certificate is {len} bytes, more than {max}")]
+    TooLarge {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Malformed, truncated or trailing DER.
+    #[error("certificate DER: {0}")]
+    Der(der::Error),
+    /// Not an X.509 v3 certificate.
+    #[error("certificate is not X.509 v3")]
+    NotV3,
+    /// Signed with something other than sha{256,384,512}WithRSAEncryption.
+    #[error("unsupported signature algorithm {0}")]
+    UnsupportedSignatureAlgorithm(ObjectIdentifier),
+    /// The inner and outer signature algorithms differ.
+    #[error("tbsCertificate.signature differs from signatureAlgorithm")]
+    AlgorithmMismatch,
+    /// Not an RSA key.
+    #[error("subject public key is {0}, not rsaEncryption")]
+    NotRsa(ObjectIdentifier),
+    /// The same extension twice.
+    #[error("duplicate extension {0}")]
+    DuplicateExtension(ObjectIdentifier),
+    /// A critical extension hanko does not understand.
+    #[error("unknown critical extension {0}")]
+    UnknownCriticalExtension(ObjectIdentifier),
+    /// An extension whose value does not parse.
+    #[error("extension {oid} malformed: {error}")]
+    BadExtension {
+        /// Which extension.
+        oid: ObjectIdentifier,
+        /// The DER error.
+        error: der::Error,
+    },
+    /// A 4-facts otherName is malformed or appears twice, or one is missing.
+    #[error("4 facts: {0}")]
+    Facts(#[from] FactsError),
+    /// A 4-facts otherName is missing or repeated.
+    #[error("4 facts otherName {oid} is {problem}")]
+    FactsShape {
+        /// The otherName type.
+        oid: ObjectIdentifier,
+        /// `missing` or `repeated`.
+        problem: &'static str,
+    },
+    /// The certificate matches no JPKI kind (no usable keyUsage).
+    #[error("certificate matches no JPKI profile")]
+    UnknownKind,
+}
+
+/// A parsed JPKI certificate: the DER, the x509-cert structure and the typed facts.
+#[derive(Clone)]
+pub struct JpkiCertificate {
+    der: Vec<u8>,
+    tbs: core::ops::Range<usize>,
+    cert: Certificate,
+    kind: CertKind,
+    serial: Serial,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    signature_algorithm: SignatureAlgorithm,
+    key_usage: FlagSet<KeyUsages>,
+    policies: Vec<ObjectIdentifier>,
+    is_ca: bool,
+    subject_key_id: Option<Vec<u8>>,
+    authority_key_id: Option<Vec<u8>>,
+    facts: Option<BasicFacts>,
+}
+
+impl core::fmt::Debug for JpkiCertificate {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("JpkiCertificate").field("kind", &self.kind).field("serial", &self.serial).finish_non_exhaustive()
+    }
+}
+
+fn decode_ext<'a, T: Decode<'a>>(oid: ObjectIdentifier, bytes: &'a [u8]) -> Result<T, CertError> {
+    T::from_der(bytes).map_err(|error| CertError::BadExtension { oid, error })
+}
+
+/// The extensions hanko understands, so a critical one of them is acceptable.
+const KNOWN: [ObjectIdentifier; 10] = [
+    ID_CE_KEY_USAGE,
+    ID_CE_BASIC_CONSTRAINTS,
+    ID_CE_CERTIFICATE_POLICIES,
+    ID_CE_SUBJECT_ALT_NAME,
+    ID_CE_ISSUER_ALT_NAME,
+    ID_CE_CRL_DISTRIBUTION_POINTS,
+    ID_CE_SUBJECT_KEY_IDENTIFIER,
+    ID_CE_AUTHORITY_KEY_IDENTIFIER,
+    ID_CE_EXT_KEY_USAGE,
+    ID_PKIX_OCSP_NOCHECK,
+];
+
+const FACT_OIDS: [ObjectIdentifier; 6] = [
+    oid::JPKI_NAME,
+    oid::JPKI_NAME_SUBSTITUTES,
+    oid::JPKI_SEX,
+    oid::JPKI_BIRTH_DATE,
+    oid::JPKI_ADDRESS,
+    oid::JPKI_ADDRESS_SUBSTITUTES,
+];
+
+fn parse_facts(san: &SubjectAltName) -> Result<Option<BasicFacts>, CertError> {
+    let mut values: [Option<String>; 6] = Default::default();
+    let mut any = false;
+    for name in &san.0 {
+        let GeneralName::OtherName(other) = name else { continue };
+        let Some(i) = FACT_OIDS.iter().position(|o| *o == other.type_id) else { continue };
+        any = true;
+        if values[i].is_some() {
+            return Err(CertError::FactsShape { oid: other.type_id, problem: "repeated" });
+        }
+        let text = other
+            .value
+            .decode_as::<Utf8StringRef<'_>>()
+            .map_err(|error| CertError::BadExtension { oid: ID_CE_SUBJECT_ALT_NAME, error })?;
+        values[i] = Some(text.as_str().to_owned());
+    }
+    if !any {
+        return Ok(None);
+    }
+    let mut take = |i: usize| values[i].take().ok_or(CertError::FactsShape { oid: FACT_OIDS[i], problem: "missing" });
+    let name = take(0)?;
+    let name_map = take(1)?;
+    let sex = Sex::parse(&take(2)?)?;
+    let birth = BirthDate::parse(&take(3)?)?;
+    let address = take(4)?;
+    let address_map = take(5)?;
+    let facts = BasicFacts::with_substitutes(
+        &name,
+        SubstituteMap::new("name", &name, &name_map)?,
+        sex,
+        birth,
+        &address,
+        SubstituteMap::new("address", &address, &address_map)?,
+    )?;
+    Ok(Some(facts))
+}
+
+impl JpkiCertificate {
+    /// Parses DER.
+    pub fn from_der(der: &[u8]) -> Result<JpkiCertificate, CertError> {
+        if der.len() > MAX_CERTIFICATE_LEN {
+            return Err(CertError::TooLarge { len: der.len(), max: MAX_CERTIFICATE_LEN });
+        }
+        let cert = Certificate::from_der(der).map_err(CertError::Der)?;
+        // Locate the exact tbsCertificate bytes the signature covers.
+        let tbs = {
+            let mut r = SliceReader::new(der).map_err(CertError::Der)?;
+            let outer = der::Header::decode(&mut r).map_err(CertError::Der)?;
+            let start = usize::try_from(r.position()).map_err(CertError::Der)?;
+            let tbs_tlv = r.tlv_bytes().map_err(CertError::Der)?;
+            let _ = outer;
+            start..start + tbs_tlv.len()
+        };
+        let tbs_cert = &cert.tbs_certificate;
+        if tbs_cert.version != Version::V3 {
+            return Err(CertError::NotV3);
+        }
+        let alg = &cert.signature_algorithm;
+        let signature_algorithm =
+            SignatureAlgorithm::from_oid(alg.oid).ok_or(CertError::UnsupportedSignatureAlgorithm(alg.oid))?;
+        if tbs_cert.signature != *alg {
+            return Err(CertError::AlgorithmMismatch);
+        }
+        let spki_alg = tbs_cert.subject_public_key_info.algorithm.oid;
+        if spki_alg != oid::RSA_ENCRYPTION {
+            return Err(CertError::NotRsa(spki_alg));
+        }
+
+        let mut key_usage = FlagSet::default();
+        let mut policies = Vec::new();
+        let mut is_ca = false;
+        let mut subject_key_id = None;
+        let mut authority_key_id = None;
+        let mut facts = None;
+        let mut ocsp_signing = false;
+        let extensions = tbs_cert.extensions.as_deref().unwrap_or_default();
+        for (i, e) in extensions.iter().enumerate() {
+            if extensions[..i].iter().any(|p| p.extn_id == e.extn_id) {
+                return Err(CertError::DuplicateExtension(e.extn_id));
+            }
+            if e.critical && !KNOWN.contains(&e.extn_id) {
+                return Err(CertError::UnknownCriticalExtension(e.extn_id));
+            }
+            let v = e.extn_value.as_bytes();
+            match e.extn_id {
+                ID_CE_KEY_USAGE => key_usage = decode_ext::<KeyUsage>(e.extn_id, v)?.0,
+                ID_CE_BASIC_CONSTRAINTS => is_ca = decode_ext::<BasicConstraints>(e.extn_id, v)?.ca,
+                ID_CE_CERTIFICATE_POLICIES => {
+                    policies = decode_ext::<CertificatePolicies>(e.extn_id, v)?
+                        .0
+                        .into_iter()
+                        .map(|p| p.policy_identifier)
+                        .collect();
+                }
+                ID_CE_SUBJECT_ALT_NAME => facts = parse_facts(&decode_ext::<SubjectAltName>(e.extn_id, v)?)?,
+                ID_CE_SUBJECT_KEY_IDENTIFIER => {
+                    subject_key_id = Some(decode_ext::<SubjectKeyIdentifier>(e.extn_id, v)?.0.as_bytes().to_vec());
+                }
+                ID_CE_AUTHORITY_KEY_IDENTIFIER => {
+                    authority_key_id = decode_ext::<AuthorityKeyIdentifier>(e.extn_id, v)?
+                        .key_identifier
+                        .map(|k| k.as_bytes().to_vec());
+                }
+                ID_CE_EXT_KEY_USAGE => {
+                    ocsp_signing = decode_ext::<ExtendedKeyUsage>(e.extn_id, v)?.0.contains(&ID_KP_OCSP_SIGNING);
+                }
+                _ => {}
+            }
+        }
+
+        let smartphone = policies.iter().any(|p| [oid::POLICY_SMARTPHONE_SIGNATURE, oid::POLICY_TEST_SMARTPHONE_SIGNATURE].contains(p));
+        let kind = if is_ca {
+            CertKind::Ca
+        } else if ocsp_signing {
+            CertKind::OcspResponder
+        } else if facts.is_some() {
+            if smartphone { CertKind::SmartphoneSignature } else { CertKind::Signature }
+        } else if key_usage.contains(KeyUsages::DigitalSignature) {
+            CertKind::Auth
+        } else {
+            return Err(CertError::UnknownKind);
+        };
+
+        Ok(JpkiCertificate {
+            der: der.to_vec(),
+            tbs,
+            serial: Serial::of(&tbs_cert.serial_number),
+            not_before: from_x509_time(&tbs_cert.validity.not_before),
+            not_after: from_x509_time(&tbs_cert.validity.not_after),
+            signature_algorithm,
+            key_usage,
+            policies,
+            is_ca,
+            subject_key_id,
+            authority_key_id,
+            facts,
+            kind,
+            cert,
+        })
+    }
+
+    /// The DER the certificate was parsed from.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+    /// The exact `tbsCertificate` bytes the issuer signed.
+    pub fn tbs_der(&self) -> &[u8] {
+        &self.der[self.tbs.clone()]
+    }
+    /// The signature bits.
+    pub fn signature(&self) -> &[u8] {
+        self.cert.signature.raw_bytes()
+    }
+    /// The x509-cert structure.
+    pub fn x509(&self) -> &Certificate {
+        &self.cert
+    }
+    /// The kind, classified from basicConstraints, EKU, the 4 facts, keyUsage and policy.
+    pub fn kind(&self) -> CertKind {
+        self.kind
+    }
+    /// The serial (発行番号).
+    pub fn serial(&self) -> &Serial {
+        &self.serial
+    }
+    /// notBefore.
+    pub fn not_before(&self) -> OffsetDateTime {
+        self.not_before
+    }
+    /// notAfter.
+    pub fn not_after(&self) -> OffsetDateTime {
+        self.not_after
+    }
+    /// The issuer's signature algorithm.
+    pub fn signature_algorithm(&self) -> SignatureAlgorithm {
+        self.signature_algorithm
+    }
+    /// keyUsage bits (empty when absent).
+    pub fn key_usage(&self) -> FlagSet<KeyUsages> {
+        self.key_usage
+    }
+    /// certificatePolicies identifiers.
+    pub fn policies(&self) -> &[ObjectIdentifier] {
+        &self.policies
+    }
+    /// basicConstraints CA:TRUE.
+    pub fn is_ca(&self) -> bool {
+        self.is_ca
+    }
+    /// subjectKeyIdentifier.
+    pub fn subject_key_id(&self) -> Option<&[u8]> {
+        self.subject_key_id.as_deref()
+    }
+    /// authorityKeyIdentifier keyIdentifier.
+    pub fn authority_key_id(&self) -> Option<&[u8]> {
+        self.authority_key_id.as_deref()
+    }
+    /// The 4 facts (signature certificates only).
+    pub fn facts(&self) -> Option<&BasicFacts> {
+        self.facts.as_ref()
+    }
+    /// The issuer DN, DER.
+    pub fn issuer_der(&self) -> Result<Vec<u8>, der::Error> {
+        self.cert.tbs_certificate.issuer.to_der()
+    }
+    /// The subject DN, DER.
+    pub fn subject_der(&self) -> Result<Vec<u8>, der::Error> {
+        self.cert.tbs_certificate.subject.to_der()
+    }
+    /// The subject DN as RFC 4514 text.
+    pub fn subject_string(&self) -> String {
+        self.cert.tbs_certificate.subject.to_string()
+    }
+    /// The subject public key, DER SubjectPublicKeyInfo.
+    pub fn public_key_der(&self) -> Result<Vec<u8>, der::Error> {
+        self.cert.tbs_certificate.subject_public_key_info.to_der()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::{testutil, CaKind};
+
+    #[test]
+    fn parses_our_signature_certificate_with_facts() {
+        let ca = testutil::ca(CaKind::Signature);
+        let (_, der) = testutil::signature_cert(&ca);
+        let c = JpkiCertificate::from_der(&der).unwrap();
+        assert_eq!(c.kind(), CertKind::Signature);
+        assert_eq!(c.facts(), Some(&testutil::facts()));
+        assert!(c.key_usage().contains(KeyUsages::NonRepudiation));
+        assert_eq!(c.policies(), &[oid::POLICY_TEST_SIGNATURE]);
+        assert_eq!(c.authority_key_id(), Some(ca.key_id()));
+        assert_eq!(c.x509().to_der().unwrap(), der);
+        assert_eq!(c.tbs_der(), c.x509().tbs_certificate.to_der().unwrap());
+    }
+
+    #[test]
+    fn parses_auth_and_ca() {
+        let ca = testutil::ca(CaKind::Auth);
+        let (_, der) = testutil::auth_cert(&ca);
+        let c = JpkiCertificate::from_der(&der).unwrap();
+        assert_eq!(c.kind(), CertKind::Auth);
+        assert!(c.facts().is_none());
+        let c = JpkiCertificate::from_der(ca.certificate_der()).unwrap();
+        assert_eq!(c.kind(), CertKind::Ca);
+        assert_eq!(c.subject_key_id(), Some(ca.key_id()));
+    }
+
+    #[test]
+    fn rejects_truncated_trailing_and_oversized() {
+        let ca = testutil::ca(CaKind::Auth);
+        let der = ca.certificate_der();
+        for cut in [0, 1, 10, der.len() / 2, der.len() - 1] {
+            assert!(matches!(JpkiCertificate::from_der(&der[..cut]), Err(CertError::Der(_))), "cut at {cut}");
+        }
+        let mut trailing = der.to_vec();
+        trailing.push(0);
+        assert!(matches!(JpkiCertificate::from_der(&trailing), Err(CertError::Der(_))));
+        assert!(matches!(JpkiCertificate::from_der(&vec![0x30; MAX_CERTIFICATE_LEN + 1]), Err(CertError::TooLarge { .. })));
+    }
+}
