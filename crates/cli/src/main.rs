@@ -1,0 +1,109 @@
+//! `hanko` — the JPKI ecosystem on one machine. This binary only wires: the logic lives in the
+//! library crates.
+
+mod bench_crl;
+mod bench_verify;
+mod cmd_ca;
+mod cmd_ocsp;
+mod cmd_verify;
+mod demo;
+mod people;
+mod sandbox;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use hanko_pki::time::format_description::well_known::Rfc3339;
+use hanko_pki::time::OffsetDateTime;
+
+/// hanko: Japan's public personal authentication (JPKI) — sandbox authority, revocation and
+/// verification of My Number Card certificates.
+///
+/// Everything hanko mints is clearly test material (O=JPKI-TEST, test policy OIDs, synthetic
+/// people). Private keys are written only as PKCS#8 files with mode 0600 and never printed.
+#[derive(Parser)]
+#[command(name = "hanko", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a sandbox authority, issue certificates to a few synthetic people, revoke one,
+    /// publish CRLs and verify everything — printing what was made.
+    Demo(demo::Args),
+    /// The sandbox certificate authority (the J-LIS role): CA generations, issuance, revocation, CRLs.
+    #[command(subcommand)]
+    Ca(cmd_ca::Command),
+    /// OCSP (RFC 6960) responder and client, file in / file out.
+    #[command(subcommand)]
+    Ocsp(cmd_ocsp::Command),
+    /// Verify a certificate, a raw signature, a CMS signature or a user-authentication response.
+    #[command(subcommand)]
+    Verify(cmd_verify::Command),
+    /// Benchmarks that print ratios against yardsticks measured in the same run.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Signature verifications per second (chain + signature + CRL lookup) vs `openssl speed rsa2048`.
+    Verify(bench_verify::Args),
+    /// Build, parse and index an N-entry CRL, vs `openssl crl -noout` on the same file.
+    Crl {
+        /// Number of revoked entries.
+        #[arg(long, default_value_t = 1_000_000)]
+        entries: u64,
+        /// Working directory for the CRL file.
+        #[arg(long, default_value = "target/bench-crl")]
+        dir: PathBuf,
+    },
+}
+
+/// Options shared by commands that use the sandbox authority's data directory.
+#[derive(clap::Args, Clone)]
+pub(crate) struct DataDir {
+    /// The authority's data directory.
+    #[arg(long, env = "HANKO_DATA_DIR", default_value = "hanko-data")]
+    pub(crate) data_dir: PathBuf,
+}
+
+/// Parses an RFC 3339 time (`2026-01-01T09:00:00+09:00`).
+pub(crate) fn parse_time(s: &str) -> Result<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339).with_context(|| format!("{s:?} is not an RFC 3339 time like 2026-01-01T09:00:00+09:00"))
+}
+
+/// The time to act at: `--at` or the system clock (the binary is where the clock is read).
+pub(crate) fn now_or(at: Option<&str>) -> Result<OffsetDateTime> {
+    match at {
+        Some(s) => parse_time(s),
+        None => Ok(OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| OffsetDateTime::now_utc())),
+    }
+}
+
+/// Formats a time as RFC 3339.
+pub(crate) fn fmt_time(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(args) => demo::run(&args),
+        Command::Ca(c) => cmd_ca::run(c),
+        Command::Ocsp(c) => cmd_ocsp::run(c),
+        Command::Verify(c) => cmd_verify::run(c),
+        Command::Bench(BenchCommand::Verify(args)) => bench_verify::run(&args),
+        Command::Bench(BenchCommand::Crl { entries, dir }) => bench_crl::run(entries, &dir),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("hanko: error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
