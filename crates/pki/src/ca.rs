@@ -85,7 +85,7 @@ pub fn from_x509_time(t: &Time) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(i64::try_from(secs).unwrap_or(i64::MAX)).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// SHA-1 of the RSAPublicKey inside `spki` — the JPKI subjectKeyIdentifier (method 1) [V].
+/// SHA-1 of the RSAPublicKey inside `spki` — the JPKI subjectKeyIdentifier (method 1) \[V\].
 pub fn key_identifier(spki: &SubjectPublicKeyInfoOwned) -> Vec<u8> {
     let key = spki.subject_public_key.raw_bytes();
     aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, key).as_ref().to_vec()
@@ -111,7 +111,7 @@ struct Draft<'a> {
 }
 
 /// The facts as the six `otherName`s of the signature certificate, in the observed order
-/// `.1 .4 .3 .5 .2 .6` [V].
+/// `.1 .4 .3 .5 .2 .6` \[V\].
 pub(crate) fn facts_general_names(facts: &BasicFacts) -> der::Result<Vec<GeneralName>> {
     let birth = facts.birth_date().to_string();
     let sex = facts.sex();
@@ -339,7 +339,7 @@ fn render(
 }
 
 /// The signature-certificate CN: JST request time `YYYYMMDDhhmmss` + 5-digit sequence +
-/// 9-character window code [S].
+/// 9-character window code \[S\].
 pub fn issuance_id(issued: OffsetDateTime, sequence: u32, window_code: &str) -> String {
     let jst = issued.to_offset(time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC));
     format!(

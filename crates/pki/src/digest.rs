@@ -41,7 +41,7 @@ impl DigestAlgorithm {
     }
 
     /// Output length in bytes.
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         self.aws().output_len()
     }
 
@@ -112,8 +112,8 @@ impl DigestInfo {
 
     /// A DigestInfo from a precomputed digest (length checked).
     pub fn new(algorithm: DigestAlgorithm, digest: &[u8]) -> Result<DigestInfo, DigestInfoError> {
-        if digest.len() != algorithm.len() {
-            return Err(DigestInfoError::Length { algorithm, expected: algorithm.len(), got: digest.len() });
+        if digest.len() != algorithm.output_len() {
+            return Err(DigestInfoError::Length { algorithm, expected: algorithm.output_len(), got: digest.len() });
         }
         Ok(DigestInfo { algorithm, digest: digest.to_vec() })
     }
@@ -140,6 +140,7 @@ impl DigestInfo {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

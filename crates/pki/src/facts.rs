@@ -221,7 +221,7 @@ impl Sex {
     pub const MALE: Sex = Sex(b'1');
     /// `2`.
     pub const FEMALE: Sex = Sex(b'2');
-    /// `3` — unknown [S].
+    /// `3` — unknown \[S\].
     pub const UNKNOWN: Sex = Sex(b'3');
 
     /// Parses the one-digit code.
@@ -284,7 +284,7 @@ impl fmt::Debug for SubstituteMap {
 
 /// Maximum address length in characters (20-pki.md §2).
 pub const MAX_ADDRESS_CHARS: usize = 200;
-/// Maximum name length in characters [I] (bounded so hostile input stays small).
+/// Maximum name length in characters \[I\] (bounded so hostile input stays small).
 pub const MAX_NAME_CHARS: usize = 100;
 
 /// The 4 basic facts (基本4情報) of a person as a signature certificate carries them.
@@ -372,8 +372,8 @@ impl fmt::Debug for BasicFacts {
 /// The end of an end-entity certificate's validity (20-pki.md §2): the holder's 5th birthday
 /// after `issued`, capped by the card's own expiry date, at 23:59:59 JST (14:59:59Z).
 ///
-/// A 29 February birthday falls on 28 February in common years [I]. With an unknown birth
-/// date the 5th anniversary of the issue date is used [I].
+/// A 29 February birthday falls on 28 February in common years \[I\]. With an unknown birth
+/// date the 5th anniversary of the issue date is used \[I\].
 pub fn end_entity_not_after(issued: OffsetDateTime, birth_date: BirthDate, card_expiry: Date) -> OffsetDateTime {
     // The issue day in Japan decides which birthdays are "after" it.
     let issued_jst = (issued + time::Duration::hours(9)).date();
@@ -395,6 +395,7 @@ pub fn end_of_day_jst(date: Date) -> OffsetDateTime {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use time::macros::{date, datetime};
 

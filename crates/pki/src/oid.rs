@@ -16,17 +16,17 @@ pub const JPKI_ADDRESS: Oid = Oid::new_unwrap("1.2.392.200149.8.5.5.5");
 /// `1.2.392.200149.8.5.5.6` — substitute-character map of the address.
 pub const JPKI_ADDRESS_SUBSTITUTES: Oid = Oid::new_unwrap("1.2.392.200149.8.5.5.6");
 
-/// Production signature-certificate policy `1.2.392.200149.8.5.1.1.20` [V].
+/// Production signature-certificate policy `1.2.392.200149.8.5.1.1.20` \[V\].
 pub const POLICY_SIGNATURE: Oid = Oid::new_unwrap("1.2.392.200149.8.5.1.1.20");
-/// Production user-authentication policy `1.2.392.200149.8.5.1.3.30` [S].
+/// Production user-authentication policy `1.2.392.200149.8.5.1.3.30` \[S\].
 pub const POLICY_AUTH: Oid = Oid::new_unwrap("1.2.392.200149.8.5.1.3.30");
-/// Production smartphone signature policy `1.2.392.200149.8.5.1.1.40` [S].
+/// Production smartphone signature policy `1.2.392.200149.8.5.1.1.40` \[S\].
 pub const POLICY_SMARTPHONE_SIGNATURE: Oid = Oid::new_unwrap("1.2.392.200149.8.5.1.1.40");
-/// Test-hierarchy signature policy `1.2.392.200149.8.5.1.0.20` [S] — the sandbox default.
+/// Test-hierarchy signature policy `1.2.392.200149.8.5.1.0.20` \[S\] — the sandbox default.
 pub const POLICY_TEST_SIGNATURE: Oid = Oid::new_unwrap("1.2.392.200149.8.5.1.0.20");
-/// Test-hierarchy user-authentication policy `1.2.392.200149.8.5.1.0.30` [I].
+/// Test-hierarchy user-authentication policy `1.2.392.200149.8.5.1.0.30` \[I\].
 pub const POLICY_TEST_AUTH: Oid = Oid::new_unwrap("1.2.392.200149.8.5.1.0.30");
-/// Test-hierarchy smartphone signature policy `1.2.392.200149.8.5.1.0.40` [I].
+/// Test-hierarchy smartphone signature policy `1.2.392.200149.8.5.1.0.40` \[I\].
 pub const POLICY_TEST_SMARTPHONE_SIGNATURE: Oid = Oid::new_unwrap("1.2.392.200149.8.5.1.0.40");
 
 /// `id-qt-cps` policy qualifier (RFC 5280 §4.2.1.4).

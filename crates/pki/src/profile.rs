@@ -75,7 +75,7 @@ pub struct PolicySet {
     pub auth: ObjectIdentifier,
     /// Smartphone signature certificates.
     pub smartphone_signature: ObjectIdentifier,
-    /// Smartphone user-authentication certificates (same as cards [I]).
+    /// Smartphone user-authentication certificates (same as cards \[I\]).
     pub smartphone_auth: ObjectIdentifier,
 }
 
@@ -128,13 +128,13 @@ pub enum ExtensionSpec {
     BasicConstraintsCa,
     /// cRLDistributionPoints with the CA's DN as DirName.
     CrlDistributionPoint,
-    /// authorityKeyIdentifier keyIdentifier [I: not confirmed on real end-entity certificates].
+    /// authorityKeyIdentifier keyIdentifier \[I: not confirmed on real end-entity certificates\].
     AuthorityKeyIdentifier,
     /// extendedKeyUsage id-kp-OCSPSigning.
     ExtendedKeyUsage(ObjectIdentifier),
     /// id-pkix-ocsp-nocheck.
     OcspNoCheck,
-    /// subjectKeyIdentifier: SHA-1 of the RSAPublicKey (method 1) [V].
+    /// subjectKeyIdentifier: SHA-1 of the RSAPublicKey (method 1) \[V\].
     SubjectKeyIdentifier,
 }
 
@@ -148,7 +148,7 @@ pub struct Profile {
 }
 
 impl Profile {
-    /// A CA generation: keyUsage, SAN DirName, basicConstraints, CRL DP, SKI — no AKI [V].
+    /// A CA generation: keyUsage, SAN DirName, basicConstraints, CRL DP, SKI — no AKI \[V\].
     pub fn ca() -> Profile {
         use ExtensionSpec::*;
         Profile {
@@ -163,9 +163,9 @@ impl Profile {
         }
     }
 
-    /// An end entity of `kind` (signature, auth or a smartphone kind); SKI last [V].
+    /// An end entity of `kind` (signature, auth or a smartphone kind); SKI last \[V\].
     ///
-    /// Order [I]: keyUsage, certificatePolicies, issuerAltName, subjectAltName (facts only),
+    /// Order \[I\]: keyUsage, certificatePolicies, issuerAltName, subjectAltName (facts only),
     /// cRLDistributionPoints, authorityKeyIdentifier, subjectKeyIdentifier.
     pub fn end_entity(kind: CertKind) -> Profile {
         use ExtensionSpec::*;

@@ -133,6 +133,7 @@ pub enum RevocationStatus {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -88,6 +88,7 @@ impl fmt::Debug for Serial {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -151,7 +151,7 @@ impl Signer for SoftwareKey {
 
     fn sign_digest(&self, algorithm: SignatureAlgorithm, digest: &[u8]) -> Result<Vec<u8>, SignerError> {
         let digest = aws_lc_rs::digest::Digest::import_less_safe(digest, algorithm.digest().aws())
-            .map_err(|_| SignerError::Failed(format!("digest is not {} bytes", algorithm.digest().len())))?;
+            .map_err(|_| SignerError::Failed(format!("digest is not {} bytes", algorithm.digest().output_len())))?;
         let mut out = vec![0; self.pair.public_modulus_len()];
         self.pair
             .sign_digest(algorithm.encoding(), &digest, &mut out)

@@ -64,3 +64,18 @@ pub fn auth_cert(ca: &CaGeneration<SoftwareKey>) -> (SoftwareKey, Vec<u8>) {
         .unwrap();
     (key, der)
 }
+
+/// Another signature certificate from `ca` (fresh serial) for an existing holder `key`.
+pub fn signature_cert_for(ca: &CaGeneration<SoftwareKey>, key: &SoftwareKey) -> Vec<u8> {
+    let f = facts();
+    ca.issue(
+        &Profile::end_entity(CertKind::Signature),
+        &Serial::random(&mut OsRng),
+        signature_subject("Tokyo-to", "Chiyoda-ku", &issuance_id(NOW, 2, "HANKOTEST")).unwrap(),
+        key.public_key().clone(),
+        Some(&f),
+        NOW,
+        end_entity_not_after(NOW, f.birth_date(), date!(2030 - 12 - 31)),
+    )
+    .unwrap()
+}

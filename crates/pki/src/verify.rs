@@ -534,12 +534,12 @@ impl<'a> Verifier<'a> {
     ) -> Result<VerifiedSignature, VerifyError> {
         let message = cms::SignedMessage::from_der(cms_der).map_err(|e| VerifyError::Cms(e.to_string()))?;
         let signature = message.verify(detached_content).map_err(|e| VerifyError::Cms(e.to_string()))?;
-        let certificate = self.verify_certificate(&signature.signer_certificate, Usage::Signature, at, revocation)?;
+        let certificate = self.verify_certificate(signature.signer_certificate_der(), Usage::Signature, at, revocation)?;
         Ok(VerifiedSignature {
             certificate,
-            digest_algorithm: signature.digest_algorithm,
-            digest: signature.content_digest,
-            signing_time: signature.signing_time,
+            digest_algorithm: signature.digest_algorithm(),
+            digest: signature.content_digest().to_vec(),
+            signing_time: signature.signing_time(),
         })
     }
 }
@@ -555,7 +555,7 @@ fn check_raw(
     let digest = match signed {
         Signed::Data(data) => algorithm.digest(data),
         Signed::Digest(d) => DigestInfo::new(algorithm, d)
-            .map_err(|_| VerifyError::DigestLength { algorithm, expected: algorithm.len(), got: d.len() })?
+            .map_err(|_| VerifyError::DigestLength { algorithm, expected: algorithm.output_len(), got: d.len() })?
             .digest,
     };
     key.verify_digest(SignatureAlgorithm::for_digest(algorithm), &digest, signature)
