@@ -170,7 +170,8 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&published)?);
             } else {
                 for p in &published {
-                    println!("{} CA {}: CRL #{} with {} entries → {}", p["ca"], p["generation"], p["crl_number"], p["entries"], p["path"]);
+                    let s = |k: &str| p[k].as_str().map(str::to_owned).unwrap_or_else(|| p[k].to_string());
+                    println!("{} CA {}: CRL #{} with {} entries → {}", s("ca"), s("generation"), s("crl_number"), s("entries"), s("path"));
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -100,7 +100,8 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     println!("     new signature certificate {} with the new address\n", new_rec.serial);
 
     for p in publish_crls(&mut sb, now)? {
-        println!("CRL  {} CA {}: #{} with {} entries, next update {} → {}", p["ca"], p["generation"], p["crl_number"], p["entries"], p["next_update"], p["path"]);
+        let s = |k: &str| p[k].as_str().map(str::to_owned).unwrap_or_else(|| p[k].to_string());
+        println!("CRL  {:<9} generation {}: #{} with {} entries, next update {} → {}", s("ca"), s("generation"), s("crl_number"), s("entries"), s("next_update"), s("path"));
     }
     println!();
 
@@ -120,7 +121,8 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     let rc = RevocationCheck::Crl(&crls);
     let v = verifier.verify_signature(cert, DigestAlgorithm::Sha256, Signed::Data(doc), &sig, now, rc)?;
     let f = v.certificate().facts().context("signature certificates carry the 4 facts")?;
-    println!("verify raw signature: OK — signed by {} (born {}, sex {}, {})", f.name(), f.birth_date(), f.sex().as_str(), f.address());
+    let born = f.birth_date().date().map(|d| d.to_string()).unwrap_or_default();
+    println!("verify raw signature: OK — signed by {} (born {born} = {}, sex {}, {})", f.name(), f.birth_date(), f.sex().as_str(), f.address());
     let v = verifier.verify_cms(&p7s, Some(doc), now, rc)?;
     println!("verify CMS detached:  OK — certificate {}, signing time {}", v.certificate().serial(), v.signing_time().map(fmt_time).unwrap_or_default());
     match verifier.verify_certificate(&old_cert, hanko_pki::verify::Usage::Signature, now, rc) {

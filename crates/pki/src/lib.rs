@@ -16,6 +16,7 @@ mod serial;
 mod signer;
 #[cfg(test)]
 mod testutil;
+pub mod verify;
 
 pub use ca::{from_x509_time, issuance_id, key_identifier, opaque_auth_id, x509_time, CaGeneration, IssueError};
 pub use cert::{CertError, JpkiCertificate, MAX_CERTIFICATE_LEN};
