@@ -1,1 +1,0 @@
-//! Certificate revocation lists: build, parse, verify, and a compact index (in progress).
