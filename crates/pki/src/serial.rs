@@ -13,7 +13,7 @@ pub struct Serial(Vec<u8>);
 
 impl Serial {
     /// A fresh unguessable serial: 63 random bits from `rng` (positive, 8 octets at most, never
-    /// zero). 8 octets keep every sandbox serial in the fast path of [`crate::CrlIndex`].
+    /// zero). 8 octets keep every sandbox serial in the fast path of [`crate::crl::CrlIndex`].
     pub fn random(rng: &mut impl CryptoRngCore) -> Serial {
         loop {
             let v = rng.next_u64() >> 1;

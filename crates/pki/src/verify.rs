@@ -609,3 +609,298 @@ fn check_revocation(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use der::{Decode, Encode};
+    use time::macros::datetime;
+    use x509_cert::ext::pkix::KeyUsage;
+    use x509_cert::Certificate;
+
+    use super::*;
+    use crate::crl::{CrlBuilder, CrlEntry};
+    use crate::testutil::{self, NOW};
+    use crate::{CaGeneration, Revocation, Signer, SoftwareKey};
+
+    struct World {
+        sign_ca: CaGeneration<SoftwareKey>,
+        auth_ca: CaGeneration<SoftwareKey>,
+        trust: TrustStore,
+    }
+
+    fn world() -> World {
+        let sign_ca = testutil::ca(CaKind::Signature);
+        let auth_ca = testutil::ca(CaKind::Auth);
+        let mut trust = TrustStore::new(PolicySet::sandbox());
+        trust.add_anchor(sign_ca.certificate_der(), CaKind::Signature).unwrap();
+        trust.add_anchor(auth_ca.certificate_der(), CaKind::Auth).unwrap();
+        World { sign_ca, auth_ca, trust }
+    }
+
+    fn crls(w: &World, revoked: &[CrlEntry]) -> CrlSet {
+        let mut set = CrlSet::new();
+        let (t, n) = crate::crl::daily_window(NOW);
+        for ca in [&w.sign_ca, &w.auth_ca] {
+            let der = CrlBuilder::new(1, t, n).with_entries(revoked.iter().cloned()).sign(ca).unwrap();
+            set.add(&w.trust, &der).unwrap();
+        }
+        set
+    }
+
+    /// Re-signs `der` with `key` after `edit` — a certificate with a valid signature but a
+    /// changed body, as a buggy or hostile CA would make.
+    fn resign(der: &[u8], key: &SoftwareKey, edit: impl FnOnce(&mut Certificate)) -> Vec<u8> {
+        let mut c = Certificate::from_der(der).unwrap();
+        edit(&mut c);
+        let tbs = c.tbs_certificate.to_der().unwrap();
+        let sig = key.sign(SignatureAlgorithm::RsaPkcs1Sha256, &tbs).unwrap();
+        c.signature = der::asn1::BitString::from_bytes(&sig).unwrap();
+        c.to_der().unwrap()
+    }
+
+    #[test]
+    fn signature_with_crl_returns_the_facts() {
+        let w = world();
+        let (key, cert) = testutil::signature_cert(&w.sign_ca);
+        let set = crls(&w, &[]);
+        let doc = b"application";
+        let sig = key.sign(SignatureAlgorithm::RsaPkcs1Sha256, doc).unwrap();
+        let v = Verifier::new(&w.trust);
+        let ok = v.verify_signature(&cert, DigestAlgorithm::Sha256, Signed::Data(doc), &sig, NOW, RevocationCheck::Crl(&set)).unwrap();
+        assert_eq!(ok.certificate().facts(), Some(&testutil::facts()));
+        assert_eq!(ok.certificate().issuer_key_id(), w.sign_ca.key_id());
+        assert!(matches!(ok.certificate().revocation(), RevocationEvidence::Crl { crl_number: 1, .. }));
+        // The same through a digest, for each hash.
+        for alg in [DigestAlgorithm::Sha256, DigestAlgorithm::Sha384, DigestAlgorithm::Sha512] {
+            let d = alg.digest(doc);
+            let s = key.sign_digest(SignatureAlgorithm::for_digest(alg), &d).unwrap();
+            v.verify_signature(&cert, alg, Signed::Digest(&d), &s, NOW, RevocationCheck::Crl(&set)).unwrap();
+        }
+        // Forged: another key's signature, or the document changed.
+        let other = SoftwareKey::generate_rsa2048().unwrap().sign(SignatureAlgorithm::RsaPkcs1Sha256, doc).unwrap();
+        let e = v.verify_signature(&cert, DigestAlgorithm::Sha256, Signed::Data(doc), &other, NOW, RevocationCheck::Skip);
+        assert_eq!(e.unwrap_err(), VerifyError::SignatureInvalid);
+        let e = v.verify_signature(&cert, DigestAlgorithm::Sha256, Signed::Data(b"applicatioN"), &sig, NOW, RevocationCheck::Skip);
+        assert_eq!(e.unwrap_err(), VerifyError::SignatureInvalid);
+        let e = v.verify_signature(&cert, DigestAlgorithm::Sha256, Signed::Digest(&[0; 20]), &sig, NOW, RevocationCheck::Skip);
+        assert!(matches!(e.unwrap_err(), VerifyError::DigestLength { got: 20, .. }));
+    }
+
+    #[test]
+    fn revoked_certificate_carries_reason_and_meaning() {
+        let w = world();
+        let (_, cert) = testutil::signature_cert(&w.sign_ca);
+        let serial = JpkiCertificate::from_der(&cert).unwrap().serial().clone();
+        let at = datetime!(2025-12-31 03:00 UTC);
+        for (reason, meaning) in [
+            (CrlReason::AFFILIATION_CHANGED, RevocationMeaning::FactsChanged),
+            (CrlReason::SUPERSEDED, RevocationMeaning::Renewed),
+            (CrlReason::CERTIFICATE_HOLD, RevocationMeaning::Lost),
+        ] {
+            let set = crls(&w, &[CrlEntry { serial: serial.clone(), revoked_at: at, reason }]);
+            let e = Verifier::new(&w.trust).verify_certificate(&cert, Usage::Signature, NOW, RevocationCheck::Crl(&set));
+            assert_eq!(e.unwrap_err(), VerifyError::Revoked { serial: serial.clone(), revoked_at: at, reason, meaning });
+        }
+    }
+
+    #[test]
+    fn stale_or_missing_crl_is_refused() {
+        let w = world();
+        let (_, cert) = testutil::signature_cert(&w.sign_ca);
+        let set = crls(&w, &[]);
+        let later = NOW + time::Duration::days(2);
+        let e = Verifier::new(&w.trust).verify_certificate(&cert, Usage::Signature, later, RevocationCheck::Crl(&set));
+        assert!(matches!(e.unwrap_err(), VerifyError::CrlStale { .. }));
+        let e = Verifier::new(&w.trust).verify_certificate(&cert, Usage::Signature, NOW, RevocationCheck::Crl(&CrlSet::new()));
+        assert_eq!(e.unwrap_err(), VerifyError::CrlMissing);
+    }
+
+    #[test]
+    fn crl_signed_by_an_untrusted_key_is_refused() {
+        let w = world();
+        let stranger = testutil::ca(CaKind::Signature);
+        let (t, n) = crate::crl::daily_window(NOW);
+        let der = CrlBuilder::new(1, t, n).sign(&stranger).unwrap();
+        assert!(matches!(CrlSet::new().add(&w.trust, &der), Err(VerifyError::Crl(_))));
+    }
+
+    #[test]
+    fn validity_window() {
+        let w = world();
+        let (_, cert) = testutil::signature_cert(&w.sign_ca);
+        let v = Verifier::new(&w.trust);
+        let e = v.verify_certificate(&cert, Usage::Signature, NOW - time::Duration::seconds(1), RevocationCheck::Skip);
+        assert!(matches!(e.unwrap_err(), VerifyError::NotYetValid { .. }));
+        let e = v.verify_certificate(&cert, Usage::Signature, datetime!(2031-01-01 00:00 UTC), RevocationCheck::Skip);
+        assert!(matches!(e.unwrap_err(), VerifyError::Expired { .. }));
+    }
+
+    #[test]
+    fn usage_kind_key_usage_and_policy() {
+        let w = world();
+        let (_, auth) = testutil::auth_cert(&w.auth_ca);
+        let (_, sign) = testutil::signature_cert(&w.sign_ca);
+        let v = Verifier::new(&w.trust);
+        let e = v.verify_certificate(&auth, Usage::Signature, NOW, RevocationCheck::Skip);
+        assert_eq!(e.unwrap_err(), VerifyError::WrongKind { usage: Usage::Signature, found: CertKind::Auth });
+        let e = v.verify_certificate(&sign, Usage::Authentication, NOW, RevocationCheck::Skip);
+        assert!(matches!(e.unwrap_err(), VerifyError::WrongKind { .. }));
+        // A signature certificate without nonRepudiation.
+        let no_nr = resign(&sign, w.sign_ca.signer(), |c| {
+            let exts = c.tbs_certificate.extensions.as_mut().unwrap();
+            exts[0].extn_value = der::asn1::OctetString::new(KeyUsage(KeyUsages::DigitalSignature.into()).to_der().unwrap()).unwrap();
+        });
+        let e = v.verify_certificate(&no_nr, Usage::Signature, NOW, RevocationCheck::Skip);
+        assert_eq!(e.unwrap_err(), VerifyError::KeyUsage { missing: "nonRepudiation" });
+        // Production policies do not accept sandbox certificates.
+        let mut prod = TrustStore::new(PolicySet::production());
+        prod.add_anchor(w.sign_ca.certificate_der(), CaKind::Signature).unwrap();
+        let e = Verifier::new(&prod).verify_certificate(&sign, Usage::Signature, NOW, RevocationCheck::Skip);
+        assert!(matches!(e.unwrap_err(), VerifyError::Policy { .. }));
+        // An auth certificate issued by the signature CA.
+        let (_, misissued) = testutil::auth_cert(&w.sign_ca);
+        let e = v.verify_certificate(&misissued, Usage::Authentication, NOW, RevocationCheck::Skip);
+        assert_eq!(e.unwrap_err(), VerifyError::WrongCa { kind: CertKind::Auth, expected: CaKind::Auth });
+    }
+
+    #[test]
+    fn issuer_is_chosen_by_key_not_by_name() {
+        let w = world();
+        // A second generation with the same DN but another key issues a certificate.
+        let gen2 = testutil::ca(CaKind::Signature);
+        assert_eq!(gen2.name(), w.sign_ca.name());
+        let (_, cert2) = testutil::signature_cert(&gen2);
+        let v = Verifier::new(&w.trust);
+        let e = v.verify_certificate(&cert2, Usage::Signature, NOW, RevocationCheck::Skip);
+        assert!(matches!(e.unwrap_err(), VerifyError::UnknownIssuer { .. }));
+        // Without an AKI the name matches, but the signature gives it away.
+        let no_aki = resign(&cert2, gen2.signer(), |c| {
+            c.tbs_certificate.extensions.as_mut().unwrap().retain(|e| e.extn_id != const_oid::db::rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER);
+        });
+        let e = v.verify_certificate(&no_aki, Usage::Signature, NOW, RevocationCheck::Skip);
+        assert!(matches!(e.unwrap_err(), VerifyError::CertificateSignatureInvalid { .. }));
+        // Once trusted, both generations verify, each by its own key.
+        let mut both = TrustStore::new(PolicySet::sandbox());
+        both.add_anchor(w.sign_ca.certificate_der(), CaKind::Signature).unwrap();
+        both.add_anchor(gen2.certificate_der(), CaKind::Signature).unwrap();
+        let ok = Verifier::new(&both).verify_certificate(&no_aki, Usage::Signature, NOW, RevocationCheck::Skip).unwrap();
+        assert_eq!(ok.issuer_key_id(), gen2.key_id());
+        let (_, cert1) = testutil::signature_cert(&w.sign_ca);
+        let ok = Verifier::new(&both).verify_certificate(&cert1, Usage::Signature, NOW, RevocationCheck::Skip).unwrap();
+        assert_eq!(ok.issuer_key_id(), w.sign_ca.key_id());
+        // A forged certificate signature.
+        let mut forged = cert1.clone();
+        let n = forged.len();
+        forged[n - 5] ^= 1;
+        let e = Verifier::new(&both).verify_certificate(&forged, Usage::Signature, NOW, RevocationCheck::Skip);
+        assert!(matches!(e.unwrap_err(), VerifyError::CertificateSignatureInvalid { .. }));
+    }
+
+    #[test]
+    fn unknown_issuer_and_bad_anchors() {
+        let w = world();
+        let stranger = testutil::ca(CaKind::Signature);
+        let mut t = TrustStore::new(PolicySet::sandbox());
+        t.add_anchor(w.auth_ca.certificate_der(), CaKind::Auth).unwrap();
+        let (_, cert) = testutil::signature_cert(&stranger);
+        let e = Verifier::new(&t).verify_certificate(&cert, Usage::Signature, NOW, RevocationCheck::Skip);
+        assert!(matches!(e.unwrap_err(), VerifyError::UnknownIssuer { .. }));
+        assert!(matches!(t.add_anchor(&cert, CaKind::Signature), Err(VerifyError::BadAnchor(_))));
+        assert!(matches!(t.add_anchor(w.auth_ca.certificate_der(), CaKind::Auth), Err(VerifyError::BadAnchor(_))));
+        let broken = resign(w.sign_ca.certificate_der(), SoftwareKey::generate_rsa2048().as_ref().unwrap(), |_| {});
+        assert!(matches!(t.add_anchor(&broken, CaKind::Signature), Err(VerifyError::BadAnchor(_))));
+    }
+
+    #[test]
+    fn duplicate_extensions_and_facts_are_rejected() {
+        let w = world();
+        let (_, cert) = testutil::signature_cert(&w.sign_ca);
+        let dup_ext = resign(&cert, w.sign_ca.signer(), |c| {
+            let exts = c.tbs_certificate.extensions.as_mut().unwrap();
+            let first = exts[0].clone();
+            exts.push(first);
+        });
+        let e = Verifier::new(&w.trust).verify_certificate(&dup_ext, Usage::Signature, NOW, RevocationCheck::Skip);
+        assert!(matches!(e.unwrap_err(), VerifyError::Certificate(CertError::DuplicateExtension(_))));
+        let dup_fact = resign(&cert, w.sign_ca.signer(), |c| {
+            let exts = c.tbs_certificate.extensions.as_mut().unwrap();
+            let san = exts.iter_mut().find(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME).unwrap();
+            let mut names = x509_cert::ext::pkix::SubjectAltName::from_der(san.extn_value.as_bytes()).unwrap();
+            names.0.push(names.0[0].clone());
+            san.extn_value = der::asn1::OctetString::new(names.to_der().unwrap()).unwrap();
+        });
+        let e = Verifier::new(&w.trust).verify_certificate(&dup_fact, Usage::Signature, NOW, RevocationCheck::Skip);
+        assert!(matches!(e.unwrap_err(), VerifyError::Certificate(CertError::FactsShape { problem: "repeated", .. })));
+        let unknown_critical = resign(&cert, w.sign_ca.signer(), |c| {
+            let exts = c.tbs_certificate.extensions.as_mut().unwrap();
+            exts.insert(0, x509_cert::ext::Extension { extn_id: const_oid::ObjectIdentifier::new_unwrap("1.2.3.4"), critical: true, extn_value: der::asn1::OctetString::new(vec![5, 0]).unwrap() });
+        });
+        let e = Verifier::new(&w.trust).verify_certificate(&unknown_critical, Usage::Signature, NOW, RevocationCheck::Skip);
+        assert!(matches!(e.unwrap_err(), VerifyError::Certificate(CertError::UnknownCriticalExtension(_))));
+    }
+
+    #[test]
+    fn authentication_challenge_response() {
+        let w = world();
+        let (key, cert) = testutil::auth_cert(&w.auth_ca);
+        let set = crls(&w, &[]);
+        let challenge = b"random challenge from the verifier";
+        let sig = key.sign(SignatureAlgorithm::RsaPkcs1Sha256, challenge).unwrap();
+        let v = Verifier::new(&w.trust);
+        let ok = v.verify_authentication(&cert, challenge, DigestAlgorithm::Sha256, &sig, NOW, RevocationCheck::Crl(&set)).unwrap();
+        assert_eq!(ok.certificate().kind(), CertKind::Auth);
+        assert!(ok.certificate().facts().is_none());
+        let e = v.verify_authentication(&cert, b"another challenge", DigestAlgorithm::Sha256, &sig, NOW, RevocationCheck::Crl(&set));
+        assert_eq!(e.unwrap_err(), VerifyError::SignatureInvalid);
+    }
+
+    #[test]
+    fn cms_detached_and_attached() {
+        let w = world();
+        let (key, cert) = testutil::signature_cert(&w.sign_ca);
+        let set = crls(&w, &[]);
+        let doc = b"contract";
+        let v = Verifier::new(&w.trust);
+        let detached = cms::sign(&key, &cert, doc, cms::Encapsulation::Detached, DigestAlgorithm::Sha256, Some(NOW), &[]).unwrap();
+        let ok = v.verify_cms(&detached, Some(doc), NOW, RevocationCheck::Crl(&set)).unwrap();
+        assert_eq!(ok.digest(), DigestAlgorithm::Sha256.digest(doc));
+        assert_eq!(ok.signing_time(), Some(NOW));
+        assert!(matches!(v.verify_cms(&detached, Some(b"contracT"), NOW, RevocationCheck::Skip), Err(VerifyError::Cms(_))));
+        let attached = cms::sign(&key, &cert, doc, cms::Encapsulation::Attached, DigestAlgorithm::Sha512, None, &[]).unwrap();
+        v.verify_cms(&attached, None, NOW, RevocationCheck::Crl(&set)).unwrap();
+        // A CMS signed by an auth certificate is not an electronic signature.
+        let (akey, acert) = testutil::auth_cert(&w.auth_ca);
+        let by_auth = cms::sign(&akey, &acert, doc, cms::Encapsulation::Attached, DigestAlgorithm::Sha256, None, &[]).unwrap();
+        assert!(matches!(v.verify_cms(&by_auth, None, NOW, RevocationCheck::Skip), Err(VerifyError::WrongKind { .. })));
+    }
+
+    #[test]
+    fn ocsp_good_revoked_nonce_and_other_certificate() {
+        let w = world();
+        let (_, cert) = testutil::signature_cert(&w.sign_ca);
+        let (_, other) = testutil::signature_cert(&w.sign_ca);
+        let serial = JpkiCertificate::from_der(&cert).unwrap().serial().clone();
+        let other_serial = JpkiCertificate::from_der(&other).unwrap().serial().clone();
+        let responder = ocsp::Responder::for_ca(&w.sign_ca).unwrap();
+        let id = |s: &Serial| ocsp::CertIdentity::new(w.sign_ca.certificate(), s).unwrap();
+        let nonce = b"0123456789abcdef";
+        let respond = |s: &Serial, status, nonce: Option<&[u8]>| responder.respond(&[(id(s), status)], NOW, NOW, Some(NOW + time::Duration::minutes(15)), nonce).unwrap();
+        let max_age = time::Duration::hours(1);
+        let v = Verifier::new(&w.trust);
+        let check = |resp: &[u8], n: Option<&[u8]>| v.verify_certificate(&cert, Usage::Signature, NOW, RevocationCheck::Ocsp { response: resp, nonce: n, max_age });
+
+        let good = respond(&serial, RevocationStatus::Good, Some(nonce));
+        assert!(matches!(check(&good, Some(nonce)).unwrap().revocation(), RevocationEvidence::Ocsp { .. }));
+        let revoked = respond(&serial, RevocationStatus::Revoked(Revocation { revoked_at: NOW, reason: CrlReason::CERTIFICATE_HOLD }), Some(nonce));
+        assert!(matches!(check(&revoked, Some(nonce)).unwrap_err(), VerifyError::Revoked { meaning: RevocationMeaning::Lost, .. }));
+        let unknown = respond(&serial, RevocationStatus::Unknown, None);
+        assert!(matches!(check(&unknown, None).unwrap_err(), VerifyError::RevocationUnknown(_)));
+        // For another certificate, without the nonce, or with another nonce.
+        let for_other = respond(&other_serial, RevocationStatus::Good, Some(nonce));
+        assert!(matches!(check(&for_other, Some(nonce)).unwrap_err(), VerifyError::Ocsp(_)));
+        let no_nonce = respond(&serial, RevocationStatus::Good, None);
+        assert!(matches!(check(&no_nonce, Some(nonce)).unwrap_err(), VerifyError::Ocsp(_)));
+        assert!(matches!(check(&good, Some(b"another nonce!!!")).unwrap_err(), VerifyError::Ocsp(_)));
+    }
+}
