@@ -11,6 +11,8 @@
 //! duplicate or unknown critical extensions, well-formed 4 facts) and classifies the kind.
 //! Whether it is *trusted* is the verifier's business.
 
+use core::ops::Range;
+
 use const_oid::db::rfc5280::{
     ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS, ID_CE_CERTIFICATE_POLICIES,
     ID_CE_CRL_DISTRIBUTION_POINTS, ID_CE_EXT_KEY_USAGE, ID_CE_ISSUER_ALT_NAME, ID_CE_KEY_USAGE,
@@ -18,19 +20,54 @@ use const_oid::db::rfc5280::{
 };
 use const_oid::db::rfc6960::ID_PKIX_OCSP_NOCHECK;
 use const_oid::ObjectIdentifier;
-use der::asn1::Utf8StringRef;
+use der::asn1::{AnyRef, BitStringRef, ContextSpecific, IntRef, OctetStringRef, Utf8StringRef};
 use der::flagset::FlagSet;
-use der::{Decode, Encode, Reader, SliceReader};
+use der::{Decode, Reader, Sequence, SliceReader, Tag, TagNumber, Tagged};
+use spki::AlgorithmIdentifierRef;
 use time::OffsetDateTime;
 use x509_cert::certificate::{Certificate, Version};
-use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, CertificatePolicies, ExtendedKeyUsage, KeyUsage, KeyUsages,
-    SubjectAltName, SubjectKeyIdentifier,
-};
+use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BasicConstraints, KeyUsage, KeyUsages};
+use x509_cert::name::Name;
+use x509_cert::time::Validity;
 
 use crate::facts::{BasicFacts, BirthDate, FactsError, Sex, SubstituteMap};
 use crate::{from_x509_time, oid, CertKind, Serial, SignatureAlgorithm};
+
+/// `TBSCertificate` read without copying (RFC 5280 §4.1); names and the key stay raw.
+#[derive(Sequence)]
+struct TbsRef<'a> {
+    #[asn1(context_specific = "0", default = "Default::default")]
+    version: Version,
+    serial_number: IntRef<'a>,
+    signature: AlgorithmIdentifierRef<'a>,
+    issuer: AnyRef<'a>,
+    validity: Validity,
+    subject: AnyRef<'a>,
+    subject_public_key_info: AnyRef<'a>,
+    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
+    issuer_unique_id: Option<BitStringRef<'a>>,
+    #[asn1(context_specific = "2", tag_mode = "IMPLICIT", optional = "true")]
+    subject_unique_id: Option<BitStringRef<'a>>,
+    #[asn1(context_specific = "3", tag_mode = "EXPLICIT", optional = "true")]
+    extensions: Option<Vec<ExtensionRef<'a>>>,
+}
+
+/// `Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }`.
+#[derive(Sequence)]
+struct ExtensionRef<'a> {
+    extn_id: ObjectIdentifier,
+    #[asn1(default = "Default::default")]
+    critical: bool,
+    extn_value: OctetStringRef<'a>,
+}
+
+/// `PolicyInformation ::= SEQUENCE { policyIdentifier, policyQualifiers SEQUENCE OF … OPTIONAL }`.
+#[derive(Sequence)]
+struct PolicyInfoRef<'a> {
+    policy_identifier: ObjectIdentifier,
+    #[asn1(optional = "true")]
+    qualifiers: Option<AnyRef<'a>>,
+}
 
 /// Largest certificate accepted, in bytes (a JPKI signature certificate is about 1.5 KB).
 pub const MAX_CERTIFICATE_LEN: usize = 16 * 1024;
@@ -96,8 +133,11 @@ pub enum CertError {
 #[derive(Clone)]
 pub struct JpkiCertificate {
     der: Vec<u8>,
-    tbs: core::ops::Range<usize>,
-    cert: Certificate,
+    tbs: Range<usize>,
+    signature: Range<usize>,
+    issuer: Range<usize>,
+    subject: Range<usize>,
+    spki: Range<usize>,
     kind: CertKind,
     serial: Serial,
     not_before: OffsetDateTime,
@@ -144,72 +184,95 @@ const FACT_OIDS: [ObjectIdentifier; 6] = [
     oid::JPKI_ADDRESS_SUBSTITUTES,
 ];
 
-fn parse_facts(san: &SubjectAltName) -> Result<Option<BasicFacts>, CertError> {
-    let mut values: [Option<String>; 6] = Default::default();
+/// Reads the six JPKI `otherName`s of a subjectAltName (`GeneralNames`), if there are any.
+///
+/// ```text
+/// OtherName ::= SEQUENCE { type-id OBJECT IDENTIFIER, value [0] EXPLICIT ANY DEFINED BY type-id }
+/// ```
+fn parse_facts(san: &[u8]) -> Result<Option<BasicFacts>, CertError> {
+    let bad = |error| CertError::BadExtension { oid: ID_CE_SUBJECT_ALT_NAME, error };
+    let names = Vec::<AnyRef<'_>>::from_der(san).map_err(bad)?;
+    let mut values: [Option<&str>; 6] = Default::default();
     let mut any = false;
-    for name in &san.0 {
-        let GeneralName::OtherName(other) = name else { continue };
-        let Some(i) = FACT_OIDS.iter().position(|o| *o == other.type_id) else { continue };
-        any = true;
-        if values[i].is_some() {
-            return Err(CertError::FactsShape { oid: other.type_id, problem: "repeated" });
+    for name in &names {
+        // otherName is GeneralName [0], IMPLICIT: the SEQUENCE's contents under tag [0].
+        if name.tag() != (Tag::ContextSpecific { constructed: true, number: TagNumber::N0 }) {
+            continue;
         }
-        let text = other
-            .value
-            .decode_as::<Utf8StringRef<'_>>()
-            .map_err(|error| CertError::BadExtension { oid: ID_CE_SUBJECT_ALT_NAME, error })?;
-        values[i] = Some(text.as_str().to_owned());
+        let mut r = SliceReader::new(name.value()).map_err(bad)?;
+        let type_id = ObjectIdentifier::decode(&mut r).map_err(bad)?;
+        let Some(i) = FACT_OIDS.iter().position(|o| *o == type_id) else { continue };
+        let text = ContextSpecific::<Utf8StringRef<'_>>::decode_explicit(&mut r, TagNumber::N0)
+            .map_err(bad)?
+            .ok_or_else(|| bad(der::ErrorKind::TagUnexpected { expected: None, actual: Tag::Null }.into()))?;
+        r.finish(()).map_err(bad)?;
+        any = true;
+        if values[i].replace(text.value.as_str()).is_some() {
+            return Err(CertError::FactsShape { oid: type_id, problem: "repeated" });
+        }
     }
     if !any {
         return Ok(None);
     }
-    let mut take = |i: usize| values[i].take().ok_or(CertError::FactsShape { oid: FACT_OIDS[i], problem: "missing" });
-    let name = take(0)?;
-    let name_map = take(1)?;
-    let sex = Sex::parse(&take(2)?)?;
-    let birth = BirthDate::parse(&take(3)?)?;
-    let address = take(4)?;
-    let address_map = take(5)?;
+    let take = |i: usize| values[i].ok_or(CertError::FactsShape { oid: FACT_OIDS[i], problem: "missing" });
+    let (name, address) = (take(0)?, take(4)?);
     let facts = BasicFacts::with_substitutes(
-        &name,
-        SubstituteMap::new("name", &name, &name_map)?,
-        sex,
-        birth,
-        &address,
-        SubstituteMap::new("address", &address, &address_map)?,
+        name,
+        SubstituteMap::new("name", name, take(1)?)?,
+        Sex::parse(take(2)?)?,
+        BirthDate::parse(take(3)?)?,
+        address,
+        SubstituteMap::new("address", address, take(5)?)?,
     )?;
     Ok(Some(facts))
 }
 
+/// The range `inner` occupies inside `outer` (both slices of the same buffer).
+fn range_in(outer: &[u8], inner: &[u8]) -> Range<usize> {
+    let start = (inner.as_ptr() as usize).saturating_sub(outer.as_ptr() as usize);
+    start..start + inner.len()
+}
+
+/// The range of a whole TLV whose contents are `any`.
+fn tlv_range(outer: &[u8], any: &AnyRef<'_>) -> Result<Range<usize>, CertError> {
+    let value = range_in(outer, any.value());
+    let header = der::Header::new(any.tag(), any.value().len()).and_then(|h| der::Encode::encoded_len(&h)).map_err(CertError::Der)?;
+    let header = usize::try_from(header).map_err(CertError::Der)?;
+    Ok(value.start - header..value.end)
+}
+
 impl JpkiCertificate {
-    /// Parses DER.
+    /// Parses DER, without copying anything but the result: names and the key stay as byte
+    /// ranges of the input.
     pub fn from_der(der: &[u8]) -> Result<JpkiCertificate, CertError> {
         if der.len() > MAX_CERTIFICATE_LEN {
             return Err(CertError::TooLarge { len: der.len(), max: MAX_CERTIFICATE_LEN });
         }
-        let cert = Certificate::from_der(der).map_err(CertError::Der)?;
-        // Locate the exact tbsCertificate bytes the signature covers.
-        let tbs = {
-            let mut r = SliceReader::new(der).map_err(CertError::Der)?;
-            let outer = der::Header::decode(&mut r).map_err(CertError::Der)?;
-            let start = usize::try_from(r.position()).map_err(CertError::Der)?;
-            let tbs_tlv = r.tlv_bytes().map_err(CertError::Der)?;
-            let _ = outer;
-            start..start + tbs_tlv.len()
-        };
-        let tbs_cert = &cert.tbs_certificate;
-        if tbs_cert.version != Version::V3 {
+        // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }
+        let mut r = SliceReader::new(der).map_err(CertError::Der)?;
+        let (tbs_tlv, alg, signature) = r
+            .sequence(|r| {
+                let tbs = r.tlv_bytes()?;
+                let alg = AlgorithmIdentifierRef::decode(r)?;
+                let sig = BitStringRef::decode(r)?;
+                Ok((tbs, alg, sig))
+            })
+            .and_then(|v| r.finish(v))
+            .map_err(CertError::Der)?;
+        let tbs = TbsRef::from_der(tbs_tlv).map_err(CertError::Der)?;
+        let signature = signature.as_bytes().ok_or(CertError::Der(der::ErrorKind::Noncanonical { tag: Tag::BitString }.into()))?;
+
+        if tbs.version != Version::V3 {
             return Err(CertError::NotV3);
         }
-        let alg = &cert.signature_algorithm;
         let signature_algorithm =
             SignatureAlgorithm::from_oid(alg.oid).ok_or(CertError::UnsupportedSignatureAlgorithm(alg.oid))?;
-        if tbs_cert.signature != *alg {
+        if tbs.signature != alg {
             return Err(CertError::AlgorithmMismatch);
         }
-        let spki_alg = tbs_cert.subject_public_key_info.algorithm.oid;
-        if spki_alg != oid::RSA_ENCRYPTION {
-            return Err(CertError::NotRsa(spki_alg));
+        let spki: spki::SubjectPublicKeyInfoRef<'_> = tbs.subject_public_key_info.decode_as().map_err(CertError::Der)?;
+        if spki.algorithm.oid != oid::RSA_ENCRYPTION {
+            return Err(CertError::NotRsa(spki.algorithm.oid));
         }
 
         let mut key_usage = FlagSet::default();
@@ -219,7 +282,7 @@ impl JpkiCertificate {
         let mut authority_key_id = None;
         let mut facts = None;
         let mut ocsp_signing = false;
-        let extensions = tbs_cert.extensions.as_deref().unwrap_or_default();
+        let extensions = tbs.extensions.as_deref().unwrap_or_default();
         for (i, e) in extensions.iter().enumerate() {
             if extensions[..i].iter().any(|p| p.extn_id == e.extn_id) {
                 return Err(CertError::DuplicateExtension(e.extn_id));
@@ -232,15 +295,14 @@ impl JpkiCertificate {
                 ID_CE_KEY_USAGE => key_usage = decode_ext::<KeyUsage>(e.extn_id, v)?.0,
                 ID_CE_BASIC_CONSTRAINTS => is_ca = decode_ext::<BasicConstraints>(e.extn_id, v)?.ca,
                 ID_CE_CERTIFICATE_POLICIES => {
-                    policies = decode_ext::<CertificatePolicies>(e.extn_id, v)?
-                        .0
+                    policies = decode_ext::<Vec<PolicyInfoRef<'_>>>(e.extn_id, v)?
                         .into_iter()
                         .map(|p| p.policy_identifier)
                         .collect();
                 }
-                ID_CE_SUBJECT_ALT_NAME => facts = parse_facts(&decode_ext::<SubjectAltName>(e.extn_id, v)?)?,
+                ID_CE_SUBJECT_ALT_NAME => facts = parse_facts(v)?,
                 ID_CE_SUBJECT_KEY_IDENTIFIER => {
-                    subject_key_id = Some(decode_ext::<SubjectKeyIdentifier>(e.extn_id, v)?.0.as_bytes().to_vec());
+                    subject_key_id = Some(decode_ext::<OctetStringRef<'_>>(e.extn_id, v)?.as_bytes().to_vec());
                 }
                 ID_CE_AUTHORITY_KEY_IDENTIFIER => {
                     authority_key_id = decode_ext::<AuthorityKeyIdentifier>(e.extn_id, v)?
@@ -248,19 +310,25 @@ impl JpkiCertificate {
                         .map(|k| k.as_bytes().to_vec());
                 }
                 ID_CE_EXT_KEY_USAGE => {
-                    ocsp_signing = decode_ext::<ExtendedKeyUsage>(e.extn_id, v)?.0.contains(&ID_KP_OCSP_SIGNING);
+                    ocsp_signing = decode_ext::<Vec<ObjectIdentifier>>(e.extn_id, v)?.contains(&ID_KP_OCSP_SIGNING);
                 }
                 _ => {}
             }
         }
 
-        let smartphone = policies.iter().any(|p| [oid::POLICY_SMARTPHONE_SIGNATURE, oid::POLICY_TEST_SMARTPHONE_SIGNATURE].contains(p));
+        let smartphone = policies
+            .iter()
+            .any(|p| [oid::POLICY_SMARTPHONE_SIGNATURE, oid::POLICY_TEST_SMARTPHONE_SIGNATURE].contains(p));
         let kind = if is_ca {
             CertKind::Ca
         } else if ocsp_signing {
             CertKind::OcspResponder
         } else if facts.is_some() {
-            if smartphone { CertKind::SmartphoneSignature } else { CertKind::Signature }
+            if smartphone {
+                CertKind::SmartphoneSignature
+            } else {
+                CertKind::Signature
+            }
         } else if key_usage.contains(KeyUsages::DigitalSignature) {
             CertKind::Auth
         } else {
@@ -268,11 +336,14 @@ impl JpkiCertificate {
         };
 
         Ok(JpkiCertificate {
-            der: der.to_vec(),
-            tbs,
-            serial: Serial::of(&tbs_cert.serial_number),
-            not_before: from_x509_time(&tbs_cert.validity.not_before),
-            not_after: from_x509_time(&tbs_cert.validity.not_after),
+            tbs: range_in(der, tbs_tlv),
+            signature: range_in(der, signature),
+            issuer: tlv_range(der, &tbs.issuer)?,
+            subject: tlv_range(der, &tbs.subject)?,
+            spki: tlv_range(der, &tbs.subject_public_key_info)?,
+            serial: Serial::from_bytes(tbs.serial_number.as_bytes()),
+            not_before: from_x509_time(&tbs.validity.not_before),
+            not_after: from_x509_time(&tbs.validity.not_after),
             signature_algorithm,
             key_usage,
             policies,
@@ -281,7 +352,7 @@ impl JpkiCertificate {
             authority_key_id,
             facts,
             kind,
-            cert,
+            der: der.to_vec(),
         })
     }
 
@@ -295,11 +366,11 @@ impl JpkiCertificate {
     }
     /// The signature bits.
     pub fn signature(&self) -> &[u8] {
-        self.cert.signature.raw_bytes()
+        &self.der[self.signature.clone()]
     }
-    /// The x509-cert structure.
-    pub fn x509(&self) -> &Certificate {
-        &self.cert
+    /// Decodes the full x509-cert structure (strict DER; allocates — not on the hot path).
+    pub fn to_x509(&self) -> Result<Certificate, CertError> {
+        Certificate::from_der(&self.der).map_err(CertError::Der)
     }
     /// The kind, classified from basicConstraints, EKU, the 4 facts, keyUsage and policy.
     pub fn kind(&self) -> CertKind {
@@ -346,21 +417,29 @@ impl JpkiCertificate {
         self.facts.as_ref()
     }
     /// The issuer DN, DER.
-    pub fn issuer_der(&self) -> Result<Vec<u8>, der::Error> {
-        self.cert.tbs_certificate.issuer.to_der()
+    pub fn issuer_der(&self) -> &[u8] {
+        &self.der[self.issuer.clone()]
     }
     /// The subject DN, DER.
-    pub fn subject_der(&self) -> Result<Vec<u8>, der::Error> {
-        self.cert.tbs_certificate.subject.to_der()
+    pub fn subject_der(&self) -> &[u8] {
+        &self.der[self.subject.clone()]
+    }
+    /// The issuer DN as RFC 4514 text.
+    pub fn issuer_string(&self) -> String {
+        name_string(self.issuer_der())
     }
     /// The subject DN as RFC 4514 text.
     pub fn subject_string(&self) -> String {
-        self.cert.tbs_certificate.subject.to_string()
+        name_string(self.subject_der())
     }
     /// The subject public key, DER SubjectPublicKeyInfo.
-    pub fn public_key_der(&self) -> Result<Vec<u8>, der::Error> {
-        self.cert.tbs_certificate.subject_public_key_info.to_der()
+    pub fn public_key_der(&self) -> &[u8] {
+        &self.der[self.spki.clone()]
     }
+}
+
+fn name_string(der: &[u8]) -> String {
+    Name::from_der(der).map(|n| n.to_string()).unwrap_or_else(|e| format!("<malformed name: {e}>"))
 }
 
 #[cfg(test)]
@@ -379,8 +458,12 @@ mod tests {
         assert!(c.key_usage().contains(KeyUsages::NonRepudiation));
         assert_eq!(c.policies(), &[oid::POLICY_TEST_SIGNATURE]);
         assert_eq!(c.authority_key_id(), Some(ca.key_id()));
-        assert_eq!(c.x509().to_der().unwrap(), der);
-        assert_eq!(c.tbs_der(), c.x509().tbs_certificate.to_der().unwrap());
+        let x = c.to_x509().unwrap();
+        assert_eq!(der::Encode::to_der(&x).unwrap(), der);
+        assert_eq!(c.tbs_der(), der::Encode::to_der(&x.tbs_certificate).unwrap());
+        assert_eq!(c.public_key_der(), der::Encode::to_der(&x.tbs_certificate.subject_public_key_info).unwrap());
+        assert_eq!(c.issuer_der(), der::Encode::to_der(&x.tbs_certificate.issuer).unwrap());
+        assert_eq!(c.signature(), x.signature.raw_bytes());
     }
 
     #[test]

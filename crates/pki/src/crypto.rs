@@ -2,6 +2,7 @@
 
 use aws_lc_rs::signature::{ParsedPublicKey, UnparsedPublicKey};
 use der::{Decode, Encode};
+
 use spki::SubjectPublicKeyInfoOwned;
 
 use crate::{oid, SignatureAlgorithm};
@@ -41,20 +42,19 @@ impl core::fmt::Debug for RsaPublicKey {
 impl RsaPublicKey {
     /// From a `SubjectPublicKeyInfo`.
     pub fn from_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<RsaPublicKey, KeyError> {
+        RsaPublicKey::from_spki_der(&spki.to_der().map_err(|e| KeyError::Rejected(e.to_string()))?)
+    }
+
+    /// From DER `SubjectPublicKeyInfo` (no copy of the key is decoded on the way).
+    pub fn from_spki_der(der: &[u8]) -> Result<RsaPublicKey, KeyError> {
+        let spki = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|e| KeyError::Rejected(e.to_string()))?;
         if spki.algorithm.oid != oid::RSA_ENCRYPTION {
             return Err(KeyError::NotRsa(spki.algorithm.oid));
         }
-        let spki_der = spki.to_der().map_err(|e| KeyError::Rejected(e.to_string()))?;
-        let sha256 = UnparsedPublicKey::new(SignatureAlgorithm::RsaPkcs1Sha256.verification(), &spki_der)
+        let sha256 = UnparsedPublicKey::new(SignatureAlgorithm::RsaPkcs1Sha256.verification(), der)
             .parse()
             .map_err(|e| KeyError::Rejected(e.to_string()))?;
-        Ok(RsaPublicKey { spki_der, sha256 })
-    }
-
-    /// From DER `SubjectPublicKeyInfo`.
-    pub fn from_spki_der(der: &[u8]) -> Result<RsaPublicKey, KeyError> {
-        let spki = SubjectPublicKeyInfoOwned::from_der(der).map_err(|e| KeyError::Rejected(e.to_string()))?;
-        RsaPublicKey::from_spki(&spki)
+        Ok(RsaPublicKey { spki_der: der.to_vec(), sha256 })
     }
 
     /// The key as DER `SubjectPublicKeyInfo`.

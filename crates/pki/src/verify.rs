@@ -158,6 +158,7 @@ pub enum Usage {
 /// One trusted CA generation.
 pub struct TrustAnchor {
     cert: JpkiCertificate,
+    x509: x509_cert::Certificate,
     key: RsaPublicKey,
     kind: CaKind,
     name_der: Vec<u8>,
@@ -168,6 +169,10 @@ impl TrustAnchor {
     /// The CA certificate.
     pub fn certificate(&self) -> &JpkiCertificate {
         &self.cert
+    }
+    /// The CA certificate as x509-cert decodes it.
+    pub fn x509(&self) -> &x509_cert::Certificate {
+        &self.x509
     }
     /// Signature or auth CA.
     pub fn kind(&self) -> CaKind {
@@ -201,18 +206,22 @@ impl TrustStore {
         if cert.kind() != CertKind::Ca || !cert.key_usage().contains(KeyUsages::KeyCertSign) {
             return Err(VerifyError::BadAnchor("not a CA certificate with keyCertSign".into()));
         }
-        let key = RsaPublicKey::from_spki(&cert.x509().tbs_certificate.subject_public_key_info)?;
+        let x509 = cert.to_x509()?;
+        let key = RsaPublicKey::from_spki_der(cert.public_key_der())?;
         key.verify(cert.signature_algorithm(), cert.tbs_der(), cert.signature())
             .map_err(|_| VerifyError::BadAnchor("self-signature does not verify".into()))?;
-        let name_der = cert.subject_der().map_err(|e| VerifyError::BadAnchor(e.to_string()))?;
+        if cert.issuer_der() != cert.subject_der() {
+            return Err(VerifyError::BadAnchor("not self-issued".into()));
+        }
+        let name_der = cert.subject_der().to_vec();
         let key_id = match cert.subject_key_id() {
             Some(id) => id.to_vec(),
-            None => crate::key_identifier(&cert.x509().tbs_certificate.subject_public_key_info),
+            None => crate::key_identifier(&x509.tbs_certificate.subject_public_key_info),
         };
         if self.anchors.iter().any(|a| a.key_id == key_id) {
             return Err(VerifyError::BadAnchor("this CA generation is already trusted".into()));
         }
-        self.anchors.push(TrustAnchor { cert, key, kind, name_der, key_id });
+        self.anchors.push(TrustAnchor { cert, x509, key, kind, name_der, key_id });
         Ok(&self.anchors[self.anchors.len() - 1])
     }
 
@@ -229,8 +238,8 @@ impl TrustStore {
     /// The anchor that signed `cert`: candidates by key identifier when the certificate has an
     /// AKI, else by DN; the one whose key verifies the signature wins.
     fn issuer_of(&self, cert: &JpkiCertificate) -> Result<&TrustAnchor, VerifyError> {
-        let issuer_der = cert.issuer_der().map_err(|e| CertError::Der(e))?;
-        let issuer = || cert.x509().tbs_certificate.issuer.to_string();
+        let issuer_der = cert.issuer_der();
+        let issuer = || cert.issuer_string();
         let mut candidates = self.anchors.iter().filter(|a| a.name_der == issuer_der).peekable();
         if candidates.peek().is_none() {
             return Err(VerifyError::UnknownIssuer { issuer: issuer() });
@@ -551,7 +560,7 @@ fn check_raw(
     signed: Signed<'_>,
     signature: &[u8],
 ) -> Result<Vec<u8>, VerifyError> {
-    let key = RsaPublicKey::from_spki(&certificate.cert.x509().tbs_certificate.subject_public_key_info)?;
+    let key = RsaPublicKey::from_spki_der(certificate.cert.public_key_der())?;
     let digest = match signed {
         Signed::Data(data) => algorithm.digest(data),
         Signed::Digest(d) => DigestInfo::new(algorithm, d)
@@ -599,9 +608,9 @@ fn check_revocation(
             Ok(RevocationEvidence::Crl { crl_number: index.crl_number(), this_update: index.this_update() })
         }
         RevocationCheck::Ocsp { response, nonce, max_age } => {
-            let id = ocsp::CertIdentity::new(anchor.cert.x509(), cert.serial())
+            let id = ocsp::CertIdentity::new(&anchor.x509, cert.serial())
                 .map_err(|e| VerifyError::Ocsp(e.to_string()))?;
-            let statuses = ocsp::verify_response(response, anchor.cert.x509(), &[id], nonce, at, max_age)
+            let statuses = ocsp::verify_response(response, &anchor.x509, &[id], nonce, at, max_age)
                 .map_err(|e| VerifyError::Ocsp(e.to_string()))?;
             let single = statuses.into_iter().next().ok_or_else(|| VerifyError::Ocsp("no status".into()))?;
             revoked(cert.serial(), single.status)?;
