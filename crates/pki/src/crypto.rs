@@ -51,6 +51,12 @@ impl RsaPublicKey {
         if spki.algorithm.oid != oid::RSA_ENCRYPTION {
             return Err(KeyError::NotRsa(spki.algorithm.oid));
         }
+        RsaPublicKey::from_rsa_spki_der(der)
+    }
+
+    /// From DER `SubjectPublicKeyInfo` whose algorithm the caller already checked is
+    /// rsaEncryption (a parsed [`crate::JpkiCertificate`]'s key).
+    pub(crate) fn from_rsa_spki_der(der: &[u8]) -> Result<RsaPublicKey, KeyError> {
         let sha256 = UnparsedPublicKey::new(SignatureAlgorithm::RsaPkcs1Sha256.verification(), der)
             .parse()
             .map_err(|e| KeyError::Rejected(e.to_string()))?;

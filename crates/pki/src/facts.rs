@@ -120,10 +120,11 @@ impl Era {
 
     /// The era a Gregorian date falls in.
     pub fn of(date: Date) -> Result<Era, FactsError> {
+        let key = (date.year(), date.month() as u8, date.day());
         ERAS.iter()
             .rev()
+            .find(|(_, y, m, d)| key >= (*y, *m as u8, *d))
             .map(|e| e.0)
-            .find(|e| date >= e.first_day())
             .ok_or(FactsError::BeforeMeiji(date))
     }
 
@@ -265,6 +266,15 @@ impl SubstituteMap {
         Ok(SubstituteMap(map.to_owned()))
     }
 
+    /// Checks the map still fits `text` (one flag per character).
+    fn check(&self, field: &'static str, text: &str) -> Result<(), FactsError> {
+        let (map_len, text_len) = (self.0.len(), text.chars().count());
+        if map_len != text_len {
+            return Err(FactsError::SubstituteMap { field, map_len, text_len });
+        }
+        Ok(())
+    }
+
     /// The flags as text of `0`/`1`.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -332,8 +342,8 @@ impl BasicFacts {
     ) -> Result<BasicFacts, FactsError> {
         check_len("name", name, MAX_NAME_CHARS)?;
         check_len("address", address, MAX_ADDRESS_CHARS)?;
-        let name_substitutes = SubstituteMap::new("name", name, name_substitutes.as_str())?;
-        let address_substitutes = SubstituteMap::new("address", address, address_substitutes.as_str())?;
+        name_substitutes.check("name", name)?;
+        address_substitutes.check("address", address)?;
         Ok(BasicFacts { name: name.to_owned(), name_substitutes, sex, birth_date, address: address.to_owned(), address_substitutes })
     }
 

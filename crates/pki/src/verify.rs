@@ -560,7 +560,7 @@ fn check_raw(
     signed: Signed<'_>,
     signature: &[u8],
 ) -> Result<Vec<u8>, VerifyError> {
-    let key = RsaPublicKey::from_spki_der(certificate.cert.public_key_der())?;
+    let key = RsaPublicKey::from_rsa_spki_der(certificate.cert.public_key_der())?;
     let digest = match signed {
         Signed::Data(data) => algorithm.digest(data),
         Signed::Digest(d) => DigestInfo::new(algorithm, d)
