@@ -136,7 +136,7 @@ fn ocsp_responder_answers_openssl_and_our_verifier() {
     let key = dir.join("k.p8");
     let issued = ok_json(&dir, &["ca", "issue", "--kind", "auth", "--generate-key", key.to_str().unwrap(), "--json"]);
     let cert = issued["path"].as_str().unwrap().replace(".der", ".pem");
-    let gen = ok_json(&dir, &["ca", "list", "--json"])["generations"].as_array().unwrap().iter().filter(|g| g["kind"] == "auth").last().unwrap()["id"].as_str().unwrap().to_owned();
+    let gen = ok_json(&dir, &["ca", "list", "--json"])["generations"].as_array().unwrap().iter().filter(|g| g["kind"] == "auth").next_back().unwrap()["id"].as_str().unwrap().to_owned();
     let ca = dir.join(format!("data/ca/auth/{gen}/ca.pem"));
     let req = dir.join("req.der");
     let resp = dir.join("resp.der");

@@ -48,9 +48,13 @@ struct TbsRef<'a> {
     issuer_unique_id: Option<BitStringRef<'a>>,
     #[asn1(context_specific = "2", tag_mode = "IMPLICIT", optional = "true")]
     subject_unique_id: Option<BitStringRef<'a>>,
+    /// `Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension`, walked in place.
     #[asn1(context_specific = "3", tag_mode = "EXPLICIT", optional = "true")]
-    extensions: Option<Vec<ExtensionRef<'a>>>,
+    extensions: Option<AnyRef<'a>>,
 }
+
+/// Most extensions a certificate may carry (a JPKI certificate has 5–7).
+pub const MAX_EXTENSIONS: usize = 24;
 
 /// `Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }`.
 #[derive(Sequence)]
@@ -102,6 +106,12 @@ pub enum CertError {
     /// The same extension twice.
     #[error("duplicate extension {0}")]
     DuplicateExtension(ObjectIdentifier),
+    /// More than [`MAX_EXTENSIONS`] extensions.
+    #[error("more than {max} extensions")]
+    TooManyExtensions {
+        /// The limit.
+        max: usize,
+    },
     /// A critical extension hanko does not understand.
     #[error("unknown critical extension {0}")]
     UnknownCriticalExtension(ObjectIdentifier),
@@ -191,10 +201,14 @@ const FACT_OIDS: [ObjectIdentifier; 6] = [
 /// ```
 fn parse_facts(san: &[u8]) -> Result<Option<BasicFacts>, CertError> {
     let bad = |error| CertError::BadExtension { oid: ID_CE_SUBJECT_ALT_NAME, error };
-    let names = Vec::<AnyRef<'_>>::from_der(san).map_err(bad)?;
+    let mut names = SliceReader::new(san).map_err(bad)?;
+    let names_value = names.sequence(|r| r.read_slice(r.remaining_len())).map_err(bad)?;
+    names.finish(()).map_err(bad)?;
+    let mut names = SliceReader::new(names_value).map_err(bad)?;
     let mut values: [Option<&str>; 6] = Default::default();
     let mut any = false;
-    for name in &names {
+    while !names.is_finished() {
+        let name = AnyRef::decode(&mut names).map_err(bad)?;
         // otherName is GeneralName [0], IMPLICIT: the SEQUENCE's contents under tag [0].
         if name.tag() != (Tag::ContextSpecific { constructed: true, number: TagNumber::N0 }) {
             continue;
@@ -282,11 +296,23 @@ impl JpkiCertificate {
         let mut authority_key_id = None;
         let mut facts = None;
         let mut ocsp_signing = false;
-        let extensions = tbs.extensions.as_deref().unwrap_or_default();
-        for (i, e) in extensions.iter().enumerate() {
-            if extensions[..i].iter().any(|p| p.extn_id == e.extn_id) {
+        let mut seen: [Option<ObjectIdentifier>; MAX_EXTENSIONS] = [None; MAX_EXTENSIONS];
+        let mut count = 0;
+        let mut exts = match &tbs.extensions {
+            Some(any) if any.tag() == Tag::Sequence => Some(SliceReader::new(any.value()).map_err(CertError::Der)?),
+            Some(any) => return Err(CertError::Der(any.tag().unexpected_error(Some(Tag::Sequence)))),
+            None => None,
+        };
+        while let Some(r) = exts.as_mut().filter(|r| !r.is_finished()) {
+            let e = ExtensionRef::decode(r).map_err(CertError::Der)?;
+            if count == MAX_EXTENSIONS {
+                return Err(CertError::TooManyExtensions { max: MAX_EXTENSIONS });
+            }
+            if seen[..count].contains(&Some(e.extn_id)) {
                 return Err(CertError::DuplicateExtension(e.extn_id));
             }
+            seen[count] = Some(e.extn_id);
+            count += 1;
             if e.critical && !KNOWN.contains(&e.extn_id) {
                 return Err(CertError::UnknownCriticalExtension(e.extn_id));
             }
