@@ -61,7 +61,12 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         datetime!(2025-01-01 00:00 UTC),
         end_of_day_jst(date!(2034 - 12 - 31)),
     )?;
-    let facts = BasicFacts::new("試験　花子", Sex::FEMALE, BirthDate::Known(date!(1985 - 04 - 01)), "東京都見本区試験町一丁目１番１号")?;
+    let facts = BasicFacts::new(
+        "試験　花子",
+        Sex::FEMALE,
+        BirthDate::Known(date!(1985 - 04 - 01)),
+        "東京都見本区試験町一丁目１番１号",
+    )?;
     eprintln!("setting up {} holders and a {}-entry CRL …", args.holders, args.crl_entries);
     let mut cases = Vec::with_capacity(args.holders);
     for i in 0..args.holders {
@@ -85,7 +90,9 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         revoked_at: datetime!(2026-01-02 00:00 UTC),
         reason: CrlReason::AFFILIATION_CHANGED,
     });
-    let crl = CrlBuilder::new(1, datetime!(2026-05-31 15:00 UTC), datetime!(2026-06-01 15:00 UTC)).with_entries(entries).sign(&ca)?;
+    let crl = CrlBuilder::new(1, datetime!(2026-05-31 15:00 UTC), datetime!(2026-06-01 15:00 UTC))
+        .with_entries(entries)
+        .sign(&ca)?;
     let mut trust = TrustStore::new(PolicySet::sandbox());
     trust.add_anchor(ca.certificate_der(), CaKind::Signature)?;
     let mut crls = CrlSet::new();
@@ -141,7 +148,10 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     });
 
     let limit = openssl_verify / 2.0;
-    println!("hanko bench verify  (1 core; chain + validity + profile + CRL lookup in {} entries + PKCS#1 signature;", args.crl_entries);
+    println!(
+        "hanko bench verify  (1 core; chain + validity + profile + CRL lookup in {} entries + PKCS#1 signature;",
+        args.crl_entries
+    );
     println!("                     best of {rounds} alternating rounds)");
     println!("  hanko full verifications/s          {ours:>10.0}");
     println!("  openssl speed rsa2048 verify/s      {openssl_verify:>10.0}");

@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use hanko_pki::crl::{CrlBuilder, CrlEntry};
-use hanko_pki::spki::SubjectPublicKeyInfoOwned;
 use hanko_pki::der::Decode;
+use hanko_pki::spki::SubjectPublicKeyInfoOwned;
 use hanko_pki::time::{Date, OffsetDateTime};
 use hanko_pki::{
-    auth_subject, end_entity_not_after, issuance_id, opaque_auth_id, signature_subject, BasicFacts,
-    BirthDate, CaKind, CertKind, CrlReason, Profile, Serial, Sex, Signer, SoftwareKey,
+    auth_subject, end_entity_not_after, issuance_id, opaque_auth_id, signature_subject, BasicFacts, BirthDate, CaKind,
+    CertKind, CrlReason, Profile, Serial, Sex, Signer, SoftwareKey,
 };
 use serde_json::json;
 
@@ -156,9 +156,19 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
             let at = now_or(at.as_deref())?;
             let rec = sb.revoke(&serial, reason, at)?.clone();
             if json {
-                println!("{}", json!({"serial": rec.serial, "reason": reason.name(), "meaning": reason.meaning().as_str(), "revoked_at": fmt_time(at)}));
+                println!(
+                    "{}",
+                    json!({"serial": rec.serial, "reason": reason.name(), "meaning": reason.meaning().as_str(), "revoked_at": fmt_time(at)})
+                );
             } else {
-                println!("revoked {} ({} certificate) at {}: {} — {}", rec.serial, rec.kind, fmt_time(at), reason, reason.meaning().as_str());
+                println!(
+                    "revoked {} ({} certificate) at {}: {} — {}",
+                    rec.serial,
+                    rec.kind,
+                    fmt_time(at),
+                    reason,
+                    reason.meaning().as_str()
+                );
                 println!("it appears in the next CRL: hanko ca crl --data-dir {}", data.data_dir.display());
             }
             Ok(ExitCode::SUCCESS)
@@ -171,7 +181,14 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
             } else {
                 for p in &published {
                     let s = |k: &str| p[k].as_str().map(str::to_owned).unwrap_or_else(|| p[k].to_string());
-                    println!("{} CA {}: CRL #{} with {} entries → {}", s("ca"), s("generation"), s("crl_number"), s("entries"), s("path"));
+                    println!(
+                        "{} CA {}: CRL #{} with {} entries → {}",
+                        s("ca"),
+                        s("generation"),
+                        s("crl_number"),
+                        s("entries"),
+                        s("path")
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -179,10 +196,21 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
         Command::List { data, json } => {
             let sb = Sandbox::open(&data.data_dir)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&json!({"generations": sb.register.generations, "issued": sb.register.issued}))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &json!({"generations": sb.register.generations, "issued": sb.register.issued})
+                    )?
+                );
             } else {
                 for g in &sb.register.generations {
-                    println!("CA {:<9} generation {:<6} serial {} valid to {}", g.kind, g.id, g.serial, fmt_time(from_ts(g.not_after)?));
+                    println!(
+                        "CA {:<9} generation {:<6} serial {} valid to {}",
+                        g.kind,
+                        g.id,
+                        g.serial,
+                        fmt_time(from_ts(g.not_after)?)
+                    );
                 }
                 for i in &sb.register.issued {
                     let state = match &i.revoked {
@@ -286,7 +314,8 @@ fn issue_cmd(a: &IssueArgs) -> Result<ExitCode> {
     let public_key = match (&a.public_key, &a.generate_key) {
         (Some(path), _) => {
             let der = sandbox::read_der(path)?;
-            SubjectPublicKeyInfoOwned::from_der(&der).with_context(|| format!("{} is not a SubjectPublicKeyInfo", path.display()))?
+            SubjectPublicKeyInfoOwned::from_der(&der)
+                .with_context(|| format!("{} is not a SubjectPublicKeyInfo", path.display()))?
         }
         (None, Some(path)) => {
             let key = SoftwareKey::generate_rsa2048()?;
@@ -301,13 +330,27 @@ fn issue_cmd(a: &IssueArgs) -> Result<ExitCode> {
     };
     let (rec, der, path) = issue(&mut sb, kind, person.as_ref(), public_key, at, card_expiry)?;
     if let Some(out) = &a.out {
-        let bytes = if out.extension().is_some_and(|e| e == "pem") { sandbox::pem("CERTIFICATE", &der)?.into_bytes() } else { der.clone() };
+        let bytes = if out.extension().is_some_and(|e| e == "pem") {
+            sandbox::pem("CERTIFICATE", &der)?.into_bytes()
+        } else {
+            der.clone()
+        };
         write_atomic(out, &bytes, 0o644)?;
     }
     if a.json {
-        println!("{}", json!({"serial": rec.serial, "kind": rec.kind, "subject": rec.subject, "not_after": fmt_time(from_ts(rec.not_after)?), "path": path}));
+        println!(
+            "{}",
+            json!({"serial": rec.serial, "kind": rec.kind, "subject": rec.subject, "not_after": fmt_time(from_ts(rec.not_after)?), "path": path})
+        );
     } else {
-        println!("issued {} certificate {} to {} (valid to {}) → {}", rec.kind, rec.serial, rec.subject, fmt_time(from_ts(rec.not_after)?), path.display());
+        println!(
+            "issued {} certificate {} to {} (valid to {}) → {}",
+            rec.kind,
+            rec.serial,
+            rec.subject,
+            fmt_time(from_ts(rec.not_after)?),
+            path.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use hanko_pki::der::Decode;
-use hanko_pki::ocsp::{build_request, error_response, issue_responder_certificate, CertIdentity, OcspResponseStatus, ParsedRequest, Responder};
+use hanko_pki::ocsp::{
+    build_request, error_response, issue_responder_certificate, CertIdentity, OcspResponseStatus, ParsedRequest,
+    Responder,
+};
 use hanko_pki::x509_cert::Certificate;
 use hanko_pki::{CaGeneration, CaKind, CrlReason, Revocation, RevocationStatus, Serial, Signer, SoftwareKey};
 use serde_json::json;
@@ -61,7 +64,12 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
         Command::Request { issuer, cert, serial, no_nonce, out } => {
             let issuer = Certificate::from_der(&read_der(&issuer)?).context("--issuer is not a certificate")?;
             let serial = match (cert, serial) {
-                (Some(path), _) => Serial::of(&Certificate::from_der(&read_der(&path)?).context("--cert is not a certificate")?.tbs_certificate.serial_number),
+                (Some(path), _) => Serial::of(
+                    &Certificate::from_der(&read_der(&path)?)
+                        .context("--cert is not a certificate")?
+                        .tbs_certificate
+                        .serial_number,
+                ),
                 (None, Some(hex)) => Serial::from_hex(&hex).with_context(|| format!("{hex:?} is not a hex serial"))?,
                 (None, None) => anyhow::bail!("give --cert or --serial"),
             };
@@ -104,15 +112,31 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
                 .ids()
                 .iter()
                 .map(|id| {
-                    let status = if id.is_issued_by(ca.certificate()) { status_of(&sb.register.issued, id.serial())? } else { RevocationStatus::Unknown };
+                    let status = if id.is_issued_by(ca.certificate()) {
+                        status_of(&sb.register.issued, id.serial())?
+                    } else {
+                        RevocationStatus::Unknown
+                    };
                     Ok((id.clone(), status))
                 })
                 .collect::<Result<_>>()?;
             let response = if issuer_signed {
-                Responder::for_ca(&ca)?.respond(&entries, now, now, Some(now + hanko_pki::ocsp::UPDATE_INTERVAL), parsed.nonce())?
+                Responder::for_ca(&ca)?.respond(
+                    &entries,
+                    now,
+                    now,
+                    Some(now + hanko_pki::ocsp::UPDATE_INTERVAL),
+                    parsed.nonce(),
+                )?
             } else {
                 let (cert, key) = delegated_responder(&mut sb, kind, &gen_id, &ca, now)?;
-                Responder::delegated(ca.certificate(), &cert, key)?.respond(&entries, now, now, Some(now + hanko_pki::ocsp::UPDATE_INTERVAL), parsed.nonce())?
+                Responder::delegated(ca.certificate(), &cert, key)?.respond(
+                    &entries,
+                    now,
+                    now,
+                    Some(now + hanko_pki::ocsp::UPDATE_INTERVAL),
+                    parsed.nonce(),
+                )?
             };
             write_atomic(&out, &response, 0o644)?;
             let summary: Vec<_> = entries
@@ -141,12 +165,20 @@ fn status_of(issued: &[IssuedRecord], serial: &Serial) -> Result<RevocationStatu
     Ok(match issued.iter().find(|i| i.serial == hex) {
         None => RevocationStatus::Unknown,
         Some(IssuedRecord { revoked: None, .. }) => RevocationStatus::Good,
-        Some(IssuedRecord { revoked: Some(r), .. }) => RevocationStatus::Revoked(Revocation { revoked_at: from_ts(r.at)?, reason: CrlReason(r.reason) }),
+        Some(IssuedRecord { revoked: Some(r), .. }) => {
+            RevocationStatus::Revoked(Revocation { revoked_at: from_ts(r.at)?, reason: CrlReason(r.reason) })
+        }
     })
 }
 
 /// The delegated responder of a generation, issued on first use (valid one year, capped by the CA).
-fn delegated_responder(sb: &mut Sandbox, kind: CaKind, gen_id: &str, ca: &CaGeneration<SoftwareKey>, now: hanko_pki::time::OffsetDateTime) -> Result<(Vec<u8>, SoftwareKey)> {
+fn delegated_responder(
+    sb: &mut Sandbox,
+    kind: CaKind,
+    gen_id: &str,
+    ca: &CaGeneration<SoftwareKey>,
+    now: hanko_pki::time::OffsetDateTime,
+) -> Result<(Vec<u8>, SoftwareKey)> {
     let base = sb.dir.join("ocsp").join(format!("{}-{gen_id}", kind.as_str()));
     let cert_path = base.with_extension("der");
     let key_path = base.with_extension("p8");

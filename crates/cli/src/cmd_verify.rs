@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use hanko_pki::verify::{
-    CrlSet, RevocationCheck, RevocationEvidence, Signed, TrustStore, Usage, VerifiedCertificate, VerifyError, Verifier,
+    CrlSet, RevocationCheck, RevocationEvidence, Signed, TrustStore, Usage, VerifiedCertificate, Verifier, VerifyError,
 };
 use hanko_pki::{CaKind, DigestAlgorithm, PolicySet};
 use serde_json::{json, Value};
@@ -184,7 +184,9 @@ fn load(opts: &Opts) -> Result<Context_> {
             if crl_files.is_empty() && opts.ocsp_response.is_none() && !opts.no_revocation {
                 crl_files = sandbox_crls(&opts.data_dir)?;
                 if crl_files.is_empty() {
-                    bail!("no CRL published yet: run `hanko ca crl`, or pass --crl, --ocsp-response or --no-revocation");
+                    bail!(
+                        "no CRL published yet: run `hanko ca crl`, or pass --crl, --ocsp-response or --no-revocation"
+                    );
                 }
             }
             t
@@ -224,7 +226,9 @@ pub(crate) fn describe(v: &VerifiedCertificate) -> Value {
                "birth_date_iso": f.birth_date().date().map(|d| d.to_string()), "address": f.address()})
     });
     let revocation = match v.revocation() {
-        RevocationEvidence::Crl { crl_number, this_update } => json!({"method": "crl", "crl_number": crl_number, "this_update": fmt_time(*this_update)}),
+        RevocationEvidence::Crl { crl_number, this_update } => {
+            json!({"method": "crl", "crl_number": crl_number, "this_update": fmt_time(*this_update)})
+        }
         RevocationEvidence::Ocsp { this_update } => json!({"method": "ocsp", "this_update": fmt_time(*this_update)}),
         RevocationEvidence::NotChecked => json!({"method": "none"}),
         _ => json!({"method": "other"}),
@@ -256,7 +260,12 @@ fn report(result: Result<Value, VerifyError>, json: bool) -> ExitCode {
             if json {
                 println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             } else {
-                println!("OK: {} certificate {} ({})", v["kind"].as_str().unwrap_or("?"), v["serial"].as_str().unwrap_or("?"), v["subject"].as_str().unwrap_or("?"));
+                println!(
+                    "OK: {} certificate {} ({})",
+                    v["kind"].as_str().unwrap_or("?"),
+                    v["serial"].as_str().unwrap_or("?"),
+                    v["subject"].as_str().unwrap_or("?")
+                );
                 if let Some(f) = v["facts"].as_object() {
                     for k in ["name", "birth_date", "sex", "address"] {
                         println!("  {k:<10} {}", f.get(k).and_then(Value::as_str).unwrap_or(""));
@@ -290,7 +299,8 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
                 UsageArg::Auth => Usage::Authentication,
             };
             let der = read_der(&cert)?;
-            let r = Verifier::new(&ctx.trust).verify_certificate(&der, usage, at, ctx.revocation()).map(|v| describe(&v));
+            let r =
+                Verifier::new(&ctx.trust).verify_certificate(&der, usage, at, ctx.revocation()).map(|v| describe(&v));
             Ok(report(r, opts.json))
         }
         Command::Signature { cert, signature, data, digest, hash, opts } => {
@@ -298,7 +308,10 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
             let at = now_or(opts.at.as_deref())?;
             let der = read_der(&cert)?;
             let sig = std::fs::read(&signature).with_context(|| format!("reading {}", signature.display()))?;
-            let data_bytes = data.as_ref().map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display()))).transpose()?;
+            let data_bytes = data
+                .as_ref()
+                .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+                .transpose()?;
             let digest_bytes = digest.as_deref().map(hex::decode).transpose().context("--digest is not hex")?;
             let signed = match (&data_bytes, &digest_bytes) {
                 (Some(d), _) => Signed::Data(d),
@@ -318,7 +331,10 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
             let ctx = load(&opts)?;
             let at = now_or(opts.at.as_deref())?;
             let der = read_der(&cms)?;
-            let content = content.as_ref().map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display()))).transpose()?;
+            let content = content
+                .as_ref()
+                .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+                .transpose()?;
             let r = Verifier::new(&ctx.trust).verify_cms(&der, content.as_deref(), at, ctx.revocation()).map(|v| {
                 let mut j = describe(v.certificate());
                 j["digest"] = json!(hex::encode(v.digest()));

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use hanko_pki::verify::{CrlSet, RevocationCheck, Signed, TrustStore, Verifier, VerifyError};
-use hanko_pki::{cms, BasicFacts, CertKind, CrlReason, DigestAlgorithm, PolicySet, SignatureAlgorithm, Signer, SoftwareKey};
+use hanko_pki::{
+    cms, BasicFacts, CertKind, CrlReason, DigestAlgorithm, PolicySet, SignatureAlgorithm, Signer, SoftwareKey,
+};
 
 use crate::cmd_ca::{default_card_expiry, issue, publish_crls};
 use crate::people::synthetic;
@@ -43,7 +45,13 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     println!("(test names only: O=JPKI-TEST, test policy OIDs, synthetic people)\n");
     for kind in [hanko_pki::CaKind::Signature, hanko_pki::CaKind::Auth] {
         let g = sb.create_generation(kind, now)?;
-        println!("CA   {:<9} generation {} serial {} valid to {}", g.kind, g.id, g.serial, fmt_time(sandbox::from_ts(g.not_after)?));
+        println!(
+            "CA   {:<9} generation {} serial {} valid to {}",
+            g.kind,
+            g.id,
+            g.serial,
+            fmt_time(sandbox::from_ts(g.not_after)?)
+        );
     }
     println!();
 
@@ -68,7 +76,10 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
             holders.push((key, der, rec.serial));
         }
     }
-    println!("      (the minor {} holds only a user-authentication certificate)\n", people[people.len() - 1].facts.name());
+    println!(
+        "      (the minor {} holds only a user-authentication certificate)\n",
+        people[people.len() - 1].facts.name()
+    );
 
     // Person 1 signs a document: raw PKCS#1 (as the card's 80 2A returns) and CMS detached.
     let (key, cert, _) = &holders[0];
@@ -89,19 +100,36 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     let old_cert = old_cert.clone();
     sb.revoke(&hanko_pki::Serial::from_hex(&old_serial).context("serial")?, CrlReason::AFFILIATION_CHANGED, now)?;
     let moved = crate::people::Person {
-        facts: BasicFacts::new(mover.facts.name(), mover.facts.sex(), mover.facts.birth_date(), "東京都見本区架空台一丁目２番３号")?,
+        facts: BasicFacts::new(
+            mover.facts.name(),
+            mover.facts.sex(),
+            mover.facts.birth_date(),
+            "東京都見本区架空台一丁目２番３号",
+        )?,
         prefecture: mover.prefecture.clone(),
         municipality: mover.municipality.clone(),
         adult: true,
     };
     let new_key = SoftwareKey::generate_rsa2048()?;
-    let (new_rec, new_cert, _) = issue(&mut sb, CertKind::Signature, Some(&moved), new_key.public_key().clone(), now, card_expiry)?;
-    println!("move {} moved: signature certificate {old_serial} revoked (affiliationChanged), auth certificate kept,", mover.facts.name());
+    let (new_rec, new_cert, _) =
+        issue(&mut sb, CertKind::Signature, Some(&moved), new_key.public_key().clone(), now, card_expiry)?;
+    println!(
+        "move {} moved: signature certificate {old_serial} revoked (affiliationChanged), auth certificate kept,",
+        mover.facts.name()
+    );
     println!("     new signature certificate {} with the new address\n", new_rec.serial);
 
     for p in publish_crls(&mut sb, now)? {
         let s = |k: &str| p[k].as_str().map(str::to_owned).unwrap_or_else(|| p[k].to_string());
-        println!("CRL  {:<9} generation {}: #{} with {} entries, next update {} → {}", s("ca"), s("generation"), s("crl_number"), s("entries"), s("next_update"), s("path"));
+        println!(
+            "CRL  {:<9} generation {}: #{} with {} entries, next update {} → {}",
+            s("ca"),
+            s("generation"),
+            s("crl_number"),
+            s("entries"),
+            s("next_update"),
+            s("path")
+        );
     }
     println!();
 
@@ -122,17 +150,35 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     let v = verifier.verify_signature(cert, DigestAlgorithm::Sha256, Signed::Data(doc), &sig, now, rc)?;
     let f = v.certificate().facts().context("signature certificates carry the 4 facts")?;
     let born = f.birth_date().date().map(|d| d.to_string()).unwrap_or_default();
-    println!("verify raw signature: OK — signed by {} (born {born} = {}, sex {}, {})", f.name(), f.birth_date(), f.sex().as_str(), f.address());
+    println!(
+        "verify raw signature: OK — signed by {} (born {born} = {}, sex {}, {})",
+        f.name(),
+        f.birth_date(),
+        f.sex().as_str(),
+        f.address()
+    );
     let v = verifier.verify_cms(&p7s, Some(doc), now, rc)?;
-    println!("verify CMS detached:  OK — certificate {}, signing time {}", v.certificate().serial(), v.signing_time().map(fmt_time).unwrap_or_default());
+    println!(
+        "verify CMS detached:  OK — certificate {}, signing time {}",
+        v.certificate().serial(),
+        v.signing_time().map(fmt_time).unwrap_or_default()
+    );
     match verifier.verify_certificate(&old_cert, hanko_pki::verify::Usage::Signature, now, rc) {
         Err(VerifyError::Revoked { reason, meaning, .. }) => {
-            println!("verify old cert of {}: REVOKED ({reason}) → {} (fetch the latest 4 facts with consent)", mover.facts.name(), meaning.as_str());
+            println!(
+                "verify old cert of {}: REVOKED ({reason}) → {} (fetch the latest 4 facts with consent)",
+                mover.facts.name(),
+                meaning.as_str()
+            );
         }
         other => bail!("the moved person's old certificate should be revoked, got {other:?}"),
     }
     let v = verifier.verify_certificate(&new_cert, hanko_pki::verify::Usage::Signature, now, rc)?;
-    println!("verify new cert of {}: OK — address {}", mover.facts.name(), v.facts().map(|f| f.address()).unwrap_or_default());
+    println!(
+        "verify new cert of {}: OK — address {}",
+        mover.facts.name(),
+        v.facts().map(|f| f.address()).unwrap_or_default()
+    );
 
     println!("\nTry next:");
     println!("  openssl x509 -inform DER -in {}/documents/signer.der -noout -text", dir.display());

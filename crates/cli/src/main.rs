@@ -73,7 +73,8 @@ pub(crate) struct DataDir {
 
 /// Parses an RFC 3339 time (`2026-01-01T09:00:00+09:00`).
 pub(crate) fn parse_time(s: &str) -> Result<OffsetDateTime> {
-    OffsetDateTime::parse(s, &Rfc3339).with_context(|| format!("{s:?} is not an RFC 3339 time like 2026-01-01T09:00:00+09:00"))
+    OffsetDateTime::parse(s, &Rfc3339)
+        .with_context(|| format!("{s:?} is not an RFC 3339 time like 2026-01-01T09:00:00+09:00"))
 }
 
 /// The time to act at: `--at` or the system clock (the binary is where the clock is read).
@@ -97,7 +98,9 @@ fn main() -> std::process::ExitCode {
         Command::Ocsp(c) => cmd_ocsp::run(c),
         Command::Verify(c) => cmd_verify::run(c),
         Command::Bench(BenchCommand::Verify(args)) => bench_verify::run(&args),
-        Command::Bench(BenchCommand::Crl { entries, dir }) => bench_crl::run(entries, &dir).map(|()| std::process::ExitCode::SUCCESS),
+        Command::Bench(BenchCommand::Crl { entries, dir }) => {
+            bench_crl::run(entries, &dir).map(|()| std::process::ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

@@ -21,10 +21,34 @@ struct Row {
 }
 
 const ROWS: [Row; 4] = [
-    Row { name: "試験　花子", sex: Sex::FEMALE, born: (1985, Month::April, 1), address: "東京都見本区試験町一丁目１番１号", adult: true },
-    Row { name: "見本　太郎", sex: Sex::MALE, born: (1958, Month::December, 31), address: "東京都見本区試験町二丁目３番４号", adult: true },
-    Row { name: "架空　一", sex: Sex::MALE, born: (1990, Month::January, 8), address: "東京都見本区架空台五丁目６番７号見本ハイツ１０１号室", adult: true },
-    Row { name: "例題　さくら", sex: Sex::FEMALE, born: (2014, Month::May, 1), address: "東京都見本区試験町一丁目１番１号", adult: false },
+    Row {
+        name: "試験　花子",
+        sex: Sex::FEMALE,
+        born: (1985, Month::April, 1),
+        address: "東京都見本区試験町一丁目１番１号",
+        adult: true,
+    },
+    Row {
+        name: "見本　太郎",
+        sex: Sex::MALE,
+        born: (1958, Month::December, 31),
+        address: "東京都見本区試験町二丁目３番４号",
+        adult: true,
+    },
+    Row {
+        name: "架空　一",
+        sex: Sex::MALE,
+        born: (1990, Month::January, 8),
+        address: "東京都見本区架空台五丁目６番７号見本ハイツ１０１号室",
+        adult: true,
+    },
+    Row {
+        name: "例題　さくら",
+        sex: Sex::FEMALE,
+        born: (2014, Month::May, 1),
+        address: "東京都見本区試験町一丁目１番１号",
+        adult: false,
+    },
 ];
 
 /// The demo residents. The last is a minor, who holds only a user-authentication certificate.

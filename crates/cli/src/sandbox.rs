@@ -101,7 +101,8 @@ pub(crate) fn pem(label: &str, der: &[u8]) -> Result<String> {
 pub(crate) fn read_der(path: &Path) -> Result<Vec<u8>> {
     let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     if bytes.starts_with(b"-----BEGIN") {
-        let (_, der) = hanko_pki::der::pem::decode_vec(&bytes).map_err(|e| anyhow::anyhow!("{}: bad PEM: {e}", path.display()))?;
+        let (_, der) =
+            hanko_pki::der::pem::decode_vec(&bytes).map_err(|e| anyhow::anyhow!("{}: bad PEM: {e}", path.display()))?;
         return Ok(der);
     }
     Ok(bytes)
@@ -121,7 +122,11 @@ impl Sandbox {
     pub(crate) fn open(dir: &Path) -> Result<Sandbox> {
         let path = dir.join("authority.json");
         let text = fs::read_to_string(&path).with_context(|| {
-            format!("no sandbox authority in {} (run `hanko ca init --data-dir {}` first)", dir.display(), dir.display())
+            format!(
+                "no sandbox authority in {} (run `hanko ca init --data-dir {}` first)",
+                dir.display(),
+                dir.display()
+            )
         })?;
         let register = serde_json::from_str(&text).with_context(|| format!("{} is corrupt", path.display()))?;
         Ok(Sandbox { dir: dir.to_owned(), register })
@@ -168,7 +173,13 @@ impl Sandbox {
         write_atomic(&dir.join("key.p8"), &ca.signer().to_pkcs8()?, 0o600)?;
         write_atomic(&dir.join("ca.der"), ca.certificate_der(), 0o644)?;
         write_atomic(&dir.join("ca.pem"), pem("CERTIFICATE", ca.certificate_der())?.as_bytes(), 0o644)?;
-        let rec = GenerationRecord { kind: kind_str(kind).into(), id, serial: serial.to_string(), not_before: ts(now), not_after: ts(not_after) };
+        let rec = GenerationRecord {
+            kind: kind_str(kind).into(),
+            id,
+            serial: serial.to_string(),
+            not_before: ts(now),
+            not_after: ts(not_after),
+        };
         self.register.generations.push(rec.clone());
         self.save()?;
         Ok(rec)
@@ -187,7 +198,9 @@ impl Sandbox {
     /// Loads a generation with its key.
     pub(crate) fn load(&self, kind: CaKind, id: &str) -> Result<CaGeneration<SoftwareKey>> {
         let dir = self.generation_dir(kind, id);
-        let key = zeroize::Zeroizing::new(fs::read(dir.join("key.p8")).with_context(|| format!("reading key of {}", dir.display()))?);
+        let key = zeroize::Zeroizing::new(
+            fs::read(dir.join("key.p8")).with_context(|| format!("reading key of {}", dir.display()))?,
+        );
         let key = SoftwareKey::from_pkcs8(&key)?;
         let cert = fs::read(dir.join("ca.der"))?;
         let (naming, policies) = naming();
@@ -221,7 +234,9 @@ impl Sandbox {
         loop {
             let s = Serial::random(&mut rand_core::OsRng);
             let hex = s.to_string();
-            if !self.register.issued.iter().any(|i| i.serial == hex) && !self.register.generations.iter().any(|g| g.serial == hex) {
+            if !self.register.issued.iter().any(|i| i.serial == hex)
+                && !self.register.generations.iter().any(|g| g.serial == hex)
+            {
                 return s;
             }
         }
@@ -230,7 +245,12 @@ impl Sandbox {
     /// Marks `serial` revoked (never un-revokes: JPKI never releases a hold).
     pub(crate) fn revoke(&mut self, serial: &Serial, reason: CrlReason, at: OffsetDateTime) -> Result<&IssuedRecord> {
         let hex = serial.to_string();
-        let idx = self.register.issued.iter().position(|i| i.serial == hex).with_context(|| format!("no certificate {hex} was issued here"))?;
+        let idx = self
+            .register
+            .issued
+            .iter()
+            .position(|i| i.serial == hex)
+            .with_context(|| format!("no certificate {hex} was issued here"))?;
         if let Some(r) = &self.register.issued[idx].revoked {
             bail!("certificate {hex} is already revoked ({})", CrlReason(r.reason));
         }

@@ -14,7 +14,8 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn hanko(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_hanko")).args(args).env("HANKO_DATA_DIR", dir.join("data")).output().unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_hanko")).args(args).env("HANKO_DATA_DIR", dir.join("data")).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "hanko {args:?} panicked: {stderr}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("PRIVATE KEY") && !stderr.contains("PRIVATE KEY"));
@@ -23,8 +24,14 @@ fn hanko(dir: &Path, args: &[&str]) -> Output {
 
 fn ok_json(dir: &Path, args: &[&str]) -> Value {
     let out = hanko(dir, args);
-    assert!(out.status.success(), "hanko {args:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("hanko {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    assert!(
+        out.status.success(),
+        "hanko {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("hanko {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn openssl(args: &[&str]) -> Output {
@@ -41,8 +48,25 @@ fn issue_signature(dir: &Path, name: &str) -> Value {
     let key = dir.join(format!("{name}.p8"));
     ok_json(
         dir,
-        &["ca", "issue", "--kind", "signature", "--generate-key", key.to_str().unwrap(), "--name", "試験　花子", "--birth", "1985-04-01",
-          "--sex", "2", "--address", "東京都見本区試験町一丁目１番１号", "--at", AT, "--json"],
+        &[
+            "ca",
+            "issue",
+            "--kind",
+            "signature",
+            "--generate-key",
+            key.to_str().unwrap(),
+            "--name",
+            "試験　花子",
+            "--birth",
+            "1985-04-01",
+            "--sex",
+            "2",
+            "--address",
+            "東京都見本区試験町一丁目１番１号",
+            "--at",
+            AT,
+            "--json",
+        ],
     )
 }
 
@@ -80,7 +104,17 @@ fn lifecycle_through_the_cli_agrees_with_openssl() {
     let cert_pem = cert.with_extension("pem");
     let attime = "1775001600"; // 2026-04-01T00:00:00Z
     let check = || {
-        openssl(&["verify", "-crl_check", "-attime", attime, "-CAfile", ca_pem.to_str().unwrap(), "-CRLfile", crl_pem.to_str().unwrap(), cert_pem.to_str().unwrap()])
+        openssl(&[
+            "verify",
+            "-crl_check",
+            "-attime",
+            attime,
+            "-CAfile",
+            ca_pem.to_str().unwrap(),
+            "-CRLfile",
+            crl_pem.to_str().unwrap(),
+            cert_pem.to_str().unwrap(),
+        ])
     };
     let o = check();
     assert!(o.status.success(), "{}", text(&o));
@@ -136,7 +170,16 @@ fn ocsp_responder_answers_openssl_and_our_verifier() {
     let key = dir.join("k.p8");
     let issued = ok_json(&dir, &["ca", "issue", "--kind", "auth", "--generate-key", key.to_str().unwrap(), "--json"]);
     let cert = issued["path"].as_str().unwrap().replace(".der", ".pem");
-    let gen = ok_json(&dir, &["ca", "list", "--json"])["generations"].as_array().unwrap().iter().filter(|g| g["kind"] == "auth").next_back().unwrap()["id"].as_str().unwrap().to_owned();
+    let gen = ok_json(&dir, &["ca", "list", "--json"])["generations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["kind"] == "auth")
+        .next_back()
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let ca = dir.join(format!("data/ca/auth/{gen}/ca.pem"));
     let req = dir.join("req.der");
     let resp = dir.join("resp.der");
@@ -145,15 +188,52 @@ fn ocsp_responder_answers_openssl_and_our_verifier() {
     let o = openssl(&["ocsp", "-issuer", ca.to_str().unwrap(), "-cert", &cert, "-reqout", req.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     ok_json(&dir, &["ocsp", "respond", "--request", req.to_str().unwrap(), "--out", resp.to_str().unwrap(), "--json"]);
-    let o = openssl(&["ocsp", "-reqin", req.to_str().unwrap(), "-respin", resp.to_str().unwrap(), "-CAfile", ca.to_str().unwrap()]);
+    let o = openssl(&[
+        "ocsp",
+        "-reqin",
+        req.to_str().unwrap(),
+        "-respin",
+        resp.to_str().unwrap(),
+        "-CAfile",
+        ca.to_str().unwrap(),
+    ]);
     assert!(text(&o).contains("Response verify OK"), "{}", text(&o));
 
     // hanko asks, hanko answers, hanko verifies — good, then revoked (lost).
-    let r = ok_json(&dir, &["ocsp", "request", "--issuer", ca.to_str().unwrap(), "--cert", &cert, "--out", req.to_str().unwrap()]);
+    let r = ok_json(
+        &dir,
+        &["ocsp", "request", "--issuer", ca.to_str().unwrap(), "--cert", &cert, "--out", req.to_str().unwrap()],
+    );
     let nonce = r["nonce"].as_str().unwrap().to_owned();
-    ok_json(&dir, &["ocsp", "respond", "--request", req.to_str().unwrap(), "--out", resp.to_str().unwrap(), "--issuer-signed", "--json"]);
+    ok_json(
+        &dir,
+        &[
+            "ocsp",
+            "respond",
+            "--request",
+            req.to_str().unwrap(),
+            "--out",
+            resp.to_str().unwrap(),
+            "--issuer-signed",
+            "--json",
+        ],
+    );
     let verify = |dir: &Path| {
-        hanko(dir, &["verify", "certificate", &cert, "--usage", "auth", "--ocsp-response", resp.to_str().unwrap(), "--ocsp-nonce", &nonce, "--json"])
+        hanko(
+            dir,
+            &[
+                "verify",
+                "certificate",
+                &cert,
+                "--usage",
+                "auth",
+                "--ocsp-response",
+                resp.to_str().unwrap(),
+                "--ocsp-nonce",
+                &nonce,
+                "--json",
+            ],
+        )
     };
     let o = verify(&dir);
     assert!(o.status.success(), "{}", text(&o));
@@ -182,7 +262,12 @@ fn bad_input_gives_clear_errors_not_panics() {
     ok_json(&dir, &["ca", "init", "--json"]);
     ok_json(&dir, &["ca", "crl", "--json"]);
     let garbage = dir.join("garbage.der");
-    for bytes in [&b""[..], b"\x30\x82\xff\xff", b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", &[0x30; 40000]] {
+    for bytes in [
+        &b""[..],
+        b"\x30\x82\xff\xff",
+        b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n",
+        &[0x30; 40000],
+    ] {
         std::fs::write(&garbage, bytes).unwrap();
         let out = hanko(&dir, &["verify", "certificate", garbage.to_str().unwrap()]);
         assert!(matches!(out.status.code(), Some(1) | Some(2)), "{}", text(&out));
@@ -192,11 +277,28 @@ fn bad_input_gives_clear_errors_not_panics() {
     assert!(text(&out).contains("not a hex serial"));
     let out = hanko(&dir, &["ca", "revoke", "01", "--reason", "bogus"]);
     assert!(text(&out).contains("unknown reason"));
-    let out = hanko(&dir, &["ca", "issue", "--kind", "signature", "--generate-key", dir.join("x.p8").to_str().unwrap()]);
+    let out =
+        hanko(&dir, &["ca", "issue", "--kind", "signature", "--generate-key", dir.join("x.p8").to_str().unwrap()]);
     assert!(text(&out).contains("4 facts"), "{}", text(&out));
     let out = hanko(&dir, &["ca", "issue", "--kind", "auth", "--generate-key", "k", "--at", "yesterday"]);
     assert!(text(&out).contains("RFC 3339"));
-    let out = hanko(&dir, &["ca", "issue", "--kind", "signature", "--generate-key", "k", "--name", "試験", "--birth", "1985-02-30", "--address", "東京都"]);
+    let out = hanko(
+        &dir,
+        &[
+            "ca",
+            "issue",
+            "--kind",
+            "signature",
+            "--generate-key",
+            "k",
+            "--name",
+            "試験",
+            "--birth",
+            "1985-02-30",
+            "--address",
+            "東京都",
+        ],
+    );
     assert!(text(&out).contains("not a date"));
 }
 
@@ -204,9 +306,25 @@ fn bad_input_gives_clear_errors_not_panics() {
 fn real_jlis_anchors_load_and_do_not_trust_the_sandbox() {
     let dir = scratch("jlis");
     ok_json(&dir, &["ca", "init", "--json"]);
-    let issued = ok_json(&dir, &["ca", "issue", "--kind", "auth", "--generate-key", dir.join("k.p8").to_str().unwrap(), "--json"]);
+    let issued = ok_json(
+        &dir,
+        &["ca", "issue", "--kind", "auth", "--generate-key", dir.join("k.p8").to_str().unwrap(), "--json"],
+    );
     let jlis = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/jlis-ca");
-    let out = hanko(&dir, &["verify", "certificate", issued["path"].as_str().unwrap(), "--usage", "auth", "--jlis-ca", jlis.to_str().unwrap(), "--no-revocation", "--json"]);
+    let out = hanko(
+        &dir,
+        &[
+            "verify",
+            "certificate",
+            issued["path"].as_str().unwrap(),
+            "--usage",
+            "auth",
+            "--jlis-ca",
+            jlis.to_str().unwrap(),
+            "--no-revocation",
+            "--json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     // The sandbox's test policy is refused before any issuer lookup.

@@ -3,9 +3,8 @@
 //! Pure: keys come in as [`Signer`]s, time as arguments, randomness as an RNG.
 
 use const_oid::db::rfc5280::{
-    ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS, ID_CE_CERTIFICATE_POLICIES,
-    ID_CE_CRL_DISTRIBUTION_POINTS, ID_CE_EXT_KEY_USAGE, ID_CE_ISSUER_ALT_NAME, ID_CE_KEY_USAGE,
-    ID_CE_SUBJECT_ALT_NAME, ID_CE_SUBJECT_KEY_IDENTIFIER,
+    ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS, ID_CE_CERTIFICATE_POLICIES, ID_CE_CRL_DISTRIBUTION_POINTS,
+    ID_CE_EXT_KEY_USAGE, ID_CE_ISSUER_ALT_NAME, ID_CE_KEY_USAGE, ID_CE_SUBJECT_ALT_NAME, ID_CE_SUBJECT_KEY_IDENTIFIER,
 };
 use const_oid::db::rfc6960::ID_PKIX_OCSP_NOCHECK;
 use der::asn1::{Any, BitString, Ia5StringRef, Null, OctetString, Utf8StringRef};
@@ -14,13 +13,13 @@ use rand_core::CryptoRngCore;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use time::OffsetDateTime;
 use x509_cert::certificate::{Certificate, TbsCertificate, Version};
+use x509_cert::ext::pkix::certpolicy::{PolicyInformation, PolicyQualifierInfo};
 use x509_cert::ext::pkix::crl::dp::DistributionPoint;
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName, OtherName};
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, CertificatePolicies, CrlDistributionPoints,
-    ExtendedKeyUsage, IssuerAltName, KeyUsage, SubjectAltName, SubjectKeyIdentifier,
+    AuthorityKeyIdentifier, BasicConstraints, CertificatePolicies, CrlDistributionPoints, ExtendedKeyUsage,
+    IssuerAltName, KeyUsage, SubjectAltName, SubjectKeyIdentifier,
 };
-use x509_cert::ext::pkix::certpolicy::{PolicyInformation, PolicyQualifierInfo};
 use x509_cert::ext::Extension;
 use x509_cert::name::Name;
 use x509_cert::time::{Time, Validity};
@@ -173,7 +172,13 @@ impl<S: Signer> CaGeneration<S> {
     }
 
     /// Re-opens a generation from its certificate and key (checks they belong together).
-    pub fn open(kind: CaKind, naming: Naming, policies: PolicySet, certificate_der: &[u8], signer: S) -> Result<CaGeneration<S>, IssueError> {
+    pub fn open(
+        kind: CaKind,
+        naming: Naming,
+        policies: PolicySet,
+        certificate_der: &[u8],
+        signer: S,
+    ) -> Result<CaGeneration<S>, IssueError> {
         let certificate = Certificate::from_der(certificate_der).map_err(|e| IssueError::Certificate(e.to_string()))?;
         if certificate.tbs_certificate.subject_public_key_info != *signer.public_key() {
             return Err(IssueError::KeyMismatch);
@@ -243,7 +248,10 @@ impl<S: Signer> CaGeneration<S> {
             return Err(IssueError::Profile { kind, reason: "use CaGeneration::create for CA certificates" });
         }
         if kind.carries_facts() != facts.is_some() {
-            return Err(IssueError::Profile { kind, reason: "the 4 facts go in signature certificates and only there" });
+            return Err(IssueError::Profile {
+                kind,
+                reason: "the 4 facts go in signature certificates and only there",
+            });
         }
         if public_key.algorithm.oid != oid::RSA_ENCRYPTION {
             return Err(IssueError::PublicKey);
@@ -261,7 +269,11 @@ impl<S: Signer> CaGeneration<S> {
 fn sign_tbs<S: Signer>(signer: &S, tbs: TbsCertificate) -> Result<Certificate, IssueError> {
     let tbs_der = tbs.to_der()?;
     let signature = signer.sign(SignatureAlgorithm::RsaPkcs1Sha256, &tbs_der)?;
-    Ok(Certificate { tbs_certificate: tbs, signature_algorithm: sha256_with_rsa(), signature: BitString::from_bytes(&signature)? })
+    Ok(Certificate {
+        tbs_certificate: tbs,
+        signature_algorithm: sha256_with_rsa(),
+        signature: BitString::from_bytes(&signature)?,
+    })
 }
 
 fn render(
@@ -277,9 +289,10 @@ fn render(
         extensions.push(match spec {
             ExtensionSpec::KeyUsage(flags) => ext(ID_CE_KEY_USAGE, true, &KeyUsage(*flags))?,
             ExtensionSpec::CertificatePolicies => {
-                let policy = policies
-                    .for_kind(d.profile.kind)
-                    .ok_or(IssueError::Profile { kind: d.profile.kind, reason: "this kind has no certificate policy" })?;
+                let policy = policies.for_kind(d.profile.kind).ok_or(IssueError::Profile {
+                    kind: d.profile.kind,
+                    reason: "this kind has no certificate policy",
+                })?;
                 let cps = PolicyQualifierInfo {
                     policy_qualifier_id: oid::QT_CPS,
                     qualifier: Some(Any::from(Ia5StringRef::new(&naming.cps_uri)?)),
@@ -287,9 +300,11 @@ fn render(
                 let info = PolicyInformation { policy_identifier: policy, policy_qualifiers: Some(vec![cps]) };
                 ext(ID_CE_CERTIFICATE_POLICIES, true, &CertificatePolicies(vec![info]))?
             }
-            ExtensionSpec::IssuerAltName => {
-                ext(ID_CE_ISSUER_ALT_NAME, false, &IssuerAltName(vec![GeneralName::DirectoryName(naming.issuer_alt_name()?)]))?
-            }
+            ExtensionSpec::IssuerAltName => ext(
+                ID_CE_ISSUER_ALT_NAME,
+                false,
+                &IssuerAltName(vec![GeneralName::DirectoryName(naming.issuer_alt_name()?)]),
+            )?,
             ExtensionSpec::SubjectAltName => {
                 let names = match d.facts {
                     Some(facts) => facts_general_names(facts)?,
@@ -302,7 +317,9 @@ fn render(
             }
             ExtensionSpec::CrlDistributionPoint => {
                 let dp = DistributionPoint {
-                    distribution_point: Some(DistributionPointName::FullName(vec![GeneralName::DirectoryName(issuer.clone())])),
+                    distribution_point: Some(DistributionPointName::FullName(vec![GeneralName::DirectoryName(
+                        issuer.clone(),
+                    )])),
                     reasons: None,
                     crl_issuer: None,
                 };
@@ -316,7 +333,9 @@ fn render(
                 };
                 ext(ID_CE_AUTHORITY_KEY_IDENTIFIER, false, &aki)?
             }
-            ExtensionSpec::ExtendedKeyUsage(purpose) => ext(ID_CE_EXT_KEY_USAGE, false, &ExtendedKeyUsage(vec![*purpose]))?,
+            ExtensionSpec::ExtendedKeyUsage(purpose) => {
+                ext(ID_CE_EXT_KEY_USAGE, false, &ExtendedKeyUsage(vec![*purpose]))?
+            }
             ExtensionSpec::OcspNoCheck => ext(ID_PKIX_OCSP_NOCHECK, false, &Null)?,
             ExtensionSpec::SubjectKeyIdentifier => {
                 let ski = SubjectKeyIdentifier(OctetString::new(key_identifier(&d.public_key))?);
@@ -385,9 +404,25 @@ mod tests {
         let key = crate::SoftwareKey::generate_rsa2048().unwrap();
         let subject = crate::auth_subject("X").unwrap();
         let f = testutil::facts();
-        let r = ca.issue(&Profile::end_entity(CertKind::Auth), &Serial::from_u64(7), subject.clone(), key.public_key().clone(), Some(&f), testutil::NOW, testutil::NOW + time::Duration::days(1));
+        let r = ca.issue(
+            &Profile::end_entity(CertKind::Auth),
+            &Serial::from_u64(7),
+            subject.clone(),
+            key.public_key().clone(),
+            Some(&f),
+            testutil::NOW,
+            testutil::NOW + time::Duration::days(1),
+        );
         assert!(matches!(r, Err(IssueError::Profile { .. })));
-        let r = ca.issue(&Profile::end_entity(CertKind::Auth), &Serial::from_u64(7), subject, key.public_key().clone(), None, testutil::NOW, time::macros::datetime!(2040-01-01 0:00 UTC));
+        let r = ca.issue(
+            &Profile::end_entity(CertKind::Auth),
+            &Serial::from_u64(7),
+            subject,
+            key.public_key().clone(),
+            None,
+            testutil::NOW,
+            time::macros::datetime!(2040-01-01 0:00 UTC),
+        );
         assert!(matches!(r, Err(IssueError::Validity { .. })));
     }
 

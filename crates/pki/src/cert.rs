@@ -14,13 +14,13 @@
 use core::ops::Range;
 
 use const_oid::db::rfc5280::{
-    ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS, ID_CE_CERTIFICATE_POLICIES,
-    ID_CE_CRL_DISTRIBUTION_POINTS, ID_CE_EXT_KEY_USAGE, ID_CE_ISSUER_ALT_NAME, ID_CE_KEY_USAGE,
-    ID_CE_SUBJECT_ALT_NAME, ID_CE_SUBJECT_KEY_IDENTIFIER, ID_KP_OCSP_SIGNING,
+    ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS, ID_CE_CERTIFICATE_POLICIES, ID_CE_CRL_DISTRIBUTION_POINTS,
+    ID_CE_EXT_KEY_USAGE, ID_CE_ISSUER_ALT_NAME, ID_CE_KEY_USAGE, ID_CE_SUBJECT_ALT_NAME, ID_CE_SUBJECT_KEY_IDENTIFIER,
+    ID_KP_OCSP_SIGNING,
 };
 use const_oid::db::rfc6960::ID_PKIX_OCSP_NOCHECK;
 use const_oid::ObjectIdentifier;
-use der::asn1::{AnyRef, BitStringRef, ContextSpecific, IntRef, OctetStringRef, Utf8StringRef};
+use der::asn1::{AnyRef, BitStringRef, IntRef, OctetStringRef, Utf8StringRef};
 use der::flagset::FlagSet;
 use der::{Decode, Reader, Sequence, SliceReader, Tag, TagNumber, Tagged};
 use spki::AlgorithmIdentifierRef;
@@ -163,7 +163,10 @@ pub struct JpkiCertificate {
 
 impl core::fmt::Debug for JpkiCertificate {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("JpkiCertificate").field("kind", &self.kind).field("serial", &self.serial).finish_non_exhaustive()
+        f.debug_struct("JpkiCertificate")
+            .field("kind", &self.kind)
+            .field("serial", &self.serial)
+            .finish_non_exhaustive()
     }
 }
 
@@ -214,15 +217,22 @@ fn parse_facts(san: &[u8]) -> Result<Option<BasicFacts>, CertError> {
             continue;
         }
         let mut r = SliceReader::new(name.value()).map_err(bad)?;
-        let type_id = ObjectIdentifier::decode(&mut r).map_err(bad)?;
-        let Some(i) = FACT_OIDS.iter().position(|o| *o == type_id) else { continue };
-        let text = ContextSpecific::<Utf8StringRef<'_>>::decode_explicit(&mut r, TagNumber::N0)
-            .map_err(bad)?
-            .ok_or_else(|| bad(der::ErrorKind::TagUnexpected { expected: None, actual: Tag::Null }.into()))?;
+        // Compare the OID's encoding directly: only the six JPKI ones are read.
+        let type_id = AnyRef::decode(&mut r).map_err(bad)?;
+        if type_id.tag() != Tag::ObjectIdentifier {
+            return Err(bad(type_id.tag().unexpected_error(Some(Tag::ObjectIdentifier))));
+        }
+        let Some(i) = FACT_OIDS.iter().position(|o| o.as_bytes() == type_id.value()) else { continue };
+        let explicit = AnyRef::decode(&mut r).map_err(bad)?;
+        let zero = Tag::ContextSpecific { constructed: true, number: TagNumber::N0 };
+        if explicit.tag() != zero {
+            return Err(bad(explicit.tag().unexpected_error(Some(zero))));
+        }
+        let text = Utf8StringRef::from_der(explicit.value()).map_err(bad)?;
         r.finish(()).map_err(bad)?;
         any = true;
-        if values[i].replace(text.value.as_str()).is_some() {
-            return Err(CertError::FactsShape { oid: type_id, problem: "repeated" });
+        if values[i].replace(text.as_str()).is_some() {
+            return Err(CertError::FactsShape { oid: FACT_OIDS[i], problem: "repeated" });
         }
     }
     if !any {
@@ -250,7 +260,9 @@ fn range_in(outer: &[u8], inner: &[u8]) -> Range<usize> {
 /// The range of a whole TLV whose contents are `any`.
 fn tlv_range(outer: &[u8], any: &AnyRef<'_>) -> Result<Range<usize>, CertError> {
     let value = range_in(outer, any.value());
-    let header = der::Header::new(any.tag(), any.value().len()).and_then(|h| der::Encode::encoded_len(&h)).map_err(CertError::Der)?;
+    let header = der::Header::new(any.tag(), any.value().len())
+        .and_then(|h| der::Encode::encoded_len(&h))
+        .map_err(CertError::Der)?;
     let header = usize::try_from(header).map_err(CertError::Der)?;
     Ok(value.start - header..value.end)
 }
@@ -274,7 +286,8 @@ impl JpkiCertificate {
             .and_then(|v| r.finish(v))
             .map_err(CertError::Der)?;
         let tbs = TbsRef::from_der(tbs_tlv).map_err(CertError::Der)?;
-        let signature = signature.as_bytes().ok_or(CertError::Der(der::ErrorKind::Noncanonical { tag: Tag::BitString }.into()))?;
+        let signature =
+            signature.as_bytes().ok_or(CertError::Der(der::ErrorKind::Noncanonical { tag: Tag::BitString }.into()))?;
 
         if tbs.version != Version::V3 {
             return Err(CertError::NotV3);
@@ -284,7 +297,8 @@ impl JpkiCertificate {
         if tbs.signature != alg {
             return Err(CertError::AlgorithmMismatch);
         }
-        let spki: spki::SubjectPublicKeyInfoRef<'_> = tbs.subject_public_key_info.decode_as().map_err(CertError::Der)?;
+        let spki: spki::SubjectPublicKeyInfoRef<'_> =
+            tbs.subject_public_key_info.decode_as().map_err(CertError::Der)?;
         if spki.algorithm.oid != oid::RSA_ENCRYPTION {
             return Err(CertError::NotRsa(spki.algorithm.oid));
         }
@@ -514,6 +528,9 @@ mod tests {
         let mut trailing = der.to_vec();
         trailing.push(0);
         assert!(matches!(JpkiCertificate::from_der(&trailing), Err(CertError::Der(_))));
-        assert!(matches!(JpkiCertificate::from_der(&vec![0x30; MAX_CERTIFICATE_LEN + 1]), Err(CertError::TooLarge { .. })));
+        assert!(matches!(
+            JpkiCertificate::from_der(&vec![0x30; MAX_CERTIFICATE_LEN + 1]),
+            Err(CertError::TooLarge { .. })
+        ));
     }
 }

@@ -78,8 +78,14 @@ impl RsaPublicKey {
     }
 
     /// Verifies an RSASSA-PKCS1-v1_5 `signature` over a precomputed `digest`.
-    pub fn verify_digest(&self, algorithm: SignatureAlgorithm, digest: &[u8], signature: &[u8]) -> Result<(), BadSignature> {
-        let d = aws_lc_rs::digest::Digest::import_less_safe(digest, algorithm.digest().aws()).map_err(|_| BadSignature)?;
+    pub fn verify_digest(
+        &self,
+        algorithm: SignatureAlgorithm,
+        digest: &[u8],
+        signature: &[u8],
+    ) -> Result<(), BadSignature> {
+        let d =
+            aws_lc_rs::digest::Digest::import_less_safe(digest, algorithm.digest().aws()).map_err(|_| BadSignature)?;
         match algorithm {
             SignatureAlgorithm::RsaPkcs1Sha256 => self.sha256.verify_digest_sig(&d, signature),
             other => UnparsedPublicKey::new(other.verification(), &self.spki_der).verify_digest(&d, signature),

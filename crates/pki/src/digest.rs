@@ -121,7 +121,8 @@ impl DigestInfo {
     /// Parses DER.
     pub fn from_der(bytes: &[u8]) -> Result<DigestInfo, DigestInfoError> {
         let r = DigestInfoRef::from_der(bytes).map_err(DigestInfoError::Der)?;
-        let algorithm = DigestAlgorithm::from_oid(r.algorithm.oid).ok_or(DigestInfoError::UnsupportedAlgorithm(r.algorithm.oid))?;
+        let algorithm =
+            DigestAlgorithm::from_oid(r.algorithm.oid).ok_or(DigestInfoError::UnsupportedAlgorithm(r.algorithm.oid))?;
         if r.algorithm.parameters.is_some_and(|p| !p.is_null()) {
             return Err(DigestInfoError::Parameters);
         }

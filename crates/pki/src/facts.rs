@@ -158,9 +158,7 @@ impl BirthDate {
         if era == 0 {
             return Ok(BirthDate::Unknown(digits));
         }
-        let num = |r: core::ops::Range<usize>| -> u32 {
-            b[r].iter().fold(0, |a, d| a * 10 + u32::from(d - b'0'))
-        };
+        let num = |r: core::ops::Range<usize>| -> u32 { b[r].iter().fold(0, |a, d| a * 10 + u32::from(d - b'0')) };
         let year = i32::try_from(num(1..5)).map_err(|_| err())?;
         let month = Month::try_from(u8::try_from(num(5..7)).map_err(|_| err())?).map_err(|_| err())?;
         let day = u8::try_from(num(7..9)).map_err(|_| err())?;
@@ -344,7 +342,14 @@ impl BasicFacts {
         check_len("address", address, MAX_ADDRESS_CHARS)?;
         name_substitutes.check("name", name)?;
         address_substitutes.check("address", address)?;
-        Ok(BasicFacts { name: name.to_owned(), name_substitutes, sex, birth_date, address: address.to_owned(), address_substitutes })
+        Ok(BasicFacts {
+            name: name.to_owned(),
+            name_substitutes,
+            sex,
+            birth_date,
+            address: address.to_owned(),
+            address_substitutes,
+        })
     }
 
     /// 氏名.
@@ -474,9 +479,15 @@ mod tests {
         // Issued on the birthday (JST): that day is not "after".
         assert_eq!(end_entity_not_after(datetime!(2024-06-14 16:00 UTC), b, far), datetime!(2029-06-15 14:59:59 UTC));
         // Capped by the card.
-        assert_eq!(end_entity_not_after(datetime!(2024-03-01 10:00 UTC), b, date!(2027 - 01 - 10)), datetime!(2027-01-10 14:59:59 UTC));
+        assert_eq!(
+            end_entity_not_after(datetime!(2024-03-01 10:00 UTC), b, date!(2027 - 01 - 10)),
+            datetime!(2027-01-10 14:59:59 UTC)
+        );
         // 29 February.
         let leap = BirthDate::Known(date!(2000 - 02 - 29));
-        assert_eq!(end_entity_not_after(datetime!(2024-03-01 00:00 UTC), leap, far), datetime!(2029-02-28 14:59:59 UTC));
+        assert_eq!(
+            end_entity_not_after(datetime!(2024-03-01 00:00 UTC), leap, far),
+            datetime!(2029-02-28 14:59:59 UTC)
+        );
     }
 }

@@ -22,7 +22,10 @@ pub use ca::{from_x509_time, issuance_id, key_identifier, opaque_auth_id, x509_t
 pub use cert::{CertError, JpkiCertificate, MAX_CERTIFICATE_LEN, MAX_EXTENSIONS};
 pub use crypto::{BadSignature, KeyError, RsaPublicKey, MIN_RSA_BITS};
 pub use digest::{DigestAlgorithm, DigestInfo, DigestInfoError};
-pub use facts::{MAX_ADDRESS_CHARS, MAX_NAME_CHARS, end_entity_not_after, end_of_day_jst, BasicFacts, BirthDate, Era, FactsError, Sex, SubstituteMap};
+pub use facts::{
+    end_entity_not_after, end_of_day_jst, BasicFacts, BirthDate, Era, FactsError, Sex, SubstituteMap,
+    MAX_ADDRESS_CHARS, MAX_NAME_CHARS,
+};
 pub use name::{auth_subject, dn, signature_subject, Naming};
 pub use profile::{CaKind, CertKind, ExtensionSpec, PolicySet, Profile};
 pub use revocation::{CrlReason, Revocation, RevocationMeaning, RevocationStatus};

@@ -14,11 +14,8 @@ use crate::CaKind;
 pub fn dn(attrs: &[(ObjectIdentifier, &str)]) -> der::Result<Name> {
     let mut rdns = Vec::with_capacity(attrs.len());
     for (oid, value) in attrs {
-        let value = if *oid == C {
-            Any::from(PrintableStringRef::new(value)?)
-        } else {
-            Any::from(Utf8StringRef::new(value)?)
-        };
+        let value =
+            if *oid == C { Any::from(PrintableStringRef::new(value)?) } else { Any::from(Utf8StringRef::new(value)?) };
         let atv = AttributeTypeAndValue { oid: *oid, value };
         rdns.push(RelativeDistinguishedName(SetOfVec::try_from(vec![atv])?));
     }

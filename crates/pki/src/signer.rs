@@ -118,13 +118,15 @@ impl SoftwareKey {
 
     fn from_pair(pair: KeyPair) -> Result<SoftwareKey, SignerError> {
         let spki_der = pair.public_key().as_der().map_err(|e| SignerError::Failed(e.to_string()))?;
-        let spki = SubjectPublicKeyInfoOwned::from_der(spki_der.as_ref()).map_err(|e| SignerError::Failed(e.to_string()))?;
+        let spki =
+            SubjectPublicKeyInfoOwned::from_der(spki_der.as_ref()).map_err(|e| SignerError::Failed(e.to_string()))?;
         Ok(SoftwareKey { pair, spki })
     }
 
     /// The key as PKCS#8 DER, zeroised when dropped. Only the key store should call this.
     pub fn to_pkcs8(&self) -> Result<Zeroizing<Vec<u8>>, SignerError> {
-        let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&self.pair).map_err(|e| SignerError::Failed(e.to_string()))?;
+        let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&self.pair)
+            .map_err(|e| SignerError::Failed(e.to_string()))?;
         Ok(Zeroizing::new(der.as_ref().to_vec()))
     }
 }

@@ -26,7 +26,13 @@ pub fn ca(kind: CaKind) -> CaGeneration<SoftwareKey> {
 
 /// Synthetic facts (never a real person).
 pub fn facts() -> BasicFacts {
-    BasicFacts::new("試験　花子", Sex::FEMALE, BirthDate::Known(date!(1990 - 04 - 01)), "東京都千代田区霞が関一丁目１番１号").unwrap()
+    BasicFacts::new(
+        "試験　花子",
+        Sex::FEMALE,
+        BirthDate::Known(date!(1990 - 04 - 01)),
+        "東京都千代田区霞が関一丁目１番１号",
+    )
+    .unwrap()
 }
 
 /// A holder key and a signature certificate for it from `ca` (a signature CA).

@@ -543,7 +543,8 @@ impl<'a> Verifier<'a> {
     ) -> Result<VerifiedSignature, VerifyError> {
         let message = cms::SignedMessage::from_der(cms_der).map_err(|e| VerifyError::Cms(e.to_string()))?;
         let signature = message.verify(detached_content).map_err(|e| VerifyError::Cms(e.to_string()))?;
-        let certificate = self.verify_certificate(signature.signer_certificate_der(), Usage::Signature, at, revocation)?;
+        let certificate =
+            self.verify_certificate(signature.signer_certificate_der(), Usage::Signature, at, revocation)?;
         Ok(VerifiedSignature {
             certificate,
             digest_algorithm: signature.digest_algorithm(),
@@ -563,9 +564,11 @@ fn check_raw(
     let key = RsaPublicKey::from_rsa_spki_der(certificate.cert.public_key_der())?;
     let digest = match signed {
         Signed::Data(data) => algorithm.digest(data),
-        Signed::Digest(d) => DigestInfo::new(algorithm, d)
-            .map_err(|_| VerifyError::DigestLength { algorithm, expected: algorithm.output_len(), got: d.len() })?
-            .digest,
+        Signed::Digest(d) => {
+            DigestInfo::new(algorithm, d)
+                .map_err(|_| VerifyError::DigestLength { algorithm, expected: algorithm.output_len(), got: d.len() })?
+                .digest
+        }
     };
     key.verify_digest(SignatureAlgorithm::for_digest(algorithm), &digest, signature)
         .map_err(|_| VerifyError::SignatureInvalid)?;
@@ -608,8 +611,8 @@ fn check_revocation(
             Ok(RevocationEvidence::Crl { crl_number: index.crl_number(), this_update: index.this_update() })
         }
         RevocationCheck::Ocsp { response, nonce, max_age } => {
-            let id = ocsp::CertIdentity::new(&anchor.x509, cert.serial())
-                .map_err(|e| VerifyError::Ocsp(e.to_string()))?;
+            let id =
+                ocsp::CertIdentity::new(&anchor.x509, cert.serial()).map_err(|e| VerifyError::Ocsp(e.to_string()))?;
             let statuses = ocsp::verify_response(response, &anchor.x509, &[id], nonce, at, max_age)
                 .map_err(|e| VerifyError::Ocsp(e.to_string()))?;
             let single = statuses.into_iter().next().ok_or_else(|| VerifyError::Ocsp("no status".into()))?;
@@ -676,7 +679,9 @@ mod tests {
         let doc = b"application";
         let sig = key.sign(SignatureAlgorithm::RsaPkcs1Sha256, doc).unwrap();
         let v = Verifier::new(&w.trust);
-        let ok = v.verify_signature(&cert, DigestAlgorithm::Sha256, Signed::Data(doc), &sig, NOW, RevocationCheck::Crl(&set)).unwrap();
+        let ok = v
+            .verify_signature(&cert, DigestAlgorithm::Sha256, Signed::Data(doc), &sig, NOW, RevocationCheck::Crl(&set))
+            .unwrap();
         assert_eq!(ok.certificate().facts(), Some(&testutil::facts()));
         assert_eq!(ok.certificate().issuer_key_id(), w.sign_ca.key_id());
         assert!(matches!(ok.certificate().revocation(), RevocationEvidence::Crl { crl_number: 1, .. }));
@@ -688,11 +693,26 @@ mod tests {
         }
         // Forged: another key's signature, or the document changed.
         let other = SoftwareKey::generate_rsa2048().unwrap().sign(SignatureAlgorithm::RsaPkcs1Sha256, doc).unwrap();
-        let e = v.verify_signature(&cert, DigestAlgorithm::Sha256, Signed::Data(doc), &other, NOW, RevocationCheck::Skip);
+        let e =
+            v.verify_signature(&cert, DigestAlgorithm::Sha256, Signed::Data(doc), &other, NOW, RevocationCheck::Skip);
         assert_eq!(e.unwrap_err(), VerifyError::SignatureInvalid);
-        let e = v.verify_signature(&cert, DigestAlgorithm::Sha256, Signed::Data(b"applicatioN"), &sig, NOW, RevocationCheck::Skip);
+        let e = v.verify_signature(
+            &cert,
+            DigestAlgorithm::Sha256,
+            Signed::Data(b"applicatioN"),
+            &sig,
+            NOW,
+            RevocationCheck::Skip,
+        );
         assert_eq!(e.unwrap_err(), VerifyError::SignatureInvalid);
-        let e = v.verify_signature(&cert, DigestAlgorithm::Sha256, Signed::Digest(&[0; 20]), &sig, NOW, RevocationCheck::Skip);
+        let e = v.verify_signature(
+            &cert,
+            DigestAlgorithm::Sha256,
+            Signed::Digest(&[0; 20]),
+            &sig,
+            NOW,
+            RevocationCheck::Skip,
+        );
         assert!(matches!(e.unwrap_err(), VerifyError::DigestLength { got: 20, .. }));
     }
 
@@ -708,8 +728,12 @@ mod tests {
             (CrlReason::CERTIFICATE_HOLD, RevocationMeaning::Lost),
         ] {
             let set = crls(&w, &[CrlEntry { serial: serial.clone(), revoked_at: at, reason }]);
-            let e = Verifier::new(&w.trust).verify_certificate(&cert, Usage::Signature, NOW, RevocationCheck::Crl(&set));
-            assert_eq!(e.unwrap_err(), VerifyError::Revoked { serial: serial.clone(), revoked_at: at, reason, meaning });
+            let e =
+                Verifier::new(&w.trust).verify_certificate(&cert, Usage::Signature, NOW, RevocationCheck::Crl(&set));
+            assert_eq!(
+                e.unwrap_err(),
+                VerifyError::Revoked { serial: serial.clone(), revoked_at: at, reason, meaning }
+            );
         }
     }
 
@@ -721,7 +745,12 @@ mod tests {
         let later = NOW + time::Duration::days(2);
         let e = Verifier::new(&w.trust).verify_certificate(&cert, Usage::Signature, later, RevocationCheck::Crl(&set));
         assert!(matches!(e.unwrap_err(), VerifyError::CrlStale { .. }));
-        let e = Verifier::new(&w.trust).verify_certificate(&cert, Usage::Signature, NOW, RevocationCheck::Crl(&CrlSet::new()));
+        let e = Verifier::new(&w.trust).verify_certificate(
+            &cert,
+            Usage::Signature,
+            NOW,
+            RevocationCheck::Crl(&CrlSet::new()),
+        );
         assert_eq!(e.unwrap_err(), VerifyError::CrlMissing);
     }
 
@@ -758,7 +787,8 @@ mod tests {
         // A signature certificate without nonRepudiation.
         let no_nr = resign(&sign, w.sign_ca.signer(), |c| {
             let exts = c.tbs_certificate.extensions.as_mut().unwrap();
-            exts[0].extn_value = der::asn1::OctetString::new(KeyUsage(KeyUsages::DigitalSignature.into()).to_der().unwrap()).unwrap();
+            exts[0].extn_value =
+                der::asn1::OctetString::new(KeyUsage(KeyUsages::DigitalSignature.into()).to_der().unwrap()).unwrap();
         });
         let e = v.verify_certificate(&no_nr, Usage::Signature, NOW, RevocationCheck::Skip);
         assert_eq!(e.unwrap_err(), VerifyError::KeyUsage { missing: "nonRepudiation" });
@@ -785,7 +815,11 @@ mod tests {
         assert!(matches!(e.unwrap_err(), VerifyError::UnknownIssuer { .. }));
         // Without an AKI the name matches, but the signature gives it away.
         let no_aki = resign(&cert2, gen2.signer(), |c| {
-            c.tbs_certificate.extensions.as_mut().unwrap().retain(|e| e.extn_id != const_oid::db::rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER);
+            c.tbs_certificate
+                .extensions
+                .as_mut()
+                .unwrap()
+                .retain(|e| e.extn_id != const_oid::db::rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER);
         });
         let e = v.verify_certificate(&no_aki, Usage::Signature, NOW, RevocationCheck::Skip);
         assert!(matches!(e.unwrap_err(), VerifyError::CertificateSignatureInvalid { .. }));
@@ -793,7 +827,8 @@ mod tests {
         let mut both = TrustStore::new(PolicySet::sandbox());
         both.add_anchor(w.sign_ca.certificate_der(), CaKind::Signature).unwrap();
         both.add_anchor(gen2.certificate_der(), CaKind::Signature).unwrap();
-        let ok = Verifier::new(&both).verify_certificate(&no_aki, Usage::Signature, NOW, RevocationCheck::Skip).unwrap();
+        let ok =
+            Verifier::new(&both).verify_certificate(&no_aki, Usage::Signature, NOW, RevocationCheck::Skip).unwrap();
         assert_eq!(ok.issuer_key_id(), gen2.key_id());
         let (_, cert1) = testutil::signature_cert(&w.sign_ca);
         let ok = Verifier::new(&both).verify_certificate(&cert1, Usage::Signature, NOW, RevocationCheck::Skip).unwrap();
@@ -843,9 +878,17 @@ mod tests {
         assert!(matches!(e.unwrap_err(), VerifyError::Certificate(CertError::FactsShape { problem: "repeated", .. })));
         let unknown_critical = resign(&cert, w.sign_ca.signer(), |c| {
             let exts = c.tbs_certificate.extensions.as_mut().unwrap();
-            exts.insert(0, x509_cert::ext::Extension { extn_id: const_oid::ObjectIdentifier::new_unwrap("1.2.3.4"), critical: true, extn_value: der::asn1::OctetString::new(vec![5, 0]).unwrap() });
+            exts.insert(
+                0,
+                x509_cert::ext::Extension {
+                    extn_id: const_oid::ObjectIdentifier::new_unwrap("1.2.3.4"),
+                    critical: true,
+                    extn_value: der::asn1::OctetString::new(vec![5, 0]).unwrap(),
+                },
+            );
         });
-        let e = Verifier::new(&w.trust).verify_certificate(&unknown_critical, Usage::Signature, NOW, RevocationCheck::Skip);
+        let e =
+            Verifier::new(&w.trust).verify_certificate(&unknown_critical, Usage::Signature, NOW, RevocationCheck::Skip);
         assert!(matches!(e.unwrap_err(), VerifyError::Certificate(CertError::UnknownCriticalExtension(_))));
     }
 
@@ -857,10 +900,19 @@ mod tests {
         let challenge = b"random challenge from the verifier";
         let sig = key.sign(SignatureAlgorithm::RsaPkcs1Sha256, challenge).unwrap();
         let v = Verifier::new(&w.trust);
-        let ok = v.verify_authentication(&cert, challenge, DigestAlgorithm::Sha256, &sig, NOW, RevocationCheck::Crl(&set)).unwrap();
+        let ok = v
+            .verify_authentication(&cert, challenge, DigestAlgorithm::Sha256, &sig, NOW, RevocationCheck::Crl(&set))
+            .unwrap();
         assert_eq!(ok.certificate().kind(), CertKind::Auth);
         assert!(ok.certificate().facts().is_none());
-        let e = v.verify_authentication(&cert, b"another challenge", DigestAlgorithm::Sha256, &sig, NOW, RevocationCheck::Crl(&set));
+        let e = v.verify_authentication(
+            &cert,
+            b"another challenge",
+            DigestAlgorithm::Sha256,
+            &sig,
+            NOW,
+            RevocationCheck::Crl(&set),
+        );
         assert_eq!(e.unwrap_err(), VerifyError::SignatureInvalid);
     }
 
@@ -871,16 +923,22 @@ mod tests {
         let set = crls(&w, &[]);
         let doc = b"contract";
         let v = Verifier::new(&w.trust);
-        let detached = cms::sign(&key, &cert, doc, cms::Encapsulation::Detached, DigestAlgorithm::Sha256, Some(NOW), &[]).unwrap();
+        let detached =
+            cms::sign(&key, &cert, doc, cms::Encapsulation::Detached, DigestAlgorithm::Sha256, Some(NOW), &[]).unwrap();
         let ok = v.verify_cms(&detached, Some(doc), NOW, RevocationCheck::Crl(&set)).unwrap();
         assert_eq!(ok.digest(), DigestAlgorithm::Sha256.digest(doc));
         assert_eq!(ok.signing_time(), Some(NOW));
-        assert!(matches!(v.verify_cms(&detached, Some(b"contracT"), NOW, RevocationCheck::Skip), Err(VerifyError::Cms(_))));
-        let attached = cms::sign(&key, &cert, doc, cms::Encapsulation::Attached, DigestAlgorithm::Sha512, None, &[]).unwrap();
+        assert!(matches!(
+            v.verify_cms(&detached, Some(b"contracT"), NOW, RevocationCheck::Skip),
+            Err(VerifyError::Cms(_))
+        ));
+        let attached =
+            cms::sign(&key, &cert, doc, cms::Encapsulation::Attached, DigestAlgorithm::Sha512, None, &[]).unwrap();
         v.verify_cms(&attached, None, NOW, RevocationCheck::Crl(&set)).unwrap();
         // A CMS signed by an auth certificate is not an electronic signature.
         let (akey, acert) = testutil::auth_cert(&w.auth_ca);
-        let by_auth = cms::sign(&akey, &acert, doc, cms::Encapsulation::Attached, DigestAlgorithm::Sha256, None, &[]).unwrap();
+        let by_auth =
+            cms::sign(&akey, &acert, doc, cms::Encapsulation::Attached, DigestAlgorithm::Sha256, None, &[]).unwrap();
         assert!(matches!(v.verify_cms(&by_auth, None, NOW, RevocationCheck::Skip), Err(VerifyError::WrongKind { .. })));
     }
 
@@ -894,15 +952,31 @@ mod tests {
         let responder = ocsp::Responder::for_ca(&w.sign_ca).unwrap();
         let id = |s: &Serial| ocsp::CertIdentity::new(w.sign_ca.certificate(), s).unwrap();
         let nonce = b"0123456789abcdef";
-        let respond = |s: &Serial, status, nonce: Option<&[u8]>| responder.respond(&[(id(s), status)], NOW, NOW, Some(NOW + time::Duration::minutes(15)), nonce).unwrap();
+        let respond = |s: &Serial, status, nonce: Option<&[u8]>| {
+            responder.respond(&[(id(s), status)], NOW, NOW, Some(NOW + time::Duration::minutes(15)), nonce).unwrap()
+        };
         let max_age = time::Duration::hours(1);
         let v = Verifier::new(&w.trust);
-        let check = |resp: &[u8], n: Option<&[u8]>| v.verify_certificate(&cert, Usage::Signature, NOW, RevocationCheck::Ocsp { response: resp, nonce: n, max_age });
+        let check = |resp: &[u8], n: Option<&[u8]>| {
+            v.verify_certificate(
+                &cert,
+                Usage::Signature,
+                NOW,
+                RevocationCheck::Ocsp { response: resp, nonce: n, max_age },
+            )
+        };
 
         let good = respond(&serial, RevocationStatus::Good, Some(nonce));
         assert!(matches!(check(&good, Some(nonce)).unwrap().revocation(), RevocationEvidence::Ocsp { .. }));
-        let revoked = respond(&serial, RevocationStatus::Revoked(Revocation { revoked_at: NOW, reason: CrlReason::CERTIFICATE_HOLD }), Some(nonce));
-        assert!(matches!(check(&revoked, Some(nonce)).unwrap_err(), VerifyError::Revoked { meaning: RevocationMeaning::Lost, .. }));
+        let revoked = respond(
+            &serial,
+            RevocationStatus::Revoked(Revocation { revoked_at: NOW, reason: CrlReason::CERTIFICATE_HOLD }),
+            Some(nonce),
+        );
+        assert!(matches!(
+            check(&revoked, Some(nonce)).unwrap_err(),
+            VerifyError::Revoked { meaning: RevocationMeaning::Lost, .. }
+        ));
         let unknown = respond(&serial, RevocationStatus::Unknown, None);
         assert!(matches!(check(&unknown, None).unwrap_err(), VerifyError::RevocationUnknown(_)));
         // For another certificate, without the nonce, or with another nonce.

@@ -88,10 +88,8 @@ fn ca_engine_reproduces_real_jlis_certificates_byte_for_byte() {
         let der = jlis(file);
         let real = Certificate::from_der(&der).unwrap();
         let tbs = &real.tbs_certificate;
-        let replay = Replay {
-            spki: tbs.subject_public_key_info.clone(),
-            signature: real.signature.raw_bytes().to_vec(),
-        };
+        let replay =
+            Replay { spki: tbs.subject_public_key_info.clone(), signature: real.signature.raw_bytes().to_vec() };
         let ours = CaGeneration::create(
             kind,
             production_naming(),
