@@ -41,15 +41,29 @@ cargo run -q --release --locked -p hanko-cli -- demo --dir target/readme-demo > 
 grep -q "verify CMS detached:  OK" target/readme-demo.txt
 grep -q "REVOKED (affiliationChanged)" target/readme-demo.txt
 
-# --- fuzz smoke: every target for a few seconds (cargo-fuzz needs nightly features) --------
+# --- fuzz smoke: every target for a few seconds, seeded with what the demo just made ------
+# cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain provide them.
 FUZZ_SECONDS=${HANKO_FUZZ_SECONDS:-10}
 if [ "$FUZZ_SECONDS" != "0" ]; then
   say "fuzz smoke (${FUZZ_SECONDS}s per target)"
   command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked -q
   export RUSTC_BOOTSTRAP=1
-  targets=$(cd fuzz && cargo fuzz list)
-  for t in $targets; do
-    (cd fuzz && cargo fuzz run "$t" -- -max_total_time="$FUZZ_SECONDS" -max_len=65536 2>&1 | tail -n 2)
+  demo=target/readme-demo
+  mkdir -p fuzz/corpus/certificate fuzz/corpus/crl fuzz/corpus/cms fuzz/corpus/ocsp_request fuzz/corpus/ocsp_response
+  cp "$demo"/issued/*.der fuzz/corpus/certificate/
+  for f in ../shared/data/jlis-ca/*.pem; do
+    [ -f "$f" ] && openssl x509 -in "$f" -outform DER -out "fuzz/corpus/certificate/$(basename "$f" .pem).der"
+  done
+  cp "$demo"/crl/*.crl fuzz/corpus/crl/
+  cp "$demo"/documents/application.p7s fuzz/corpus/cms/
+  hanko=target/release/hanko
+  auth_ca=$(ls "$demo"/ca/auth/*/ca.pem | head -n 1)
+  $hanko ocsp request --issuer "$auth_ca" --serial 01 --out fuzz/corpus/ocsp_request/seed.der >/dev/null
+  $hanko ocsp respond --data-dir "$demo" --request fuzz/corpus/ocsp_request/seed.der --out fuzz/corpus/ocsp_response/seed.der >/dev/null
+  (cd fuzz && cargo fuzz build -O)
+  for t in $(cd fuzz && cargo fuzz list); do
+    (cd fuzz && cargo fuzz run -O "$t" -- -max_total_time="$FUZZ_SECONDS" -max_len=65536 2>&1 | grep -E '^Done|ERROR|panicked' || true)
+    [ -z "$(ls fuzz/artifacts/"$t" 2>/dev/null)" ] || { echo "fuzz target $t found a crash: fuzz/artifacts/$t"; exit 1; }
   done
 fi
 

@@ -291,7 +291,7 @@ fn parse_date(s: &str) -> Result<Date> {
     Date::parse(s, &fmt).with_context(|| format!("{s:?} is not a date like 1985-04-01"))
 }
 
-/// Default card expiry: the 10th birthday-independent anniversary of issue (adult cards) [I].
+/// Default card expiry: ten years after issue (adult cards; the card-expiry rule is \[I\]).
 pub(crate) fn default_card_expiry(at: OffsetDateTime) -> Date {
     let d = (at + hanko_pki::time::Duration::hours(9)).date();
     Date::from_calendar_date(d.year() + 10, d.month(), d.day().min(28)).unwrap_or(d)

@@ -174,8 +174,7 @@ fn ocsp_responder_answers_openssl_and_our_verifier() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|g| g["kind"] == "auth")
-        .next_back()
+        .rfind(|g| g["kind"] == "auth")
         .unwrap()["id"]
         .as_str()
         .unwrap()
