@@ -133,14 +133,14 @@ pub(crate) struct Opts {
     json: bool,
 }
 
-struct Context_ {
+struct Loaded {
     trust: TrustStore,
     crls: CrlSet,
     ocsp: Option<(Vec<u8>, Option<Vec<u8>>)>,
     skip: bool,
 }
 
-impl Context_ {
+impl Loaded {
     fn revocation(&self) -> RevocationCheck<'_> {
         if self.skip {
             return RevocationCheck::Skip;
@@ -156,7 +156,7 @@ impl Context_ {
     }
 }
 
-fn load(opts: &Opts) -> Result<Context_> {
+fn load(opts: &Opts) -> Result<Loaded> {
     let mut crl_files = opts.crl.clone();
     let trust = match &opts.jlis_ca {
         Some(dir) => {
@@ -203,7 +203,7 @@ fn load(opts: &Opts) -> Result<Context_> {
         }
         None => None,
     };
-    Ok(Context_ { trust, crls, ocsp, skip: opts.no_revocation })
+    Ok(Loaded { trust, crls, ocsp, skip: opts.no_revocation })
 }
 
 fn sandbox_crls(dir: &Path) -> Result<Vec<PathBuf>> {

@@ -86,6 +86,29 @@ fn lifecycle_through_the_cli_agrees_with_openssl() {
         assert_eq!(std::fs::metadata(ca_key).unwrap().permissions().mode() & 0o777, 0o600, "CA key must be private");
     }
 
+    // openssl shows the JPKI profile: critical keyUsage and policies, the six 4-facts otherNames.
+    let o = openssl(&["x509", "-inform", "DER", "-in", cert.to_str().unwrap(), "-noout", "-text", "-nameopt", "utf8"]);
+    let shown = text(&o);
+    assert!(o.status.success(), "{shown}");
+    for needle in [
+        "X509v3 Key Usage: critical",
+        "Digital Signature, Non Repudiation",
+        "X509v3 Certificate Policies: critical",
+        "Policy: 1.2.392.200149.8.5.1.0.20",
+        "othername: 1.2.392.200149.8.5.5.1::試験　花子",
+        "othername: 1.2.392.200149.8.5.5.4::319850401",
+        "othername: 1.2.392.200149.8.5.5.3::2",
+        "othername: 1.2.392.200149.8.5.5.5::東京都見本区試験町一丁目１番１号",
+        "othername: 1.2.392.200149.8.5.5.2::00000",
+        "othername: 1.2.392.200149.8.5.5.6::",
+        "X509v3 Issuer Alternative Name",
+        "X509v3 Subject Key Identifier",
+        "Subject: C=JP, L=Tokyo-to, L=Mihon-ku, CN=",
+        "Issuer: C=JP, O=JPKI-TEST",
+    ] {
+        assert!(shown.contains(needle), "openssl x509 -text lacks {needle:?}:\n{shown}");
+    }
+
     // Before any CRL, verification explains what is missing.
     let out = hanko(&dir, &["verify", "certificate", cert.to_str().unwrap(), "--at", AT]);
     assert_eq!(out.status.code(), Some(2));

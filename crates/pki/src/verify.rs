@@ -274,9 +274,11 @@ impl CrlSet {
     /// replacing an older one of the same issuer. Returns the issuer's key identifier.
     pub fn add(&mut self, trust: &TrustStore, der: &[u8]) -> Result<Vec<u8>, VerifyError> {
         let parsed = crate::crl::ParsedCrl::from_der(der).map_err(|e| VerifyError::Crl(e.to_string()))?;
+        // The generation named by the CRL's authorityKeyIdentifier, else any whose key verifies.
         let anchor = trust
             .anchors()
             .iter()
+            .filter(|a| parsed.authority_key_id().is_none_or(|id| id == a.key_id.as_slice()))
             .find(|a| parsed.verify_signature(&a.key).is_ok())
             .ok_or_else(|| VerifyError::Crl("signed by no trusted CA generation".into()))?;
         let index = CrlIndex::from_crl(&parsed).map_err(|e| VerifyError::Crl(e.to_string()))?;
