@@ -3,10 +3,6 @@
 //! our client. Issuer-signed and delegated, good and revoked, with nonces.
 //!
 //! These tests FAIL when `openssl` is not on the PATH: interop is not optional.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use hanko_pki::der::pem::LineEnding;
 use hanko_pki::der::{Decode, EncodePem};
@@ -16,36 +12,14 @@ use hanko_pki::ocsp::{
 };
 use hanko_pki::time::{Duration, OffsetDateTime};
 use hanko_pki::x509_cert::Certificate;
-use hanko_pki::{
-    auth_subject, CaGeneration, CaKind, CertKind, CrlReason, Naming, PolicySet, Profile, Revocation, RevocationStatus,
-    Serial, Signer, SoftwareKey,
-};
+use hanko_pki::{CaGeneration, CaKind, CrlReason, Revocation, RevocationStatus, Serial, Signer, SoftwareKey};
 
-/// Runs `openssl` in `dir`; panics if it cannot be started.
-fn openssl(dir: &Path, args: &[&str]) -> Output {
-    Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the openssl binary must be installed: these interop tests do not skip")
-}
-
-/// `openssl` that must succeed; returns stdout + stderr.
-fn openssl_ok(dir: &Path, args: &[&str]) -> String {
-    let out = openssl(dir, args);
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "openssl {args:?} failed:\n{text}");
-    text
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    hanko_pki::der::pem::encode_string(label, LineEnding::LF, der).unwrap()
-}
+use crate::common::{auth_holder, openssl, openssl_ok, sandbox_ca, stdout_and_stderr, TempDir};
 
 /// A sandbox CA with a good and a revoked user-authentication certificate and a delegated
 /// OCSP responder, all written as PEM into a fresh temporary directory.
 struct Fixture {
-    dir: PathBuf,
+    dir: TempDir,
     now: OffsetDateTime,
     ca: CaGeneration<SoftwareKey>,
     good: Serial,
@@ -57,41 +31,25 @@ struct Fixture {
 
 impl Fixture {
     fn new(name: &str) -> Fixture {
-        let dir = std::env::temp_dir().join(format!("hanko-openssl-ocsp-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = TempDir::new("ocsp", name);
         // openssl checks times against the wall clock, so the fixtures live around it.
         let now = OffsetDateTime::from_unix_timestamp(OffsetDateTime::now_utc().unix_timestamp()).unwrap();
-        let ca = CaGeneration::create(
-            CaKind::Auth,
-            Naming::sandbox(),
-            PolicySet::sandbox(),
-            SoftwareKey::generate_rsa2048().unwrap(),
-            &Serial::from_u64(0x0100),
-            now - Duration::days(1),
-            now + Duration::days(365),
-        )
-        .unwrap();
-        std::fs::write(dir.join("ca.pem"), ca.certificate().to_pem(LineEnding::LF).unwrap()).unwrap();
-        let ca_key = ca.signer().to_pkcs8().unwrap();
-        std::fs::write(dir.join("ca.key"), pem("PRIVATE KEY", &ca_key)).unwrap();
+        let ca =
+            sandbox_ca(CaKind::Auth, &Serial::from_u64(0x0100), now - Duration::days(1), now + Duration::days(365));
+        dir.write("ca.pem", ca.certificate().to_pem(LineEnding::LF).unwrap());
+        dir.write_pem("ca.key", "PRIVATE KEY", &ca.signer().to_pkcs8().unwrap());
 
         let mut serials = Vec::new();
         for (file, serial) in [("good.pem", 0x1234_5678_9ABC_u64), ("revoked.pem", 0xFEDC_BA98_7654)] {
-            let key = SoftwareKey::generate_rsa2048().unwrap();
             let serial = Serial::from_u64(serial);
-            let der = ca
-                .issue(
-                    &Profile::end_entity(CertKind::Auth),
-                    &serial,
-                    auth_subject(&format!("HANKOTEST{}", file.len())).unwrap(),
-                    key.public_key().clone(),
-                    None,
-                    now - Duration::hours(1),
-                    now + Duration::days(30),
-                )
-                .unwrap();
-            std::fs::write(dir.join(file), pem("CERTIFICATE", &der)).unwrap();
+            let (_, der) = auth_holder(
+                &ca,
+                &serial,
+                &format!("HANKOTEST{}", file.len()),
+                now - Duration::hours(1),
+                now + Duration::days(30),
+            );
+            dir.write_pem(file, "CERTIFICATE", &der);
             serials.push(serial);
         }
 
@@ -104,8 +62,8 @@ impl Fixture {
             now + Duration::days(7),
         )
         .unwrap();
-        std::fs::write(dir.join("responder.pem"), pem("CERTIFICATE", &responder_cert)).unwrap();
-        std::fs::write(dir.join("responder.key"), pem("PRIVATE KEY", &responder_key.to_pkcs8().unwrap())).unwrap();
+        dir.write_pem("responder.pem", "CERTIFICATE", &responder_cert);
+        dir.write_pem("responder.key", "PRIVATE KEY", &responder_key.to_pkcs8().unwrap());
 
         let revocation = Revocation { revoked_at: now - Duration::hours(2), reason: CrlReason::AFFILIATION_CHANGED };
         let revoked = serials.pop().unwrap();
@@ -148,13 +106,7 @@ impl Fixture {
             self.revocation.reason.name(),
             self.revoked,
         );
-        std::fs::write(self.dir.join("index.txt"), index).unwrap();
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.dir.write("index.txt", index);
     }
 }
 
@@ -165,7 +117,7 @@ fn openssl_asks_we_answer(name: &str, delegated: bool) {
         &f.dir,
         &["ocsp", "-issuer", "ca.pem", "-cert", "good.pem", "-cert", "revoked.pem", "-nonce", "-reqout", "req.der"],
     );
-    let request = ParsedRequest::from_der(&std::fs::read(f.dir.join("req.der")).unwrap()).unwrap();
+    let request = ParsedRequest::from_der(&f.dir.read("req.der")).unwrap();
     assert_eq!(request.ids(), &[f.id(CertIdHash::Sha1, &f.good), f.id(CertIdHash::Sha1, &f.revoked)]);
     let nonce = request.nonce().expect("openssl -nonce sends a nonce");
     assert_eq!(nonce.len(), 16, "openssl's default nonce is 16 bytes inside the extension's OCTET STRING");
@@ -184,7 +136,7 @@ fn openssl_asks_we_answer(name: &str, delegated: bool) {
         Responder::for_ca(&f.ca).unwrap().respond(&entries, f.now, f.now, Some(f.now + UPDATE_INTERVAL), Some(nonce))
     }
     .unwrap();
-    std::fs::write(f.dir.join("resp.der"), &response).unwrap();
+    f.dir.write("resp.der", &response);
 
     // An issuer-signed response carries no certificate: the client knows its CA, and openssl
     // must be told (`-verify_other`) where to find the signer; the chain still goes to -CAfile.
@@ -233,20 +185,20 @@ fn openssl_asks_we_answer(name: &str, delegated: bool) {
         }
         .unwrap()
     };
-    std::fs::write(f.dir.join("other-nonce.der"), respond_with(&[0u8; 16])).unwrap();
+    f.dir.write("other-nonce.der", respond_with(&[0u8; 16]));
     let mut refused = vec![("other-nonce.der", "Nonce Verify error")];
     if !delegated {
         // Issuer-signed: the response ends with the signature BIT STRING.
         let mut flipped = respond_with(nonce);
         *flipped.last_mut().unwrap() ^= 1;
-        std::fs::write(f.dir.join("flipped.der"), &flipped).unwrap();
+        f.dir.write("flipped.der", &flipped);
         refused.push(("flipped.der", "Response Verify Failure"));
     }
     for (file, complaint) in refused {
         let mut args = vec!["ocsp", "-reqin", "req.der", "-respin", file, "-CAfile", "ca.pem"];
         args.extend_from_slice(signer);
         let out = openssl(&f.dir, &args);
-        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let all = stdout_and_stderr(&out);
         assert!(!out.status.success() && all.contains(complaint), "{file}: {all}");
     }
 
@@ -276,7 +228,7 @@ fn we_ask_openssl_answers(name: &str, delegated: bool, hash: CertIdHash, extra: 
     f.write_index();
     let ids = [f.id(hash, &f.good), f.id(hash, &f.revoked)];
     let nonce = [0x42u8; 16];
-    std::fs::write(f.dir.join("req.der"), build_request(&ids, Some(&nonce)).unwrap()).unwrap();
+    f.dir.write("req.der", build_request(&ids, Some(&nonce)).unwrap());
 
     let (signer, key) = if delegated { ("responder.pem", "responder.key") } else { ("ca.pem", "ca.key") };
     let mut args = vec![
@@ -298,7 +250,7 @@ fn we_ask_openssl_answers(name: &str, delegated: bool, hash: CertIdHash, extra: 
     ];
     args.extend_from_slice(extra);
     openssl_ok(&f.dir, &args);
-    let response = std::fs::read(f.dir.join("resp.der")).unwrap();
+    let response = f.dir.read("resp.der");
 
     let got = verify_response(&response, f.ca.certificate(), &ids, Some(&nonce), f.now, Duration::minutes(5)).unwrap();
     assert_eq!(got[0].status, RevocationStatus::Good);
@@ -340,9 +292,9 @@ fn openssl_reads_our_error_responses() {
         (OcspResponseStatus::SigRequired, "sigrequired (5)"),
         (OcspResponseStatus::Unauthorized, "unauthorized (6)"),
     ] {
-        std::fs::write(f.dir.join("err.der"), error_response(status).unwrap()).unwrap();
+        f.dir.write("err.der", error_response(status).unwrap());
         let out = openssl(&f.dir, &["ocsp", "-respin", "err.der", "-resp_text", "-noverify"]);
-        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let all = stdout_and_stderr(&out);
         assert!(all.contains(&format!("Responder Error: {text}")), "{all}");
     }
 }

@@ -4,25 +4,19 @@
 //! (shared/spec/20-pki.md §3).
 //!
 //! These tests need `openssl` on the `PATH` and fail (never skip) without it.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-use der::pem::LineEnding;
 use hanko_pki::crl::{daily_window, CrlBuilder, CrlEntry, CrlIndex, ParsedCrl};
-use hanko_pki::{
-    end_of_day_jst, issuance_id, signature_subject, BasicFacts, BirthDate, CaGeneration, CaKind, CertKind, CrlReason,
-    Naming, PolicySet, Profile, RsaPublicKey, Serial, Sex, Signer, SoftwareKey,
-};
+use hanko_pki::{end_of_day_jst, CaGeneration, CaKind, CrlReason, RsaPublicKey, Serial, Signer, SoftwareKey};
 use rand_core::OsRng;
 use time::macros::date;
 use time::{Duration, OffsetDateTime};
 
+use crate::common::{describe, openssl, sandbox_ca, signature_holder, stdout_and_stderr, TempDir};
+
 /// A sandbox signature CA valid around the real current time (openssl checks validity against
 /// its own clock) and two signature certificates from it, written as PEM into a fresh directory.
 struct Fixture {
-    dir: PathBuf,
+    dir: TempDir,
     ca: CaGeneration<SoftwareKey>,
     now: OffsetDateTime,
     good: Serial,
@@ -31,49 +25,25 @@ struct Fixture {
 
 impl Fixture {
     fn new(test: &str) -> Fixture {
-        let dir = std::env::temp_dir().join(format!("hanko-openssl-crl-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = TempDir::new("crl", test);
 
         let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
-        let ca = CaGeneration::create(
+        let ca = sandbox_ca(
             CaKind::Signature,
-            Naming::sandbox(),
-            PolicySet::sandbox(),
-            SoftwareKey::generate_rsa2048().unwrap(),
             &Serial::random(&mut OsRng),
             now - Duration::days(1),
             end_of_day_jst(date!(2034 - 12 - 31)),
-        )
-        .unwrap();
+        );
         let (good, revoked) = (Serial::random(&mut OsRng), Serial::random(&mut OsRng));
         let f = Fixture { dir, ca, now, good, revoked };
-        f.write_pem("ca.pem", "CERTIFICATE", f.ca.certificate_der());
-        f.write_pem("good.pem", "CERTIFICATE", &f.issue(&f.good));
-        f.write_pem("revoked.pem", "CERTIFICATE", &f.issue(&f.revoked));
+        f.dir.write_pem("ca.pem", "CERTIFICATE", f.ca.certificate_der());
+        f.dir.write_pem("good.pem", "CERTIFICATE", &f.issue(&f.good));
+        f.dir.write_pem("revoked.pem", "CERTIFICATE", &f.issue(&f.revoked));
         f
     }
 
     fn issue(&self, serial: &Serial) -> Vec<u8> {
-        let key = SoftwareKey::generate_rsa2048().unwrap();
-        let facts = BasicFacts::new(
-            "試験　花子",
-            Sex::FEMALE,
-            BirthDate::Known(date!(1990 - 04 - 01)),
-            "東京都千代田区霞が関一丁目１番１号",
-        )
-        .unwrap();
-        self.ca
-            .issue(
-                &Profile::end_entity(CertKind::Signature),
-                serial,
-                signature_subject("Tokyo-to", "Chiyoda-ku", &issuance_id(self.now, 1, "HANKOTEST")).unwrap(),
-                key.public_key().clone(),
-                Some(&facts),
-                self.now - Duration::hours(2),
-                self.now + Duration::days(365),
-            )
-            .unwrap()
+        signature_holder(&self.ca, serial, self.now, self.now - Duration::hours(2), self.now + Duration::days(365)).1
     }
 
     /// A daily CRL that started an hour ago, listing `revoked` among entries of every JPKI
@@ -93,38 +63,10 @@ impl Fixture {
             ])
             .sign(&self.ca)
             .unwrap();
-        std::fs::write(self.dir.join("crl.der"), &der).unwrap();
-        self.write_pem("crl.pem", "X509 CRL", &der);
+        self.dir.write("crl.der", &der);
+        self.dir.write_pem("crl.pem", "X509 CRL", &der);
         der
     }
-
-    fn write_pem(&self, name: &str, label: &str, der: &[u8]) {
-        std::fs::write(self.dir.join(name), der::pem::encode_string(label, LineEnding::LF, der).unwrap()).unwrap();
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Runs `openssl` in `dir`. Panics (fails the test) when the binary is missing.
-fn openssl(dir: &Path, args: &[&str]) -> Output {
-    Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the `openssl` binary is required for these tests (they do not skip)")
-}
-
-fn describe(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[test]
@@ -177,7 +119,7 @@ fn openssl_verify_crl_check_accepts_good_and_rejects_revoked() {
 
     let revoked = openssl(&f.dir, &["verify", "-crl_check", "-CAfile", "ca.pem", "-CRLfile", "crl.pem", "revoked.pem"]);
     assert!(!revoked.status.success(), "openssl accepted a revoked certificate: {}", describe(&revoked));
-    let all = format!("{}{}", String::from_utf8_lossy(&revoked.stdout), String::from_utf8_lossy(&revoked.stderr));
+    let all = stdout_and_stderr(&revoked);
     assert!(all.contains("certificate revoked"), "{}", describe(&revoked));
 
     // And our own index agrees with openssl.
@@ -208,7 +150,7 @@ fn openssl_prints_a_delta_crl() {
         .with_entries([CrlEntry { serial: f.revoked.clone(), revoked_at: f.now, reason: CrlReason::REMOVE_FROM_CRL }])
         .sign(&f.ca)
         .unwrap();
-    std::fs::write(f.dir.join("delta.der"), &der).unwrap();
+    f.dir.write("delta.der", &der);
     let out = openssl(&f.dir, &["crl", "-inform", "DER", "-in", "delta.der", "-noout", "-text"]);
     assert!(out.status.success(), "{}", describe(&out));
     let text = String::from_utf8_lossy(&out.stdout);

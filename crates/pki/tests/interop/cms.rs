@@ -8,20 +8,16 @@
 //! extendedKeyUsage. That satisfies openssl's default S/MIME-signing purpose, so no relaxing
 //! flag (`-purpose any`, `-noverify`) is needed: the tests name `-purpose smimesign` (the
 //! `cms -verify` default) explicitly and the chain is verified against `-CAfile`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use der::pem::LineEnding;
 use hanko_pki::cms::{self, CmsError, Encapsulation, SignedMessage};
-use hanko_pki::{
-    end_of_day_jst, issuance_id, signature_subject, BasicFacts, BirthDate, CaGeneration, CaKind, CertKind,
-    DigestAlgorithm, Naming, PolicySet, Profile, Serial, Sex, Signer, SoftwareKey,
-};
+use hanko_pki::{end_of_day_jst, CaKind, DigestAlgorithm, Serial, SoftwareKey};
 use rand_core::OsRng;
 use time::macros::date;
 use time::{Duration, OffsetDateTime};
+
+use crate::common::{describe, openssl, sandbox_ca, signature_holder, TempDir};
 
 /// Binary content with CR, LF and NUL, which a non-binary (S/MIME canonicalising) path would alter.
 const CONTENT: &[u8] = b"hanko \xe5\x8d\xb0\xe9\x91\x91\r\nline two\n\x00\x01\x02\xff end";
@@ -30,7 +26,7 @@ const CONTENT: &[u8] = b"hanko \xe5\x8d\xb0\xe9\x91\x91\r\nline two\n\x00\x01\x0
 /// its own clock), a holder key and its signature certificate, written as PEM into a fresh
 /// directory.
 struct Fixture {
-    dir: PathBuf,
+    dir: TempDir,
     key: SoftwareKey,
     ca_der: Vec<u8>,
     ee_der: Vec<u8>,
@@ -38,61 +34,29 @@ struct Fixture {
 
 impl Fixture {
     fn new(test: &str) -> Fixture {
-        let dir = std::env::temp_dir().join(format!("hanko-openssl-cms-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = TempDir::new("cms", test);
 
         let now = OffsetDateTime::now_utc();
-        let ca = CaGeneration::create(
+        let ca = sandbox_ca(
             CaKind::Signature,
-            Naming::sandbox(),
-            PolicySet::sandbox(),
-            SoftwareKey::generate_rsa2048().unwrap(),
             &Serial::random(&mut OsRng),
             now - Duration::days(1),
             end_of_day_jst(date!(2034 - 12 - 31)),
-        )
-        .unwrap();
-        let key = SoftwareKey::generate_rsa2048().unwrap();
-        let facts = BasicFacts::new(
-            "試験　花子",
-            Sex::FEMALE,
-            BirthDate::Known(date!(1990 - 04 - 01)),
-            "東京都千代田区霞が関一丁目１番１号",
-        )
-        .unwrap();
-        let ee_der = ca
-            .issue(
-                &Profile::end_entity(CertKind::Signature),
-                &Serial::random(&mut OsRng),
-                signature_subject("Tokyo-to", "Chiyoda-ku", &issuance_id(now, 1, "HANKOTEST")).unwrap(),
-                key.public_key().clone(),
-                Some(&facts),
-                now - Duration::hours(1),
-                now + Duration::days(365),
-            )
-            .unwrap();
+        );
+        let (key, ee_der) = signature_holder(
+            &ca,
+            &Serial::random(&mut OsRng),
+            now,
+            now - Duration::hours(1),
+            now + Duration::days(365),
+        );
         let ca_der = ca.certificate_der().to_vec();
 
-        let fixture = Fixture { dir, key, ca_der, ee_der };
-        fixture.write("ca.pem", der::pem::encode_string("CERTIFICATE", LineEnding::LF, &fixture.ca_der).unwrap());
-        fixture.write("ee.pem", der::pem::encode_string("CERTIFICATE", LineEnding::LF, &fixture.ee_der).unwrap());
-        let pkcs8 = fixture.key.to_pkcs8().unwrap();
-        fixture.write("ee.key", der::pem::encode_string("PRIVATE KEY", LineEnding::LF, &pkcs8).unwrap());
-        fixture.write("data.bin", CONTENT);
-        fixture
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-
-    fn write(&self, name: &str, bytes: impl AsRef<[u8]>) {
-        std::fs::write(self.path(name), bytes).unwrap();
-    }
-
-    fn read(&self, name: &str) -> Vec<u8> {
-        std::fs::read(self.path(name)).unwrap()
+        dir.write_pem("ca.pem", "CERTIFICATE", &ca_der);
+        dir.write_pem("ee.pem", "CERTIFICATE", &ee_der);
+        dir.write_pem("ee.key", "PRIVATE KEY", &key.to_pkcs8().unwrap());
+        dir.write("data.bin", CONTENT);
+        Fixture { dir, key, ca_der, ee_der }
     }
 
     /// Signs `CONTENT` with the public API.
@@ -100,30 +64,6 @@ impl Fixture {
         let now = OffsetDateTime::now_utc();
         cms::sign(&self.key, &self.ee_der, CONTENT, mode, digest, Some(now), &[&self.ca_der]).unwrap()
     }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Runs `openssl` in `dir`. Panics (fails the test) when the binary is missing.
-fn openssl(dir: &Path, args: &[&str]) -> Output {
-    Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the `openssl` binary is required for these tests (they do not skip)")
-}
-
-fn describe(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// `openssl cms -verify` of `sig.der`, with the chain checked against `ca.pem`.
@@ -139,7 +79,7 @@ fn openssl_verify(f: &Fixture, detached_content: Option<&str>) -> Output {
 fn assert_openssl_verified(f: &Fixture, out: &Output) {
     assert!(out.status.success(), "openssl rejected our CMS: {}", describe(out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Verification successful"), "{}", describe(out));
-    assert_eq!(f.read("verified.bin"), CONTENT, "openssl recovered other content");
+    assert_eq!(f.dir.read("verified.bin"), CONTENT, "openssl recovered other content");
 }
 
 const ALL_DIGESTS: [DigestAlgorithm; 3] = [DigestAlgorithm::Sha256, DigestAlgorithm::Sha384, DigestAlgorithm::Sha512];
@@ -148,7 +88,7 @@ const ALL_DIGESTS: [DigestAlgorithm; 3] = [DigestAlgorithm::Sha256, DigestAlgori
 fn openssl_verifies_our_detached_signature() {
     let f = Fixture::new("our-detached");
     for digest in ALL_DIGESTS {
-        f.write("sig.der", f.sign(Encapsulation::Detached, digest));
+        f.dir.write("sig.der", f.sign(Encapsulation::Detached, digest));
         let out = openssl_verify(&f, Some("data.bin"));
         assert_openssl_verified(&f, &out);
     }
@@ -158,7 +98,7 @@ fn openssl_verifies_our_detached_signature() {
 fn openssl_verifies_our_attached_signature() {
     let f = Fixture::new("our-attached");
     for digest in ALL_DIGESTS {
-        f.write("sig.der", f.sign(Encapsulation::Attached, digest));
+        f.dir.write("sig.der", f.sign(Encapsulation::Attached, digest));
         let out = openssl_verify(&f, None);
         assert_openssl_verified(&f, &out);
     }
@@ -167,8 +107,8 @@ fn openssl_verifies_our_attached_signature() {
 #[test]
 fn openssl_rejects_our_signature_over_other_content() {
     let f = Fixture::new("our-altered");
-    f.write("sig.der", f.sign(Encapsulation::Detached, DigestAlgorithm::Sha256));
-    f.write("altered.bin", b"not the signed document");
+    f.dir.write("sig.der", f.sign(Encapsulation::Detached, DigestAlgorithm::Sha256));
+    f.dir.write("altered.bin", b"not the signed document");
     let out = openssl_verify(&f, Some("altered.bin"));
     assert!(!out.status.success(), "openssl accepted a signature over other content: {}", describe(&out));
 }
@@ -198,7 +138,7 @@ fn we_verify_openssl_detached_signature() {
     let f = Fixture::new("openssl-detached");
     for (md, digest) in [("sha256", DigestAlgorithm::Sha256), ("sha512", DigestAlgorithm::Sha512)] {
         openssl_sign(&f, md, &[]);
-        let message = SignedMessage::from_der(&f.read("sig.der")).unwrap();
+        let message = SignedMessage::from_der(&f.dir.read("sig.der")).unwrap();
         assert_eq!(message.attached_content(), None);
         let signature = message.verify(Some(CONTENT)).unwrap();
         assert_eq!(signature.signer_certificate_der(), f.ee_der.as_slice());
@@ -220,7 +160,7 @@ fn we_verify_openssl_attached_signature() {
     let f = Fixture::new("openssl-attached");
     for (md, digest) in [("sha256", DigestAlgorithm::Sha256), ("sha384", DigestAlgorithm::Sha384)] {
         openssl_sign(&f, md, &["-nodetach"]);
-        let der = f.read("sig.der");
+        let der = f.dir.read("sig.der");
         let message = SignedMessage::from_der(&der).unwrap();
         assert_eq!(message.attached_content(), Some(CONTENT));
         let signature = message.verify(None).unwrap();
@@ -242,7 +182,7 @@ fn we_verify_openssl_attached_signature() {
 fn we_verify_openssl_signature_identified_by_subject_key_identifier() {
     let f = Fixture::new("openssl-keyid");
     openssl_sign(&f, "sha256", &["-keyid", "-nodetach"]);
-    let message = SignedMessage::from_der(&f.read("sig.der")).unwrap();
+    let message = SignedMessage::from_der(&f.dir.read("sig.der")).unwrap();
     let sid = &message.signed_data().signer_infos.0.as_slice()[0].sid;
     assert!(matches!(sid, ::cms::signed_data::SignerIdentifier::SubjectKeyIdentifier(_)), "{sid:?}");
     assert_eq!(message.verify(None).unwrap().signer_certificate_der(), f.ee_der.as_slice());

@@ -1,6 +1,5 @@
 //! The real J-LIS CA certificates (shared/data/jlis-ca): hanko parses them, and its CA engine,
 //! given the same names, key, serial and validity, reproduces them byte for byte.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 
