@@ -102,3 +102,32 @@ fn ca_engine_reproduces_real_jlis_certificates_byte_for_byte() {
         assert_eq!(hex::encode(ours.certificate_der()), hex::encode(&der), "{file}");
     }
 }
+
+#[test]
+fn real_jlis_generations_are_trust_anchors_with_verified_self_signatures() {
+    use hanko_pki::verify::{TrustStore, Usage, Verifier, VerifyError};
+    let mut trust = TrustStore::new(PolicySet::production());
+    for (file, kind) in ALL {
+        trust.add_anchor(&jlis(file), kind).unwrap_or_else(|e| panic!("{file}: {e}"));
+    }
+    assert_eq!(trust.anchors().len(), 4);
+    // Two generations per CA share one DN; each is its own anchor, told apart by key.
+    let ids: std::collections::HashSet<_> = trust.anchors().iter().map(|a| a.key_id().to_vec()).collect();
+    assert_eq!(ids.len(), 4);
+    // A tampered J-LIS certificate is not accepted as an anchor.
+    let mut bad = jlis("sign_ca_2023.pem");
+    let n = bad.len();
+    bad[n - 10] ^= 0x01;
+    assert!(matches!(
+        TrustStore::new(PolicySet::production()).add_anchor(&bad, CaKind::Signature),
+        Err(VerifyError::BadAnchor(_))
+    ));
+    // A CA certificate is not an end entity.
+    let e = Verifier::new(&trust).verify_certificate(
+        &jlis("auth_ca_2023.pem"),
+        Usage::Authentication,
+        hanko_pki::time::macros::datetime!(2026-01-01 00:00 UTC),
+        hanko_pki::verify::RevocationCheck::Skip,
+    );
+    assert!(matches!(e, Err(VerifyError::WrongKind { .. })));
+}
