@@ -23,16 +23,7 @@ use crate::{fmt_time, now_or, DataDir};
 pub(crate) enum Command {
     /// Create the signature and user-authentication CAs — or, when they exist, a new
     /// generation of both (same DN, new key), like J-LIS every few years.
-    Init {
-        #[command(flatten)]
-        data: DataDir,
-        /// Act at this time (RFC 3339) instead of now.
-        #[arg(long)]
-        at: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Init(Act),
     /// Issue an end-entity certificate for a public key and a person.
     Issue(IssueArgs),
     /// Revoke a certificate by serial (hex) with an RFC 5280 reason.
@@ -54,16 +45,7 @@ pub(crate) enum Command {
         json: bool,
     },
     /// Publish the daily CRL of every CA generation (thisUpdate now, nextUpdate +24 h).
-    Crl {
-        #[command(flatten)]
-        data: DataDir,
-        /// Publication time (RFC 3339) instead of now.
-        #[arg(long)]
-        at: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Crl(Act),
     /// List CA generations and issued certificates.
     List {
         #[command(flatten)]
@@ -72,6 +54,19 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The data directory, the time to act at, and the output format.
+#[derive(Args)]
+pub(crate) struct Act {
+    #[command(flatten)]
+    data: DataDir,
+    /// Act at this time (RFC 3339) instead of now.
+    #[arg(long)]
+    at: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// The kind of end-entity certificate to issue.
@@ -146,7 +141,7 @@ pub(crate) struct IssueArgs {
 
 pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
     match cmd {
-        Command::Init { data, at, json } => init(&data.data_dir, now_or(at.as_deref())?, json),
+        Command::Init(Act { data, at, json }) => init(&data.data_dir, now_or(at.as_deref())?, json),
         Command::Issue(args) => issue_cmd(&args),
         Command::Revoke { data, serial, reason, at, json } => {
             let mut sb = Sandbox::open(&data.data_dir)?;
@@ -173,7 +168,7 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Crl { data, at, json } => {
+        Command::Crl(Act { data, at, json }) => {
             let mut sb = Sandbox::open(&data.data_dir)?;
             let published = publish_crls(&mut sb, now_or(at.as_deref())?)?;
             if json {
