@@ -148,7 +148,16 @@ pub struct Command<'a> {
 impl fmt::Debug for Command<'_> {
     /// Never prints the data: a VERIFY carries a PIN.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Command({:02X} {:02X} {:02X} {:02X}, {} data bytes, le {:?})", self.cla, self.ins.0, self.p1, self.p2, self.data.len(), self.le)
+        write!(
+            f,
+            "Command({:02X} {:02X} {:02X} {:02X}, {} data bytes, le {:?})",
+            self.cla,
+            self.ins.0,
+            self.p1,
+            self.p2,
+            self.data.len(),
+            self.le
+        )
     }
 }
 
@@ -177,7 +186,15 @@ impl<'a> Command<'a> {
     /// Parses a command APDU (ISO 7816-4 §5.1).
     pub fn parse(apdu: &'a [u8]) -> Result<Command<'a>, ApduError> {
         let [cla, ins, p1, p2, body @ ..] = apdu else { return Err(ApduError::TooShort) };
-        let head = |data: &'a [u8], le: Option<usize>, extended: bool| Command { cla: *cla, ins: Ins(*ins), p1: *p1, p2: *p2, data, le, extended };
+        let head = |data: &'a [u8], le: Option<usize>, extended: bool| Command {
+            cla: *cla,
+            ins: Ins(*ins),
+            p1: *p1,
+            p2: *p2,
+            data,
+            le,
+            extended,
+        };
         let short_le = |b: u8| if b == 0 { 256 } else { usize::from(b) };
         let ext_le = |hi: u8, lo: u8| match u16::from_be_bytes([hi, lo]) {
             0 => 65536,
@@ -327,7 +344,14 @@ mod tests {
     #[test]
     fn encode_round_trips() {
         let data = vec![7u8; 300];
-        for (data, le) in [(&[][..], None), (&[][..], Some(4)), (&[1, 2][..], None), (&[1, 2][..], Some(256)), (&data[..], Some(256)), (&[][..], Some(3000))] {
+        for (data, le) in [
+            (&[][..], None),
+            (&[][..], Some(4)),
+            (&[1, 2][..], None),
+            (&[1, 2][..], Some(256)),
+            (&data[..], Some(256)),
+            (&[][..], Some(3000)),
+        ] {
             let c = Command { cla: 0, ins: Ins::READ_BINARY, p1: 0, p2: 0, data, le, extended: false };
             let enc = c.encode();
             let back = Command::parse(&enc).unwrap();

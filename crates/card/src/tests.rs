@@ -1,0 +1,299 @@
+//! The emulated card through the host client, in process, against the spec's status words.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use hanko_pki::time::macros::{date, datetime};
+use hanko_pki::time::OffsetDateTime;
+use hanko_pki::verify::{RevocationCheck, Signed, TrustStore, Usage, Verifier};
+use hanko_pki::*;
+use rand_core::OsRng;
+
+use crate::*;
+
+pub(crate) const NOW: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
+pub(crate) const PASSWORD: &[u8] = b"HANKO2026";
+pub(crate) const PIN: &[u8] = b"1234";
+
+pub(crate) struct Issued {
+    pub(crate) card: Card,
+    pub(crate) sign_cert: Vec<u8>,
+    pub(crate) auth_cert: Vec<u8>,
+    pub(crate) sign_ca: CaGeneration<SoftwareKey>,
+    pub(crate) auth_ca: CaGeneration<SoftwareKey>,
+}
+
+fn ca(kind: CaKind) -> CaGeneration<SoftwareKey> {
+    CaGeneration::create(
+        kind,
+        Naming::sandbox(),
+        PolicySet::sandbox(),
+        SoftwareKey::generate_rsa2048().unwrap(),
+        &Serial::random(&mut OsRng),
+        datetime!(2025-01-01 00:00 UTC),
+        end_of_day_jst(date!(2034 - 12 - 31)),
+    )
+    .unwrap()
+}
+
+/// A card issued at a counter: keys made in the chip, certified by sandbox CAs.
+pub(crate) fn issued(device: Device) -> Issued {
+    let (sign_ca, auth_ca) = (ca(CaKind::Signature), ca(CaKind::Auth));
+    let blank = BlankChip::generate(device).unwrap();
+    let facts = BasicFacts::new(
+        "試験　花子",
+        Sex::FEMALE,
+        BirthDate::Known(date!(1985 - 04 - 01)),
+        "東京都見本区試験町一丁目１番１号",
+    )
+    .unwrap();
+    let not_after = end_entity_not_after(NOW, facts.birth_date(), date!(2030 - 12 - 31));
+    let sign_cert = sign_ca
+        .issue(
+            &Profile::end_entity(CertKind::Signature),
+            &Serial::random(&mut OsRng),
+            signature_subject("Tokyo-to", "Mihon-ku", &issuance_id(NOW, 1, "HANKOTEST")).unwrap(),
+            blank.sign_public_key().clone(),
+            Some(&facts),
+            NOW,
+            not_after,
+        )
+        .unwrap();
+    let auth_cert = auth_ca
+        .issue(
+            &Profile::end_entity(CertKind::Auth),
+            &Serial::random(&mut OsRng),
+            auth_subject(&opaque_auth_id(&mut OsRng)).unwrap(),
+            blank.auth_public_key().clone(),
+            None,
+            NOW,
+            not_after,
+        )
+        .unwrap();
+    let card = blank
+        .personalize(Personalization {
+            sign_cert: Some(&sign_cert),
+            sign_ca_cert: sign_ca.certificate_der(),
+            auth_cert: &auth_cert,
+            auth_ca_cert: auth_ca.certificate_der(),
+            sign_password: PASSWORD,
+            auth_pin: PIN,
+            card_serial: "HANKO0000000001",
+            municipality_code: "99999",
+            card_expiry: "20361231",
+            extra_apps: Vec::new(),
+        })
+        .unwrap();
+    Issued { card, sign_cert, auth_cert, sign_ca, auth_ca }
+}
+
+fn trust(i: &Issued) -> TrustStore {
+    let mut t = TrustStore::new(PolicySet::sandbox());
+    t.add_anchor(i.sign_ca.certificate_der(), CaKind::Signature).unwrap();
+    t.add_anchor(i.auth_ca.certificate_der(), CaKind::Auth).unwrap();
+    t
+}
+
+fn sw(card: &mut Card, apdu: &str) -> StatusWord {
+    let raw = card.process(&hex::decode(apdu.replace(' ', "")).unwrap());
+    Response::parse(&raw).unwrap().sw
+}
+
+#[test]
+fn client_reads_the_certificates_the_authority_issued() {
+    let i = issued(Device::Card);
+    let mut c = Client::new(i.card);
+    assert_eq!(c.read_certificate(Slot::Auth).unwrap(), i.auth_cert);
+    assert_eq!(c.read_ca_certificate(Slot::Auth).unwrap(), i.auth_ca.certificate_der());
+    assert_eq!(c.read_ca_certificate(Slot::Signature).unwrap(), i.sign_ca.certificate_der());
+    // The signature certificate needs the password.
+    assert!(matches!(
+        c.read_certificate(Slot::Signature),
+        Err(ClientError::Status { sw: StatusWord::SECURITY_STATUS_NOT_SATISFIED, .. })
+    ));
+    assert_eq!(c.read_signature_certificate(PASSWORD).unwrap(), i.sign_cert);
+}
+
+#[test]
+fn signatures_verify_with_the_trust_core() {
+    let i = issued(Device::Card);
+    let t = trust(&i);
+    let mut c = Client::new(i.card);
+    let doc = b"application form";
+    for alg in [DigestAlgorithm::Sha256, DigestAlgorithm::Sha384, DigestAlgorithm::Sha512] {
+        let di = DigestInfo::of(alg, doc).to_der().unwrap();
+        let sig = c.sign(Slot::Signature, PASSWORD, &di).unwrap();
+        let v = Verifier::new(&t)
+            .verify_signature(&i.sign_cert, alg, Signed::Data(doc), &sig, NOW, RevocationCheck::Skip)
+            .unwrap();
+        assert_eq!(v.certificate().facts().unwrap().name(), "試験　花子");
+    }
+    // The auth key answers a challenge.
+    let challenge = b"verifier nonce 0123456789";
+    let di = DigestInfo::of(DigestAlgorithm::Sha256, challenge).to_der().unwrap();
+    let sig = c.sign(Slot::Auth, PIN, &di).unwrap();
+    let v = Verifier::new(&t)
+        .verify_authentication(&i.auth_cert, challenge, DigestAlgorithm::Sha256, &sig, NOW, RevocationCheck::Skip)
+        .unwrap();
+    assert_eq!(v.certificate().kind(), CertKind::Auth);
+    // A SHA-1 DigestInfo (older tools) and non-DigestInfo data are padded and signed as given.
+    let sha1_di =
+        hex::decode("3021300906052b0e03021a05000414").unwrap().into_iter().chain([7u8; 20]).collect::<Vec<_>>();
+    let sig = c.sign(Slot::Auth, PIN, &sha1_di).unwrap();
+    assert_eq!(sig.len(), 256);
+    let _ = Usage::Signature;
+}
+
+#[test]
+fn pins_count_down_block_and_report_without_spending() {
+    let i = issued(Device::Card);
+    let mut c = Client::new(i.card);
+    assert_eq!(c.pin_status(Slot::Auth).unwrap(), PinStatus::Tries(3));
+    assert_eq!(c.verify_pin(Slot::Auth, b"0000"), Err(ClientError::WrongPin { tries_left: 2 }));
+    assert_eq!(c.pin_status(Slot::Auth).unwrap(), PinStatus::Tries(2));
+    c.verify_pin(Slot::Auth, PIN).unwrap();
+    assert_eq!(c.pin_status(Slot::Auth).unwrap(), PinStatus::Tries(3), "a right PIN resets the counter");
+    assert_eq!(c.verify_pin(Slot::Auth, b"0000"), Err(ClientError::WrongPin { tries_left: 2 }));
+    assert_eq!(c.verify_pin(Slot::Auth, b"0000"), Err(ClientError::WrongPin { tries_left: 1 }));
+    assert_eq!(c.verify_pin(Slot::Auth, b"0000"), Err(ClientError::PinBlocked), "63 C0 on the blocking attempt");
+    assert_eq!(c.verify_pin(Slot::Auth, PIN), Err(ClientError::PinBlocked), "69 84 after, even with the right PIN");
+    assert_eq!(c.pin_status(Slot::Auth).unwrap(), PinStatus::Blocked);
+    // The signature password is independent: 5 tries.
+    assert_eq!(c.pin_status(Slot::Signature).unwrap(), PinStatus::Tries(5));
+    let mut card = c.into_inner();
+    assert_eq!(sw(&mut card, "00A4040C0AD392F000260100000001"), StatusWord::SUCCESS);
+    assert_eq!(sw(&mut card, "00A4020C020018"), StatusWord::SUCCESS);
+    assert_eq!(sw(&mut card, "0020008004 31323334"), StatusWord::PIN_BLOCKED);
+}
+
+#[test]
+fn change_pin_enforces_the_format() {
+    let i = issued(Device::Card);
+    let mut c = Client::new(i.card);
+    assert!(matches!(
+        c.change_pin(Slot::Auth, PIN, b"12a4"),
+        Err(ClientError::Status { sw: StatusWord::WRONG_DATA, .. })
+    ));
+    c.change_pin(Slot::Auth, PIN, b"9876").unwrap();
+    assert_eq!(c.verify_pin(Slot::Auth, PIN), Err(ClientError::WrongPin { tries_left: 2 }));
+    c.verify_pin(Slot::Auth, b"9876").unwrap();
+    assert!(matches!(
+        c.change_pin(Slot::Signature, PASSWORD, b"short"),
+        Err(ClientError::Status { sw: StatusWord::WRONG_DATA, .. })
+    ));
+    c.change_pin(Slot::Signature, PASSWORD, b"NEWPASS99").unwrap();
+    // Persistent state changed: the adapter must write the image before answering.
+    assert!(c.into_inner().take_dirty());
+}
+
+#[test]
+fn security_state_is_cleared_by_select_and_reset() {
+    let i = issued(Device::Card);
+    let mut card = i.card;
+    let mut c = Client::new(&mut card);
+    c.verify_pin(Slot::Auth, PIN).unwrap();
+    c.select_application(&crate::layout::AID_JPKI).unwrap();
+    let di = DigestInfo::of(DigestAlgorithm::Sha256, b"x").to_der().unwrap();
+    assert!(matches!(
+        c.sign_verified(Slot::Auth, &di),
+        Err(ClientError::Status { sw: StatusWord::SECURITY_STATUS_NOT_SATISFIED, .. })
+    ));
+    c.verify_pin(Slot::Auth, PIN).unwrap();
+    card.reset();
+    let mut c = Client::new(&mut card);
+    c.select_application(&crate::layout::AID_JPKI).unwrap();
+    assert!(matches!(
+        c.sign_verified(Slot::Auth, &di),
+        Err(ClientError::Status { sw: StatusWord::SECURITY_STATUS_NOT_SATISFIED, .. })
+    ));
+}
+
+#[test]
+fn status_words_of_10_card_md() {
+    let mut card = issued(Device::Card).card;
+    assert_eq!(sw(&mut card, "00A4040C0CA000000063504B43532D3135"), StatusWord::FILE_NOT_FOUND, "unknown AID");
+    assert_eq!(sw(&mut card, "00A40000"), StatusWord::WRONG_P1P2, "00 A4 00 00 after reset");
+    assert_eq!(sw(&mut card, "00A4000C023F00"), StatusWord::FILE_NOT_FOUND, "no MF");
+    assert_eq!(sw(&mut card, "01A4040C0AD392F000260100000001"), StatusWord::CHANNEL_NOT_SUPPORTED);
+    assert_eq!(sw(&mut card, "0CA4040C0AD392F000260100000001"), StatusWord::SECURE_MESSAGING_NOT_SUPPORTED);
+    assert_eq!(sw(&mut card, "00A4040C0AD392F0002601"), StatusWord::WRONG_LENGTH, "Lc says 10, 5 given");
+    assert_eq!(sw(&mut card, "00A4040C05D392F00026"), StatusWord::SUCCESS, "a prefix of the AID selects");
+    assert_eq!(sw(&mut card, "0CB0000004"), StatusWord::SECURE_MESSAGING_REFUSED);
+    assert_eq!(sw(&mut card, "00B0000004"), StatusWord::COMMAND_NOT_ALLOWED, "no current EF");
+    assert_eq!(sw(&mut card, "00A4020C02000A"), StatusWord::SUCCESS);
+    assert_eq!(sw(&mut card, "00B0000004"), StatusWord::SUCCESS);
+    assert_eq!(sw(&mut card, "00B0090004"), StatusWord::WRONG_OFFSET, "offset past the end");
+    assert_eq!(sw(&mut card, "00A4020C020099"), StatusWord::FILE_NOT_FOUND);
+    assert_eq!(sw(&mut card, "00EE0000"), StatusWord::INS_NOT_SUPPORTED);
+    assert_eq!(sw(&mut card, "40A4040C0AD392F000260100000001"), StatusWord::CLA_NOT_SUPPORTED);
+    assert_eq!(sw(&mut card, "00A4020C02001A"), StatusWord::SUCCESS);
+    assert_eq!(
+        sw(&mut card, "802A00800400112233 00"),
+        StatusWord::SECURITY_STATUS_NOT_SATISFIED,
+        "sign without the password"
+    );
+    assert_eq!(sw(&mut card, "802A07800400112233 00"), StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+    assert_eq!(sw(&mut card, "80FC0000"), StatusWord::WRONG_LENGTH, "a card refuses the iPhone last command");
+    // Short read by SFI (P1 = 80|SFI): the auth certificate starts 30 82.
+    let raw = card.process(&hex::decode("00B08A0004").unwrap());
+    assert_eq!(&raw[..2], &[0x30, 0x82]);
+    // Reading near the end returns fewer bytes with 90 00; an extended Le reads the whole EF.
+    let raw = card.process(&hex::decode("00B007FE10").unwrap());
+    assert_eq!(raw.len(), 2 + 2);
+    let raw = card.process(&hex::decode("00B00000000800").unwrap());
+    assert_eq!(raw.len(), 2048 + 2);
+}
+
+#[test]
+fn phones_carry_only_the_jpki_ap() {
+    let mut card = issued(Device::Android).card;
+    assert_eq!(card.applications().len(), 1);
+    // On Android the auth certificate needs the PIN first.
+    let mut c = Client::new(&mut card);
+    assert!(matches!(
+        c.read_certificate(Slot::Auth),
+        Err(ClientError::Status { sw: StatusWord::SECURITY_STATUS_NOT_SATISFIED, .. })
+    ));
+    let mut iphone = issued(Device::Iphone).card;
+    assert_eq!(sw(&mut iphone, "80FC0000"), StatusWord::SUCCESS);
+    assert_eq!(sw(&mut iphone, "00A4040C0AD392F000260100000001"), StatusWord::SUCCESS);
+    let raw = iphone.process(&hex::decode("00B0860020").unwrap());
+    assert_eq!(&raw[..14], b"JPKIAPIOSTOKEN");
+}
+
+#[test]
+fn internal_authentication_needs_no_pin() {
+    let mut card = issued(Device::Card).card;
+    let mut c = Client::new(&mut card);
+    let rec = c.read_common_record().unwrap();
+    assert_eq!(
+        (rec.card_serial.as_str(), rec.municipality_code.as_str(), rec.expiry.as_str()),
+        ("HANKO0000000001", "99999", "20361231")
+    );
+    let (sig, key) = c.internal_authenticate(b"terminal challenge").unwrap();
+    let key = RsaPublicKey::from_spki_der(&key).unwrap();
+    key.verify(SignatureAlgorithm::RsaPkcs1Sha256, b"terminal challenge", &sig).unwrap();
+}
+
+#[test]
+fn hostile_apdus_never_panic() {
+    let mut card = issued(Device::Card).card;
+    let seeds: [&[u8]; 4] = [
+        &[0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01],
+        &[0x00, 0xB0, 0x8A, 0x00, 0x00],
+        &[0x80, 0x2A, 0x00, 0x80, 0x00, 0x00, 0x03, 1, 2, 3, 0x00, 0x00],
+        &[0x00, 0x20, 0x00, 0x98, 0x04, b'1', b'2', b'3', b'4'],
+    ];
+    for seed in seeds {
+        for cut in 0..=seed.len() {
+            let _ = card.process(&seed[..cut]);
+        }
+        for i in 0..seed.len() {
+            for bit in 0..8 {
+                let mut m = seed.to_vec();
+                m[i] ^= 1 << bit;
+                let r = card.process(&m);
+                assert!(r.len() >= 2);
+            }
+        }
+    }
+    assert_eq!(Response::parse(&card.process(&vec![0u8; MAX_COMMAND_LEN + 1])).unwrap().sw, StatusWord::WRONG_LENGTH);
+}
