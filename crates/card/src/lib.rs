@@ -3,8 +3,13 @@
 pub mod apdu;
 mod chip;
 mod client;
+mod client_facts;
+mod cv;
 mod emulator;
 mod image;
+mod input_assist;
+#[cfg(test)]
+mod input_assist_tests;
 pub mod layout;
 #[cfg(test)]
 mod tests;
@@ -13,7 +18,17 @@ mod transport;
 pub use apdu::{ApduError, Command, Ins, Response, StatusWord};
 pub use chip::{ChipKey, ChipKeyError, Pin, PinFormat};
 pub use client::{Client, ClientError, CommonRecord, PinStatus, Slot, MAX_EF_READ};
+pub use client_facts::{AccessCode, InputAssistError, IntegrityScope, VerifiedFacts};
+pub use cv::{
+    CardDataError, ChipKeyRecord, CvCertificate, CvIssueError, CvIssuer, CvKeyId, IntegrityRecord,
+    VerifiedCvCertificate, VerifiedIntegrityRecord, CHIP_KEY_RECORD_LEN, CV_CERTIFICATE_LEN, INTEGRITY_RECORD_LEN,
+};
 pub use emulator::{Access, Application, Card, Device, Fid, Object, ATR, MAX_COMMAND_LEN};
 pub use image::{ImageError, SealKey, IMAGE_VERSION, MAX_IMAGE_LEN};
+pub use input_assist::{
+    ap_basic_info, ef as input_assist_ef, four_facts_file, input_assist_app, my_number_ef, number_b,
+    parse_my_number_ef, CardFacts, FourFacts, InputAssistBuildError, MyNumber, MyNumberError, AP_INFO_DF43_MARKER,
+    MAX_FACTS_FILE_LEN, MY_NUMBER_EF_LEN,
+};
 pub use layout::{BlankChip, Personalization, PersonalizeError};
 pub use transport::{Transport, TransportError};
