@@ -3,11 +3,10 @@
 //! our choosing completed with its check digit.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use hanko_pki::time::macros::{date, datetime};
+use hanko_pki::time::macros::date;
 use hanko_pki::*;
-use rand_core::OsRng;
 
-use crate::tests::{NOW, PASSWORD, PIN};
+use crate::tests::PIN;
 use crate::*;
 
 const NAME: &str = "試験　花子";
@@ -25,62 +24,8 @@ fn facts(name: &str) -> CardFacts {
     CardFacts::new(my_number(), name, ADDRESS, date!(1980 - 02 - 17), 2).unwrap()
 }
 
-fn ca(kind: CaKind) -> CaGeneration<SoftwareKey> {
-    CaGeneration::create(
-        kind,
-        Naming::sandbox(),
-        PolicySet::sandbox(),
-        SoftwareKey::generate_rsa2048().unwrap(),
-        &Serial::random(&mut OsRng),
-        datetime!(2025-01-01 00:00 UTC),
-        end_of_day_jst(date!(2034 - 12 - 31)),
-    )
-    .unwrap()
-}
-
-/// A card personalised at a counter with `app` among its extra applications, as
-/// `crate::tests::issued` does for the JPKI-AP.
 fn personalise(app: Application) -> Card {
-    let (sign_ca, auth_ca) = (ca(CaKind::Signature), ca(CaKind::Auth));
-    let blank = BlankChip::generate(Device::Card).unwrap();
-    let basic = BasicFacts::new(NAME, Sex::FEMALE, BirthDate::Known(date!(1980 - 02 - 17)), ADDRESS).unwrap();
-    let not_after = end_entity_not_after(NOW, basic.birth_date(), date!(2030 - 12 - 31));
-    let sign_cert = sign_ca
-        .issue(
-            &Profile::end_entity(CertKind::Signature),
-            &Serial::random(&mut OsRng),
-            signature_subject("Tokyo-to", "Mihon-ku", &issuance_id(NOW, 1, "HANKOTEST")).unwrap(),
-            blank.sign_public_key().clone(),
-            Some(&basic),
-            NOW,
-            not_after,
-        )
-        .unwrap();
-    let auth_cert = auth_ca
-        .issue(
-            &Profile::end_entity(CertKind::Auth),
-            &Serial::random(&mut OsRng),
-            auth_subject(&opaque_auth_id(&mut OsRng)).unwrap(),
-            blank.auth_public_key().clone(),
-            None,
-            NOW,
-            not_after,
-        )
-        .unwrap();
-    blank
-        .personalize(Personalization {
-            sign_cert: Some(&sign_cert),
-            sign_ca_cert: sign_ca.certificate_der(),
-            auth_cert: &auth_cert,
-            auth_ca_cert: auth_ca.certificate_der(),
-            sign_password: PASSWORD,
-            auth_pin: PIN,
-            card_serial: "HANKO0000000001",
-            municipality_code: "99999",
-            card_expiry: "20351231",
-            extra_apps: vec![app],
-        })
-        .unwrap()
+    crate::sample::issue(Device::Card, vec![app]).unwrap().card
 }
 
 fn app(facts: &CardFacts, issuer: &CvIssuer) -> Application {

@@ -11,6 +11,8 @@ mod input_assist;
 #[cfg(test)]
 mod input_assist_tests;
 pub mod layout;
+#[cfg(any(test, feature = "test-support"))]
+pub mod sample;
 #[cfg(test)]
 mod tests;
 mod transport;

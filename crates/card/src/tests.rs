@@ -1,88 +1,16 @@
 //! The emulated card through the host client, in process, against the spec's status words.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use hanko_pki::time::macros::{date, datetime};
-use hanko_pki::time::OffsetDateTime;
 use hanko_pki::verify::{RevocationCheck, Signed, TrustStore, Usage, Verifier};
 use hanko_pki::*;
-use rand_core::OsRng;
 
 use crate::*;
 
-pub(crate) const NOW: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
-pub(crate) const PASSWORD: &[u8] = b"HANKO2026";
-pub(crate) const PIN: &[u8] = b"1234";
-
-pub(crate) struct Issued {
-    pub(crate) card: Card,
-    pub(crate) sign_cert: Vec<u8>,
-    pub(crate) auth_cert: Vec<u8>,
-    pub(crate) sign_ca: CaGeneration<SoftwareKey>,
-    pub(crate) auth_ca: CaGeneration<SoftwareKey>,
-}
-
-fn ca(kind: CaKind) -> CaGeneration<SoftwareKey> {
-    CaGeneration::create(
-        kind,
-        Naming::sandbox(),
-        PolicySet::sandbox(),
-        SoftwareKey::generate_rsa2048().unwrap(),
-        &Serial::random(&mut OsRng),
-        datetime!(2025-01-01 00:00 UTC),
-        end_of_day_jst(date!(2034 - 12 - 31)),
-    )
-    .unwrap()
-}
+pub(crate) use crate::sample::{Sample as Issued, NOW, PASSWORD, PIN};
 
 /// A card issued at a counter: keys made in the chip, certified by sandbox CAs.
 pub(crate) fn issued(device: Device) -> Issued {
-    let (sign_ca, auth_ca) = (ca(CaKind::Signature), ca(CaKind::Auth));
-    let blank = BlankChip::generate(device).unwrap();
-    let facts = BasicFacts::new(
-        "試験　花子",
-        Sex::FEMALE,
-        BirthDate::Known(date!(1985 - 04 - 01)),
-        "東京都見本区試験町一丁目１番１号",
-    )
-    .unwrap();
-    let not_after = end_entity_not_after(NOW, facts.birth_date(), date!(2030 - 12 - 31));
-    let sign_cert = sign_ca
-        .issue(
-            &Profile::end_entity(CertKind::Signature),
-            &Serial::random(&mut OsRng),
-            signature_subject("Tokyo-to", "Mihon-ku", &issuance_id(NOW, 1, "HANKOTEST")).unwrap(),
-            blank.sign_public_key().clone(),
-            Some(&facts),
-            NOW,
-            not_after,
-        )
-        .unwrap();
-    let auth_cert = auth_ca
-        .issue(
-            &Profile::end_entity(CertKind::Auth),
-            &Serial::random(&mut OsRng),
-            auth_subject(&opaque_auth_id(&mut OsRng)).unwrap(),
-            blank.auth_public_key().clone(),
-            None,
-            NOW,
-            not_after,
-        )
-        .unwrap();
-    let card = blank
-        .personalize(Personalization {
-            sign_cert: Some(&sign_cert),
-            sign_ca_cert: sign_ca.certificate_der(),
-            auth_cert: &auth_cert,
-            auth_ca_cert: auth_ca.certificate_der(),
-            sign_password: PASSWORD,
-            auth_pin: PIN,
-            card_serial: "HANKO0000000001",
-            municipality_code: "99999",
-            card_expiry: "20361231",
-            extra_apps: Vec::new(),
-        })
-        .unwrap();
-    Issued { card, sign_cert, auth_cert, sign_ca, auth_ca }
+    crate::sample::issue(device, Vec::new()).unwrap()
 }
 
 fn trust(i: &Issued) -> TrustStore {
@@ -266,7 +194,7 @@ fn internal_authentication_needs_no_pin() {
     let rec = c.read_common_record().unwrap();
     assert_eq!(
         (rec.card_serial.as_str(), rec.municipality_code.as_str(), rec.expiry.as_str()),
-        ("HANKO0000000001", "99999", "20361231")
+        ("HANKO0000000001", "99999", "20351231")
     );
     let (sig, key) = c.internal_authenticate(b"terminal challenge").unwrap();
     let key = RsaPublicKey::from_spki_der(&key).unwrap();
