@@ -20,6 +20,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 openssl version
+scripts/pcsc-up.sh  # pcscd with the vpcd readers, for the PC/SC tests (crates/cardlink)
 
 export CARGO_TERM_COLOR=never
 say "format"

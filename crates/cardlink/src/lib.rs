@@ -1,0 +1,12 @@
+#![doc = include_str!("../README.md")]
+
+mod chaining;
+mod in_process;
+mod reader;
+mod virtual_card;
+mod vpcd;
+
+pub use in_process::InProcess;
+pub use reader::{list_readers, PcscError, PcscTransport, ReaderInfo};
+pub use virtual_card::{VirtualCard, JPKI_CONTACT_ATR};
+pub use vpcd::{serve_vpcd, PeerPolicy, VpcdBridge, VpcdError, DEFAULT_VPCD_ADDR, MAX_VPCD_MESSAGE, VPCD_PORT};
