@@ -305,11 +305,9 @@ impl Card {
             return Response::status(StatusWord::FILE_NOT_FOUND);
         };
         if cmd.data.is_empty() {
-            // Case 1: report the tries left without spending one.
-            return Response::status(match pin.tries_left {
-                0 => StatusWord::PIN_BLOCKED,
-                n => StatusWord::tries_left(n),
-            });
+            // Case 1: report the tries left without spending one — `63 C0` when blocked, which
+            // OpenSC's JPKI driver reads as "locked" (a `69 84` here makes it refuse the token).
+            return Response::status(StatusWord::tries_left(pin.tries_left));
         }
         if pin.tries_left == 0 {
             return Response::status(StatusWord::PIN_BLOCKED);

@@ -103,7 +103,7 @@ fn wrong_pin_counts_down_from_3_and_blocks() {
     // The codes are independent of the PIN and of each other: 10 tries each.
     let mut card = c.into_inner();
     assert_eq!(apdu(&mut card, SELECT_AP).sw, StatusWord::SUCCESS);
-    assert_eq!(apdu(&mut card, "00200091").sw, StatusWord::PIN_BLOCKED);
+    assert_eq!(apdu(&mut card, "00200091").sw, StatusWord::PIN_NO_TRIES_LEFT, "a status query of a blocked PIN: 63 C0");
     assert_eq!(apdu(&mut card, "00200094").sw, StatusWord::tries_left(10));
     assert_eq!(apdu(&mut card, "00200095").sw, StatusWord::tries_left(10));
     assert_eq!(verify(&mut card, 0x15, b"55021720350000"), StatusWord::tries_left(9));

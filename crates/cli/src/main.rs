@@ -1,9 +1,12 @@
 //! `hanko` — the JPKI ecosystem on one machine. This binary only wires: the logic lives in the
 //! library crates.
 
+mod bench_card;
 mod bench_crl;
 mod bench_verify;
+mod cards;
 mod cmd_ca;
+mod cmd_card;
 mod cmd_ocsp;
 mod cmd_verify;
 mod demo;
@@ -37,6 +40,9 @@ enum Command {
     /// The sandbox certificate authority (the J-LIS role): CA generations, issuance, revocation, CRLs.
     #[command(subcommand)]
     Ca(cmd_ca::Command),
+    /// Emulated My Number Cards (and real ones in PC/SC readers): issue, read, verify PINs, sign, serve to pcscd.
+    #[command(subcommand)]
+    Card(cmd_card::Command),
     /// OCSP (RFC 6960) responder and client, file in / file out.
     #[command(subcommand)]
     Ocsp(cmd_ocsp::Command),
@@ -52,6 +58,8 @@ enum Command {
 enum BenchCommand {
     /// Signature verifications per second (chain + signature + CRL lookup) vs `openssl speed rsa2048`.
     Verify(bench_verify::Args),
+    /// The emulated chip: APDUs/s, signatures/s vs `openssl speed rsa2048`, pcscd round trip.
+    Card(bench_card::Args),
     /// Build, parse and index an N-entry CRL, vs `openssl crl -noout` on the same file.
     Crl {
         /// Number of revoked entries.
@@ -96,8 +104,10 @@ fn main() -> std::process::ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Ca(c) => cmd_ca::run(c),
         Command::Ocsp(c) => cmd_ocsp::run(c),
+        Command::Card(c) => cmd_card::run(c),
         Command::Verify(c) => cmd_verify::run(c),
         Command::Bench(BenchCommand::Verify(args)) => bench_verify::run(&args),
+        Command::Bench(BenchCommand::Card(args)) => bench_card::run(&args),
         Command::Bench(BenchCommand::Crl { entries, dir }) => {
             bench_crl::run(entries, &dir).map(|()| std::process::ExitCode::SUCCESS)
         }

@@ -1,0 +1,450 @@
+//! `hanko card …` — issue emulated My Number Cards at the sandbox counter and use any card
+//! (a card image, or a PC/SC reader) from the host side.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use hanko_card::{
+    input_assist_app, AccessCode, BlankChip, CardFacts, Client, ClientError, CvIssuer, CvKeyId, Device, MyNumber,
+    Personalization, PinStatus, Slot, Transport,
+};
+use hanko_pki::{CaKind, CertKind, DigestAlgorithm, DigestInfo};
+use hanko_pki::{Signer, SoftwareKey};
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use crate::cards::{self, CardFile};
+use crate::cmd_ca::{default_card_expiry, issue};
+use crate::people::{synthetic, Person};
+use crate::sandbox::{read_der, write_atomic, Sandbox};
+use crate::{now_or, DataDir};
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Issue a new emulated card at the sandbox counter: the chip makes its keys, the sandbox
+    /// CAs certify them, and the certificates, PINs and card data are written to the chip.
+    /// The signature password comes from $HANKO_PASSWORD, the 4-digit PIN from $HANKO_PIN.
+    New(NewArgs),
+    /// List the emulated cards of the data directory.
+    List {
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Show a card: device, applications, certificate serials and PIN tries (no try spent).
+    Show {
+        #[command(flatten)]
+        on: On,
+    },
+    /// Read a certificate (DER) from the card.
+    ReadCert {
+        #[command(flatten)]
+        on: On,
+        /// Which certificate.
+        #[arg(long, value_enum, default_value = "auth")]
+        slot: SlotArg,
+        /// Read the CA certificate that issued it instead.
+        #[arg(long)]
+        ca: bool,
+        /// Where to write it (DER, or PEM when the name ends in .pem); default: PEM on stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Tries left on a PIN, read without spending one.
+    PinStatus {
+        #[command(flatten)]
+        on: On,
+        /// Which PIN.
+        #[arg(long, value_enum, default_value = "auth")]
+        slot: SlotArg,
+    },
+    /// Verify a PIN (spends a try when wrong). The PIN comes from $HANKO_PIN.
+    VerifyPin {
+        #[command(flatten)]
+        on: On,
+        /// Which PIN.
+        #[arg(long, value_enum, default_value = "auth")]
+        slot: SlotArg,
+    },
+    /// Change a PIN: the old one from $HANKO_PIN, the new one from $HANKO_NEW_PIN.
+    ChangePin {
+        #[command(flatten)]
+        on: On,
+        /// Which PIN.
+        #[arg(long, value_enum, default_value = "auth")]
+        slot: SlotArg,
+    },
+    /// Sign with the card (PKCS#1 v1.5 over a DigestInfo); the PIN comes from $HANKO_PIN.
+    Sign {
+        #[command(flatten)]
+        on: On,
+        /// Which key.
+        #[arg(long, value_enum, default_value = "signature")]
+        slot: SlotArg,
+        /// The data to sign (hashed here).
+        #[arg(long, conflicts_with = "digest", required_unless_present = "digest")]
+        data: Option<PathBuf>,
+        /// A SHA-256 digest (hex) to sign instead.
+        #[arg(long)]
+        digest: Option<String>,
+        /// Where to write the 256-byte signature.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Read the 4 facts from the input-assist AP (券面事項入力補助AP) with the PIN from
+    /// $HANKO_PIN, and verify their integrity record against the sandbox CV root key.
+    ReadFacts {
+        #[command(flatten)]
+        on: On,
+        /// Also read the My Number and write it to this file (mode 0600); it is never printed.
+        #[arg(long)]
+        my_number_out: Option<PathBuf>,
+    },
+    /// Make an emulated card appear in pcscd as an inserted card (vpcd bridge), until stopped.
+    /// Any PC/SC application — OpenSC, jpki-cli, hanko — then uses it like a real card.
+    Serve {
+        #[command(flatten)]
+        data: DataDir,
+        /// The card id.
+        #[arg(long)]
+        card: String,
+        /// pcscd's vpcd port: 35963 is reader "Virtual PCD 00 00", 35964 "Virtual PCD 00 01".
+        #[arg(long, default_value_t = hanko_cardlink::VPCD_PORT)]
+        port: u16,
+    },
+}
+
+/// Which JPKI key pair.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum SlotArg {
+    /// 署名用: signature key, certificate and password.
+    Signature,
+    /// 利用者証明用: user-authentication key, certificate and PIN.
+    Auth,
+}
+
+impl SlotArg {
+    fn slot(self) -> Slot {
+        match self {
+            SlotArg::Signature => Slot::Signature,
+            SlotArg::Auth => Slot::Auth,
+        }
+    }
+}
+
+/// Which card a command talks to.
+#[derive(Args)]
+pub(crate) struct On {
+    #[command(flatten)]
+    data: DataDir,
+    /// An emulated card of the data directory, by id (see `hanko card list`).
+    #[arg(long, required_unless_present = "reader")]
+    card: Option<String>,
+    /// A card in a PC/SC reader whose name contains this text (e.g. "Virtual PCD").
+    #[arg(long, conflicts_with = "card")]
+    reader: Option<String>,
+}
+
+impl On {
+    fn open(&self) -> Result<Box<dyn Transport>> {
+        match (&self.card, &self.reader) {
+            (Some(id), _) => Ok(Box::new(CardFile::open(&self.data.data_dir, id)?)),
+            (None, Some(name)) => Ok(Box::new(hanko_cardlink::PcscTransport::connect(Some(name))?)),
+            (None, None) => bail!("give --card ID or --reader NAME"),
+        }
+    }
+}
+
+/// The kind of device to issue.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum DeviceArg {
+    /// A My Number Card.
+    Card,
+    /// An Android phone's JPKI applet.
+    Android,
+    /// An iPhone's JPKI applet.
+    Iphone,
+}
+
+#[derive(Args)]
+pub(crate) struct NewArgs {
+    #[command(flatten)]
+    data: DataDir,
+    /// Which synthetic resident (0–3, see `hanko demo`); 3 is a minor (no signature certificate).
+    #[arg(long, default_value_t = 0)]
+    person: usize,
+    /// The device.
+    #[arg(long, value_enum, default_value = "card")]
+    device: DeviceArg,
+    /// Issue no signature certificate (adult wards, face-authentication-only cards).
+    #[arg(long)]
+    no_signature: bool,
+    /// Issue at this time (RFC 3339) instead of now.
+    #[arg(long)]
+    at: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn env_secret(name: &str) -> Result<Zeroizing<Vec<u8>>> {
+    let v = std::env::var(name)
+        .with_context(|| format!("set ${name} (the PIN is never taken from the command line here)"))?;
+    Ok(Zeroizing::new(v.into_bytes()))
+}
+
+fn explain(e: ClientError) -> anyhow::Error {
+    match e {
+        ClientError::WrongPin { tries_left } => anyhow::anyhow!("wrong PIN: {tries_left} tries left"),
+        ClientError::PinBlocked => anyhow::anyhow!("PIN blocked: only the municipality counter can reset it"),
+        other => anyhow::anyhow!(other),
+    }
+}
+
+/// The sandbox CV hierarchy of the input-assist AP: keys under `cv/` (0600), made on first use.
+fn cv_issuer(data: &std::path::Path) -> Result<CvIssuer> {
+    let dir = data.join("cv");
+    let load = |name: &str| -> Result<SoftwareKey> {
+        let path = dir.join(name);
+        if path.exists() {
+            Ok(SoftwareKey::from_pkcs8(&Zeroizing::new(std::fs::read(&path)?))?)
+        } else {
+            let key = SoftwareKey::generate_rsa2048()?;
+            write_atomic(&path, &key.to_pkcs8()?, 0o600)?;
+            Ok(key)
+        }
+    };
+    let root = load("root.p8")?;
+    let root_spki = hanko_pki::der::Encode::to_der(root.public_key())?;
+    write_atomic(&dir.join("root.spki.der"), &root_spki, 0o644)?;
+    Ok(CvIssuer::new(&root, CvKeyId::SANDBOX_ROOT, load("input-assist.p8")?, CvKeyId::SANDBOX_INPUT_ASSIST)?)
+}
+
+/// A synthetic My Number: 11 random digits and the check digit of the ordinance.
+fn synthetic_my_number() -> Result<MyNumber> {
+    let mut body = [0u8; 11];
+    for d in &mut body {
+        *d = b'0' + (rand_core::RngCore::next_u32(&mut rand_core::OsRng) % 10) as u8;
+    }
+    Ok(MyNumber::from_body(&body)?)
+}
+
+fn new_card(a: &NewArgs) -> Result<ExitCode> {
+    let mut sb = Sandbox::open(&a.data.data_dir)?;
+    let at = now_or(a.at.as_deref())?;
+    let people = synthetic()?;
+    let person: &Person = people.get(a.person).with_context(|| format!("--person must be 0..{}", people.len() - 1))?;
+    let device = match a.device {
+        DeviceArg::Card => Device::Card,
+        DeviceArg::Android => Device::Android,
+        DeviceArg::Iphone => Device::Iphone,
+    };
+    let phone = device != Device::Card;
+    let blank = BlankChip::generate(device)?;
+    let card_expiry = default_card_expiry(at);
+    let with_signature = person.adult && !a.no_signature;
+    let sign = if with_signature {
+        let kind = if phone { CertKind::SmartphoneSignature } else { CertKind::Signature };
+        Some(issue(&mut sb, kind, Some(person), blank.sign_public_key().clone(), at, card_expiry)?)
+    } else {
+        None
+    };
+    let auth_kind = if phone { CertKind::SmartphoneAuth } else { CertKind::Auth };
+    let auth = issue(&mut sb, auth_kind, Some(person), blank.auth_public_key().clone(), at, card_expiry)?;
+    let ca_der = |kind: CaKind| -> Result<Vec<u8>> {
+        let g = sb.current(kind, at)?;
+        read_der(&sb.dir.join("ca").join(kind.as_str()).join(&g.id).join("ca.der"))
+    };
+    let (sign_ca, auth_ca) = (ca_der(CaKind::Signature)?, ca_der(CaKind::Auth)?);
+    let mut serial_bytes = [0u8; 5];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut serial_bytes);
+    let card_serial = format!(
+        "HANKO{:010}",
+        u64::from_be_bytes([
+            0,
+            0,
+            0,
+            serial_bytes[0],
+            serial_bytes[1],
+            serial_bytes[2],
+            serial_bytes[3],
+            serial_bytes[4]
+        ]) % 10_000_000_000
+    );
+    let expiry = format!("{:04}{:02}{:02}", card_expiry.year(), card_expiry.month() as u8, card_expiry.day());
+    let (password, pin) = (env_secret("HANKO_PASSWORD")?, env_secret("HANKO_PIN")?);
+    let mut extra_apps = Vec::new();
+    if device == Device::Card {
+        let birth = person.facts.birth_date().date().context("the synthetic people have known birth dates")?;
+        let facts = CardFacts::new(
+            synthetic_my_number()?,
+            person.facts.name(),
+            person.facts.address(),
+            birth,
+            person.facts.sex().0 - b'0',
+        )?;
+        let code = format!("{:04}", rand_core::RngCore::next_u32(&mut rand_core::OsRng) % 10_000);
+        let year = u16::try_from(card_expiry.year())?;
+        extra_apps.push(input_assist_app(&facts, &cv_issuer(&a.data.data_dir)?, &pin, year, &code)?);
+    }
+    let card = blank.personalize(Personalization {
+        sign_cert: sign.as_ref().map(|(_, der, _)| der.as_slice()),
+        sign_ca_cert: &sign_ca,
+        auth_cert: &auth.1,
+        auth_ca_cert: &auth_ca,
+        sign_password: &password,
+        auth_pin: &pin,
+        card_serial: &card_serial,
+        municipality_code: "99999",
+        card_expiry: &expiry,
+        extra_apps,
+    })?;
+    let id = card_serial.to_ascii_lowercase();
+    CardFile::create(&a.data.data_dir, &id, card)?;
+    let summary = json!({
+        "card": id,
+        "device": device.as_str(),
+        "holder": person.facts.name(),
+        "signature_certificate": sign.as_ref().map(|(r, _, _)| r.serial.clone()),
+        "auth_certificate": auth.0.serial,
+        "expiry": expiry,
+    });
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!(
+            "issued {} {id} to {}: auth certificate {}, signature certificate {}",
+            device.as_str(),
+            person.facts.name(),
+            auth.0.serial,
+            sign.as_ref().map(|(r, _, _)| r.serial.as_str()).unwrap_or("none (minor or ward)")
+        );
+        println!("serve it to PC/SC readers with: hanko card serve --card {id}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
+    match cmd {
+        Command::ReadFacts { on, my_number_out } => {
+            let root =
+                hanko_pki::RsaPublicKey::from_spki_der(&read_der(&on.data.data_dir.join("cv").join("root.spki.der"))?)?;
+            let mut c = Client::new(on.open()?);
+            let pin = env_secret("HANKO_PIN")?;
+            let facts = c.read_facts(AccessCode::Pin(&pin))?;
+            let scope = if my_number_out.is_some() {
+                hanko_card::IntegrityScope::Both
+            } else {
+                hanko_card::IntegrityScope::FourFacts
+            };
+            let verified = c.verify_integrity(&root, scope)?;
+            if let (Some(path), Some(number)) = (&my_number_out, verified.my_number()) {
+                write_atomic(path, number.expose(), 0o600)?;
+            }
+            let out = json!({
+                "name": facts.name(),
+                "address": facts.address(),
+                "birth_date": facts.birth_date().date().map(|d| d.to_string()),
+                "sex": facts.sex().to_string(),
+                "integrity": "verified",
+                "cv_issuer": String::from_utf8_lossy(&verified.issuer_key_id().0),
+                "my_number": my_number_out.as_ref().map(|p| p.display().to_string()),
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { data, card, port } => {
+            let mut file = CardFile::open(&data.data_dir, &card)?;
+            let stop = std::sync::atomic::AtomicBool::new(false);
+            eprintln!("serving card {card} to pcscd on 127.0.0.1:{port} (Ctrl-C to stop)");
+            hanko_cardlink::VpcdBridge::loopback(port).serve(&mut file, &stop)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::New(a) => new_card(&a),
+        Command::List { data } => {
+            for id in cards::list(&data.data_dir)? {
+                let f = CardFile::open(&data.data_dir, &id)?;
+                println!("{id}  {}", f.card().device().as_str());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { on } => {
+            let mut c = Client::new(on.open()?);
+            let status = |s: PinStatus| match s {
+                PinStatus::Tries(n) => json!(n),
+                PinStatus::Blocked => json!("blocked"),
+            };
+            let auth = c.read_certificate(Slot::Auth).map_err(explain)?;
+            let auth_serial = hanko_pki::JpkiCertificate::from_der(&auth).map(|c| c.serial().to_string()).ok();
+            let out = json!({
+                "auth_certificate": auth_serial,
+                "auth_pin_tries": c.pin_status(Slot::Auth).map(status).ok(),
+                "signature_password_tries": c.pin_status(Slot::Signature).map(status).ok(),
+                "common": c.read_common_record().ok().map(|r| json!({"card_serial": r.card_serial, "municipality": r.municipality_code, "expiry": r.expiry})),
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ReadCert { on, slot, ca, out } => {
+            let mut c = Client::new(on.open()?);
+            let der = match (slot.slot(), ca) {
+                (s, true) => c.read_ca_certificate(s),
+                (Slot::Signature, false) => c.read_signature_certificate(&env_secret("HANKO_PIN")?),
+                (Slot::Auth, false) => c.read_certificate(Slot::Auth),
+            }
+            .map_err(explain)?;
+            let pem = crate::sandbox::pem("CERTIFICATE", &der)?;
+            match out {
+                Some(path) if path.extension().is_some_and(|e| e == "pem") => {
+                    write_atomic(&path, pem.as_bytes(), 0o644)?
+                }
+                Some(path) => write_atomic(&path, &der, 0o644)?,
+                None => print!("{pem}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::PinStatus { on, slot } => {
+            let mut c = Client::new(on.open()?);
+            match c.pin_status(slot.slot()).map_err(explain)? {
+                PinStatus::Tries(n) => println!("{n} tries left"),
+                PinStatus::Blocked => println!("blocked"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::VerifyPin { on, slot } => {
+            let mut c = Client::new(on.open()?);
+            match c.verify_pin(slot.slot(), &env_secret("HANKO_PIN")?) {
+                Ok(()) => {
+                    println!("PIN correct");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e @ (ClientError::WrongPin { .. } | ClientError::PinBlocked)) => {
+                    println!("{}", explain(e));
+                    Ok(ExitCode::from(1))
+                }
+                Err(e) => Err(explain(e)),
+            }
+        }
+        Command::ChangePin { on, slot } => {
+            let mut c = Client::new(on.open()?);
+            c.change_pin(slot.slot(), &env_secret("HANKO_PIN")?, &env_secret("HANKO_NEW_PIN")?).map_err(explain)?;
+            println!("PIN changed");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sign { on, slot, data, digest, out } => {
+            let digest = match (data, digest) {
+                (Some(path), _) => DigestAlgorithm::Sha256
+                    .digest(&std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?),
+                (None, Some(hex)) => hex::decode(hex).context("--digest is not hex")?,
+                (None, None) => bail!("give --data or --digest"),
+            };
+            let di = DigestInfo::new(DigestAlgorithm::Sha256, &digest)?.to_der()?;
+            let mut c = Client::new(on.open()?);
+            let sig = c.sign(slot.slot(), &env_secret("HANKO_PIN")?, &di).map_err(explain)?;
+            write_atomic(&out, &sig, 0o644)?;
+            println!("signed: {} bytes → {}", sig.len(), out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

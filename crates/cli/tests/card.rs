@@ -1,0 +1,326 @@
+//! Emulated cards through the `hanko` binary: persistence, crash safety, and the real PC/SC
+//! stack (pcscd + vpcd) with OpenSC as the independent client.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const PASSWORD: &str = "HANKO2026";
+const PIN: &str = "1234";
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("card-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn hanko(dir: &Path, pin: Option<&str>) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hanko"));
+    c.env("HANKO_DATA_DIR", dir.join("data")).env_remove("HANKO_PIN").env_remove("HANKO_PASSWORD");
+    if let Some(pin) = pin {
+        c.env("HANKO_PIN", pin);
+    }
+    c
+}
+
+fn run(mut c: Command) -> Output {
+    let out = c.output().unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!all.contains("panicked"), "{all}");
+    assert!(!all.contains(PASSWORD) && !all.contains("PRIVATE KEY"), "a secret was printed: {all}");
+    out
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// A sandbox authority and one issued card; returns the card id and its certificates.
+fn issue_card(dir: &Path) -> (String, Value) {
+    let o = run({
+        let mut c = hanko(dir, None);
+        c.args(["ca", "init", "--json"]);
+        c
+    });
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run({
+        let mut c = hanko(dir, Some(PIN));
+        c.env("HANKO_PASSWORD", PASSWORD).args(["card", "new", "--json"]);
+        c
+    });
+    assert!(o.status.success(), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    (v["card"].as_str().unwrap().to_owned(), v)
+}
+
+fn tries(dir: &Path, card: &str, slot: &str) -> String {
+    let o = run({
+        let mut c = hanko(dir, None);
+        c.args(["card", "pin-status", "--card", card, "--slot", slot]);
+        c
+    });
+    assert!(o.status.success(), "{}", text(&o));
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
+
+#[test]
+fn pin_counters_persist_and_a_blocked_pin_stays_blocked() {
+    let dir = scratch("persist");
+    let (card, _) = issue_card(&dir);
+    assert_eq!(tries(&dir, &card, "auth"), "3 tries left");
+    for left in ["2", "1"] {
+        let o = run({
+            let mut c = hanko(&dir, Some("0000"));
+            c.args(["card", "verify-pin", "--card", &card]);
+            c
+        });
+        assert_eq!(o.status.code(), Some(1));
+        assert!(text(&o).contains(&format!("{left} tries left")), "{}", text(&o));
+    }
+    let o = run({
+        let mut c = hanko(&dir, Some("0000"));
+        c.args(["card", "verify-pin", "--card", &card]);
+        c
+    });
+    assert!(text(&o).contains("blocked"));
+    // Across restarts (every command is a new process) it stays blocked, even for the right PIN.
+    let o = run({
+        let mut c = hanko(&dir, Some(PIN));
+        c.args(["card", "verify-pin", "--card", &card]);
+        c
+    });
+    assert!(text(&o).contains("blocked"), "{}", text(&o));
+    assert_eq!(tries(&dir, &card, "auth"), "blocked");
+    assert_eq!(tries(&dir, &card, "signature"), "5 tries left");
+}
+
+/// Kill the process between a wrong VERIFY and its answer, many times: the card must never
+/// grant an extra try. Invariant: tries spent ≥ wrong answers the attacker saw.
+#[test]
+fn killing_the_card_between_verify_and_answer_never_grants_an_extra_try() {
+    let dir = scratch("crash");
+    let (card, _) = issue_card(&dir);
+    // How long one wrong VERIFY takes end to end, to spread the kills over that span.
+    let start = Instant::now();
+    run({
+        let mut c = hanko(&dir, Some("WRONGPW1"));
+        c.args(["card", "verify-pin", "--card", &card, "--slot", "signature"]);
+        c
+    });
+    let span = start.elapsed().as_micros() as u64;
+    let mut seen_wrong = 1u32;
+    let mut kills = 0u32;
+    let mut rounds = 0u64;
+    while rounds < 300 {
+        rounds += 1;
+        let mut child = hanko(&dir, Some("WRONGPW1"))
+            .args(["card", "verify-pin", "--card", &card, "--slot", "signature"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Kill at a moment spread over the whole run: before the VERIFY, after the image was
+        // written but before the answer was printed, or after.
+        std::thread::sleep(Duration::from_micros((rounds * 7919) % (span + span / 4)));
+        if child.try_wait().unwrap().is_none() {
+            let _ = child.kill();
+            kills += 1;
+        }
+        let out = child.wait_with_output().unwrap();
+        if String::from_utf8_lossy(&out.stdout).contains("wrong PIN") {
+            seen_wrong += 1;
+        }
+        let status = tries(&dir, &card, "signature");
+        let spent = match status.as_str() {
+            "blocked" => 5,
+            s => 5 - s.split(' ').next().unwrap().parse::<u32>().unwrap(),
+        };
+        assert!(spent >= seen_wrong, "round {rounds}: {seen_wrong} wrong answers seen but only {spent} tries spent");
+        if status == "blocked" {
+            break;
+        }
+    }
+    assert!(kills > 0, "the test never interrupted the card");
+    assert_eq!(tries(&dir, &card, "signature"), "blocked", "300 wrong attempts must block a 5-try password");
+}
+
+struct Served(Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn pcsc_up() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pcsc-up.sh");
+    let o = Command::new("bash").arg(script).output().expect("bash");
+    assert!(o.status.success(), "scripts/pcsc-up.sh failed: {}", text(&o));
+}
+
+/// Serves the card on the second vpcd reader and waits until pcscd sees it.
+fn serve(dir: &Path, card: &str) -> Served {
+    pcsc_up();
+    let child = hanko(dir, None)
+        .args(["card", "serve", "--card", card, "--port", "35964"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let served = Served(child);
+    let start = Instant::now();
+    loop {
+        let o = Command::new("opensc-tool").arg("-l").output().expect("opensc-tool (OpenSC) must be installed");
+        let t = text(&o);
+        if t.lines().any(|l| l.contains("Virtual PCD 00 01") && l.contains("Yes")) {
+            return served;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "the card never appeared in pcscd:\n{t}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn pkcs11_module() -> String {
+    for p in [
+        "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
+        "/usr/lib/x86_64-linux-gnu/pkcs11/opensc-pkcs11.so",
+        "/usr/lib/opensc-pkcs11.so",
+    ] {
+        if Path::new(p).exists() {
+            return p.to_owned();
+        }
+    }
+    panic!("opensc-pkcs11.so not found (scripts/pcsc-up.sh installs OpenSC)");
+}
+
+/// OpenSC's JPKI driver, unmodified, through pcscd and our vpcd bridge.
+#[test]
+fn opensc_reads_signs_and_locks_through_pcscd() {
+    let _lock = PCSC.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = scratch("opensc");
+    let (card, _) = issue_card(&dir);
+    let _served = serve(&dir, &card);
+    let reader = "Virtual PCD 00 01";
+
+    let o = Command::new("pkcs15-tool").args(["--reader", reader, "--list-certificates"]).output().unwrap();
+    let listed = text(&o);
+    assert!(o.status.success(), "{listed}");
+    assert!(listed.contains("User Authentication Certificate"), "{listed}");
+    assert!(listed.contains("Digital Signature Certificate"), "{listed}");
+
+    // Our own client through pcscd reads the same certificate the card holds in-process.
+    let o = run({
+        let mut c = hanko(&dir, None);
+        c.args(["card", "read-cert", "--reader", reader, "--slot", "auth", "--out"]).arg(dir.join("auth-pcsc.der"));
+        c
+    });
+    assert!(o.status.success(), "{}", text(&o));
+    let auth = std::fs::read(dir.join("auth-pcsc.der")).unwrap();
+    assert_eq!(&auth[..2], &[0x30, 0x82]);
+
+    // pkcs11-tool logs in with the auth PIN and signs; our verifier accepts the signature.
+    let module = pkcs11_module();
+    let doc = dir.join("doc.txt");
+    std::fs::write(&doc, b"login challenge from a relying party").unwrap();
+    let sig = dir.join("doc.sig");
+    let o = pkcs11(|c| {
+        c.args([
+            "--module",
+            &module,
+            "--login",
+            "--pin",
+            PIN,
+            "--sign",
+            "--mechanism",
+            "SHA256-RSA-PKCS",
+            "--id",
+            "01",
+        ])
+        .arg("--input-file")
+        .arg(&doc)
+        .arg("--output-file")
+        .arg(&sig);
+    });
+    if !o.status.success() {
+        let l = Command::new("pkcs11-tool").args(["--module", &module, "-L"]).output().unwrap();
+        let r = Command::new("opensc-tool").args(["-l"]).output().unwrap();
+        let a = Command::new("opensc-tool").args(["-r", "1", "-a"]).output().unwrap();
+        panic!("pkcs11-tool --sign: {}\n-L: {}\n{}\n{}", text(&o), text(&l), text(&r), text(&a));
+    }
+    run({
+        let mut c = hanko(&dir, None);
+        c.args(["ca", "crl"]);
+        c
+    });
+    let o = run({
+        let mut c = hanko(&dir, None);
+        c.args(["verify", "auth", "--cert"])
+            .arg(dir.join("auth-pcsc.der"))
+            .arg("--challenge")
+            .arg(&doc)
+            .arg("--signature")
+            .arg(&sig);
+        c
+    });
+    assert!(o.status.success(), "our verifier on OpenSC's signature: {}", text(&o));
+
+    // Three wrong PINs lock the auth PIN as OpenSC reports it.
+    for left in [2, 1] {
+        let o = pkcs11(|c| {
+            c.args(["--module", &module, "--login", "--pin", "0000", "--list-objects"]);
+        });
+        assert!(text(&o).contains("CKR_PIN_INCORRECT"), "{}", text(&o));
+        assert_eq!(tries_via_reader(&dir, reader), format!("{left} tries left"));
+    }
+    let o = pkcs11(|c| {
+        c.args(["--module", &module, "--login", "--pin", "0000", "--list-objects"]);
+    });
+    assert!(!o.status.success(), "{}", text(&o));
+    // OpenSC reports the lock in the token flags (from the card's `63 C0` to a status query)…
+    let o = pkcs11(|c| {
+        c.args(["--module", &module, "-L"]);
+    });
+    let slots = text(&o);
+    let auth_slot = slots.split("Slot ").find(|s| s.contains("User Authentication PIN")).expect("auth token listed");
+    assert!(auth_slot.contains("user PIN locked"), "{slots}");
+    // …and even the right PIN no longer logs in (the card answers `69 84`).
+    let o = pkcs11(|c| {
+        c.args(["--module", &module, "--login", "--pin", PIN, "--list-objects"]);
+    });
+    assert!(!o.status.success(), "{}", text(&o));
+    assert_eq!(tries_via_reader(&dir, reader), "blocked");
+}
+
+/// Runs pkcs11-tool; retries while pcscd still reports the card as settling after the previous
+/// client reset it (vpcd answers a reset with a fresh power-on).
+fn pkcs11(args: impl Fn(&mut Command)) -> Output {
+    let mut last = None;
+    for _ in 0..10 {
+        let mut c = Command::new("pkcs11-tool");
+        args(&mut c);
+        let o = c.output().expect("pkcs11-tool (OpenSC) must be installed");
+        if !text(&o).contains("CKR_TOKEN_NOT_RECOGNIZED") && !text(&o).contains("CKR_DEVICE_REMOVED") {
+            return o;
+        }
+        last = Some(o);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    last.expect("ran")
+}
+
+/// Tries left on the auth PIN, asked through pcscd by our own client.
+fn tries_via_reader(dir: &Path, reader: &str) -> String {
+    let o = run({
+        let mut c = hanko(dir, None);
+        c.args(["card", "pin-status", "--reader", reader, "--slot", "auth"]);
+        c
+    });
+    assert!(o.status.success(), "{}", text(&o));
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
+
+static PCSC: std::sync::Mutex<()> = std::sync::Mutex::new(());
