@@ -14,13 +14,16 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 need_apt=()
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v cc >/dev/null || need_apt+=(build-essential)
+command -v script >/dev/null || need_apt+=(bsdutils)  # a terminal for jpki-cli's PIN prompt
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing ${need_apt[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 openssl version
-scripts/pcsc-up.sh  # pcscd with the vpcd readers, for the PC/SC tests (crates/cardlink)
+scripts/pcsc-up.sh  # pcscd with the vpcd readers and OpenSC, for the PC/SC tests
+# jpki-cli (crates.io) is the independent JPKI client of the card tests; it links libpcsclite.
+command -v jpki-cli >/dev/null || { say "installing jpki-cli"; cargo install jpki-cli --locked -q; }
 
 export CARGO_TERM_COLOR=never
 say "format"

@@ -60,7 +60,7 @@ pub struct Application {
     pub name: &'static str,
     /// Its objects, by FID.
     pub objects: Vec<(Fid, Object)>,
-    /// Whether secure messaging is accepted (only the input-assist AP) [V].
+    /// Whether secure messaging is accepted (only the input-assist AP) \[V\].
     pub secure_messaging: bool,
 }
 
@@ -110,7 +110,7 @@ impl Device {
     }
 }
 
-/// The contact ATR every JPKI card sends; OpenSC picks its JPKI driver by it [V].
+/// The contact ATR every JPKI card sends; OpenSC picks its JPKI driver by it \[V\].
 pub const ATR: [u8; 9] = [0x3B, 0xE0, 0x00, 0xFF, 0x81, 0x31, 0xFE, 0x45, 0x14];
 
 /// The emulated chip.
@@ -206,7 +206,7 @@ impl Card {
     fn select(&mut self, cmd: &Command<'_>) -> Response {
         match (cmd.p1, cmd.p2 & 0xF3) {
             (0x04, 0x0C | 0x00) => {
-                // By DF name; a legal prefix (≥ 5 bytes, the RID) also selects [V].
+                // By DF name; a legal prefix (≥ 5 bytes, the RID) also selects \[V\].
                 if cmd.data.len() < 5 || cmd.data.len() > 16 {
                     return Response::status(StatusWord::FILE_NOT_FOUND);
                 }

@@ -112,7 +112,7 @@ pub struct Personalization<'a> {
     pub auth_ca_cert: &'a [u8],
     /// Signature password (6–16 `[A-Z0-9]`).
     pub sign_password: &'a [u8],
-    /// User-authentication PIN (4 digits); also the 住基/共通/input-assist PIN [I].
+    /// User-authentication PIN (4 digits); also the 住基/共通/input-assist PIN \[I\].
     pub auth_pin: &'a [u8],
     /// The card serial (15 characters) for token info and the 共通AP record.
     pub card_serial: &'a str,

@@ -91,14 +91,17 @@ pub(crate) enum HashArg {
     Sha384,
     /// SHA-512.
     Sha512,
+    /// SHA-1, only for signatures older tools made (e.g. jpki-cli); needs --data.
+    Sha1Legacy,
 }
 
 impl HashArg {
-    fn algorithm(self) -> DigestAlgorithm {
+    fn algorithm(self) -> Result<DigestAlgorithm> {
         match self {
-            HashArg::Sha256 => DigestAlgorithm::Sha256,
-            HashArg::Sha384 => DigestAlgorithm::Sha384,
-            HashArg::Sha512 => DigestAlgorithm::Sha512,
+            HashArg::Sha256 => Ok(DigestAlgorithm::Sha256),
+            HashArg::Sha384 => Ok(DigestAlgorithm::Sha384),
+            HashArg::Sha512 => Ok(DigestAlgorithm::Sha512),
+            HashArg::Sha1Legacy => bail!("--hash sha1-legacy is only for `hanko verify signature --data`"),
         }
     }
 }
@@ -318,8 +321,19 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
                 (None, Some(d)) => Signed::Digest(d),
                 (None, None) => bail!("give --data or --digest"),
             };
+            if let HashArg::Sha1Legacy = hash {
+                let Signed::Data(data) = signed else { bail!("--hash sha1-legacy needs --data") };
+                let r = Verifier::new(&ctx.trust)
+                    .verify_legacy_sha1_signature(&der, data, &sig, at, ctx.revocation())
+                    .map(|v| {
+                        let mut j = describe(v.certificate());
+                        j["hash"] = json!("sha1 (legacy)");
+                        j
+                    });
+                return Ok(report(r, opts.json));
+            }
             let r = Verifier::new(&ctx.trust)
-                .verify_signature(&der, hash.algorithm(), signed, &sig, at, ctx.revocation())
+                .verify_signature(&der, hash.algorithm()?, signed, &sig, at, ctx.revocation())
                 .map(|v| {
                     let mut j = describe(v.certificate());
                     j["digest"] = json!(hex::encode(v.digest()));
@@ -350,7 +364,7 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
             let challenge = std::fs::read(&challenge).with_context(|| format!("reading {}", challenge.display()))?;
             let sig = std::fs::read(&signature).with_context(|| format!("reading {}", signature.display()))?;
             let r = Verifier::new(&ctx.trust)
-                .verify_authentication(&der, &challenge, hash.algorithm(), &sig, at, ctx.revocation())
+                .verify_authentication(&der, &challenge, hash.algorithm()?, &sig, at, ctx.revocation())
                 .map(|v| describe(v.certificate()));
             Ok(report(r, opts.json))
         }

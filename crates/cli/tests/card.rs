@@ -324,3 +324,96 @@ fn tries_via_reader(dir: &Path, reader: &str) -> String {
 }
 
 static PCSC: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs jpki-cli under a pseudo-terminal (it reads PINs from the terminal), typing `input`.
+fn jpki_cli(args: &str, input: &[&[u8]]) -> Output {
+    let mut child = Command::new("script")
+        .args(["-qec", &format!("jpki-cli {args}"), "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) must be installed");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        for chunk in input {
+            std::thread::sleep(Duration::from_millis(700));
+            stdin.write_all(chunk).unwrap();
+            stdin.flush().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "jpki-cli {args} did not finish");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// jpki-cli (crates.io, unmodified) reads byte-identical certificates and signs; our verifier
+/// accepts its (SHA-1 DigestInfo) signature. jpki-cli uses the first reader, "Virtual PCD 00 00".
+#[test]
+fn jpki_cli_reads_and_signs_through_pcscd() {
+    let _lock = PCSC.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = scratch("jpki-cli");
+    let (card, issued) = issue_card(&dir);
+    pcsc_up();
+    let child = hanko(&dir, None)
+        .args(["card", "serve", "--card", &card, "--port", "35963"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _served = Served(child);
+    let start = Instant::now();
+    while !text(&Command::new("opensc-tool").arg("-l").output().unwrap())
+        .lines()
+        .any(|l| l.contains("Virtual PCD 00 00") && l.contains("Yes"))
+    {
+        assert!(start.elapsed() < Duration::from_secs(20), "the card never appeared in reader 00 00");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let issued_file = |key: &str| {
+        std::fs::read(dir.join("data/issued").join(format!("{}.der", issued[key].as_str().unwrap()))).unwrap()
+    };
+
+    let auth = dir.join("jpki-auth.der");
+    let o = jpki_cli(&format!("crypto --auth read-certificate > {}", auth.display()), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(std::fs::read(&auth).unwrap() == issued_file("auth_certificate"), "auth certificate not byte-identical");
+
+    let sign = dir.join("jpki-sign.der");
+    let o = jpki_cli(&format!("crypto read-certificate > {}", sign.display()), &[format!("{PASSWORD}\n").as_bytes()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        std::fs::read(&sign).unwrap() == issued_file("signature_certificate"),
+        "signature certificate not byte-identical"
+    );
+
+    // jpki-cli reads the document from the terminal up to EOF (^D), then asks the password.
+    let sig = dir.join("jpki.sig");
+    let o = jpki_cli(
+        &format!("crypto sign {}", sig.display()),
+        &[b"document\n", b"\x04", format!("{PASSWORD}\n").as_bytes()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let doc = dir.join("doc.txt");
+    std::fs::write(&doc, b"document\n").unwrap();
+    run({
+        let mut c = hanko(&dir, None);
+        c.args(["ca", "crl"]);
+        c
+    });
+    let o = run({
+        let mut c = hanko(&dir, None);
+        c.args(["verify", "signature", "--hash", "sha1-legacy", "--cert"])
+            .arg(&sign)
+            .arg("--signature")
+            .arg(&sig)
+            .arg("--data")
+            .arg(&doc);
+        c
+    });
+    assert!(o.status.success(), "our verifier on jpki-cli's signature: {}", text(&o));
+}

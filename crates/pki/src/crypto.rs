@@ -77,6 +77,15 @@ impl RsaPublicKey {
         .map_err(|_| BadSignature)
     }
 
+    /// Verifies an RSASSA-PKCS1-v1_5 `signature` with SHA-1 over `message` — only for signatures
+    /// that older tools made (they send a SHA-1 DigestInfo to the card, 10-card.md §4). JPKI
+    /// verification otherwise requires SHA-256 or stronger (20-pki.md §5).
+    pub fn verify_legacy_sha1(&self, message: &[u8], signature: &[u8]) -> Result<(), BadSignature> {
+        UnparsedPublicKey::new(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY, &self.spki_der)
+            .verify(message, signature)
+            .map_err(|_| BadSignature)
+    }
+
     /// Verifies an RSASSA-PKCS1-v1_5 `signature` over a precomputed `digest`.
     pub fn verify_digest(
         &self,

@@ -405,6 +405,21 @@ impl VerifiedSignature {
     }
 }
 
+/// Proof that a signature certificate's key signed `data` with PKCS#1 v1.5 and **SHA-1** — what
+/// older tools (e.g. jpki-cli 0.4) produce. Kept apart from [`VerifiedSignature`] so that code
+/// expecting SHA-256 or stronger never receives it by accident.
+#[derive(Debug, Clone)]
+pub struct VerifiedLegacySha1Signature {
+    certificate: VerifiedCertificate,
+}
+
+impl VerifiedLegacySha1Signature {
+    /// The signer's verified certificate.
+    pub fn certificate(&self) -> &VerifiedCertificate {
+        &self.certificate
+    }
+}
+
 /// Proof that the holder of a verified user-authentication certificate signed a challenge.
 #[derive(Debug, Clone)]
 pub struct VerifiedAuthentication {
@@ -515,6 +530,21 @@ impl<'a> Verifier<'a> {
         let certificate = self.verify_certificate(cert_der, Usage::Signature, at, revocation)?;
         let digest = check_raw(&certificate, digest_algorithm, signed, signature)?;
         Ok(VerifiedSignature { certificate, digest_algorithm, digest, signing_time: None })
+    }
+
+    /// Verifies a legacy SHA-1 PKCS#1 v1.5 signature over `data` by a signature certificate.
+    pub fn verify_legacy_sha1_signature(
+        &self,
+        cert_der: &[u8],
+        data: &[u8],
+        signature: &[u8],
+        at: OffsetDateTime,
+        revocation: RevocationCheck<'_>,
+    ) -> Result<VerifiedLegacySha1Signature, VerifyError> {
+        let certificate = self.verify_certificate(cert_der, Usage::Signature, at, revocation)?;
+        let key = RsaPublicKey::from_rsa_spki_der(certificate.cert.public_key_der())?;
+        key.verify_legacy_sha1(data, signature).map_err(|_| VerifyError::SignatureInvalid)?;
+        Ok(VerifiedLegacySha1Signature { certificate })
     }
 
     /// Verifies a user-authentication response: `signature` over `challenge` (hashed with
