@@ -221,6 +221,24 @@ fn opensc_reads_signs_and_locks_through_pcscd() {
     assert!(o.status.success(), "{}", text(&o));
     let auth = std::fs::read(dir.join("auth-pcsc.der")).unwrap();
     assert_eq!(&auth[..2], &[0x30, 0x82]);
+    // …and every other AP through pcscd too: the 共通AP record and the input-assist 4 facts
+    // with their integrity record checked against the sandbox CV root.
+    let o = run({
+        let mut c = hanko(&dir, None);
+        c.args(["card", "show", "--reader", reader]);
+        c
+    });
+    let shown: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
+    assert_eq!(shown["common"]["municipality"], "99999", "{shown}");
+    assert_eq!(shown["auth_pin_tries"], 3);
+    let o = run({
+        let mut c = hanko(&dir, Some(PIN));
+        c.args(["card", "read-facts", "--reader", reader]);
+        c
+    });
+    let facts: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
+    assert_eq!(facts["name"], "試験　花子");
+    assert_eq!(facts["integrity"], "verified");
 
     // pkcs11-tool logs in with the auth PIN and signs; our verifier accepts the signature.
     let module = pkcs11_module();
