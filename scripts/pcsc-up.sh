@@ -22,7 +22,7 @@ if command -v opensc-tool >/dev/null && readers_up; then
 fi
 
 need=()
-for p in pcscd vsmartcard-vpcd opensc libpcsclite-dev pcsc-tools; do
+for p in pcscd vsmartcard-vpcd opensc libpcsclite-dev pkg-config pcsc-tools; do
   installed "$p" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
