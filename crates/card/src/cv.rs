@@ -97,6 +97,9 @@ impl CvKeyId {
     /// Our sandbox input-assist AP data-signing key ID: ASCII `6HANKOTEST000033` (the `33` echoes
     /// production's "5000033" for this AP, without being it).
     pub const SANDBOX_INPUT_ASSIST: CvKeyId = CvKeyId(*b"6HANKOTEST000033");
+    /// Our sandbox 券面AP data-signing key ID: ASCII `6HANKOTEST000023` (the `23` echoes
+    /// production's "5000023" for that AP, without being it).
+    pub const SANDBOX_CARD_FACE: CvKeyId = CvKeyId(*b"6HANKOTEST000023");
 
     /// Whether this ID has the shape of a production (J-LIS) ID: it starts with `5`.
     pub fn is_production_style(&self) -> bool {
@@ -122,12 +125,13 @@ impl fmt::Debug for CvKeyId {
     }
 }
 
-/// Card data of the input-assist AP is malformed or does not verify (hostile or damaged input).
+/// Card data of the input-assist AP or the 券面AP is malformed or does not verify (hostile or
+/// damaged input).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CardDataError {
-    /// The bytes do not have the layout of 10-card.md §6.
-    #[error("malformed input-assist data: {0}")]
+    /// The bytes do not have the layout of 10-card.md §6 / §7.
+    #[error("malformed card data: {0}")]
     Malformed(&'static str),
     /// A signature does not verify.
     #[error("{0}: signature does not verify")]
@@ -534,6 +538,12 @@ impl CvIssuer {
     /// The CV certificate of the AP data-signing key (EF `0004`).
     pub fn certificate(&self) -> &CvCertificate {
         &self.certificate
+    }
+
+    /// The AP data-signing key, for the records of other APs signed under this hierarchy
+    /// (card_face.rs). Crate-private: the key never leaves the issuer's code.
+    pub(crate) fn signer(&self) -> &SoftwareKey {
+        &self.signer
     }
 
     /// Signs an integrity record over two SHA-256 digests: of the My Number EF (DF31) and of the

@@ -1,8 +1,12 @@
 #![doc = include_str!("../README.md")]
 
 pub mod apdu;
+mod card_face;
+#[cfg(test)]
+mod card_face_tests;
 mod chip;
 mod client;
+mod client_face;
 mod client_facts;
 mod cv;
 mod emulator;
@@ -10,6 +14,7 @@ mod image;
 mod input_assist;
 #[cfg(test)]
 mod input_assist_tests;
+mod juki;
 pub mod layout;
 #[cfg(any(test, feature = "test-support"))]
 pub mod sample;
@@ -18,8 +23,14 @@ mod tests;
 mod transport;
 
 pub use apdu::{ApduError, Command, Ins, Response, StatusWord};
+pub use card_face::{
+    birth_date_key, card_face_app, ef as card_face_ef, synthetic_text_png, AgeRecord, CardFace, CardFaceBuildError,
+    CardFaceInfo, MyNumberImage, JP2_SIGNATURE, MAX_CARD_FACE_LEN, MAX_CARD_FACE_RECORD_LEN, PNG_SIGNATURE,
+    SYNTHETIC_PORTRAIT_JP2,
+};
 pub use chip::{ChipKey, ChipKeyError, Pin, PinFormat};
 pub use client::{Client, ClientError, CommonRecord, PinStatus, Slot, MAX_EF_READ};
+pub use client_face::{CardFaceError, VerifiedCardFace};
 pub use client_facts::{AccessCode, InputAssistError, IntegrityScope, VerifiedFacts};
 pub use cv::{
     CardDataError, ChipKeyRecord, CvCertificate, CvIssueError, CvIssuer, CvKeyId, IntegrityRecord,
@@ -32,5 +43,6 @@ pub use input_assist::{
     parse_my_number_ef, CardFacts, FourFacts, InputAssistBuildError, MyNumber, MyNumberError, AP_INFO_DF43_MARKER,
     MAX_FACTS_FILE_LEN, MY_NUMBER_EF_LEN,
 };
+pub use juki::{ef as juki_ef, juki_app, ResidentRecordCode, RECORD_CODE_LEN};
 pub use layout::{BlankChip, Personalization, PersonalizeError};
 pub use transport::{Transport, TransportError};

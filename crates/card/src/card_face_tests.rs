@@ -1,0 +1,585 @@
+//! The 券面AP and the 住基AP on a personalised card, through the in-process client and raw APDUs
+//! (shared/spec/10-card.md §5, §7). Synthetic holder, synthetic My Number (an 11-digit body of
+//! our choosing completed with its check digit), synthetic images.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::OnceLock;
+
+use hanko_pki::time::macros::date;
+use hanko_pki::*;
+
+use crate::tests::PIN;
+use crate::*;
+
+const NAME: &str = "試験　花子";
+const ADDRESS: &str = "東京都見本区試験町一丁目１番１号";
+/// Born Showa 55-02-17, card expires 2035, security code 2285 (the example of 10-card.md §5).
+const NUMBER_B: &[u8] = b"55021720352285";
+const BIRTH_KEY: &[u8] = b"550217";
+const SECURITY_CODE: &str = "2285";
+const MUNICIPALITY: &str = "99999";
+const RECORD_CODE: &[u8] = b"98765432101";
+
+fn my_number() -> MyNumber {
+    MyNumber::from_body(b"99123456780").unwrap()
+}
+
+fn number_a() -> [u8; 12] {
+    *my_number().expose()
+}
+
+fn facts() -> CardFacts {
+    CardFacts::new(my_number(), NAME, ADDRESS, date!(1980 - 02 - 17), 2).unwrap()
+}
+
+/// The input-assist and card-face hierarchies under one sandbox root.
+struct Issuers {
+    input_assist: CvIssuer,
+    card_face: CvIssuer,
+}
+
+fn issuers() -> Issuers {
+    let root = SoftwareKey::generate_rsa2048().unwrap();
+    let key = || SoftwareKey::generate_rsa2048().unwrap();
+    Issuers {
+        input_assist: CvIssuer::new(&root, CvKeyId::SANDBOX_ROOT, key(), CvKeyId::SANDBOX_INPUT_ASSIST).unwrap(),
+        card_face: CvIssuer::new(&root, CvKeyId::SANDBOX_ROOT, key(), CvKeyId::SANDBOX_CARD_FACE).unwrap(),
+    }
+}
+
+fn face_app(issuer: &CvIssuer) -> Application {
+    card_face_app(&facts(), issuer, date!(2035 - 12 - 31), SECURITY_CODE, MUNICIPALITY).unwrap()
+}
+
+fn apps(i: &Issuers, face: Application) -> Vec<Application> {
+    vec![
+        input_assist_app(&facts(), &i.input_assist, PIN, 2035, SECURITY_CODE).unwrap(),
+        face,
+        juki_app(PIN, &ResidentRecordCode::parse(RECORD_CODE).unwrap()).unwrap(),
+    ]
+}
+
+fn personalise(apps: Vec<Application>) -> Card {
+    crate::sample::issue(Device::Card, apps).unwrap().card
+}
+
+/// One card for the tests that only read it, kept as an image (a `Card` is not `Clone`).
+struct Fixture {
+    image: Vec<u8>,
+    seal: [u8; 32],
+    root: Vec<u8>,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let i = issuers();
+        let card = personalise(apps(&i, face_app(&i.card_face)));
+        let seal = SealKey::generate().unwrap();
+        let image = card.to_image("face-fixture", &seal).unwrap();
+        Fixture { image, seal: *seal.expose(), root: i.card_face.root_public_key().spki_der().to_vec() }
+    })
+}
+
+/// A fresh copy of the fixture card and its root key.
+fn issued() -> (Card, RsaPublicKey) {
+    let f = fixture();
+    let (card, _) = Card::from_image(&f.image, &SealKey::new(f.seal)).unwrap();
+    (card, RsaPublicKey::from_spki_der(&f.root).unwrap())
+}
+
+fn file_mut(app: &mut Application, fid: Fid) -> &mut Vec<u8> {
+    match app.objects.iter_mut().find(|(f, _)| *f == fid) {
+        Some((_, Object::File { content, .. })) => content,
+        _ => panic!("no file {fid:?}"),
+    }
+}
+
+fn apdu(card: &mut Card, hex: &str) -> Response {
+    Response::parse(&card.process(&hex::decode(hex.replace(' ', "")).unwrap())).unwrap()
+}
+
+const SELECT_FACE: &str = "00A4040C0A D3921000310001010402";
+const SELECT_JUKI: &str = "00A4040C0A D3921000310001010401";
+
+/// VERIFY `secret` against key EF `sfi` by the P2 = 80|SFI form.
+fn verify(card: &mut Card, sfi: u8, secret: &[u8]) -> StatusWord {
+    let mut raw = vec![0x00, 0x20, 0x00, 0x80 | sfi, secret.len() as u8];
+    raw.extend_from_slice(secret);
+    Response::parse(&card.process(&raw)).unwrap().sw
+}
+
+/// READ BINARY of the whole EF `sfi` by SFI (P1 = 80|SFI, extended Le 7FFF).
+fn read(card: &mut Card, sfi: u8) -> Response {
+    Response::parse(&card.process(&[0x00, 0xB0, 0x80 | sfi, 0x00, 0x00, 0x7F, 0xFF])).unwrap()
+}
+
+/// Which of EF 0001–0005 read with `90 00`.
+fn readable(card: &mut Card) -> Vec<u8> {
+    (1u8..=5).filter(|sfi| read(card, *sfi).sw == StatusWord::SUCCESS).collect()
+}
+
+fn decode_png(bytes: &[u8]) -> (u32, u32, png::BitDepth) {
+    let mut reader = png::Decoder::new(bytes).read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    (info.width, info.height, info.bit_depth)
+}
+
+#[test]
+fn card_face_ef_has_the_layout_of_10_card_md() {
+    let (mut card, _) = issued();
+    assert_eq!(apdu(&mut card, SELECT_FACE).sw, StatusWord::SUCCESS);
+    assert_eq!(verify(&mut card, 0x12, NUMBER_B), StatusWord::SUCCESS);
+    let file = read(&mut card, 2).data;
+    assert_eq!(&file[..3], &[0xFF, 0x20, 0x82]);
+    assert_eq!(usize::from(u16::from_be_bytes([file[3], file[4]])) + 5, file.len(), "exactly the FF 20 TLV");
+    assert_eq!(&file[5..8], &[0xDF, 0x21, 0x12], "nine u16 offsets");
+    // Each offset points at DF22 … DF2A in turn.
+    for (i, tag) in (0x22u8..=0x2A).enumerate() {
+        let at = usize::from(u16::from_be_bytes([file[8 + 2 * i], file[9 + 2 * i]]));
+        assert_eq!(&file[at..at + 2], &[0xDF, tag], "DF{tag:02X}");
+    }
+    assert_eq!(&file[26..37], b"\xDF\x22\x0819800217");
+    assert_eq!(&file[37..41], b"\xDF\x23\x012");
+    assert_eq!(&file[41..46], &[0xDF, 0x24, 0x82, 0x01, 0x09]);
+
+    let face = CardFace::parse(&file).unwrap();
+    assert_eq!(face.birth_date(), BirthDate::Known(date!(1980 - 02 - 17)));
+    assert_eq!(face.sex(), 2);
+    assert_eq!(face.expiry(), date!(2035 - 12 - 31));
+    assert_eq!(face.signature().len(), 256);
+    assert_eq!(face.photo_jp2(), SYNTHETIC_PORTRAIT_JP2);
+    assert_eq!(&face.photo_jp2()[..12], &[0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A]);
+    assert_eq!(face.signed_digest_info().unwrap().len(), 115);
+    // The images decode as 1-bit PNGs: one 10×10 cell per character.
+    assert_eq!(decode_png(face.name_png()), (50, 10, png::BitDepth::One));
+    assert_eq!(decode_png(face.address_png()), (160, 10, png::BitDepth::One));
+    assert_eq!(decode_png(face.security_code_png()), (40, 10, png::BitDepth::One));
+    assert_eq!(face.name_png(), synthetic_text_png(NAME, 16).unwrap());
+    eprintln!(
+        "card face EF 0002: {} bytes (photo {}, name {}, address {}, code {})",
+        file.len(),
+        face.photo_jp2().len(),
+        face.name_png().len(),
+        face.address_png().len(),
+        face.security_code_png().len()
+    );
+
+    // The free EFs: AP info and the CV certificate.
+    let info = CardFaceInfo::parse(&read(&mut card, 3).data).unwrap();
+    assert_eq!(info.municipality_code(), MUNICIPALITY);
+    assert_eq!(info.signer_key_id(), CvKeyId::SANDBOX_CARD_FACE);
+    let cert = CvCertificate::parse(&read(&mut card, 4).data).unwrap();
+    assert_eq!((cert.issuer_key_id(), cert.subject_key_id()), (CvKeyId::SANDBOX_ROOT, CvKeyId::SANDBOX_CARD_FACE));
+    // How jpki-rs reads EF 0002: 7 bytes of header, then the size it parses.
+    assert_eq!(apdu(&mut card, "00A4020C020002").sw, StatusWord::SUCCESS);
+    assert_eq!(apdu(&mut card, "00B0000007").data, file[..7].to_vec());
+}
+
+#[test]
+fn each_code_opens_exactly_the_efs_of_10_card_md() {
+    let (mut card, _) = issued();
+    assert_eq!(apdu(&mut card, SELECT_FACE).sw, StatusWord::SUCCESS);
+    assert_eq!(readable(&mut card), [3, 4], "without a code only the AP info and CV certificate are free");
+
+    assert_eq!(verify(&mut card, 0x13, &number_a()), StatusWord::SUCCESS);
+    assert_eq!(readable(&mut card), [2, 3, 4, 5], "照合番号A: the face (front and back), the My Number");
+    assert_eq!(read(&mut card, 1).sw, StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+
+    assert_eq!(apdu(&mut card, SELECT_FACE).sw, StatusWord::SUCCESS, "a DF SELECT clears the state");
+    assert_eq!(readable(&mut card), [3, 4]);
+    assert_eq!(verify(&mut card, 0x12, NUMBER_B), StatusWord::SUCCESS);
+    assert_eq!(readable(&mut card), [2, 3, 4], "照合番号B: the front only");
+    assert_eq!(read(&mut card, 5).sw, StatusWord::SECURITY_STATUS_NOT_SATISFIED, "EF 0005 with B → 69 82");
+
+    assert_eq!(apdu(&mut card, SELECT_FACE).sw, StatusWord::SUCCESS);
+    assert_eq!(verify(&mut card, 0x11, BIRTH_KEY), StatusWord::SUCCESS);
+    assert_eq!(readable(&mut card), [1, 3, 4], "the birth-date key: the age record only");
+
+    // The codes are checked against their own formats: the 14 digits of B are wrong for A.
+    assert_eq!(apdu(&mut card, SELECT_FACE).sw, StatusWord::SUCCESS);
+    assert_eq!(verify(&mut card, 0x13, NUMBER_B), StatusWord::tries_left(9));
+    assert_eq!(verify(&mut card, 0x11, b"19800217"), StatusWord::tries_left(9), "Gregorian is not the key");
+
+    // The chip challenge key signs without any code (`80 2A 00 00`).
+    let di = DigestInfo::of(DigestAlgorithm::Sha256, b"challenge").to_der().unwrap();
+    let mut sign = vec![0x80, 0x2A, 0x00, 0x00, di.len() as u8];
+    sign.extend_from_slice(&di);
+    sign.push(0x00);
+    assert_eq!(apdu(&mut card, SELECT_FACE).sw, StatusWord::SUCCESS);
+    let r = Response::parse(&card.process(&sign)).unwrap();
+    assert_eq!((r.sw, r.data.len()), (StatusWord::SUCCESS, 256));
+
+    // The same through the client.
+    let mut c = Client::new(&mut card);
+    c.read_card_face(AccessCode::NumberA(&number_a())).unwrap();
+    c.read_card_face(AccessCode::NumberB(NUMBER_B)).unwrap();
+    assert_eq!(c.read_card_face(AccessCode::Pin(PIN)).err(), Some(CardFaceError::UnsupportedCode));
+    assert_eq!(c.read_card_face(AccessCode::NumberB(b"")).err(), Some(CardFaceError::EmptyCode));
+    assert!(c.read_my_number_image(&number_a()).is_ok());
+    assert!(matches!(c.read_my_number_image(NUMBER_B), Err(CardFaceError::Client(ClientError::WrongPin { .. }))));
+    assert_eq!(c.read_age_record(BIRTH_KEY).unwrap().birth_date(), BirthDate::Known(date!(1980 - 02 - 17)));
+}
+
+#[test]
+fn the_card_face_signature_verifies_with_the_root_key() {
+    let (card, root) = issued();
+    let mut c = Client::new(card);
+    for code in [AccessCode::NumberB(NUMBER_B), AccessCode::NumberA(&number_a())] {
+        let face = c.read_card_face(code).unwrap();
+        let v = c.verify_card_face(&face, &root).unwrap();
+        assert_eq!(v.face(), &face);
+        assert_eq!((v.issuer_key_id(), v.signer_key_id()), (CvKeyId::SANDBOX_ROOT, CvKeyId::SANDBOX_CARD_FACE));
+        // DF24 names the chip's key: the chip answers a fresh challenge with it.
+        c.authenticate_card_face_chip(&v).unwrap();
+    }
+
+    // The records of EF 0001 and 0005 verify under the same certificate and name the same key.
+    let cert = c.read_card_face_certificate(&root).unwrap();
+    let face = c.read_card_face(AccessCode::NumberB(NUMBER_B)).unwrap();
+    let age = c.read_age_record(BIRTH_KEY).unwrap();
+    age.verify(&cert).unwrap();
+    assert_eq!(age.chip_key(), face.chip_key());
+    let image = c.read_my_number_image(&number_a()).unwrap();
+    image.verify(&cert).unwrap();
+    assert_eq!(image.chip_key(), face.chip_key());
+    assert_eq!(decode_png(image.png()), (140, 10, png::BitDepth::One), "dddd dddd dddd");
+    assert_eq!(c.read_card_face_info().unwrap().municipality_code(), MUNICIPALITY);
+
+    // Another root does not vouch for this card's CV certificate.
+    let other = CvIssuer::generate().unwrap();
+    assert_eq!(
+        c.verify_card_face(&face, other.root_public_key()).err(),
+        Some(CardFaceError::Data(CardDataError::BadSignature("CV certificate")))
+    );
+    // A record signed under another hierarchy does not verify under this certificate.
+    let foreign = face_app(&other);
+    let foreign_age = match foreign.object(card_face_ef::AGE_RECORD) {
+        Some(Object::File { content, .. }) => AgeRecord::parse(content).unwrap(),
+        _ => unreachable!(),
+    };
+    assert_eq!(foreign_age.verify(&cert), Err(CardDataError::BadSignature("age record")));
+}
+
+#[test]
+fn a_tampered_photo_fails_and_the_uncovered_fields_do_not() {
+    let i = issuers();
+    let root = i.card_face.root_public_key();
+    let tamper = |edit: &dyn Fn(&mut Vec<u8>)| {
+        let mut app = face_app(&i.card_face);
+        edit(file_mut(&mut app, card_face_ef::FACE));
+        let mut c = Client::new(personalise(vec![app]));
+        let face = c.read_card_face(AccessCode::NumberB(NUMBER_B)).unwrap();
+        c.verify_card_face(&face, root).map(|_| face)
+    };
+    let find = |file: &[u8], needle: &[u8]| file.windows(needle.len()).position(|w| w == needle).unwrap();
+
+    tamper(&|_| {}).unwrap();
+    // One byte of the photo's codestream (still a JP2 file).
+    let err = tamper(&|f| {
+        let at = find(f, SYNTHETIC_PORTRAIT_JP2) + SYNTHETIC_PORTRAIT_JP2.len() - 100;
+        f[at] ^= 0x01;
+    });
+    assert_eq!(err.err(), Some(CardFaceError::Data(CardDataError::BadSignature("card face"))));
+    // The sex digit, and one byte of the name image.
+    let err = tamper(&|f| f[40] = b'1');
+    assert_eq!(err.err(), Some(CardFaceError::Data(CardDataError::BadSignature("card face"))));
+    let name = synthetic_text_png(NAME, 16).unwrap();
+    let err = tamper(&|f| {
+        let at = find(f, &name) + name.len() - 1;
+        f[at] ^= 0x80;
+    });
+    assert_eq!(err.err(), Some(CardFaceError::Data(CardDataError::BadSignature("card face"))));
+    // DF29 (expiry) and DF2A (security code image) are not covered (10-card.md §7).
+    let face = tamper(&|f| {
+        let at = find(f, b"\xDF\x29\x0820351231") + 5;
+        f[at] = b'4';
+    })
+    .unwrap();
+    assert_eq!(face.expiry(), date!(2045 - 12 - 31));
+}
+
+#[test]
+fn wrong_codes_count_down_and_block() {
+    let (card, _) = issued();
+    let mut c = Client::new(card);
+    let wrong_b = AccessCode::NumberB(b"55021720350000");
+    let wrong = |c: &mut Client<Card>| c.read_card_face(wrong_b).err();
+    let left = |n| Some(CardFaceError::Client(ClientError::WrongPin { tries_left: n }));
+    for n in [9, 8, 7] {
+        assert_eq!(wrong(&mut c), left(n), "照合番号B has 10 tries");
+    }
+    c.read_card_face(AccessCode::NumberB(NUMBER_B)).unwrap();
+    for n in (1..=9).rev() {
+        assert_eq!(wrong(&mut c), left(n), "a right code reset the counter to 10");
+    }
+    assert_eq!(c.read_card_face(wrong_b).err(), Some(CardFaceError::Client(ClientError::PinBlocked)), "63 C0");
+    assert_eq!(
+        c.read_card_face(AccessCode::NumberB(NUMBER_B)).err(),
+        Some(CardFaceError::Client(ClientError::PinBlocked)),
+        "69 84 from now on, even with the right code"
+    );
+    // 照合番号A, the birth-date key and the input-assist AP's own codes are separate counters.
+    let a = number_a();
+    c.read_card_face(AccessCode::NumberA(&a)).unwrap();
+    let mut card = c.into_inner();
+    assert_eq!(apdu(&mut card, SELECT_FACE).sw, StatusWord::SUCCESS);
+    assert_eq!(apdu(&mut card, "00200093").sw, StatusWord::tries_left(10));
+    assert_eq!(apdu(&mut card, "00200091").sw, StatusWord::tries_left(10));
+    assert_eq!(apdu(&mut card, "00200092").sw, StatusWord::PIN_NO_TRIES_LEFT);
+    assert_eq!(verify(&mut card, 0x13, b"991234567800"), StatusWord::tries_left(9));
+    let mut c = Client::new(&mut card);
+    assert_eq!(c.read_facts(AccessCode::NumberB(NUMBER_B)).unwrap().name(), NAME, "input-assist 照合番号B untouched");
+
+    // The 住基 PIN: 3 tries.
+    assert_eq!(c.read_juki_record(b"0000").err(), Some(CardFaceError::Client(ClientError::WrongPin { tries_left: 2 })));
+    assert_eq!(c.read_juki_record(b"0000").err(), Some(CardFaceError::Client(ClientError::WrongPin { tries_left: 1 })));
+    assert_eq!(c.read_juki_record(PIN).unwrap().expose(), RECORD_CODE, "a right PIN resets the counter");
+    for left in [2, 1] {
+        assert_eq!(
+            c.read_juki_record(b"0000").err(),
+            Some(CardFaceError::Client(ClientError::WrongPin { tries_left: left }))
+        );
+    }
+    assert_eq!(c.read_juki_record(b"0000").err(), Some(CardFaceError::Client(ClientError::PinBlocked)));
+    assert_eq!(c.read_juki_record(PIN).err(), Some(CardFaceError::Client(ClientError::PinBlocked)));
+    // The JPKI auth PIN has the same value but its own counter.
+    assert_eq!(c.pin_status(Slot::Auth).unwrap(), PinStatus::Tries(3));
+}
+
+#[test]
+fn the_juki_record_needs_the_pin() {
+    let (mut card, _) = issued();
+    assert_eq!(apdu(&mut card, SELECT_JUKI).sw, StatusWord::SUCCESS);
+    assert_eq!(read(&mut card, 1).sw, StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+    assert_eq!(apdu(&mut card, "0020009C").sw, StatusWord::tries_left(3));
+    assert_eq!(verify(&mut card, 0x1C, PIN), StatusWord::SUCCESS);
+    assert_eq!(read(&mut card, 1).data, RECORD_CODE);
+    // CHANGE KEY (`80 32 00 80`) after the VERIFY sets a new PIN; the card checks its format.
+    assert_eq!(apdu(&mut card, "00A4020C02001C").sw, StatusWord::SUCCESS);
+    assert_eq!(apdu(&mut card, "8032008003313233").sw, StatusWord::WRONG_DATA);
+    assert_eq!(apdu(&mut card, "803200800435363738").sw, StatusWord::SUCCESS);
+    let mut c = Client::new(&mut card);
+    assert!(c.read_juki_record(PIN).is_err());
+    assert_eq!(c.read_juki_record(b"5678").unwrap().expose(), RECORD_CODE);
+    assert_eq!(c.read_juki_record(b"").err(), Some(CardFaceError::EmptyCode));
+}
+
+#[test]
+fn a_card_image_keeps_both_apps_working() {
+    let (card, root) = issued();
+    let mut c = Client::new(card);
+    assert!(c.read_card_face(AccessCode::NumberA(b"000000000000")).is_err());
+    assert!(c.read_juki_record(b"0000").is_err());
+    let card = c.into_inner();
+    let seal = SealKey::generate().unwrap();
+    let image = card.to_image("card-face", &seal).unwrap();
+    let text = String::from_utf8(image.clone()).unwrap();
+    assert!(!text.contains(&hex::encode(NUMBER_B)) && !text.contains(&hex::encode(BIRTH_KEY)), "codes are sealed");
+    let (mut back, _) = Card::from_image(&image, &seal).unwrap();
+    let names: Vec<&str> = back.applications().iter().map(|a| a.name).collect();
+    assert_eq!(names, ["jpki", "common", "input-assist", "card-face", "juki"]);
+
+    // The counters survived the image.
+    assert_eq!(apdu(&mut back, SELECT_FACE).sw, StatusWord::SUCCESS);
+    assert_eq!(apdu(&mut back, "00200093").sw, StatusWord::tries_left(9));
+    assert_eq!(apdu(&mut back, SELECT_JUKI).sw, StatusWord::SUCCESS);
+    assert_eq!(apdu(&mut back, "0020009C").sw, StatusWord::tries_left(2));
+
+    let mut c = Client::new(back);
+    let face = c.read_card_face(AccessCode::NumberA(&number_a())).unwrap();
+    let v = c.verify_card_face(&face, &root).unwrap();
+    c.authenticate_card_face_chip(&v).unwrap();
+    let cert = c.read_card_face_certificate(&root).unwrap();
+    c.read_age_record(BIRTH_KEY).unwrap().verify(&cert).unwrap();
+    assert_eq!(c.read_juki_record(PIN).unwrap().expose(), RECORD_CODE);
+    assert_eq!(c.read_my_number(AccessCode::NumberA(&number_a())).unwrap(), my_number());
+}
+
+#[test]
+fn hostile_apdus_to_the_card_face_and_juki_aps_never_panic() {
+    let (mut card, _) = issued();
+    let seeds: [&[u8]; 6] = [
+        &[0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x02],
+        &[0x00, 0x20, 0x00, 0x91, 0x06, b'5', b'5', b'0', b'2', b'1', b'7'],
+        &[0x00, 0xB0, 0x82, 0x00, 0x00, 0x7F, 0xFF],
+        &[0x80, 0x2A, 0x00, 0x00, 0x03, 0x01, 0x02, 0x03, 0x00],
+        &[0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x01],
+        &[0x80, 0x32, 0x00, 0x80, 0x04, b'1', b'2', b'3', b'4'],
+    ];
+    for seed in seeds {
+        for i in 0..seed.len() {
+            for bit in 0..8 {
+                let mut m = seed.to_vec();
+                m[i] ^= 1 << bit;
+                assert!(card.process(&m).len() >= 2);
+            }
+        }
+    }
+}
+
+#[test]
+fn card_face_parsers_are_strict_and_never_panic() {
+    let issuer = CvIssuer::generate().unwrap();
+    let app = face_app(&issuer);
+    let content = |fid| match app.object(fid) {
+        Some(Object::File { content, .. }) => content.clone(),
+        _ => unreachable!(),
+    };
+    let face = content(card_face_ef::FACE);
+    CardFace::parse(&face).unwrap();
+    for cut in 0..face.len() {
+        assert!(CardFace::parse(&face[..cut]).is_err(), "cut {cut}");
+    }
+    for i in 0..face.len() {
+        let mut m = face.clone();
+        m[i] ^= 1 << (i % 8);
+        let _ = CardFace::parse(&m).map(|f| (f.signed_digest_info(), f.chip_public_key()));
+    }
+    for i in 0..80 {
+        for bit in 0..8 {
+            let mut m = face.clone();
+            m[i] ^= 1 << bit;
+            let _ = CardFace::parse(&m);
+        }
+    }
+    let mut trailing = face.clone();
+    trailing.push(0xFF);
+    assert!(CardFace::parse(&trailing).is_err(), "no bytes after the TLV (nor FF padding)");
+    let mut m = face.clone();
+    m[9] ^= 0x01;
+    assert_eq!(
+        CardFace::parse(&m).err(),
+        Some(CardDataError::Malformed("card face: DF21 offsets do not match the file"))
+    );
+    assert!(CardFace::parse(&vec![0xFF; MAX_CARD_FACE_LEN + 1]).is_err());
+
+    type Parses = fn(&[u8]) -> bool;
+    let records: [(Fid, Parses); 3] = [
+        (card_face_ef::AGE_RECORD, |b| AgeRecord::parse(b).is_ok()),
+        (card_face_ef::MY_NUMBER_IMAGE, |b| MyNumberImage::parse(b).is_ok()),
+        (card_face_ef::AP_INFO, |b| CardFaceInfo::parse(b).is_ok()),
+    ];
+    for (fid, parses) in records {
+        let bytes = content(fid);
+        assert!(parses(&bytes), "{fid:?}");
+        for cut in 0..bytes.len() {
+            assert!(!parses(&bytes[..cut]), "{fid:?} cut {cut}");
+        }
+        for i in 0..bytes.len() {
+            for bit in 0..8 {
+                let mut m = bytes.clone();
+                m[i] ^= 1 << bit;
+                let _ = parses(&m);
+            }
+        }
+    }
+}
+
+/// A card that answers every SELECT and VERIFY with `90 00` and every READ BINARY from `file`.
+struct Hostile {
+    file: Vec<u8>,
+}
+
+impl Transport for Hostile {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let cmd = Command::parse(apdu).map_err(|_| TransportError("bad command".into()))?;
+        let mut out = Vec::new();
+        if cmd.ins == Ins::READ_BINARY {
+            let offset = usize::from(u16::from_be_bytes([cmd.p1 & 0x7F, cmd.p2]));
+            let le = cmd.le.unwrap_or(256);
+            out = self.file.get(offset..).unwrap_or_default().iter().take(le).copied().collect();
+        }
+        out.extend_from_slice(&[0x90, 0x00]);
+        Ok(out)
+    }
+}
+
+#[test]
+fn hostile_card_answers_are_refused_without_panic() {
+    let issuer = CvIssuer::generate().unwrap();
+    let app = face_app(&issuer);
+    let Some(Object::File { content: good, .. }) = app.object(card_face_ef::FACE) else { unreachable!() };
+    let mut c = Client::new(Hostile { file: good.clone() });
+    c.read_card_face(AccessCode::NumberB(NUMBER_B)).unwrap();
+    let cases: Vec<Vec<u8>> = vec![
+        vec![],
+        vec![0xFF],
+        vec![0xFF, 0x20, 0x82, 0xFF, 0xFF],             // claims 64 KB
+        vec![0xFF, 0x20, 0x82, 0x7F, 0xF0, 0x00],       // claims 32 KB, has 1 byte
+        vec![0xFF, 0x20, 0x84, 0x01, 0x00, 0x00, 0x00], // four length octets
+        vec![0xFF, 0x20, 0x80],                         // indefinite
+        vec![0xFF, 0x21, 0x05, 1, 2, 3, 4, 5],          // another tag
+        good[..good.len() / 2].to_vec(),
+    ];
+    for file in cases {
+        let mut c = Client::new(Hostile { file });
+        assert!(c.read_card_face(AccessCode::NumberB(NUMBER_B)).is_err());
+        assert!(c.read_age_record(BIRTH_KEY).is_err());
+        assert!(c.read_my_number_image(&number_a()).is_err());
+        assert!(c.read_card_face_info().is_err());
+        assert!(c.read_card_face_certificate(issuer.root_public_key()).is_err());
+        assert!(c.read_juki_record(PIN).is_err());
+    }
+}
+
+#[test]
+fn holder_data_never_prints() {
+    let (card, root) = issued();
+    let mut c = Client::new(card);
+    let face = c.read_card_face(AccessCode::NumberA(&number_a())).unwrap();
+    let v = c.verify_card_face(&face, &root).unwrap();
+    let shown = format!(
+        "{face:?} {v:?} {:?} {:?} {:?} {}",
+        c.read_age_record(BIRTH_KEY).unwrap(),
+        c.read_my_number_image(&number_a()).unwrap(),
+        c.read_juki_record(PIN).unwrap(),
+        c.read_juki_record(PIN).unwrap(),
+    );
+    assert!(shown.contains("[elided]"), "{shown}");
+    for secret in ["19800217", "98765432101", "550217", core::str::from_utf8(&number_a()).unwrap()] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+}
+
+#[test]
+fn openssl_recovers_the_96_byte_digest_info_from_df28() {
+    let (card, root) = issued();
+    let mut c = Client::new(card);
+    let face = c.read_card_face(AccessCode::NumberB(NUMBER_B)).unwrap();
+    let cert = c.read_card_face_certificate(&root).unwrap();
+    let dir = std::env::temp_dir().join(format!("hanko-card-face-openssl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("key.der"), cert.public_key().spki_der()).unwrap();
+    std::fs::write(dir.join("sig.bin"), face.signature()).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("the `openssl` binary is required for this test (it does not skip)");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    // PKCS#1 v1.5 type 1 with the card-face data-signing key: openssl strips the padding and
+    // returns exactly the DER DigestInfo the client recomputes.
+    let recovered = run(&[
+        "pkeyutl",
+        "-verifyrecover",
+        "-pubin",
+        "-keyform",
+        "DER",
+        "-inkey",
+        "key.der",
+        "-in",
+        "sig.bin",
+        "-pkeyopt",
+        "rsa_padding_mode:pkcs1",
+    ]);
+    assert_eq!(recovered, face.signed_digest_info().unwrap());
+    std::fs::write(dir.join("di.der"), &recovered).unwrap();
+    let parsed = String::from_utf8(run(&["asn1parse", "-inform", "DER", "-in", "di.der"])).unwrap();
+    assert!(parsed.contains("sha256") && parsed.contains("OCTET STRING") && parsed.contains("l=  96"), "{parsed}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
