@@ -210,7 +210,7 @@ impl VpcdBridge {
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(POLL))?;
         stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
-        let mut stream = stream;
+        let mut stream = QuickAck(stream);
         self.session(&mut stream, card, stop)
     }
 
@@ -582,5 +582,35 @@ mod tests {
         let stop = AtomicBool::new(true);
         assert!(matches!(serve_vpcd(&mut Card::default(), remote, &stop), Err(VpcdError::NotLoopback { .. })));
         assert_eq!(DEFAULT_VPCD_ADDR, "127.0.0.1:35963".parse().unwrap());
+    }
+}
+
+/// A TCP stream that acknowledges every segment at once. vpcd writes a frame's length and its
+/// payload separately without TCP_NODELAY, so Nagle holds the payload until our ACK arrives —
+/// which Linux delays by up to 40 ms. Quick ACKs take that out of every APDU's round trip.
+struct QuickAck(TcpStream);
+
+impl QuickAck {
+    fn ack_now(&self) {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let _ = socket2::SockRef::from(&self.0).set_tcp_quickack(true);
+    }
+}
+
+impl Read for QuickAck {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.ack_now();
+        let n = self.0.read(buf)?;
+        self.ack_now();
+        Ok(n)
+    }
+}
+
+impl Write for QuickAck {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
     }
 }
