@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use hanko_card::{
-    input_assist_app, AccessCode, BlankChip, CardFacts, Client, ClientError, CvIssuer, CvKeyId, Device, MyNumber,
-    Personalization, PinStatus, Slot, Transport,
+    card_face_app, input_assist_app, juki_app, AccessCode, BlankChip, CardFacts, Client, ClientError, CvIssuer,
+    CvKeyId, Device, MyNumber, Personalization, PinStatus, ResidentRecordCode, Slot, Transport,
 };
 use hanko_pki::{CaKind, CertKind, DigestAlgorithm, DigestInfo};
 use hanko_pki::{Signer, SoftwareKey};
@@ -100,6 +100,16 @@ pub(crate) enum Command {
         /// Also read the My Number and write it to this file (mode 0600); it is never printed.
         #[arg(long)]
         my_number_out: Option<PathBuf>,
+    },
+    /// Read and verify the card face (券面AP) with 照合番号B from $HANKO_NUMBER_B (birth date as
+    /// era YYMMDD + expiry year + security code, 14 digits): the signature over the images and
+    /// data is checked against the sandbox CV root.
+    ReadFace {
+        #[command(flatten)]
+        on: On,
+        /// Write the photo (JPEG 2000) here.
+        #[arg(long)]
+        photo_out: Option<PathBuf>,
     },
     /// Make an emulated card appear in pcscd as an inserted card (vpcd bridge), until stopped.
     /// Any PC/SC application — OpenSC, jpki-cli, hanko — then uses it like a real card.
@@ -202,8 +212,9 @@ fn explain(e: ClientError) -> anyhow::Error {
     }
 }
 
-/// The sandbox CV hierarchy of the input-assist AP: keys under `cv/` (0600), made on first use.
-fn cv_issuer(data: &std::path::Path) -> Result<CvIssuer> {
+/// The sandbox CV hierarchy: one root, and the data-signing keys of the input-assist AP and of
+/// the card-face AP; keys under `cv/` (0600), made on first use.
+fn cv_issuers(data: &std::path::Path) -> Result<(CvIssuer, CvIssuer)> {
     let dir = data.join("cv");
     let load = |name: &str| -> Result<SoftwareKey> {
         let path = dir.join(name);
@@ -218,7 +229,15 @@ fn cv_issuer(data: &std::path::Path) -> Result<CvIssuer> {
     let root = load("root.p8")?;
     let root_spki = hanko_pki::der::Encode::to_der(root.public_key())?;
     write_atomic(&dir.join("root.spki.der"), &root_spki, 0o644)?;
-    Ok(CvIssuer::new(&root, CvKeyId::SANDBOX_ROOT, load("input-assist.p8")?, CvKeyId::SANDBOX_INPUT_ASSIST)?)
+    Ok((
+        CvIssuer::new(&root, CvKeyId::SANDBOX_ROOT, load("input-assist.p8")?, CvKeyId::SANDBOX_INPUT_ASSIST)?,
+        CvIssuer::new(&root, CvKeyId::SANDBOX_ROOT, load("card-face.p8")?, CvKeyId::SANDBOX_CARD_FACE)?,
+    ))
+}
+
+/// `n` random decimal digits.
+fn random_digits(n: usize) -> String {
+    (0..n).map(|_| char::from(b'0' + (rand_core::RngCore::next_u32(&mut rand_core::OsRng) % 10) as u8)).collect()
 }
 
 /// A synthetic My Number: 11 random digits and the check digit of the ordinance.
@@ -275,18 +294,18 @@ fn new_card(a: &NewArgs) -> Result<ExitCode> {
     let expiry = format!("{:04}{:02}{:02}", card_expiry.year(), card_expiry.month() as u8, card_expiry.day());
     let (password, pin) = (env_secret("HANKO_PASSWORD")?, env_secret("HANKO_PIN")?);
     let mut extra_apps = Vec::new();
+    // The security code is printed on the card face; it is part of 照合番号B, not a secret PIN.
+    let security_code = random_digits(4);
     if device == Device::Card {
         let birth = person.facts.birth_date().date().context("the synthetic people have known birth dates")?;
-        let facts = CardFacts::new(
-            synthetic_my_number()?,
-            person.facts.name(),
-            person.facts.address(),
-            birth,
-            person.facts.sex().0 - b'0',
-        )?;
-        let code = format!("{:04}", rand_core::RngCore::next_u32(&mut rand_core::OsRng) % 10_000);
+        let sex = person.facts.sex().0 - b'0';
+        let facts = CardFacts::new(synthetic_my_number()?, person.facts.name(), person.facts.address(), birth, sex)?;
         let year = u16::try_from(card_expiry.year())?;
-        extra_apps.push(input_assist_app(&facts, &cv_issuer(&a.data.data_dir)?, &pin, year, &code)?);
+        let (input_assist, card_face) = cv_issuers(&a.data.data_dir)?;
+        extra_apps.push(input_assist_app(&facts, &input_assist, &pin, year, &security_code)?);
+        extra_apps.push(card_face_app(&facts, &card_face, card_expiry, &security_code, "99999")?);
+        let record = ResidentRecordCode::parse(random_digits(11).as_bytes()).context("11 digits")?;
+        extra_apps.push(juki_app(&pin, &record)?);
     }
     let card = blank.personalize(Personalization {
         sign_cert: sign.as_ref().map(|(_, der, _)| der.as_slice()),
@@ -309,6 +328,7 @@ fn new_card(a: &NewArgs) -> Result<ExitCode> {
         "signature_certificate": sign.as_ref().map(|(r, _, _)| r.serial.clone()),
         "auth_certificate": auth.0.serial,
         "expiry": expiry,
+        "security_code": (device == Device::Card).then_some(&security_code),
     });
     if a.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -327,6 +347,29 @@ fn new_card(a: &NewArgs) -> Result<ExitCode> {
 
 pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
     match cmd {
+        Command::ReadFace { on, photo_out } => {
+            let root =
+                hanko_pki::RsaPublicKey::from_spki_der(&read_der(&on.data.data_dir.join("cv").join("root.spki.der"))?)?;
+            let mut c = Client::new(on.open()?);
+            let code = env_secret("HANKO_NUMBER_B")?;
+            let face = c.read_card_face(AccessCode::NumberB(&code))?;
+            let verified = c.verify_card_face(&face, &root)?;
+            if let Some(path) = &photo_out {
+                write_atomic(path, face.photo_jp2(), 0o644)?;
+            }
+            let out = json!({
+                "birth_date": face.birth_date().date().map(|d| d.to_string()),
+                "sex": face.sex().to_string(),
+                "expiry": face.expiry().to_string(),
+                "name_image_bytes": face.name_png().len(),
+                "photo_bytes": face.photo_jp2().len(),
+                "signature": "verified",
+                "cv_signer": String::from_utf8_lossy(&verified.signer_key_id().0),
+                "photo": photo_out.as_ref().map(|p| p.display().to_string()),
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::ReadFacts { on, my_number_out } => {
             let root =
                 hanko_pki::RsaPublicKey::from_spki_der(&read_der(&on.data.data_dir.join("cv").join("root.spki.der"))?)?;

@@ -202,7 +202,7 @@ fn pkcs11_module() -> String {
 fn opensc_reads_signs_and_locks_through_pcscd() {
     let _lock = PCSC.lock().unwrap_or_else(|e| e.into_inner());
     let dir = scratch("opensc");
-    let (card, _) = issue_card(&dir);
+    let (card, issued) = issue_card(&dir);
     let _served = serve(&dir, &card);
     let reader = "Virtual PCD 00 01";
 
@@ -239,6 +239,19 @@ fn opensc_reads_signs_and_locks_through_pcscd() {
     let facts: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
     assert_eq!(facts["name"], "試験　花子");
     assert_eq!(facts["integrity"], "verified");
+    // The card face with 照合番号B: born Showa 60-04-01, the expiry year, the security code.
+    let number_b =
+        format!("600401{}{}", &issued["expiry"].as_str().unwrap()[..4], issued["security_code"].as_str().unwrap());
+    let photo = dir.join("photo.jp2");
+    let o = run({
+        let mut c = hanko(&dir, None);
+        c.env("HANKO_NUMBER_B", &number_b).args(["card", "read-face", "--reader", reader, "--photo-out"]).arg(&photo);
+        c
+    });
+    let face: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
+    assert_eq!(face["signature"], "verified", "{face}");
+    assert_eq!(face["birth_date"], "1985-04-01");
+    assert_eq!(&std::fs::read(&photo).unwrap()[..12], &[0, 0, 0, 0x0C, 0x6A, 0x50, 0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A]);
 
     // pkcs11-tool logs in with the auth PIN and signs; our verifier accepts the signature.
     let module = pkcs11_module();
