@@ -346,6 +346,36 @@ fn sleep_unless_stopped(total: Duration, stop: &AtomicBool) {
     }
 }
 
+/// A TCP stream that acknowledges every segment at once. vpcd writes a frame's length and its
+/// payload separately without TCP_NODELAY, so Nagle holds the payload until our ACK arrives —
+/// which Linux delays by up to 40 ms. Quick ACKs take that out of every APDU's round trip.
+struct QuickAck(TcpStream);
+
+impl QuickAck {
+    fn ack_now(&self) {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let _ = socket2::SockRef::from(&self.0).set_tcp_quickack(true);
+    }
+}
+
+impl Read for QuickAck {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.ack_now();
+        let n = self.0.read(buf)?;
+        self.ack_now();
+        Ok(n)
+    }
+}
+
+impl Write for QuickAck {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -582,35 +612,5 @@ mod tests {
         let stop = AtomicBool::new(true);
         assert!(matches!(serve_vpcd(&mut Card::default(), remote, &stop), Err(VpcdError::NotLoopback { .. })));
         assert_eq!(DEFAULT_VPCD_ADDR, "127.0.0.1:35963".parse().unwrap());
-    }
-}
-
-/// A TCP stream that acknowledges every segment at once. vpcd writes a frame's length and its
-/// payload separately without TCP_NODELAY, so Nagle holds the payload until our ACK arrives —
-/// which Linux delays by up to 40 ms. Quick ACKs take that out of every APDU's round trip.
-struct QuickAck(TcpStream);
-
-impl QuickAck {
-    fn ack_now(&self) {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        let _ = socket2::SockRef::from(&self.0).set_tcp_quickack(true);
-    }
-}
-
-impl Read for QuickAck {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.ack_now();
-        let n = self.0.read(buf)?;
-        self.ack_now();
-        Ok(n)
-    }
-}
-
-impl Write for QuickAck {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
     }
 }
