@@ -61,7 +61,7 @@ use zeroize::Zeroizing;
 use crate::chip::{ChipKey, ChipKeyError, Pin, PinFormat};
 use crate::cv::{rsa2048_modulus, sha256, CardDataError, CvIssueError, CvIssuer, VerifiedCvCertificate};
 use crate::emulator::{Access, Application, Fid, Object};
-use crate::input_assist::{number_b, parse_len, CardFacts};
+use crate::input_assist::{number_b, parse_len, CardFacts, Tlvs};
 use crate::layout::AID_CARD_FACE;
 
 /// EFs and keys of the 券面AP (10-card.md §7).
@@ -155,36 +155,14 @@ fn tlv(tag: [u8; 2], value: &[u8]) -> Result<Vec<u8>, CardFaceBuildError> {
     Ok(out)
 }
 
-/// A bounds-checked cursor over two-byte-tag TLVs.
-struct Cursor<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    /// The next TLV, which must have `tag`: `(offset of its tag, value)`.
-    fn expect(&mut self, tag: [u8; 2], what: &'static str) -> Result<(usize, &'a [u8]), CardDataError> {
-        let start = self.pos;
-        let rest = self.buf.get(start..).ok_or(CardDataError::Malformed(what))?;
-        if rest.get(..2) != Some(&tag[..]) {
-            return Err(CardDataError::Malformed(what));
-        }
-        let (len, n) = parse_len(&rest[2..]).ok_or(CardDataError::Malformed(what))?;
-        let value_start = 2 + n;
-        let value = rest.get(value_start..value_start + len).ok_or(CardDataError::Malformed(what))?;
-        self.pos = start + value_start + len;
-        Ok((start, value))
-    }
-}
-
 /// Parses exactly one TLV with `tag` filling `file`: its value.
-fn outer<'a>(file: &'a [u8], tag: [u8; 2], what: &'static str) -> Result<Cursor<'a>, CardDataError> {
-    let mut c = Cursor { buf: file, pos: 0 };
+fn outer<'a>(file: &'a [u8], tag: [u8; 2], what: &'static str) -> Result<Tlvs<'a>, CardDataError> {
+    let mut c = Tlvs { buf: file, pos: 0 };
     let (_, value) = c.expect(tag, what)?;
     if c.pos != file.len() {
         return Err(CardDataError::Malformed(what));
     }
-    Ok(Cursor { buf: file, pos: file.len() - value.len() })
+    Ok(Tlvs { buf: file, pos: file.len() - value.len() })
 }
 
 // ---- Field encodings ----

@@ -284,14 +284,14 @@ pub(crate) fn parse_len(b: &[u8]) -> Option<(usize, usize)> {
 }
 
 /// A cursor over BER-TLVs with two-byte tags; every step is bounds-checked.
-struct Tlvs<'a> {
-    buf: &'a [u8],
-    pos: usize,
+pub(crate) struct Tlvs<'a> {
+    pub(crate) buf: &'a [u8],
+    pub(crate) pos: usize,
 }
 
 impl<'a> Tlvs<'a> {
     /// The next TLV, which must have `tag`: `(offset of its tag, value)`.
-    fn expect(&mut self, tag: [u8; 2], what: &'static str) -> Result<(usize, &'a [u8]), CardDataError> {
+    pub(crate) fn expect(&mut self, tag: [u8; 2], what: &'static str) -> Result<(usize, &'a [u8]), CardDataError> {
         let start = self.pos;
         let rest = self.buf.get(start..).ok_or(CardDataError::Malformed(what))?;
         if rest.get(..2) != Some(&tag[..]) {
