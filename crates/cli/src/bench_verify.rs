@@ -10,7 +10,7 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use hanko_pki::crl::{CrlBuilder, CrlEntry, ParsedCrl};
+use hanko_pki::crl::{CrlBuilder, CrlEntry};
 use hanko_pki::time::macros::{date, datetime};
 use hanko_pki::verify::{CrlSet, RevocationCheck, Signed, TrustStore, Verifier};
 use hanko_pki::{
@@ -97,7 +97,6 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     trust.add_anchor(ca.certificate_der(), CaKind::Signature)?;
     let mut crls = CrlSet::new();
     crls.add(&trust, &crl)?;
-    drop(ParsedCrl::from_der(&crl)?);
     let verifier = Verifier::new(&trust);
     let rc = RevocationCheck::Crl(&crls);
 

@@ -493,7 +493,8 @@ impl<'a> Verifier<'a> {
                 return Err(VerifyError::KeyUsage { missing });
             }
         }
-        let expected = self.trust.policies.for_kind(cert.kind()).unwrap_or(crate::oid::POLICY_SIGNATURE);
+        let expected =
+            self.trust.policies.for_kind(cert.kind()).ok_or(VerifyError::WrongKind { usage, found: cert.kind() })?;
         if !cert.policies().contains(&expected) {
             return Err(VerifyError::Policy { found: cert.policies().to_vec(), expected });
         }
