@@ -229,6 +229,7 @@ impl<'a> Command<'a> {
     }
 
     /// Encodes a command, choosing short lengths when they fit and extended ones otherwise.
+    /// Data longer than 65535 bytes cannot be encoded; [`crate::Client`] refuses it first.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = vec![self.cla, self.ins.0, self.p1, self.p2];
         let extended = self.extended || self.data.len() > 255 || self.le.is_some_and(|le| le > 256);

@@ -80,8 +80,8 @@ pub enum PinStatus {
     Blocked,
 }
 
-/// Largest EF the client reads (certificate EFs are about 2 KB).
-pub const MAX_EF_READ: usize = 64 * 1024;
+/// Largest EF the client reads (certificate EFs are about 2 KB; READ BINARY offsets stop at 32 KB).
+pub const MAX_EF_READ: usize = 32 * 1024;
 
 /// Talks to a card over `T`.
 pub struct Client<T> {
@@ -101,11 +101,20 @@ impl<T: Transport> Client<T> {
 
     /// Sends one command; follows `61 xx` with GET RESPONSE and retries `6C xx` with Le = xx.
     pub fn transmit(&mut self, cmd: &Command<'_>) -> Result<Response, ClientError> {
-        let mut resp = Response::parse(&self.transport.transmit(&cmd.encode())?)
+        if cmd.data.len() > 65535 {
+            return Err(ClientError::Malformed("command data longer than an extended Lc allows"));
+        }
+        // The encoded command may carry a PIN: zeroised when dropped.
+        let encoded = zeroize::Zeroizing::new(cmd.encode());
+        let mut resp = Response::parse(&self.transport.transmit(&encoded)?)
             .map_err(|_| ClientError::Malformed("response shorter than a status word"))?;
         if resp.sw.sw1() == 0x6C {
-            let retry = Command { le: Some(usize::from(resp.sw.sw2()).max(1)), ..*cmd };
-            resp = Response::parse(&self.transport.transmit(&retry.encode())?)
+            let le = match resp.sw.sw2() {
+                0 => 256,
+                n => usize::from(n),
+            };
+            let retry = Command { le: Some(le), ..*cmd };
+            resp = Response::parse(&self.transport.transmit(&zeroize::Zeroizing::new(retry.encode()))?)
                 .map_err(|_| ClientError::Malformed("response"))?;
         }
         let mut data = core::mem::take(&mut resp.data);

@@ -7,7 +7,7 @@
 //! says so, so that an adapter can write the card image **before** the response leaves.
 
 use crate::apdu::{Command, Ins, Response, StatusWord};
-use crate::chip::{ChipKey, Pin};
+use crate::chip::{ChipKey, Pin, PinFormat};
 
 /// An EF / key / PIN identifier inside an application (`0001`–`001E`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -30,8 +30,7 @@ pub enum Access {
     Never,
 }
 
-/// What an object of an application is.
-#[derive(Debug)]
+/// What an object of an application is. `Debug` never shows file contents, keys or PINs.
 pub enum Object {
     /// A transparent EF: its content (already padded) and who may read it.
     File {
@@ -52,7 +51,6 @@ pub enum Object {
 }
 
 /// An application (DF) of the chip.
-#[derive(Debug)]
 pub struct Application {
     /// Its DF name.
     pub aid: Vec<u8>,
@@ -62,6 +60,28 @@ pub struct Application {
     pub objects: Vec<(Fid, Object)>,
     /// Whether secure messaging is accepted (only the input-assist AP) \[V\].
     pub secure_messaging: bool,
+}
+
+impl core::fmt::Debug for Object {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Object::File { content, read } => write!(f, "File({} bytes, read {read:?})", content.len()),
+            Object::Key { usage, .. } => write!(f, "Key([inside the chip], use {usage:?})"),
+            Object::Pin(pin) => write!(f, "{pin:?}"),
+        }
+    }
+}
+
+impl core::fmt::Debug for Application {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Application").field("name", &self.name).field("objects", &self.objects).finish_non_exhaustive()
+    }
+}
+
+impl core::fmt::Debug for Card {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Card").field("device", &self.device).field("apps", &self.apps).finish_non_exhaustive()
+    }
 }
 
 impl Application {
@@ -113,8 +133,8 @@ impl Device {
 /// The contact ATR every JPKI card sends; OpenSC picks its JPKI driver by it \[V\].
 pub const ATR: [u8; 9] = [0x3B, 0xE0, 0x00, 0xFF, 0x81, 0x31, 0xFE, 0x45, 0x14];
 
-/// The emulated chip.
-#[derive(Debug)]
+/// The emulated chip. `Debug` shows its structure only, never EF contents (a My Number, the
+/// 4 facts), keys or PINs.
 pub struct Card {
     pub(crate) device: Device,
     pub(crate) apps: Vec<Application>,
@@ -334,7 +354,16 @@ impl Card {
     }
 
     fn change_pin(&mut self, cmd: &Command<'_>) -> Response {
-        if cmd.p1 != 0x01 && !(cmd.cla & 0x80 != 0 && cmd.p1 == 0x00) {
+        // CHANGE REFERENCE DATA (00 24) in the JPKI and input-assist APs; CHANGE KEY (80 32) in
+        // the 共通 and 住基 APs (10-card.md §4).
+        let proprietary = cmd.cla & 0x80 != 0;
+        let here = self.selected_app().map(|a| a.name).unwrap_or_default();
+        let offered =
+            if proprietary { ["common", "juki"].contains(&here) } else { ["jpki", "input-assist"].contains(&here) };
+        if !offered {
+            return Response::status(StatusWord::INS_NOT_SUPPORTED);
+        }
+        if (!proprietary && cmd.p1 != 0x01) || (proprietary && cmd.p1 != 0x00) {
             return Response::status(StatusWord::WRONG_P1P2);
         }
         let fid = match self.target(cmd.p2) {
@@ -348,6 +377,11 @@ impl Card {
         let Some(Object::Pin(pin)) = self.apps[i].object_mut(fid) else {
             return Response::status(StatusWord::FILE_NOT_FOUND);
         };
+        // Only user PINs change; access codes derived from card data (照合番号A/B, the
+        // birth-date key) do not.
+        if matches!(pin.format, PinFormat::Digits(_)) {
+            return Response::status(StatusWord::CONDITIONS_NOT_SATISFIED);
+        }
         if !pin.format.accepts(cmd.data) {
             return Response::status(StatusWord::WRONG_DATA);
         }

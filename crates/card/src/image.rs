@@ -1,9 +1,12 @@
 //! A card image: the chip's persistent memory as bytes, so a card survives restarts.
 //!
-//! Files and retry counters are stored as they are; private keys and PIN reference data are
-//! sealed with AES-256-GCM under a 32-byte sealing key that the adapter keeps elsewhere (like a
-//! secure element's hardware key), bound to the card, application and FID. An image alone never
-//! reveals a key or a PIN; the sealing key alone holds no card.
+//! Private keys, PIN reference data and the contents of every EF that needs a PIN (the My
+//! Number, the 4 facts, …) are sealed with AES-256-GCM under a 32-byte sealing key that the
+//! adapter keeps elsewhere (like a secure element's hardware key), bound to the card,
+//! application and FID. The whole image — retry counters and access rules included — carries an
+//! HMAC-SHA-256 under a key derived from the same sealing key, so an edited image (a reset
+//! counter, a relaxed access rule) does not load. An image alone reveals no key, PIN or personal
+//! data; the sealing key alone holds no card.
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use serde::{Deserialize, Serialize};
@@ -62,6 +65,16 @@ impl SealKey {
         Ok(hex::encode(out))
     }
 
+    /// HMAC-SHA-256 of `data` under a key derived from the sealing key.
+    fn mac(&self, data: &[u8]) -> String {
+        let derived = aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            &[b"hanko card image mac v1".as_slice(), self.0.as_slice()].concat(),
+        );
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, derived.as_ref());
+        hex::encode(aws_lc_rs::hmac::sign(&key, data).as_ref())
+    }
+
     fn open(&self, aad: &str, sealed: &str) -> Result<Zeroizing<Vec<u8>>, ImageError> {
         let raw = hex::decode(sealed).map_err(|_| ImageError::Malformed("sealed value is not hex"))?;
         if raw.len() < NONCE_LEN + 16 {
@@ -103,6 +116,9 @@ struct ImageV1 {
     id: String,
     device: String,
     apps: Vec<AppV1>,
+    /// HMAC-SHA-256 (hex) of this image serialised with `mac` empty.
+    #[serde(default)]
+    mac: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -116,9 +132,30 @@ struct AppV1 {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ObjV1 {
-    File { fid: u16, content: String, read: Vec<u16>, free: bool },
-    Key { fid: u16, sealed: String, usage: Vec<u16>, free: bool },
-    Pin { fid: u16, sealed: String, format: String, tries_left: u8, max_tries: u8 },
+    File {
+        fid: u16,
+        /// Hex content of a freely readable EF.
+        #[serde(default)]
+        content: String,
+        /// Sealed content of an EF that needs a PIN.
+        #[serde(default)]
+        sealed: Option<String>,
+        read: Vec<u16>,
+        free: bool,
+    },
+    Key {
+        fid: u16,
+        sealed: String,
+        usage: Vec<u16>,
+        free: bool,
+    },
+    Pin {
+        fid: u16,
+        sealed: String,
+        format: String,
+        tries_left: u8,
+        max_tries: u8,
+    },
 }
 
 fn access_out(a: &Access) -> (Vec<u16>, bool) {
@@ -179,8 +216,19 @@ impl Card {
             for (fid, obj) in &app.objects {
                 objects.push(match obj {
                     Object::File { content, read } => {
-                        let (read, free) = access_out(read);
-                        ObjV1::File { fid: fid.0, content: hex::encode(content), read, free }
+                        let (read_list, free) = access_out(read);
+                        if free {
+                            ObjV1::File {
+                                fid: fid.0,
+                                content: hex::encode(content),
+                                sealed: None,
+                                read: read_list,
+                                free,
+                            }
+                        } else {
+                            let sealed = Some(seal.seal(&aad(id, &aid, fid.0), content)?);
+                            ObjV1::File { fid: fid.0, content: String::new(), sealed, read: read_list, free }
+                        }
                     }
                     Object::Key { key, usage } => {
                         let (usage, free) = access_out(usage);
@@ -198,8 +246,15 @@ impl Card {
             }
             apps.push(AppV1 { aid, name: app.name.to_owned(), secure_messaging: app.secure_messaging, objects });
         }
-        let image =
-            ImageV1 { version: IMAGE_VERSION, id: id.to_owned(), device: self.device.as_str().to_owned(), apps };
+        let mut image = ImageV1 {
+            version: IMAGE_VERSION,
+            id: id.to_owned(),
+            device: self.device.as_str().to_owned(),
+            apps,
+            mac: String::new(),
+        };
+        let unsigned = serde_json::to_vec_pretty(&image).map_err(|_| ImageError::Malformed("cannot encode"))?;
+        image.mac = seal.mac(&unsigned);
         serde_json::to_vec_pretty(&image).map_err(|_| ImageError::Malformed("cannot encode"))
     }
 
@@ -208,9 +263,18 @@ impl Card {
         if bytes.len() > MAX_IMAGE_LEN {
             return Err(ImageError::Malformed("image too large"));
         }
-        let image: ImageV1 = serde_json::from_slice(bytes).map_err(|_| ImageError::Malformed("not a card image"))?;
+        let mut image: ImageV1 =
+            serde_json::from_slice(bytes).map_err(|_| ImageError::Malformed("not a card image"))?;
         if image.version != IMAGE_VERSION {
             return Err(ImageError::Version(image.version));
+        }
+        let mac = core::mem::take(&mut image.mac);
+        let unsigned = serde_json::to_vec_pretty(&image).map_err(|_| ImageError::Malformed("cannot encode"))?;
+        let expected = seal.mac(&unsigned);
+        if mac.len() != expected.len()
+            || aws_lc_rs::constant_time::verify_slices_are_equal(mac.as_bytes(), expected.as_bytes()).is_err()
+        {
+            return Err(ImageError::Unseal);
         }
         let mut apps = Vec::with_capacity(image.apps.len());
         for app in image.apps {
@@ -221,13 +285,13 @@ impl Card {
             let mut objects = Vec::with_capacity(app.objects.len());
             for obj in app.objects {
                 objects.push(match obj {
-                    ObjV1::File { fid, content, read, free } => (
-                        Fid(fid),
-                        Object::File {
-                            content: hex::decode(content).map_err(|_| ImageError::Malformed("file is not hex"))?,
-                            read: access_in(&read, free),
-                        },
-                    ),
+                    ObjV1::File { fid, content, sealed, read, free } => {
+                        let content = match sealed {
+                            Some(sealed) => seal.open(&aad(&image.id, &app.aid, fid), &sealed)?.to_vec(),
+                            None => hex::decode(content).map_err(|_| ImageError::Malformed("file is not hex"))?,
+                        };
+                        (Fid(fid), Object::File { content, read: access_in(&read, free) })
+                    }
                     ObjV1::Key { fid, sealed, usage, free } => {
                         let der = seal.open(&aad(&image.id, &app.aid, fid), &sealed)?;
                         let key = ChipKey::from_pkcs8(&der).map_err(|e| ImageError::Key(e.0))?;
@@ -293,6 +357,10 @@ mod tests {
         assert_eq!(Card::from_image(moved.as_bytes(), &seal).err(), Some(ImageError::Unseal));
         assert!(matches!(Card::from_image(b"{}", &seal), Err(ImageError::Malformed(_))));
         assert!(matches!(Card::from_image(&image[..image.len() / 2], &seal), Err(ImageError::Malformed(_))));
+        // An edited counter (a blocked PIN given its tries back) does not load.
+        let edited = String::from_utf8(image.clone()).unwrap().replacen("\"tries_left\": 3", "\"tries_left\": 15", 1);
+        assert_ne!(edited.as_bytes(), &image[..]);
+        assert_eq!(Card::from_image(edited.as_bytes(), &seal).err(), Some(ImageError::Unseal));
         let v2 = String::from_utf8(image).unwrap().replacen("\"version\": 1", "\"version\": 2", 1);
         assert_eq!(Card::from_image(v2.as_bytes(), &seal).err(), Some(ImageError::Version(2)));
     }

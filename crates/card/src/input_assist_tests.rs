@@ -300,3 +300,15 @@ fn hostile_apdus_to_the_input_assist_ap_never_panic() {
         }
     }
 }
+
+#[test]
+fn access_codes_derived_from_card_data_cannot_be_changed() {
+    let (mut card, _) = issued();
+    assert_eq!(apdu(&mut card, SELECT_AP).sw, StatusWord::SUCCESS);
+    assert_eq!(verify(&mut card, 0x15, NUMBER_B), StatusWord::SUCCESS);
+    // CHANGE REFERENCE DATA on 照合番号B (P2 = 80|15) is refused; the user PIN (0011) changes.
+    assert_eq!(apdu(&mut card, "00240195 0E 3131313131313131313131313131").sw, StatusWord::CONDITIONS_NOT_SATISFIED);
+    assert_eq!(verify(&mut card, 0x11, crate::tests::PIN), StatusWord::SUCCESS);
+    assert_eq!(apdu(&mut card, "00240191 04 39383736").sw, StatusWord::SUCCESS);
+    assert_eq!(verify(&mut card, 0x11, b"9876"), StatusWord::SUCCESS);
+}

@@ -225,3 +225,17 @@ fn hostile_apdus_never_panic() {
     }
     assert_eq!(Response::parse(&card.process(&vec![0u8; MAX_COMMAND_LEN + 1])).unwrap().sw, StatusWord::WRONG_LENGTH);
 }
+
+#[test]
+fn change_commands_belong_to_their_aps_and_debug_hides_contents() {
+    let mut card = issued(Device::Card).card;
+    // 共通AP: CHANGE REFERENCE DATA is not its command (it uses 80 32).
+    assert_eq!(sw(&mut card, "00A4040C0AD3921000310001010100"), StatusWord::SUCCESS);
+    assert_eq!(sw(&mut card, "00240180043132333400"), StatusWord::INS_NOT_SUPPORTED);
+    // JPKI-AP: CHANGE KEY is not its command.
+    assert_eq!(sw(&mut card, "00A4040C0AD392F000260100000001"), StatusWord::SUCCESS);
+    assert_eq!(sw(&mut card, "8032008004 31323334"), StatusWord::INS_NOT_SUPPORTED);
+    let shown = format!("{card:?}");
+    assert!(shown.contains("Key([inside the chip]") && shown.contains("Pin([elided]"), "{shown}");
+    assert!(!shown.contains("HANKO0000000001"), "EF contents must not show: {shown}");
+}
