@@ -170,6 +170,11 @@ impl Card {
         self.verified.clear();
     }
 
+    /// Marks persistent state as changed again (an adapter whose write failed).
+    pub fn mark_dirty(&mut self) {
+        self.dirty = true;
+    }
+
     /// True once since the last call if persistent state (retry counters, PINs) changed: the
     /// adapter must persist the card before sending the response.
     pub fn take_dirty(&mut self) -> bool {

@@ -1,6 +1,9 @@
-//! Card images on disk: `cards/<id>.card` under the data directory, sealed with `cards/.seal`
-//! (32 random bytes, mode 0600). A card whose persistent state changed (a retry counter, a PIN)
-//! is written — temp file, fsync, rename — before the response to the command leaves.
+//! Card images on disk: `cards/<id>.card` under the data directory, sealed with
+//! `card-seal.key` (32 random bytes, mode 0600, kept apart from the images). A card whose
+//! persistent state changed (a retry counter, a PIN) is written — temp file, fsync, rename,
+//! directory fsync — before the response to the command leaves. A card is used by one process at
+//! a time (an exclusive lock on `cards/<id>.lock`), so parallel processes cannot each spend the
+//! same try.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,24 +18,50 @@ pub(crate) fn cards_dir(data: &Path) -> PathBuf {
     data.join("cards")
 }
 
-/// The sealing key of a data directory's card images, created on first use.
+/// The sealing key of a data directory's card images, created on first use (atomically: two
+/// processes creating it at once end up with the same key).
 pub(crate) fn seal_key(data: &Path) -> Result<SealKey> {
-    let path = cards_dir(data).join(".seal");
-    if path.exists() {
-        let bytes = zeroize::Zeroizing::new(fs::read(&path).with_context(|| format!("reading {}", path.display()))?);
-        let arr: [u8; 32] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("{} is not a 32-byte sealing key", path.display()))?;
-        return Ok(SealKey::new(arr));
+    let path = data.join("card-seal.key");
+    if !path.exists() {
+        fs::create_dir_all(data)?;
+        let key = SealKey::generate()?;
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        match opts.open(&path) {
+            Ok(mut f) => {
+                std::io::Write::write_all(&mut f, key.expose())?;
+                f.sync_all()?;
+                return Ok(key);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+        }
     }
-    let key = SealKey::generate()?;
-    write_atomic(&path, key.expose(), 0o600)?;
-    Ok(key)
+    let bytes = zeroize::Zeroizing::new(fs::read(&path).with_context(|| format!("reading {}", path.display()))?);
+    let arr: [u8; 32] =
+        bytes.as_slice().try_into().map_err(|_| anyhow::anyhow!("{} is not a 32-byte sealing key", path.display()))?;
+    Ok(SealKey::new(arr))
+}
+
+/// Takes the card's exclusive lock, or says who holds it.
+fn lock(data: &Path, id: &str) -> Result<fs::File> {
+    let path = cards_dir(data).join(format!("{id}.lock"));
+    fs::create_dir_all(cards_dir(data))?;
+    let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => {
+            bail!("card {id} is in use by another hanko process (e.g. `hanko card serve`)")
+        }
+        Err(fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+    }
 }
 
 /// A card image file, opened for use: every state change is persisted before the reply.
 pub(crate) struct CardFile {
+    _lock: fs::File,
     path: PathBuf,
     id: String,
     seal: SealKey,
@@ -46,15 +75,19 @@ impl CardFile {
             bail!("{id:?} is not a card id (letters, digits and '-')");
         }
         let path = cards_dir(data).join(format!("{id}.card"));
-        let bytes = fs::read(&path)
-            .with_context(|| format!("no card {id} in {} (see `hanko card list`)", cards_dir(data).display()))?;
+        if !path.exists() {
+            bail!("no card {id} in {} (see `hanko card list`)", cards_dir(data).display());
+        }
+        // Read the image only under the lock: what we load is what the last holder wrote.
+        let lock = lock(data, id)?;
+        let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let seal = seal_key(data)?;
         let (card, stored) =
             Card::from_image(&bytes, &seal).with_context(|| format!("card image {}", path.display()))?;
         if stored != id {
             bail!("{} holds card {stored}, not {id}", path.display());
         }
-        Ok(CardFile { path, id: id.to_owned(), seal, card })
+        Ok(CardFile { _lock: lock, path, id: id.to_owned(), seal, card })
     }
 
     /// Writes a new card image.
@@ -63,7 +96,7 @@ impl CardFile {
         if path.exists() {
             bail!("card {id} already exists");
         }
-        let f = CardFile { path, id: id.to_owned(), seal: seal_key(data)?, card };
+        let f = CardFile { _lock: lock(data, id)?, path, id: id.to_owned(), seal: seal_key(data)?, card };
         f.persist()?;
         Ok(f)
     }
@@ -74,6 +107,18 @@ impl CardFile {
         write_atomic(&self.path, &image, 0o600)
     }
 
+    /// Writes the image if the card changed. On failure the card stays marked changed (the next
+    /// command tries again) and no response may leave.
+    fn persist_if_dirty(&mut self) -> std::io::Result<()> {
+        if self.card.take_dirty() {
+            if let Err(e) = self.persist() {
+                self.card.mark_dirty();
+                return Err(std::io::Error::other(format!("{e:#}")));
+            }
+        }
+        Ok(())
+    }
+
     /// The card.
     pub(crate) fn card(&self) -> &Card {
         &self.card
@@ -82,9 +127,7 @@ impl CardFile {
     /// Processes one APDU; persists first when the card's state changed.
     pub(crate) fn process(&mut self, apdu: &[u8]) -> std::io::Result<Vec<u8>> {
         let response = self.card.process(apdu);
-        if self.card.take_dirty() {
-            self.persist().map_err(|e| std::io::Error::other(format!("{e:#}")))?;
-        }
+        self.persist_if_dirty()?;
         Ok(response)
     }
 }
@@ -126,9 +169,6 @@ impl hanko_cardlink::VirtualCard for CardFile {
         self.card.reset();
     }
     fn before_reply(&mut self) -> std::io::Result<()> {
-        if self.card.take_dirty() {
-            self.persist().map_err(|e| std::io::Error::other(format!("{e:#}")))?;
-        }
-        Ok(())
+        self.persist_if_dirty()
     }
 }

@@ -375,13 +375,15 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
                 hanko_pki::RsaPublicKey::from_spki_der(&read_der(&on.data.data_dir.join("cv").join("root.spki.der"))?)?;
             let mut c = Client::new(on.open()?);
             let pin = env_secret("HANKO_PIN")?;
-            let facts = c.read_facts(AccessCode::Pin(&pin))?;
+            c.read_facts(AccessCode::Pin(&pin))?;
             let scope = if my_number_out.is_some() {
                 hanko_card::IntegrityScope::Both
             } else {
                 hanko_card::IntegrityScope::FourFacts
             };
             let verified = c.verify_integrity(&root, scope)?;
+            // Print the facts the integrity check covered, not an earlier read.
+            let facts = verified.facts().context("the integrity check read the 4 facts")?;
             if let (Some(path), Some(number)) = (&my_number_out, verified.my_number()) {
                 write_atomic(path, number.expose(), 0o600)?;
             }
@@ -407,8 +409,10 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
         Command::New(a) => new_card(&a),
         Command::List { data } => {
             for id in cards::list(&data.data_dir)? {
-                let f = CardFile::open(&data.data_dir, &id)?;
-                println!("{id}  {}", f.card().device().as_str());
+                match CardFile::open(&data.data_dir, &id) {
+                    Ok(f) => println!("{id}  {}", f.card().device().as_str()),
+                    Err(e) => println!("{id}  ({e:#})"),
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

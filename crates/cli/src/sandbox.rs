@@ -74,14 +74,19 @@ pub(crate) fn from_ts(t: i64) -> Result<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(t).context("timestamp out of range")
 }
 
-/// Writes `bytes` to `path` atomically (temp file, fsync, rename), with `mode` on Unix.
+/// Writes `bytes` to `path` atomically (fresh temp file, fsync, rename, fsync of the directory)
+/// with `mode` on Unix: after a crash the file is either the old one or the new one, and a
+/// rename that was acknowledged survives a power cut.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let dir = path.parent().context("path has no parent")?;
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    // A stale temp file (a crash of an earlier process with our pid) is removed, never reused:
+    // create_new refuses symlinks and keeps the mode we ask for.
+    let _ = fs::remove_file(&tmp);
     {
         let mut opts = fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
+        opts.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, mode);
         let mut f = opts.open(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
@@ -89,6 +94,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         f.sync_all()?;
     }
     fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
+    fs::File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("syncing {}", dir.display()))?;
     Ok(())
 }
 

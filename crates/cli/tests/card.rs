@@ -98,6 +98,38 @@ fn pin_counters_persist_and_a_blocked_pin_stays_blocked() {
     assert_eq!(tries(&dir, &card, "signature"), "5 tries left");
 }
 
+/// Parallel processes cannot multiply guesses: each wrong answer anyone sees spent a try.
+#[test]
+fn parallel_processes_cannot_spend_one_try_twice() {
+    let dir = scratch("parallel");
+    let (card, _) = issue_card(&dir);
+    let children: Vec<Child> = (0..8)
+        .map(|_| {
+            hanko(&dir, Some("WRONGPW1"))
+                .args(["card", "verify-pin", "--card", &card, "--slot", "signature"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut wrong = 0;
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let t = text(&out);
+        if t.contains("wrong PIN") || t.contains("blocked") {
+            wrong += 1;
+        } else {
+            assert!(t.contains("in use by another hanko process"), "{t}");
+        }
+    }
+    let spent = match tries(&dir, &card, "signature").as_str() {
+        "blocked" => 5,
+        s => 5 - s.split(' ').next().unwrap().parse::<u32>().unwrap(),
+    };
+    assert_eq!(spent, wrong.min(5), "{wrong} wrong answers seen");
+}
+
 /// Kill the process between a wrong VERIFY and its answer, many times: the card must never
 /// grant an extra try. Invariant: tries spent ≥ wrong answers the attacker saw.
 #[test]

@@ -271,7 +271,8 @@ impl CrlSet {
     }
 
     /// Verifies a full CRL against the trusted generation that signed it and indexes it,
-    /// replacing an older one of the same issuer. Returns the issuer's key identifier.
+    /// replacing the one held for that generation only if its cRLNumber is higher. CRLs without
+    /// nextUpdate are refused. Returns the issuer's key identifier.
     pub fn add(&mut self, trust: &TrustStore, der: &[u8]) -> Result<Vec<u8>, VerifyError> {
         let parsed = crate::crl::ParsedCrl::from_der(der).map_err(|e| VerifyError::Crl(e.to_string()))?;
         // The generation named by the CRL's authorityKeyIdentifier, else any whose key verifies.
@@ -281,7 +282,20 @@ impl CrlSet {
             .filter(|a| parsed.authority_key_id().is_none_or(|id| id == a.key_id.as_slice()))
             .find(|a| parsed.verify_signature(&a.key).is_ok())
             .ok_or_else(|| VerifyError::Crl("signed by no trusted CA generation".into()))?;
+        if parsed.next_update().is_none() {
+            return Err(VerifyError::Crl("no nextUpdate: a CRL must say when it goes stale".into()));
+        }
         let index = CrlIndex::from_crl(&parsed).map_err(|e| VerifyError::Crl(e.to_string()))?;
+        if let Some(current) = self.by_issuer.get(&anchor.key_id) {
+            // Never roll back: an older CRL, still unexpired, would hide newer revocations.
+            if index.crl_number() <= current.crl_number() {
+                return Err(VerifyError::Crl(format!(
+                    "CRL #{} is not newer than the CRL #{} already held for this CA generation",
+                    index.crl_number(),
+                    current.crl_number()
+                )));
+            }
+        }
         self.by_issuer.insert(anchor.key_id.clone(), index);
         Ok(anchor.key_id.clone())
     }
@@ -785,6 +799,19 @@ mod tests {
             RevocationCheck::Crl(&CrlSet::new()),
         );
         assert_eq!(e.unwrap_err(), VerifyError::CrlMissing);
+    }
+
+    #[test]
+    fn an_older_crl_never_replaces_a_newer_one() {
+        let w = world();
+        let (t, n) = crate::crl::daily_window(NOW);
+        let older = CrlBuilder::new(1, t, n).sign(&w.sign_ca).unwrap();
+        let newer = CrlBuilder::new(2, t, n).sign(&w.sign_ca).unwrap();
+        let mut set = CrlSet::new();
+        set.add(&w.trust, &newer).unwrap();
+        assert!(matches!(set.add(&w.trust, &older), Err(VerifyError::Crl(_))));
+        assert!(matches!(set.add(&w.trust, &newer), Err(VerifyError::Crl(_))));
+        assert_eq!(set.get(w.sign_ca.key_id()).unwrap().crl_number(), 2);
     }
 
     #[test]
