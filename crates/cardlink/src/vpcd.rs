@@ -565,7 +565,7 @@ mod tests {
                 return self.input.read(buf);
             }
             self.tick += 1;
-            if self.tick % 2 == 0 {
+            if self.tick.is_multiple_of(2) {
                 return Err(io::Error::new(io::ErrorKind::WouldBlock, "timeout"));
             }
             let n = buf.len().min(1);
