@@ -32,7 +32,8 @@ pub(crate) enum Command {
         #[command(flatten)]
         data: DataDir,
     },
-    /// Show a card: device, applications, certificate serials and PIN tries (no try spent).
+    /// Show a card, read through its APDUs: auth certificate serial, PIN tries (no try spent) and
+    /// the 共通AP record.
     Show {
         #[command(flatten)]
         on: On,
