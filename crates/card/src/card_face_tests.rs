@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use hanko_pki::time::macros::date;
 use hanko_pki::*;
 
-use crate::tests::PIN;
+use crate::tests::{apdu, file_mut, read, verify, PIN};
 use crate::*;
 
 const NAME: &str = "試験　花子";
@@ -88,31 +88,8 @@ fn issued() -> (Card, RsaPublicKey) {
     (card, RsaPublicKey::from_spki_der(&f.root).unwrap())
 }
 
-fn file_mut(app: &mut Application, fid: Fid) -> &mut Vec<u8> {
-    match app.objects.iter_mut().find(|(f, _)| *f == fid) {
-        Some((_, Object::File { content, .. })) => content,
-        _ => panic!("no file {fid:?}"),
-    }
-}
-
-fn apdu(card: &mut Card, hex: &str) -> Response {
-    Response::parse(&card.process(&hex::decode(hex.replace(' ', "")).unwrap())).unwrap()
-}
-
 const SELECT_FACE: &str = "00A4040C0A D3921000310001010402";
 const SELECT_JUKI: &str = "00A4040C0A D3921000310001010401";
-
-/// VERIFY `secret` against key EF `sfi` by the P2 = 80|SFI form.
-fn verify(card: &mut Card, sfi: u8, secret: &[u8]) -> StatusWord {
-    let mut raw = vec![0x00, 0x20, 0x00, 0x80 | sfi, secret.len() as u8];
-    raw.extend_from_slice(secret);
-    Response::parse(&card.process(&raw)).unwrap().sw
-}
-
-/// READ BINARY of the whole EF `sfi` by SFI (P1 = 80|SFI, extended Le 7FFF).
-fn read(card: &mut Card, sfi: u8) -> Response {
-    Response::parse(&card.process(&[0x00, 0xB0, 0x80 | sfi, 0x00, 0x00, 0x7F, 0xFF])).unwrap()
-}
 
 /// Which of EF 0001–0005 read with `90 00`.
 fn readable(card: &mut Card) -> Vec<u8> {
@@ -215,10 +192,10 @@ fn each_code_opens_exactly_the_efs_of_10_card_md() {
     let mut c = Client::new(&mut card);
     c.read_card_face(AccessCode::NumberA(&number_a())).unwrap();
     c.read_card_face(AccessCode::NumberB(NUMBER_B)).unwrap();
-    assert_eq!(c.read_card_face(AccessCode::Pin(PIN)).err(), Some(CardFaceError::UnsupportedCode));
-    assert_eq!(c.read_card_face(AccessCode::NumberB(b"")).err(), Some(CardFaceError::EmptyCode));
+    assert_eq!(c.read_card_face(AccessCode::Pin(PIN)).err(), Some(CardAppError::UnsupportedCode));
+    assert_eq!(c.read_card_face(AccessCode::NumberB(b"")).err(), Some(CardAppError::EmptyCode));
     assert!(c.read_my_number_image(&number_a()).is_ok());
-    assert!(matches!(c.read_my_number_image(NUMBER_B), Err(CardFaceError::Client(ClientError::WrongPin { .. }))));
+    assert!(matches!(c.read_my_number_image(NUMBER_B), Err(CardAppError::Client(ClientError::WrongPin { .. }))));
     assert_eq!(c.read_age_record(BIRTH_KEY).unwrap().birth_date(), BirthDate::Known(date!(1980 - 02 - 17)));
 }
 
@@ -251,7 +228,7 @@ fn the_card_face_signature_verifies_with_the_root_key() {
     let other = CvIssuer::generate().unwrap();
     assert_eq!(
         c.verify_card_face(&face, other.root_public_key()).err(),
-        Some(CardFaceError::Data(CardDataError::BadSignature("CV certificate")))
+        Some(CardAppError::Data(CardDataError::BadSignature("CV certificate")))
     );
     // A record signed under another hierarchy does not verify under this certificate.
     let foreign = face_app(&other);
@@ -281,16 +258,16 @@ fn a_tampered_photo_fails_and_the_uncovered_fields_do_not() {
         let at = find(f, SYNTHETIC_PORTRAIT_JP2) + SYNTHETIC_PORTRAIT_JP2.len() - 100;
         f[at] ^= 0x01;
     });
-    assert_eq!(err.err(), Some(CardFaceError::Data(CardDataError::BadSignature("card face"))));
+    assert_eq!(err.err(), Some(CardAppError::Data(CardDataError::BadSignature("card face"))));
     // The sex digit, and one byte of the name image.
     let err = tamper(&|f| f[40] = b'1');
-    assert_eq!(err.err(), Some(CardFaceError::Data(CardDataError::BadSignature("card face"))));
+    assert_eq!(err.err(), Some(CardAppError::Data(CardDataError::BadSignature("card face"))));
     let name = synthetic_text_png(NAME, 16).unwrap();
     let err = tamper(&|f| {
         let at = find(f, &name) + name.len() - 1;
         f[at] ^= 0x80;
     });
-    assert_eq!(err.err(), Some(CardFaceError::Data(CardDataError::BadSignature("card face"))));
+    assert_eq!(err.err(), Some(CardAppError::Data(CardDataError::BadSignature("card face"))));
     // DF29 (expiry) and DF2A (security code image) are not covered (10-card.md §7).
     let face = tamper(&|f| {
         let at = find(f, b"\xDF\x29\x0820351231") + 5;
@@ -306,7 +283,7 @@ fn wrong_codes_count_down_and_block() {
     let mut c = Client::new(card);
     let wrong_b = AccessCode::NumberB(b"55021720350000");
     let wrong = |c: &mut Client<Card>| c.read_card_face(wrong_b).err();
-    let left = |n| Some(CardFaceError::Client(ClientError::WrongPin { tries_left: n }));
+    let left = |n| Some(CardAppError::Client(ClientError::WrongPin { tries_left: n }));
     for n in [9, 8, 7] {
         assert_eq!(wrong(&mut c), left(n), "照合番号B has 10 tries");
     }
@@ -314,10 +291,10 @@ fn wrong_codes_count_down_and_block() {
     for n in (1..=9).rev() {
         assert_eq!(wrong(&mut c), left(n), "a right code reset the counter to 10");
     }
-    assert_eq!(c.read_card_face(wrong_b).err(), Some(CardFaceError::Client(ClientError::PinBlocked)), "63 C0");
+    assert_eq!(c.read_card_face(wrong_b).err(), Some(CardAppError::Client(ClientError::PinBlocked)), "63 C0");
     assert_eq!(
         c.read_card_face(AccessCode::NumberB(NUMBER_B)).err(),
-        Some(CardFaceError::Client(ClientError::PinBlocked)),
+        Some(CardAppError::Client(ClientError::PinBlocked)),
         "69 84 from now on, even with the right code"
     );
     // 照合番号A, the birth-date key and the input-assist AP's own codes are separate counters.
@@ -333,17 +310,17 @@ fn wrong_codes_count_down_and_block() {
     assert_eq!(c.read_facts(AccessCode::NumberB(NUMBER_B)).unwrap().name(), NAME, "input-assist 照合番号B untouched");
 
     // The 住基 PIN: 3 tries.
-    assert_eq!(c.read_juki_record(b"0000").err(), Some(CardFaceError::Client(ClientError::WrongPin { tries_left: 2 })));
-    assert_eq!(c.read_juki_record(b"0000").err(), Some(CardFaceError::Client(ClientError::WrongPin { tries_left: 1 })));
+    assert_eq!(c.read_juki_record(b"0000").err(), Some(CardAppError::Client(ClientError::WrongPin { tries_left: 2 })));
+    assert_eq!(c.read_juki_record(b"0000").err(), Some(CardAppError::Client(ClientError::WrongPin { tries_left: 1 })));
     assert_eq!(c.read_juki_record(PIN).unwrap().expose(), RECORD_CODE, "a right PIN resets the counter");
     for left in [2, 1] {
         assert_eq!(
             c.read_juki_record(b"0000").err(),
-            Some(CardFaceError::Client(ClientError::WrongPin { tries_left: left }))
+            Some(CardAppError::Client(ClientError::WrongPin { tries_left: left }))
         );
     }
-    assert_eq!(c.read_juki_record(b"0000").err(), Some(CardFaceError::Client(ClientError::PinBlocked)));
-    assert_eq!(c.read_juki_record(PIN).err(), Some(CardFaceError::Client(ClientError::PinBlocked)));
+    assert_eq!(c.read_juki_record(b"0000").err(), Some(CardAppError::Client(ClientError::PinBlocked)));
+    assert_eq!(c.read_juki_record(PIN).err(), Some(CardAppError::Client(ClientError::PinBlocked)));
     // The JPKI auth PIN has the same value but its own counter.
     assert_eq!(c.pin_status(Slot::Auth).unwrap(), PinStatus::Tries(3));
 }
@@ -363,7 +340,7 @@ fn the_juki_record_needs_the_pin() {
     let mut c = Client::new(&mut card);
     assert!(c.read_juki_record(PIN).is_err());
     assert_eq!(c.read_juki_record(b"5678").unwrap().expose(), RECORD_CODE);
-    assert_eq!(c.read_juki_record(b"").err(), Some(CardFaceError::EmptyCode));
+    assert_eq!(c.read_juki_record(b"").err(), Some(CardAppError::EmptyCode));
 }
 
 #[test]

@@ -244,19 +244,27 @@ impl<T: Transport> Client<T> {
 
     /// VERIFY `slot`'s PIN (the JPKI-AP stays selected, so the next command may use the key).
     pub fn verify_pin(&mut self, slot: Slot, pin: &[u8]) -> Result<(), ClientError> {
-        self.select_application(&AID_JPKI)?;
-        self.select_ef(slot.pin())?;
-        self.verify_current(pin)
+        self.verify_in(&AID_JPKI, slot.pin(), pin, "verify PIN")
     }
 
-    fn verify_current(&mut self, pin: &[u8]) -> Result<(), ClientError> {
-        let cmd = Command { cla: 0, ins: Ins::VERIFY, p1: 0, p2: 0x80, data: pin, le: None, extended: false };
+    /// Selects `aid` (clearing any earlier VERIFY), the key EF `fid`, and VERIFYs `value`:
+    /// `63 Cx` is a wrong PIN with x tries left, `63 C0` / `69 84` blocked.
+    pub(crate) fn verify_in(
+        &mut self,
+        aid: &[u8],
+        fid: Fid,
+        value: &[u8],
+        what: &'static str,
+    ) -> Result<(), ClientError> {
+        self.select_application(aid)?;
+        self.select_ef(fid)?;
+        let cmd = Command { cla: 0, ins: Ins::VERIFY, p1: 0, p2: 0x80, data: value, le: None, extended: false };
         let r = self.transmit(&cmd)?;
         match (r.sw, r.sw.remaining_tries()) {
             (StatusWord::SUCCESS, _) => Ok(()),
             (StatusWord::PIN_BLOCKED, _) | (_, Some(0)) => Err(ClientError::PinBlocked),
             (_, Some(n)) => Err(ClientError::WrongPin { tries_left: n }),
-            (sw, None) => Err(ClientError::Status { what: "verify PIN", sw }),
+            (sw, None) => Err(ClientError::Status { what, sw }),
         }
     }
 

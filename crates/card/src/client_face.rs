@@ -10,37 +10,18 @@ use core::fmt;
 
 use hanko_pki::{DigestAlgorithm, DigestInfo, RsaPublicKey, SignatureAlgorithm};
 
-use crate::apdu::{Command, Ins, StatusWord};
+use crate::apdu::{Command, Ins};
 use crate::card_face::{
     ef, AgeRecord, CardFace, CardFaceInfo, MyNumberImage, MAX_CARD_FACE_LEN, MAX_CARD_FACE_RECORD_LEN,
 };
 use crate::client::{Client, ClientError};
-use crate::client_facts::AccessCode;
+use crate::client_facts::{AccessCode, CardAppError};
 use crate::cv::{CardDataError, CvCertificate, CvKeyId, VerifiedCvCertificate, CV_CERTIFICATE_LEN};
 use crate::emulator::Fid;
 use crate::input_assist::parse_len;
 use crate::juki::{self, ResidentRecordCode, RECORD_CODE_LEN};
 use crate::layout::{AID_CARD_FACE, AID_JUKI};
 use crate::transport::Transport;
-
-/// Reading or checking the 券面AP (or the 住基AP) failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum CardFaceError {
-    /// The card or transport refused (a wrong or blocked code, `69 82` for an EF the verified
-    /// code does not open, …).
-    #[error(transparent)]
-    Client(#[from] ClientError),
-    /// The card's data is malformed or does not verify.
-    #[error(transparent)]
-    Data(#[from] CardDataError),
-    /// The access code given is empty (a case-1 VERIFY would only query the counter).
-    #[error("the access code is empty")]
-    EmptyCode,
-    /// The 券面AP has no PIN: it opens with 照合番号A or 照合番号B.
-    #[error("the card-face AP opens with 照合番号A or B, not a PIN")]
-    UnsupportedCode,
-}
 
 /// A card face whose DF28 verified under a CV certificate that verified with the configured root
 /// key; only [`Client::verify_card_face`] makes one. `Debug` shows no holder data.
@@ -80,30 +61,12 @@ impl VerifiedCardFace {
     }
 }
 
-fn verify_status(sw: StatusWord, what: &'static str) -> Result<(), ClientError> {
-    match (sw, sw.remaining_tries()) {
-        (StatusWord::SUCCESS, _) => Ok(()),
-        (StatusWord::PIN_BLOCKED, _) | (_, Some(0)) => Err(ClientError::PinBlocked),
-        (_, Some(n)) => Err(ClientError::WrongPin { tries_left: n }),
-        (sw, None) => Err(ClientError::Status { what, sw }),
-    }
-}
-
 impl<T: Transport> Client<T> {
-    /// Selects `aid` (clearing any earlier VERIFY), then VERIFY of `value` against key EF `fid`.
-    fn open_with(&mut self, aid: &[u8], fid: Fid, value: &[u8], what: &'static str) -> Result<(), ClientError> {
-        self.select_application(aid)?;
-        self.select_ef(fid)?;
-        let cmd = Command { cla: 0, ins: Ins::VERIFY, p1: 0, p2: 0x80, data: value, le: None, extended: false };
-        let r = self.transmit(&cmd)?;
-        verify_status(r.sw, what)
-    }
-
-    fn open_card_face(&mut self, fid: Fid, value: &[u8]) -> Result<(), CardFaceError> {
+    fn open_card_face(&mut self, fid: Fid, value: &[u8]) -> Result<(), CardAppError> {
         if value.is_empty() {
-            return Err(CardFaceError::EmptyCode);
+            return Err(CardAppError::EmptyCode);
         }
-        Ok(self.open_with(&AID_CARD_FACE, fid, value, "verify card-face code")?)
+        Ok(self.verify_in(&AID_CARD_FACE, fid, value, "verify card-face code")?)
     }
 
     /// Reads `len` bytes of the current EF from `start` in short-Le steps; each answer must be
@@ -128,7 +91,7 @@ impl<T: Transport> Client<T> {
 
     /// Selects EF `fid` and reads the one TLV with a two-byte `tag` at its start (its length from
     /// the header, at most `max` bytes in all).
-    fn read_tlv_ef(&mut self, fid: Fid, tag: [u8; 2], max: usize) -> Result<Vec<u8>, CardFaceError> {
+    fn read_tlv_ef(&mut self, fid: Fid, tag: [u8; 2], max: usize) -> Result<Vec<u8>, CardAppError> {
         self.select_ef(fid)?;
         let mut head = self.read_binary(0, 5)?;
         let (len, n) = match head.as_slice() {
@@ -149,12 +112,12 @@ impl<T: Transport> Client<T> {
 
     /// VERIFY `code` in the 券面AP (照合番号A against key EF `0013`, 照合番号B against `0012`), then
     /// read and parse the card face (EF `0002`). A PIN is refused with
-    /// [`CardFaceError::UnsupportedCode`]. The AP stays selected with `code` verified.
-    pub fn read_card_face(&mut self, code: AccessCode<'_>) -> Result<CardFace, CardFaceError> {
+    /// [`CardAppError::UnsupportedCode`]. The AP stays selected with `code` verified.
+    pub fn read_card_face(&mut self, code: AccessCode<'_>) -> Result<CardFace, CardAppError> {
         let (fid, value) = match code {
             AccessCode::NumberA(v) => (ef::NUMBER_A, v),
             AccessCode::NumberB(v) => (ef::NUMBER_B, v),
-            AccessCode::Pin(_) => return Err(CardFaceError::UnsupportedCode),
+            AccessCode::Pin(_) => return Err(CardAppError::UnsupportedCode),
         };
         self.open_card_face(fid, value)?;
         let file = self.read_tlv_ef(ef::FACE, [0xFF, 0x20], MAX_CARD_FACE_LEN)?;
@@ -166,7 +129,7 @@ impl<T: Transport> Client<T> {
     pub fn read_card_face_certificate(
         &mut self,
         root_public_key: &RsaPublicKey,
-    ) -> Result<VerifiedCvCertificate, CardFaceError> {
+    ) -> Result<VerifiedCvCertificate, CardAppError> {
         self.select_application(&AID_CARD_FACE)?;
         self.select_ef(ef::CV_CERTIFICATE)?;
         let cert = CvCertificate::parse(&self.read_span(0, CV_CERTIFICATE_LEN)?)?;
@@ -181,7 +144,7 @@ impl<T: Transport> Client<T> {
         &mut self,
         face: &CardFace,
         root_public_key: &RsaPublicKey,
-    ) -> Result<VerifiedCardFace, CardFaceError> {
+    ) -> Result<VerifiedCardFace, CardAppError> {
         let cert = self.read_card_face_certificate(root_public_key)?;
         face.verify(&cert)?;
         Ok(VerifiedCardFace {
@@ -194,7 +157,7 @@ impl<T: Transport> Client<T> {
 
     /// Proves that the chip holds the key the verified face names (DF24): it signs a fresh
     /// random challenge with key `001A` (`80 2A 00 00`, SHA-256 DigestInfo, no PIN).
-    pub fn authenticate_card_face_chip(&mut self, face: &VerifiedCardFace) -> Result<(), CardFaceError> {
+    pub fn authenticate_card_face_chip(&mut self, face: &VerifiedCardFace) -> Result<(), CardAppError> {
         self.select_application(&AID_CARD_FACE)?;
         let mut challenge = [0u8; 32];
         aws_lc_rs::rand::fill(&mut challenge).map_err(|_| CardDataError::Malformed("no randomness for a challenge"))?;
@@ -215,7 +178,7 @@ impl<T: Transport> Client<T> {
     /// VERIFY the birth-date key (era `YYMMDD`, key EF `0011`) in the 券面AP, then read and parse
     /// the age record (EF `0001`). Check it with [`AgeRecord::verify`] and
     /// [`Client::read_card_face_certificate`].
-    pub fn read_age_record(&mut self, birth_date_key: &[u8]) -> Result<AgeRecord, CardFaceError> {
+    pub fn read_age_record(&mut self, birth_date_key: &[u8]) -> Result<AgeRecord, CardAppError> {
         self.open_card_face(ef::BIRTH_DATE_KEY, birth_date_key)?;
         let file = self.read_tlv_ef(ef::AGE_RECORD, [0xFF, 0x10], MAX_CARD_FACE_RECORD_LEN)?;
         Ok(AgeRecord::parse(&file)?)
@@ -223,14 +186,14 @@ impl<T: Transport> Client<T> {
 
     /// VERIFY 照合番号A (the My Number) in the 券面AP, then read and parse the rendered My Number
     /// (EF `0005`). Check it with [`MyNumberImage::verify`].
-    pub fn read_my_number_image(&mut self, number_a: &[u8]) -> Result<MyNumberImage, CardFaceError> {
+    pub fn read_my_number_image(&mut self, number_a: &[u8]) -> Result<MyNumberImage, CardAppError> {
         self.open_card_face(ef::NUMBER_A, number_a)?;
         let file = self.read_tlv_ef(ef::MY_NUMBER_IMAGE, [0xFF, 0x40], MAX_CARD_FACE_RECORD_LEN)?;
         Ok(MyNumberImage::parse(&file)?)
     }
 
     /// Selects the 券面AP and reads its AP basic info (EF `0003`, free).
-    pub fn read_card_face_info(&mut self) -> Result<CardFaceInfo, CardFaceError> {
+    pub fn read_card_face_info(&mut self) -> Result<CardFaceInfo, CardAppError> {
         self.select_application(&AID_CARD_FACE)?;
         let file = self.read_tlv_ef(ef::AP_INFO, [0xFF, 0x30], MAX_CARD_FACE_RECORD_LEN)?;
         Ok(CardFaceInfo::parse(&file)?)
@@ -238,11 +201,11 @@ impl<T: Transport> Client<T> {
 
     /// VERIFY the 住基 PIN (EF `001C`) in the 住基AP, then read the resident record code
     /// (EF `0001`, 11 digits).
-    pub fn read_juki_record(&mut self, pin: &[u8]) -> Result<ResidentRecordCode, CardFaceError> {
+    pub fn read_juki_record(&mut self, pin: &[u8]) -> Result<ResidentRecordCode, CardAppError> {
         if pin.is_empty() {
-            return Err(CardFaceError::EmptyCode);
+            return Err(CardAppError::EmptyCode);
         }
-        self.open_with(&AID_JUKI, juki::ef::PIN, pin, "verify 住基 PIN")?;
+        self.verify_in(&AID_JUKI, juki::ef::PIN, pin, "verify 住基 PIN")?;
         self.select_ef(juki::ef::RECORD_CODE)?;
         let raw = zeroize::Zeroizing::new(self.read_binary(0, RECORD_CODE_LEN)?);
         Ok(ResidentRecordCode::parse(&raw).ok_or(CardDataError::Malformed("resident record code is not 11 digits"))?)

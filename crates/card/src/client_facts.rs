@@ -10,7 +10,7 @@ use core::fmt;
 
 use hanko_pki::{DigestAlgorithm, DigestInfo, RsaPublicKey, SignatureAlgorithm};
 
-use crate::apdu::{Command, Ins, StatusWord};
+use crate::apdu::{Command, Ins};
 use crate::client::{Client, ClientError};
 use crate::cv::{CardDataError, ChipKeyRecord, CvCertificate, CvKeyId, IntegrityRecord, CHIP_KEY_RECORD_LEN};
 use crate::cv::{CV_CERTIFICATE_LEN, INTEGRITY_RECORD_LEN};
@@ -120,10 +120,10 @@ impl VerifiedFacts {
     }
 }
 
-/// Reading or checking the input-assist AP failed.
+/// Reading or checking the data of the input-assist AP, the 券面AP or the 住基AP failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum InputAssistError {
+pub enum CardAppError {
     /// The card or transport refused (a wrong or blocked code, `69 82` for an EF the verified
     /// code does not open, …).
     #[error(transparent)]
@@ -134,34 +134,28 @@ pub enum InputAssistError {
     /// The access code given is empty (a case-1 VERIFY would only query the counter).
     #[error("the access code is empty")]
     EmptyCode,
+    /// The 券面AP has no PIN: it opens with 照合番号A or 照合番号B.
+    #[error("the card-face AP opens with 照合番号A or B, not a PIN")]
+    UnsupportedCode,
 }
 
 impl<T: Transport> Client<T> {
     /// Selects the input-assist AP (clearing any earlier VERIFY) and verifies `code`.
-    fn open_input_assist(&mut self, code: AccessCode<'_>) -> Result<(), InputAssistError> {
+    fn open_input_assist(&mut self, code: AccessCode<'_>) -> Result<(), CardAppError> {
         if code.value().is_empty() {
-            return Err(InputAssistError::EmptyCode);
+            return Err(CardAppError::EmptyCode);
         }
-        self.select_application(&AID_INPUT_ASSIST)?;
-        self.select_ef(code.fid())?;
-        let cmd = Command { cla: 0, ins: Ins::VERIFY, p1: 0, p2: 0x80, data: code.value(), le: None, extended: false };
-        let r = self.transmit(&cmd)?;
-        match (r.sw, r.sw.remaining_tries()) {
-            (StatusWord::SUCCESS, _) => Ok(()),
-            (StatusWord::PIN_BLOCKED, _) | (_, Some(0)) => Err(ClientError::PinBlocked.into()),
-            (_, Some(n)) => Err(ClientError::WrongPin { tries_left: n }.into()),
-            (sw, None) => Err(ClientError::Status { what: "verify input-assist code", sw }.into()),
-        }
+        Ok(self.verify_in(&AID_INPUT_ASSIST, code.fid(), code.value(), "verify input-assist code")?)
     }
 
     /// Reads exactly `len` bytes from the start of EF `fid` of the selected application.
-    fn read_ef_exact(&mut self, fid: Fid, len: usize) -> Result<Vec<u8>, InputAssistError> {
+    fn read_ef_exact(&mut self, fid: Fid, len: usize) -> Result<Vec<u8>, CardAppError> {
         self.select_ef(fid)?;
         self.read_from(0, len)
     }
 
     /// Reads `len` bytes of the current EF from `start`, in short-Le steps.
-    fn read_from(&mut self, start: usize, len: usize) -> Result<Vec<u8>, InputAssistError> {
+    fn read_from(&mut self, start: usize, len: usize) -> Result<Vec<u8>, CardAppError> {
         let mut out = Vec::with_capacity(len);
         while out.len() < len {
             let offset = u16::try_from(start + out.len())
@@ -179,7 +173,7 @@ impl<T: Transport> Client<T> {
 
     /// Reads the `FF 20` TLV of EF `0002` (its length from the header, at most
     /// [`MAX_FACTS_FILE_LEN`]) and parses it.
-    fn read_facts_file(&mut self) -> Result<FourFacts, InputAssistError> {
+    fn read_facts_file(&mut self) -> Result<FourFacts, CardAppError> {
         self.select_ef(ef::FACTS)?;
         let mut head = self.read_binary(0, 5)?;
         let (len, n) = match head.as_slice() {
@@ -199,7 +193,7 @@ impl<T: Transport> Client<T> {
     /// VERIFY `code` in the input-assist AP, then read and parse the 4 facts (name, address,
     /// birth date, sex). Needs the PIN or 照合番号B; with 照合番号A the card answers `69 82`.
     /// The AP stays selected with `code` verified, so [`Client::verify_facts_integrity`] may follow.
-    pub fn read_facts(&mut self, code: AccessCode<'_>) -> Result<FourFacts, InputAssistError> {
+    pub fn read_facts(&mut self, code: AccessCode<'_>) -> Result<FourFacts, CardAppError> {
         self.open_input_assist(code)?;
         self.read_facts_file()
     }
@@ -207,17 +201,14 @@ impl<T: Transport> Client<T> {
     /// VERIFY `code` in the input-assist AP, then read the My Number. Needs the PIN or
     /// 照合番号A; with 照合番号B the card answers `69 82`. Call it only when the My Number itself
     /// is needed.
-    pub fn read_my_number(&mut self, code: AccessCode<'_>) -> Result<MyNumber, InputAssistError> {
+    pub fn read_my_number(&mut self, code: AccessCode<'_>) -> Result<MyNumber, CardAppError> {
         self.open_input_assist(code)?;
         let ef = self.read_ef_exact(ef::MY_NUMBER, MY_NUMBER_EF_LEN)?;
         Ok(parse_my_number_ef(&ef)?)
     }
 
     /// [`Client::verify_integrity`] of the 4 facts.
-    pub fn verify_facts_integrity(
-        &mut self,
-        root_public_key: &RsaPublicKey,
-    ) -> Result<VerifiedFacts, InputAssistError> {
+    pub fn verify_facts_integrity(&mut self, root_public_key: &RsaPublicKey) -> Result<VerifiedFacts, CardAppError> {
         self.verify_integrity(root_public_key, IntegrityScope::FourFacts)
     }
 
@@ -230,7 +221,7 @@ impl<T: Transport> Client<T> {
         &mut self,
         root_public_key: &RsaPublicKey,
         scope: IntegrityScope,
-    ) -> Result<VerifiedFacts, InputAssistError> {
+    ) -> Result<VerifiedFacts, CardAppError> {
         let cert = CvCertificate::parse(&self.read_ef_exact(ef::CV_CERTIFICATE, CV_CERTIFICATE_LEN)?)?;
         let cert = cert.verify(root_public_key)?;
         let record = IntegrityRecord::parse(&self.read_ef_exact(ef::INTEGRITY, INTEGRITY_RECORD_LEN)?)?;
@@ -256,7 +247,7 @@ impl<T: Transport> Client<T> {
     /// [`Client::read_my_number`]: checks the CV certificate with the root key and the certified
     /// chip key (EF `0007`) with the certificate, then has the chip sign a fresh random
     /// challenge (`80 2A 00 00`, SHA-256 DigestInfo, no PIN) and checks that signature.
-    pub fn authenticate_input_assist_chip(&mut self, root_public_key: &RsaPublicKey) -> Result<(), InputAssistError> {
+    pub fn authenticate_input_assist_chip(&mut self, root_public_key: &RsaPublicKey) -> Result<(), CardAppError> {
         let cert = CvCertificate::parse(&self.read_ef_exact(ef::CV_CERTIFICATE, CV_CERTIFICATE_LEN)?)?;
         let cert = cert.verify(root_public_key)?;
         let chip = ChipKeyRecord::parse(&self.read_ef_exact(ef::CHIP_KEY_RECORD, CHIP_KEY_RECORD_LEN)?)?;

@@ -6,7 +6,7 @@
 use hanko_pki::time::macros::date;
 use hanko_pki::*;
 
-use crate::tests::PIN;
+use crate::tests::{apdu, file_mut, read, verify, PIN};
 use crate::*;
 
 const NAME: &str = "試験　花子";
@@ -38,30 +38,7 @@ fn issued() -> (Card, CvIssuer) {
     (personalise(app(&facts(NAME), &issuer)), issuer)
 }
 
-fn file_mut(app: &mut Application, fid: Fid) -> &mut Vec<u8> {
-    match app.objects.iter_mut().find(|(f, _)| *f == fid) {
-        Some((_, Object::File { content, .. })) => content,
-        _ => panic!("no file {fid:?}"),
-    }
-}
-
-fn apdu(card: &mut Card, hex: &str) -> Response {
-    Response::parse(&card.process(&hex::decode(hex.replace(' ', "")).unwrap())).unwrap()
-}
-
 const SELECT_AP: &str = "00A4040C0A D3921000310001010408";
-
-/// VERIFY `secret` against key EF `sfi` by the P2 = 80|SFI form.
-fn verify(card: &mut Card, sfi: u8, secret: &[u8]) -> StatusWord {
-    let mut raw = vec![0x00, 0x20, 0x00, 0x80 | sfi, secret.len() as u8];
-    raw.extend_from_slice(secret);
-    Response::parse(&card.process(&raw)).unwrap().sw
-}
-
-/// READ BINARY of the whole EF `sfi` by SFI (P1 = 80|SFI, Le 00 extended).
-fn read(card: &mut Card, sfi: u8) -> Response {
-    Response::parse(&card.process(&[0x00, 0xB0, 0x80 | sfi, 0x00, 0x00, 0x10, 0x00])).unwrap()
-}
 
 /// Which of EF 0001, 0002, 0003, 0004, 0005, 0007 read with `90 00`.
 fn readable(card: &mut Card) -> Vec<u8> {
@@ -92,14 +69,14 @@ fn wrong_pin_counts_down_from_3_and_blocks() {
     let (card, _) = issued();
     let mut c = Client::new(card);
     let wrong = AccessCode::Pin(b"0000");
-    assert_eq!(c.read_facts(wrong).err(), Some(InputAssistError::Client(ClientError::WrongPin { tries_left: 2 })));
-    assert_eq!(c.read_facts(wrong).err(), Some(InputAssistError::Client(ClientError::WrongPin { tries_left: 1 })));
+    assert_eq!(c.read_facts(wrong).err(), Some(CardAppError::Client(ClientError::WrongPin { tries_left: 2 })));
+    assert_eq!(c.read_facts(wrong).err(), Some(CardAppError::Client(ClientError::WrongPin { tries_left: 1 })));
     // A right PIN resets the counter.
     c.read_facts(AccessCode::Pin(PIN)).unwrap();
-    assert_eq!(c.read_facts(wrong).err(), Some(InputAssistError::Client(ClientError::WrongPin { tries_left: 2 })));
-    assert_eq!(c.read_facts(wrong).err(), Some(InputAssistError::Client(ClientError::WrongPin { tries_left: 1 })));
-    assert_eq!(c.read_facts(wrong).err(), Some(InputAssistError::Client(ClientError::PinBlocked)), "63 C0");
-    assert_eq!(c.read_facts(AccessCode::Pin(PIN)).err(), Some(InputAssistError::Client(ClientError::PinBlocked)));
+    assert_eq!(c.read_facts(wrong).err(), Some(CardAppError::Client(ClientError::WrongPin { tries_left: 2 })));
+    assert_eq!(c.read_facts(wrong).err(), Some(CardAppError::Client(ClientError::WrongPin { tries_left: 1 })));
+    assert_eq!(c.read_facts(wrong).err(), Some(CardAppError::Client(ClientError::PinBlocked)), "63 C0");
+    assert_eq!(c.read_facts(AccessCode::Pin(PIN)).err(), Some(CardAppError::Client(ClientError::PinBlocked)));
     // The codes are independent of the PIN and of each other: 10 tries each.
     let mut card = c.into_inner();
     assert_eq!(apdu(&mut card, SELECT_AP).sw, StatusWord::SUCCESS);
@@ -107,7 +84,7 @@ fn wrong_pin_counts_down_from_3_and_blocks() {
     assert_eq!(apdu(&mut card, "00200094").sw, StatusWord::tries_left(10));
     assert_eq!(apdu(&mut card, "00200095").sw, StatusWord::tries_left(10));
     assert_eq!(verify(&mut card, 0x15, b"55021720350000"), StatusWord::tries_left(9));
-    assert_eq!(Client::new(&mut card).read_facts(AccessCode::Pin(b"")).err(), Some(InputAssistError::EmptyCode));
+    assert_eq!(Client::new(&mut card).read_facts(AccessCode::Pin(b"")).err(), Some(CardAppError::EmptyCode));
 }
 
 #[test]
@@ -135,11 +112,11 @@ fn each_code_opens_exactly_the_efs_of_10_card_md() {
     let mut c = Client::new(&mut card);
     assert!(matches!(
         c.read_my_number(AccessCode::NumberB(NUMBER_B)),
-        Err(InputAssistError::Client(ClientError::Status { sw: StatusWord::SECURITY_STATUS_NOT_SATISFIED, .. }))
+        Err(CardAppError::Client(ClientError::Status { sw: StatusWord::SECURITY_STATUS_NOT_SATISFIED, .. }))
     ));
     assert!(matches!(
         c.read_facts(AccessCode::NumberA(&number_a)),
-        Err(InputAssistError::Client(ClientError::Status { sw: StatusWord::SECURITY_STATUS_NOT_SATISFIED, .. }))
+        Err(CardAppError::Client(ClientError::Status { sw: StatusWord::SECURITY_STATUS_NOT_SATISFIED, .. }))
     ));
     assert_eq!(c.read_my_number(AccessCode::NumberA(&number_a)).unwrap(), my_number());
     assert_eq!(c.read_my_number(AccessCode::Pin(PIN)).unwrap(), my_number());
@@ -171,7 +148,7 @@ fn integrity_record_verifies_with_the_root_key() {
     c.verify_facts_integrity(root).unwrap();
     assert!(matches!(
         c.verify_integrity(root, IntegrityScope::MyNumber),
-        Err(InputAssistError::Client(ClientError::Status { sw: StatusWord::SECURITY_STATUS_NOT_SATISFIED, .. }))
+        Err(CardAppError::Client(ClientError::Status { sw: StatusWord::SECURITY_STATUS_NOT_SATISFIED, .. }))
     ));
     let number_a = *my_number().expose();
     c.read_my_number(AccessCode::NumberA(&number_a)).unwrap();
@@ -184,7 +161,7 @@ fn integrity_record_verifies_with_the_root_key() {
     c.read_facts(AccessCode::Pin(PIN)).unwrap();
     assert_eq!(
         c.verify_facts_integrity(other.root_public_key()).err(),
-        Some(InputAssistError::Data(CardDataError::BadSignature("CV certificate")))
+        Some(CardAppError::Data(CardDataError::BadSignature("CV certificate")))
     );
 }
 
@@ -200,7 +177,7 @@ fn an_integrity_record_made_for_other_facts_fails() {
     let root = issuer.root_public_key();
     assert_eq!(
         c.verify_facts_integrity(root).err(),
-        Some(InputAssistError::Data(CardDataError::DigestMismatch("4 facts")))
+        Some(CardAppError::Data(CardDataError::DigestMismatch("4 facts")))
     );
     // The record is genuine and the My Number is the same, so DF31 still matches.
     c.verify_integrity(root, IntegrityScope::MyNumber).unwrap();
@@ -214,7 +191,7 @@ fn an_integrity_record_made_for_other_facts_fails() {
     assert_ne!(c.read_facts(AccessCode::Pin(PIN)).unwrap().name(), NAME);
     assert_eq!(
         c.verify_facts_integrity(root).err(),
-        Some(InputAssistError::Data(CardDataError::DigestMismatch("4 facts")))
+        Some(CardAppError::Data(CardDataError::DigestMismatch("4 facts")))
     );
 }
 
@@ -253,7 +230,7 @@ fn a_card_image_keeps_the_input_assist_ap_working() {
     let mut c = Client::new(card);
     assert_eq!(
         c.read_facts(AccessCode::NumberB(b"55021720350000")).err(),
-        Some(InputAssistError::Client(ClientError::WrongPin { tries_left: 9 }))
+        Some(CardAppError::Client(ClientError::WrongPin { tries_left: 9 }))
     );
     let card = c.into_inner();
     let seal = SealKey::generate().unwrap();

@@ -30,8 +30,8 @@ pub use card_face::{
 };
 pub use chip::{ChipKey, ChipKeyError, Pin, PinFormat};
 pub use client::{Client, ClientError, CommonRecord, PinStatus, Slot, MAX_EF_READ};
-pub use client_face::{CardFaceError, VerifiedCardFace};
-pub use client_facts::{AccessCode, InputAssistError, IntegrityScope, VerifiedFacts};
+pub use client_face::VerifiedCardFace;
+pub use client_facts::{AccessCode, CardAppError, IntegrityScope, VerifiedFacts};
 pub use cv::{
     CardDataError, ChipKeyRecord, CvCertificate, CvIssueError, CvIssuer, CvKeyId, IntegrityRecord,
     VerifiedCvCertificate, VerifiedIntegrityRecord, CHIP_KEY_RECORD_LEN, CV_CERTIFICATE_LEN, INTEGRITY_RECORD_LEN,

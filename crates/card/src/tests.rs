@@ -13,6 +13,31 @@ pub(crate) fn issued(device: Device) -> Issued {
     crate::sample::issue(device, Vec::new()).unwrap()
 }
 
+/// The response to a hex-written APDU.
+pub(crate) fn apdu(card: &mut Card, hex: &str) -> Response {
+    Response::parse(&card.process(&hex::decode(hex.replace(' ', "")).unwrap())).unwrap()
+}
+
+/// VERIFY `secret` against key EF `sfi` by the P2 = 80|SFI form.
+pub(crate) fn verify(card: &mut Card, sfi: u8, secret: &[u8]) -> StatusWord {
+    let mut raw = vec![0x00, 0x20, 0x00, 0x80 | sfi, secret.len() as u8];
+    raw.extend_from_slice(secret);
+    Response::parse(&card.process(&raw)).unwrap().sw
+}
+
+/// READ BINARY of the whole EF `sfi` by SFI (P1 = 80|SFI, extended Le 7FFF).
+pub(crate) fn read(card: &mut Card, sfi: u8) -> Response {
+    Response::parse(&card.process(&[0x00, 0xB0, 0x80 | sfi, 0x00, 0x00, 0x7F, 0xFF])).unwrap()
+}
+
+/// The content of EF `fid` of `app`, for tests that tamper with it.
+pub(crate) fn file_mut(app: &mut Application, fid: Fid) -> &mut Vec<u8> {
+    match app.objects.iter_mut().find(|(f, _)| *f == fid) {
+        Some((_, Object::File { content, .. })) => content,
+        _ => panic!("no file {fid:?}"),
+    }
+}
+
 fn trust(i: &Issued) -> TrustStore {
     let mut t = TrustStore::new(PolicySet::sandbox());
     t.add_anchor(i.sign_ca.certificate_der(), CaKind::Signature).unwrap();
