@@ -8,13 +8,12 @@
 
 use core::fmt;
 
-use hanko_pki::{DigestAlgorithm, DigestInfo, RsaPublicKey, SignatureAlgorithm};
+use hanko_pki::RsaPublicKey;
 
-use crate::apdu::{Command, Ins};
 use crate::card_face::{
     ef, AgeRecord, CardFace, CardFaceInfo, MyNumberImage, MAX_CARD_FACE_LEN, MAX_CARD_FACE_RECORD_LEN,
 };
-use crate::client::{Client, ClientError};
+use crate::client::Client;
 use crate::client_facts::{AccessCode, CardAppError};
 use crate::cv::{CardDataError, CvCertificate, CvKeyId, VerifiedCvCertificate, CV_CERTIFICATE_LEN};
 use crate::emulator::Fid;
@@ -159,20 +158,7 @@ impl<T: Transport> Client<T> {
     /// random challenge with key `001A` (`80 2A 00 00`, SHA-256 DigestInfo, no PIN).
     pub fn authenticate_card_face_chip(&mut self, face: &VerifiedCardFace) -> Result<(), CardAppError> {
         self.select_application(&AID_CARD_FACE)?;
-        let mut challenge = [0u8; 32];
-        aws_lc_rs::rand::fill(&mut challenge).map_err(|_| CardDataError::Malformed("no randomness for a challenge"))?;
-        let di = DigestInfo::of(DigestAlgorithm::Sha256, &challenge)
-            .to_der()
-            .map_err(|_| CardDataError::Malformed("DigestInfo"))?;
-        let cmd =
-            Command { cla: 0x80, ins: Ins::COMPUTE_SIGNATURE, p1: 0, p2: 0, data: &di, le: Some(256), extended: false };
-        let r = self.transmit(&cmd)?;
-        if !r.sw.is_success() {
-            return Err(ClientError::Status { what: "card-face chip challenge", sw: r.sw }.into());
-        }
-        face.chip_key
-            .verify(SignatureAlgorithm::RsaPkcs1Sha256, &challenge, &r.data)
-            .map_err(|_| CardDataError::BadSignature("card-face chip challenge").into())
+        self.chip_challenge(&face.chip_key, "card-face chip challenge")
     }
 
     /// VERIFY the birth-date key (era `YYMMDD`, key EF `0011`) in the 券面AP, then read and parse

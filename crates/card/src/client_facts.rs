@@ -252,6 +252,12 @@ impl<T: Transport> Client<T> {
         let cert = cert.verify(root_public_key)?;
         let chip = ChipKeyRecord::parse(&self.read_ef_exact(ef::CHIP_KEY_RECORD, CHIP_KEY_RECORD_LEN)?)?;
         let chip_key = chip.verify(&cert)?;
+        self.chip_challenge(&chip_key, "chip challenge")
+    }
+
+    /// Has the selected AP's chip key sign a fresh random challenge (`80 2A 00 00`, SHA-256
+    /// DigestInfo, no PIN) and checks the signature with `key`.
+    pub(crate) fn chip_challenge(&mut self, key: &RsaPublicKey, what: &'static str) -> Result<(), CardAppError> {
         let mut challenge = [0u8; 32];
         aws_lc_rs::rand::fill(&mut challenge).map_err(|_| CardDataError::Malformed("no randomness for a challenge"))?;
         let di = DigestInfo::of(DigestAlgorithm::Sha256, &challenge)
@@ -261,10 +267,9 @@ impl<T: Transport> Client<T> {
             Command { cla: 0x80, ins: Ins::COMPUTE_SIGNATURE, p1: 0, p2: 0, data: &di, le: Some(256), extended: false };
         let r = self.transmit(&cmd)?;
         if !r.sw.is_success() {
-            return Err(ClientError::Status { what: "chip challenge", sw: r.sw }.into());
+            return Err(ClientError::Status { what, sw: r.sw }.into());
         }
-        chip_key
-            .verify(SignatureAlgorithm::RsaPkcs1Sha256, &challenge, &r.data)
-            .map_err(|_| CardDataError::BadSignature("chip challenge").into())
+        key.verify(SignatureAlgorithm::RsaPkcs1Sha256, &challenge, &r.data)
+            .map_err(|_| CardDataError::BadSignature(what).into())
     }
 }
