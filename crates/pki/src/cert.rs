@@ -318,7 +318,13 @@ impl JpkiCertificate {
             None => None,
         };
         while let Some(r) = exts.as_mut().filter(|r| !r.is_finished()) {
-            let e = ExtensionRef::decode(r).map_err(CertError::Der)?;
+            let tlv = r.tlv_bytes().map_err(CertError::Der)?;
+            let e = ExtensionRef::from_der(tlv).map_err(CertError::Der)?;
+            // DER omits DEFAULT values: an explicit `critical FALSE` is BER, which the der crate
+            // accepts on decoding. A certificate must be DER (RFC 5280 §4.1).
+            if der::Encode::encoded_len(&e).ok().and_then(|l| usize::try_from(l).ok()) != Some(tlv.len()) {
+                return Err(CertError::Der(der::ErrorKind::Noncanonical { tag: Tag::Sequence }.into()));
+            }
             if count == MAX_EXTENSIONS {
                 return Err(CertError::TooManyExtensions { max: MAX_EXTENSIONS });
             }
@@ -516,6 +522,38 @@ mod tests {
         let c = JpkiCertificate::from_der(ca.certificate_der()).unwrap();
         assert_eq!(c.kind(), CertKind::Ca);
         assert_eq!(c.subject_key_id(), Some(ca.key_id()));
+    }
+
+    #[test]
+    fn an_explicit_default_critical_false_is_not_der() {
+        let ca = testutil::ca(CaKind::Auth);
+        let (_, der) = testutil::auth_cert(&ca);
+        // Insert `01 01 00` (critical FALSE) into the issuerAltName extension, fixing lengths by
+        // re-encoding through x509-cert, then re-inserting by hand.
+        let x = Certificate::from_der(&der).unwrap();
+        let ian =
+            der::Encode::to_der(x.tbs_certificate.extensions.as_ref().unwrap().iter().find(|e| !e.critical).unwrap())
+                .unwrap();
+        let pos = der.windows(ian.len()).position(|w| w == ian.as_slice()).unwrap();
+        let mut ber_ext = vec![0x30, (ian.len() - 2 + 3) as u8];
+        ber_ext.extend_from_slice(&ian[2..7]); // the OID TLV (06 03 55 1D xx)
+        ber_ext.extend_from_slice(&[0x01, 0x01, 0x00]);
+        ber_ext.extend_from_slice(&ian[7..]);
+        let mut bad = der[..pos].to_vec();
+        bad.extend_from_slice(&ber_ext);
+        bad.extend_from_slice(&der[pos + ian.len()..]);
+        // Fix the four enclosing lengths (certificate, tbs, [3], extensions), each long-form 82.
+        let fix = |b: &mut Vec<u8>, at: usize| {
+            let l = u16::from_be_bytes([b[at + 2], b[at + 3]]) + 3;
+            b[at + 2..at + 4].copy_from_slice(&l.to_be_bytes());
+        };
+        fix(&mut bad, 0);
+        fix(&mut bad, 4);
+        let ext_start = bad.windows(2).position(|w| w == [0xA3, 0x82]).unwrap();
+        fix(&mut bad, ext_start);
+        fix(&mut bad, ext_start + 4);
+        assert!(Certificate::from_der(&bad).is_ok(), "the der crate accepts this BER");
+        assert!(matches!(JpkiCertificate::from_der(&bad), Err(CertError::Der(_))));
     }
 
     #[test]
