@@ -22,6 +22,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 openssl version
 scripts/pcsc-up.sh  # pcscd with the vpcd readers and OpenSC, for the PC/SC tests
+# A throwaway PostgreSQL on 127.0.0.1:55432 for the PostgreSQL backend of the store tests (the
+# same suite as SQLite, ARCHITECTURE.md §3.12); left running, log in target/pg.log.
+HANKO_TEST_POSTGRES=$(scripts/pg-up.sh)
+export HANKO_TEST_POSTGRES
 # jpki-cli (crates.io) is the independent JPKI client of the card tests; it links libpcsclite.
 command -v jpki-cli >/dev/null || { say "installing jpki-cli"; cargo install jpki-cli --locked -q; }
 
