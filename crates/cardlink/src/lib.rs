@@ -1,11 +1,13 @@
 #![doc = include_str!("../README.md")]
 
 mod chaining;
+mod image_file;
 mod in_process;
 mod reader;
 mod virtual_card;
 mod vpcd;
 
+pub use image_file::{cards_dir, list as list_card_images, seal_key, CardFile, CardFileError};
 pub use in_process::InProcess;
 pub use reader::{list_readers, PcscError, PcscTransport, ReaderInfo};
 pub use virtual_card::{VirtualCard, JPKI_CONTACT_ATR};

@@ -15,7 +15,7 @@ use hanko_pki::{Signer, SoftwareKey};
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::cards::{self, CardFile};
+use hanko_cardlink::{list_card_images, CardFile};
 use crate::cmd_ca::{default_card_expiry, issue};
 use crate::people::{synthetic, Person};
 use crate::sandbox::{read_der, write_atomic, Sandbox};
@@ -409,7 +409,7 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
         }
         Command::New(a) => new_card(&a),
         Command::List { data } => {
-            for id in cards::list(&data.data_dir)? {
+            for id in list_card_images(&data.data_dir)? {
                 match CardFile::open(&data.data_dir, &id) {
                     Ok(f) => println!("{id}  {}", f.card().device().as_str()),
                     Err(e) => println!("{id}  ({e:#})"),

@@ -4,7 +4,6 @@
 mod bench_card;
 mod bench_crl;
 mod bench_verify;
-mod cards;
 mod cmd_ca;
 mod cmd_card;
 mod cmd_ocsp;

@@ -15,7 +15,6 @@
 //! half-written register or key.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -74,28 +73,9 @@ pub(crate) fn from_ts(t: i64) -> Result<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(t).context("timestamp out of range")
 }
 
-/// Writes `bytes` to `path` atomically (fresh temp file, fsync, rename, fsync of the directory)
-/// with `mode` on Unix: after a crash the file is either the old one or the new one, and a
-/// rename that was acknowledged survives a power cut.
+/// Writes `bytes` to `path` atomically with `mode` (see [`hanko_store::write_atomic`]).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    let dir = path.parent().context("path has no parent")?;
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    // A stale temp file (a crash of an earlier process with our pid) is removed, never reused:
-    // create_new refuses symlinks and keeps the mode we ask for.
-    let _ = fs::remove_file(&tmp);
-    {
-        let mut opts = fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, mode);
-        let mut f = opts.open(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
-    fs::File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("syncing {}", dir.display()))?;
-    Ok(())
+    hanko_store::write_atomic(path, bytes, mode).with_context(|| format!("writing {}", path.display()))
 }
 
 pub(crate) fn pem(label: &str, der: &[u8]) -> Result<String> {

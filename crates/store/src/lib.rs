@@ -1,0 +1,318 @@
+//! Storage for hanko's services: one SQL database, either **SQLite** (the embedded default, a
+//! file under the data directory) or **PostgreSQL** (selected by a `postgres://` URL, for
+//! several stateless service nodes on one cluster).
+//!
+//! Both backends go through sqlx's `Any` driver, so a service writes its queries once in the
+//! portable subset (`$1` placeholders, `BIGINT`, `TEXT`, `ON CONFLICT`); only the schema (column
+//! types, identity columns) is written per dialect, in [`Migration`]s. Each service owns its
+//! tables and its migrations; [`Db::migrate`] applies the ones not yet applied, once, under a
+//! lock, and records them in `hanko_schema`.
+//!
+//! Durability: SQLite runs in WAL mode with `synchronous = FULL`, so a transaction that
+//! committed survives a crash or a power cut; PostgreSQL's defaults (`fsync`,
+//! `synchronous_commit = on`) give the same. Services acknowledge a change only after its
+//! commit returned.
+
+mod files;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+pub use files::{create_new, write_atomic};
+pub use sqlx;
+
+/// The SQL dialect behind a [`Db`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite 3 (embedded).
+    Sqlite,
+    /// PostgreSQL 12 or later.
+    Postgres,
+}
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The URL names no supported database.
+    #[error("unsupported database URL {0:?} (use sqlite:PATH or postgres://…)")]
+    UnsupportedUrl(String),
+    /// A row with the same unique key exists.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A stored value could not be read back (corrupt or written by a newer version).
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
+        match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(d.message().to_owned()),
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+/// One schema step of a service, written for both dialects. Each string may hold several
+/// statements separated by `;`.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Version, increasing from 1 within a service.
+    pub version: i64,
+    /// What it does, for the log.
+    pub description: &'static str,
+    /// The SQLite DDL.
+    pub sqlite: &'static str,
+    /// The PostgreSQL DDL.
+    pub postgres: &'static str,
+}
+
+/// A connection pool to the service database.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+impl Db {
+    /// Connects to `url`: `sqlite:PATH` (created when missing) or `postgres://…`.
+    ///
+    /// A PostgreSQL URL may carry `?hanko_schema=NAME` to keep this service's tables in their own
+    /// schema (created when missing) — how the test suite isolates its runs on one server.
+    pub async fn connect(url: &str) -> Result<Db, StoreError> {
+        sqlx::any::install_default_drivers();
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            let path = path.trim_start_matches("//");
+            return Db::open_sqlite(Path::new(path)).await;
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let (base, schema) = split_schema(url);
+            let opts = AnyConnectOptions::from_str(&base)?.disable_statement_logging();
+            let mut pool = AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(30));
+            if let Some(schema) = schema.clone() {
+                pool = pool.after_connect(move |conn, _| {
+                    let schema = schema.clone();
+                    Box::pin(async move {
+                        conn.execute(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"").as_str()).await?;
+                        conn.execute(format!("SET search_path TO \"{schema}\"").as_str()).await?;
+                        Ok(())
+                    })
+                });
+            }
+            let pool = pool.connect_with(opts).await?;
+            return Ok(Db { pool, dialect: Dialect::Postgres });
+        }
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
+
+    /// Opens (creating when missing) the SQLite database at `path`.
+    pub async fn open_sqlite(path: &Path) -> Result<Db, StoreError> {
+        sqlx::any::install_default_drivers();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        }
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let opts = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+        // One connection: SQLite has one writer anyway, and a single connection can never
+        // deadlock upgrading a read transaction. Other processes wait on busy_timeout.
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                         PRAGMA busy_timeout = 30000;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await?;
+        Ok(Db { pool, dialect: Dialect::Sqlite })
+    }
+
+    /// The pool, for queries.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Which dialect this database speaks.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Applies `service`'s migrations that are not applied yet, in order, each in its own
+    /// transaction. Safe to run from several nodes at once.
+    pub async fn migrate(&self, service: &str, migrations: &[Migration]) -> Result<(), StoreError> {
+        self.pool
+            .execute(
+                "CREATE TABLE IF NOT EXISTS hanko_schema (service TEXT NOT NULL, version BIGINT NOT NULL, \
+                 description TEXT NOT NULL, PRIMARY KEY (service, version))",
+            )
+            .await?;
+        for m in migrations {
+            let mut tx = self.pool.begin().await?;
+            if self.dialect == Dialect::Postgres {
+                // Serialises migrations of several nodes starting at once.
+                sqlx::query("SELECT pg_advisory_xact_lock(7243)").execute(&mut *tx).await?;
+            }
+            let applied: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM hanko_schema WHERE service = $1 AND version = $2")
+                    .bind(service)
+                    .bind(m.version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if applied.is_some() {
+                tx.rollback().await?;
+                continue;
+            }
+            let ddl = match self.dialect {
+                Dialect::Sqlite => m.sqlite,
+                Dialect::Postgres => m.postgres,
+            };
+            tx.execute(ddl).await?;
+            sqlx::query("INSERT INTO hanko_schema (service, version, description) VALUES ($1, $2, $3)")
+                .bind(service)
+                .bind(m.version)
+                .bind(m.description)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Closes the pool (waits for connections to be returned).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Splits `?hanko_schema=NAME` off a PostgreSQL URL. Only `[a-z0-9_]` names are accepted.
+fn split_schema(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else { return (url.to_owned(), None) };
+    let mut schema = None;
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|kv| match kv.strip_prefix("hanko_schema=") {
+            Some(name)
+                if !name.is_empty()
+                    && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') =>
+            {
+                schema = Some(name.to_owned());
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    let base = if rest.is_empty() { base.to_owned() } else { format!("{base}?{}", rest.join("&")) };
+    (base, schema)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const M: [Migration; 2] = [
+        Migration {
+            version: 1,
+            description: "things",
+            sqlite: "CREATE TABLE things (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE)",
+            postgres:
+                "CREATE TABLE things (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+        },
+        Migration {
+            version: 2,
+            description: "blobs",
+            sqlite: "ALTER TABLE things ADD COLUMN data BLOB",
+            postgres: "ALTER TABLE things ADD COLUMN data BYTEA",
+        },
+    ];
+
+    /// The PostgreSQL URL of the test server (scripts/pg-up.sh); the suite fails without it
+    /// unless HANKO_SKIP_POSTGRES=1 says so explicitly.
+    pub(crate) fn postgres_url(schema: &str) -> Option<String> {
+        match std::env::var("HANKO_TEST_POSTGRES") {
+            Ok(url) => Some(format!("{url}{}hanko_schema={schema}", if url.contains('?') { '&' } else { '?' })),
+            Err(_) if std::env::var("HANKO_SKIP_POSTGRES").as_deref() == Ok("1") => {
+                eprintln!("SKIPPED: the PostgreSQL half (HANKO_SKIP_POSTGRES=1)");
+                None
+            }
+            Err(_) => panic!(
+                "HANKO_TEST_POSTGRES is not set: run `export HANKO_TEST_POSTGRES=$(scripts/pg-up.sh)` \
+                 (or HANKO_SKIP_POSTGRES=1 to skip the PostgreSQL half knowingly)"
+            ),
+        }
+    }
+
+    async fn exercise(db: Db) {
+        db.migrate("test", &M).await.unwrap();
+        // Idempotent.
+        db.migrate("test", &M).await.unwrap();
+        sqlx::query("DELETE FROM things").execute(db.pool()).await.unwrap();
+        sqlx::query("INSERT INTO things (name, data) VALUES ($1, $2)")
+            .bind("a")
+            .bind(vec![0u8, 255, 7])
+            .execute(db.pool())
+            .await
+            .unwrap();
+        let e = sqlx::query("INSERT INTO things (name) VALUES ($1)").bind("a").execute(db.pool()).await.unwrap_err();
+        assert!(matches!(StoreError::from(e), StoreError::Conflict(_)));
+        let (name, data): (String, Vec<u8>) = sqlx::query_as("SELECT name, data FROM things WHERE name = $1")
+            .bind("a")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!((name.as_str(), data.as_slice()), ("a", &[0u8, 255, 7][..]));
+        let versions: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM hanko_schema WHERE service = 'test' ORDER BY version")
+                .fetch_all(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(versions, [1, 2]);
+    }
+
+    #[tokio::test]
+    async fn sqlite_migrates_once_and_maps_conflicts() {
+        let dir = std::env::temp_dir().join(format!("hanko-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = Db::connect(&format!("sqlite:{}", dir.join("db.sqlite").display())).await.unwrap();
+        assert_eq!(db.dialect(), Dialect::Sqlite);
+        exercise(db).await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn postgres_migrates_once_and_maps_conflicts() {
+        let Some(url) = postgres_url("store_unit") else { return };
+        let db = Db::connect(&url).await.unwrap();
+        assert_eq!(db.dialect(), Dialect::Postgres);
+        exercise(db).await;
+    }
+
+    #[test]
+    fn schema_parameter_is_split_off_and_checked() {
+        assert_eq!(
+            split_schema("postgres://h/db?hanko_schema=t_1&sslmode=disable"),
+            ("postgres://h/db?sslmode=disable".into(), Some("t_1".into()))
+        );
+        assert_eq!(split_schema("postgres://h/db?hanko_schema=x\";drop").1, None);
+        assert_eq!(split_schema("postgres://h/db").1, None);
+    }
+
+    #[tokio::test]
+    async fn unknown_urls_are_refused() {
+        assert!(matches!(Db::connect("mysql://x").await, Err(StoreError::UnsupportedUrl(_))));
+    }
+}
