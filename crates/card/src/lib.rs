@@ -8,6 +8,7 @@ mod chip;
 mod client;
 mod client_face;
 mod client_facts;
+mod counter;
 mod cv;
 mod emulator;
 mod image;
@@ -32,6 +33,7 @@ pub use chip::{ChipKey, ChipKeyError, Pin, PinFormat};
 pub use client::{Client, ClientError, CommonRecord, PinStatus, Slot, MAX_EF_READ};
 pub use client_face::VerifiedCardFace;
 pub use client_facts::{AccessCode, CardAppError, IntegrityScope, VerifiedFacts};
+pub use counter::CounterError;
 pub use cv::{
     CardDataError, ChipKeyRecord, CvCertificate, CvIssueError, CvIssuer, CvKeyId, IntegrityRecord,
     VerifiedCvCertificate, VerifiedIntegrityRecord, CHIP_KEY_RECORD_LEN, CV_CERTIFICATE_LEN, INTEGRITY_RECORD_LEN,

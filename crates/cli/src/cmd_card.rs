@@ -15,11 +15,11 @@ use hanko_pki::{Signer, SoftwareKey};
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use hanko_cardlink::{list_card_images, CardFile};
 use crate::cmd_ca::{default_card_expiry, issue};
 use crate::people::{synthetic, Person};
 use crate::sandbox::{read_der, write_atomic, Sandbox};
 use crate::{now_or, DataDir};
+use hanko_cardlink::{list_card_images, CardFile};
 
 #[derive(Subcommand)]
 pub(crate) enum Command {
