@@ -1,1 +1,106 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+mod api;
+mod ca;
+mod clock;
+mod config;
+mod counter;
+mod error;
+mod ocsp;
+mod register;
+mod schema;
+mod verifiers;
+
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+pub use api::{router, MAX_BODY};
+pub use ca::{CaSet, Generation};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{Config, EmigrationPolicy, Environment};
+pub use counter::{CardPins, IssuedCard, LifeEvent, NewPerson, Outcome};
+pub use error::AuthorityError;
+pub use register::{
+    CardRecord, CardStatus, CertRecord, GenerationRecord, Person, PersonStatus, RegisterStore, RevokedEntry, SqlStore,
+};
+pub use verifiers::{Caller, CounterCaller, Registration, Role, VerifierRecord, VerifierStore, SP_HEADER};
+
+use hanko_pki::CaKind;
+use hanko_store::Db;
+
+/// Everything the authority stores: one trait per area, implemented together by [`SqlStore`]
+/// for SQLite and PostgreSQL.
+pub trait Repository: RegisterStore + VerifierStore {}
+impl<T: RegisterStore + VerifierStore> Repository for T {}
+
+/// The authority service: register, CAs, publication. Cheap to share (`Arc`).
+pub struct Authority {
+    pub(crate) store: Arc<dyn Repository>,
+    cas: RwLock<CaSet>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) config: Config,
+    pub(crate) ocsp: ocsp::OcspCache,
+}
+
+impl std::fmt::Debug for Authority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authority").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl Authority {
+    /// Opens the authority on `db` with files under `config.data_dir`; creates the first CA
+    /// generations when there are none.
+    pub async fn open(db: Db, config: Config, clock: Arc<dyn Clock>) -> Result<Authority, AuthorityError> {
+        let store = Arc::new(SqlStore::new(db).await?);
+        Authority::with_store(store, config, clock).await
+    }
+
+    /// Opens the authority over any [`Repository`].
+    pub async fn with_store(
+        store: Arc<dyn Repository>,
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Authority, AuthorityError> {
+        let mut cas = CaSet::load(store.as_ref(), &config.data_dir).await?;
+        let now = clock.now();
+        for kind in [CaKind::Signature, CaKind::Auth] {
+            if cas.current(kind, now).is_err() {
+                cas.create_generation(store.as_ref(), &config.data_dir, kind, now).await?;
+            }
+        }
+        let ocsp = ocsp::OcspCache::new(&config);
+        Ok(Authority { store, cas: RwLock::new(cas), clock, config, ocsp })
+    }
+
+    /// Starts a new generation of both CAs (same DN, new keys), like J-LIS every few years.
+    pub async fn new_generation(&self) -> Result<Vec<String>, AuthorityError> {
+        let now = self.clock.now();
+        let mut cas = CaSet::load(self.store.as_ref(), &self.config.data_dir).await?;
+        let mut ids = Vec::new();
+        for kind in [CaKind::Signature, CaKind::Auth] {
+            ids.push(cas.create_generation(self.store.as_ref(), &self.config.data_dir, kind, now).await?.id.clone());
+        }
+        *self.cas.write().unwrap_or_else(|p| p.into_inner()) = cas;
+        Ok(ids)
+    }
+
+    /// The CA generations.
+    pub fn cas(&self) -> Result<RwLockReadGuard<'_, CaSet>, AuthorityError> {
+        Ok(self.cas.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The storage.
+    pub fn store(&self) -> &dyn Repository {
+        self.store.as_ref()
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}

@@ -1,0 +1,326 @@
+//! The HTTP API: one router over the authority. Every module contributes its routes; errors
+//! answer `application/problem+json`; request bodies are capped.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hanko_card::Slot;
+use hanko_pki::{BasicFacts, BirthDate, CrlReason, Serial, Sex, SubstituteMap};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use zeroize::Zeroizing;
+
+use crate::counter::{CardPins, LifeEvent, NewPerson};
+use crate::error::AuthorityError;
+use crate::register::{date_str, CardRecord, Person};
+use crate::verifiers::CounterCaller;
+use crate::Authority;
+
+/// Largest request body accepted (a consent or smartphone application with its certificate is
+/// a few KiB).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// The authority's router: counter, publication (CRL, OCSP), verifier services, admin, and the
+/// OpenAPI document at `/openapi.json`.
+pub fn router(authority: Arc<Authority>) -> Router {
+    Router::new()
+        .route("/v1/counter/persons", post(add_person))
+        .route("/v1/counter/persons/{id}", get(get_person))
+        .route("/v1/counter/persons/{id}/cards", post(issue_card))
+        .route("/v1/counter/persons/{id}/events", post(record_event))
+        .route("/v1/counter/cards/{id}", get(get_card))
+        .route("/v1/counter/cards/{id}/pin-reset", post(reset_pin))
+        .route("/v1/counter/cards/{id}/renewal", post(renew))
+        .route("/v1/counter/certificates/{serial}/revocation", post(revoke))
+        .route("/v1/admin/generations", post(new_generation))
+        .route("/openapi.json", get(openapi))
+        .merge(crate::verifiers::routes())
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(authority)
+}
+
+async fn openapi() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], include_str!("openapi.json"))
+}
+
+/// The 4 facts as JSON (never logged).
+#[derive(Deserialize)]
+pub(crate) struct FactsIn {
+    name: String,
+    /// `1` male, `2` female, `3` unknown.
+    sex: String,
+    /// `YYYY-MM-DD`, or the register's `EYYYYMMDD`.
+    birth_date: String,
+    address: String,
+    name_substitutes: Option<String>,
+    address_substitutes: Option<String>,
+}
+
+pub(crate) fn parse_birth(s: &str) -> Result<BirthDate, AuthorityError> {
+    let fmt = hanko_pki::time::macros::format_description!("[year]-[month]-[day]");
+    if let Ok(d) = hanko_pki::time::Date::parse(s, &fmt) {
+        return Ok(BirthDate::Known(d));
+    }
+    BirthDate::parse(s).map_err(|e| AuthorityError::Invalid(format!("birth_date: {e}")))
+}
+
+fn facts_in(f: &FactsIn) -> Result<BasicFacts, AuthorityError> {
+    let inv = |e: hanko_pki::FactsError| AuthorityError::Invalid(e.to_string());
+    let name_map = match &f.name_substitutes {
+        Some(m) => SubstituteMap::new("name", &f.name, m).map_err(inv)?,
+        None => SubstituteMap::none_for(&f.name),
+    };
+    let address_map = match &f.address_substitutes {
+        Some(m) => SubstituteMap::new("address", &f.address, m).map_err(inv)?,
+        None => SubstituteMap::none_for(&f.address),
+    };
+    BasicFacts::with_substitutes(
+        &f.name,
+        name_map,
+        Sex::parse(&f.sex).map_err(inv)?,
+        parse_birth(&f.birth_date)?,
+        &f.address,
+        address_map,
+    )
+    .map_err(inv)
+}
+
+pub(crate) fn facts_json(f: &BasicFacts) -> Value {
+    json!({
+        "name": f.name(),
+        "name_substitutes": f.name_substitutes().as_str(),
+        "sex": f.sex().as_str(),
+        "birth_date": f.birth_date().to_string(),
+        "address": f.address(),
+        "address_substitutes": f.address_substitutes().as_str(),
+    })
+}
+
+fn person_json(p: &Person) -> Value {
+    json!({
+        "id": p.id,
+        "facts": facts_json(&p.facts),
+        "prefecture": p.prefecture,
+        "municipality": p.municipality,
+        "ward": p.ward,
+        "status": format!("{:?}", p.status).to_lowercase(),
+    })
+}
+
+fn card_json(c: &CardRecord) -> Value {
+    json!({
+        "id": c.id,
+        "person_id": c.person_id,
+        "device": c.device.as_str(),
+        "status": format!("{:?}", c.status).to_lowercase(),
+        "expiry": date_str(c.expiry),
+    })
+}
+
+#[derive(Deserialize)]
+struct PersonIn {
+    #[serde(flatten)]
+    facts: FactsIn,
+    prefecture: String,
+    municipality: String,
+    #[serde(default)]
+    ward: bool,
+}
+
+fn check_locality(s: &str) -> Result<(), AuthorityError> {
+    if s.is_empty() || s.len() > 64 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b' ') {
+        return Err(AuthorityError::Invalid("prefecture/municipality: romanised, e.g. Tokyo-to, Mihon-ku".into()));
+    }
+    Ok(())
+}
+
+async fn add_person(
+    State(a): State<Arc<Authority>>,
+    _: CounterCaller,
+    Json(p): Json<PersonIn>,
+) -> Result<Json<Value>, AuthorityError> {
+    check_locality(&p.prefecture)?;
+    check_locality(&p.municipality)?;
+    let person = a
+        .add_person(NewPerson {
+            facts: facts_in(&p.facts)?,
+            prefecture: p.prefecture,
+            municipality: p.municipality,
+            ward: p.ward,
+        })
+        .await?;
+    Ok(Json(person_json(&person)))
+}
+
+async fn get_person(
+    State(a): State<Arc<Authority>>,
+    _: CounterCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AuthorityError> {
+    let person = a.person(&id).await?;
+    let cards: Vec<Value> = a.store.cards_of(&id).await?.iter().map(card_json).collect();
+    let mut v = person_json(&person);
+    v["cards"] = Value::Array(cards);
+    Ok(Json(v))
+}
+
+#[derive(Deserialize)]
+struct PinsIn {
+    sign_password: Option<String>,
+    auth_pin: String,
+}
+
+async fn issue_card(
+    State(a): State<Arc<Authority>>,
+    _: CounterCaller,
+    Path(id): Path<String>,
+    Json(p): Json<PinsIn>,
+) -> Result<Json<Value>, AuthorityError> {
+    let pins = CardPins { sign_password: p.sign_password.map(Zeroizing::new), auth_pin: Zeroizing::new(p.auth_pin) };
+    Ok(Json(serde_json::to_value(a.issue_card(&id, &pins).await?).unwrap_or_default()))
+}
+
+async fn get_card(
+    State(a): State<Arc<Authority>>,
+    _: CounterCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AuthorityError> {
+    let card = a.card(&id).await?;
+    let certs: Vec<Value> = a
+        .store
+        .certificates_on(&id)
+        .await?
+        .iter()
+        .map(|c| {
+            json!({
+                "serial": c.serial.to_string(),
+                "kind": c.kind.as_str(),
+                "not_after": c.validity.map(|(_, na)| na.unix_timestamp()),
+                "revoked": c.revocation.map(|(at, r)| json!({"at": at.unix_timestamp(), "reason": r.name()})),
+                "predecessor": c.predecessor.as_ref().map(Serial::to_string),
+                "successor": c.successor.as_ref().map(Serial::to_string),
+            })
+        })
+        .collect();
+    let mut v = card_json(&card);
+    v["certificates"] = Value::Array(certs);
+    Ok(Json(v))
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+enum EventIn {
+    FactsChanged {
+        name: Option<String>,
+        address: Option<String>,
+        prefecture: Option<String>,
+        municipality: Option<String>,
+        birth_date: Option<String>,
+        sex: Option<String>,
+    },
+    Death,
+    Emigration,
+    CardLost {
+        card_id: String,
+    },
+    CardReturned {
+        card_id: String,
+    },
+}
+
+async fn record_event(
+    State(a): State<Arc<Authority>>,
+    _: CounterCaller,
+    Path(id): Path<String>,
+    Json(e): Json<EventIn>,
+) -> Result<Json<Value>, AuthorityError> {
+    let event = match e {
+        EventIn::FactsChanged { name, address, prefecture, municipality, birth_date, sex } => {
+            let locality = match (prefecture, municipality) {
+                (Some(p), Some(m)) => {
+                    check_locality(&p)?;
+                    check_locality(&m)?;
+                    Some((p, m))
+                }
+                (None, None) => None,
+                _ => return Err(AuthorityError::Invalid("give prefecture and municipality together".into())),
+            };
+            LifeEvent::FactsChanged {
+                name,
+                address,
+                locality,
+                birth_date: birth_date.as_deref().map(parse_birth).transpose()?,
+                sex: sex.as_deref().map(Sex::parse).transpose().map_err(|e| AuthorityError::Invalid(e.to_string()))?,
+            }
+        }
+        EventIn::Death => LifeEvent::Death,
+        EventIn::Emigration => LifeEvent::Emigration,
+        EventIn::CardLost { card_id } => LifeEvent::CardLost { card_id },
+        EventIn::CardReturned { card_id } => LifeEvent::CardReturned { card_id },
+    };
+    Ok(Json(serde_json::to_value(a.record_event(&id, event).await?).unwrap_or_default()))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum SlotIn {
+    Signature,
+    Auth,
+}
+
+#[derive(Deserialize)]
+struct PinResetIn {
+    slot: SlotIn,
+    new_pin: String,
+}
+
+async fn reset_pin(
+    State(a): State<Arc<Authority>>,
+    _: CounterCaller,
+    Path(id): Path<String>,
+    Json(p): Json<PinResetIn>,
+) -> Result<Json<Value>, AuthorityError> {
+    let pin = Zeroizing::new(p.new_pin);
+    let slot = match p.slot {
+        SlotIn::Signature => Slot::Signature,
+        SlotIn::Auth => Slot::Auth,
+    };
+    a.reset_pin(&id, slot, pin.as_bytes()).await?;
+    Ok(Json(json!({"card": id, "reset": true})))
+}
+
+async fn renew(
+    State(a): State<Arc<Authority>>,
+    _: CounterCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AuthorityError> {
+    Ok(Json(serde_json::to_value(a.renew_certificates(&id).await?).unwrap_or_default()))
+}
+
+#[derive(Deserialize)]
+struct RevokeIn {
+    reason: String,
+}
+
+async fn revoke(
+    State(a): State<Arc<Authority>>,
+    _: CounterCaller,
+    Path(serial): Path<String>,
+    Json(r): Json<RevokeIn>,
+) -> Result<Json<Value>, AuthorityError> {
+    let s =
+        Serial::from_hex(&serial).ok_or_else(|| AuthorityError::Invalid(format!("{serial:?} is not a hex serial")))?;
+    let reason = CrlReason::from_name(&r.reason)
+        .ok_or_else(|| AuthorityError::Invalid(format!("unknown reason {:?}", r.reason)))?;
+    if a.store.certificate(&s).await?.and_then(|c| c.der).is_none() {
+        return Err(AuthorityError::not_found("certificate", serial));
+    }
+    let revoked = a.revoke(&s, reason).await?;
+    Ok(Json(json!({"serial": s.to_string(), "reason": reason.name(), "newly_revoked": revoked})))
+}
+
+async fn new_generation(State(a): State<Arc<Authority>>, _: CounterCaller) -> Result<Json<Value>, AuthorityError> {
+    Ok(Json(json!({"generations": a.new_generation().await?})))
+}

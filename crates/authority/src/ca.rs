@@ -1,0 +1,148 @@
+//! The authority's CA generations: certificates in the register, keys in files under the data
+//! directory (`ca/<signature|auth>/<generation>/key.p8` and `ocsp.p8`, mode 0600). The key is a
+//! [`Signer`](hanko_pki::Signer), so a PKCS#11 HSM can take the file's place.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use hanko_pki::ocsp::{issue_responder_certificate, Responder};
+use hanko_pki::time::{Date, Duration, OffsetDateTime};
+use hanko_pki::{end_of_day_jst, CaGeneration, CaKind, Naming, PolicySet, Serial, Signer, SoftwareKey};
+use hanko_store::write_atomic;
+use zeroize::Zeroizing;
+
+use crate::error::AuthorityError;
+use crate::register::{GenerationRecord, RegisterStore};
+
+/// A CA generation with its keys loaded.
+pub struct Generation {
+    /// Generation id.
+    pub id: String,
+    /// The CA.
+    pub ca: CaGeneration<SoftwareKey>,
+    /// Its delegated OCSP responder (id-kp-OCSPSigning, ocsp-nocheck).
+    pub responder: Responder<SoftwareKey>,
+    /// The responder certificate.
+    pub responder_der: Vec<u8>,
+}
+
+impl std::fmt::Debug for Generation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Generation").field("kind", &self.ca.kind()).field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+/// Every generation of both CAs.
+#[derive(Debug, Default)]
+pub struct CaSet {
+    generations: Vec<Generation>,
+}
+
+fn key_dir(data: &Path, kind: CaKind, id: &str) -> PathBuf {
+    data.join("ca").join(kind.as_str()).join(id)
+}
+
+fn read_key(path: &Path) -> Result<SoftwareKey, AuthorityError> {
+    let bytes = Zeroizing::new(fs::read(path).map_err(|e| AuthorityError::io("reading", path, e))?);
+    Ok(SoftwareKey::from_pkcs8(&bytes)?)
+}
+
+fn naming() -> (Naming, PolicySet) {
+    (Naming::sandbox(), PolicySet::sandbox())
+}
+
+impl CaSet {
+    /// Loads every generation in the register with its keys.
+    pub async fn load(store: &dyn RegisterStore, data: &Path) -> Result<CaSet, AuthorityError> {
+        let mut generations = Vec::new();
+        for g in store.generations().await? {
+            let dir = key_dir(data, g.ca_kind, &g.id);
+            let (naming, policies) = naming();
+            let ca = CaGeneration::open(g.ca_kind, naming, policies, &g.certificate, read_key(&dir.join("key.p8"))?)?;
+            let responder = Responder::delegated(ca.certificate(), &g.responder, read_key(&dir.join("ocsp.p8"))?)?;
+            generations.push(Generation { id: g.id, ca, responder, responder_der: g.responder });
+        }
+        Ok(CaSet { generations })
+    }
+
+    /// Creates a new generation of `kind` at `now`, valid 10 years (to 23:59:59 JST of the day
+    /// before, like the J-LIS CAs), with its delegated OCSP responder certificate.
+    pub async fn create_generation(
+        &mut self,
+        store: &dyn RegisterStore,
+        data: &Path,
+        kind: CaKind,
+        now: OffsetDateTime,
+    ) -> Result<&Generation, AuthorityError> {
+        let key = SoftwareKey::generate_rsa2048()?;
+        let serial = Serial::random(&mut rand_core::OsRng);
+        let jst_day = (now + Duration::hours(9)).date();
+        let end_day = Date::from_calendar_date(jst_day.year() + 10, jst_day.month(), jst_day.day().min(28))
+            .map_err(|_| AuthorityError::Invalid("date out of range".into()))?
+            .previous_day()
+            .ok_or_else(|| AuthorityError::Invalid("date out of range".into()))?;
+        let not_after = end_of_day_jst(end_day);
+        let (naming, policies) = naming();
+        let ca = CaGeneration::create(kind, naming, policies, key, &serial, now, not_after)?;
+        let base = jst_day.year().to_string();
+        let id = (0..)
+            .map(|n| if n == 0 { base.clone() } else { format!("{base}-{n}") })
+            .find(|c| !self.generations.iter().any(|g| g.ca.kind() == kind && g.id == *c))
+            .unwrap_or(base);
+        let responder_key = SoftwareKey::generate_rsa2048()?;
+        let responder_der = issue_responder_certificate(
+            &ca,
+            responder_key.public_key().clone(),
+            &Serial::random(&mut rand_core::OsRng),
+            now,
+            not_after,
+        )?;
+        let dir = key_dir(data, kind, &id);
+        for (name, key) in [("key.p8", ca.signer()), ("ocsp.p8", &responder_key)] {
+            let path = dir.join(name);
+            write_atomic(&path, &key.to_pkcs8()?, 0o600).map_err(|e| AuthorityError::io("writing", &path, e))?;
+        }
+        let record = GenerationRecord {
+            ca_kind: kind,
+            id: id.clone(),
+            certificate: ca.certificate_der().to_vec(),
+            responder: responder_der.clone(),
+        };
+        store.add_generation(&record, &serial, (now, not_after)).await?;
+        let responder = Responder::delegated(ca.certificate(), &responder_der, responder_key)?;
+        self.generations.push(Generation { id, ca, responder, responder_der });
+        Ok(self.generations.last().ok_or_else(|| AuthorityError::Invalid("no generation".into()))?)
+    }
+
+    /// The newest generation of `kind` valid at `at`.
+    pub fn current(&self, kind: CaKind, at: OffsetDateTime) -> Result<&Generation, AuthorityError> {
+        self.generations
+            .iter()
+            .filter(|g| g.ca.kind() == kind)
+            .filter(|g| {
+                let (nb, na) = g.ca.validity();
+                nb <= at && at <= na
+            })
+            .max_by_key(|g| g.ca.validity().0)
+            .ok_or(AuthorityError::NoCa(kind))
+    }
+
+    /// A generation by kind and id.
+    pub fn get(&self, kind: CaKind, id: &str) -> Option<&Generation> {
+        self.generations.iter().find(|g| g.ca.kind() == kind && g.id == id)
+    }
+
+    /// Every generation.
+    pub fn all(&self) -> &[Generation] {
+        &self.generations
+    }
+
+    /// The trust store of this authority (every generation of both CAs).
+    pub fn trust_store(&self) -> Result<hanko_pki::verify::TrustStore, AuthorityError> {
+        let mut trust = hanko_pki::verify::TrustStore::new(PolicySet::sandbox());
+        for g in &self.generations {
+            trust.add_anchor(g.ca.certificate_der(), g.ca.kind())?;
+        }
+        Ok(trust)
+    }
+}

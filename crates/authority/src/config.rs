@@ -1,0 +1,78 @@
+//! The authority's settings. Every [S]/[I] fact of shared/spec/20-pki.md is a setting here.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hanko_pki::time::macros::datetime;
+use hanko_pki::time::OffsetDateTime;
+
+/// Which ecosystem an authority (and a verifier's credentials) belongs to. A verifier registered
+/// for one is refused by the other, like J-LIS's separate test and production IDs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Environment {
+    /// The sandbox (test IDs, test certificates). The only one hanko runs as today.
+    Test,
+    /// Production IDs.
+    Production,
+}
+
+impl Environment {
+    /// `test` / `production`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Test => "test",
+            Environment::Production => "production",
+        }
+    }
+
+    /// Parses [`Environment::as_str`].
+    pub fn parse(s: &str) -> Option<Environment> {
+        match s {
+            "test" => Some(Environment::Test),
+            "production" => Some(Environment::Production),
+            _ => None,
+        }
+    }
+}
+
+/// What emigration (海外転出) does to the user-authentication certificate: sources differ, and
+/// since 2024 it can continue abroad (shared/spec/20-pki.md §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmigrationPolicy {
+    /// Signature certificate revoked (affiliationChanged), auth certificate kept. Default.
+    KeepAuth,
+    /// Both revoked: signature affiliationChanged, auth cessationOfOperation.
+    RevokeBoth,
+}
+
+/// The authority's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Keys, card images and published CRLs live here.
+    pub data_dir: PathBuf,
+    /// The environment this authority serves.
+    pub environment: Environment,
+    /// Emigration rule \[S\].
+    pub emigration: EmigrationPolicy,
+    /// How long a register change may take to show in OCSP answers (J-LIS: 15 minutes; zero
+    /// means at once).
+    pub ocsp_lag: Duration,
+    /// OCSP checks are free until then (January 2023 + 3 years) \[V\].
+    pub ocsp_free_until: OffsetDateTime,
+    /// The municipality code written on cards (5 digits; `99999` is not a real one).
+    pub municipality_code: String,
+}
+
+impl Config {
+    /// The defaults of the sandbox, keeping files under `data_dir`.
+    pub fn sandbox(data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            data_dir: data_dir.into(),
+            environment: Environment::Test,
+            emigration: EmigrationPolicy::KeepAuth,
+            ocsp_lag: Duration::from_secs(15 * 60),
+            ocsp_free_until: datetime!(2025-12-31 15:00 UTC),
+            municipality_code: "99999".into(),
+        }
+    }
+}
