@@ -37,6 +37,12 @@ pub fn router(authority: Arc<Authority>) -> Router {
         .route("/v1/admin/generations", post(new_generation))
         .route("/openapi.json", get(openapi))
         .merge(crate::verifiers::routes())
+        .merge(crate::publish::routes())
+        .merge(crate::ocsp::routes())
+        .merge(crate::services::routes())
+        .merge(crate::consent::routes())
+        .merge(crate::meter::routes())
+        .merge(crate::phone::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(authority)
 }

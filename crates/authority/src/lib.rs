@@ -4,11 +4,18 @@ mod api;
 mod ca;
 mod clock;
 mod config;
+mod consent;
 mod counter;
 mod error;
+mod meter;
 mod ocsp;
+mod phone;
+mod publish;
 mod register;
 mod schema;
+mod service;
+mod services;
+mod signed;
 mod verifiers;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
@@ -22,6 +29,14 @@ pub use error::AuthorityError;
 pub use register::{
     CardRecord, CardStatus, CertRecord, GenerationRecord, Person, PersonStatus, RegisterStore, RevokedEntry, SqlStore,
 };
+// --- consent exports ---
+pub use consent::ConsentStore;
+// --- meter exports ---
+pub use meter::{Billable, MeterStore};
+// --- ocsp/publish exports ---
+// --- services/phone exports ---
+pub use service::{serve, spawn_background};
+pub use signed::{SignedDocument, SignedWith};
 pub use verifiers::{Caller, CounterCaller, Registration, Role, VerifierRecord, VerifierStore, SP_HEADER};
 
 use hanko_pki::CaKind;
@@ -29,8 +44,8 @@ use hanko_store::Db;
 
 /// Everything the authority stores: one trait per area, implemented together by [`SqlStore`]
 /// for SQLite and PostgreSQL.
-pub trait Repository: RegisterStore + VerifierStore {}
-impl<T: RegisterStore + VerifierStore> Repository for T {}
+pub trait Repository: RegisterStore + VerifierStore + ConsentStore + MeterStore {}
+impl<T: RegisterStore + VerifierStore + ConsentStore + MeterStore> Repository for T {}
 
 /// The authority service: register, CAs, publication. Cheap to share (`Arc`).
 pub struct Authority {
@@ -39,6 +54,7 @@ pub struct Authority {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: Config,
     pub(crate) ocsp: ocsp::OcspCache,
+    pub(crate) meter: meter::MeterBuffer,
 }
 
 impl std::fmt::Debug for Authority {
@@ -69,7 +85,7 @@ impl Authority {
             }
         }
         let ocsp = ocsp::OcspCache::new(&config);
-        Ok(Authority { store, cas: RwLock::new(cas), clock, config, ocsp })
+        Ok(Authority { store, cas: RwLock::new(cas), clock, config, ocsp, meter: meter::MeterBuffer::default() })
     }
 
     /// Starts a new generation of both CAs (same DN, new keys), like J-LIS every few years.

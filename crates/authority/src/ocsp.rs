@@ -17,3 +17,11 @@ impl OcspCache {
     /// The register changed `serial` (called after the change committed).
     pub(crate) fn register_changed(&self, _serial: &Serial) {}
 }
+
+/// Routes of this module.
+pub(crate) fn routes() -> axum::Router<std::sync::Arc<crate::Authority>> {
+    axum::Router::new()
+}
+
+/// Follows the register's change feed (runs until the process ends).
+pub(crate) async fn task(_authority: std::sync::Arc<crate::Authority>) {}

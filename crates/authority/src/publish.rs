@@ -1,0 +1,15 @@
+//! (being written)
+
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::Authority;
+
+/// Routes of this module.
+pub(crate) fn routes() -> Router<Arc<Authority>> {
+    Router::new()
+}
+
+/// The daily CRL schedule (runs until the process ends).
+pub(crate) async fn task(_authority: Arc<Authority>) {}

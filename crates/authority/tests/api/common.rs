@@ -1,0 +1,177 @@
+//! The test authority: a real HTTP server on loopback over SQLite or PostgreSQL, with a clock
+//! the test moves.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use hanko_authority::{Authority, Config, ManualClock, Role};
+use hanko_pki::time::macros::datetime;
+use hanko_pki::time::OffsetDateTime;
+use hanko_store::Db;
+use serde_json::{json, Value};
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async test body once per backend: `on_both!(name, body_fn)` makes `name::sqlite`
+/// and `name::postgres`.
+#[macro_export]
+macro_rules! on_both {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$body($crate::common::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(b) = $crate::common::postgres_or_skip() {
+                    super::$body(b).await
+                }
+            }
+        }
+    };
+}
+
+/// The PostgreSQL backend, or `None` (printing SKIPPED) only when HANKO_SKIP_POSTGRES=1 says so.
+pub fn postgres_or_skip() -> Option<Backend> {
+    if std::env::var("HANKO_TEST_POSTGRES").is_ok() {
+        return Some(Backend::Postgres);
+    }
+    if std::env::var("HANKO_SKIP_POSTGRES").as_deref() == Ok("1") {
+        eprintln!("SKIPPED: the PostgreSQL half (HANKO_SKIP_POSTGRES=1)");
+        return None;
+    }
+    panic!(
+        "HANKO_TEST_POSTGRES is not set: run `export HANKO_TEST_POSTGRES=$(scripts/pg-up.sh)` \
+         (or HANKO_SKIP_POSTGRES=1 to skip the PostgreSQL half knowingly)"
+    )
+}
+
+/// The time the test authorities start at.
+pub const START: OffsetDateTime = datetime!(2026-04-01 00:00 UTC);
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh, empty data directory.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "hanko-authority-{tag}-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The database URL of a fresh, empty database for `backend` (a new schema on PostgreSQL).
+pub fn database_url(backend: Backend, dir: &std::path::Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite:{}", dir.join("authority.sqlite").display()),
+        Backend::Postgres => {
+            let base = std::env::var("HANKO_TEST_POSTGRES").unwrap();
+            let mut r = [0u8; 6];
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut r);
+            let schema = format!("t_{}", hex::encode(r));
+            format!("{base}{}hanko_schema={schema}", if base.contains('?') { '&' } else { '?' })
+        }
+    }
+}
+
+/// A running authority.
+pub struct TestAuthority {
+    pub authority: Arc<Authority>,
+    pub clock: Arc<ManualClock>,
+    pub dir: PathBuf,
+    pub base: String,
+    pub counter_key: String,
+    pub http: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestAuthority {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl TestAuthority {
+    /// Starts an authority with the default sandbox settings.
+    pub async fn start(backend: Backend) -> TestAuthority {
+        TestAuthority::start_with(backend, |_| {}).await
+    }
+
+    /// Starts an authority with settings changed by `configure`.
+    pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestAuthority {
+        let dir = temp_dir("api");
+        let db = Db::connect(&database_url(backend, &dir)).await.unwrap();
+        let mut config = Config::sandbox(&dir);
+        configure(&mut config);
+        let clock = Arc::new(ManualClock::new(START));
+        let authority = Arc::new(Authority::open(db, config, clock.clone()).await.unwrap());
+        let counter_key = authority.register_verifier(Role::Counter, "test counter").await.unwrap().api_key;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let a = authority.clone();
+        let server = tokio::spawn(async move {
+            hanko_authority::serve(a, listener, std::future::pending()).await.unwrap();
+        });
+        TestAuthority { authority, clock, dir, base, counter_key, http: reqwest::Client::new(), server }
+    }
+
+    /// POST JSON with the counter key; returns (status, body).
+    pub async fn counter_post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(&body), &self.counter_key).await
+    }
+
+    /// GET with the counter key.
+    pub async fn counter_get(&self, path: &str) -> (u16, Value) {
+        self.send(self.http.get(format!("{}{path}", self.base)), &self.counter_key).await
+    }
+
+    /// Sends with `key` as the bearer token; returns (status, JSON body or the text as a string).
+    pub async fn send(&self, req: reqwest::RequestBuilder, key: &str) -> (u16, Value) {
+        let resp = req.bearer_auth(key).send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// Registers a synthetic person; returns the person id.
+    pub async fn person(&self, name: &str, birth: &str) -> String {
+        let (status, body) = self
+            .counter_post(
+                "/v1/counter/persons",
+                json!({"name": name, "sex": "2", "birth_date": birth,
+                       "address": "東京都見本区試験町一丁目１番１号", "prefecture": "Tokyo-to", "municipality": "Mihon-ku"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Issues a card to `person` (PIN 1234, password HANKO2026); returns the counter's answer.
+    pub async fn card(&self, person: &str) -> Value {
+        let (status, body) = self
+            .counter_post(
+                &format!("/v1/counter/persons/{person}/cards"),
+                json!({"sign_password": "HANKO2026", "auth_pin": "1234"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Registers a verifier of `role`; returns (id, API key).
+    pub async fn verifier(&self, role: &str, name: &str) -> (String, String) {
+        let (status, body) = self.counter_post("/v1/admin/verifiers", json!({"role": role, "name": name})).await;
+        assert_eq!(status, 200, "{body}");
+        (body["verifier"]["id"].as_str().unwrap().to_owned(), body["api_key"].as_str().unwrap().to_owned())
+    }
+}
