@@ -117,7 +117,10 @@ pki_errors!(
 
 impl From<hanko_card::CounterError> for AuthorityError {
     fn from(e: hanko_card::CounterError) -> AuthorityError {
-        AuthorityError::Card(e.to_string())
+        match e {
+            hanko_card::CounterError::PinFormat { .. } => AuthorityError::Invalid(e.to_string()),
+            _ => AuthorityError::Card(e.to_string()),
+        }
     }
 }
 
