@@ -48,7 +48,7 @@ pub fn router(authority: Arc<Authority>) -> Router {
 }
 
 async fn openapi() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], include_str!("openapi.json"))
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], crate::openapi::document())
 }
 
 /// The 4 facts as JSON (never logged).

@@ -9,6 +9,7 @@ mod counter;
 mod error;
 mod meter;
 mod ocsp;
+pub mod openapi;
 mod phone;
 mod publish;
 mod register;
