@@ -4,6 +4,7 @@
 mod bench_card;
 mod bench_crl;
 mod bench_verify;
+mod cmd_authority;
 mod cmd_ca;
 mod cmd_card;
 mod cmd_ocsp;
@@ -36,6 +37,10 @@ enum Command {
     /// Create a sandbox authority, issue certificates to a few synthetic people, revoke one,
     /// publish CRLs and verify everything — printing what was made.
     Demo(demo::Args),
+    /// The authority service (the J-LIS role): counter, life events, CRL and OCSP over HTTP,
+    /// verifiers, serial services, consents, smartphone certificates, metering.
+    #[command(subcommand)]
+    Authority(cmd_authority::Command),
     /// The sandbox certificate authority (the J-LIS role): CA generations, issuance, revocation, CRLs.
     #[command(subcommand)]
     Ca(cmd_ca::Command),
@@ -101,6 +106,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
+        Command::Authority(c) => cmd_authority::run(c),
         Command::Ca(c) => cmd_ca::run(c),
         Command::Ocsp(c) => cmd_ocsp::run(c),
         Command::Card(c) => cmd_card::run(c),

@@ -1,0 +1,550 @@
+//! `hanko authority …` — the authority service (the J-LIS role) and its admin commands. The
+//! commands call the same library functions as the HTTP API, on the same database.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use hanko_authority::{
+    Authority, CardPins, Clock, Config, EmigrationPolicy, LifeEvent, ManualClock, NewPerson, Role, SystemClock,
+};
+use hanko_pki::{BasicFacts, BirthDate, CrlReason, Serial, Sex};
+use hanko_store::Db;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use crate::{now_or, DataDir};
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Create the authority: its database, the first generation of both CAs (with their OCSP
+    /// responders) and a counter API key in <data-dir>/counter.key (mode 0600). Idempotent.
+    Init(Common),
+    /// Run the HTTP API (counter, CRL, OCSP, serial services, consents, smartphone
+    /// certificates, metering; OpenAPI at /openapi.json) until Ctrl-C.
+    Serve(ServeArgs),
+    /// Register a synthetic resident with the 4 facts.
+    AddPerson(PersonArgs),
+    /// Show a resident and their cards.
+    ShowPerson {
+        #[command(flatten)]
+        common: Common,
+        /// Person id (P…).
+        id: String,
+    },
+    /// Issue a My Number Card to a resident: keys generated in the chip, certified, the card
+    /// image written under <data-dir>/cards. PIN from $HANKO_PIN, signature password from
+    /// $HANKO_PASSWORD (not needed for minors and adult wards).
+    IssueCard {
+        #[command(flatten)]
+        common: Common,
+        /// Person id (P…).
+        person: String,
+    },
+    /// Show a card and its certificates (status, revocation, linkage).
+    ShowCard {
+        #[command(flatten)]
+        common: Common,
+        /// Card id.
+        id: String,
+    },
+    /// Record a life event: facts-changed (a move, a name/sex/birth-date change), death,
+    /// emigration, card-lost, card-returned — and apply its certificate consequences.
+    Event(EventArgs),
+    /// Reset (unblock) a PIN at the counter; the new PIN from $HANKO_NEW_PIN.
+    PinReset {
+        #[command(flatten)]
+        common: Common,
+        /// Card id.
+        card: String,
+        /// Which PIN.
+        #[arg(long, value_enum)]
+        slot: SlotArg,
+    },
+    /// Renew a card's certificates (from 3 months before they expire).
+    Renew {
+        #[command(flatten)]
+        common: Common,
+        /// Card id.
+        card: String,
+    },
+    /// Revoke one certificate by serial (hex) with an RFC 5280 reason.
+    Revoke {
+        #[command(flatten)]
+        common: Common,
+        /// Serial in hex.
+        serial: String,
+        /// affiliationChanged, superseded, certificateHold, cessationOfOperation, keyCompromise, unspecified.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Register a verifier (signature, auth, platform) or counter staff; prints its API key once.
+    AddVerifier {
+        #[command(flatten)]
+        common: Common,
+        /// Role.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Register an SP's service (SP事業者ID + サービスID) behind a platform operator.
+    AddService {
+        #[command(flatten)]
+        common: Common,
+        /// The platform operator's id (TPF…).
+        #[arg(long)]
+        platform: String,
+        /// SP事業者ID.
+        #[arg(long)]
+        sp: String,
+        /// サービスID.
+        #[arg(long)]
+        service: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Start a new generation of both CAs (same DN, new keys), like J-LIS every few years.
+    NewGeneration(Common),
+}
+
+/// Where the authority keeps its data, and how to report.
+#[derive(Args, Clone)]
+pub(crate) struct Common {
+    #[command(flatten)]
+    data: DataDir,
+    /// Database URL: sqlite:PATH or postgres://…  [default: sqlite:<data-dir>/authority.sqlite]
+    #[arg(long, env = "HANKO_DATABASE_URL")]
+    database: Option<String>,
+    /// Act at this time (RFC 3339) instead of now: the authority's clock stands there.
+    #[arg(long)]
+    at: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8440")]
+    listen: String,
+    /// How long a register change may take to show in OCSP answers, in seconds (J-LIS: 900).
+    #[arg(long, default_value_t = 900)]
+    ocsp_lag: u64,
+    /// What emigration does to the user-authentication certificate.
+    #[arg(long, value_enum, default_value = "keep-auth")]
+    emigration: EmigrationArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum EmigrationArg {
+    /// Keep it (it can be used abroad since 2024).
+    KeepAuth,
+    /// Revoke it (cessationOfOperation).
+    RevokeBoth,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum SlotArg {
+    /// The signature password.
+    Signature,
+    /// The 4-digit user-authentication PIN.
+    Auth,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum RoleArg {
+    /// 署名検証者.
+    Signature,
+    /// 利用者証明検証者.
+    Auth,
+    /// PF事業者 (both, for registered SPs).
+    Platform,
+    /// Counter staff.
+    Counter,
+}
+
+#[derive(Args)]
+pub(crate) struct PersonArgs {
+    #[command(flatten)]
+    common: Common,
+    /// 氏名.
+    #[arg(long)]
+    name: String,
+    /// 性別: 1 male, 2 female, 3 unknown.
+    #[arg(long)]
+    sex: String,
+    /// 生年月日, YYYY-MM-DD.
+    #[arg(long)]
+    birth: String,
+    /// 住所 from the prefecture, no postal code.
+    #[arg(long)]
+    address: String,
+    /// Romanised prefecture for the certificate subject.
+    #[arg(long, default_value = "Tokyo-to")]
+    prefecture: String,
+    /// Romanised municipality for the certificate subject.
+    #[arg(long, default_value = "Mihon-ku")]
+    municipality: String,
+    /// An adult ward (auth certificate only).
+    #[arg(long)]
+    ward: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum EventKind {
+    /// 異動: new address/name/sex/birth date (give the ones that change).
+    FactsChanged,
+    /// Death: every certificate revoked.
+    Death,
+    /// Emigration (per the authority's emigration policy).
+    Emigration,
+    /// Card lost or suspended: certificates on hold, never released (phones too).
+    CardLost,
+    /// Card returned: cessationOfOperation.
+    CardReturned,
+}
+
+#[derive(Args)]
+pub(crate) struct EventArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Person id (P…).
+    person: String,
+    /// The event.
+    #[arg(long, value_enum)]
+    kind: EventKind,
+    /// The card (card-lost, card-returned).
+    #[arg(long)]
+    card: Option<String>,
+    /// New name.
+    #[arg(long)]
+    name: Option<String>,
+    /// New address.
+    #[arg(long)]
+    address: Option<String>,
+    /// Corrected birth date, YYYY-MM-DD.
+    #[arg(long)]
+    birth: Option<String>,
+    /// Changed sex code.
+    #[arg(long)]
+    sex: Option<String>,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+pub(crate) fn database_url(data_dir: &std::path::Path, database: Option<&str>) -> String {
+    database.map(str::to_owned).unwrap_or_else(|| format!("sqlite:{}", data_dir.join("authority.sqlite").display()))
+}
+
+/// Opens the authority of a data directory (creating it when new).
+pub(crate) async fn open(
+    data_dir: &std::path::Path,
+    database: Option<&str>,
+    clock: Arc<dyn Clock>,
+    configure: impl FnOnce(&mut Config),
+) -> Result<Arc<Authority>> {
+    let url = database_url(data_dir, database);
+    let db = Db::connect(&url).await.with_context(|| format!("opening the database {url}"))?;
+    let mut config = Config::sandbox(data_dir);
+    configure(&mut config);
+    Ok(Arc::new(Authority::open(db, config, clock).await?))
+}
+
+fn clock(at: Option<&str>) -> Result<Arc<dyn Clock>> {
+    Ok(match at {
+        Some(_) => Arc::new(ManualClock::new(now_or(at)?)),
+        None => Arc::new(SystemClock),
+    })
+}
+
+fn env_secret(name: &str) -> Result<Zeroizing<String>> {
+    std::env::var(name)
+        .map(Zeroizing::new)
+        .with_context(|| format!("set ${name} (secrets are never taken from the command line)"))
+}
+
+fn print(json: bool, value: serde_json::Value, text: impl FnOnce() -> String) -> Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        println!("{}", text());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_birth(s: &str) -> Result<BirthDate> {
+    let fmt = hanko_pki::time::macros::format_description!("[year]-[month]-[day]");
+    Ok(BirthDate::Known(
+        hanko_pki::time::Date::parse(s, &fmt).with_context(|| format!("{s:?} is not a date like 1985-04-01"))?,
+    ))
+}
+
+pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
+    runtime()?.block_on(run_async(cmd))
+}
+
+async fn run_async(cmd: Command) -> Result<ExitCode> {
+    match cmd {
+        Command::Init(c) => {
+            let a = open(&c.data.data_dir, c.database.as_deref(), clock(c.at.as_deref())?, |_| {}).await?;
+            let key_path = c.data.data_dir.join("counter.key");
+            if !key_path.exists() {
+                let reg = a.register_verifier(Role::Counter, "counter (made by authority init)").await?;
+                hanko_store::write_atomic(&key_path, reg.api_key.as_bytes(), 0o600)?;
+            }
+            let generations: Vec<_> =
+                a.cas()?.all().iter().map(|g| json!({"kind": g.ca.kind().as_str(), "generation": g.id})).collect();
+            print(c.json, json!({"generations": generations, "counter_key": key_path}), || {
+                format!(
+                    "authority ready in {} ({} CA generations); counter API key in {}",
+                    c.data.data_dir.display(),
+                    generations.len(),
+                    key_path.display()
+                )
+            })
+        }
+        Command::Serve(s) => serve(s).await,
+        Command::AddPerson(p) => {
+            let a = open(&p.common.data.data_dir, p.common.database.as_deref(), clock(p.common.at.as_deref())?, |_| {})
+                .await?;
+            let facts = BasicFacts::new(&p.name, Sex::parse(&p.sex)?, parse_birth(&p.birth)?, &p.address)?;
+            let person = a
+                .add_person(NewPerson { facts, prefecture: p.prefecture, municipality: p.municipality, ward: p.ward })
+                .await?;
+            print(p.common.json, json!({"id": person.id}), || format!("registered {}", person.id))
+        }
+        Command::ShowPerson { common, id } => {
+            let a =
+                open(&common.data.data_dir, common.database.as_deref(), clock(common.at.as_deref())?, |_| {}).await?;
+            let p = a.person(&id).await?;
+            let cards = a.store().cards_of(&id).await?;
+            let cards_json: Vec<_> = cards
+                .iter()
+                .map(|c| json!({"id": c.id, "device": c.device.as_str(), "status": format!("{:?}", c.status)}))
+                .collect();
+            print(
+                common.json,
+                json!({"id": p.id, "name": p.facts.name(), "address": p.facts.address(),
+                       "birth_date": p.facts.birth_date().to_string(), "sex": p.facts.sex().as_str(),
+                       "status": format!("{:?}", p.status), "ward": p.ward, "cards": cards_json}),
+                || {
+                    let mut s = format!(
+                        "{} {} ({:?}) born {} — {}",
+                        p.id,
+                        p.facts.name(),
+                        p.status,
+                        p.facts.birth_date(),
+                        p.facts.address()
+                    );
+                    for c in &cards {
+                        s.push_str(&format!("\n  {} {} {:?}", c.id, c.device.as_str(), c.status));
+                    }
+                    s
+                },
+            )
+        }
+        Command::IssueCard { common, person } => {
+            let a =
+                open(&common.data.data_dir, common.database.as_deref(), clock(common.at.as_deref())?, |_| {}).await?;
+            let pins =
+                CardPins { sign_password: env_secret("HANKO_PASSWORD").ok(), auth_pin: env_secret("HANKO_PIN")? };
+            let card = a.issue_card(&person, &pins).await?;
+            print(common.json, serde_json::to_value(&card)?, || {
+                format!(
+                    "issued card {} to {person}: auth certificate {}, signature certificate {}\n\
+                     serve it to PC/SC readers with: hanko card serve --card {}",
+                    card.card_id,
+                    card.auth_serial,
+                    card.signature_serial.as_deref().unwrap_or("none (minor or adult ward)"),
+                    card.card_id
+                )
+            })
+        }
+        Command::ShowCard { common, id } => {
+            let a =
+                open(&common.data.data_dir, common.database.as_deref(), clock(common.at.as_deref())?, |_| {}).await?;
+            let card = a.card(&id).await?;
+            let certs = a.store().certificates_on(&id).await?;
+            let rows: Vec<_> = certs
+                .iter()
+                .map(|c| {
+                    json!({"serial": c.serial.to_string(), "kind": c.kind.as_str(),
+                       "not_after": c.validity.map(|(_, na)| crate::fmt_time(na)),
+                       "revoked": c.revocation.map(|(at, r)| json!({"at": crate::fmt_time(at), "reason": r.name()})),
+                       "predecessor": c.predecessor.as_ref().map(Serial::to_string),
+                       "successor": c.successor.as_ref().map(Serial::to_string)})
+                })
+                .collect();
+            print(
+                common.json,
+                json!({"id": card.id, "device": card.device.as_str(), "status": format!("{:?}", card.status), "certificates": rows}),
+                || {
+                    let mut s =
+                        format!("{} {} {:?} (holder {})", card.id, card.device.as_str(), card.status, card.person_id);
+                    for c in &certs {
+                        let state = match c.revocation {
+                            Some((at, r)) => format!("REVOKED {} ({})", crate::fmt_time(at), r.name()),
+                            None => "valid".into(),
+                        };
+                        s.push_str(&format!("\n  {:<16} {:<22} {state}", c.serial.to_string(), c.kind.as_str()));
+                    }
+                    s
+                },
+            )
+        }
+        Command::Event(e) => {
+            let c = &e.common;
+            let a = open(&c.data.data_dir, c.database.as_deref(), clock(c.at.as_deref())?, |_| {}).await?;
+            let card = || e.card.clone().context("this event needs --card");
+            let event = match e.kind {
+                EventKind::FactsChanged => LifeEvent::FactsChanged {
+                    name: e.name.clone(),
+                    address: e.address.clone(),
+                    locality: None,
+                    birth_date: e.birth.as_deref().map(parse_birth).transpose()?,
+                    sex: e.sex.as_deref().map(Sex::parse).transpose()?,
+                },
+                EventKind::Death => LifeEvent::Death,
+                EventKind::Emigration => LifeEvent::Emigration,
+                EventKind::CardLost => LifeEvent::CardLost { card_id: card()? },
+                EventKind::CardReturned => LifeEvent::CardReturned { card_id: card()? },
+            };
+            let out = a.record_event(&e.person, event).await?;
+            print(c.json, serde_json::to_value(&out)?, || outcome_text(&out))
+        }
+        Command::PinReset { common, card, slot } => {
+            let a =
+                open(&common.data.data_dir, common.database.as_deref(), clock(common.at.as_deref())?, |_| {}).await?;
+            let pin = env_secret("HANKO_NEW_PIN")?;
+            let slot = match slot {
+                SlotArg::Signature => hanko_card::Slot::Signature,
+                SlotArg::Auth => hanko_card::Slot::Auth,
+            };
+            a.reset_pin(&card, slot, pin.as_bytes()).await?;
+            print(common.json, json!({"card": card, "reset": true}), || format!("PIN of card {card} reset"))
+        }
+        Command::Renew { common, card } => {
+            let a =
+                open(&common.data.data_dir, common.database.as_deref(), clock(common.at.as_deref())?, |_| {}).await?;
+            let out = a.renew_certificates(&card).await?;
+            print(common.json, serde_json::to_value(&out)?, || outcome_text(&out))
+        }
+        Command::Revoke { common, serial, reason } => {
+            let a =
+                open(&common.data.data_dir, common.database.as_deref(), clock(common.at.as_deref())?, |_| {}).await?;
+            let s = Serial::from_hex(&serial).with_context(|| format!("{serial:?} is not a hex serial"))?;
+            let reason = CrlReason::from_name(&reason)
+                .with_context(|| format!("unknown reason {reason:?} (e.g. affiliationChanged, certificateHold)"))?;
+            if a.store().certificate(&s).await?.and_then(|c| c.der).is_none() {
+                bail!("no certificate {serial} was issued by this authority");
+            }
+            let newly = a.revoke(&s, reason).await?;
+            print(
+                common.json,
+                json!({"serial": s.to_string(), "reason": reason.name(), "newly_revoked": newly}),
+                || {
+                    if newly {
+                        format!("revoked {s} ({}): it appears in the next CRL and in OCSP", reason.name())
+                    } else {
+                        format!("{s} was already revoked (a revocation is never changed)")
+                    }
+                },
+            )
+        }
+        Command::AddVerifier { common, role, name } => {
+            let a =
+                open(&common.data.data_dir, common.database.as_deref(), clock(common.at.as_deref())?, |_| {}).await?;
+            let role = match role {
+                RoleArg::Signature => Role::Signature,
+                RoleArg::Auth => Role::Auth,
+                RoleArg::Platform => Role::Platform,
+                RoleArg::Counter => Role::Counter,
+            };
+            let reg = a.register_verifier(role, &name).await?;
+            print(common.json, serde_json::to_value(&reg)?, || {
+                format!(
+                    "registered {} ({}, {} environment)\nAPI key (shown once): {}",
+                    reg.verifier.id,
+                    role.as_str(),
+                    reg.verifier.environment,
+                    reg.api_key
+                )
+            })
+        }
+        Command::AddService { common, platform, sp, service, name } => {
+            let a =
+                open(&common.data.data_dir, common.database.as_deref(), clock(common.at.as_deref())?, |_| {}).await?;
+            a.register_service(&platform, &sp, &service, &name).await?;
+            print(common.json, json!({"platform": platform, "sp_id": sp, "service_id": service}), || {
+                format!("registered service {sp}/{service} under {platform}")
+            })
+        }
+        Command::NewGeneration(c) => {
+            let a = open(&c.data.data_dir, c.database.as_deref(), clock(c.at.as_deref())?, |_| {}).await?;
+            let ids = a.new_generation().await?;
+            print(c.json, json!({"generations": ids}), || format!("new CA generation {}", ids.join(", ")))
+        }
+    }
+}
+
+fn outcome_text(out: &hanko_authority::Outcome) -> String {
+    let mut lines = Vec::new();
+    for (serial, reason) in &out.revoked {
+        lines.push(format!("revoked {serial} ({reason})"));
+    }
+    for (serial, kind) in &out.issued {
+        lines.push(format!("issued {serial} ({kind})"));
+    }
+    for p in &out.pending {
+        lines.push(format!("pending: {p}"));
+    }
+    if lines.is_empty() {
+        lines.push("no certificate changed".into());
+    }
+    lines.join("\n")
+}
+
+async fn serve(s: ServeArgs) -> Result<ExitCode> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let c = &s.common;
+    let lag = std::time::Duration::from_secs(s.ocsp_lag);
+    let emigration = match s.emigration {
+        EmigrationArg::KeepAuth => EmigrationPolicy::KeepAuth,
+        EmigrationArg::RevokeBoth => EmigrationPolicy::RevokeBoth,
+    };
+    let a = open(&c.data.data_dir, c.database.as_deref(), clock(c.at.as_deref())?, |config| {
+        config.ocsp_lag = lag;
+        config.emigration = emigration;
+    })
+    .await?;
+    let listener =
+        tokio::net::TcpListener::bind(&s.listen).await.with_context(|| format!("listening on {}", s.listen))?;
+    let addr = listener.local_addr()?;
+    // The first line on stdout is the URL, so scripts can read it.
+    println!("http://{addr}");
+    eprintln!(
+        "hanko authority on http://{addr} (data {}, OCSP lag {} s); API: http://{addr}/openapi.json; Ctrl-C stops",
+        c.data.data_dir.display(),
+        s.ocsp_lag
+    );
+    hanko_authority::serve(a, listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
