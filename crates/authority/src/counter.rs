@@ -293,6 +293,8 @@ impl Authority {
             (_, false) => None,
         };
         let card_id = format!("hanko{:010}", OsRng.next_u64() % 10_000_000_000);
+        // Held until the image is written: a crash releases it, and recovery then voids the card.
+        let new_card = CardFile::reserve(&self.config.data_dir, &card_id)?;
         let blank = BlankChip::generate(Device::Card)?;
         self.store
             .add_card(&CardRecord {
@@ -358,7 +360,7 @@ impl Authority {
             card_expiry: &expiry_text,
             extra_apps,
         })?;
-        CardFile::create(&self.config.data_dir, &card_id, card)?;
+        new_card.create(card)?;
         self.store.add_event(at, &person.id, Some(&card_id), "card-issued", "").await?;
         Ok(IssuedCard {
             card_id,
@@ -375,6 +377,42 @@ impl Authority {
             cas.current(CaKind::Signature, at)?.ca.certificate_der().to_vec(),
             cas.current(CaKind::Auth, at)?.ca.certificate_der().to_vec(),
         ))
+    }
+
+    /// Finishes issuances a crash interrupted: a card in the register whose image was never
+    /// written was never handed over, so its certificates are revoked as "destroyed before
+    /// handover" (reason unspecified, shared/spec/20-pki.md §3) and the card is voided. Runs
+    /// when the authority opens; returns the cards voided.
+    pub async fn recover_interrupted_issuance(&self) -> Result<Vec<String>, AuthorityError> {
+        let mut voided = Vec::new();
+        for card in self.store.cards_with_status(CardStatus::Active).await? {
+            if card.device != Device::Card {
+                continue;
+            }
+            // Free lock and no image: nobody is making this card, and nobody ever will.
+            match CardFile::reserve(&self.config.data_dir, &card.id) {
+                Ok(_lock) => {}
+                Err(CardFileError::Exists(_) | CardFileError::InUse(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            for c in self.store.certificates_on(&card.id).await? {
+                if c.revocation.is_none() && c.der.is_some() {
+                    self.revoke(&c.serial, CrlReason::UNSPECIFIED).await?;
+                }
+            }
+            self.store.set_card_status(&card.id, CardStatus::Returned).await?;
+            self.store
+                .add_event(
+                    self.clock.now(),
+                    &card.person_id,
+                    Some(&card.id),
+                    "issuance-voided",
+                    "crash before handover",
+                )
+                .await?;
+            voided.push(card.id);
+        }
+        Ok(voided)
     }
 
     /// Resets (unblocks) a card's PIN at the counter.

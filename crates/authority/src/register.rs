@@ -183,6 +183,8 @@ pub trait RegisterStore: Send + Sync {
     async fn cards_of(&self, person_id: &str) -> Result<Vec<CardRecord>, StoreError>;
     /// Sets a card's status.
     async fn set_card_status(&self, id: &str, status: CardStatus) -> Result<(), StoreError>;
+    /// Every card with `status`.
+    async fn cards_with_status(&self, status: CardStatus) -> Result<Vec<CardRecord>, StoreError>;
     /// Reserves a serial (fails with `Conflict` when it was ever used).
     async fn reserve_serial(&self, c: &CertRecord, at: OffsetDateTime) -> Result<(), StoreError>;
     /// Stores the signed certificate of a reserved serial, and links it to its predecessor.
@@ -480,6 +482,16 @@ impl RegisterStore for SqlStore {
             .execute(self.db.pool())
             .await?;
         Ok(())
+    }
+
+    async fn cards_with_status(&self, status: CardStatus) -> Result<Vec<CardRecord>, StoreError> {
+        sqlx::query("SELECT * FROM cards WHERE status = $1 ORDER BY issued_at, id")
+            .bind(status.as_str())
+            .fetch_all(self.db.pool())
+            .await?
+            .iter()
+            .map(card_row)
+            .collect()
     }
 
     async fn reserve_serial(&self, c: &CertRecord, at: OffsetDateTime) -> Result<(), StoreError> {

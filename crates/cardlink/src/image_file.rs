@@ -100,6 +100,24 @@ fn lock(data: &Path, id: &str) -> Result<fs::File> {
     }
 }
 
+/// A card being made: its id is locked until [`NewCard::create`] writes the image.
+#[derive(Debug)]
+pub struct NewCard {
+    lock: fs::File,
+    path: PathBuf,
+    id: String,
+    data: PathBuf,
+}
+
+impl NewCard {
+    /// Writes the image (durably) and opens it.
+    pub fn create(self, card: Card) -> Result<CardFile> {
+        let f = CardFile { _lock: self.lock, path: self.path, id: self.id, seal: seal_key(&self.data)?, card };
+        f.persist()?;
+        Ok(f)
+    }
+}
+
 /// A card image file, opened for use: every state change is persisted before the reply.
 pub struct CardFile {
     _lock: fs::File,
@@ -131,14 +149,19 @@ impl CardFile {
 
     /// Writes a new card image.
     pub fn create(data: &Path, id: &str, card: Card) -> Result<CardFile> {
+        CardFile::reserve(data, id)?.create(card)
+    }
+
+    /// Takes the lock of a card that does not exist yet, for the time it is being made: another
+    /// process sees it in use ([`CardFileError::InUse`]), and a crash releases it.
+    pub fn reserve(data: &Path, id: &str) -> Result<NewCard> {
         check_id(id)?;
         let path = cards_dir(data).join(format!("{id}.card"));
+        let lock = lock(data, id)?;
         if path.exists() {
             return Err(CardFileError::Exists(id.to_owned()));
         }
-        let f = CardFile { _lock: lock(data, id)?, path, id: id.to_owned(), seal: seal_key(data)?, card };
-        f.persist()?;
-        Ok(f)
+        Ok(NewCard { lock, path, id: id.to_owned(), data: data.to_owned() })
     }
 
     /// Writes the image durably.

@@ -7,7 +7,7 @@ mod reader;
 mod virtual_card;
 mod vpcd;
 
-pub use image_file::{cards_dir, list as list_card_images, seal_key, CardFile, CardFileError};
+pub use image_file::{cards_dir, list as list_card_images, seal_key, CardFile, CardFileError, NewCard};
 pub use in_process::InProcess;
 pub use reader::{list_readers, PcscError, PcscTransport, ReaderInfo};
 pub use virtual_card::{VirtualCard, JPKI_CONTACT_ATR};

