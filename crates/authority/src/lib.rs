@@ -35,6 +35,8 @@ pub use consent::ConsentStore;
 // --- meter exports ---
 pub use meter::{Billable, MeterStore};
 // --- ocsp/publish exports ---
+pub use ocsp::{CACHE_CAPACITY, CACHE_FRESH, GAP_GRACE};
+pub use publish::{CertificateState, CrlCursor, CrlState, PublicationStore, PublishedCrl, CRL_PAGE};
 // --- services/phone exports ---
 pub use service::{serve, spawn_background};
 pub use signed::{SignedDocument, SignedWith};
@@ -45,8 +47,8 @@ use hanko_store::Db;
 
 /// Everything the authority stores: one trait per area, implemented together by [`SqlStore`]
 /// for SQLite and PostgreSQL.
-pub trait Repository: RegisterStore + VerifierStore + ConsentStore + MeterStore {}
-impl<T: RegisterStore + VerifierStore + ConsentStore + MeterStore> Repository for T {}
+pub trait Repository: RegisterStore + VerifierStore + ConsentStore + MeterStore + publish::PublicationStore {}
+impl<T: RegisterStore + VerifierStore + ConsentStore + MeterStore + publish::PublicationStore> Repository for T {}
 
 /// The authority service: register, CAs, publication. Cheap to share (`Arc`).
 pub struct Authority {
