@@ -1,12 +1,623 @@
-//! (being written)
+//! Smartphone certificates (shared/spec/20-pki.md §4, 10-card.md §8, 00-system.md flow 7): a
+//! resident applies online with the card's signature; the phone's secure element generated the
+//! two key pairs; the authority certifies them with the smartphone profile. A new enrolment
+//! supersedes the old phone's certificates; the call centre suspends a lost phone; the phone
+//! revokes itself with its own user-authentication key. Death and card loss reach the phones
+//! through [`Authority::record_event`] (a phone is a row of `cards` with device `android` /
+//! `iphone`).
+//!
+//! | endpoint | authenticated by | effect |
+//! |---|---|---|
+//! | `POST /v1/smartphone/applications` | the card's signature key ([`SignedDocument`]) | new phone, 2 certificates; the old phone's superseded |
+//! | `POST /v1/counter/phones/{id}/suspension` | a counter key ([`CounterCaller`]) | both certificates certificateHold, phone `suspended` |
+//! | `POST /v1/smartphone/{id}/revocation` | that phone's user-authentication key | both certificates cessationOfOperation, phone `returned` |
+//!
+//! The client half ([`PhoneSecureElement`], [`sign_document`], [`revocation_document`]) is what
+//! the phone (and later the CLI) runs: keys are generated inside the emulated secure element and
+//! only their public halves leave it.
 
 use std::sync::Arc;
 
-use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use hanko_card::layout::jpki;
+use hanko_card::{
+    BlankChip, Card, ChipKeyError, Client, ClientError, Device, Personalization, PersonalizeError, Slot, Transport,
+};
+use hanko_pki::der::asn1::UintRef;
+use hanko_pki::der::{Decode, Encode};
+use hanko_pki::spki::SubjectPublicKeyInfoOwned;
+use hanko_pki::time::format_description::well_known::Rfc3339;
+use hanko_pki::time::{Duration, OffsetDateTime};
+use hanko_pki::{CaKind, CertKind, CrlReason, DigestAlgorithm, DigestInfo, JpkiCertificate, RsaPublicKey};
+use hanko_store::StoreError;
+use rand_core::{OsRng, RngCore};
+use serde::{Deserialize, Serialize};
 
+use crate::error::AuthorityError;
+use crate::register::{date_str, CardRecord, CardStatus, CertRecord, PersonStatus};
+use crate::signed::{SignedDocument, SignedWith};
+use crate::verifiers::CounterCaller;
 use crate::Authority;
 
-/// Routes of this module.
+/// The `type` of a smartphone application document.
+pub const APPLICATION_TYPE: &str = "hanko-smartphone-application-v1";
+
+/// The `type` of a smartphone revocation document.
+pub const REVOCATION_TYPE: &str = "hanko-smartphone-revocation-v1";
+
+/// How far the time stated in a document (`applied_at`, `at`) may be from the authority's clock,
+/// either way. A replayed application is refused anyway (its keys are already certified); a
+/// replayed revocation finds its certificate revoked.
+pub const DOCUMENT_WINDOW: Duration = Duration::days(1);
+
+/// The application the card signs:
+/// `{"type":"hanko-smartphone-application-v1","device":"android"|"iphone",
+/// "sign_public_key":<base64 SPKI DER>,"auth_public_key":<base64 SPKI DER>,"applied_at":RFC 3339}`.
+/// Unknown and duplicate fields are refused.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApplicationDocument {
+    #[serde(rename = "type")]
+    kind: String,
+    device: String,
+    sign_public_key: String,
+    auth_public_key: String,
+    #[serde(with = "time::serde::rfc3339")]
+    applied_at: OffsetDateTime,
+}
+
+/// The revocation the phone signs with its user-authentication key:
+/// `{"type":"hanko-smartphone-revocation-v1","phone_id":…,"at":RFC 3339}`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevocationDocument {
+    #[serde(rename = "type")]
+    kind: String,
+    phone_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    at: OffsetDateTime,
+}
+
+/// The authority's answer to an application: what the phone writes into its secure element
+/// ([`PhoneSecureElement::personalize`]), and what the enrolment revoked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PhoneEnrolment {
+    /// The phone's id in the register (`phone` + 10 digits; the image name).
+    pub phone_id: String,
+    /// `android` or `iphone`.
+    pub device: String,
+    /// The expiry of the card the application was signed with (`YYYY-MM-DD`); caps the
+    /// certificates' validity.
+    pub expiry: String,
+    /// Serial of the smartphone signature certificate (hex).
+    pub signature_serial: String,
+    /// Serial of the smartphone user-authentication certificate (hex).
+    pub auth_serial: String,
+    /// The smartphone signature certificate, DER, base64.
+    pub signature_certificate: String,
+    /// The smartphone user-authentication certificate, DER, base64.
+    pub auth_certificate: String,
+    /// The signature CA generation that issued it, DER, base64.
+    pub signature_ca: String,
+    /// The user-authentication CA generation that issued it, DER, base64.
+    pub auth_ca: String,
+    /// The earlier phone's certificates this enrolment revoked (superseded).
+    pub revoked: Vec<RevokedCertificate>,
+}
+
+/// A certificate an operation revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedCertificate {
+    /// Serial (hex).
+    pub serial: String,
+    /// CRL reason name (`superseded`, `certificateHold`, `cessationOfOperation` …).
+    pub reason: String,
+}
+
+/// What a suspension or a revocation did to a phone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PhoneChange {
+    /// The phone.
+    pub phone_id: String,
+    /// Its status now (`suspended`, `returned`).
+    pub status: String,
+    /// The certificates revoked now (empty when they were already).
+    pub revoked: Vec<RevokedCertificate>,
+}
+
+fn phone_device(s: &str) -> Option<Device> {
+    match s {
+        "android" => Some(Device::Android),
+        "iphone" => Some(Device::Iphone),
+        _ => None,
+    }
+}
+
+fn status_str(s: CardStatus) -> String {
+    format!("{s:?}").to_lowercase()
+}
+
+fn check_time(field: &str, stated: OffsetDateTime, now: OffsetDateTime) -> Result<(), AuthorityError> {
+    if (stated - now).abs() > DOCUMENT_WINDOW {
+        let rfc3339 = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_else(|_| t.to_string());
+        return Err(AuthorityError::Invalid(format!(
+            "{field} {} is more than a day from the authority's clock ({})",
+            rfc3339(stated),
+            rfc3339(now)
+        )));
+    }
+    Ok(())
+}
+
+/// A phone key from the application: DER SubjectPublicKeyInfo (strict: it re-encodes to the
+/// same bytes), rsaEncryption, a 2048-bit modulus and e = 65537 (20-pki.md §2). Returns the key
+/// and its DER.
+fn phone_key(field: &str, b64: &str) -> Result<(SubjectPublicKeyInfoOwned, Vec<u8>), AuthorityError> {
+    let invalid = |what: &str| AuthorityError::Invalid(format!("{field}: {what}"));
+    let der = B64.decode(b64.as_bytes()).map_err(|_| invalid("not base64"))?;
+    let spki = SubjectPublicKeyInfoOwned::from_der(&der).map_err(|_| invalid("not a DER SubjectPublicKeyInfo"))?;
+    if spki.to_der().ok().as_deref() != Some(der.as_slice()) {
+        return Err(invalid("not a DER SubjectPublicKeyInfo"));
+    }
+    if spki.algorithm.oid != hanko_pki::oid::RSA_ENCRYPTION {
+        return Err(invalid("not an RSA key"));
+    }
+    let raw = spki.subject_public_key.as_bytes().ok_or_else(|| invalid("not an RSA key"))?;
+    let ints = Vec::<UintRef<'_>>::from_der(raw).map_err(|_| invalid("not an RSAPublicKey"))?;
+    let [modulus, exponent] = ints.as_slice() else {
+        return Err(invalid("not an RSAPublicKey"));
+    };
+    let n = modulus.as_bytes();
+    if n.len() != 256 || n[0] & 0x80 == 0 || exponent.as_bytes() != [0x01, 0x00, 0x01] {
+        return Err(invalid("not an RSA-2048 key with e = 65537"));
+    }
+    RsaPublicKey::from_spki_der(&der).map_err(|e| invalid(&e.to_string()))?;
+    Ok((spki, der))
+}
+
+impl Authority {
+    /// A phone (a `cards` row of device `android` or `iphone`), or `NotFound`.
+    pub async fn phone(&self, id: &str) -> Result<CardRecord, AuthorityError> {
+        match self.store.card(id).await? {
+            Some(c) if c.device != Device::Card => Ok(c),
+            _ => Err(AuthorityError::not_found("phone", id)),
+        }
+    }
+
+    /// Certificates on `card_id` that are signed, unrevoked and unexpired now.
+    async fn live_on(&self, card_id: &str) -> Result<Vec<CertRecord>, AuthorityError> {
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .certificates_on(card_id)
+            .await?
+            .into_iter()
+            .filter(|c| c.revocation.is_none() && c.validity.is_some_and(|(_, na)| na >= now))
+            .collect())
+    }
+
+    /// Revokes every live certificate on `card_id` for `reason`, into `out`.
+    async fn revoke_all_on(
+        &self,
+        card_id: &str,
+        reason: CrlReason,
+        out: &mut Vec<RevokedCertificate>,
+    ) -> Result<(), AuthorityError> {
+        for c in self.live_on(card_id).await? {
+            if self.revoke(&c.serial, reason).await? {
+                out.push(RevokedCertificate { serial: c.serial.to_string(), reason: reason.name().to_owned() });
+            }
+        }
+        Ok(())
+    }
+
+    /// Enrols a phone from an application signed with the card's signature key
+    /// (`POST /v1/smartphone/applications`).
+    ///
+    /// The signer must hold a **card** signature certificate (not a phone's: a phone cannot
+    /// beget phones) of this authority, unrevoked, on an active card, of a resident who may sign
+    /// today; `applied_at` within [`DOCUMENT_WINDOW`]; both keys RSA-2048 with e = 65537,
+    /// distinct, and never certified before for this person (so a replayed application is
+    /// refused). The phone gets a `cards` row expiring with the card, and a
+    /// [`CertKind::SmartphoneSignature`] and a [`CertKind::SmartphoneAuth`] certificate.
+    ///
+    /// **The earlier phone's certificates are revoked as `superseded`** and linked to the new
+    /// ones (predecessor / successor, per kind), and that phone becomes `replaced`. The
+    /// alternative, cessationOfOperation, tells a verifier "the holder stopped using it"; but the
+    /// same person continues with the same kind of credential on a new device, which is what
+    /// renewal means to a verifier (20-pki.md §5.3: superseded → follow the serial linkage,
+    /// §4 新旧シリアル番号の紐付け). So a bank that keyed a customer to the old phone's
+    /// user-authentication serial can follow the link instead of losing the customer. Only
+    /// certificates superseded now are linked: a phone already suspended or revoked keeps its
+    /// reason. The new certificates are issued before the old ones are revoked, so a failure in
+    /// between leaves the old phone usable rather than the resident with none.
+    pub async fn enrol_smartphone(&self, signed: &SignedDocument) -> Result<PhoneEnrolment, AuthorityError> {
+        let (document, _, signer) = self.verify_signed(signed, SignedWith::Signature).await?;
+        if signer.kind != CertKind::Signature {
+            return Err(AuthorityError::Forbidden(format!(
+                "a smartphone application is signed with a card's signature certificate, not a {} certificate",
+                signer.kind.as_str()
+            )));
+        }
+        let card = self.card(&signer.card_id).await?;
+        if card.device != Device::Card || card.status != CardStatus::Active {
+            return Err(AuthorityError::Conflict(format!("card {} is not an active card", card.id)));
+        }
+        let person = self.person(&signer.person_id).await?;
+        if person.status != PersonStatus::Resident {
+            return Err(AuthorityError::Conflict(format!("person {} is not a resident", person.id)));
+        }
+        if !self.may_sign(&person) {
+            return Err(AuthorityError::Forbidden("the holder may not hold a signature certificate".into()));
+        }
+        let app: ApplicationDocument = serde_json::from_slice(&document)
+            .map_err(|e| AuthorityError::Invalid(format!("not a smartphone application: {e}")))?;
+        if app.kind != APPLICATION_TYPE {
+            return Err(AuthorityError::Invalid(format!("document type {:?} is not {APPLICATION_TYPE}", app.kind)));
+        }
+        let device = phone_device(&app.device)
+            .ok_or_else(|| AuthorityError::Invalid(format!("device {:?}: android or iphone", app.device)))?;
+        let now = self.clock.now();
+        check_time("applied_at", app.applied_at, now)?;
+        let (sign_key, sign_der) = phone_key("sign_public_key", &app.sign_public_key)?;
+        let (auth_key, auth_der) = phone_key("auth_public_key", &app.auth_public_key)?;
+        if sign_der == auth_der {
+            return Err(AuthorityError::Invalid("the signature and authentication keys must differ".into()));
+        }
+        for c in self.store.certificates_of(&person.id).await? {
+            let Some(cert) = c.der.as_deref().and_then(|d| JpkiCertificate::from_der(d).ok()) else { continue };
+            if cert.public_key_der() == sign_der || cert.public_key_der() == auth_der {
+                return Err(AuthorityError::Conflict(
+                    "a key of this application is already certified (a replayed application?)".into(),
+                ));
+            }
+        }
+
+        // The phones this one supersedes, and per kind the newest live certificate to link.
+        let old_phones: Vec<CardRecord> = self
+            .store
+            .cards_of(&person.id)
+            .await?
+            .into_iter()
+            .filter(|c| c.device != Device::Card && c.status == CardStatus::Active)
+            .collect();
+        let mut old_live = Vec::new();
+        for phone in &old_phones {
+            old_live.extend(self.live_on(&phone.id).await?);
+        }
+        let newest = |kind: CertKind| {
+            old_live
+                .iter()
+                .filter(|c| c.kind == kind)
+                .max_by_key(|c| c.validity.map(|(nb, _)| nb))
+                .map(|c| c.serial.clone())
+        };
+
+        let phone_id = loop {
+            let id = format!("phone{:010}", OsRng.next_u64() % 10_000_000_000);
+            let record = CardRecord {
+                id: id.clone(),
+                person_id: person.id.clone(),
+                device,
+                status: CardStatus::Active,
+                expiry: card.expiry,
+                issued_at: now,
+            };
+            match self.store.add_card(&record).await {
+                Ok(()) => break id,
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let sign = self
+            .issue_certificate(
+                CertKind::SmartphoneSignature,
+                &person,
+                &phone_id,
+                sign_key,
+                card.expiry,
+                newest(CertKind::SmartphoneSignature),
+            )
+            .await?;
+        let auth = self
+            .issue_certificate(
+                CertKind::SmartphoneAuth,
+                &person,
+                &phone_id,
+                auth_key,
+                card.expiry,
+                newest(CertKind::SmartphoneAuth),
+            )
+            .await?;
+        let mut revoked = Vec::new();
+        for old in &old_phones {
+            self.revoke_all_on(&old.id, CrlReason::SUPERSEDED, &mut revoked).await?;
+            self.store.set_card_status(&old.id, CardStatus::Replaced).await?;
+        }
+        let (signature_ca, auth_ca) = {
+            let cas = self.cas()?;
+            let der = |kind: CaKind, generation: &str| {
+                cas.get(kind, generation).map(|g| B64.encode(g.ca.certificate_der())).ok_or(AuthorityError::NoCa(kind))
+            };
+            (der(CaKind::Signature, &sign.generation)?, der(CaKind::Auth, &auth.generation)?)
+        };
+        let detail = format!("{}; {} superseded", device.as_str(), revoked.len());
+        self.store.add_event(now, &person.id, Some(&phone_id), "smartphone-enrolled", &detail).await?;
+        let cert_b64 = |c: &CertRecord| B64.encode(c.der.as_deref().unwrap_or_default());
+        Ok(PhoneEnrolment {
+            phone_id,
+            device: device.as_str().to_owned(),
+            expiry: date_str(card.expiry),
+            signature_serial: sign.serial.to_string(),
+            auth_serial: auth.serial.to_string(),
+            signature_certificate: cert_b64(&sign),
+            auth_certificate: cert_b64(&auth),
+            signature_ca,
+            auth_ca,
+            revoked,
+        })
+    }
+
+    /// Suspends a phone on a call to the call centre (`POST /v1/counter/phones/{id}/suspension`):
+    /// both certificates certificateHold — never released in JPKI (20-pki.md §3) — and the phone
+    /// `suspended`. Repeating it changes nothing; a replaced or returned phone is a conflict.
+    pub async fn suspend_phone(&self, phone_id: &str) -> Result<PhoneChange, AuthorityError> {
+        let phone = self.phone(phone_id).await?;
+        if !matches!(phone.status, CardStatus::Active | CardStatus::Suspended) {
+            return Err(AuthorityError::Conflict(format!("phone {phone_id} is {}", status_str(phone.status))));
+        }
+        let mut revoked = Vec::new();
+        self.revoke_all_on(phone_id, CrlReason::CERTIFICATE_HOLD, &mut revoked).await?;
+        self.store.set_card_status(phone_id, CardStatus::Suspended).await?;
+        let detail = format!("{} held", revoked.len());
+        self.store.add_event(self.clock.now(), &phone.person_id, Some(phone_id), "phone-suspended", &detail).await?;
+        Ok(PhoneChange { phone_id: phone_id.to_owned(), status: status_str(CardStatus::Suspended), revoked })
+    }
+
+    /// Revokes a phone at its holder's request from the phone itself
+    /// (`POST /v1/smartphone/{id}/revocation`): a revocation document signed with **that phone's**
+    /// user-authentication key (a card's key or another phone's is refused), naming the phone,
+    /// `at` within [`DOCUMENT_WINDOW`]. Both certificates cessationOfOperation ("no longer
+    /// needed"), the phone `returned`.
+    pub async fn revoke_phone(&self, phone_id: &str, signed: &SignedDocument) -> Result<PhoneChange, AuthorityError> {
+        let (document, _, signer) = self.verify_signed(signed, SignedWith::Auth).await?;
+        if signer.kind != CertKind::SmartphoneAuth || signer.card_id != phone_id {
+            return Err(AuthorityError::Forbidden(
+                "a phone's revocation is signed with that phone's user-authentication key".into(),
+            ));
+        }
+        let doc: RevocationDocument = serde_json::from_slice(&document)
+            .map_err(|e| AuthorityError::Invalid(format!("not a smartphone revocation: {e}")))?;
+        if doc.kind != REVOCATION_TYPE {
+            return Err(AuthorityError::Invalid(format!("document type {:?} is not {REVOCATION_TYPE}", doc.kind)));
+        }
+        if doc.phone_id != phone_id {
+            return Err(AuthorityError::Invalid(format!("the document names phone {:?}", doc.phone_id)));
+        }
+        check_time("at", doc.at, self.clock.now())?;
+        let phone = self.phone(phone_id).await?;
+        if phone.status != CardStatus::Active {
+            return Err(AuthorityError::Conflict(format!("phone {phone_id} is {}", status_str(phone.status))));
+        }
+        let mut revoked = Vec::new();
+        self.revoke_all_on(phone_id, CrlReason::CESSATION_OF_OPERATION, &mut revoked).await?;
+        self.store.set_card_status(phone_id, CardStatus::Returned).await?;
+        let detail = format!("{} revoked", revoked.len());
+        self.store.add_event(self.clock.now(), &phone.person_id, Some(phone_id), "phone-revoked", &detail).await?;
+        Ok(PhoneChange { phone_id: phone_id.to_owned(), status: status_str(CardStatus::Returned), revoked })
+    }
+}
+
+/// A request body as a [`SignedDocument`] (a malformed one answers problem+json, not axum's
+/// plain-text rejection).
+fn signed_body(body: &Bytes) -> Result<SignedDocument, AuthorityError> {
+    serde_json::from_slice(body).map_err(|e| AuthorityError::Invalid(format!("not a signed document: {e}")))
+}
+
+async fn post_application(
+    State(a): State<Arc<Authority>>,
+    body: Bytes,
+) -> Result<Json<PhoneEnrolment>, AuthorityError> {
+    Ok(Json(a.enrol_smartphone(&signed_body(&body)?).await?))
+}
+
+async fn post_suspension(
+    State(a): State<Arc<Authority>>,
+    _: CounterCaller,
+    Path(id): Path<String>,
+) -> Result<Json<PhoneChange>, AuthorityError> {
+    Ok(Json(a.suspend_phone(&id).await?))
+}
+
+async fn post_revocation(
+    State(a): State<Arc<Authority>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<PhoneChange>, AuthorityError> {
+    Ok(Json(a.revoke_phone(&id, &signed_body(&body)?).await?))
+}
+
+/// `POST /v1/smartphone/applications`, `POST /v1/smartphone/{id}/revocation`,
+/// `POST /v1/counter/phones/{id}/suspension`. Body size is capped by the router.
 pub(crate) fn routes() -> Router<Arc<Authority>> {
     Router::new()
+        .route("/v1/smartphone/applications", post(post_application))
+        .route("/v1/smartphone/{id}/revocation", post(post_revocation))
+        .route("/v1/counter/phones/{id}/suspension", post(post_suspension))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The phone's side.
+
+/// The phone side failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PhoneClientError {
+    /// A secure element is for a phone (caller misuse).
+    #[error("a {} is not a phone", .0.as_str())]
+    NotAPhone(Device),
+    /// The answer is for another device than this secure element (caller misuse).
+    #[error("the answer is for a {answer} phone; this secure element is a {ours} one")]
+    DeviceMismatch {
+        /// The device the answer names.
+        answer: String,
+        /// This secure element's device.
+        ours: &'static str,
+    },
+    /// The authority's answer is not usable.
+    #[error("the authority's answer: {0}")]
+    Answer(String),
+    /// The secure element could not make a key.
+    #[error(transparent)]
+    Key(#[from] ChipKeyError),
+    /// The secure element refused its personalisation (a PIN format, a certificate not for its
+    /// keys).
+    #[error(transparent)]
+    Personalize(#[from] PersonalizeError),
+    /// The card or phone refused a command (wrong PIN …).
+    #[error(transparent)]
+    Card(#[from] ClientError),
+    /// Encoding a document failed.
+    #[error("encoding: {0}")]
+    Encode(String),
+}
+
+/// A phone's secure element before enrolment: the JPKI applet has generated its signature and
+/// user-authentication key pairs; only their public halves ever leave it.
+#[derive(Debug)]
+pub struct PhoneSecureElement {
+    device: Device,
+    chip: BlankChip,
+}
+
+/// Phones have no 共通AP, so [`Personalization::municipality_code`] is not written anywhere; it
+/// only has to have its format.
+const NO_MUNICIPALITY: &str = "00000";
+
+fn answer_der(field: &str, b64: &str) -> Result<(Vec<u8>, JpkiCertificate), PhoneClientError> {
+    let der = B64.decode(b64.as_bytes()).map_err(|_| PhoneClientError::Answer(format!("{field} is not base64")))?;
+    let cert = JpkiCertificate::from_der(&der)
+        .map_err(|e| PhoneClientError::Answer(format!("{field} is not a JPKI certificate: {e}")))?;
+    Ok((der, cert))
+}
+
+impl PhoneSecureElement {
+    /// Generates the key pairs in a new Android or iPhone secure element; refuses
+    /// [`Device::Card`].
+    pub fn generate(device: Device) -> Result<PhoneSecureElement, PhoneClientError> {
+        if device == Device::Card {
+            return Err(PhoneClientError::NotAPhone(device));
+        }
+        Ok(PhoneSecureElement { device, chip: BlankChip::generate(device)? })
+    }
+
+    /// Android or iPhone.
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// The application document (JSON bytes) for the card to sign, stating `applied_at`.
+    pub fn application_document(&self, applied_at: OffsetDateTime) -> Result<Vec<u8>, PhoneClientError> {
+        let spki = |k: &SubjectPublicKeyInfoOwned| -> Result<String, PhoneClientError> {
+            Ok(B64.encode(k.to_der().map_err(|e| PhoneClientError::Encode(e.to_string()))?))
+        };
+        let doc = ApplicationDocument {
+            kind: APPLICATION_TYPE.to_owned(),
+            device: self.device.as_str().to_owned(),
+            sign_public_key: spki(self.chip.sign_public_key())?,
+            auth_public_key: spki(self.chip.auth_public_key())?,
+            applied_at,
+        };
+        serde_json::to_vec(&doc).map_err(|e| PhoneClientError::Encode(e.to_string()))
+    }
+
+    /// Writes the authority's answer into the secure element with the holder's chosen
+    /// signature password (6–16 `[A-Z0-9]`) and PIN (4 digits); returns the personalised phone
+    /// (only the JPKI-AP, 10-card.md §8). Checks the answer first: the device, the phone id, a
+    /// smartphone signature and a user-authentication certificate each issued by the CA
+    /// certificate given with it, and (in the personalisation) that they certify this element's
+    /// keys. Save it with `hanko_cardlink::CardFile::create(dir, &answer.phone_id, card)`.
+    pub fn personalize(
+        self,
+        answer: &PhoneEnrolment,
+        sign_password: &[u8],
+        auth_pin: &[u8],
+    ) -> Result<Card, PhoneClientError> {
+        if phone_device(&answer.device) != Some(self.device) {
+            return Err(PhoneClientError::DeviceMismatch { answer: answer.device.clone(), ours: self.device.as_str() });
+        }
+        let id = &answer.phone_id;
+        if id.len() != 15 || !id.starts_with("phone") || !id[5..].bytes().all(|b| b.is_ascii_digit()) {
+            return Err(PhoneClientError::Answer(format!("phone id {id:?} is not phone + 10 digits")));
+        }
+        let (sign, sign_cert) = answer_der("signature_certificate", &answer.signature_certificate)?;
+        let (auth, auth_cert) = answer_der("auth_certificate", &answer.auth_certificate)?;
+        let (sign_ca, sign_ca_cert) = answer_der("signature_ca", &answer.signature_ca)?;
+        let (auth_ca, auth_ca_cert) = answer_der("auth_ca", &answer.auth_ca)?;
+        if sign_cert.kind() != CertKind::SmartphoneSignature {
+            return Err(PhoneClientError::Answer("signature_certificate is not a smartphone signature one".into()));
+        }
+        if !matches!(auth_cert.kind(), CertKind::Auth | CertKind::SmartphoneAuth) {
+            return Err(PhoneClientError::Answer("auth_certificate is not a user-authentication one".into()));
+        }
+        for (what, cert, ca) in [("signature", &sign_cert, &sign_ca_cert), ("auth", &auth_cert, &auth_ca_cert)] {
+            if ca.kind() != CertKind::Ca
+                || cert.authority_key_id().is_none()
+                || cert.authority_key_id() != ca.subject_key_id()
+            {
+                return Err(PhoneClientError::Answer(format!("the {what} certificate is not from the CA given")));
+            }
+        }
+        let expiry: String = answer.expiry.chars().filter(|c| *c != '-').collect();
+        if expiry.len() != 8 || !expiry.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(PhoneClientError::Answer(format!("expiry {:?} is not YYYY-MM-DD", answer.expiry)));
+        }
+        Ok(self.chip.personalize(Personalization {
+            sign_cert: Some(&sign),
+            sign_ca_cert: &sign_ca,
+            auth_cert: &auth,
+            auth_ca_cert: &auth_ca,
+            sign_password,
+            auth_pin,
+            card_serial: &id.to_ascii_uppercase(),
+            municipality_code: NO_MUNICIPALITY,
+            card_expiry: &expiry,
+            extra_apps: Vec::new(),
+        })?)
+    }
+}
+
+/// The revocation document (JSON bytes) a phone signs with its user-authentication key.
+pub fn revocation_document(phone_id: &str, at: OffsetDateTime) -> Result<Vec<u8>, PhoneClientError> {
+    let doc = RevocationDocument { kind: REVOCATION_TYPE.to_owned(), phone_id: phone_id.to_owned(), at };
+    serde_json::to_vec(&doc).map_err(|e| PhoneClientError::Encode(e.to_string()))
+}
+
+/// Signs `document` on a card or phone through its APDUs: VERIFY `pin` of `slot`, read the
+/// slot's certificate (on Android the user-authentication certificate needs the PIN too), and
+/// `80 2A` over the SHA-256 DigestInfo of the document. The private key stays in the chip.
+pub fn sign_document<T: Transport>(
+    client: &mut Client<T>,
+    slot: Slot,
+    pin: &[u8],
+    document: &[u8],
+) -> Result<SignedDocument, PhoneClientError> {
+    let certificate = match slot {
+        Slot::Signature => client.read_signature_certificate(pin)?,
+        Slot::Auth => {
+            client.verify_pin(Slot::Auth, pin)?;
+            client.select_ef(jpki::AUTH_CERT)?;
+            client.read_der_ef()?
+        }
+    };
+    let digest_info = DigestInfo::of(DigestAlgorithm::Sha256, document)
+        .to_der()
+        .map_err(|e| PhoneClientError::Encode(e.to_string()))?;
+    let signature = client.sign(slot, pin, &digest_info)?;
+    Ok(SignedDocument::new(document, &signature, &certificate))
 }

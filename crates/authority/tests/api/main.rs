@@ -5,4 +5,5 @@
 
 mod common;
 mod counter;
+mod phone;
 mod publication;
