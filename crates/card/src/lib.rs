@@ -16,6 +16,7 @@ mod input_assist;
 #[cfg(test)]
 mod input_assist_tests;
 mod juki;
+mod signer;
 pub mod layout;
 #[cfg(any(test, feature = "test-support"))]
 pub mod sample;
@@ -47,4 +48,5 @@ pub use input_assist::{
 };
 pub use juki::{ef as juki_ef, juki_app, ResidentRecordCode, RECORD_CODE_LEN};
 pub use layout::{BlankChip, Personalization, PersonalizeError};
+pub use signer::CardSigner;
 pub use transport::{Transport, TransportError};
