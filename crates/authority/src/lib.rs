@@ -38,6 +38,10 @@ pub use meter::{Billable, MeterStore};
 pub use ocsp::{CACHE_CAPACITY, CACHE_FRESH, GAP_GRACE};
 pub use publish::{CertificateState, CrlCursor, CrlState, PublicationStore, PublishedCrl, CRL_PAGE};
 // --- services/phone exports ---
+pub use phone::{
+    revocation_document, sign_document, PhoneChange, PhoneClientError, PhoneEnrolment, PhoneSecureElement,
+    RevokedCertificate, APPLICATION_TYPE, DOCUMENT_WINDOW, REVOCATION_TYPE,
+};
 pub use service::{serve, spawn_background};
 pub use signed::{SignedDocument, SignedWith};
 pub use verifiers::{Caller, CounterCaller, Registration, Role, VerifierRecord, VerifierStore, SP_HEADER};
