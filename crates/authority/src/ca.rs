@@ -47,6 +47,20 @@ fn read_key(path: &Path) -> Result<SoftwareKey, AuthorityError> {
     Ok(SoftwareKey::from_pkcs8(&bytes)?)
 }
 
+/// Writes the CA and OCSP responder certificates beside the keys, DER and PEM (`ca.der`,
+/// `ca.pem`, `ocsp.der`, `ocsp.pem`): what openssl's `-issuer` / `-VAfile` and verifiers load.
+fn publish_certificates(dir: &Path, ca: &[u8], responder: &[u8]) -> Result<(), AuthorityError> {
+    for (name, der) in [("ca", ca), ("ocsp", responder)] {
+        let pem = hanko_pki::der::pem::encode_string("CERTIFICATE", hanko_pki::der::pem::LineEnding::LF, der)
+            .map_err(|e| AuthorityError::Pki(e.to_string()))?;
+        for (ext, bytes) in [("der", der), ("pem", pem.as_bytes())] {
+            let path = dir.join(format!("{name}.{ext}"));
+            write_atomic(&path, bytes, 0o644).map_err(|e| AuthorityError::io("writing", &path, e))?;
+        }
+    }
+    Ok(())
+}
+
 fn naming() -> (Naming, PolicySet) {
     (Naming::sandbox(), PolicySet::sandbox())
 }
@@ -60,6 +74,9 @@ impl CaSet {
             let (naming, policies) = naming();
             let ca = CaGeneration::open(g.ca_kind, naming, policies, &g.certificate, read_key(&dir.join("key.p8"))?)?;
             let responder = Responder::delegated(ca.certificate(), &g.responder, read_key(&dir.join("ocsp.p8"))?)?;
+            if !dir.join("ocsp.pem").exists() {
+                publish_certificates(&dir, &g.certificate, &g.responder)?;
+            }
             generations.push(Generation { id: g.id, ca, responder, responder_der: g.responder });
         }
         Ok(CaSet { generations })
@@ -102,6 +119,7 @@ impl CaSet {
             let path = dir.join(name);
             write_atomic(&path, &key.to_pkcs8()?, 0o600).map_err(|e| AuthorityError::io("writing", &path, e))?;
         }
+        publish_certificates(&dir, ca.certificate_der(), &responder_der)?;
         let record = GenerationRecord {
             ca_kind: kind,
             id: id.clone(),
@@ -111,7 +129,7 @@ impl CaSet {
         store.add_generation(&record, &serial, (now, not_after)).await?;
         let responder = Responder::delegated(ca.certificate(), &responder_der, responder_key)?;
         self.generations.push(Generation { id, ca, responder, responder_der });
-        Ok(self.generations.last().ok_or_else(|| AuthorityError::Invalid("no generation".into()))?)
+        self.generations.last().ok_or_else(|| AuthorityError::Invalid("no generation".into()))
     }
 
     /// The newest generation of `kind` valid at `at`.

@@ -135,7 +135,7 @@ fn random_id(prefix: &str) -> String {
 }
 
 /// Ten years after issue, on the same day (an adult card; the card-expiry rule is \[I\]).
-pub(crate) fn card_expiry(at: OffsetDateTime) -> Date {
+pub fn card_expiry_after(at: OffsetDateTime) -> Date {
     let d = (at + Duration::hours(9)).date();
     Date::from_calendar_date(d.year() + 10, d.month(), d.day().min(28)).unwrap_or(d)
 }
@@ -285,7 +285,7 @@ impl Authority {
             return Err(AuthorityError::Conflict(format!("person {person_id} is not a resident")));
         }
         let at = self.clock.now();
-        let expiry = card_expiry(at);
+        let expiry = card_expiry_after(at);
         let with_signature = self.may_sign(&person);
         let password = match (&pins.sign_password, with_signature) {
             (Some(p), true) => Some(p),
@@ -377,6 +377,32 @@ impl Authority {
             cas.current(CaKind::Signature, at)?.ca.certificate_der().to_vec(),
             cas.current(CaKind::Auth, at)?.ca.certificate_der().to_vec(),
         ))
+    }
+
+    /// Issues one certificate for a public key made outside any card — a software key or an HSM
+    /// key, for interoperability tests. The holder is registered as a resident with `holder`'s
+    /// facts; an auth certificate may go to an anonymous entry (facts unknown). No card holds
+    /// the key (card id `-`); the certificate ends at the 5th birthday or `card_expiry`.
+    pub async fn issue_for_key(
+        &self,
+        kind: CertKind,
+        holder: Option<NewPerson>,
+        public_key: SubjectPublicKeyInfoOwned,
+        card_expiry: Option<Date>,
+    ) -> Result<CertRecord, AuthorityError> {
+        let holder = match holder {
+            Some(h) => h,
+            None if !kind.carries_facts() => NewPerson {
+                facts: BasicFacts::new("匿名", Sex::UNKNOWN, BirthDate::Unknown(*b"00000000"), "不明")?,
+                prefecture: "Tokyo-to".into(),
+                municipality: "Mihon-ku".into(),
+                ward: false,
+            },
+            None => return Err(AuthorityError::Invalid("a signature certificate needs the holder's 4 facts".into())),
+        };
+        let person = self.add_person(holder).await?;
+        let expiry = card_expiry.unwrap_or_else(|| card_expiry_after(self.clock.now()));
+        self.issue_certificate(kind, &person, "-", public_key, expiry, None).await
     }
 
     /// Finishes issuances a crash interrupted: a card in the register whose image was never
@@ -496,12 +522,8 @@ impl Authority {
                 let f = &person.facts;
                 let name = name.as_deref().unwrap_or(f.name());
                 let address = address.as_deref().unwrap_or(f.address());
-                person.facts = BasicFacts::new(
-                    name,
-                    sex.unwrap_or(f.sex()),
-                    birth_date.clone().unwrap_or(f.birth_date()),
-                    address,
-                )?;
+                person.facts =
+                    BasicFacts::new(name, sex.unwrap_or(f.sex()), birth_date.unwrap_or(f.birth_date()), address)?;
                 if let Some((pref, muni)) = locality {
                     person.prefecture.clone_from(pref);
                     person.municipality.clone_from(muni);
@@ -530,8 +552,7 @@ impl Authority {
                                 .certificates_on(&card_id)
                                 .await?
                                 .into_iter()
-                                .filter(|c| c.kind == CertKind::Signature && c.successor.is_none())
-                                .next_back(),
+                                .rfind(|c| c.kind == CertKind::Signature && c.successor.is_none()),
                         )
                     }
                 };
@@ -616,7 +637,7 @@ impl Authority {
         }
         let now = self.clock.now();
         let all = self.store.certificates_on(card_id).await?;
-        let newest = |kind: CertKind| all.iter().filter(|c| c.kind == kind && c.successor.is_none()).next_back();
+        let newest = |kind: CertKind| all.iter().rfind(|c| c.kind == kind && c.successor.is_none());
         let auth = newest(CertKind::Auth).ok_or_else(|| AuthorityError::Conflict("no auth certificate".into()))?;
         let expires = auth.validity.map(|(_, na)| na).unwrap_or(now);
         if expires - now > Duration::days(92) {

@@ -25,15 +25,21 @@ pub use api::{router, MAX_BODY};
 pub use ca::{CaSet, Generation};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, EmigrationPolicy, Environment};
-pub use counter::{CardPins, IssuedCard, LifeEvent, NewPerson, Outcome};
+pub use counter::{card_expiry_after, CardPins, IssuedCard, LifeEvent, NewPerson, Outcome};
 pub use error::AuthorityError;
 pub use register::{
     CardRecord, CardStatus, CertRecord, GenerationRecord, Person, PersonStatus, RegisterStore, RevokedEntry, SqlStore,
 };
 // --- consent exports ---
-pub use consent::ConsentStore;
+pub use consent::{
+    ConsentRecord, ConsentStatus, ConsentStore, ConsentedFacts, FactItem, LatestFacts, Registered, CONSENT_TYPE,
+    WITHDRAWAL_TYPE,
+};
 // --- meter exports ---
-pub use meter::{Billable, MeterStore};
+pub use meter::{
+    Billable, MeterOnce, MeterReport, MeterRow, MeterStore, StatusCheckOutcome, VerifierTotal, AUTH_CHECK_YEN,
+    CORRESPONDING_SERIAL_YEN, LATEST_FACTS_YEN, MAX_STATUS_CHECK_SERIALS, SIGNATURE_CHECK_YEN,
+};
 // --- ocsp/publish exports ---
 pub use ocsp::{CACHE_CAPACITY, CACHE_FRESH, GAP_GRACE};
 pub use publish::{CertificateState, CrlCursor, CrlState, PublicationStore, PublishedCrl, CRL_PAGE};
@@ -43,6 +49,7 @@ pub use phone::{
     RevokedCertificate, APPLICATION_TYPE, DOCUMENT_WINDOW, REVOCATION_TYPE,
 };
 pub use service::{serve, spawn_background};
+pub use services::{CertificateStatus, Corresponding, Succession, MAX_AGE_ASKED};
 pub use signed::{SignedDocument, SignedWith};
 pub use verifiers::{Caller, CounterCaller, Registration, Role, VerifierRecord, VerifierStore, SP_HEADER};
 
@@ -92,7 +99,13 @@ impl Authority {
             }
         }
         let ocsp = ocsp::OcspCache::new(&config);
-        Ok(Authority { store, cas: RwLock::new(cas), clock, config, ocsp, meter: meter::MeterBuffer::default() })
+        let authority =
+            Authority { store, cas: RwLock::new(cas), clock, config, ocsp, meter: meter::MeterBuffer::default() };
+        let voided = authority.recover_interrupted_issuance().await?;
+        if !voided.is_empty() {
+            tracing::warn!(cards = ?voided, "voided cards whose issuance a crash interrupted");
+        }
+        Ok(authority)
     }
 
     /// Starts a new generation of both CAs (same DN, new keys), like J-LIS every few years.

@@ -193,6 +193,8 @@ pub trait RegisterStore: Send + Sync {
     async fn certificate(&self, serial: &Serial) -> Result<Option<CertRecord>, StoreError>;
     /// The certificates (signed ones only) on a card.
     async fn certificates_on(&self, card_id: &str) -> Result<Vec<CertRecord>, StoreError>;
+    /// Signed certificates, oldest first, at most `limit`.
+    async fn all_certificates(&self, limit: i64) -> Result<Vec<CertRecord>, StoreError>;
     /// The certificates (signed ones only) of a person.
     async fn certificates_of(&self, person_id: &str) -> Result<Vec<CertRecord>, StoreError>;
     /// Revokes a certificate; `false` when it was revoked already (a revocation is never
@@ -548,6 +550,18 @@ impl RegisterStore for SqlStore {
             "SELECT {CERT_COLUMNS} FROM certificates WHERE card_id = $1 AND der IS NOT NULL ORDER BY not_before, serial"
         ))
         .bind(card_id)
+        .fetch_all(self.db.pool())
+        .await?
+        .iter()
+        .map(cert_row)
+        .collect()
+    }
+
+    async fn all_certificates(&self, limit: i64) -> Result<Vec<CertRecord>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {CERT_COLUMNS} FROM certificates WHERE der IS NOT NULL ORDER BY not_before, serial LIMIT $1"
+        ))
+        .bind(limit)
         .fetch_all(self.db.pool())
         .await?
         .iter()

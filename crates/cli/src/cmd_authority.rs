@@ -1,6 +1,7 @@
 //! `hanko authority …` — the authority service (the J-LIS role) and its admin commands. The
 //! commands call the same library functions as the HTTP API, on the same database.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -109,6 +110,67 @@ pub(crate) enum Command {
     },
     /// Start a new generation of both CAs (same DN, new keys), like J-LIS every few years.
     NewGeneration(Common),
+    /// Issue one certificate for a public key made outside any card (a software or HSM key) —
+    /// for interoperability tests. The holder is registered as a resident.
+    IssueCert(IssueArgs),
+    /// Publish the full CRL of every CA generation now (the service also does it daily), to
+    /// <data-dir>/crl/<kind>-<generation>.crl.
+    Crl(Common),
+    /// List the CA generations and the certificates issued (the first 10,000).
+    List(Common),
+}
+
+/// The kind of certificate to issue for an outside key.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum IssueKind {
+    /// 署名用電子証明書: the 4 facts, digitalSignature + nonRepudiation.
+    Signature,
+    /// 利用者証明用電子証明書: no personal data, digitalSignature.
+    Auth,
+    /// Smartphone signature certificate.
+    SmartphoneSignature,
+    /// Smartphone user-authentication certificate.
+    SmartphoneAuth,
+}
+
+#[derive(Args)]
+pub(crate) struct IssueArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Certificate kind.
+    #[arg(long, value_enum)]
+    kind: IssueKind,
+    /// The holder's public key (SubjectPublicKeyInfo, DER or PEM).
+    #[arg(long, conflicts_with = "generate_key", required_unless_present = "generate_key")]
+    public_key: Option<PathBuf>,
+    /// Generate the holder's key here instead (PKCS#8, mode 0600) — for tests; on a card the
+    /// key is generated inside the chip.
+    #[arg(long)]
+    generate_key: Option<PathBuf>,
+    /// 氏名 (needed for signature kinds).
+    #[arg(long)]
+    name: Option<String>,
+    /// 性別: 1 male, 2 female, 3 unknown.
+    #[arg(long, default_value = "3")]
+    sex: String,
+    /// 生年月日 as YYYY-MM-DD.
+    #[arg(long)]
+    birth: Option<String>,
+    /// 住所 from the prefecture, no postal code.
+    #[arg(long)]
+    address: Option<String>,
+    /// Romanised prefecture for the subject L.
+    #[arg(long, default_value = "Tokyo-to")]
+    prefecture: String,
+    /// Romanised municipality for the subject L.
+    #[arg(long, default_value = "Mihon-ku")]
+    municipality: String,
+    /// The card's expiry date (YYYY-MM-DD); caps the validity. Default: 10 years from issue.
+    #[arg(long)]
+    card_expiry: Option<String>,
+    /// Also write the certificate here (DER, or PEM when the name ends in .pem).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 /// Where the authority keeps its data, and how to report.
@@ -281,7 +343,7 @@ fn print(json: bool, value: serde_json::Value, text: impl FnOnce() -> String) ->
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse_birth(s: &str) -> Result<BirthDate> {
+fn parse_date(s: &str) -> Result<BirthDate> {
     let fmt = hanko_pki::time::macros::format_description!("[year]-[month]-[day]");
     Ok(BirthDate::Known(
         hanko_pki::time::Date::parse(s, &fmt).with_context(|| format!("{s:?} is not a date like 1985-04-01"))?,
@@ -316,7 +378,7 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
         Command::AddPerson(p) => {
             let a = open(&p.common.data.data_dir, p.common.database.as_deref(), clock(p.common.at.as_deref())?, |_| {})
                 .await?;
-            let facts = BasicFacts::new(&p.name, Sex::parse(&p.sex)?, parse_birth(&p.birth)?, &p.address)?;
+            let facts = BasicFacts::new(&p.name, Sex::parse(&p.sex)?, parse_date(&p.birth)?, &p.address)?;
             let person = a
                 .add_person(NewPerson { facts, prefecture: p.prefecture, municipality: p.municipality, ward: p.ward })
                 .await?;
@@ -410,7 +472,7 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
                     name: e.name.clone(),
                     address: e.address.clone(),
                     locality: None,
-                    birth_date: e.birth.as_deref().map(parse_birth).transpose()?,
+                    birth_date: e.birth.as_deref().map(parse_date).transpose()?,
                     sex: e.sex.as_deref().map(Sex::parse).transpose()?,
                 },
                 EventKind::Death => LifeEvent::Death,
@@ -488,12 +550,150 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
                 format!("registered service {sp}/{service} under {platform}")
             })
         }
+        Command::IssueCert(args) => issue_cert(args).await,
+        Command::Crl(c) => {
+            let a = open(&c.data.data_dir, c.database.as_deref(), clock(c.at.as_deref())?, |_| {}).await?;
+            let published = a.publish_crls().await?;
+            let rows: Vec<_> = published
+                .iter()
+                .map(|p| {
+                    let mut v = serde_json::to_value(p).unwrap_or_default();
+                    v["path"] =
+                        json!(c.data.data_dir.join("crl").join(format!("{}-{}.crl", p.kind.as_str(), p.generation)));
+                    v
+                })
+                .collect();
+            print(c.json, json!(rows), || {
+                rows.iter()
+                    .map(|r| {
+                        format!(
+                            "{} CA {}: CRL #{} with {} entries, next update {} → {}",
+                            r["kind"].as_str().unwrap_or("?"),
+                            r["generation"].as_str().unwrap_or("?"),
+                            r["crl_number"],
+                            r["entries"],
+                            r["next_update"].as_str().unwrap_or("?"),
+                            r["path"].as_str().unwrap_or("?")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        Command::List(c) => {
+            let a = open(&c.data.data_dir, c.database.as_deref(), clock(c.at.as_deref())?, |_| {}).await?;
+            let generations: Vec<_> = a
+                .cas()?
+                .all()
+                .iter()
+                .map(|g| {
+                    let (nb, na) = g.ca.validity();
+                    json!({"kind": g.ca.kind().as_str(), "id": g.id,
+                           "serial": Serial::of(&g.ca.certificate().tbs_certificate.serial_number).to_string(),
+                           "not_before": crate::fmt_time(nb), "not_after": crate::fmt_time(na)})
+                })
+                .collect();
+            let certs = a.store().all_certificates(10_000).await?;
+            let issued: Vec<_> = certs
+                .iter()
+                .map(|c| {
+                    json!({"serial": c.serial.to_string(), "kind": c.kind.as_str(), "ca": c.ca_kind.as_str(),
+                           "generation": c.generation, "person": c.person_id, "card": c.card_id,
+                           "not_after": c.validity.map(|(_, na)| crate::fmt_time(na)),
+                           "revoked": c.revocation.map(|(at, r)| json!({"at": crate::fmt_time(at), "reason": r.name()}))})
+                })
+                .collect();
+            print(c.json, json!({"generations": generations, "issued": issued}), || {
+                let mut lines: Vec<String> = generations
+                    .iter()
+                    .map(|g| {
+                        format!(
+                            "CA {:<9} generation {:<6} serial {} valid to {}",
+                            g["kind"].as_str().unwrap_or("?"),
+                            g["id"].as_str().unwrap_or("?"),
+                            g["serial"].as_str().unwrap_or("?"),
+                            g["not_after"].as_str().unwrap_or("?")
+                        )
+                    })
+                    .collect();
+                for c in &certs {
+                    let state = match c.revocation {
+                        Some((at, r)) => format!("REVOKED {} {}", crate::fmt_time(at), r.name()),
+                        None => "valid".into(),
+                    };
+                    lines.push(format!(
+                        "{:<16} {:<22} {:<16} {state}",
+                        c.serial.to_string(),
+                        c.kind.as_str(),
+                        c.card_id
+                    ));
+                }
+                lines.join("\n")
+            })
+        }
         Command::NewGeneration(c) => {
             let a = open(&c.data.data_dir, c.database.as_deref(), clock(c.at.as_deref())?, |_| {}).await?;
             let ids = a.new_generation().await?;
             print(c.json, json!({"generations": ids}), || format!("new CA generation {}", ids.join(", ")))
         }
     }
+}
+
+async fn issue_cert(a: IssueArgs) -> Result<ExitCode> {
+    use hanko_pki::der::Decode;
+    use hanko_pki::spki::SubjectPublicKeyInfoOwned;
+    use hanko_pki::{CertKind, Signer};
+    let c = &a.common;
+    let authority = open(&c.data.data_dir, c.database.as_deref(), clock(c.at.as_deref())?, |_| {}).await?;
+    let kind = match a.kind {
+        IssueKind::Signature => CertKind::Signature,
+        IssueKind::Auth => CertKind::Auth,
+        IssueKind::SmartphoneSignature => CertKind::SmartphoneSignature,
+        IssueKind::SmartphoneAuth => CertKind::SmartphoneAuth,
+    };
+    let holder = match (&a.name, &a.birth, &a.address) {
+        (Some(name), Some(birth), Some(address)) => Some(NewPerson {
+            facts: BasicFacts::new(name, Sex::parse(&a.sex)?, parse_date(birth)?, address)?,
+            prefecture: a.prefecture.clone(),
+            municipality: a.municipality.clone(),
+            ward: false,
+        }),
+        (None, None, None) => None,
+        _ => bail!("give all of --name, --birth and --address, or none"),
+    };
+    let public_key = match (&a.public_key, &a.generate_key) {
+        (Some(path), _) => {
+            let der = crate::files::read_der(path)?;
+            SubjectPublicKeyInfoOwned::from_der(&der)
+                .with_context(|| format!("{} is not a SubjectPublicKeyInfo", path.display()))?
+        }
+        (None, Some(path)) => {
+            let key = hanko_pki::SoftwareKey::generate_rsa2048()?;
+            crate::files::write_atomic(path, &key.to_pkcs8()?, 0o600)?;
+            key.public_key().clone()
+        }
+        (None, None) => bail!("give --public-key or --generate-key"),
+    };
+    let card_expiry = a.card_expiry.as_deref().map(|s| parse_date(s).map(|b| b.date())).transpose()?.flatten();
+    let rec = authority.issue_for_key(kind, holder, public_key, card_expiry).await?;
+    let der = rec.der.clone().context("issued without DER")?;
+    let path = c.data.data_dir.join("issued").join(format!("{}.der", rec.serial));
+    crate::files::write_atomic(&path, &der, 0o644)?;
+    crate::files::write_atomic(&path.with_extension("pem"), crate::files::pem("CERTIFICATE", &der)?.as_bytes(), 0o644)?;
+    if let Some(out) = &a.out {
+        let bytes = if out.extension().is_some_and(|e| e == "pem") {
+            crate::files::pem("CERTIFICATE", &der)?.into_bytes()
+        } else {
+            der.clone()
+        };
+        crate::files::write_atomic(out, &bytes, 0o644)?;
+    }
+    let not_after = rec.validity.map(|(_, na)| crate::fmt_time(na)).unwrap_or_default();
+    print(
+        c.json,
+        json!({"serial": rec.serial.to_string(), "kind": kind.as_str(), "person": rec.person_id, "not_after": not_after, "path": path}),
+        || format!("issued {} certificate {} (valid to {not_after}) → {}", kind.as_str(), rec.serial, path.display()),
+    )
 }
 
 fn outcome_text(out: &hanko_authority::Outcome) -> String {

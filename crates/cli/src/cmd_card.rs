@@ -6,18 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use hanko_card::{
-    card_face_app, input_assist_app, juki_app, AccessCode, BlankChip, CardFacts, Client, ClientError, CvIssuer,
-    CvKeyId, Device, MyNumber, Personalization, PinStatus, ResidentRecordCode, Slot, Transport,
-};
-use hanko_pki::{CaKind, CertKind, DigestAlgorithm, DigestInfo};
-use hanko_pki::{Signer, SoftwareKey};
+use hanko_card::{AccessCode, Client, ClientError, PinStatus, Slot, Transport};
+use hanko_pki::{DigestAlgorithm, DigestInfo};
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::cmd_ca::{default_card_expiry, issue};
+use crate::files::{read_der, write_atomic};
 use crate::people::{synthetic, Person};
-use crate::sandbox::{read_der, write_atomic, Sandbox};
 use crate::{now_or, DataDir};
 use hanko_cardlink::{list_card_images, CardFile};
 
@@ -168,7 +163,7 @@ impl On {
 }
 
 /// The kind of device to issue.
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum DeviceArg {
     /// A My Number Card.
     Card,
@@ -213,133 +208,55 @@ fn explain(e: ClientError) -> anyhow::Error {
     }
 }
 
-/// The sandbox CV hierarchy: one root, and the data-signing keys of the input-assist AP and of
-/// the card-face AP; keys under `cv/` (0600), made on first use.
-fn cv_issuers(data: &std::path::Path) -> Result<(CvIssuer, CvIssuer)> {
-    let dir = data.join("cv");
-    let load = |name: &str| -> Result<SoftwareKey> {
-        let path = dir.join(name);
-        if path.exists() {
-            Ok(SoftwareKey::from_pkcs8(&Zeroizing::new(std::fs::read(&path)?))?)
-        } else {
-            let key = SoftwareKey::generate_rsa2048()?;
-            write_atomic(&path, &key.to_pkcs8()?, 0o600)?;
-            Ok(key)
-        }
-    };
-    let root = load("root.p8")?;
-    let root_spki = hanko_pki::der::Encode::to_der(root.public_key())?;
-    write_atomic(&dir.join("root.spki.der"), &root_spki, 0o644)?;
-    Ok((
-        CvIssuer::new(&root, CvKeyId::SANDBOX_ROOT, load("input-assist.p8")?, CvKeyId::SANDBOX_INPUT_ASSIST)?,
-        CvIssuer::new(&root, CvKeyId::SANDBOX_ROOT, load("card-face.p8")?, CvKeyId::SANDBOX_CARD_FACE)?,
-    ))
-}
-
-/// `n` random decimal digits.
-fn random_digits(n: usize) -> String {
-    (0..n).map(|_| char::from(b'0' + (rand_core::RngCore::next_u32(&mut rand_core::OsRng) % 10) as u8)).collect()
-}
-
-/// A synthetic My Number: 11 random digits and the check digit of the ordinance.
-fn synthetic_my_number() -> Result<MyNumber> {
-    let mut body = [0u8; 11];
-    for d in &mut body {
-        *d = b'0' + (rand_core::RngCore::next_u32(&mut rand_core::OsRng) % 10) as u8;
-    }
-    Ok(MyNumber::from_body(&body)?)
-}
-
 fn new_card(a: &NewArgs) -> Result<ExitCode> {
-    let mut sb = Sandbox::open(&a.data.data_dir)?;
-    let at = now_or(a.at.as_deref())?;
     let people = synthetic()?;
     let person: &Person = people.get(a.person).with_context(|| format!("--person must be 0..{}", people.len() - 1))?;
-    let device = match a.device {
-        DeviceArg::Card => Device::Card,
-        DeviceArg::Android => Device::Android,
-        DeviceArg::Iphone => Device::Iphone,
-    };
-    let phone = device != Device::Card;
-    let blank = BlankChip::generate(device)?;
-    let card_expiry = default_card_expiry(at);
-    let with_signature = person.adult && !a.no_signature;
-    let sign = if with_signature {
-        let kind = if phone { CertKind::SmartphoneSignature } else { CertKind::Signature };
-        Some(issue(&mut sb, kind, Some(person), blank.sign_public_key().clone(), at, card_expiry)?)
-    } else {
-        None
-    };
-    let auth_kind = if phone { CertKind::SmartphoneAuth } else { CertKind::Auth };
-    let auth = issue(&mut sb, auth_kind, Some(person), blank.auth_public_key().clone(), at, card_expiry)?;
-    let ca_der = |kind: CaKind| -> Result<Vec<u8>> {
-        let g = sb.current(kind, at)?;
-        read_der(&sb.dir.join("ca").join(kind.as_str()).join(&g.id).join("ca.der"))
-    };
-    let (sign_ca, auth_ca) = (ca_der(CaKind::Signature)?, ca_der(CaKind::Auth)?);
-    let mut serial_bytes = [0u8; 5];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut serial_bytes);
-    let card_serial = format!(
-        "HANKO{:010}",
-        u64::from_be_bytes([
-            0,
-            0,
-            0,
-            serial_bytes[0],
-            serial_bytes[1],
-            serial_bytes[2],
-            serial_bytes[3],
-            serial_bytes[4]
-        ]) % 10_000_000_000
-    );
-    let expiry = format!("{:04}{:02}{:02}", card_expiry.year(), card_expiry.month() as u8, card_expiry.day());
-    let (password, pin) = (env_secret("HANKO_PASSWORD")?, env_secret("HANKO_PIN")?);
-    let mut extra_apps = Vec::new();
-    // The security code is printed on the card face; it is part of 照合番号B, not a secret PIN.
-    let security_code = random_digits(4);
-    if device == Device::Card {
-        let birth = person.facts.birth_date().date().context("the synthetic people have known birth dates")?;
-        let sex = person.facts.sex().0 - b'0';
-        let facts = CardFacts::new(synthetic_my_number()?, person.facts.name(), person.facts.address(), birth, sex)?;
-        let year = u16::try_from(card_expiry.year())?;
-        let (input_assist, card_face) = cv_issuers(&a.data.data_dir)?;
-        extra_apps.push(input_assist_app(&facts, &input_assist, &pin, year, &security_code)?);
-        extra_apps.push(card_face_app(&facts, &card_face, card_expiry, &security_code, "99999")?);
-        let record = ResidentRecordCode::parse(random_digits(11).as_bytes()).context("11 digits")?;
-        extra_apps.push(juki_app(&pin, &record)?);
+    if a.device != DeviceArg::Card {
+        bail!("phones get their certificates online from a card: see `hanko authority enroll-phone --help`");
     }
-    let card = blank.personalize(Personalization {
-        sign_cert: sign.as_ref().map(|(_, der, _)| der.as_slice()),
-        sign_ca_cert: &sign_ca,
-        auth_cert: &auth.1,
-        auth_ca_cert: &auth_ca,
-        sign_password: &password,
-        auth_pin: &pin,
-        card_serial: &card_serial,
-        municipality_code: "99999",
-        card_expiry: &expiry,
-        extra_apps,
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let issued = runtime.block_on(async {
+        let clock: std::sync::Arc<dyn hanko_authority::Clock> = match &a.at {
+            Some(at) => std::sync::Arc::new(hanko_authority::ManualClock::new(now_or(Some(at))?)),
+            None => std::sync::Arc::new(hanko_authority::SystemClock),
+        };
+        let authority = crate::cmd_authority::open(&a.data.data_dir, None, clock, |_| {}).await?;
+        let resident = authority
+            .add_person(hanko_authority::NewPerson {
+                facts: person.facts.clone(),
+                prefecture: person.prefecture.clone(),
+                municipality: person.municipality.clone(),
+                ward: a.no_signature,
+            })
+            .await?;
+        let pins = hanko_authority::CardPins {
+            sign_password: std::env::var("HANKO_PASSWORD").ok().map(Zeroizing::new),
+            auth_pin: Zeroizing::new(
+                std::env::var("HANKO_PIN").context("set $HANKO_PIN (the PIN is never taken from the command line)")?,
+            ),
+        };
+        anyhow::Ok((resident.id.clone(), authority.issue_card(&resident.id, &pins).await?))
     })?;
-    let id = card_serial.to_ascii_lowercase();
-    CardFile::create(&a.data.data_dir, &id, card)?;
+    let (person_id, card) = issued;
+    let id = &card.card_id;
     let summary = json!({
         "card": id,
-        "device": device.as_str(),
+        "person": person_id,
+        "device": "card",
         "holder": person.facts.name(),
-        "signature_certificate": sign.as_ref().map(|(r, _, _)| r.serial.clone()),
-        "auth_certificate": auth.0.serial,
-        "expiry": expiry,
-        "security_code": (device == Device::Card).then_some(&security_code),
+        "signature_certificate": card.signature_serial,
+        "auth_certificate": card.auth_serial,
+        "expiry": card.expiry,
+        "security_code": card.security_code,
     });
     if a.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         println!(
-            "issued {} {id} to {}: auth certificate {}, signature certificate {}",
-            device.as_str(),
+            "issued card {id} to {} ({person_id}): auth certificate {}, signature certificate {}",
             person.facts.name(),
-            auth.0.serial,
-            sign.as_ref().map(|(r, _, _)| r.serial.as_str()).unwrap_or("none (minor or ward)")
+            card.auth_serial,
+            card.signature_serial.as_deref().unwrap_or("none (minor or ward)")
         );
         println!("serve it to PC/SC readers with: hanko card serve --card {id}");
     }
@@ -442,7 +359,7 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
                 (Slot::Auth, false) => c.read_certificate(Slot::Auth),
             }
             .map_err(explain)?;
-            let pem = crate::sandbox::pem("CERTIFICATE", &der)?;
+            let pem = crate::files::pem("CERTIFICATE", &der)?;
             match out {
                 Some(path) if path.extension().is_some_and(|e| e == "pem") => {
                     write_atomic(&path, pem.as_bytes(), 0o644)?

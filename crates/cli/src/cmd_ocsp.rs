@@ -6,15 +6,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use hanko_pki::der::Decode;
-use hanko_pki::ocsp::{
-    build_request, error_response, issue_responder_certificate, CertIdentity, OcspResponseStatus, ParsedRequest,
-    Responder,
-};
+use hanko_pki::ocsp::{build_request, error_response, CertIdentity, OcspResponseStatus, ParsedRequest, Responder};
 use hanko_pki::x509_cert::Certificate;
-use hanko_pki::{CaGeneration, CaKind, CrlReason, Revocation, RevocationStatus, Serial, Signer, SoftwareKey};
+use hanko_pki::{Revocation, RevocationStatus, Serial};
 use serde_json::json;
 
-use crate::sandbox::{self, from_ts, parse_ca_kind, read_der, write_atomic, IssuedRecord, Sandbox};
+use crate::files::{read_der, write_atomic};
 use crate::{fmt_time, now_or, DataDir};
 
 #[derive(Subcommand)]
@@ -37,7 +34,8 @@ pub(crate) enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Answer a DER OCSP request from the sandbox authority's register.
+    /// Answer a DER OCSP request from the authority's register, file in / file out (the service
+    /// answers over HTTP at /ocsp).
     Respond {
         #[command(flatten)]
         data: DataDir,
@@ -82,71 +80,10 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Respond { data, request, out, issuer_signed, at, json } => {
-            let mut sb = Sandbox::open(&data.data_dir)?;
-            let now = now_or(at.as_deref())?;
             let der = std::fs::read(&request).with_context(|| format!("reading {}", request.display()))?;
-            let parsed = match ParsedRequest::from_der(&der) {
-                Ok(p) => p,
-                Err(e) => {
-                    write_atomic(&out, &error_response(OcspResponseStatus::MalformedRequest)?, 0o644)?;
-                    eprintln!("answered malformedRequest: {e}");
-                    return Ok(ExitCode::SUCCESS);
-                }
-            };
-            // The generation that issued the first certificate asked about answers for all.
-            let mut generation = None;
-            for g in &sb.register.generations {
-                let kind = parse_ca_kind(&g.kind)?;
-                let ca = sb.load(kind, &g.id)?;
-                if parsed.ids().iter().any(|id| id.is_issued_by(ca.certificate())) {
-                    generation = Some((kind, g.id.clone(), ca));
-                    break;
-                }
-            }
-            let Some((kind, gen_id, ca)) = generation else {
-                write_atomic(&out, &error_response(OcspResponseStatus::Unauthorized)?, 0o644)?;
-                eprintln!("answered unauthorized: no certificate of this authority was asked about");
-                return Ok(ExitCode::SUCCESS);
-            };
-            let entries: Vec<(CertIdentity, RevocationStatus)> = parsed
-                .ids()
-                .iter()
-                .map(|id| {
-                    let status = if id.is_issued_by(ca.certificate()) {
-                        status_of(&sb.register.issued, id.serial())?
-                    } else {
-                        RevocationStatus::Unknown
-                    };
-                    Ok((id.clone(), status))
-                })
-                .collect::<Result<_>>()?;
-            let response = if issuer_signed {
-                Responder::for_ca(&ca)?.respond(
-                    &entries,
-                    now,
-                    now,
-                    Some(now + hanko_pki::ocsp::UPDATE_INTERVAL),
-                    parsed.nonce(),
-                )?
-            } else {
-                let (cert, key) = delegated_responder(&mut sb, kind, &gen_id, &ca, now)?;
-                Responder::delegated(ca.certificate(), &cert, key)?.respond(
-                    &entries,
-                    now,
-                    now,
-                    Some(now + hanko_pki::ocsp::UPDATE_INTERVAL),
-                    parsed.nonce(),
-                )?
-            };
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let (response, summary) = runtime.block_on(respond(&data, &der, issuer_signed, at.as_deref()))?;
             write_atomic(&out, &response, 0o644)?;
-            let summary: Vec<_> = entries
-                .iter()
-                .map(|(id, s)| match s {
-                    RevocationStatus::Good => json!({"serial": id.serial().to_string(), "status": "good"}),
-                    RevocationStatus::Revoked(r) => json!({"serial": id.serial().to_string(), "status": "revoked", "reason": r.reason.name(), "revoked_at": fmt_time(r.revoked_at)}),
-                    RevocationStatus::Unknown => json!({"serial": id.serial().to_string(), "status": "unknown"}),
-                })
-                .collect();
             if json {
                 println!("{}", serde_json::to_string_pretty(&json!({"responses": summary, "out": out}))?);
             } else {
@@ -159,55 +96,68 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
     }
 }
 
-/// Good if issued here and not revoked, revoked with time and reason, unknown if never issued.
-fn status_of(issued: &[IssuedRecord], serial: &Serial) -> Result<RevocationStatus> {
-    let hex = serial.to_string();
-    Ok(match issued.iter().find(|i| i.serial == hex) {
-        None => RevocationStatus::Unknown,
-        Some(IssuedRecord { revoked: None, .. }) => RevocationStatus::Good,
-        Some(IssuedRecord { revoked: Some(r), .. }) => {
-            RevocationStatus::Revoked(Revocation { revoked_at: from_ts(r.at)?, reason: CrlReason(r.reason) })
+/// Answers `der` from the authority's register: signed by the generation's delegated responder
+/// (or its CA key); `malformedRequest` / `unauthorized` as RFC 6960 says.
+async fn respond(
+    data: &DataDir,
+    der: &[u8],
+    issuer_signed: bool,
+    at: Option<&str>,
+) -> Result<(Vec<u8>, Vec<serde_json::Value>)> {
+    let now = now_or(at)?;
+    let parsed = match ParsedRequest::from_der(der) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("answered malformedRequest: {e}");
+            return Ok((error_response(OcspResponseStatus::MalformedRequest)?, Vec::new()));
         }
-    })
-}
-
-/// The delegated responder of a generation, issued on first use (valid one year, capped by the CA).
-fn delegated_responder(
-    sb: &mut Sandbox,
-    kind: CaKind,
-    gen_id: &str,
-    ca: &CaGeneration<SoftwareKey>,
-    now: hanko_pki::time::OffsetDateTime,
-) -> Result<(Vec<u8>, SoftwareKey)> {
-    let base = sb.dir.join("ocsp").join(format!("{}-{gen_id}", kind.as_str()));
-    let cert_path = base.with_extension("der");
-    let key_path = base.with_extension("p8");
-    if cert_path.exists() && key_path.exists() {
-        let cert = std::fs::read(&cert_path)?;
-        let not_after = Certificate::from_der(&cert)?.tbs_certificate.validity.not_after;
-        if hanko_pki::from_x509_time(&not_after) > now {
-            let key = SoftwareKey::from_pkcs8(&zeroize::Zeroizing::new(std::fs::read(&key_path)?))?;
-            return Ok((cert, key));
-        }
+    };
+    let clock = std::sync::Arc::new(hanko_authority::ManualClock::new(now));
+    let authority = crate::cmd_authority::open(&data.data_dir, None, clock, |_| {}).await?;
+    // The generation that issued the first certificate asked about answers for all.
+    let Some((kind, generation, issuer)) = authority.cas()?.all().iter().find_map(|g| {
+        parsed
+            .ids()
+            .iter()
+            .any(|id| id.is_issued_by(g.ca.certificate()))
+            .then(|| (g.ca.kind(), g.id.clone(), g.ca.certificate().clone()))
+    }) else {
+        eprintln!("answered unauthorized: no certificate of this authority was asked about");
+        return Ok((error_response(OcspResponseStatus::Unauthorized)?, Vec::new()));
+    };
+    let mut entries = Vec::new();
+    for id in parsed.ids() {
+        let record = match id.is_issued_by(&issuer) {
+            true => authority.store().certificate(id.serial()).await?,
+            false => None,
+        };
+        let status = match record {
+            Some(r) if r.der.is_some() && r.ca_kind == kind && r.generation == generation => match r.revocation {
+                Some((revoked_at, reason)) => RevocationStatus::Revoked(Revocation { revoked_at, reason }),
+                None => RevocationStatus::Good,
+            },
+            _ => RevocationStatus::Unknown,
+        };
+        entries.push((id.clone(), status));
     }
-    let key = SoftwareKey::generate_rsa2048()?;
-    let serial = sb.fresh_serial();
-    let not_after = (now + hanko_pki::time::Duration::days(365)).min(ca.validity().1);
-    let cert = issue_responder_certificate(ca, key.public_key().clone(), &serial, now, not_after)?;
-    write_atomic(&key_path, &key.to_pkcs8()?, 0o600)?;
-    write_atomic(&cert_path, &cert, 0o644)?;
-    write_atomic(&base.with_extension("pem"), sandbox::pem("CERTIFICATE", &cert)?.as_bytes(), 0o644)?;
-    sb.record_issued(
-        IssuedRecord {
-            serial: serial.to_string(),
-            kind: "ocsp-responder".into(),
-            ca: kind.as_str().into(),
-            generation: gen_id.into(),
-            subject: hanko_pki::ocsp::responder_subject()?.to_string(),
-            not_after: sandbox::ts(not_after),
-            revoked: None,
-        },
-        &cert,
-    )?;
-    Ok((cert, key))
+    let next = Some(now + hanko_pki::ocsp::UPDATE_INTERVAL);
+    let response = {
+        let cas = authority.cas()?;
+        let g = cas.get(kind, &generation).context("the generation vanished")?;
+        if issuer_signed {
+            Responder::for_ca(&g.ca)?.respond(&entries, now, now, next, parsed.nonce())?
+        } else {
+            g.responder.respond(&entries, now, now, next, parsed.nonce())?
+        }
+    };
+    let summary = entries
+        .iter()
+        .map(|(id, s)| match s {
+            RevocationStatus::Good => json!({"serial": id.serial().to_string(), "status": "good"}),
+            RevocationStatus::Revoked(r) => json!({"serial": id.serial().to_string(), "status": "revoked",
+                "reason": r.reason.name(), "revoked_at": fmt_time(r.revoked_at)}),
+            RevocationStatus::Unknown => json!({"serial": id.serial().to_string(), "status": "unknown"}),
+        })
+        .collect();
+    Ok((response, summary))
 }

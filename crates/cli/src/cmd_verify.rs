@@ -11,7 +11,7 @@ use hanko_pki::verify::{
 use hanko_pki::{CaKind, DigestAlgorithm, PolicySet};
 use serde_json::{json, Value};
 
-use crate::sandbox::{read_der, Sandbox};
+use crate::files::{anchors, read_der};
 use crate::{fmt_time, now_or};
 
 #[derive(Subcommand)]
@@ -179,16 +179,15 @@ fn load(opts: &Opts) -> Result<Loaded> {
             t
         }
         None => {
-            let sb = Sandbox::open(&opts.data_dir)?;
             let mut t = TrustStore::new(PolicySet::sandbox());
-            for (kind, der) in sb.anchors()? {
+            for (kind, der) in anchors(&opts.data_dir)? {
                 t.add_anchor(&der, kind)?;
             }
             if crl_files.is_empty() && opts.ocsp_response.is_none() && !opts.no_revocation {
                 crl_files = sandbox_crls(&opts.data_dir)?;
                 if crl_files.is_empty() {
                     bail!(
-                        "no CRL published yet: run `hanko ca crl`, or pass --crl, --ocsp-response or --no-revocation"
+                        "no CRL published yet: run `hanko authority crl`, or pass --crl, --ocsp-response or --no-revocation"
                     );
                 }
             }

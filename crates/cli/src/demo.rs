@@ -1,18 +1,24 @@
-//! `hanko demo` — the main job on the embedded default: a sandbox authority, certificates for a
-//! few synthetic people, a move that revokes one, daily CRLs, and verification of it all.
+//! `hanko demo` — the main job on the embedded default, in one process: the authority over
+//! SQLite with its HTTP API on loopback, cards issued at the counter (keys made in the chip), a
+//! signature made by a card through its APDUs, a move that revokes and reissues, the daily CRL
+//! and OCSP fetched over HTTP by a registered platform operator, and verification of it all.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use hanko_pki::verify::{CrlSet, RevocationCheck, Signed, TrustStore, Verifier, VerifyError};
-use hanko_pki::{
-    cms, BasicFacts, CertKind, CrlReason, DigestAlgorithm, PolicySet, SignatureAlgorithm, Signer, SoftwareKey,
-};
+use hanko_authority::{Authority, CardPins, Clock, LifeEvent, ManualClock, NewPerson, Role, SystemClock};
+use hanko_card::{CardSigner, Client, Slot};
+use hanko_cardlink::CardFile;
+use hanko_pki::ocsp::{build_request, verify_response, CertIdentity};
+use hanko_pki::verify::{CrlSet, RevocationCheck, Signed, TrustStore, Usage, Verifier, VerifyError};
+use hanko_pki::x509_cert::Certificate;
+use hanko_pki::{cms, CaKind, DigestAlgorithm, PolicySet, RevocationStatus, SignatureAlgorithm, Signer};
+use zeroize::Zeroizing;
 
-use crate::cmd_ca::{default_card_expiry, issue, publish_crls};
+use crate::files::write_atomic;
 use crate::people::synthetic;
-use crate::sandbox::{self, write_atomic, Sandbox};
 use crate::{fmt_time, now_or};
 
 /// Options of `hanko demo`.
@@ -29,6 +35,13 @@ pub(crate) struct Args {
 
 const MARKER: &str = ".hanko-demo";
 
+/// The demo cards' secrets: $HANKO_PIN / $HANKO_PASSWORD, or the documented demo values
+/// (docs/card.md). Never printed.
+fn pins() -> (Zeroizing<String>, Zeroizing<String>) {
+    let env = |name: &str, default: &str| Zeroizing::new(std::env::var(name).unwrap_or_else(|_| default.to_owned()));
+    (env("HANKO_PIN", "1234"), env("HANKO_PASSWORD", "HANKO2026"))
+}
+
 pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     let dir = &args.dir;
     if dir.exists() {
@@ -38,116 +51,133 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         std::fs::remove_dir_all(dir).with_context(|| format!("removing the previous demo in {}", dir.display()))?;
     }
     write_atomic(&dir.join(MARKER), b"made by hanko demo; safe to delete\n", 0o644)?;
-    let now = now_or(args.at.as_deref())?;
-    let mut sb = Sandbox::open_or_empty(dir)?;
+    let clock: Arc<dyn Clock> = match &args.at {
+        Some(at) => Arc::new(ManualClock::new(now_or(Some(at))?)),
+        None => Arc::new(SystemClock),
+    };
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(demo(dir, clock))
+}
 
-    println!("hanko demo — a sandbox JPKI authority in {}", dir.display());
+async fn demo(dir: &Path, clock: Arc<dyn Clock>) -> Result<ExitCode> {
+    let authority =
+        crate::cmd_authority::open(dir, None, clock.clone(), |c| c.ocsp_lag = std::time::Duration::ZERO).await?;
+    println!("hanko demo — the JPKI ecosystem in one process, the authority over SQLite in {}", dir.display());
     println!("(test names only: O=JPKI-TEST, test policy OIDs, synthetic people)\n");
-    for kind in [hanko_pki::CaKind::Signature, hanko_pki::CaKind::Auth] {
-        let g = sb.create_generation(kind, now)?;
+    for g in authority.cas()?.all() {
         println!(
-            "CA   {:<9} generation {} serial {} valid to {}",
-            g.kind,
+            "CA   {:<9} generation {} valid to {}, OCSP by its delegated responder",
+            g.ca.kind().as_str(),
             g.id,
-            g.serial,
-            fmt_time(sandbox::from_ts(g.not_after)?)
+            fmt_time(g.ca.validity().1)
         );
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(hanko_authority::serve(authority.clone(), listener, std::future::pending()));
+    println!("API  {base}  (OpenAPI: {base}/openapi.json)\n");
+
+    // The counter: residents, and a card each (keys generated in the chip).
+    let (pin, password) = pins();
+    let mut cards = Vec::new();
+    for p in synthetic()? {
+        let resident = authority
+            .add_person(NewPerson {
+                facts: p.facts.clone(),
+                prefecture: p.prefecture.clone(),
+                municipality: p.municipality.clone(),
+                ward: false,
+            })
+            .await?;
+        let card = authority
+            .issue_card(&resident.id, &CardPins { sign_password: Some(password.clone()), auth_pin: pin.clone() })
+            .await?;
+        println!(
+            "card {} {}: signature certificate {}, auth certificate {}",
+            card.card_id,
+            p.facts.name(),
+            card.signature_serial.as_deref().unwrap_or("none (a minor: auth only)"),
+            card.auth_serial
+        );
+        cards.push((resident, card));
     }
     println!();
 
-    // Issue certificates. Holder keys would live in the card's chip; here they stay in memory
-    // and only the first person's signature key is kept (0600) so you can sign with it.
-    let people = synthetic()?;
-    let card_expiry = default_card_expiry(now);
-    let mut holders: Vec<(SoftwareKey, Vec<u8>, String)> = Vec::new();
-    for p in &people {
-        let kinds: &[CertKind] = if p.adult { &[CertKind::Signature, CertKind::Auth] } else { &[CertKind::Auth] };
-        for kind in kinds {
-            let key = SoftwareKey::generate_rsa2048()?;
-            let (rec, der, path) = issue(&mut sb, *kind, Some(p), key.public_key().clone(), now, card_expiry)?;
-            println!(
-                "cert {:<9} {:<16} {} to {}  → {}",
-                rec.kind,
-                rec.serial,
-                p.facts.name(),
-                fmt_time(sandbox::from_ts(rec.not_after)?),
-                path.display()
-            );
-            holders.push((key, der, rec.serial));
-        }
-    }
-    println!(
-        "      (the minor {} holds only a user-authentication certificate)\n",
-        people[people.len() - 1].facts.name()
-    );
-
-    // Person 1 signs a document: raw PKCS#1 (as the card's 80 2A returns) and CMS detached.
-    let (key, cert, _) = &holders[0];
+    // The first resident signs an application with the card: raw PKCS#1 (80 2A) and CMS.
+    let (_, card0) = &cards[0];
+    let signer =
+        CardSigner::new(Client::new(CardFile::open(dir, &card0.card_id)?), Slot::Signature, password.as_bytes())?;
+    let cert = signer.certificate().to_vec();
     let doc = "口座開設申込書 — hanko demo\n".as_bytes();
-    let sig = key.sign(SignatureAlgorithm::RsaPkcs1Sha256, doc)?;
-    let p7s = cms::sign(key, cert, doc, cms::Encapsulation::Detached, DigestAlgorithm::Sha256, Some(now), &[])?;
+    let sig = signer.sign(SignatureAlgorithm::RsaPkcs1Sha256, doc)?;
+    let p7s =
+        cms::sign(&signer, &cert, doc, cms::Encapsulation::Detached, DigestAlgorithm::Sha256, Some(clock.now()), &[])?;
+    drop(signer);
     let docs = dir.join("documents");
     write_atomic(&docs.join("application.txt"), doc, 0o644)?;
     write_atomic(&docs.join("application.sig"), &sig, 0o644)?;
     write_atomic(&docs.join("application.p7s"), &p7s, 0o644)?;
-    write_atomic(&docs.join("signer.der"), cert, 0o644)?;
+    write_atomic(&docs.join("signer.der"), &cert, 0o644)?;
+    println!(
+        "sign {} signed documents/application.txt with card {} (VERIFY + 80 2A)\n",
+        cards[0].0.facts.name(),
+        card0.card_id
+    );
 
-    // Person 2 moves house: the signature certificate is revoked (affiliationChanged), the auth
-    // certificate is kept, and a new signature certificate carries the new address.
-    let mover = &people[1];
-    let (_, old_cert, old_serial) = &holders[2];
-    let old_serial = old_serial.clone();
-    let old_cert = old_cert.clone();
-    sb.revoke(&hanko_pki::Serial::from_hex(&old_serial).context("serial")?, CrlReason::AFFILIATION_CHANGED, now)?;
-    let moved = crate::people::Person {
-        facts: BasicFacts::new(
-            mover.facts.name(),
-            mover.facts.sex(),
-            mover.facts.birth_date(),
-            "東京都見本区架空台一丁目２番３号",
-        )?,
-        prefecture: mover.prefecture.clone(),
-        municipality: mover.municipality.clone(),
-        adult: true,
-    };
-    let new_key = SoftwareKey::generate_rsa2048()?;
-    let (new_rec, new_cert, _) =
-        issue(&mut sb, CertKind::Signature, Some(&moved), new_key.public_key().clone(), now, card_expiry)?;
+    // The second resident moves: signature certificate revoked, auth kept, a new one written.
+    let (mover, mover_card) = &cards[1];
+    let old_serial = mover_card.signature_serial.clone().context("an adult has a signature certificate")?;
+    let out = authority
+        .record_event(
+            &mover.id,
+            LifeEvent::FactsChanged {
+                name: None,
+                address: Some("東京都見本区架空台一丁目２番３号".into()),
+                locality: None,
+                birth_date: None,
+                sex: None,
+            },
+        )
+        .await?;
+    let new_serial = out.issued.first().map(|(s, _)| s.clone()).context("a new signature certificate")?;
     println!(
         "move {} moved: signature certificate {old_serial} revoked (affiliationChanged), auth certificate kept,",
         mover.facts.name()
     );
-    println!("     new signature certificate {} with the new address\n", new_rec.serial);
+    println!(
+        "     new signature certificate {new_serial} with the new address written onto card {}\n",
+        mover_card.card_id
+    );
 
-    for p in publish_crls(&mut sb, now)? {
-        let s = |k: &str| p[k].as_str().map(str::to_owned).unwrap_or_else(|| p[k].to_string());
+    // The daily CRL, published now.
+    for c in authority.publish_crls().await? {
         println!(
-            "CRL  {:<9} generation {}: #{} with {} entries, next update {} → {}",
-            s("ca"),
-            s("generation"),
-            s("crl_number"),
-            s("entries"),
-            s("next_update"),
-            s("path")
+            "CRL  {:<9} generation {}: #{} with {} entries, next update {}",
+            c.kind.as_str(),
+            c.generation,
+            c.crl_number,
+            c.entries,
+            fmt_time(c.next_update)
         );
     }
-    println!();
 
-    // Verify as a platform operator would: trust the sandbox CAs, revocation from the CRLs.
+    // A registered platform operator fetches revocation data over HTTP and verifies.
+    let platform = authority.register_verifier(Role::Platform, "demo platform operator").await?;
+    println!("\nplatform operator {} registered (API key shown once, kept in memory here)", platform.verifier.id);
+    let http = reqwest::Client::new();
     let mut trust = TrustStore::new(PolicySet::sandbox());
-    for (kind, der) in sb.anchors()? {
-        trust.add_anchor(&der, kind)?;
+    for g in authority.cas()?.all() {
+        trust.add_anchor(g.ca.certificate_der(), g.ca.kind())?;
     }
     let mut crls = CrlSet::new();
-    for entry in std::fs::read_dir(dir.join("crl"))? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "crl") {
-            crls.add(&trust, &std::fs::read(&path)?)?;
-        }
+    for c in authority.published_crls().await? {
+        let der =
+            http.get(format!("{base}{}", c.url)).bearer_auth(&platform.api_key).send().await?.error_for_status()?;
+        crls.add(&trust, &der.bytes().await?)?;
     }
     let verifier = Verifier::new(&trust);
     let rc = RevocationCheck::Crl(&crls);
-    let v = verifier.verify_signature(cert, DigestAlgorithm::Sha256, Signed::Data(doc), &sig, now, rc)?;
+    let now = clock.now();
+    let v = verifier.verify_signature(&cert, DigestAlgorithm::Sha256, Signed::Data(doc), &sig, now, rc)?;
     let f = v.certificate().facts().context("signature certificates carry the 4 facts")?;
     let born = f.birth_date().date().map(|d| d.to_string()).unwrap_or_default();
     println!(
@@ -163,26 +193,67 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         v.certificate().serial(),
         v.signing_time().map(fmt_time).unwrap_or_default()
     );
-    match verifier.verify_certificate(&old_cert, hanko_pki::verify::Usage::Signature, now, rc) {
-        Err(VerifyError::Revoked { reason, meaning, .. }) => {
-            println!(
-                "verify old cert of {}: REVOKED ({reason}) → {} (fetch the latest 4 facts with consent)",
-                mover.facts.name(),
-                meaning.as_str()
-            );
-        }
+    let old_cert = certificate_der(&authority, &old_serial).await?;
+    match verifier.verify_certificate(&old_cert, Usage::Signature, now, rc) {
+        Err(VerifyError::Revoked { reason, meaning, .. }) => println!(
+            "verify old cert of {}: REVOKED ({reason}) → {} (fetch the latest 4 facts with consent)",
+            mover.facts.name(),
+            meaning.as_str()
+        ),
         other => bail!("the moved person's old certificate should be revoked, got {other:?}"),
     }
-    let v = verifier.verify_certificate(&new_cert, hanko_pki::verify::Usage::Signature, now, rc)?;
+    let new_cert = certificate_der(&authority, &new_serial).await?;
+    let v = verifier.verify_certificate(&new_cert, Usage::Signature, now, rc)?;
     println!(
         "verify new cert of {}: OK — address {}",
         mover.facts.name(),
         v.facts().map(|f| f.address()).unwrap_or_default()
     );
 
+    // The same question by OCSP, answered over HTTP by the delegated responder.
+    let issuer = {
+        let cas = authority.cas()?;
+        let g = cas.current(CaKind::Signature, now)?;
+        Certificate::clone(g.ca.certificate())
+    };
+    let id = CertIdentity::new(&issuer, hanko_pki::JpkiCertificate::from_der(&old_cert)?.serial())?;
+    let mut nonce = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
+    let response = http
+        .post(format!("{base}/ocsp"))
+        .bearer_auth(&platform.api_key)
+        .header("content-type", "application/ocsp-request")
+        .body(build_request(std::slice::from_ref(&id), Some(&nonce))?)
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    let status = verify_response(&response, &issuer, &[id], Some(&nonce), now, hanko_pki::time::Duration::minutes(15))?;
+    match status.first().map(|s| &s.status) {
+        Some(RevocationStatus::Revoked(r)) => {
+            println!("OCSP old cert of {}: revoked ({}), at {}", mover.facts.name(), r.reason, fmt_time(r.revoked_at))
+        }
+        other => bail!("OCSP should say revoked, said {other:?}"),
+    }
+    server.abort();
+    authority.flush_meter().await?;
+
     println!("\nTry next:");
+    println!("  hanko authority serve --data-dir {}        # the same authority over HTTP", dir.display());
+    println!(
+        "  hanko card serve --data-dir {} --card {}   # a card in pcscd for OpenSC / jpki-cli",
+        dir.display(),
+        card0.card_id
+    );
     println!("  openssl x509 -inform DER -in {}/documents/signer.der -noout -text", dir.display());
-    println!("  cargo run -q -- verify cms {0}/documents/application.p7s --content {0}/documents/application.txt --data-dir {0}", dir.display());
-    println!("  cargo run -q -- ca list --data-dir {}", dir.display());
+    println!(
+        "  hanko verify cms {0}/documents/application.p7s --content {0}/documents/application.txt --data-dir {0}",
+        dir.display()
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+async fn certificate_der(authority: &Authority, serial: &str) -> Result<Vec<u8>> {
+    let s = hanko_pki::Serial::from_hex(serial).context("serial")?;
+    authority.store().certificate(&s).await?.and_then(|c| c.der).context("certificate not in the register")
 }

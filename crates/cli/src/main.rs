@@ -5,13 +5,12 @@ mod bench_card;
 mod bench_crl;
 mod bench_verify;
 mod cmd_authority;
-mod cmd_ca;
 mod cmd_card;
 mod cmd_ocsp;
 mod cmd_verify;
 mod demo;
+mod files;
 mod people;
-mod sandbox;
 
 use std::path::PathBuf;
 
@@ -41,9 +40,6 @@ enum Command {
     /// verifiers, serial services, consents, smartphone certificates, metering.
     #[command(subcommand)]
     Authority(cmd_authority::Command),
-    /// The sandbox certificate authority (the J-LIS role): CA generations, issuance, revocation, CRLs.
-    #[command(subcommand)]
-    Ca(cmd_ca::Command),
     /// Emulated My Number Cards (and real ones in PC/SC readers): issue, read, verify PINs, sign, serve to pcscd.
     #[command(subcommand)]
     Card(cmd_card::Command),
@@ -107,7 +103,6 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Authority(c) => cmd_authority::run(c),
-        Command::Ca(c) => cmd_ca::run(c),
         Command::Ocsp(c) => cmd_ocsp::run(c),
         Command::Card(c) => cmd_card::run(c),
         Command::Verify(c) => cmd_verify::run(c),

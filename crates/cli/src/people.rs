@@ -9,7 +9,6 @@ pub(crate) struct Person {
     pub(crate) facts: BasicFacts,
     pub(crate) prefecture: String,
     pub(crate) municipality: String,
-    pub(crate) adult: bool,
 }
 
 struct Row {
@@ -17,7 +16,6 @@ struct Row {
     sex: Sex,
     born: (i32, Month, u8),
     address: &'static str,
-    adult: bool,
 }
 
 const ROWS: [Row; 4] = [
@@ -26,32 +24,29 @@ const ROWS: [Row; 4] = [
         sex: Sex::FEMALE,
         born: (1985, Month::April, 1),
         address: "東京都見本区試験町一丁目１番１号",
-        adult: true,
     },
     Row {
         name: "見本　太郎",
         sex: Sex::MALE,
         born: (1958, Month::December, 31),
         address: "東京都見本区試験町二丁目３番４号",
-        adult: true,
     },
     Row {
         name: "架空　一",
         sex: Sex::MALE,
         born: (1990, Month::January, 8),
         address: "東京都見本区架空台五丁目６番７号見本ハイツ１０１号室",
-        adult: true,
     },
     Row {
         name: "例題　さくら",
         sex: Sex::FEMALE,
         born: (2014, Month::May, 1),
         address: "東京都見本区試験町一丁目１番１号",
-        adult: false,
     },
 ];
 
-/// The demo residents. The last is a minor, who holds only a user-authentication certificate.
+/// The demo residents. The last is a minor: the counter gives her a user-authentication
+/// certificate only.
 pub(crate) fn synthetic() -> Result<Vec<Person>> {
     ROWS.iter()
         .map(|r| {
@@ -60,7 +55,6 @@ pub(crate) fn synthetic() -> Result<Vec<Person>> {
                 facts: BasicFacts::new(r.name, r.sex, BirthDate::Known(born), r.address)?,
                 prefecture: "Tokyo-to".into(),
                 municipality: "Mihon-ku".into(),
-                adult: r.adult,
             })
         })
         .collect()
