@@ -50,6 +50,17 @@ pub(crate) enum Command {
         /// Card id.
         id: String,
     },
+    /// Print a certificate the authority issued (PEM), or write it to --out (DER, or PEM when
+    /// the name ends in .pem).
+    Cert {
+        #[command(flatten)]
+        common: Common,
+        /// Serial in hex.
+        serial: String,
+        /// Write it here instead of printing.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Record a life event: facts-changed (a move, a name/sex/birth-date change), death,
     /// emigration, card-lost, card-returned — and apply its certificate consequences.
     Event(EventArgs),
@@ -307,8 +318,25 @@ pub(crate) fn database_url(data_dir: &std::path::Path, database: Option<&str>) -
     database.map(str::to_owned).unwrap_or_else(|| format!("sqlite:{}", data_dir.join("authority.sqlite").display()))
 }
 
-/// Opens the authority of a data directory (creating it when new).
+/// Opens the authority of a data directory, which `hanko authority init` made.
 pub(crate) async fn open(
+    data_dir: &std::path::Path,
+    database: Option<&str>,
+    clock: Arc<dyn Clock>,
+    configure: impl FnOnce(&mut Config),
+) -> Result<Arc<Authority>> {
+    if database.is_none() && !data_dir.join("authority.sqlite").exists() {
+        bail!(
+            "no authority in {} (run `hanko authority init --data-dir {}` first)",
+            data_dir.display(),
+            data_dir.display()
+        );
+    }
+    create(data_dir, database, clock, configure).await
+}
+
+/// Opens the authority of a data directory, creating it (database, CA generations) when new.
+pub(crate) async fn create(
     data_dir: &std::path::Path,
     database: Option<&str>,
     clock: Arc<dyn Clock>,
@@ -357,7 +385,7 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
 async fn run_async(cmd: Command) -> Result<ExitCode> {
     match cmd {
         Command::Init(c) => {
-            let a = open(&c.data.data_dir, c.database.as_deref(), clock(c.at.as_deref())?, |_| {}).await?;
+            let a = create(&c.data.data_dir, c.database.as_deref(), clock(c.at.as_deref())?, |_| {}).await?;
             let key_path = c.data.data_dir.join("counter.key");
             if !key_path.exists() {
                 let reg = a.register_verifier(Role::Counter, "counter (made by authority init)").await?;
@@ -463,6 +491,29 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
                 },
             )
         }
+        Command::Cert { common, serial, out } => {
+            let a =
+                open(&common.data.data_dir, common.database.as_deref(), clock(common.at.as_deref())?, |_| {}).await?;
+            let s = Serial::from_hex(&serial).with_context(|| format!("{serial:?} is not a hex serial"))?;
+            let der = a
+                .store()
+                .certificate(&s)
+                .await?
+                .and_then(|c| c.der)
+                .with_context(|| format!("no certificate {serial} was issued by this authority"))?;
+            match out {
+                Some(path) => {
+                    let bytes = if path.extension().is_some_and(|e| e == "pem") {
+                        crate::files::pem("CERTIFICATE", &der)?.into_bytes()
+                    } else {
+                        der
+                    };
+                    crate::files::write_atomic(&path, &bytes, 0o644)?;
+                }
+                None => print!("{}", crate::files::pem("CERTIFICATE", &der)?),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Event(e) => {
             let c = &e.common;
             let a = open(&c.data.data_dir, c.database.as_deref(), clock(c.at.as_deref())?, |_| {}).await?;
@@ -509,18 +560,12 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
             if a.store().certificate(&s).await?.and_then(|c| c.der).is_none() {
                 bail!("no certificate {serial} was issued by this authority");
             }
-            let newly = a.revoke(&s, reason).await?;
-            print(
-                common.json,
-                json!({"serial": s.to_string(), "reason": reason.name(), "newly_revoked": newly}),
-                || {
-                    if newly {
-                        format!("revoked {s} ({}): it appears in the next CRL and in OCSP", reason.name())
-                    } else {
-                        format!("{s} was already revoked (a revocation is never changed)")
-                    }
-                },
-            )
+            if !a.revoke(&s, reason).await? {
+                bail!("{s} was already revoked (a revocation is never changed)");
+            }
+            print(common.json, json!({"serial": s.to_string(), "reason": reason.name()}), || {
+                format!("revoked {s} ({}): it appears in the next CRL and in OCSP", reason.name())
+            })
         }
         Command::AddVerifier { common, role, name } => {
             let a =
@@ -554,15 +599,22 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
         Command::Crl(c) => {
             let a = open(&c.data.data_dir, c.database.as_deref(), clock(c.at.as_deref())?, |_| {}).await?;
             let published = a.publish_crls().await?;
-            let rows: Vec<_> = published
+            let rows: Vec<serde_json::Value> = published
                 .iter()
                 .map(|p| {
-                    let mut v = serde_json::to_value(p).unwrap_or_default();
-                    v["path"] =
-                        json!(c.data.data_dir.join("crl").join(format!("{}-{}.crl", p.kind.as_str(), p.generation)));
-                    v
+                    let path = c.data.data_dir.join("crl").join(format!("{}-{}.crl", p.kind.as_str(), p.generation));
+                    // A PEM copy beside the DER, for tools that want one (openssl verify -CRLfile).
+                    let der = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                    crate::files::write_atomic(
+                        &path.with_extension("crl.pem"),
+                        crate::files::pem("X509 CRL", &der)?.as_bytes(),
+                        0o644,
+                    )?;
+                    let mut v = serde_json::to_value(p)?;
+                    v["path"] = json!(path);
+                    Ok(v)
                 })
-                .collect();
+                .collect::<Result<_>>()?;
             print(c.json, json!(rows), || {
                 rows.iter()
                     .map(|r| {

@@ -60,7 +60,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
 
 async fn demo(dir: &Path, clock: Arc<dyn Clock>) -> Result<ExitCode> {
     let authority =
-        crate::cmd_authority::open(dir, None, clock.clone(), |c| c.ocsp_lag = std::time::Duration::ZERO).await?;
+        crate::cmd_authority::create(dir, None, clock.clone(), |c| c.ocsp_lag = std::time::Duration::ZERO).await?;
     println!("hanko demo — the JPKI ecosystem in one process, the authority over SQLite in {}", dir.display());
     println!("(test names only: O=JPKI-TEST, test policy OIDs, synthetic people)\n");
     for g in authority.cas()?.all() {

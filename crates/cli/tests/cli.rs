@@ -49,8 +49,8 @@ fn issue_signature(dir: &Path, name: &str) -> Value {
     ok_json(
         dir,
         &[
-            "ca",
-            "issue",
+            "authority",
+            "issue-cert",
             "--kind",
             "signature",
             "--generate-key",
@@ -73,7 +73,7 @@ fn issue_signature(dir: &Path, name: &str) -> Value {
 #[test]
 fn lifecycle_through_the_cli_agrees_with_openssl() {
     let dir = scratch("lifecycle");
-    ok_json(&dir, &["ca", "init", "--at", "2026-01-01T00:00:00Z", "--json"]);
+    ok_json(&dir, &["authority", "init", "--at", "2026-01-01T00:00:00Z", "--json"]);
     let issued = issue_signature(&dir, "holder");
     let serial = issued["serial"].as_str().unwrap().to_owned();
     let cert = PathBuf::from(issued["path"].as_str().unwrap());
@@ -114,7 +114,7 @@ fn lifecycle_through_the_cli_agrees_with_openssl() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("no CRL published yet"));
 
-    ok_json(&dir, &["ca", "crl", "--at", AT, "--json"]);
+    ok_json(&dir, &["authority", "crl", "--at", AT, "--json"]);
     let v = ok_json(&dir, &["verify", "certificate", cert.to_str().unwrap(), "--at", AT, "--json"]);
     assert_eq!(v["verified"], true);
     assert_eq!(v["facts"]["name"], "試験　花子");
@@ -143,8 +143,8 @@ fn lifecycle_through_the_cli_agrees_with_openssl() {
     assert!(o.status.success(), "{}", text(&o));
 
     // … and after a move (affiliationChanged) both sides reject it.
-    ok_json(&dir, &["ca", "revoke", &serial, "--reason", "affiliationChanged", "--at", AT, "--json"]);
-    ok_json(&dir, &["ca", "crl", "--at", "2026-04-01T00:00:01Z", "--json"]);
+    ok_json(&dir, &["authority", "revoke", &serial, "--reason", "affiliationChanged", "--at", AT, "--json"]);
+    ok_json(&dir, &["authority", "crl", "--at", "2026-04-01T00:00:01Z", "--json"]);
     let o = check();
     assert!(!o.status.success() && text(&o).contains("certificate revoked"), "{}", text(&o));
     let out = hanko(&dir, &["verify", "certificate", cert.to_str().unwrap(), "--at", "2026-04-01T00:00:02Z", "--json"]);
@@ -154,21 +154,21 @@ fn lifecycle_through_the_cli_agrees_with_openssl() {
     assert_eq!(v["revoked"]["meaning"], "facts-changed");
 
     // Revoking twice is refused; the register says it once.
-    let out = hanko(&dir, &["ca", "revoke", &serial, "--at", AT]);
+    let out = hanko(&dir, &["authority", "revoke", &serial, "--reason", "superseded", "--at", AT]);
     assert_eq!(out.status.code(), Some(2));
-    let list = ok_json(&dir, &["ca", "list", "--json"]);
+    let list = ok_json(&dir, &["authority", "list", "--json"]);
     assert_eq!(list["issued"].as_array().unwrap().iter().filter(|i| i["revoked"].is_object()).count(), 1);
 }
 
 #[test]
 fn a_new_generation_shares_the_dn_and_old_certificates_still_verify() {
     let dir = scratch("generations");
-    ok_json(&dir, &["ca", "init", "--at", "2026-01-01T00:00:00Z", "--json"]);
+    ok_json(&dir, &["authority", "init", "--at", "2026-01-01T00:00:00Z", "--json"]);
     let old = issue_signature(&dir, "old");
-    let gens = ok_json(&dir, &["ca", "init", "--at", "2026-03-01T00:00:00Z", "--json"]);
-    assert_eq!(gens[0]["id"], "2026-1");
+    let gens = ok_json(&dir, &["authority", "new-generation", "--at", "2026-03-01T00:00:00Z", "--json"]);
+    assert_eq!(gens["generations"][0], "2026-1");
     let new = issue_signature(&dir, "new");
-    ok_json(&dir, &["ca", "crl", "--at", AT, "--json"]);
+    ok_json(&dir, &["authority", "crl", "--at", AT, "--json"]);
     let subject = |p: &Value| {
         let o = openssl(&["x509", "-inform", "DER", "-in", p["path"].as_str().unwrap(), "-noout", "-issuer"]);
         String::from_utf8_lossy(&o.stdout).into_owned()
@@ -187,13 +187,13 @@ fn a_new_generation_shares_the_dn_and_old_certificates_still_verify() {
 fn ocsp_responder_answers_openssl_and_our_verifier() {
     let dir = scratch("ocsp");
     let now = "2026-01-01T00:00:00Z";
-    ok_json(&dir, &["ca", "init", "--at", now, "--json"]);
+    ok_json(&dir, &["authority", "init", "--at", now, "--json"]);
     // OpenSSL checks OCSP times against its own clock, so this test works in the present.
-    ok_json(&dir, &["ca", "init", "--json"]);
+    ok_json(&dir, &["authority", "new-generation", "--json"]);
     let key = dir.join("k.p8");
-    let issued = ok_json(&dir, &["ca", "issue", "--kind", "auth", "--generate-key", key.to_str().unwrap(), "--json"]);
+    let issued = ok_json(&dir, &["authority", "issue-cert", "--kind", "auth", "--generate-key", key.to_str().unwrap(), "--json"]);
     let cert = issued["path"].as_str().unwrap().replace(".der", ".pem");
-    let gen = ok_json(&dir, &["ca", "list", "--json"])["generations"]
+    let gen = ok_json(&dir, &["authority", "list", "--json"])["generations"]
         .as_array()
         .unwrap()
         .iter()
@@ -259,7 +259,7 @@ fn ocsp_responder_answers_openssl_and_our_verifier() {
     };
     let o = verify(&dir);
     assert!(o.status.success(), "{}", text(&o));
-    ok_json(&dir, &["ca", "revoke", issued["serial"].as_str().unwrap(), "--reason", "certificateHold", "--json"]);
+    ok_json(&dir, &["authority", "revoke", issued["serial"].as_str().unwrap(), "--reason", "certificateHold", "--json"]);
     ok_json(&dir, &["ocsp", "respond", "--request", req.to_str().unwrap(), "--out", resp.to_str().unwrap(), "--json"]);
     let o = verify(&dir);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
@@ -278,11 +278,11 @@ fn ocsp_responder_answers_openssl_and_our_verifier() {
 fn bad_input_gives_clear_errors_not_panics() {
     let dir = scratch("bad");
     // No authority yet.
-    let out = hanko(&dir, &["ca", "list"]);
+    let out = hanko(&dir, &["authority", "list"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("hanko ca init"));
-    ok_json(&dir, &["ca", "init", "--json"]);
-    ok_json(&dir, &["ca", "crl", "--json"]);
+    assert!(text(&out).contains("hanko authority init"));
+    ok_json(&dir, &["authority", "init", "--json"]);
+    ok_json(&dir, &["authority", "crl", "--json"]);
     let garbage = dir.join("garbage.der");
     for bytes in [
         &b""[..],
@@ -295,20 +295,20 @@ fn bad_input_gives_clear_errors_not_panics() {
         assert!(matches!(out.status.code(), Some(1) | Some(2)), "{}", text(&out));
         assert!(text(&out).contains("FAILED") || text(&out).contains("error"), "{}", text(&out));
     }
-    let out = hanko(&dir, &["ca", "revoke", "nothex", "--at", AT]);
+    let out = hanko(&dir, &["authority", "revoke", "nothex", "--reason", "superseded", "--at", AT]);
     assert!(text(&out).contains("not a hex serial"));
-    let out = hanko(&dir, &["ca", "revoke", "01", "--reason", "bogus"]);
+    let out = hanko(&dir, &["authority", "revoke", "01", "--reason", "bogus"]);
     assert!(text(&out).contains("unknown reason"));
     let out =
-        hanko(&dir, &["ca", "issue", "--kind", "signature", "--generate-key", dir.join("x.p8").to_str().unwrap()]);
+        hanko(&dir, &["authority", "issue-cert", "--kind", "signature", "--generate-key", dir.join("x.p8").to_str().unwrap()]);
     assert!(text(&out).contains("4 facts"), "{}", text(&out));
-    let out = hanko(&dir, &["ca", "issue", "--kind", "auth", "--generate-key", "k", "--at", "yesterday"]);
+    let out = hanko(&dir, &["authority", "issue-cert", "--kind", "auth", "--generate-key", "k", "--at", "yesterday"]);
     assert!(text(&out).contains("RFC 3339"));
     let out = hanko(
         &dir,
         &[
-            "ca",
-            "issue",
+            "authority",
+            "issue-cert",
             "--kind",
             "signature",
             "--generate-key",
@@ -327,10 +327,10 @@ fn bad_input_gives_clear_errors_not_panics() {
 #[test]
 fn real_jlis_anchors_load_and_do_not_trust_the_sandbox() {
     let dir = scratch("jlis");
-    ok_json(&dir, &["ca", "init", "--json"]);
+    ok_json(&dir, &["authority", "init", "--json"]);
     let issued = ok_json(
         &dir,
-        &["ca", "issue", "--kind", "auth", "--generate-key", dir.join("k.p8").to_str().unwrap(), "--json"],
+        &["authority", "issue-cert", "--kind", "auth", "--generate-key", dir.join("k.p8").to_str().unwrap(), "--json"],
     );
     let jlis = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/jlis-ca");
     let out = hanko(
