@@ -58,7 +58,9 @@ if [ "$FUZZ_SECONDS" != "0" ]; then
   export RUSTC_BOOTSTRAP=1
   demo=target/readme-demo
   mkdir -p fuzz/corpus/certificate fuzz/corpus/crl fuzz/corpus/cms fuzz/corpus/ocsp_request fuzz/corpus/ocsp_response
-  cp "$demo"/issued/*.der fuzz/corpus/certificate/
+  for f in "$demo"/documents/signer.der "$demo"/ca/*/*/ca.der "$demo"/ca/*/*/ocsp.der; do
+    cp "$f" "fuzz/corpus/certificate/$(echo "${f#"$demo"/}" | tr / _)"
+  done
   for f in ../shared/data/jlis-ca/*.pem; do
     [ -f "$f" ] && openssl x509 -in "$f" -outform DER -out "fuzz/corpus/certificate/$(basename "$f" .pem).der"
   done
