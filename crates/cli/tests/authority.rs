@@ -204,3 +204,129 @@ fn issuance_killed_many_times_never_reuses_a_serial_nor_loses_an_acknowledged_ca
     let distinct: BTreeSet<_> = acknowledged.iter().map(|a| a["card_id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(distinct.len(), acknowledged.len(), "a card id was handed out twice");
 }
+
+fn openssl(args: &[&str]) -> String {
+    let out = Command::new("openssl").args(args).output().expect("openssl must be installed");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+#[test]
+fn acknowledged_revocations_survive_kill_9_and_reach_the_crl_and_ocsp() {
+    let dir = scratch("kill-revocation");
+    let data = dir.join("data");
+    hanko(&data, &["authority", "init"]);
+    let key = dir.join("holder.pem");
+    let spki = dir.join("holder.spki");
+    openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key.to_str().unwrap()]);
+    openssl(&["pkey", "-in", key.to_str().unwrap(), "-pubout", "-outform", "DER", "-out", spki.to_str().unwrap()]);
+    let serials: Vec<String> = (0..40)
+        .map(|_| {
+            hanko(&data, &["authority", "issue-cert", "--kind", "auth", "--public-key", spki.to_str().unwrap()])
+                ["serial"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let counter = counter_key(&data);
+    let reasons = ["certificateHold", "affiliationChanged", "cessationOfOperation", "keyCompromise", "superseded"];
+    let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let mut acknowledged: BTreeMap<String, &str> = BTreeMap::new();
+    let mut next = 0;
+    let mut rng = seed();
+    let mut kills = 0;
+    while next < serials.len() && kills < 12 {
+        let server = Server::start(&data);
+        let queue: Vec<(String, &'static str)> =
+            serials[next..].iter().enumerate().map(|(i, s)| (s.clone(), reasons[(next + i) % reasons.len()])).collect();
+        let (http2, base, key) = (http.clone(), server.base.clone(), counter.clone());
+        let worker = std::thread::spawn(move || {
+            let mut acked = Vec::new();
+            for (serial, reason) in queue {
+                let Ok(resp) = http2
+                    .post(format!("{base}/v1/counter/certificates/{serial}/revocation"))
+                    .bearer_auth(&key)
+                    .json(&json!({"reason": reason}))
+                    .send()
+                else {
+                    break;
+                };
+                if !resp.status().is_success() {
+                    break;
+                }
+                acked.push((serial, reason));
+                std::thread::sleep(Duration::from_millis(15));
+            }
+            acked
+        });
+        std::thread::sleep(jitter(&mut rng, 20, 200));
+        server.kill();
+        kills += 1;
+        let acked = worker.join().unwrap();
+        // Revocations are sent in order; one may have committed without its answer arriving.
+        next += acked.len() + 1;
+        acknowledged.extend(acked);
+    }
+    assert!(kills >= 3 && acknowledged.len() >= 3, "{kills} kills, {} acknowledged", acknowledged.len());
+
+    // After the crashes: the next CRL lists every acknowledged revocation with its reason …
+    let server = Server::start(&data);
+    let (status, crls) = {
+        let r = http.post(format!("{}/v1/admin/crl", server.base)).bearer_auth(&counter).send().unwrap();
+        (r.status(), r.json::<Value>().unwrap())
+    };
+    assert!(status.is_success(), "{crls}");
+    let platform = hanko(&data, &["authority", "add-verifier", "--role", "platform", "--name", "kill test"]);
+    let api_key = platform["api_key"].as_str().unwrap().to_owned();
+    let listing: Value =
+        http.get(format!("{}/v1/crl", server.base)).bearer_auth(&api_key).send().unwrap().json().unwrap();
+    let mut crl_text = String::new();
+    for c in listing.as_array().or_else(|| listing["crls"].as_array()).unwrap() {
+        let der =
+            http.get(format!("{}{}", server.base, c["url"].as_str().unwrap())).bearer_auth(&api_key).send().unwrap();
+        assert!(der.status().is_success());
+        let path = dir.join("crl.der");
+        std::fs::write(&path, der.bytes().unwrap()).unwrap();
+        crl_text.push_str(&openssl(&["crl", "-inform", "DER", "-in", path.to_str().unwrap(), "-noout", "-text"]));
+    }
+    let flat: String = crl_text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for (serial, reason) in &acknowledged {
+        let at = flat.find(&format!("Serial Number: {serial}")).unwrap_or_else(|| panic!("{serial} not in the CRL"));
+        let reason_text = match *reason {
+            "certificateHold" => "Certificate Hold",
+            "affiliationChanged" => "Affiliation Changed",
+            "cessationOfOperation" => "Cessation Of Operation",
+            "keyCompromise" => "Key Compromise",
+            _ => "Superseded",
+        };
+        assert!(flat[at..].split("Serial Number:").nth(1).unwrap_or("").contains(reason_text), "{serial}: {reason}");
+    }
+
+    // … and OCSP (asked by openssl, checked against the delegated responder) says revoked.
+    let ca_dir = std::fs::read_dir(data.join("ca/auth")).unwrap().next().unwrap().unwrap().path();
+    let ca = ca_dir.join("ca.pem");
+    let responder = ca_dir.join("ocsp.pem");
+    let header = format!("Authorization=Bearer {api_key}");
+    for batch in acknowledged.keys().collect::<Vec<_>>().chunks(16) {
+        let mut args = vec![
+            "ocsp".to_owned(),
+            "-issuer".into(),
+            ca.to_str().unwrap().into(),
+            "-url".into(),
+            format!("{}/ocsp", server.base),
+            "-header".into(),
+            header.clone(),
+            "-VAfile".into(),
+            responder.to_str().unwrap().into(),
+        ];
+        for s in batch {
+            args.push("-serial".into());
+            args.push(format!("0x{s}"));
+        }
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = openssl(&refs);
+        assert!(out.contains("Response verify OK"), "{out}");
+        assert_eq!(out.matches(": revoked").count(), batch.len(), "{out}");
+    }
+}
