@@ -1,4 +1,4 @@
-//! The authority's tables, per dialect. Times are Unix seconds (BIGINT), serials lower-case hex
+//! The authority's tables, per dialect. Times are Unix seconds (BIGINT), serials upper-case hex
 //! (TEXT), certificates and documents bytes (BLOB / BYTEA). The two files differ only in the
 //! identity column and the bytes type; a test checks that.
 

@@ -129,6 +129,14 @@ pub(crate) enum Command {
     Crl(Common),
     /// List the CA generations and the certificates issued (the first 10,000).
     List(Common),
+    /// The meter of a month (JST): billable events per verifier, SP, service and kind, with fees.
+    Report {
+        #[command(flatten)]
+        common: Common,
+        /// The month, YYYY-MM (default: the current JST month).
+        #[arg(long)]
+        month: Option<String>,
+    },
 }
 
 /// The kind of certificate to issue for an outside key.
@@ -680,6 +688,29 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
                         c.card_id
                     ));
                 }
+                lines.join("\n")
+            })
+        }
+        Command::Report { common, month } => {
+            let clock = clock(common.at.as_deref())?;
+            let month = month.unwrap_or_else(|| {
+                let jst = clock.now() + hanko_pki::time::Duration::hours(9);
+                format!("{:04}-{:02}", jst.year(), jst.month() as u8)
+            });
+            let a = open(&common.data.data_dir, common.database.as_deref(), clock, |_| {}).await?;
+            let report = a.meter_report(&month).await?;
+            print(common.json, serde_json::to_value(&report)?, || {
+                let mut lines = vec![format!("meter {month} (JST)")];
+                for r in &report.rows {
+                    lines.push(format!(
+                        "  {:<12} {:<12} {:<10} {:<22} {:>8} {:>10} yen",
+                        r.verifier_id, r.sp_id, r.service_id, r.kind, r.count, r.yen
+                    ));
+                }
+                for t in &report.totals {
+                    lines.push(format!("  total {:<12} {:>8} events {:>10} yen", t.verifier_id, t.count, t.yen));
+                }
+                lines.push(format!("  all verifiers: {} yen", report.total_yen));
                 lines.join("\n")
             })
         }
