@@ -16,10 +16,10 @@ mod input_assist;
 #[cfg(test)]
 mod input_assist_tests;
 mod juki;
-mod signer;
 pub mod layout;
 #[cfg(any(test, feature = "test-support"))]
 pub mod sample;
+mod signer;
 #[cfg(test)]
 mod tests;
 mod transport;

@@ -191,7 +191,10 @@ fn ocsp_responder_answers_openssl_and_our_verifier() {
     // OpenSSL checks OCSP times against its own clock, so this test works in the present.
     ok_json(&dir, &["authority", "new-generation", "--json"]);
     let key = dir.join("k.p8");
-    let issued = ok_json(&dir, &["authority", "issue-cert", "--kind", "auth", "--generate-key", key.to_str().unwrap(), "--json"]);
+    let issued = ok_json(
+        &dir,
+        &["authority", "issue-cert", "--kind", "auth", "--generate-key", key.to_str().unwrap(), "--json"],
+    );
     let cert = issued["path"].as_str().unwrap().replace(".der", ".pem");
     let gen = ok_json(&dir, &["authority", "list", "--json"])["generations"]
         .as_array()
@@ -259,7 +262,10 @@ fn ocsp_responder_answers_openssl_and_our_verifier() {
     };
     let o = verify(&dir);
     assert!(o.status.success(), "{}", text(&o));
-    ok_json(&dir, &["authority", "revoke", issued["serial"].as_str().unwrap(), "--reason", "certificateHold", "--json"]);
+    ok_json(
+        &dir,
+        &["authority", "revoke", issued["serial"].as_str().unwrap(), "--reason", "certificateHold", "--json"],
+    );
     ok_json(&dir, &["ocsp", "respond", "--request", req.to_str().unwrap(), "--out", resp.to_str().unwrap(), "--json"]);
     let o = verify(&dir);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
@@ -299,8 +305,10 @@ fn bad_input_gives_clear_errors_not_panics() {
     assert!(text(&out).contains("not a hex serial"));
     let out = hanko(&dir, &["authority", "revoke", "01", "--reason", "bogus"]);
     assert!(text(&out).contains("unknown reason"));
-    let out =
-        hanko(&dir, &["authority", "issue-cert", "--kind", "signature", "--generate-key", dir.join("x.p8").to_str().unwrap()]);
+    let out = hanko(
+        &dir,
+        &["authority", "issue-cert", "--kind", "signature", "--generate-key", dir.join("x.p8").to_str().unwrap()],
+    );
     assert!(text(&out).contains("4 facts"), "{}", text(&out));
     let out = hanko(&dir, &["authority", "issue-cert", "--kind", "auth", "--generate-key", "k", "--at", "yesterday"]);
     assert!(text(&out).contains("RFC 3339"));
