@@ -69,6 +69,7 @@ pub struct Authority {
     pub(crate) config: Config,
     pub(crate) ocsp: ocsp::OcspCache,
     pub(crate) meter: meter::MeterBuffer,
+    pub(crate) keys: verifiers::KeyCache,
 }
 
 impl std::fmt::Debug for Authority {
@@ -99,8 +100,15 @@ impl Authority {
             }
         }
         let ocsp = ocsp::OcspCache::new(&config);
-        let authority =
-            Authority { store, cas: RwLock::new(cas), clock, config, ocsp, meter: meter::MeterBuffer::default() };
+        let authority = Authority {
+            store,
+            cas: RwLock::new(cas),
+            clock,
+            config,
+            ocsp,
+            meter: meter::MeterBuffer::default(),
+            keys: verifiers::KeyCache::default(),
+        };
         let voided = authority.recover_interrupted_issuance().await?;
         if !voided.is_empty() {
             tracing::warn!(cards = ?voided, "voided cards whose issuance a crash interrupted");

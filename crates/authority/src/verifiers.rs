@@ -204,6 +204,48 @@ fn key_hash(key: &str) -> String {
     hex::encode(digest::digest(&digest::SHA256, key.as_bytes()))
 }
 
+/// Registrations recently authenticated, so the hot paths (OCSP) do not query the register for
+/// every request: key hash → registration, and the (platform, SP, service) triples seen. Only
+/// positive answers are kept, for [`KeyCache::TTL`]; registrations are never edited in place.
+#[derive(Debug, Default)]
+pub(crate) struct KeyCache {
+    keys: std::sync::RwLock<std::collections::HashMap<String, (VerifierRecord, std::time::Instant)>>,
+    services: std::sync::RwLock<std::collections::HashMap<(String, String, String), std::time::Instant>>,
+}
+
+impl KeyCache {
+    /// How long a positive answer is reused.
+    const TTL: std::time::Duration = std::time::Duration::from_secs(60);
+    /// Entries kept at most (the cache is cleared when full).
+    const MAX: usize = 100_000;
+
+    fn key(&self, hash: &str) -> Option<VerifierRecord> {
+        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        keys.get(hash).filter(|(_, at)| at.elapsed() < Self::TTL).map(|(v, _)| v.clone())
+    }
+
+    fn remember_key(&self, hash: String, v: &VerifierRecord) {
+        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        if keys.len() >= Self::MAX {
+            keys.clear();
+        }
+        keys.insert(hash, (v.clone(), std::time::Instant::now()));
+    }
+
+    fn service(&self, triple: &(String, String, String)) -> bool {
+        let services = self.services.read().unwrap_or_else(|p| p.into_inner());
+        services.get(triple).is_some_and(|at| at.elapsed() < Self::TTL)
+    }
+
+    fn remember_service(&self, triple: (String, String, String)) {
+        let mut services = self.services.write().unwrap_or_else(|p| p.into_inner());
+        if services.len() >= Self::MAX {
+            services.clear();
+        }
+        services.insert(triple, std::time::Instant::now());
+    }
+}
+
 /// A new registration and its API key (shown once). `Debug` hides the key.
 #[derive(Serialize)]
 pub struct Registration {
@@ -279,11 +321,19 @@ impl Authority {
                 env.as_str()
             )));
         }
-        let v = self
-            .store
-            .verifier_by_key(&key_hash(api_key))
-            .await?
-            .ok_or(AuthorityError::Unauthenticated("unknown API key"))?;
+        let hash = key_hash(api_key);
+        let v = match self.keys.key(&hash) {
+            Some(v) => v,
+            None => {
+                let v = self
+                    .store
+                    .verifier_by_key(&hash)
+                    .await?
+                    .ok_or(AuthorityError::Unauthenticated("unknown API key"))?;
+                self.keys.remember_key(hash, &v);
+                v
+            }
+        };
         if v.environment != env.as_str() {
             return Err(AuthorityError::Forbidden("registered for another environment".into()));
         }
@@ -323,11 +373,15 @@ impl FromRequestParts<Arc<Authority>> for Caller {
                 let (sp_id, service_id) = sp
                     .split_once('/')
                     .ok_or_else(|| AuthorityError::Invalid(format!("{SP_HEADER} is <SP id>/<service id>")))?;
-                if !authority.store.has_service(&verifier.id, sp_id, service_id).await? {
-                    return Err(AuthorityError::Forbidden(format!(
-                        "service {sp_id}/{service_id} is not registered under {}",
-                        verifier.id
-                    )));
+                let triple = (verifier.id.clone(), sp_id.to_owned(), service_id.to_owned());
+                if !authority.keys.service(&triple) {
+                    if !authority.store.has_service(&verifier.id, sp_id, service_id).await? {
+                        return Err(AuthorityError::Forbidden(format!(
+                            "service {sp_id}/{service_id} is not registered under {}",
+                            verifier.id
+                        )));
+                    }
+                    authority.keys.remember_service(triple);
                 }
                 (sp_id.to_owned(), service_id.to_owned())
             }
