@@ -6,7 +6,6 @@ use std::process::Command;
 use std::time::Duration;
 
 use base64::Engine;
-use hanko_authority::PublicationStore;
 use hanko_pki::ocsp::{build_request, error_response, verify_response, CertIdentity, OcspResponseStatus};
 use hanko_pki::time::{Duration as Span, OffsetDateTime};
 use hanko_pki::verify::CrlSet;
