@@ -7,3 +7,6 @@ mod common;
 mod counter;
 mod phone;
 mod publication;
+mod consent;
+mod meter;
+mod services;
