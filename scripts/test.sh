@@ -48,6 +48,8 @@ rm -rf target/readme-demo
 cargo run -q --release --locked -p hanko-cli -- demo --dir target/readme-demo > target/readme-demo.txt
 grep -q "verify CMS detached:  OK" target/readme-demo.txt
 grep -q "REVOKED (affiliationChanged)" target/readme-demo.txt
+grep -q "OCSP old cert of .*: revoked (affiliationChanged)" target/readme-demo.txt
+grep -q "latest 4 facts (consented: name, address): .*架空台" target/readme-demo.txt
 
 # --- fuzz smoke: every target for a few seconds, seeded with what the demo just made ------
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain provide them.

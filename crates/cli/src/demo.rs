@@ -123,8 +123,48 @@ async fn demo(dir: &Path, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         card0.card_id
     );
 
-    // The second resident moves: signature certificate revoked, auth kept, a new one written.
+    // A platform operator registers with the authority, with an insurer's service behind it;
+    // the second resident consents (signed with the card) to the insurer fetching their latest
+    // name and address (shared/spec/50-scenarios.md ★16).
+    let platform = authority.register_verifier(Role::Platform, "demo platform operator").await?;
+    authority.register_service(&platform.verifier.id, "SP-INSURER", "refresh", "demo insurer: address refresh").await?;
+    println!("platform operator {} registered, SP service SP-INSURER/refresh behind it", platform.verifier.id);
+    let http = reqwest::Client::new();
     let (mover, mover_card) = &cards[1];
+    let consent_doc = serde_json::to_vec(&serde_json::json!({
+        "type": hanko_authority::CONSENT_TYPE,
+        "verifier_id": platform.verifier.id,
+        "sp_id": "SP-INSURER",
+        "service_id": "refresh",
+        "items": ["name", "address"],
+        "issued_at": fmt_time(clock.now()),
+    }))?;
+    let consent = {
+        let signer = CardSigner::new(
+            Client::new(CardFile::open(dir, &mover_card.card_id)?),
+            Slot::Signature,
+            password.as_bytes(),
+        )?;
+        let signature = signer.sign(SignatureAlgorithm::RsaPkcs1Sha256, &consent_doc)?;
+        hanko_authority::SignedDocument::new(&consent_doc, &signature, signer.certificate())
+    };
+    let consent: serde_json::Value = http
+        .post(format!("{base}/v1/consents"))
+        .bearer_auth(&platform.api_key)
+        .header(hanko_authority::SP_HEADER, "SP-INSURER/refresh")
+        .json(&consent)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let consent_id = consent["consent_id"].as_str().context("a consent id")?.to_owned();
+    println!(
+        "consent {consent_id}: {} lets SP-INSURER/refresh fetch name and address (signed with the card)\n",
+        mover.facts.name()
+    );
+
+    // The second resident moves: signature certificate revoked, auth kept, a new one written.
     let old_serial = mover_card.signature_serial.clone().context("an adult has a signature certificate")?;
     let out = authority
         .record_event(
@@ -160,10 +200,8 @@ async fn demo(dir: &Path, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         );
     }
 
-    // A registered platform operator fetches revocation data over HTTP and verifies.
-    let platform = authority.register_verifier(Role::Platform, "demo platform operator").await?;
-    println!("\nplatform operator {} registered (API key shown once, kept in memory here)", platform.verifier.id);
-    let http = reqwest::Client::new();
+    // The platform operator fetches revocation data over HTTP and verifies.
+    println!();
     let mut trust = TrustStore::new(PolicySet::sandbox());
     for g in authority.cas()?.all() {
         trust.add_anchor(g.ca.certificate_der(), g.ca.kind())?;
@@ -235,8 +273,35 @@ async fn demo(dir: &Path, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         }
         other => bail!("OCSP should say revoked, said {other:?}"),
     }
+    // affiliationChanged → the insurer asks for the latest facts, with the consent.
+    let latest: serde_json::Value = http
+        .post(format!("{base}/v1/latest-facts"))
+        .bearer_auth(&platform.api_key)
+        .header(hanko_authority::SP_HEADER, "SP-INSURER/refresh")
+        .json(&serde_json::json!({"consent_id": consent_id}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    println!(
+        "latest 4 facts (consented: name, address): {}, {} — from certificate {}",
+        latest["facts"]["name"].as_str().unwrap_or("?"),
+        latest["facts"]["address"].as_str().unwrap_or("?"),
+        latest["serial"].as_str().unwrap_or("?")
+    );
     server.abort();
-    authority.flush_meter().await?;
+    let month = {
+        let jst = clock.now() + hanko_pki::time::Duration::hours(9);
+        format!("{:04}-{:02}", jst.year(), jst.month() as u8)
+    };
+    let report = authority.meter_report(&month).await?;
+    println!(
+        "meter {month}: {} billable events, {} yen (hanko authority report --data-dir {})",
+        report.rows.iter().map(|r| r.count).sum::<u64>(),
+        report.total_yen,
+        dir.display()
+    );
 
     println!("\nTry next:");
     println!("  hanko authority serve --data-dir {}        # the same authority over HTTP", dir.display());
