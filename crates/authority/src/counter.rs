@@ -556,13 +556,16 @@ impl Authority {
                         )
                     }
                 };
+                // Only a card that held a signature certificate gets a new one (a minor's card
+                // stays auth-only; an adult ward's signature certificate is not replaced).
                 for (card, file) in files {
+                    let Some(old) = old_signature(&card.id).await?.filter(|_| self.may_sign(&person)) else {
+                        continue;
+                    };
                     match file {
-                        Some(mut file) if self.may_sign(&person) => {
-                            let old = old_signature(&card.id).await?;
-                            self.reissue_on(&mut file, &person, card, Slot::Signature, old.as_ref(), &mut out).await?;
+                        Some(mut file) => {
+                            self.reissue_on(&mut file, &person, card, Slot::Signature, Some(&old), &mut out).await?
                         }
-                        Some(_) => {}
                         None => out.pending.push(format!("card {}: write the new signature certificate", card.id)),
                     }
                 }

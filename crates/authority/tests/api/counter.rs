@@ -169,6 +169,11 @@ async fn minors_and_wards_get_the_auth_certificate_only(backend: Backend) {
     let mut client = Client::new(CardFile::open(&t.dir, card["card_id"].as_str().unwrap()).unwrap());
     assert!(client.read_signature_certificate(b"HANKO2026").is_err());
     assert!(!client.read_certificate(hanko_card::Slot::Auth).unwrap().is_empty());
+    drop(client);
+    // The minor moves (at 16 now): the card stays auth-only, nothing is written onto it.
+    t.clock.set(hanko_pki::time::macros::datetime!(2030-06-01 00:00 UTC));
+    let out = event(&t, &minor, json!({"kind": "facts-changed", "address": "東京都見本区架空台"})).await;
+    assert_eq!(out, json!({"revoked": [], "issued": [], "pending": []}));
 }
 on_both!(minors_and_wards, minors_and_wards_get_the_auth_certificate_only);
 
