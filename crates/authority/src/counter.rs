@@ -459,7 +459,7 @@ impl Authority {
     }
 
     /// Certificates on `card_id` that are signed, unrevoked and unexpired now.
-    async fn live_certificates(&self, card_id: &str) -> Result<Vec<CertRecord>, AuthorityError> {
+    pub(crate) async fn live_certificates(&self, card_id: &str) -> Result<Vec<CertRecord>, AuthorityError> {
         let now = self.clock.now();
         Ok(self
             .store

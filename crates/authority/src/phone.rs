@@ -189,18 +189,6 @@ impl Authority {
         }
     }
 
-    /// Certificates on `card_id` that are signed, unrevoked and unexpired now.
-    async fn live_on(&self, card_id: &str) -> Result<Vec<CertRecord>, AuthorityError> {
-        let now = self.clock.now();
-        Ok(self
-            .store
-            .certificates_on(card_id)
-            .await?
-            .into_iter()
-            .filter(|c| c.revocation.is_none() && c.validity.is_some_and(|(_, na)| na >= now))
-            .collect())
-    }
-
     /// Revokes every live certificate on `card_id` for `reason`, into `out`.
     async fn revoke_all_on(
         &self,
@@ -208,7 +196,7 @@ impl Authority {
         reason: CrlReason,
         out: &mut Vec<RevokedCertificate>,
     ) -> Result<(), AuthorityError> {
-        for c in self.live_on(card_id).await? {
+        for c in self.live_certificates(card_id).await? {
             if self.revoke(&c.serial, reason).await? {
                 out.push(RevokedCertificate { serial: c.serial.to_string(), reason: reason.name().to_owned() });
             }
@@ -288,7 +276,7 @@ impl Authority {
             .collect();
         let mut old_live = Vec::new();
         for phone in &old_phones {
-            old_live.extend(self.live_on(&phone.id).await?);
+            old_live.extend(self.live_certificates(&phone.id).await?);
         }
         let newest = |kind: CertKind| {
             old_live

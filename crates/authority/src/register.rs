@@ -345,6 +345,26 @@ fn cert_row(r: &AnyRow) -> Result<CertRecord, StoreError> {
     })
 }
 
+/// Binds a person's columns as `$1` id … `$11` status, `$12` the time of the change.
+fn bind_person<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    p: &'q Person,
+    at: OffsetDateTime,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    q.bind(&p.id)
+        .bind(p.facts.name())
+        .bind(p.facts.name_substitutes().as_str())
+        .bind(p.facts.sex().as_str().to_owned())
+        .bind(p.facts.birth_date().to_string())
+        .bind(p.facts.address())
+        .bind(p.facts.address_substitutes().as_str())
+        .bind(&p.prefecture)
+        .bind(&p.municipality)
+        .bind(i64::from(p.ward))
+        .bind(p.status.as_str())
+        .bind(ts(at))
+}
+
 const CERT_COLUMNS: &str = "serial, kind, ca_kind, generation, person_id, card_id, not_before, not_after, der, \
                             revoked_at, reason, predecessor, successor";
 
@@ -389,22 +409,15 @@ impl RegisterStore for SqlStore {
     }
 
     async fn add_person(&self, p: &Person, at: OffsetDateTime) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO persons (id, name, name_map, sex, birth, address, address_map, prefecture, municipality, \
-             ward, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+        bind_person(
+            sqlx::query(
+                "INSERT INTO persons (id, name, name_map, sex, birth, address, address_map, prefecture, \
+                 municipality, ward, status, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+            ),
+            p,
+            at,
         )
-        .bind(&p.id)
-        .bind(p.facts.name())
-        .bind(p.facts.name_substitutes().as_str())
-        .bind(p.facts.sex().as_str())
-        .bind(p.facts.birth_date().to_string())
-        .bind(p.facts.address())
-        .bind(p.facts.address_substitutes().as_str())
-        .bind(&p.prefecture)
-        .bind(&p.municipality)
-        .bind(i64::from(p.ward))
-        .bind(p.status.as_str())
-        .bind(ts(at))
         .execute(self.db.pool())
         .await?;
         Ok(())
@@ -421,22 +434,14 @@ impl RegisterStore for SqlStore {
     }
 
     async fn update_person(&self, p: &Person, at: OffsetDateTime) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE persons SET name = $2, name_map = $3, sex = $4, birth = $5, address = $6, address_map = $7, \
-             prefecture = $8, municipality = $9, ward = $10, status = $11, updated_at = $12 WHERE id = $1",
+        bind_person(
+            sqlx::query(
+                "UPDATE persons SET name = $2, name_map = $3, sex = $4, birth = $5, address = $6, address_map = $7, \
+                 prefecture = $8, municipality = $9, ward = $10, status = $11, updated_at = $12 WHERE id = $1",
+            ),
+            p,
+            at,
         )
-        .bind(&p.id)
-        .bind(p.facts.name())
-        .bind(p.facts.name_substitutes().as_str())
-        .bind(p.facts.sex().as_str())
-        .bind(p.facts.birth_date().to_string())
-        .bind(p.facts.address())
-        .bind(p.facts.address_substitutes().as_str())
-        .bind(&p.prefecture)
-        .bind(&p.municipality)
-        .bind(i64::from(p.ward))
-        .bind(p.status.as_str())
-        .bind(ts(at))
         .execute(self.db.pool())
         .await?;
         Ok(())
