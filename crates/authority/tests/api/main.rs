@@ -4,9 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, unreachable_pub)]
 
 mod common;
+mod consent;
 mod counter;
+mod meter;
 mod phone;
 mod publication;
-mod consent;
-mod meter;
 mod services;
