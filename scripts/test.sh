@@ -63,7 +63,7 @@ if [ "$FUZZ_SECONDS" != "0" ]; then
   for f in "$demo"/documents/signer.der "$demo"/ca/*/*/ca.der "$demo"/ca/*/*/ocsp.der; do
     cp "$f" "fuzz/corpus/certificate/$(echo "${f#"$demo"/}" | tr / _)"
   done
-  for f in ../shared/data/jlis-ca/*.pem; do
+  for f in crates/pki/tests/data/jlis-ca/*.pem; do
     [ -f "$f" ] && openssl x509 -in "$f" -outform DER -out "fuzz/corpus/certificate/$(basename "$f" .pem).der"
   done
   cp "$demo"/crl/*.crl fuzz/corpus/crl/

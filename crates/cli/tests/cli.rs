@@ -340,7 +340,7 @@ fn real_jlis_anchors_load_and_do_not_trust_the_sandbox() {
         &dir,
         &["authority", "issue-cert", "--kind", "auth", "--generate-key", dir.join("k.p8").to_str().unwrap(), "--json"],
     );
-    let jlis = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/jlis-ca");
+    let jlis = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pki/tests/data/jlis-ca");
     let out = hanko(
         &dir,
         &[

@@ -1,4 +1,4 @@
-//! The real J-LIS CA certificates (shared/data/jlis-ca): hanko parses them, and its CA engine,
+//! The real J-LIS CA certificates (shared/data/jlis-ca, copied to tests/data/jlis-ca so a clone stands alone): hanko parses them, and its CA engine,
 //! given the same names, key, serial and validity, reproduces them byte for byte.
 
 use std::path::PathBuf;
@@ -10,7 +10,7 @@ use hanko_pki::x509_cert::Certificate;
 use hanko_pki::*;
 
 fn jlis(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/jlis-ca").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/jlis-ca").join(name);
     let pem = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let (label, der) = hanko_pki::der::pem::decode_vec(pem.as_bytes()).unwrap();
     assert_eq!(label, "CERTIFICATE");
