@@ -1,4 +1,5 @@
-//! The real J-LIS CA certificates (shared/data/jlis-ca, copied to tests/data/jlis-ca so a clone stands alone): hanko parses them, and its CA engine,
+//! The real J-LIS CA certificates (shared/data/jlis-ca, copied to tests/data/jlis-ca so that a
+//! clone of the repository tests on its own): hanko parses them, and its CA engine,
 //! given the same names, key, serial and validity, reproduces them byte for byte.
 
 use std::path::PathBuf;
