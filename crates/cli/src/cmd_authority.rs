@@ -20,7 +20,7 @@ use crate::{now_or, DataDir};
 #[derive(Subcommand)]
 pub(crate) enum Command {
     /// Create the authority: its database, the first generation of both CAs (with their OCSP
-    /// responders) and a counter API key in <data-dir>/counter.key (mode 0600). Idempotent.
+    /// responders) and a counter API key in DATA_DIR/counter.key (mode 0600). Idempotent.
     Init(Common),
     /// Run the HTTP API (counter, CRL, OCSP, serial services, consents, smartphone
     /// certificates, metering; OpenAPI at /openapi.json) until Ctrl-C.
@@ -35,7 +35,7 @@ pub(crate) enum Command {
         id: String,
     },
     /// Issue a My Number Card to a resident: keys generated in the chip, certified, the card
-    /// image written under <data-dir>/cards. PIN from $HANKO_PIN, signature password from
+    /// image written under DATA_DIR/cards. PIN from $HANKO_PIN, signature password from
     /// $HANKO_PASSWORD (not needed for minors and adult wards).
     IssueCard {
         #[command(flatten)]
@@ -125,7 +125,7 @@ pub(crate) enum Command {
     /// for interoperability tests. The holder is registered as a resident.
     IssueCert(IssueArgs),
     /// Publish the full CRL of every CA generation now (the service also does it daily), to
-    /// <data-dir>/crl/<kind>-<generation>.crl.
+    /// DATA_DIR/crl/KIND-GENERATION.crl.
     Crl(Common),
     /// List the CA generations and the certificates issued (the first 10,000).
     List(Common),
@@ -197,7 +197,7 @@ pub(crate) struct IssueArgs {
 pub(crate) struct Common {
     #[command(flatten)]
     data: DataDir,
-    /// Database URL: sqlite:PATH or postgres://…  [default: sqlite:<data-dir>/authority.sqlite]
+    /// Database URL: sqlite:PATH or postgres://…  [default: sqlite:DATA_DIR/authority.sqlite]
     #[arg(long, env = "HANKO_DATABASE_URL")]
     database: Option<String>,
     /// Act at this time (RFC 3339) instead of now: the authority's clock stands there.
