@@ -72,6 +72,45 @@ if [ "$FUZZ_SECONDS" != "0" ]; then
   auth_ca=$(ls "$demo"/ca/auth/*/ca.pem | head -n 1)
   $hanko ocsp request --issuer "$auth_ca" --serial 01 --out fuzz/corpus/ocsp_request/seed.der >/dev/null
   $hanko ocsp respond --data-dir "$demo" --request fuzz/corpus/ocsp_request/seed.der --out fuzz/corpus/ocsp_response/seed.der >/dev/null
+  # authority_api: one well-formed request per route, in the target's input format (route, method,
+  # key, mode, then path parameters and body; E0 xx picks word xx of the target's dictionary).
+  mkdir -p fuzz/corpus/authority_api
+  while read -r name hex; do
+    printf "$(echo "$hex" | sed 's/../\\x&/g')" > "fuzz/corpus/authority_api/$name"
+  done <<'SEEDS'
+person-add 00000105000AE8A68BE69CAC20E4B8800001320225022A022900084D69686F6E2D6B7545040400
+person-get 01000100E000
+card-issue 02000105E0000227022800
+event-facts 03000105E000022004022A040404040400
+card-get 04000100E001
+pin-reset 05000105E001020E022800
+renewal 06000100E001
+revocation 07000105E004021E00
+openapi 09000000
+consent 0A00060600021102060209020A06010218021500
+withdrawals 0B0006100761667465723D30
+consent-get 0C000600E008
+consent-withdrawal 0D000606E0080002120208021500
+counter-withdrawal 0E000100E008
+latest-facts 0F000605020800
+meter 100001100D6D6F6E74683D323032362D3034
+status-checks 1100020506020204020500
+ocsp-post 1200020F00
+ocsp-get 13000200E02B
+phone-application 14000006020213021C022F0230021500
+phone-revocation 15000006E02C010214022C021500
+phone-suspension 16000100E02C
+crl-publish 17000100
+crl-list 18000200
+crl-get-signature 19000200E00DE02D
+crl-get-auth 19000200E00EE02E
+corresponding 1A000205020300
+successor 1B000200E002
+age-check 1C000205020203120000000000000000
+verifier-add 1D000105020D00017800
+service-add 1E000105E00600035350320002733200016E00
+raw-path 1F0000000178
+SEEDS
   (cd fuzz && cargo fuzz build -O)
   for t in $(cd fuzz && cargo fuzz list); do
     (cd fuzz && cargo fuzz run -O "$t" -- -max_total_time="$FUZZ_SECONDS" -max_len=65536 2>&1 | grep -E '^Done|ERROR|panicked' || true)
