@@ -4,7 +4,7 @@
 
 use hanko_card::{
     card_face_app, input_assist_app, juki_app, BlankChip, CardFacts, CvIssuer, CvKeyId, Device, MyNumber,
-    Personalization, ResidentRecordCode, Slot,
+    Personalization, PinFormat, ResidentRecordCode, Slot,
 };
 use hanko_cardlink::{CardFile, CardFileError};
 use hanko_pki::spki::SubjectPublicKeyInfoOwned;
@@ -12,7 +12,7 @@ use hanko_pki::time::{Date, Duration, OffsetDateTime};
 use hanko_pki::Signer;
 use hanko_pki::{
     auth_subject, end_entity_not_after, issuance_id, opaque_auth_id, signature_subject, BasicFacts, BirthDate, CaKind,
-    CertKind, CrlReason, Profile, Serial, Sex, SoftwareKey,
+    CertKind, CrlReason, Profile, Serial, Sex, SoftwareKey, SubstituteMap,
 };
 use hanko_store::{write_atomic, StoreError};
 use rand_core::{OsRng, RngCore};
@@ -292,6 +292,13 @@ impl Authority {
             (None, true) => return Err(AuthorityError::Invalid("a signature password is needed".into())),
             (_, false) => None,
         };
+        // Checked before anything is written: a refused PIN leaves no card behind.
+        if !PinFormat::FourDigits.accepts(pins.auth_pin.as_bytes()) {
+            return Err(AuthorityError::Invalid("the PIN is 4 digits".into()));
+        }
+        if password.is_some_and(|p| !PinFormat::Password.accepts(p.as_bytes())) {
+            return Err(AuthorityError::Invalid("the signature password is 6 to 16 of A-Z and 0-9".into()));
+        }
         let card_id = format!("hanko{:010}", OsRng.next_u64() % 10_000_000_000);
         // Held until the image is written: a crash releases it, and recovery then voids the card.
         let new_card = CardFile::reserve(&self.config.data_dir, &card_id)?;
@@ -519,11 +526,25 @@ impl Authority {
         let active: Vec<&CardRecord> = cards.iter().filter(|c| c.status == CardStatus::Active).collect();
         match &event {
             LifeEvent::FactsChanged { name, address, locality, birth_date, sex } => {
+                // A fact that does not change keeps its substitute-character map; a new text has
+                // none (the counter API takes plain text).
                 let f = &person.facts;
-                let name = name.as_deref().unwrap_or(f.name());
-                let address = address.as_deref().unwrap_or(f.address());
-                person.facts =
-                    BasicFacts::new(name, sex.unwrap_or(f.sex()), birth_date.unwrap_or(f.birth_date()), address)?;
+                let (name, name_map) = match name {
+                    Some(n) => (n.as_str(), SubstituteMap::none_for(n)),
+                    None => (f.name(), f.name_substitutes().clone()),
+                };
+                let (address, address_map) = match address {
+                    Some(a) => (a.as_str(), SubstituteMap::none_for(a)),
+                    None => (f.address(), f.address_substitutes().clone()),
+                };
+                person.facts = BasicFacts::with_substitutes(
+                    name,
+                    name_map,
+                    sex.unwrap_or(f.sex()),
+                    birth_date.unwrap_or(f.birth_date()),
+                    address,
+                    address_map,
+                )?;
                 if let Some((pref, muni)) = locality {
                     person.prefecture.clone_from(pref);
                     person.municipality.clone_from(muni);

@@ -80,6 +80,7 @@ impl AuthorityError {
             AuthorityError::NotFound { .. } => StatusCode::NOT_FOUND,
             AuthorityError::Conflict(_) | AuthorityError::Revoked(_) => StatusCode::CONFLICT,
             AuthorityError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
+            AuthorityError::Store(StoreError::Invalid(_)) => StatusCode::BAD_REQUEST,
             AuthorityError::CardFile(hanko_cardlink::CardFileError::InUse(_)) => StatusCode::CONFLICT,
             AuthorityError::CardFile(hanko_cardlink::CardFileError::NotFound { .. }) => StatusCode::NOT_FOUND,
             AuthorityError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
@@ -106,7 +107,6 @@ pki_errors!(
     hanko_pki::ocsp::OcspError,
     hanko_pki::crl::CrlError,
     hanko_pki::der::Error,
-    hanko_pki::FactsError,
     hanko_card::ChipKeyError,
     hanko_card::PersonalizeError,
     hanko_card::CvIssueError,
@@ -114,6 +114,13 @@ pki_errors!(
     hanko_card::CardFaceBuildError,
     hanko_card::MyNumberError
 );
+
+/// Facts are always given by the caller: a fact that does not fit the profile is bad input.
+impl From<hanko_pki::FactsError> for AuthorityError {
+    fn from(e: hanko_pki::FactsError) -> AuthorityError {
+        AuthorityError::Invalid(e.to_string())
+    }
+}
 
 impl From<hanko_card::CounterError> for AuthorityError {
     fn from(e: hanko_card::CounterError) -> AuthorityError {

@@ -44,6 +44,9 @@ pub enum StoreError {
     /// A row with the same unique key exists.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The database refused a value as malformed (e.g. a NUL character in PostgreSQL text).
+    #[error("invalid value: {0}")]
+    Invalid(String),
     /// A stored value could not be read back (corrupt or written by a newer version).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
@@ -56,6 +59,11 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> StoreError {
         match &e {
             sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(d.message().to_owned()),
+            // 22021 character_not_in_repertoire, 22P05 untranslatable_character: the value, not
+            // the database, is at fault.
+            sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("22021" | "22P05")) => {
+                StoreError::Invalid(d.message().to_owned())
+            }
             _ => StoreError::Database(e),
         }
     }

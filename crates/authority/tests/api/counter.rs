@@ -238,3 +238,41 @@ async fn the_counter_unblocks_a_pin(backend: Backend) {
     client.verify_pin(hanko_card::Slot::Auth, b"4321").unwrap();
 }
 on_both!(pin_reset, the_counter_unblocks_a_pin);
+
+/// Found by the authority_api fuzz target: hostile input must answer 4xx problem+json, and a
+/// refused card issuance must leave nothing behind.
+async fn hostile_input_is_refused_cleanly(backend: Backend) {
+    let t = TestAuthority::start(backend).await;
+    let p = t.person("試験　花子", "1985-04-01").await;
+    for pins in
+        [json!({"sign_password": "HANKO2026", "auth_pin": "12"}), json!({"sign_password": "x", "auth_pin": "1234"})]
+    {
+        let (status, body) = t.counter_post(&format!("/v1/counter/persons/{p}/cards"), pins).await;
+        assert_eq!(status, 400, "{body}");
+    }
+    let (_, person) = t.counter_get(&format!("/v1/counter/persons/{p}")).await;
+    assert_eq!(person["cards"], json!([]), "a refused issuance left a card");
+    let (status, body) =
+        t.counter_post(&format!("/v1/counter/persons/{p}/events"), json!({"kind": "facts-changed", "name": ""})).await;
+    assert_eq!(status, 400, "{body}");
+    // NUL in an id (PostgreSQL refuses it as text): a client error, never a 500.
+    let (status, _) = t.counter_get("/v1/counter/persons/%00").await;
+    assert!(status == 400 || status == 404, "{status}");
+    // axum's own refusals speak problem+json too.
+    for (req, want) in [
+        (
+            t.http.post(format!("{}/v1/counter/persons", t.base)).header("content-type", "application/json").body("{"),
+            400,
+        ),
+        (t.http.post(format!("{}/v1/counter/persons", t.base)).body("{}"), 415),
+        (t.http.delete(format!("{}/v1/counter/persons", t.base)), 405),
+        (t.http.get(format!("{}/no/such/route", t.base)), 404),
+    ] {
+        let resp = req.bearer_auth(&t.counter_key).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), want);
+        assert_eq!(resp.headers()["content-type"], "application/problem+json");
+        let v: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(v["status"], want);
+    }
+}
+on_both!(hostile_input, hostile_input_is_refused_cleanly);
