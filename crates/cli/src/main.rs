@@ -1,6 +1,7 @@
 //! `hanko` — the JPKI ecosystem on one machine. This binary only wires: the logic lives in the
 //! library crates.
 
+mod bench_authority;
 mod bench_card;
 mod bench_crl;
 mod bench_verify;
@@ -60,6 +61,9 @@ enum BenchCommand {
     Verify(bench_verify::Args),
     /// The emulated chip: APDUs/s, signatures/s vs `openssl speed rsa2048`, pcscd round trip.
     Card(bench_card::Args),
+    /// The authority under load: OCSP responses/s over HTTP vs nginx, CRL regeneration from an
+    /// N-entry register, certificates issued/s vs `openssl speed rsa2048`.
+    Authority(bench_authority::Args),
     /// Build, parse and index an N-entry CRL, vs `openssl crl -noout` on the same file.
     Crl {
         /// Number of revoked entries.
@@ -108,6 +112,7 @@ fn main() -> std::process::ExitCode {
         Command::Verify(c) => cmd_verify::run(c),
         Command::Bench(BenchCommand::Verify(args)) => bench_verify::run(&args),
         Command::Bench(BenchCommand::Card(args)) => bench_card::run(&args),
+        Command::Bench(BenchCommand::Authority(args)) => bench_authority::run(&args),
         Command::Bench(BenchCommand::Crl { entries, dir }) => {
             bench_crl::run(entries, &dir).map(|()| std::process::ExitCode::SUCCESS)
         }
