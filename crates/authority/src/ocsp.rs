@@ -13,12 +13,13 @@
 //!
 //! **Pre-signed answers.** A request for one certificate without a nonce is answered from a
 //! cache of signed response bytes keyed by serial (and issuer and CertID form): a hit is a hash
-//! lookup and a `Bytes` clone, with no register query and no signature. An answer is served for
-//! [`CACHE_FRESH`] after its thisUpdate (its nextUpdate is thisUpdate +
-//! [`UPDATE_INTERVAL`], so a client always gets at least 5 minutes of validity); a miss reads the
-//! register, signs and caches. The cache holds at most [`CACHE_CAPACITY`] serials; when full, the
-//! stale answers and then an arbitrary eighth are dropped. A request with a nonce is signed
-//! afresh and the nonce echoed (RFC 8954).
+//! lookup and a `Bytes` clone, with no register query and no signature; a request whose exact
+//! DER was seen before is not even decoded again (what it names is remembered, bounded like the
+//! answers). An answer is served for [`CACHE_FRESH`] after its thisUpdate (its nextUpdate is
+//! thisUpdate + [`UPDATE_INTERVAL`], so a client always gets at least 5 minutes of validity); a
+//! miss reads the register, signs and caches. The cache holds at most [`CACHE_CAPACITY`] serials;
+//! when full, the stale answers and then an arbitrary eighth are dropped. A request with a nonce
+//! is signed afresh and the nonce echoed (RFC 8954).
 //!
 //! **Freshness guarantee.** An answer reflects the register as of at most
 //! `config.ocsp_lag` + 1 s ago, on every node sharing the database: [`task`] follows the
@@ -92,6 +93,18 @@ struct Cached {
     body: Bytes,
 }
 
+/// What a cacheable request (one CertID, no nonce) names, remembered by its exact DER: a
+/// repeated request finds its pre-signed answer without being decoded again. The issuer is kept
+/// by identity, not by its index in the issuer table, so an entry never goes stale.
+#[derive(Debug)]
+struct Asked {
+    kind: CaKind,
+    generation: String,
+    serial: Serial,
+    hash: CertIdHash,
+    null_parameters: bool,
+}
+
 #[derive(Debug, Default)]
 struct Feed {
     /// Every change up to here is applied; `None` until the first poll.
@@ -104,6 +117,8 @@ struct Feed {
 #[derive(Debug)]
 pub(crate) struct OcspCache {
     answers: RwLock<HashMap<Serial, Vec<Cached>>>,
+    /// Decoded cacheable requests by their DER (at most `capacity`, cleared when full).
+    requests: RwLock<HashMap<Vec<u8>, Asked>>,
     /// Bumped by every eviction: a miss that started before one does not cache its answer.
     epoch: AtomicU64,
     issuers: RwLock<Arc<Vec<Issuer>>>,
@@ -117,6 +132,7 @@ impl OcspCache {
     pub(crate) fn new(config: &Config) -> OcspCache {
         OcspCache {
             answers: RwLock::new(HashMap::new()),
+            requests: RwLock::new(HashMap::new()),
             epoch: AtomicU64::new(0),
             issuers: RwLock::new(Arc::new(Vec::new())),
             capacity: CACHE_CAPACITY,
@@ -146,13 +162,28 @@ impl OcspCache {
         answers.clear();
     }
 
-    fn lookup(&self, issuer: usize, id: &CertIdentity, null_parameters: bool, now: OffsetDateTime) -> Option<Bytes> {
+    fn lookup(
+        &self,
+        issuer: usize,
+        serial: &Serial,
+        hash: CertIdHash,
+        null_parameters: bool,
+        now: OffsetDateTime,
+    ) -> Option<Bytes> {
         let answers = self.answers.read().unwrap_or_else(|p| p.into_inner());
-        answers.get(id.serial())?.iter().find_map(|c| {
+        answers.get(serial)?.iter().find_map(|c| {
             let fresh = c.this_update <= now && now < c.this_update + CACHE_FRESH;
-            (fresh && c.issuer == issuer && c.hash == id.hash_algorithm() && c.null_parameters == null_parameters)
+            (fresh && c.issuer == issuer && c.hash == hash && c.null_parameters == null_parameters)
                 .then(|| c.body.clone())
         })
+    }
+
+    fn remember_request(&self, der: &[u8], asked: Asked) {
+        let mut requests = self.requests.write().unwrap_or_else(|p| p.into_inner());
+        if requests.len() >= self.capacity {
+            requests.clear();
+        }
+        requests.insert(der.to_vec(), asked);
     }
 
     fn insert(&self, serial: Serial, entry: Cached, epoch: u64, now: OffsetDateTime) {
@@ -249,8 +280,28 @@ impl Authority {
         Ok(table)
     }
 
+    /// A request seen before (one CertID, no nonce) whose pre-signed answer is cached: answered
+    /// without decoding it. `None`: take the full path.
+    fn answer_known(&self, caller: &Caller, der: &[u8]) -> Option<Outcome> {
+        let issuers = self.ocsp_issuers().ok()?;
+        let (issuer, body) = {
+            let requests = self.ocsp.requests.read().unwrap_or_else(|p| p.into_inner());
+            let asked = requests.get(der)?;
+            let i = issuers.iter().position(|g| g.kind == asked.kind && g.id == asked.generation)?;
+            if !may_check(caller, asked.kind) {
+                return Some(Outcome::Error(OcspResponseStatus::Unauthorized));
+            }
+            (i, self.ocsp.lookup(i, &asked.serial, asked.hash, asked.null_parameters, self.clock.now())?)
+        };
+        self.meter(caller, billable(issuers[issuer].kind));
+        Some(Outcome::Answer(body))
+    }
+
     /// Answers one DER `OCSPRequest` for `caller`.
     async fn answer_ocsp(&self, caller: &Caller, der: &[u8]) -> Outcome {
+        if let Some(known) = self.answer_known(caller, der) {
+            return known;
+        }
         let request = match ParsedRequest::from_der(der) {
             Ok(r) => r,
             Err(e) => return Outcome::Error(OcspResponseStatus::from(&e)),
@@ -277,7 +328,17 @@ impl Authority {
                 Ok(c) => c.hash_algorithm.parameters.is_some(),
                 Err(e) => return Outcome::Error(internal(e)),
             };
-            if let Some(body) = self.ocsp.lookup(signer, id, null_parameters, now) {
+            self.ocsp.remember_request(
+                der,
+                Asked {
+                    kind: issuers[signer].kind,
+                    generation: issuers[signer].id.clone(),
+                    serial: id.serial().clone(),
+                    hash: id.hash_algorithm(),
+                    null_parameters,
+                },
+            );
+            if let Some(body) = self.ocsp.lookup(signer, id.serial(), id.hash_algorithm(), null_parameters, now) {
                 self.meter(caller, billable(issuers[signer].kind));
                 return Outcome::Answer(body);
             }
