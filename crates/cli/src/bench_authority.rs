@@ -204,7 +204,7 @@ fn mb(kb: u64) -> String {
     format!("{:.0} MB", kb as f64 / 1024.0)
 }
 
-/// Prints "<what> … 12 s, RSS 800 MB" to stderr every 10 s until dropped.
+/// Prints "`<what>` … 12 s, RSS 800 MB" to stderr every 10 s until dropped.
 struct Heartbeat {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
