@@ -91,6 +91,20 @@ pub(crate) enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// Enrol a smartphone from a card: the emulated phone secure element makes its keys, the
+    /// card signs the online application (VERIFY + 80 2A, password from $HANKO_PASSWORD), the
+    /// authority issues the phone certificates (an earlier phone's are superseded), and the
+    /// phone image is written under DATA_DIR/cards. The phone's PIN is $HANKO_PIN.
+    EnrollPhone {
+        #[command(flatten)]
+        common: Common,
+        /// The card that applies.
+        #[arg(long)]
+        card: String,
+        /// The phone.
+        #[arg(long, value_enum, default_value = "android")]
+        device: PhoneArg,
+    },
     /// Register a verifier (signature, auth, platform) or counter staff; prints its API key once.
     AddVerifier {
         #[command(flatten)]
@@ -229,6 +243,14 @@ pub(crate) enum EmigrationArg {
     KeepAuth,
     /// Revoke it (cessationOfOperation).
     RevokeBoth,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum PhoneArg {
+    /// An Android phone's JPKI applet (GP secure element).
+    Android,
+    /// An iPhone's JPKI applet.
+    Iphone,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -574,6 +596,39 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
             print(common.json, json!({"serial": s.to_string(), "reason": reason.name()}), || {
                 format!("revoked {s} ({}): it appears in the next CRL and in OCSP", reason.name())
             })
+        }
+        Command::EnrollPhone { common, card, device } => {
+            let a =
+                open(&common.data.data_dir, common.database.as_deref(), clock(common.at.as_deref())?, |_| {}).await?;
+            let device = match device {
+                PhoneArg::Android => hanko_card::Device::Android,
+                PhoneArg::Iphone => hanko_card::Device::Iphone,
+            };
+            let (password, pin) = (env_secret("HANKO_PASSWORD")?, env_secret("HANKO_PIN")?);
+            let phone = hanko_authority::PhoneSecureElement::generate(device)?;
+            let application = phone.application_document(a.clock().now())?;
+            let signed = {
+                let mut client = hanko_card::Client::new(hanko_cardlink::CardFile::open(&common.data.data_dir, &card)?);
+                hanko_authority::sign_document(
+                    &mut client,
+                    hanko_card::Slot::Signature,
+                    password.as_bytes(),
+                    &application,
+                )?
+            };
+            let answer = a.enrol_smartphone(&signed).await?;
+            let image = phone.personalize(&answer, password.as_bytes(), pin.as_bytes())?;
+            hanko_cardlink::CardFile::create(&common.data.data_dir, &answer.phone_id, image)?;
+            print(
+                common.json,
+                json!({"phone": answer.phone_id, "device": answer.device, "superseded": answer.revoked}),
+                || {
+                    format!(
+                        "enrolled {} {} from card {card}; serve it with: hanko card serve --card {}",
+                        answer.device, answer.phone_id, answer.phone_id
+                    )
+                },
+            )
         }
         Command::AddVerifier { common, role, name } => {
             let a =

@@ -212,7 +212,7 @@ fn new_card(a: &NewArgs) -> Result<ExitCode> {
     let people = synthetic()?;
     let person: &Person = people.get(a.person).with_context(|| format!("--person must be 0..{}", people.len() - 1))?;
     if a.device != DeviceArg::Card {
-        bail!("phones get their certificates online from a card: see `hanko authority enroll-phone --help`");
+        bail!("a phone gets its certificates online from a card: hanko authority enroll-phone --card ID");
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let issued = runtime.block_on(async {
