@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::bench_crl::{reset_peak_rss, rss_kb, Fast};
 use anyhow::{bail, ensure, Context, Result};
 use clap::ValueEnum;
 use hanko_authority::{Authority, Config, NewPerson, Repository, Role, SqlStore, SystemClock, CRL_PAGE};
@@ -35,8 +36,8 @@ use hanko_pki::ocsp::{build_request, verify_response, CertIdentity};
 use hanko_pki::time::{self, OffsetDateTime};
 use hanko_pki::x509_cert::Certificate;
 use hanko_pki::{
-    auth_subject, opaque_auth_id, BasicFacts, BirthDate, CaKind, CertKind, CrlReason, Profile, RevocationStatus,
-    Serial, Sex, Signer, SoftwareKey,
+    auth_subject, opaque_auth_id, BasicFacts, BirthDate, CaKind, CertKind, Profile, RevocationStatus, Serial, Sex,
+    Signer, SoftwareKey,
 };
 use hanko_store::sqlx::{self, Executor};
 use hanko_store::Db;
@@ -176,28 +177,7 @@ fn sqlite_url(dir: &Path) -> String {
 
 /// RFC 4648 §5 base64url without padding (the GET form's path segment needs no escaping then).
 fn base64url(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for c in bytes.chunks(3) {
-        let n =
-            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..=c.len() {
-            s.push(char::from(A[((n >> (18 - 6 * i)) & 63) as usize]));
-        }
-    }
-    s
-}
-
-/// Peak resident set of this process, in kB (VmHWM), and the current one (VmRSS).
-fn rss_kb(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Resets VmHWM to the current RSS (Linux ≥ 4.0).
-fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
 }
 
 fn mb(kb: u64) -> String {
@@ -236,39 +216,6 @@ impl Drop for Heartbeat {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-    }
-}
-
-/// SplitMix64 seeded from the OS: fast enough for tens of millions of fake rows.
-struct Fast(u64);
-
-impl Fast {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A revocation reason, weighted roughly like JPKI's causes (moves first).
-    fn reason(&mut self) -> CrlReason {
-        const REASONS: [(CrlReason, u64); 6] = [
-            (CrlReason::AFFILIATION_CHANGED, 45),
-            (CrlReason::SUPERSEDED, 25),
-            (CrlReason::CESSATION_OF_OPERATION, 15),
-            (CrlReason::CERTIFICATE_HOLD, 10),
-            (CrlReason::KEY_COMPROMISE, 3),
-            (CrlReason::UNSPECIFIED, 2),
-        ];
-        let mut pick = self.next() % 100;
-        for (reason, weight) in REASONS {
-            if pick < weight {
-                return reason;
-            }
-            pick -= weight;
-        }
-        CrlReason::UNSPECIFIED
     }
 }
 
@@ -1217,16 +1164,6 @@ fn issue(args: &Args, rt: &tokio::runtime::Runtime, dir: &Path, openssl_sign: f6
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn base64url_matches_rfc4648_vectors() {
-        for (plain, encoded) in
-            [("", ""), ("f", "Zg"), ("fo", "Zm8"), ("foo", "Zm9v"), ("foob", "Zm9vYg"), ("fooba", "Zm9vYmE")]
-        {
-            assert_eq!(base64url(plain.as_bytes()), encoded);
-        }
-        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
-    }
 
     #[test]
     fn serials_are_unique_and_in_range() {

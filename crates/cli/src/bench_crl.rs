@@ -31,11 +31,11 @@ const REASONS: [(CrlReason, u64); 6] = [
     (CrlReason::UNSPECIFIED, 2),
 ];
 
-/// SplitMix64 seeded from the OS: fast enough for tens of millions of fake serials.
-struct Fast(u64);
+/// SplitMix64 seeded from the OS: fast enough for tens of millions of fake serials and rows.
+pub(crate) struct Fast(pub(crate) u64);
 
 impl Fast {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -48,7 +48,8 @@ impl Fast {
         (self.next() >> 1) | (1 << 56)
     }
 
-    fn reason(&mut self) -> CrlReason {
+    /// A revocation reason, weighted like JPKI's causes (moves first).
+    pub(crate) fn reason(&mut self) -> CrlReason {
         let total: u64 = REASONS.iter().map(|(_, w)| w).sum();
         let mut pick = self.next() % total;
         for (reason, weight) in REASONS {
@@ -61,15 +62,20 @@ impl Fast {
     }
 }
 
-/// Peak resident set of this process, in kB (VmHWM).
-fn peak_rss_kb() -> Option<u64> {
+/// A `/proc/self/status` field of this process in kB: `VmHWM:` (peak RSS) or `VmRSS:`.
+pub(crate) fn rss_kb(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Peak resident set of this process, in kB (VmHWM).
+fn peak_rss_kb() -> Option<u64> {
+    rss_kb("VmHWM:")
+}
+
 /// Resets VmHWM to the current RSS (Linux ≥ 4.0), so a phase's own peak can be read.
-fn reset_peak_rss() -> bool {
+pub(crate) fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
