@@ -308,7 +308,7 @@ impl Authority {
                 id: card_id.clone(),
                 person_id: person.id.clone(),
                 device: Device::Card,
-                status: CardStatus::Active,
+                status: CardStatus::Issuing,
                 expiry,
                 issued_at: at,
             })
@@ -368,6 +368,7 @@ impl Authority {
             extra_apps,
         })?;
         new_card.create(card)?;
+        self.store.set_card_status(&card_id, CardStatus::Active).await?;
         self.store.add_event(at, &person.id, Some(&card_id), "card-issued", "").await?;
         Ok(IssuedCard {
             card_id,
@@ -412,20 +413,23 @@ impl Authority {
         self.issue_certificate(kind, &person, "-", public_key, expiry, None).await
     }
 
-    /// Finishes issuances a crash interrupted: a card in the register whose image was never
-    /// written was never handed over, so its certificates are revoked as "destroyed before
-    /// handover" (reason unspecified, shared/spec/20-pki.md §3) and the card is voided. Runs
+    /// Finishes issuances a crash interrupted. Only cards still `issuing` are looked at (a
+    /// partial index keeps that cheap at any register size): one whose image was written is
+    /// made active; one without an image was never handed over, so its certificates are revoked
+    /// as "destroyed before handover" (reason unspecified, shared/spec/20-pki.md §3) and the card
+    /// is voided. A card another process is still making (its lock is held) is left alone. Runs
     /// when the authority opens; returns the cards voided.
     pub async fn recover_interrupted_issuance(&self) -> Result<Vec<String>, AuthorityError> {
         let mut voided = Vec::new();
-        for card in self.store.cards_with_status(CardStatus::Active).await? {
-            if card.device != Device::Card {
-                continue;
-            }
-            // Free lock and no image: nobody is making this card, and nobody ever will.
+        for card in self.store.cards_issuing().await? {
             match CardFile::reserve(&self.config.data_dir, &card.id) {
+                // Free lock and no image: nobody is making this card, and nobody ever will.
                 Ok(_lock) => {}
-                Err(CardFileError::Exists(_) | CardFileError::InUse(_)) => continue,
+                Err(CardFileError::Exists(_)) => {
+                    self.store.set_card_status(&card.id, CardStatus::Active).await?;
+                    continue;
+                }
+                Err(CardFileError::InUse(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
             for c in self.store.certificates_on(&card.id).await? {

@@ -37,8 +37,8 @@ pub use consent::{
 };
 // --- meter exports ---
 pub use meter::{
-    Billable, MeterOnce, MeterReport, MeterRow, MeterStore, StatusCheckOutcome, VerifierTotal, AUTH_CHECK_YEN,
-    CORRESPONDING_SERIAL_YEN, LATEST_FACTS_YEN, MAX_STATUS_CHECK_SERIALS, SIGNATURE_CHECK_YEN,
+    jst_month, Billable, MeterOnce, MeterReport, MeterRow, MeterStore, StatusCheckOutcome, VerifierTotal,
+    AUTH_CHECK_YEN, CORRESPONDING_SERIAL_YEN, LATEST_FACTS_YEN, MAX_STATUS_CHECK_SERIALS, SIGNATURE_CHECK_YEN,
 };
 // --- ocsp/publish exports ---
 pub use ocsp::{CACHE_CAPACITY, CACHE_FRESH, GAP_GRACE};

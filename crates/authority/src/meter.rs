@@ -97,7 +97,7 @@ pub const CORRESPONDING_SERIAL_YEN: u64 = 2;
 pub const LATEST_FACTS_YEN: u64 = 20;
 
 /// The JST calendar month (`YYYY-MM`) of `at`.
-pub(crate) fn jst_month(at: OffsetDateTime) -> String {
+pub fn jst_month(at: OffsetDateTime) -> String {
     let d = (at + TimeDuration::hours(9)).date();
     format!("{:04}-{:02}", d.year(), d.month() as u8)
 }

@@ -58,6 +58,8 @@ pub struct Person {
 /// A card's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CardStatus {
+    /// Being made at the counter: certificates issued, the image not yet written.
+    Issuing,
     /// In use.
     Active,
     /// Lost or suspended: its certificates are on hold (never released).
@@ -71,6 +73,7 @@ pub enum CardStatus {
 impl CardStatus {
     fn as_str(self) -> &'static str {
         match self {
+            CardStatus::Issuing => "issuing",
             CardStatus::Active => "active",
             CardStatus::Suspended => "suspended",
             CardStatus::Returned => "returned",
@@ -79,6 +82,7 @@ impl CardStatus {
     }
     fn parse(s: &str) -> Result<CardStatus, StoreError> {
         Ok(match s {
+            "issuing" => CardStatus::Issuing,
             "active" => CardStatus::Active,
             "suspended" => CardStatus::Suspended,
             "returned" => CardStatus::Returned,
@@ -183,8 +187,8 @@ pub trait RegisterStore: Send + Sync {
     async fn cards_of(&self, person_id: &str) -> Result<Vec<CardRecord>, StoreError>;
     /// Sets a card's status.
     async fn set_card_status(&self, id: &str, status: CardStatus) -> Result<(), StoreError>;
-    /// Every card with `status`.
-    async fn cards_with_status(&self, status: CardStatus) -> Result<Vec<CardRecord>, StoreError>;
+    /// The cards still being issued (status `issuing`).
+    async fn cards_issuing(&self) -> Result<Vec<CardRecord>, StoreError>;
     /// Reserves a serial (fails with `Conflict` when it was ever used).
     async fn reserve_serial(&self, c: &CertRecord, at: OffsetDateTime) -> Result<(), StoreError>;
     /// Stores the signed certificate of a reserved serial, and links it to its predecessor.
@@ -491,9 +495,9 @@ impl RegisterStore for SqlStore {
         Ok(())
     }
 
-    async fn cards_with_status(&self, status: CardStatus) -> Result<Vec<CardRecord>, StoreError> {
-        sqlx::query("SELECT * FROM cards WHERE status = $1 ORDER BY issued_at, id")
-            .bind(status.as_str())
+    async fn cards_issuing(&self) -> Result<Vec<CardRecord>, StoreError> {
+        // A literal, so both databases use the partial index `cards_issuing`.
+        sqlx::query("SELECT * FROM cards WHERE status = 'issuing' ORDER BY id")
             .fetch_all(self.db.pool())
             .await?
             .iter()

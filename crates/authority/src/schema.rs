@@ -13,7 +13,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("schema/postgres.sql"),
     },
     Migration { version: 2, description: "covering index for the CRL walk", sqlite: CRL_INDEX, postgres: CRL_INDEX },
+    Migration { version: 3, description: "cards being issued", sqlite: ISSUING_INDEX, postgres: ISSUING_INDEX },
 ];
+
+/// The cards still being made (start-up recovery reads only these).
+const ISSUING_INDEX: &str = "CREATE INDEX cards_issuing ON cards (id) WHERE status = 'issuing'";
 
 /// The CRL walk (`publish.rs`: one CA generation, unexpired, ordered by revocation time and
 /// serial) read from the index alone: on a 20M-entry register SQLite's walk fell from 62 s to

@@ -748,10 +748,7 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
         }
         Command::Report { common, month } => {
             let clock = clock(common.at.as_deref())?;
-            let month = month.unwrap_or_else(|| {
-                let jst = clock.now() + hanko_pki::time::Duration::hours(9);
-                format!("{:04}-{:02}", jst.year(), jst.month() as u8)
-            });
+            let month = month.unwrap_or_else(|| hanko_authority::jst_month(clock.now()));
             let a = open(&common.data.data_dir, common.database.as_deref(), clock, |_| {}).await?;
             let report = a.meter_report(&month).await?;
             print(common.json, serde_json::to_value(&report)?, || {

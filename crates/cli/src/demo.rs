@@ -291,10 +291,7 @@ async fn demo(dir: &Path, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         latest["serial"].as_str().unwrap_or("?")
     );
     server.abort();
-    let month = {
-        let jst = clock.now() + hanko_pki::time::Duration::hours(9);
-        format!("{:04}-{:02}", jst.year(), jst.month() as u8)
-    };
+    let month = hanko_authority::jst_month(clock.now());
     let report = authority.meter_report(&month).await?;
     println!(
         "meter {month}: {} billable events, {} yen (hanko authority report --data-dir {})",

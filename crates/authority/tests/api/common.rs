@@ -168,6 +168,11 @@ impl TestAuthority {
         body
     }
 
+    /// Records a life event at the counter; returns (status, answer).
+    pub async fn event(&self, person: &str, body: Value) -> (u16, Value) {
+        self.counter_post(&format!("/v1/counter/persons/{person}/events"), body).await
+    }
+
     /// Registers a verifier of `role`; returns (id, API key).
     pub async fn verifier(&self, role: &str, name: &str) -> (String, String) {
         let (status, body) = self.counter_post("/v1/admin/verifiers", json!({"role": role, "name": name})).await;

@@ -84,12 +84,7 @@ pub async fn consent(t: &TestAuthority, card_id: &str, pf: &(String, String), sp
 }
 
 async fn move_to(t: &TestAuthority, person: &str, address: &str) -> Value {
-    let (status, body) = t
-        .counter_post(
-            &format!("/v1/counter/persons/{person}/events"),
-            json!({"kind": "facts-changed", "address": address}),
-        )
-        .await;
+    let (status, body) = t.event(person, json!({"kind": "facts-changed", "address": address})).await;
     assert_eq!(status, 200, "{body}");
     body
 }

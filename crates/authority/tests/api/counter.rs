@@ -48,7 +48,7 @@ async fn certs(t: &TestAuthority, card: &str) -> Vec<(String, String, String)> {
 }
 
 async fn event(t: &TestAuthority, person: &str, body: serde_json::Value) -> serde_json::Value {
-    let (status, out) = t.counter_post(&format!("/v1/counter/persons/{person}/events"), body).await;
+    let (status, out) = t.event(person, body).await;
     assert_eq!(status, 200, "{out}");
     out
 }
@@ -108,7 +108,7 @@ async fn death_loss_return_and_emigration_revoke_per_the_table(backend: Backend)
     let out = event(&t, &p, json!({"kind": "death"})).await;
     let reasons: Vec<&str> = out["revoked"].as_array().unwrap().iter().map(|r| r[1].as_str().unwrap()).collect();
     assert_eq!(reasons, ["affiliationChanged", "affiliationChanged"]);
-    let (status, _) = t.counter_post(&format!("/v1/counter/persons/{p}/events"), json!({"kind": "death"})).await;
+    let (status, _) = t.event(&p, json!({"kind": "death"})).await;
     assert_eq!(status, 409, "a death is recorded once");
     assert!(certs(&t, c["card_id"].as_str().unwrap()).await.iter().all(|x| x.2 == "affiliationChanged"));
 
@@ -252,8 +252,7 @@ async fn hostile_input_is_refused_cleanly(backend: Backend) {
     }
     let (_, person) = t.counter_get(&format!("/v1/counter/persons/{p}")).await;
     assert_eq!(person["cards"], json!([]), "a refused issuance left a card");
-    let (status, body) =
-        t.counter_post(&format!("/v1/counter/persons/{p}/events"), json!({"kind": "facts-changed", "name": ""})).await;
+    let (status, body) = t.event(&p, json!({"kind": "facts-changed", "name": ""})).await;
     assert_eq!(status, 400, "{body}");
     // NUL in an id (PostgreSQL refuses it as text): a client error, never a 500.
     let (status, _) = t.counter_get("/v1/counter/persons/%00").await;

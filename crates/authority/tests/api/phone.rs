@@ -406,7 +406,7 @@ async fn death_and_card_loss_reach_the_phones(backend: Backend) {
     // Death: every certificate, the phone's included, affiliationChanged.
     let (dead, card_a) = resident(&t, "試験　花子").await;
     let (phone_a, _) = enrol(&t, &card_a, Device::Android).await;
-    let (status, body) = t.counter_post(&format!("/v1/counter/persons/{dead}/events"), json!({"kind": "death"})).await;
+    let (status, body) = t.event(&dead, json!({"kind": "death"})).await;
     assert_eq!(status, 200, "{body}");
     let revoked: Vec<String> =
         body["revoked"].as_array().unwrap().iter().map(|r| r[0].as_str().unwrap().to_owned()).collect();
@@ -419,9 +419,7 @@ async fn death_and_card_loss_reach_the_phones(backend: Backend) {
     // Card loss: the card's and the phone's certificates on hold.
     let (lost, card_b) = resident(&t, "見本　一郎").await;
     let (phone_b, _) = enrol(&t, &card_b, Device::Iphone).await;
-    let (status, body) = t
-        .counter_post(&format!("/v1/counter/persons/{lost}/events"), json!({"kind": "card-lost", "card_id": card_b}))
-        .await;
+    let (status, body) = t.event(&lost, json!({"kind": "card-lost", "card_id": card_b})).await;
     assert_eq!(status, 200, "{body}");
     for serial in [&phone_b.signature_serial, &phone_b.auth_serial] {
         assert_eq!(reason_of(&t, serial).await, Some(CrlReason::CERTIFICATE_HOLD));

@@ -109,12 +109,8 @@ async fn ocsp_with_openssl_sees_a_revocation_at_once_without_lag(backend: Backen
     let (auth_ca, auth_responder, _) = write_pems(&t, CaKind::Auth);
     let out = openssl_ocsp(&t, &ca, &responder, &sig, Some(&key), &["-no_nonce"]);
     assert!(out.contains(&format!("0x{sig}: good")), "{out}");
-    let (status, body) = t
-        .counter_post(
-            &format!("/v1/counter/persons/{person}/events"),
-            json!({"kind": "facts-changed", "address": "東京都見本区新町二丁目２番２号"}),
-        )
-        .await;
+    let (status, body) =
+        t.event(&person, json!({"kind": "facts-changed", "address": "東京都見本区新町二丁目２番２号"})).await;
     assert_eq!(status, 200, "{body}");
     let out = openssl_ocsp(&t, &ca, &responder, &sig, Some(&key), &["-no_nonce"]);
     assert!(out.contains(&format!("0x{sig}: revoked")) && out.contains("Reason: affiliationChanged"), "{out}");

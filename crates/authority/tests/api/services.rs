@@ -50,12 +50,8 @@ async fn the_corresponding_serial_is_for_registered_platforms_only(backend: Back
     assert_eq!(status, 400);
     // After a move the old signature certificate is revoked: 409; the new one answers the same
     // auth certificate (kept through a move).
-    let (status, outcome) = t
-        .counter_post(
-            &format!("/v1/counter/persons/{person}/events"),
-            json!({"kind": "facts-changed", "address": "東京都見本区新町二丁目２番２号"}),
-        )
-        .await;
+    let (status, outcome) =
+        t.event(&person, json!({"kind": "facts-changed", "address": "東京都見本区新町二丁目２番２号"})).await;
     assert_eq!(status, 200, "{outcome}");
     let (status, _) = call(&t, path, &pf.1, None, Some(json!({"serial": sig}))).await;
     assert_eq!(status, 409);
@@ -101,12 +97,8 @@ async fn successors_follow_a_move_and_a_renewal(backend: Backend) {
     assert_eq!(successor("0102030405060708".into(), sv.clone()).await.0, 404);
 
     // A move: a new signature certificate succeeds the old one.
-    let (status, outcome) = t
-        .counter_post(
-            &format!("/v1/counter/persons/{person}/events"),
-            json!({"kind": "facts-changed", "address": "東京都見本区新町二丁目２番２号"}),
-        )
-        .await;
+    let (status, outcome) =
+        t.event(&person, json!({"kind": "facts-changed", "address": "東京都見本区新町二丁目２番２号"})).await;
     assert_eq!(status, 200, "{outcome}");
     let s2 = outcome["issued"][0][0].as_str().unwrap().to_owned();
     let (_, body) = successor(sig.clone(), sv.clone()).await;
@@ -171,12 +163,7 @@ async fn the_age_check_turns_on_the_birthday_in_japan(backend: Backend) {
     assert_eq!(check("0102030405060708".into(), pf.1.clone(), 18).await.0, 404);
     // A corrected birth date that is unknown (era digit 0): the signature certificate is
     // reissued, the old one revoked (409); the age cannot be told (409).
-    let (status, outcome) = t
-        .counter_post(
-            &format!("/v1/counter/persons/{person}/events"),
-            json!({"kind": "facts-changed", "birth_date": "020080000"}),
-        )
-        .await;
+    let (status, outcome) = t.event(&person, json!({"kind": "facts-changed", "birth_date": "020080000"})).await;
     assert_eq!(status, 200, "{outcome}");
     let (status, body) = check(sig.clone(), sv.clone(), 18).await;
     assert_eq!(status, 409, "{body}");
