@@ -5,6 +5,12 @@
 //! verified) is per selected application and is cleared on every DF SELECT and on reset.
 //! Whenever a command changes persistent state (a retry counter, a PIN), [`Card::take_dirty`]
 //! says so, so that an adapter can write the card image **before** the response leaves.
+//!
+//! VERIFY works as a real chip does: it decrements the retry counter and makes that durable
+//! **before** it compares the PIN, and restores the counter only after a match
+//! ([`Card::process_durably`] hands the card to the adapter's write at that moment). No crash,
+//! kill or tear at any moment can give a free guess: until the comparison has happened the
+//! stored counter already counts the try as spent.
 
 use crate::apdu::{Command, Ins, Response, StatusWord};
 use crate::chip::{ChipKey, Pin, PinFormat};
@@ -144,6 +150,10 @@ pub struct Card {
     dirty: bool,
 }
 
+/// The adapter's durable write, called by VERIFY between spending a try and comparing the
+/// PIN; `false` when the write failed.
+type Commit<'a> = &'a mut dyn FnMut(&Card) -> bool;
+
 /// Largest command a card accepts (extended Lc of a sign plus headers).
 pub const MAX_COMMAND_LEN: usize = 4 + 3 + 65535 + 3;
 
@@ -181,12 +191,49 @@ impl Card {
         core::mem::take(&mut self.dirty)
     }
 
-    /// Processes one command APDU and returns the response APDU.
+    /// Processes one command APDU and returns the response APDU. Persistent changes are only
+    /// flagged ([`Card::take_dirty`]); a card that lives in a file uses
+    /// [`Card::process_durably`].
     pub fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
-        self.respond(apdu).encode()
+        self.respond(apdu, None).encode()
     }
 
-    fn respond(&mut self, apdu: &[u8]) -> Response {
+    /// Processes one command APDU, making every persistent change durable through `commit`
+    /// (which writes the card it is given, e.g. as a sealed image) at the moment the chip
+    /// would write its EEPROM: a VERIFY's spent try **before** the PIN is compared, everything
+    /// else (a restored counter, a changed PIN) before the response is returned.
+    ///
+    /// When `commit` fails the command is abandoned and no response exists: the error is
+    /// returned, the card stays marked changed (the next command writes again), and the
+    /// in-memory counter still counts the try as spent.
+    pub fn process_durably<E>(
+        &mut self,
+        apdu: &[u8],
+        mut commit: impl FnMut(&Card) -> Result<(), E>,
+    ) -> Result<Vec<u8>, E> {
+        let mut failure = None;
+        let response = self.respond(
+            apdu,
+            Some(&mut |card: &Card| match commit(card) {
+                Ok(()) => true,
+                Err(e) => {
+                    failure = Some(e);
+                    false
+                }
+            }),
+        );
+        if let Some(e) = failure {
+            self.dirty = true;
+            return Err(e);
+        }
+        if self.dirty {
+            commit(self)?;
+            self.dirty = false;
+        }
+        Ok(response.encode())
+    }
+
+    fn respond(&mut self, apdu: &[u8], commit: Option<Commit<'_>>) -> Response {
         if apdu.len() > MAX_COMMAND_LEN {
             return Response::status(StatusWord::WRONG_LENGTH);
         }
@@ -211,7 +258,7 @@ impl Card {
         match (proprietary, cmd.ins) {
             (false, Ins::SELECT) => self.select(&cmd),
             (false, Ins::READ_BINARY) => self.read_binary(&cmd),
-            (false, Ins::VERIFY) => self.verify(&cmd),
+            (false, Ins::VERIFY) => self.verify(&cmd, commit),
             (false, Ins::CHANGE_REFERENCE_DATA) => self.change_pin(&cmd),
             (true, Ins::CHANGE_KEY) => self.change_pin(&cmd),
             (true, Ins::COMPUTE_SIGNATURE) => self.sign(&cmd),
@@ -317,7 +364,7 @@ impl Card {
         }
     }
 
-    fn verify(&mut self, cmd: &Command<'_>) -> Response {
+    fn verify(&mut self, cmd: &Command<'_>, commit: Option<Commit<'_>>) -> Response {
         if cmd.p1 != 0 {
             return Response::status(StatusWord::WRONG_P1P2);
         }
@@ -340,21 +387,31 @@ impl Card {
         if cmd.data.len() > 16 {
             return Response::status(StatusWord::WRONG_LENGTH);
         }
+        // As a chip does: spend the try and make that durable first, compare afterwards, and
+        // give the try back only on a match. A kill or tear anywhere after this point finds
+        // the try spent in the stored image.
+        let (before, was_dirty, durable) = (pin.tries_left, self.dirty, commit.is_some());
+        pin.tries_left -= 1;
+        self.dirty = true;
+        self.verified.retain(|f| *f != fid);
+        if let Some(commit) = commit {
+            if !commit(self) {
+                // Not durable: no comparison, no answer (the adapter withholds the response).
+                return Response::status(StatusWord::UNKNOWN_ERROR);
+            }
+            self.dirty = false;
+        }
+        let Some(Object::Pin(pin)) = self.apps[i].object_mut(fid) else {
+            return Response::status(StatusWord::FILE_NOT_FOUND);
+        };
         if pin.matches(cmd.data) {
-            if pin.tries_left != pin.max_tries {
-                pin.tries_left = pin.max_tries;
-                self.dirty = true;
-            }
-            if !self.verified.contains(&fid) {
-                self.verified.push(fid);
-            }
+            pin.tries_left = pin.max_tries;
+            // Without a durable write in between, only a net change needs writing.
+            self.dirty = durable || was_dirty || before != pin.max_tries;
+            self.verified.push(fid);
             Response::status(StatusWord::SUCCESS)
         } else {
-            pin.tries_left -= 1;
-            let left = pin.tries_left;
-            self.dirty = true;
-            self.verified.retain(|f| *f != fid);
-            Response::status(StatusWord::tries_left(left))
+            Response::status(StatusWord::tries_left(pin.tries_left))
         }
     }
 

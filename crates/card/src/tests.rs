@@ -264,3 +264,76 @@ fn change_commands_belong_to_their_aps_and_debug_hides_contents() {
     assert!(shown.contains("Key([inside the chip]") && shown.contains("Pin([elided]"), "{shown}");
     assert!(!shown.contains("HANKO0000000001"), "EF contents must not show: {shown}");
 }
+
+/// Finding 2.10: the retry counter must be spent and durable before the PIN is compared. The
+/// "image store" below keeps every image the card commits; a kill or tear is simulated by a
+/// write that fails (the process dies) — including the write that comes after the
+/// comparison. Whatever the moment, the image that survives has the try spent, so a kill
+/// between the comparison and the write gives no free guess.
+#[test]
+fn pin_retry_counter_is_spent_before_the_comparison_and_a_kill_after_it_gives_no_free_guess() {
+    let seal = SealKey::new([7; 32]);
+    let tries_in = |image: &[u8]| {
+        let (mut card, _) = Card::from_image(image, &seal).unwrap();
+        assert_eq!(sw(&mut card, "00A4040C0AD392F000260100000001"), StatusWord::SUCCESS);
+        sw(&mut card, "00200098")
+    };
+    let verify_auth = |pin: &[u8]| {
+        let mut raw = vec![0x00, 0x20, 0x00, 0x98, pin.len() as u8];
+        raw.extend_from_slice(pin);
+        raw
+    };
+    let mut card = issued(Device::Card).card;
+    assert_eq!(sw(&mut card, "00A4040C0AD392F000260100000001"), StatusWord::SUCCESS);
+
+    // The right PIN, killed at the write after the comparison: the store holds only the image
+    // written before it, and that one counts the try as spent.
+    let mut store: Vec<Vec<u8>> = Vec::new();
+    let r = card.process_durably(&verify_auth(PIN), |c| {
+        if !store.is_empty() {
+            return Err("killed after the comparison");
+        }
+        store.push(c.to_image("kill-test", &seal).unwrap());
+        Ok(())
+    });
+    assert_eq!(r, Err("killed after the comparison"), "a right PIN restores the counter with a second write");
+    assert_eq!(store.len(), 1);
+    assert_eq!(tries_in(&store[0]), StatusWord::tries_left(2), "the reloaded card shows the try spent");
+
+    // Reloaded from what survived, a wrong PIN: the only write happens before the comparison;
+    // a kill at any moment after it leaves the try spent.
+    let (mut card, _) = Card::from_image(&store[0], &seal).unwrap();
+    assert_eq!(sw(&mut card, "00A4040C0AD392F000260100000001"), StatusWord::SUCCESS);
+    let mut store: Vec<Vec<u8>> = Vec::new();
+    let r = card
+        .process_durably(&verify_auth(b"0000"), |c| {
+            store.push(c.to_image("kill-test", &seal).unwrap());
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+    assert_eq!(Response::parse(&r).unwrap().sw, StatusWord::tries_left(1));
+    assert_eq!(store.len(), 1, "a wrong PIN writes once, before the comparison");
+    assert_eq!(tries_in(&store[0]), StatusWord::tries_left(1));
+
+    // A write that fails before the comparison: no answer at all, and no comparison — the
+    // in-memory card also counts the try as spent (and writes it with the next command).
+    let r = card.process_durably(&verify_auth(PIN), |_| Err("disk full"));
+    assert_eq!(r, Err("disk full"));
+    assert!(card.take_dirty());
+    assert_eq!(sw(&mut card, "00200098"), StatusWord::tries_left(0));
+
+    // Without failures a right PIN restores the counter durably before the answer.
+    let mut card = issued(Device::Card).card;
+    assert_eq!(sw(&mut card, "00A4040C0AD392F000260100000001"), StatusWord::SUCCESS);
+    let mut store: Vec<Vec<u8>> = Vec::new();
+    let r = card
+        .process_durably(&verify_auth(PIN), |c| {
+            store.push(c.to_image("kill-test", &seal).unwrap());
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+    assert_eq!(Response::parse(&r).unwrap().sw, StatusWord::SUCCESS);
+    assert_eq!(store.len(), 2);
+    assert_eq!(tries_in(&store[0]), StatusWord::tries_left(2));
+    assert_eq!(tries_in(&store[1]), StatusWord::tries_left(3));
+}

@@ -112,19 +112,29 @@ pub struct NewCard {
 impl NewCard {
     /// Writes the image (durably) and opens it.
     pub fn create(self, card: Card) -> Result<CardFile> {
-        let f = CardFile { _lock: self.lock, path: self.path, id: self.id, seal: seal_key(&self.data)?, card };
+        let f = CardFile {
+            _lock: self.lock,
+            path: self.path,
+            id: self.id,
+            seal: seal_key(&self.data)?,
+            card,
+            failed: None,
+        };
         f.persist()?;
         Ok(f)
     }
 }
 
-/// A card image file, opened for use: every state change is persisted before the reply.
+/// A card image file, opened for use: every state change is persisted before the reply, and a
+/// VERIFY's spent try before the PIN is even compared ([`Card::process_durably`]).
 pub struct CardFile {
     _lock: fs::File,
     path: PathBuf,
     id: String,
     seal: SealKey,
     card: Card,
+    /// A write inside the last command failed: its response must not leave.
+    failed: Option<std::io::Error>,
 }
 
 impl CardFile {
@@ -144,7 +154,7 @@ impl CardFile {
         if stored != id {
             return Err(CardFileError::Image { path, reason: format!("holds card {stored}, not {id}") });
         }
-        Ok(CardFile { _lock: lock, path, id: id.to_owned(), seal, card })
+        Ok(CardFile { _lock: lock, path, id: id.to_owned(), seal, card, failed: None })
     }
 
     /// Writes a new card image.
@@ -166,11 +176,15 @@ impl CardFile {
 
     /// Writes the image durably.
     pub fn persist(&self) -> Result<()> {
-        let image = self
-            .card
-            .to_image(&self.id, &self.seal)
-            .map_err(|e| CardFileError::Image { path: self.path.clone(), reason: e.to_string() })?;
-        write_atomic(&self.path, &image, 0o600).map_err(io_err("writing", &self.path))
+        write_image(&self.card, &self.id, &self.seal, &self.path)
+    }
+
+    /// Processes one APDU, writing the image wherever the chip would write its EEPROM.
+    fn process_durably(&mut self, apdu: &[u8]) -> std::io::Result<Vec<u8>> {
+        let (id, seal, path) = (&self.id, &self.seal, &self.path);
+        self.card
+            .process_durably(apdu, |card| write_image(card, id, seal, path))
+            .map_err(|e| std::io::Error::other(e.to_string()))
     }
 
     /// Writes the image if the card changed. On failure the card stays marked changed (the next
@@ -200,11 +214,10 @@ impl CardFile {
         &self.id
     }
 
-    /// Processes one APDU; persists first when the card's state changed.
+    /// Processes one APDU; persists first when the card's state changed (a VERIFY's try
+    /// before the comparison).
     pub fn process(&mut self, apdu: &[u8]) -> std::io::Result<Vec<u8>> {
-        let response = self.card.process(apdu);
-        self.persist_if_dirty()?;
-        Ok(response)
+        self.process_durably(apdu)
     }
 }
 
@@ -213,6 +226,12 @@ impl Transport for CardFile {
         // A response that could not be made durable is never returned.
         self.process(apdu).map_err(|e| TransportError(e.to_string()))
     }
+}
+
+fn write_image(card: &Card, id: &str, seal: &SealKey, path: &Path) -> Result<()> {
+    let image =
+        card.to_image(id, seal).map_err(|e| CardFileError::Image { path: path.to_owned(), reason: e.to_string() })?;
+    write_atomic(path, &image, 0o600).map_err(io_err("writing", path))
 }
 
 fn check_id(id: &str) -> Result<()> {
@@ -244,7 +263,14 @@ impl crate::VirtualCard for CardFile {
         hanko_card::ATR.to_vec()
     }
     fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
-        self.card.process(apdu)
+        match self.process_durably(apdu) {
+            Ok(response) => response,
+            Err(e) => {
+                // Withheld by `before_reply`, which reports the error.
+                self.failed = Some(e);
+                Vec::new()
+            }
+        }
     }
     fn reset(&mut self) {
         self.card.reset();
@@ -253,6 +279,9 @@ impl crate::VirtualCard for CardFile {
         self.card.reset();
     }
     fn before_reply(&mut self) -> std::io::Result<()> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         self.persist_if_dirty()
     }
 }

@@ -110,6 +110,18 @@ pub enum VerifyError {
     /// No CRL of the issuing CA generation was supplied.
     #[error("no CRL for the issuing CA generation")]
     CrlMissing,
+    /// The CRL was issued after the certificate expired. An authority drops expired
+    /// certificates from its CRLs, so its absence says nothing: the revocation status at the
+    /// (earlier) verification time is unknown, not good. A CRL from before the expiry is needed.
+    #[error("revocation status of certificate {serial} unknown: it expired at {not_after}, before the CRL of {this_update} was issued")]
+    CrlAfterExpiry {
+        /// The certificate's serial.
+        serial: Serial,
+        /// The certificate's notAfter.
+        not_after: OffsetDateTime,
+        /// The CRL's thisUpdate.
+        this_update: OffsetDateTime,
+    },
     /// The CRL is past its nextUpdate.
     #[error("CRL expired at {next_update} (checked at {at})")]
     CrlStale {
@@ -652,6 +664,14 @@ fn check_revocation(
             }
             let status = match index.lookup(cert.serial()) {
                 Some(r) => RevocationStatus::Revoked(r),
+                // Expired entries are dropped from later CRLs: absence vouches for nothing then.
+                None if index.this_update() > cert.not_after() => {
+                    return Err(VerifyError::CrlAfterExpiry {
+                        serial: cert.serial().clone(),
+                        not_after: cert.not_after(),
+                        this_update: index.this_update(),
+                    })
+                }
                 None => RevocationStatus::Good,
             };
             revoked(cert.serial(), status)?;
@@ -799,6 +819,34 @@ mod tests {
             RevocationCheck::Crl(&CrlSet::new()),
         );
         assert_eq!(e.unwrap_err(), VerifyError::CrlMissing);
+    }
+
+    /// Finding 2.7: at a past verification time a CRL issued after the certificate expired
+    /// vouched "not revoked" — but the authority drops expired entries, so it cannot know.
+    #[test]
+    fn crl_issued_after_the_certificate_expired_does_not_vouch_not_revoked() {
+        let w = world();
+        let (_, der) = testutil::signature_cert(&w.sign_ca);
+        let not_after = JpkiCertificate::from_der(&der).unwrap().not_after();
+        let at = NOW + time::Duration::days(1); // the certificate was valid then
+        let crl_at = |this_update: OffsetDateTime| {
+            let der = CrlBuilder::new(1, this_update, this_update + time::Duration::days(30)).sign(&w.sign_ca).unwrap();
+            let mut set = CrlSet::new();
+            set.add(&w.trust, &der).unwrap();
+            set
+        };
+        let after_expiry = crl_at(not_after + time::Duration::days(1));
+        let e =
+            Verifier::new(&w.trust).verify_certificate(&der, Usage::Signature, at, RevocationCheck::Crl(&after_expiry));
+        assert!(
+            matches!(e, Err(VerifyError::CrlAfterExpiry { not_after: n, .. }) if n == not_after),
+            "unknown, not good: {e:?}"
+        );
+        // A CRL issued while the certificate was still valid does vouch.
+        let before_expiry = crl_at(not_after - time::Duration::days(1));
+        Verifier::new(&w.trust)
+            .verify_certificate(&der, Usage::Signature, at, RevocationCheck::Crl(&before_expiry))
+            .unwrap();
     }
 
     #[test]
