@@ -583,7 +583,19 @@ impl Authority {
                 };
                 // Only a card that held a signature certificate gets a new one (a minor's card
                 // stays auth-only; an adult ward's signature certificate is not replaced).
-                for (card, file) in files {
+                for (card, mut file) in files {
+                    // The input-assist AP's text and integrity record follow the register (the
+                    // 券面AP keeps its issue-time face).
+                    if let (Some(f), Some(birth)) = (file.as_mut(), person.facts.birth_date().date()) {
+                        let sex = match person.facts.sex().0 {
+                            b'3' => 9, // certificate 3 (unknown) is the AP's 9 (not applicable)
+                            s => s.wrapping_sub(b'0'),
+                        };
+                        let (input_assist, _) = self.cv_issuers()?;
+                        let (name, address) = (person.facts.name(), person.facts.address());
+                        f.card_mut().counter_rewrite_facts(name, address, birth, sex, &input_assist)?;
+                        f.persist()?;
+                    }
                     let Some(old) = old_signature(&card.id).await?.filter(|_| self.may_sign(&person)) else {
                         continue;
                     };

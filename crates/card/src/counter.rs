@@ -10,6 +10,7 @@
 //! |---|---|
 //! | move (転居): new signature certificate | [`Card::counter_regenerate_key`]`(Signature)`, certify, [`Card::counter_install_certificate`] |
 //! | renewal: both certificates | the same for [`Slot::Signature`] and [`Slot::Auth`] |
+//! | move / marriage (facts changed): the input-assist AP's text | [`Card::counter_rewrite_facts`] (the 券面AP keeps its issue-time face) |
 //! | forgotten / blocked PIN | [`Card::counter_set_pin`] |
 //! | a minor turns 15 | regenerate (creates the signature key), install, set the signature password |
 //!
@@ -88,6 +89,19 @@ pub enum CounterError {
     /// The chip could not make a key.
     #[error(transparent)]
     Key(#[from] ChipKeyError),
+    /// The card has no 券面事項入力補助AP (a phone, or a card issued without it).
+    #[error("the card has no input-assist application")]
+    NoInputAssist,
+    /// The input-assist AP's My Number EF does not parse (a damaged image).
+    #[error("the input-assist application's data: {0}")]
+    CardData(#[from] crate::cv::CardDataError),
+    /// The new facts do not fit the input-assist AP.
+    #[error(transparent)]
+    Facts(#[from] crate::input_assist::InputAssistBuildError),
+    /// The CV issuer given is not the one whose certificate the card holds (EF `0004`): a
+    /// record it signed would not verify on this card.
+    #[error("the CV issuer is not the one that personalised this card's input-assist application")]
+    CvIssuerMismatch,
 }
 
 fn slot_name(slot: &Slot) -> &'static str {
@@ -272,6 +286,48 @@ impl Card {
         put(app, profile.cert, cert_file(cert_der, profile.cert_read(device)));
         put(app, profile.ca_cert, cert_file(ca_cert_der, Access::Free));
         refresh_availability(app);
+        self.counter_done();
+        Ok(())
+    }
+
+    /// Rewrites the 券面事項入力補助AP's 4 facts (EF `0002`) and its integrity record (EF
+    /// `0003`, DF32 over the new facts, signed by `issuer`) after a change in the resident
+    /// register (a move, a marriage), as the municipality does: the My Number EF, the PINs,
+    /// 照合番号A/B and the 券面AP (the issue-time face) stay as they are.
+    ///
+    /// `sex` is the JIS X 0303 digit the AP stores (1, 2, 9; 0 unknown). Refuses an `issuer`
+    /// whose CV certificate is not the card's EF `0004` ([`CounterError::CvIssuerMismatch`]);
+    /// checks everything before it changes anything.
+    pub fn counter_rewrite_facts(
+        &mut self,
+        name: &str,
+        address: &str,
+        birth_date: hanko_pki::time::Date,
+        sex: u8,
+        issuer: &crate::CvIssuer,
+    ) -> Result<(), CounterError> {
+        use crate::input_assist::{ef, four_facts_file, parse_my_number_ef, CardFacts, FourFacts};
+        let app = self.apps.iter_mut().find(|a| a.aid == AID_INPUT_ASSIST).ok_or(CounterError::NoInputAssist)?;
+        let content = |app: &Application, fid| match app.object(fid) {
+            Some(Object::File { content, .. }) => Ok(content.clone()),
+            _ => Err(CounterError::NoInputAssist),
+        };
+        let my_number_ef = zeroize::Zeroizing::new(content(app, ef::MY_NUMBER)?);
+        if content(app, ef::CV_CERTIFICATE)? != issuer.certificate().as_bytes() {
+            return Err(CounterError::CvIssuerMismatch);
+        }
+        let facts = CardFacts::new(parse_my_number_ef(&my_number_ef)?, name, address, birth_date, sex)?;
+        let four = four_facts_file(&facts)?;
+        let part = FourFacts::parse(&four).map_err(|_| crate::input_assist::InputAssistBuildError::Field("4 facts"))?;
+        let sha256 = crate::cv::sha256;
+        let record = issuer
+            .sign_integrity_record(&sha256(&my_number_ef), &sha256(part.signed_part()))
+            .map_err(crate::input_assist::InputAssistBuildError::from)?;
+        for (fid, new) in [(ef::FACTS, four), (ef::INTEGRITY, record.as_bytes().to_vec())] {
+            if let Some(Object::File { content, .. }) = app.object_mut(fid) {
+                *content = new;
+            }
+        }
         self.counter_done();
         Ok(())
     }

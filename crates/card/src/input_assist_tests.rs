@@ -289,3 +289,39 @@ fn access_codes_derived_from_card_data_cannot_be_changed() {
     assert_eq!(apdu(&mut card, "00240191 04 39383736").sw, StatusWord::SUCCESS);
     assert_eq!(verify(&mut card, 0x11, b"9876"), StatusWord::SUCCESS);
 }
+
+/// Section 4: after a facts change the input-assist AP answered the old 4 facts. The counter
+/// rewrites them and the integrity record; the My Number, the PIN and 照合番号B stay.
+#[test]
+fn after_a_facts_change_the_input_assist_ap_answers_the_new_facts_and_its_integrity_record_verifies() {
+    let (mut card, issuer) = issued();
+    let moved = "東京都見本区新町二丁目２番２号";
+    card.counter_rewrite_facts(NAME, moved, date!(1980 - 02 - 17), 2, &issuer).unwrap();
+    assert!(card.take_dirty(), "the caller must persist the card before acknowledging");
+    let root = issuer.root_public_key();
+    let mut c = Client::new(&mut card);
+    let f = c.read_facts(AccessCode::Pin(PIN)).unwrap();
+    assert_eq!((f.name(), f.address()), (NAME, moved));
+    let v = c.verify_integrity(root, IntegrityScope::Both).unwrap();
+    assert_eq!(v.facts().unwrap().address(), moved);
+    assert_eq!(v.my_number(), Some(&my_number()), "the My Number is kept");
+    c.read_facts(AccessCode::NumberB(NUMBER_B)).unwrap();
+
+    // Another CV hierarchy's record would not verify on this card: refused, nothing changed.
+    let other = CvIssuer::generate().unwrap();
+    assert_eq!(
+        card.counter_rewrite_facts(NAME, "東京都", date!(1980 - 02 - 17), 2, &other),
+        Err(CounterError::CvIssuerMismatch)
+    );
+    assert_eq!(
+        card.counter_rewrite_facts("", "東京都", date!(1980 - 02 - 17), 2, &issuer),
+        Err(CounterError::Facts(InputAssistBuildError::Field("name")))
+    );
+    assert_eq!(Client::new(&mut card).read_facts(AccessCode::Pin(PIN)).unwrap().address(), moved);
+    // A card without the AP.
+    let mut plain = crate::sample::issue(Device::Card, Vec::new()).unwrap().card;
+    assert_eq!(
+        plain.counter_rewrite_facts(NAME, moved, date!(1980 - 02 - 17), 2, &issuer),
+        Err(CounterError::NoInputAssist)
+    );
+}

@@ -180,6 +180,40 @@ fn killing_the_card_between_verify_and_answer_never_grants_an_extra_try() {
     assert_eq!(tries(&dir, &card, "signature"), "blocked", "300 wrong attempts must block a 5-try password");
 }
 
+/// Section 4: after `event --kind facts-changed --address …` the input-assist AP answered the
+/// old 4 facts. Now the counter rewrites them and their integrity record, and `read-facts`
+/// (which verifies the record against the CV root) answers the new address.
+#[test]
+fn after_a_move_read_facts_answers_the_new_address_and_its_integrity_record_verifies() {
+    let dir = scratch("moved");
+    let (card, issued) = issue_card(&dir);
+    let person = issued["person"].as_str().unwrap();
+    let read_facts = || {
+        let o = run({
+            let mut c = hanko(&dir, Some(PIN));
+            c.args(["card", "read-facts", "--card", &card]);
+            c
+        });
+        assert!(o.status.success(), "{}", text(&o));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    let before = read_facts();
+    let moved = "東京都見本区新町二丁目２番２号";
+    assert_ne!(before["address"], moved);
+    let o = run({
+        let mut c = hanko(&dir, None);
+        c.args(["authority", "event", person, "--kind", "facts-changed", "--address", moved]);
+        c
+    });
+    assert!(o.status.success(), "{}", text(&o));
+    let after = read_facts();
+    assert_eq!(after["address"], moved);
+    assert_eq!(after["integrity"], "verified");
+    assert_eq!(after["name"], before["name"]);
+    assert_eq!(after["birth_date"], before["birth_date"]);
+    assert_eq!(after["sex"], before["sex"]);
+}
+
 struct Served(Child);
 
 impl Drop for Served {
