@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `0001` | age record `FF 10 { DF11 birth date YYYYMMDD, DF12 chip key, DF13 signature }` | birth-date key |
 //! | `0002` | card face `FF 20 82 xx xx { DF21 … DF2A }` (below) | 照合番号A or 照合番号B |
-//! | `0003` | AP basic info `FF 30 { DF31 version, DF32 signer key ID, DF34 municipality code }` | free |
+//! | `0003` | AP basic info `FF 30 { DF31 AP id, DF32 signer key ID, DF33 version, DF34 municipality code }` | free |
 //! | `0004` | CV certificate of the card-face data-signing key (568 bytes, [`crate::CvCertificate`]) | free |
 //! | `0005` | rendered My Number `FF 40 { DF41 PNG, DF42 chip key, DF43 signature }` | 照合番号A only |
 //! | `0011` | birth-date key: era `YYMMDD`, 6 digits, 10 tries \[I: tries\] · `0012` 照合番号B, 14 digits, 10 tries · `0013` 照合番号A, 12 digits, 10 tries · `001A` chip challenge key (`80 2A 00 00`, no PIN) | |
@@ -39,8 +39,9 @@
 //! (the CV-certificate style of the input-assist AP's EF `0007`), the content of EF `0001`
 //! (DF11 is the birth date, DF12 the chip key, DF13 PKCS#1 v1.5 SHA-256 over the DF11‖DF12 TLVs)
 //! and of EF `0005` (DF42 the chip key, DF43 PKCS#1 v1.5 SHA-256 over the DF41‖DF42 TLVs), both
-//! signed by the card-face data-signing key, and EF `0003` apart from DF34 (DF31 `01 03 0E 01` as
-//! in the input-assist AP, DF32 the data-signing key ID; DF33 is not written).
+//! signed by the card-face data-signing key, and the values of EF `0003` apart from DF34 (DF31
+//! `01 03 0E 01` as in the input-assist AP, DF32 the data-signing key ID, DF33 `01`); its four
+//! TLVs are what a reader of real cards expects, and one fails without DF33.
 //!
 //! **Images are synthetic.** No font is rendered: each character becomes an 8×8 "glyph" whose
 //! rows are the first 8 bytes of SHA-256(`"hanko synthetic glyph\0"` ‖ UTF-8 of the character),
@@ -71,7 +72,7 @@ pub mod ef {
     pub const AGE_RECORD: Fid = Fid(0x0001);
     /// The card face `FF 20 { DF21 … DF2A }`, opened by either 照合番号.
     pub const FACE: Fid = Fid(0x0002);
-    /// AP basic info `FF 30 { DF31 DF32 DF34 }` (free).
+    /// AP basic info `FF 30 { DF31 DF32 DF33 DF34 }` (free).
     pub const AP_INFO: Fid = Fid(0x0003);
     /// CV certificate of the card-face data-signing key (568 bytes, free).
     pub const CV_CERTIFICATE: Fid = Fid(0x0004);
@@ -108,8 +109,10 @@ const CODE_TRIES: u8 = 10;
 const KEY_HEAD: [u8; 9] = [0x90, 0x03, 0x01, 0x00, 0x01, 0x91, 0x82, 0x01, 0x00];
 /// Length of a key value (DF24, DF12, DF42).
 const KEY_VALUE_LEN: usize = KEY_HEAD.len() + 256;
-/// DF31 of EF `0003` \[I\].
+/// DF31 of EF `0003`, the AP id (4 bytes) \[I: value\].
 const AP_VERSION: [u8; 4] = [0x01, 0x03, 0x0E, 0x01];
+/// DF33 of EF `0003`, the version (1 byte) \[I: value\].
+const AP_INFO_VERSION: u8 = 0x01;
 /// Glyph columns per line of the synthetic images.
 const NAME_COLUMNS: usize = 16;
 const ADDRESS_COLUMNS: usize = 24;
@@ -416,11 +419,12 @@ fn signed_record(issuer: &CvIssuer, tags: [[u8; 2]; 4], a: &[u8], b: &[u8]) -> R
 const AGE_TAGS: [[u8; 2]; 4] = [[0xFF, 0x10], [0xDF, 0x11], [0xDF, 0x12], [0xDF, 0x13]];
 const MY_NUMBER_TAGS: [[u8; 2]; 4] = [[0xFF, 0x40], [0xDF, 0x41], [0xDF, 0x42], [0xDF, 0x43]];
 
-/// EF `0003`: `FF 30 { DF31 04 01 03 0E 01, DF32 10 <data-signing key ID>, DF34 05 <municipality
-/// code> }` \[I: DF31, DF32\].
+/// EF `0003`: `FF 30 { DF31 04 01 03 0E 01, DF32 10 <data-signing key ID>, DF33 01 01, DF34 05
+/// <municipality code> }` \[I: the values of DF31, DF32, DF33\] — the four TLVs of 10-card.md §7.
 fn ap_info(issuer: &CvIssuer, municipality_code: &str) -> Result<Vec<u8>, CardFaceBuildError> {
     let mut inner = tlv([0xDF, 0x31], &AP_VERSION)?;
     push_tlv(&mut inner, [0xDF, 0x32], &issuer.signer_key_id().0)?;
+    push_tlv(&mut inner, [0xDF, 0x33], &[AP_INFO_VERSION])?;
     push_tlv(&mut inner, [0xDF, 0x34], municipality_code.as_bytes())?;
     tlv([0xFF, 0x30], &inner)
 }
@@ -770,24 +774,29 @@ impl MyNumberImage {
     }
 }
 
-/// The AP basic info of EF `0003`, parsed: `FF 30 { DF31 version, DF32 key ID, DF34 municipality }`.
+/// The AP basic info of EF `0003`, parsed: `FF 30 { DF31 AP id, DF32 key ID, DF33 version, DF34
+/// municipality }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardFaceInfo {
     version: Vec<u8>,
     signer: crate::CvKeyId,
+    info_version: u8,
     municipality_code: String,
 }
 
 impl CardFaceInfo {
-    /// Parses exactly one `FF 30` TLV: DF31 (1–16 bytes), DF32 (a 16-byte key ID), DF34 (5 digits).
+    /// Parses exactly one `FF 30` TLV: DF31 (1–16 bytes), DF32 (a 16-byte key ID), DF33 (1
+    /// byte), DF34 (5 digits).
     pub fn parse(bytes: &[u8]) -> Result<CardFaceInfo, CardDataError> {
-        const WHAT: &str = "AP info is not FF 30 { DF31 DF32 DF34 }";
+        const WHAT: &str = "AP info is not FF 30 { DF31 DF32 DF33 DF34 }";
         if bytes.len() > MAX_CARD_FACE_RECORD_LEN {
             return Err(CardDataError::Malformed(WHAT));
         }
         let mut c = outer(bytes, [0xFF, 0x30], WHAT)?;
         let (_, version) = c.expect([0xDF, 0x31], WHAT)?;
         let (_, key_id) = c.expect([0xDF, 0x32], WHAT)?;
+        let (_, info_version) = c.expect([0xDF, 0x33], WHAT)?;
+        let &[info_version] = info_version else { return Err(CardDataError::Malformed("AP info: DF33 is not 1 byte")) };
         let (_, code) = c.expect([0xDF, 0x34], WHAT)?;
         if c.pos != bytes.len() || !(1..=16).contains(&version.len()) {
             return Err(CardDataError::Malformed(WHAT));
@@ -797,11 +806,15 @@ impl CardFaceInfo {
             return Err(CardDataError::Malformed("AP info: DF34 is not a 5-digit municipality code"));
         }
         let municipality_code = String::from_utf8(code.to_vec()).map_err(|_| CardDataError::Malformed(WHAT))?;
-        Ok(CardFaceInfo { version: version.to_vec(), signer, municipality_code })
+        Ok(CardFaceInfo { version: version.to_vec(), signer, info_version, municipality_code })
     }
-    /// DF31 \[I\].
+    /// DF31: the AP id \[I\].
     pub fn version(&self) -> &[u8] {
         &self.version
+    }
+    /// DF33: the version (1 byte) \[I\].
+    pub fn info_version(&self) -> u8 {
+        self.info_version
     }
     /// DF32: the data-signing key ID \[I\].
     pub fn signer_key_id(&self) -> crate::CvKeyId {

@@ -146,12 +146,44 @@ fn card_face_ef_has_the_layout_of_10_card_md() {
     // The free EFs: AP info and the CV certificate.
     let info = CardFaceInfo::parse(&read(&mut card, 3).data).unwrap();
     assert_eq!(info.municipality_code(), MUNICIPALITY);
+    assert_eq!(info.info_version(), 0x01);
     assert_eq!(info.signer_key_id(), CvKeyId::SANDBOX_CARD_FACE);
     let cert = CvCertificate::parse(&read(&mut card, 4).data).unwrap();
     assert_eq!((cert.issuer_key_id(), cert.subject_key_id()), (CvKeyId::SANDBOX_ROOT, CvKeyId::SANDBOX_CARD_FACE));
     // How jpki-rs reads EF 0002: 7 bytes of header, then the size it parses.
     assert_eq!(apdu(&mut card, "00A4020C020002").sw, StatusWord::SUCCESS);
     assert_eq!(apdu(&mut card, "00B0000007").data, file[..7].to_vec());
+}
+
+/// Section 3: a peer client failed on EF `0003` ("1 byte short"): it reads four TLVs under
+/// `FF 30` — DF31 (AP id, 4 bytes), DF32 (key id), DF33 (version, 1 byte), DF34 (municipality
+/// code) — and ours had no DF33. Walked here TLV by TLV as such a reader does.
+#[test]
+fn card_face_ap_basic_info_has_the_four_tlvs_a_peer_reader_expects_including_df33() {
+    let (mut card, _) = issued();
+    assert_eq!(apdu(&mut card, SELECT_FACE).sw, StatusWord::SUCCESS);
+    let ef = read(&mut card, 3).data;
+    assert_eq!(&ef[..2], &[0xFF, 0x30]);
+    let inner = &ef[3..3 + usize::from(ef[2])];
+    assert_eq!(3 + inner.len(), ef.len(), "one FF 30 TLV, short length, nothing after it");
+    let mut tlvs = Vec::new();
+    let mut rest = inner;
+    while !rest.is_empty() {
+        let (tag, len) = ([rest[0], rest[1]], usize::from(rest[2]));
+        tlvs.push((tag, rest[3..3 + len].to_vec()));
+        rest = &rest[3 + len..];
+    }
+    let tags: Vec<[u8; 2]> = tlvs.iter().map(|(t, _)| *t).collect();
+    assert_eq!(tags, [[0xDF, 0x31], [0xDF, 0x32], [0xDF, 0x33], [0xDF, 0x34]]);
+    assert_eq!(tlvs[0].1.len(), 4, "DF31: the AP id, 4 bytes");
+    assert_eq!(tlvs[1].1, CvKeyId::SANDBOX_CARD_FACE.0, "DF32: the key id");
+    assert_eq!(tlvs[2].1, [0x01], "DF33: the version, 1 byte");
+    assert_eq!(tlvs[3].1, MUNICIPALITY.as_bytes(), "DF34: the municipality code");
+    // Without DF33 our own parser refuses it too.
+    let mut without = vec![0xFF, 0x30, ef[2] - 4];
+    without.extend(inner.iter().take(3 + 4 + 3 + 16));
+    without.extend(&inner[3 + 4 + 3 + 16 + 4..]);
+    assert!(CardFaceInfo::parse(&without).is_err());
 }
 
 #[test]
