@@ -521,3 +521,64 @@ fn jpki_cli_reads_and_signs_through_pcscd() {
     });
     assert!(o.status.success(), "our verifier on jpki-cli's signature: {}", text(&o));
 }
+
+/// Section 3: jpki-cli's `surface` (券面AP) and `support` (input-assist AP) commands against
+/// the emulated card through pcscd — never run before. jpki-cli uses reader "Virtual PCD 00 00".
+#[test]
+fn jpki_cli_surface_and_support_read_the_card_through_pcscd() {
+    let _lock = PCSC.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = scratch("jpki-cli-surface");
+    let (card, issued) = issue_card(&dir);
+    pcsc_up();
+    let child = hanko(&dir, None)
+        .args(["card", "serve", "--card", &card, "--port", "35963"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _served = Served(child);
+    let start = Instant::now();
+    while !text(&Command::new("opensc-tool").arg("-l").output().unwrap())
+        .lines()
+        .any(|l| l.contains("Virtual PCD 00 00") && l.contains("Yes"))
+    {
+        assert!(start.elapsed() < Duration::from_secs(20), "the card never appeared in reader 00 00");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // 照合番号B: born Showa 60-04-01 (the sample person), the expiry year, the security code.
+    let expiry = issued["expiry"].as_str().unwrap().replace('-', "");
+    let number_b = format!("600401{}{}\n", &expiry[..4], issued["security_code"].as_str().unwrap());
+    let get = |args: &str, secret: &str| {
+        let out = dir.join("jpki-cli.out");
+        let o = jpki_cli(&format!("{args} > {}", out.display()), &[secret.as_bytes()]);
+        assert!(o.status.success(), "jpki-cli {args}: {}", text(&o));
+        std::fs::read(out).unwrap()
+    };
+    let stat = |args: &str| {
+        let o = jpki_cli(args, &[]);
+        assert!(o.status.success(), "jpki-cli {args}: {}", text(&o));
+        String::from_utf8_lossy(&o.stdout).trim().to_owned()
+    };
+
+    assert_eq!(stat("surface stat b"), "10");
+    assert_eq!(stat("surface stat a"), "10");
+    assert_eq!(get("surface get date-of-birth", &number_b), b"19850401");
+    assert_eq!(get("surface get sex", &number_b), b"2");
+    assert_eq!(get("surface get expiry-date", &number_b), expiry.as_bytes());
+    for image in ["name", "address", "code"] {
+        let png = get(&format!("surface get {image}"), &number_b);
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "the {image} image is a PNG");
+    }
+    let photo = get("surface get photo", &number_b);
+    assert_eq!(&photo[..12], &[0, 0, 0, 0x0C, 0x6A, 0x50, 0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A]);
+    assert_eq!(get("surface get signature", &number_b).len(), 256);
+    assert_eq!(stat("surface stat b"), "10", "a right 照合番号B spends nothing");
+
+    assert_eq!(stat("support stat"), "3");
+    let attributes = get("support get attributes", &format!("{PIN}\n"));
+    let v: Value = serde_json::from_slice(&attributes).unwrap_or_else(|_| panic!("{attributes:?}"));
+    assert_eq!(v["name"], "試験　花子");
+    assert_eq!(v["date_of_birth"], "19850401");
+    assert_eq!(v["sex"], "Female");
+    assert!(v["address"].as_str().unwrap().starts_with("東京都"), "{v}");
+    assert_eq!(stat("support stat"), "3");
+}
