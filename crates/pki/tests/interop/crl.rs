@@ -130,15 +130,35 @@ fn openssl_verify_crl_check_accepts_good_and_rejects_revoked() {
     assert_eq!(index.lookup(&f.good), None);
 }
 
+/// Section 5: this test passed because openssl found no CRL by key identifier ("unable to get
+/// certificate CRL"), not because it checked the foreign signature. Now the foreign CRL names
+/// our CA exactly — issuer name and authorityKeyIdentifier — so openssl selects it, and only
+/// its signature (by another CA's key) is wrong: openssl must fail on that signature.
 #[test]
 fn openssl_rejects_a_crl_from_another_ca() {
+    use hanko_pki::der::{Decode, Encode};
+    use hanko_pki::x509_cert::crl::CertificateList;
+    use hanko_pki::SignatureAlgorithm;
+
     let f = Fixture::new("other-ca");
     let other = Fixture::new("other-ca-2");
-    // `other` signs a CRL under a CA of the same name but another key.
-    other.publish(1);
-    std::fs::copy(other.dir.join("crl.pem"), f.dir.join("crl.pem")).unwrap();
+    // Our CA's CRL body (its name, its AKI), signed by the other CA's key.
+    let ours = f.publish(1);
+    let mut crl = CertificateList::from_der(&ours).unwrap();
+    let tbs = crl.tbs_cert_list.to_der().unwrap();
+    let forged = other.ca.signer().sign(SignatureAlgorithm::RsaPkcs1Sha256, &tbs).unwrap();
+    crl.signature = hanko_pki::der::asn1::BitString::from_bytes(&forged).unwrap();
+    f.dir.write_pem("foreign.pem", "X509 CRL", &crl.to_der().unwrap());
+
+    // Control: with our own signature openssl finds the CRL and accepts the good certificate.
     let out = openssl(&f.dir, &["verify", "-crl_check", "-CAfile", "ca.pem", "-CRLfile", "crl.pem", "good.pem"]);
+    assert!(out.status.success(), "{}", describe(&out));
+
+    let out = openssl(&f.dir, &["verify", "-crl_check", "-CAfile", "ca.pem", "-CRLfile", "foreign.pem", "good.pem"]);
     assert!(!out.status.success(), "openssl accepted a CRL signed by another key: {}", describe(&out));
+    let all = stdout_and_stderr(&out);
+    assert!(all.contains("CRL signature failure"), "openssl must reject the signature: {}", describe(&out));
+    assert!(!all.contains("unable to get certificate CRL"), "openssl did not find the CRL: {}", describe(&out));
 }
 
 #[test]
