@@ -43,7 +43,10 @@
 //! `01 03 0E 01` as in the input-assist AP, DF32 the data-signing key ID, DF33 `01`); its four
 //! TLVs are what a reader of real cards expects, and one fails without DF33.
 //!
-//! **Images are synthetic.** No font is rendered: each character becomes an 8×8 "glyph" whose
+//! **Images are sandbox images.** With a font ([`card_face_app_with_font`], [`crate::FaceFont`])
+//! the name, address, security code and My Number are drawn as text at card-face sizes, each
+//! marked "見本 SAMPLE JPKI-TEST". Without one (the placeholder, [`card_face_app`]) no font is
+//! rendered: each character becomes an 8×8 "glyph" whose
 //! rows are the first 8 bytes of SHA-256(`"hanko synthetic glyph\0"` ‖ UTF-8 of the character),
 //! in a 10×10 cell, white background, whitespace blank ([`synthetic_text_png`]). The images are
 //! deterministic in the text, look like nothing a person could read, and are valid 1-bit PNGs.
@@ -279,12 +282,17 @@ pub fn synthetic_text_png(text: &str, columns: usize) -> Result<Vec<u8>, CardFac
         }
     }
     let dim = |n: usize| u32::try_from(n).map_err(|_| CardFaceBuildError::Field("image size"));
+    one_bit_png(dim(w)?, dim(h)?, &pixels)
+}
+
+/// Encodes packed 1-bit rows (1 = white) as a greyscale 1-bit PNG.
+pub(crate) fn one_bit_png(w: u32, h: u32, pixels: &[u8]) -> Result<Vec<u8>, CardFaceBuildError> {
     let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, dim(w)?, dim(h)?);
+    let mut encoder = png::Encoder::new(&mut out, w, h);
     encoder.set_color(png::ColorType::Grayscale);
     encoder.set_depth(png::BitDepth::One);
     let mut writer = encoder.write_header().map_err(|e| CardFaceBuildError::Image(e.to_string()))?;
-    writer.write_image_data(&pixels).map_err(|e| CardFaceBuildError::Image(e.to_string()))?;
+    writer.write_image_data(pixels).map_err(|e| CardFaceBuildError::Image(e.to_string()))?;
     writer.finish().map_err(|e| CardFaceBuildError::Image(e.to_string()))?;
     Ok(out)
 }
@@ -439,7 +447,8 @@ fn four_digits(s: &str) -> bool {
 /// record, the rendered My Number, the AP info with `municipality_code` (5 digits), the CV
 /// certificate, a fresh chip challenge key, and the keys: 照合番号A (the My Number), 照合番号B
 /// (era birth date, `card_expiry`'s year, `security_code`), the birth-date key (era `YYMMDD`).
-/// Pass it to [`crate::Personalization::extra_apps`].
+/// Pass it to [`crate::Personalization::extra_apps`]. The images are the synthetic
+/// placeholders; [`card_face_app_with_font`] draws them with a real font.
 pub fn card_face_app(
     facts: &CardFacts,
     issuer: &CvIssuer,
@@ -447,6 +456,33 @@ pub fn card_face_app(
     security_code: &str,
     municipality_code: &str,
 ) -> Result<Application, CardFaceBuildError> {
+    card_face_app_with_font(facts, issuer, card_expiry, security_code, municipality_code, None)
+}
+
+/// Rendered image sizes \[I\] (see [`crate::FaceFont`]): `(width, height, font px)`.
+pub const NAME_IMAGE: (u32, u32, f32) = (512, 64, 40.0);
+/// The address image: up to three lines.
+pub const ADDRESS_IMAGE: (u32, u32, f32) = (640, 128, 28.0);
+/// The security code image.
+pub const CODE_IMAGE: (u32, u32, f32) = (192, 60, 36.0);
+/// The My Number image of EF `0005`.
+pub const MY_NUMBER_IMAGE: (u32, u32, f32) = (512, 64, 40.0);
+
+/// [`card_face_app`] with the name, address, security code and My Number images drawn with
+/// `font` at the sizes of [`NAME_IMAGE`], [`ADDRESS_IMAGE`], [`CODE_IMAGE`] and
+/// [`MY_NUMBER_IMAGE`], each marked as a sandbox image; `None` draws the synthetic placeholders.
+pub fn card_face_app_with_font(
+    facts: &CardFacts,
+    issuer: &CvIssuer,
+    card_expiry: Date,
+    security_code: &str,
+    municipality_code: &str,
+    font: Option<&crate::FaceFont>,
+) -> Result<Application, CardFaceBuildError> {
+    let image = |text: &str, columns: usize, (w, h, px): (u32, u32, f32)| match font {
+        Some(f) => f.render_png(text, w, h, px),
+        None => synthetic_text_png(text, columns),
+    };
     if !four_digits(security_code) {
         return Err(CardFaceBuildError::Field("security code"));
     }
@@ -466,9 +502,9 @@ pub fn card_face_app(
     let chip_key = ChipKey::generate()?;
     let chip = key_value(chip_key.public_key())?;
     let birth = yyyymmdd(facts.birth_date())?;
-    let name_png = synthetic_text_png(facts.name(), NAME_COLUMNS)?;
-    let address_png = synthetic_text_png(facts.address(), ADDRESS_COLUMNS)?;
-    let code_png = synthetic_text_png(security_code, 4)?;
+    let name_png = image(facts.name(), NAME_COLUMNS, NAME_IMAGE)?;
+    let address_png = image(facts.address(), ADDRESS_COLUMNS, ADDRESS_IMAGE)?;
+    let code_png = image(security_code, 4, CODE_IMAGE)?;
     let face = face_file(
         &FaceInput {
             birth,
@@ -491,7 +527,7 @@ pub fn card_face_app(
         }
         grouped.push(char::from(*d));
     }
-    let number_png = Zeroizing::new(synthetic_text_png(&grouped, 14)?);
+    let number_png = Zeroizing::new(image(&grouped, 14, MY_NUMBER_IMAGE)?);
     let my_number = signed_record(issuer, MY_NUMBER_TAGS, &number_png, &chip)?;
 
     let file = |content: Vec<u8>, read: Access| Object::File { content, read };

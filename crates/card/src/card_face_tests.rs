@@ -592,3 +592,84 @@ fn openssl_recovers_the_96_byte_digest_info_from_df28() {
     assert!(parsed.contains("sha256") && parsed.contains("OCTET STRING") && parsed.contains("l=  96"), "{parsed}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Where scripts/test.sh installs the font (Debian's fonts-ipafont-gothic).
+const IPA_GOTHIC: &str = "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf";
+
+/// Black pixels of a decoded 1-bit PNG inside rows `rows`.
+fn black_pixels(png_bytes: &[u8], rows: core::ops::Range<u32>) -> (u32, u32, usize) {
+    let mut reader = png::Decoder::new(png_bytes).read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.bit_depth, info.color_type), (png::BitDepth::One, png::ColorType::Grayscale));
+    let mut n = 0;
+    for y in rows {
+        for x in 0..info.width {
+            let byte = buf[y as usize * info.line_size + x as usize / 8];
+            n += usize::from(byte & (0x80 >> (x % 8)) == 0);
+        }
+    }
+    (info.width, info.height, n)
+}
+
+/// Section 3: the card-face images were 50×10-pixel hash blobs. With a Japanese font they are
+/// drawn at the card's sizes, text in the name area, the sandbox marker on top, and the face
+/// still fits its EF and verifies.
+#[test]
+fn card_face_images_are_drawn_with_a_japanese_font_at_card_size_and_marked_as_samples() {
+    let bytes = std::fs::read(IPA_GOTHIC)
+        .unwrap_or_else(|e| panic!("{IPA_GOTHIC}: {e} (scripts/test.sh installs fonts-ipafont-gothic)"));
+    let font = FaceFont::from_bytes(bytes).unwrap();
+    let i = issuers();
+    let face = card_face_app_with_font(
+        &facts(),
+        &i.card_face,
+        date!(2035 - 12 - 31),
+        SECURITY_CODE,
+        MUNICIPALITY,
+        Some(&font),
+    )
+    .unwrap();
+    let mut card = personalise(apps(&i, face));
+    assert_eq!(apdu(&mut card, SELECT_FACE).sw, StatusWord::SUCCESS);
+    assert_eq!(verify(&mut card, 0x12, NUMBER_B), StatusWord::SUCCESS);
+    let file = read(&mut card, 2).data;
+    assert!(file.len() <= MAX_CARD_FACE_LEN);
+    let parsed = CardFace::parse(&file).unwrap();
+
+    let (w, h, text) = black_pixels(parsed.name_png(), MARK_BAND..NAME_IMAGE.1);
+    assert_eq!((w, h), (NAME_IMAGE.0, NAME_IMAGE.1), "the name image has the card's size");
+    assert!(text > 500, "the name area has text pixels ({text})");
+    let (_, _, mark) = black_pixels(parsed.name_png(), 0..MARK_BAND);
+    assert!(mark > 100, "the sandbox marker is drawn ({mark})");
+    let (w, h, text) = black_pixels(parsed.address_png(), MARK_BAND..ADDRESS_IMAGE.1);
+    assert_eq!((w, h), (ADDRESS_IMAGE.0, ADDRESS_IMAGE.1));
+    assert!(text > 500, "the address area has text pixels ({text})");
+    let (w, h, text) = black_pixels(parsed.security_code_png(), MARK_BAND..CODE_IMAGE.1);
+    assert_eq!((w, h), (CODE_IMAGE.0, CODE_IMAGE.1));
+    assert!(text > 100, "the security code has text pixels ({text})");
+    // Real glyphs, not hash blobs: another name draws other pixels, the same name the same.
+    let again = font.render_png(NAME, NAME_IMAGE.0, NAME_IMAGE.1, NAME_IMAGE.2).unwrap();
+    assert_eq!(again, parsed.name_png());
+    assert_ne!(font.render_png("見本　一郎", NAME_IMAGE.0, NAME_IMAGE.1, NAME_IMAGE.2).unwrap(), again);
+    // A font without Japanese glyphs is refused (it would draw boxes).
+    assert!(FaceFont::from_bytes(b"not a font".to_vec()).is_err());
+
+    // The signature over the images still verifies through the client, and the My Number
+    // image (照合番号A) fits its EF.
+    let mut c = Client::new(&mut card);
+    let read = c.read_card_face(AccessCode::NumberB(NUMBER_B)).unwrap();
+    let verified = c.verify_card_face(&read, i.card_face.root_public_key()).unwrap();
+    assert_eq!(verified.face().name_png(), parsed.name_png());
+    let number = c.read_my_number_image(&number_a()).unwrap();
+    let (w, h, text) = black_pixels(number.png(), MARK_BAND..MY_NUMBER_IMAGE.1);
+    assert_eq!((w, h), (MY_NUMBER_IMAGE.0, MY_NUMBER_IMAGE.1));
+    assert!(text > 300);
+    eprintln!(
+        "rendered card face EF 0002: {} bytes (name {}, address {}, code {})",
+        file.len(),
+        parsed.name_png().len(),
+        parsed.address_png().len(),
+        parsed.security_code_png().len()
+    );
+}

@@ -11,6 +11,7 @@ mod client_facts;
 mod counter;
 mod cv;
 mod emulator;
+mod face_font;
 mod image;
 mod input_assist;
 #[cfg(test)]
@@ -26,9 +27,9 @@ mod transport;
 
 pub use apdu::{ApduError, Command, Ins, Response, StatusWord};
 pub use card_face::{
-    birth_date_key, card_face_app, ef as card_face_ef, synthetic_text_png, AgeRecord, CardFace, CardFaceBuildError,
-    CardFaceInfo, MyNumberImage, JP2_SIGNATURE, MAX_CARD_FACE_LEN, MAX_CARD_FACE_RECORD_LEN, PNG_SIGNATURE,
-    SYNTHETIC_PORTRAIT_JP2,
+    birth_date_key, card_face_app, card_face_app_with_font, ef as card_face_ef, synthetic_text_png, AgeRecord,
+    CardFace, CardFaceBuildError, CardFaceInfo, MyNumberImage, ADDRESS_IMAGE, CODE_IMAGE, JP2_SIGNATURE,
+    MAX_CARD_FACE_LEN, MAX_CARD_FACE_RECORD_LEN, MY_NUMBER_IMAGE, NAME_IMAGE, PNG_SIGNATURE, SYNTHETIC_PORTRAIT_JP2,
 };
 pub use chip::{ChipKey, ChipKeyError, Pin, PinFormat};
 pub use client::{Client, ClientError, CommonRecord, PinStatus, Slot, MAX_EF_READ};
@@ -40,6 +41,7 @@ pub use cv::{
     VerifiedCvCertificate, VerifiedIntegrityRecord, CHIP_KEY_RECORD_LEN, CV_CERTIFICATE_LEN, INTEGRITY_RECORD_LEN,
 };
 pub use emulator::{Access, Application, Card, Device, Fid, Object, ATR, MAX_COMMAND_LEN};
+pub use face_font::{FaceFont, MARK_BAND, SANDBOX_MARK};
 pub use image::{ImageError, SealKey, IMAGE_VERSION, MAX_IMAGE_LEN};
 pub use input_assist::{
     ap_basic_info, ef as input_assist_ef, four_facts_file, input_assist_app, my_number_ef, number_b,
