@@ -3,7 +3,7 @@
 //! back), PIN resets, and the events that revoke and reissue certificates.
 
 use hanko_card::{
-    card_face_app, input_assist_app, juki_app, BlankChip, CardFacts, CvIssuer, CvKeyId, Device, MyNumber,
+    card_face_app_with_font, input_assist_app, juki_app, BlankChip, CardFacts, CvIssuer, CvKeyId, Device, MyNumber,
     Personalization, PinFormat, ResidentRecordCode, Slot,
 };
 use hanko_cardlink::{CardFile, CardFileError};
@@ -347,7 +347,14 @@ impl Authority {
         let year = u16::try_from(expiry.year()).map_err(|_| AuthorityError::Invalid("expiry year".into()))?;
         let extra_apps = vec![
             input_assist_app(&facts, &input_assist, pin, year, &security_code)?,
-            card_face_app(&facts, &card_face, expiry, &security_code, &self.config.municipality_code)?,
+            card_face_app_with_font(
+                &facts,
+                &card_face,
+                expiry,
+                &security_code,
+                &self.config.municipality_code,
+                face_font(),
+            )?,
             juki_app(
                 pin,
                 &ResidentRecordCode::parse(random_digits(11).as_bytes())
@@ -707,4 +714,30 @@ fn synthetic_my_number() -> Result<MyNumber, AuthorityError> {
         *d = b'0' + (OsRng.next_u32() % 10) as u8;
     }
     Ok(MyNumber::from_body(&body)?)
+}
+
+/// Fonts tried for the card-face images, in order (Debian's fonts-ipafont-gothic, then
+/// fonts-noto-cjk); `$HANKO_FACE_FONT` names another.
+const FACE_FONTS: [&str; 3] = [
+    "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf",
+    "/usr/share/fonts/truetype/fonts-japanese-gothic.ttf",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+];
+
+/// The Japanese font of the card-face images, loaded once. Without one the images are the
+/// placeholders, and a one-line notice says so.
+fn face_font() -> Option<&'static hanko_card::FaceFont> {
+    static FONT: std::sync::OnceLock<Option<hanko_card::FaceFont>> = std::sync::OnceLock::new();
+    FONT.get_or_init(|| {
+        let named = std::env::var_os("HANKO_FACE_FONT").map(std::path::PathBuf::from);
+        let found = named
+            .into_iter()
+            .chain(FACE_FONTS.iter().map(std::path::PathBuf::from))
+            .find_map(|p| std::fs::read(&p).ok().and_then(|b| hanko_card::FaceFont::from_bytes(b).ok()));
+        if found.is_none() {
+            eprintln!("hanko: notice: no Japanese font (apt-get install fonts-ipafont-gothic): card-face images are placeholders");
+        }
+        found
+    })
+    .as_ref()
 }
