@@ -94,6 +94,14 @@ async fn a_move_replaces_only_the_signature_certificate(backend: Backend) {
             hanko_pki::verify::RevocationCheck::Skip,
         )
         .unwrap();
+    // The input-assist AP answers the new address too, under an integrity record that verifies
+    // against the CV root (it answered the old 4 facts before).
+    let root = std::fs::read(t.dir.join("cv/root.spki.der")).unwrap();
+    let root = hanko_pki::RsaPublicKey::from_spki_der(&root).unwrap();
+    let facts = client.read_facts(hanko_card::AccessCode::Pin(b"1234")).unwrap();
+    assert_eq!(facts.address(), "東京都見本区架空台五丁目６番７号");
+    let verified = client.verify_facts_integrity(&root).unwrap();
+    assert_eq!(verified.facts().unwrap().address(), "東京都見本区架空台五丁目６番７号");
     // The old certificate links to the new one.
     let old = t.authority.store().certificate(&hanko_pki::Serial::from_hex(old_sign).unwrap()).await.unwrap().unwrap();
     assert_eq!(old.successor.unwrap().to_string(), new_sign);
