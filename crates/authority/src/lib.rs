@@ -45,8 +45,9 @@ pub use ocsp::{CACHE_CAPACITY, CACHE_FRESH, GAP_GRACE};
 pub use publish::{CertificateState, CrlCursor, CrlState, PublicationStore, PublishedCrl, CRL_PAGE};
 // --- services/phone exports ---
 pub use phone::{
-    revocation_document, sign_document, PhoneChange, PhoneClientError, PhoneEnrolment, PhoneSecureElement,
-    RevokedCertificate, APPLICATION_TYPE, DOCUMENT_WINDOW, REVOCATION_TYPE,
+    revocation_document, sign_document, PhoneChallenge, PhoneChange, PhoneClientError, PhoneEnrolment,
+    PhoneSecureElement, PhoneStore, RevokedCertificate, APPLICATION_TYPE, CHALLENGE_LIFETIME, DOCUMENT_WINDOW,
+    POSSESSION_TYPE, REVOCATION_TYPE,
 };
 pub use service::{serve, spawn_background};
 pub use services::{CertificateStatus, Corresponding, Succession, MAX_AGE_ASKED};
@@ -58,8 +59,14 @@ use hanko_store::Db;
 
 /// Everything the authority stores: one trait per area, implemented together by [`SqlStore`]
 /// for SQLite and PostgreSQL.
-pub trait Repository: RegisterStore + VerifierStore + ConsentStore + MeterStore + publish::PublicationStore {}
-impl<T: RegisterStore + VerifierStore + ConsentStore + MeterStore + publish::PublicationStore> Repository for T {}
+pub trait Repository:
+    RegisterStore + VerifierStore + ConsentStore + MeterStore + publish::PublicationStore + phone::PhoneStore
+{
+}
+impl<T: RegisterStore + VerifierStore + ConsentStore + MeterStore + publish::PublicationStore + phone::PhoneStore>
+    Repository for T
+{
+}
 
 /// The authority service: register, CAs, publication. Cheap to share (`Arc`).
 pub struct Authority {
@@ -109,6 +116,10 @@ impl Authority {
             meter: meter::MeterBuffer::default(),
             keys: verifiers::KeyCache::default(),
         };
+        let hashed = authority.store.backfill_key_hashes().await?;
+        if hashed > 0 {
+            tracing::info!(certificates = hashed, "recorded the key hash of certificates stored before it was kept");
+        }
         let voided = authority.recover_interrupted_issuance().await?;
         if !voided.is_empty() {
             tracing::warn!(cards = ?voided, "voided cards whose issuance a crash interrupted");

@@ -606,7 +606,8 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
             };
             let (password, pin) = (env_secret("HANKO_PASSWORD")?, env_secret("HANKO_PIN")?);
             let phone = hanko_authority::PhoneSecureElement::generate(device)?;
-            let application = phone.application_document(a.clock().now())?;
+            let challenge = a.phone_challenge(&card).await?;
+            let application = phone.application_document(&challenge.challenge, a.clock().now())?;
             let signed = {
                 let mut client = hanko_card::Client::new(hanko_cardlink::CardFile::open(&common.data.data_dir, &card)?);
                 hanko_authority::sign_document(
