@@ -41,7 +41,7 @@ pub use meter::{
     AUTH_CHECK_YEN, CORRESPONDING_SERIAL_YEN, LATEST_FACTS_YEN, MAX_STATUS_CHECK_SERIALS, SIGNATURE_CHECK_YEN,
 };
 // --- ocsp/publish exports ---
-pub use ocsp::{CACHE_CAPACITY, CACHE_FRESH, GAP_GRACE};
+pub use ocsp::{CACHE_FRESH, DEFAULT_CACHE_BYTES, GAP_GRACE, MAX_REMEMBERED_REQUEST};
 pub use publish::{CertificateState, CrlCursor, CrlState, PublicationStore, PublishedCrl, CRL_PAGE};
 // --- services/phone exports ---
 pub use phone::{
@@ -72,6 +72,9 @@ impl<T: RegisterStore + VerifierStore + ConsentStore + MeterStore + publish::Pub
 pub struct Authority {
     pub(crate) store: Arc<dyn Repository>,
     cas: RwLock<CaSet>,
+    /// The trust store of every CA generation, rebuilt only when the generations change.
+    trust: RwLock<Arc<hanko_pki::verify::TrustStore>>,
+    trust_builds: std::sync::atomic::AtomicUsize,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: Config,
     pub(crate) ocsp: ocsp::OcspCache,
@@ -101,15 +104,20 @@ impl Authority {
     ) -> Result<Authority, AuthorityError> {
         let mut cas = CaSet::load(store.as_ref(), &config.data_dir).await?;
         let now = clock.now();
+        let lifetime = config.responder_lifetime()?;
         for kind in [CaKind::Signature, CaKind::Auth] {
             if cas.current(kind, now).is_err() {
-                cas.create_generation(store.as_ref(), &config.data_dir, kind, now).await?;
+                cas.create_generation(store.as_ref(), &config.data_dir, kind, now, lifetime).await?;
             }
         }
+        cas.rotate_responders(&config.data_dir, now, lifetime)?;
+        let trust = Arc::new(cas.trust_store()?);
         let ocsp = ocsp::OcspCache::new(&config);
         let authority = Authority {
             store,
             cas: RwLock::new(cas),
+            trust: RwLock::new(trust),
+            trust_builds: std::sync::atomic::AtomicUsize::new(1),
             clock,
             config,
             ocsp,
@@ -131,12 +139,40 @@ impl Authority {
     pub async fn new_generation(&self) -> Result<Vec<String>, AuthorityError> {
         let now = self.clock.now();
         let mut cas = CaSet::load(self.store.as_ref(), &self.config.data_dir).await?;
+        let lifetime = self.config.responder_lifetime()?;
         let mut ids = Vec::new();
         for kind in [CaKind::Signature, CaKind::Auth] {
-            ids.push(cas.create_generation(self.store.as_ref(), &self.config.data_dir, kind, now).await?.id.clone());
+            let g = cas.create_generation(self.store.as_ref(), &self.config.data_dir, kind, now, lifetime).await?;
+            ids.push(g.id.clone());
         }
+        let trust = Arc::new(cas.trust_store()?);
         *self.cas.write().unwrap_or_else(|p| p.into_inner()) = cas;
+        *self.trust.write().unwrap_or_else(|p| p.into_inner()) = trust;
+        self.trust_builds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(ids)
+    }
+
+    /// The trust store of every CA generation (built once per change of the generations).
+    pub(crate) fn trust(&self) -> Arc<hanko_pki::verify::TrustStore> {
+        self.trust.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// How many times the trust store was built (once at start, once per new generation).
+    pub fn trust_store_builds(&self) -> usize {
+        self.trust_builds.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Replaces every delegated OCSP responder certificate that is due
+    /// (`Config::responder_validity`: less than half left, or longer than configured) with a
+    /// new one signed by the CA key; returns how many. Cheap when none is due.
+    pub fn rotate_responders(&self) -> Result<usize, AuthorityError> {
+        let now = self.clock.now();
+        let lifetime = self.config.responder_lifetime()?;
+        if !self.cas()?.responders_due(now, lifetime) {
+            return Ok(0);
+        }
+        let mut cas = self.cas.write().unwrap_or_else(|p| p.into_inner());
+        cas.rotate_responders(&self.config.data_dir, now, lifetime)
     }
 
     /// The CA generations.

@@ -565,6 +565,29 @@ async fn phone_keys_without_proof_of_possession_are_refused(backend: Backend) {
 }
 on_both!(phone_proof_of_possession, phone_keys_without_proof_of_possession_are_refused);
 
+/// Finding 2.12: the unauthenticated smartphone routes do not rebuild the trust store per
+/// request; it is built once per change of the CA generations.
+async fn smartphone_routes_rebuild_the_trust_store_per_request(backend: Backend) {
+    let t = TestAuthority::start(backend).await;
+    let (_, card_id) = resident(&t, "試験　花子").await;
+    assert_eq!(t.authority.trust_store_builds(), 1);
+    let (first, _) = enrol(&t, &card_id, Device::Android).await;
+    let doc = revocation_document(&first.phone_id, t.clock.now()).unwrap();
+    let signed = sign_on(&t, &first.phone_id, Slot::Auth, PHONE_PIN, &doc);
+    let garbage = SignedDocument { signature: B64.encode([0u8; 256]), ..signed.clone() };
+    let (status, body) = post_public(&t, &format!("/v1/smartphone/{}/revocation", first.phone_id), &garbage).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(t.authority.trust_store_builds(), 1);
+    // A new generation: built once more, and it trusts both generations.
+    t.authority.new_generation().await.unwrap();
+    assert_eq!(t.authority.trust_store_builds(), 2);
+    let (status, body) = post_public(&t, &format!("/v1/smartphone/{}/revocation", first.phone_id), &signed).await;
+    assert_eq!(status, 200, "{body}");
+    enrol(&t, &card_id, Device::Iphone).await;
+    assert_eq!(t.authority.trust_store_builds(), 2);
+}
+on_both!(phone_trust_store, smartphone_routes_rebuild_the_trust_store_per_request);
+
 #[test]
 fn the_openapi_fragment_names_every_phone_endpoint() {
     let doc: Value = serde_json::from_str(include_str!("../../src/openapi/phone.json")).unwrap();
