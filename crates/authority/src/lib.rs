@@ -49,7 +49,7 @@ pub use phone::{
     PhoneSecureElement, PhoneStore, RevokedCertificate, APPLICATION_TYPE, CHALLENGE_LIFETIME, DOCUMENT_WINDOW,
     POSSESSION_TYPE, REVOCATION_TYPE,
 };
-pub use service::{serve, spawn_background};
+pub use service::{serve, serve_tls, spawn_background};
 pub use services::{CertificateStatus, Corresponding, Succession, MAX_AGE_ASKED};
 pub use signed::{SignedDocument, SignedWith};
 pub use verifiers::{Caller, CounterCaller, Registration, Role, VerifierRecord, VerifierStore, SP_HEADER};
