@@ -61,9 +61,24 @@ pub struct Config {
     pub ocsp_free_until: OffsetDateTime,
     /// The municipality code written on cards (5 digits; `99999` is not a real one).
     pub municipality_code: String,
+    /// The bound of the OCSP cache (pre-signed answers and remembered requests), in bytes.
+    pub ocsp_cache_bytes: usize,
+    /// How long a delegated OCSP responder certificate is valid; a new one is issued (with the
+    /// CA key) when less than half of this is left (default 7 days).
+    pub responder_validity: std::time::Duration,
 }
 
 impl Config {
+    /// [`Config::responder_validity`] as a certificate validity: at least an hour.
+    pub(crate) fn responder_lifetime(&self) -> Result<hanko_pki::time::Duration, crate::AuthorityError> {
+        let d = hanko_pki::time::Duration::try_from(self.responder_validity)
+            .map_err(|_| crate::AuthorityError::Invalid("responder_validity is out of range".into()))?;
+        if d < hanko_pki::time::Duration::hours(1) {
+            return Err(crate::AuthorityError::Invalid("responder_validity must be at least an hour".into()));
+        }
+        Ok(d)
+    }
+
     /// The defaults of the sandbox, keeping files under `data_dir`.
     pub fn sandbox(data_dir: impl Into<PathBuf>) -> Config {
         Config {
@@ -73,6 +88,8 @@ impl Config {
             ocsp_lag: Duration::from_secs(15 * 60),
             ocsp_free_until: datetime!(2025-12-31 15:00 UTC),
             municipality_code: "99999".into(),
+            ocsp_cache_bytes: crate::ocsp::DEFAULT_CACHE_BYTES,
+            responder_validity: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

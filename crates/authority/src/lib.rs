@@ -41,14 +41,15 @@ pub use meter::{
     AUTH_CHECK_YEN, CORRESPONDING_SERIAL_YEN, LATEST_FACTS_YEN, MAX_STATUS_CHECK_SERIALS, SIGNATURE_CHECK_YEN,
 };
 // --- ocsp/publish exports ---
-pub use ocsp::{CACHE_CAPACITY, CACHE_FRESH, GAP_GRACE};
+pub use ocsp::{CACHE_FRESH, DEFAULT_CACHE_BYTES, GAP_GRACE, MAX_REMEMBERED_REQUEST};
 pub use publish::{CertificateState, CrlCursor, CrlState, PublicationStore, PublishedCrl, CRL_PAGE};
 // --- services/phone exports ---
 pub use phone::{
-    revocation_document, sign_document, PhoneChange, PhoneClientError, PhoneEnrolment, PhoneSecureElement,
-    RevokedCertificate, APPLICATION_TYPE, DOCUMENT_WINDOW, REVOCATION_TYPE,
+    revocation_document, sign_document, PhoneChallenge, PhoneChange, PhoneClientError, PhoneEnrolment,
+    PhoneSecureElement, PhoneStore, RevokedCertificate, APPLICATION_TYPE, CHALLENGE_LIFETIME, DOCUMENT_WINDOW,
+    POSSESSION_TYPE, REVOCATION_TYPE,
 };
-pub use service::{serve, spawn_background};
+pub use service::{serve, serve_tls, spawn_background};
 pub use services::{CertificateStatus, Corresponding, Succession, MAX_AGE_ASKED};
 pub use signed::{SignedDocument, SignedWith};
 pub use verifiers::{Caller, CounterCaller, Registration, Role, VerifierRecord, VerifierStore, SP_HEADER};
@@ -58,13 +59,22 @@ use hanko_store::Db;
 
 /// Everything the authority stores: one trait per area, implemented together by [`SqlStore`]
 /// for SQLite and PostgreSQL.
-pub trait Repository: RegisterStore + VerifierStore + ConsentStore + MeterStore + publish::PublicationStore {}
-impl<T: RegisterStore + VerifierStore + ConsentStore + MeterStore + publish::PublicationStore> Repository for T {}
+pub trait Repository:
+    RegisterStore + VerifierStore + ConsentStore + MeterStore + publish::PublicationStore + phone::PhoneStore
+{
+}
+impl<T: RegisterStore + VerifierStore + ConsentStore + MeterStore + publish::PublicationStore + phone::PhoneStore>
+    Repository for T
+{
+}
 
 /// The authority service: register, CAs, publication. Cheap to share (`Arc`).
 pub struct Authority {
     pub(crate) store: Arc<dyn Repository>,
     cas: RwLock<CaSet>,
+    /// The trust store of every CA generation, rebuilt only when the generations change.
+    trust: RwLock<Arc<hanko_pki::verify::TrustStore>>,
+    trust_builds: std::sync::atomic::AtomicUsize,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: Config,
     pub(crate) ocsp: ocsp::OcspCache,
@@ -94,21 +104,30 @@ impl Authority {
     ) -> Result<Authority, AuthorityError> {
         let mut cas = CaSet::load(store.as_ref(), &config.data_dir).await?;
         let now = clock.now();
+        let lifetime = config.responder_lifetime()?;
         for kind in [CaKind::Signature, CaKind::Auth] {
             if cas.current(kind, now).is_err() {
-                cas.create_generation(store.as_ref(), &config.data_dir, kind, now).await?;
+                cas.create_generation(store.as_ref(), &config.data_dir, kind, now, lifetime).await?;
             }
         }
+        cas.rotate_responders(&config.data_dir, now, lifetime)?;
+        let trust = Arc::new(cas.trust_store()?);
         let ocsp = ocsp::OcspCache::new(&config);
         let authority = Authority {
             store,
             cas: RwLock::new(cas),
+            trust: RwLock::new(trust),
+            trust_builds: std::sync::atomic::AtomicUsize::new(1),
             clock,
             config,
             ocsp,
             meter: meter::MeterBuffer::default(),
             keys: verifiers::KeyCache::default(),
         };
+        let hashed = authority.store.backfill_key_hashes().await?;
+        if hashed > 0 {
+            tracing::info!(certificates = hashed, "recorded the key hash of certificates stored before it was kept");
+        }
         let voided = authority.recover_interrupted_issuance().await?;
         if !voided.is_empty() {
             tracing::warn!(cards = ?voided, "voided cards whose issuance a crash interrupted");
@@ -120,12 +139,40 @@ impl Authority {
     pub async fn new_generation(&self) -> Result<Vec<String>, AuthorityError> {
         let now = self.clock.now();
         let mut cas = CaSet::load(self.store.as_ref(), &self.config.data_dir).await?;
+        let lifetime = self.config.responder_lifetime()?;
         let mut ids = Vec::new();
         for kind in [CaKind::Signature, CaKind::Auth] {
-            ids.push(cas.create_generation(self.store.as_ref(), &self.config.data_dir, kind, now).await?.id.clone());
+            let g = cas.create_generation(self.store.as_ref(), &self.config.data_dir, kind, now, lifetime).await?;
+            ids.push(g.id.clone());
         }
+        let trust = Arc::new(cas.trust_store()?);
         *self.cas.write().unwrap_or_else(|p| p.into_inner()) = cas;
+        *self.trust.write().unwrap_or_else(|p| p.into_inner()) = trust;
+        self.trust_builds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(ids)
+    }
+
+    /// The trust store of every CA generation (built once per change of the generations).
+    pub(crate) fn trust(&self) -> Arc<hanko_pki::verify::TrustStore> {
+        self.trust.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// How many times the trust store was built (once at start, once per new generation).
+    pub fn trust_store_builds(&self) -> usize {
+        self.trust_builds.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Replaces every delegated OCSP responder certificate that is due
+    /// (`Config::responder_validity`: less than half left, or longer than configured) with a
+    /// new one signed by the CA key; returns how many. Cheap when none is due.
+    pub fn rotate_responders(&self) -> Result<usize, AuthorityError> {
+        let now = self.clock.now();
+        let lifetime = self.config.responder_lifetime()?;
+        if !self.cas()?.responders_due(now, lifetime) {
+            return Ok(0);
+        }
+        let mut cas = self.cas.write().unwrap_or_else(|p| p.into_inner());
+        cas.rotate_responders(&self.config.data_dir, now, lifetime)
     }
 
     /// The CA generations.

@@ -13,13 +13,18 @@
 //!
 //! **Pre-signed answers.** A request for one certificate without a nonce is answered from a
 //! cache of signed response bytes keyed by serial (and issuer and CertID form): a hit is a hash
-//! lookup and a `Bytes` clone, with no register query and no signature; a request whose exact
-//! DER was seen before is not even decoded again (what it names is remembered, bounded like the
-//! answers). An answer is served for [`CACHE_FRESH`] after its thisUpdate (its nextUpdate is
-//! thisUpdate + [`UPDATE_INTERVAL`], so a client always gets at least 5 minutes of validity); a
-//! miss reads the register, signs and caches. The cache holds at most [`CACHE_CAPACITY`] serials;
-//! when full, the stale answers and then an arbitrary eighth are dropped. A request with a nonce
-//! is signed afresh and the nonce echoed (RFC 8954).
+//! lookup and a `Bytes` clone, with no register query and no signature. A *canonical* request
+//! (exactly the DER `build_request` makes for its one CertID, at most
+//! [`MAX_REMEMBERED_REQUEST`] bytes) is remembered by the SHA-256 of that encoding, so a repeated
+//! one is not even decoded again; any other request (extensions, a signature, padding, other
+//! encodings) is decoded every time and never retained. An answer is served for [`CACHE_FRESH`]
+//! after its thisUpdate (its nextUpdate is thisUpdate + [`UPDATE_INTERVAL`], so a client always
+//! gets at least 5 minutes of validity); a miss reads the register, signs and caches — except
+//! an `unknown` answer, which is never cached (random serials cannot fill the cache). The cache
+//! is bounded by bytes (`Config::ocsp_cache_bytes`, default [`DEFAULT_CACHE_BYTES`]: an eighth
+//! for remembered requests, the rest for answers); when full, the stale answers and then
+//! arbitrary ones are dropped down to three quarters. A request with a nonce is signed afresh
+//! and the nonce echoed (RFC 8954).
 //!
 //! **Freshness guarantee.** An answer reflects the register as of at most
 //! `config.ocsp_lag` + 1 s ago, on every node sharing the database: [`task`] follows the
@@ -42,7 +47,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use base64::Engine;
 use hanko_pki::ocsp::{
-    error_response, CertIdHash, CertIdentity, OcspResponseStatus, ParsedRequest, MAX_REQUEST_LEN, UPDATE_INTERVAL,
+    build_request, error_response, CertIdHash, CertIdentity, OcspResponseStatus, ParsedRequest, MAX_REQUEST_LEN,
+    UPDATE_INTERVAL,
 };
 use hanko_pki::time::{Duration, OffsetDateTime};
 use hanko_pki::{CaKind, RevocationStatus, Serial};
@@ -52,9 +58,16 @@ use crate::meter::Billable;
 use crate::verifiers::Caller;
 use crate::{Authority, Config};
 
-/// Most serials whose answers are kept pre-signed (an answer with the responder certificate is
-/// about 1.5 KB, so about 400 MB when full).
-pub const CACHE_CAPACITY: usize = 1 << 18;
+/// The default bound of the OCSP cache in bytes (`Config::ocsp_cache_bytes`): about 40,000
+/// pre-signed answers of ~1.5 KB with the responder certificate.
+pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
+/// The largest request remembered for the no-decode path; a canonical one-CertID request is
+/// at most about 200 bytes (SHA-512 issuer hashes, a 20-octet serial).
+pub const MAX_REMEMBERED_REQUEST: usize = 256;
+/// What one cached answer costs beyond its bytes (map slot, serial, headers), for the bound.
+const ANSWER_OVERHEAD: usize = 128;
+/// What one remembered request costs (its 32-byte key, what it names, the map slot).
+const REQUEST_COST: usize = 160;
 /// How long a pre-signed answer is served after its thisUpdate.
 pub const CACHE_FRESH: Duration = Duration::minutes(10);
 /// How long the change-feed cursor waits at a gap in the sequence (a transaction that took its
@@ -93,8 +106,8 @@ struct Cached {
     body: Bytes,
 }
 
-/// What a cacheable request (one CertID, no nonce) names, remembered by its exact DER: a
-/// repeated request finds its pre-signed answer without being decoded again. The issuer is kept
+/// What a canonical cacheable request (one CertID, no nonce) names, remembered by the SHA-256
+/// of its DER: a repeated request finds its pre-signed answer without being decoded again. The issuer is kept
 /// by identity, not by its index in the issuer table, so an entry never goes stale.
 #[derive(Debug)]
 struct Asked {
@@ -113,16 +126,43 @@ struct Feed {
     gap_since: Option<(i64, Instant)>,
 }
 
+/// Pre-signed answers by serial, and their cost in bytes.
+#[derive(Debug, Default)]
+struct Answers {
+    map: HashMap<Serial, Vec<Cached>>,
+    bytes: usize,
+}
+
+fn answer_cost(serial: &Serial, c: &Cached) -> usize {
+    c.body.len() + serial.as_bytes().len() + ANSWER_OVERHEAD
+}
+
+/// Remembered canonical requests by the SHA-256 of their DER, and their cost in bytes.
+#[derive(Debug, Default)]
+struct Requests {
+    map: HashMap<[u8; 32], Asked>,
+    bytes: usize,
+}
+
+fn request_key(der: &[u8]) -> Option<[u8; 32]> {
+    if der.len() > MAX_REMEMBERED_REQUEST {
+        return None;
+    }
+    hanko_pki::DigestAlgorithm::Sha256.digest(der).try_into().ok()
+}
+
 /// The responder's state: pre-signed answers, the issuer table and the change-feed cursor.
 #[derive(Debug)]
 pub(crate) struct OcspCache {
-    answers: RwLock<HashMap<Serial, Vec<Cached>>>,
-    /// Decoded cacheable requests by their DER (at most `capacity`, cleared when full).
-    requests: RwLock<HashMap<Vec<u8>, Asked>>,
+    answers: RwLock<Answers>,
+    /// Decoded canonical requests (at most an eighth of the byte budget, cleared when full).
+    requests: RwLock<Requests>,
     /// Bumped by every eviction: a miss that started before one does not cache its answer.
     epoch: AtomicU64,
     issuers: RwLock<Arc<Vec<Issuer>>>,
-    capacity: usize,
+    /// Bytes for answers; requests get an eighth of the configured budget on top.
+    answer_budget: usize,
+    request_budget: usize,
     immediate: bool,
     poll: StdDuration,
     feed: tokio::sync::Mutex<Feed>,
@@ -131,11 +171,12 @@ pub(crate) struct OcspCache {
 impl OcspCache {
     pub(crate) fn new(config: &Config) -> OcspCache {
         OcspCache {
-            answers: RwLock::new(HashMap::new()),
-            requests: RwLock::new(HashMap::new()),
+            answers: RwLock::new(Answers::default()),
+            requests: RwLock::new(Requests::default()),
             epoch: AtomicU64::new(0),
             issuers: RwLock::new(Arc::new(Vec::new())),
-            capacity: CACHE_CAPACITY,
+            answer_budget: config.ocsp_cache_bytes - config.ocsp_cache_bytes / 8,
+            request_budget: config.ocsp_cache_bytes / 8,
             immediate: config.ocsp_lag.is_zero(),
             poll: config.ocsp_lag.max(StdDuration::from_secs(1)),
             feed: tokio::sync::Mutex::new(Feed::default()),
@@ -153,13 +194,20 @@ impl OcspCache {
     fn evict<'a>(&self, serials: impl Iterator<Item = &'a Serial>) -> usize {
         let mut answers = self.answers.write().unwrap_or_else(|p| p.into_inner());
         self.epoch.fetch_add(1, Ordering::SeqCst);
-        serials.filter(|s| answers.remove(*s).is_some()).count()
+        let mut n = 0;
+        for s in serials {
+            if let Some(v) = answers.map.remove(s) {
+                answers.bytes -= v.iter().map(|c| answer_cost(s, c)).sum::<usize>();
+                n += 1;
+            }
+        }
+        n
     }
 
     fn clear(&self) {
         let mut answers = self.answers.write().unwrap_or_else(|p| p.into_inner());
         self.epoch.fetch_add(1, Ordering::SeqCst);
-        answers.clear();
+        *answers = Answers::default();
     }
 
     fn lookup(
@@ -171,47 +219,89 @@ impl OcspCache {
         now: OffsetDateTime,
     ) -> Option<Bytes> {
         let answers = self.answers.read().unwrap_or_else(|p| p.into_inner());
-        answers.get(serial)?.iter().find_map(|c| {
+        answers.map.get(serial)?.iter().find_map(|c| {
             let fresh = c.this_update <= now && now < c.this_update + CACHE_FRESH;
             (fresh && c.issuer == issuer && c.hash == hash && c.null_parameters == null_parameters)
                 .then(|| c.body.clone())
         })
     }
 
-    fn remember_request(&self, der: &[u8], asked: Asked) {
-        let mut requests = self.requests.write().unwrap_or_else(|p| p.into_inner());
-        if requests.len() >= self.capacity {
-            requests.clear();
+    /// Remembers what `der` names if it is the canonical encoding of a one-CertID request
+    /// without a nonce (and small): anything else is decoded every time and never retained.
+    fn remember_request(&self, der: &[u8], id: &CertIdentity, asked: Asked) {
+        let Some(key) = request_key(der) else { return };
+        if build_request(std::slice::from_ref(id), None).ok().as_deref() != Some(der) {
+            return;
         }
-        requests.insert(der.to_vec(), asked);
+        let mut requests = self.requests.write().unwrap_or_else(|p| p.into_inner());
+        if requests.map.contains_key(&key) {
+            return;
+        }
+        if requests.bytes + REQUEST_COST > self.request_budget {
+            *requests = Requests::default();
+        }
+        if REQUEST_COST <= self.request_budget {
+            requests.map.insert(key, asked);
+            requests.bytes += REQUEST_COST;
+        }
     }
 
     fn insert(&self, serial: Serial, entry: Cached, epoch: u64, now: OffsetDateTime) {
-        let mut answers = self.answers.write().unwrap_or_else(|p| p.into_inner());
+        let cost = answer_cost(&serial, &entry);
+        if cost > self.answer_budget {
+            return;
+        }
+        let mut guard = self.answers.write().unwrap_or_else(|p| p.into_inner());
         if self.epoch.load(Ordering::SeqCst) != epoch {
             return; // the register changed meanwhile: the answer may be stale already
         }
-        if answers.len() >= self.capacity && !answers.contains_key(&serial) {
-            answers.retain(|_, v| {
-                v.retain(|c| now < c.this_update + CACHE_FRESH);
+        let answers = &mut *guard;
+        // The entry this one replaces.
+        if let Some(v) = answers.map.get_mut(&serial) {
+            v.retain(|c| {
+                let same =
+                    c.issuer == entry.issuer && c.hash == entry.hash && c.null_parameters == entry.null_parameters;
+                if same {
+                    answers.bytes -= answer_cost(&serial, c);
+                }
+                !same
+            });
+        }
+        if answers.bytes + cost > self.answer_budget {
+            // Stale answers first, then arbitrary ones, down to three quarters of the budget.
+            let target = self.answer_budget / 4 * 3;
+            let bytes = &mut answers.bytes;
+            answers.map.retain(|s, v| {
+                v.retain(|c| {
+                    let keep = now < c.this_update + CACHE_FRESH;
+                    if !keep {
+                        *bytes -= answer_cost(s, c);
+                    }
+                    keep
+                });
                 !v.is_empty()
             });
-            if answers.len() >= self.capacity {
-                let mut n = 0usize;
-                answers.retain(|_, _| {
-                    n += 1;
-                    !n.is_multiple_of(8)
-                });
-            }
+            answers.map.retain(|s, v| {
+                if *bytes + cost <= target {
+                    return true;
+                }
+                *bytes -= v.iter().map(|c| answer_cost(s, c)).sum::<usize>();
+                false
+            });
         }
-        let v = answers.entry(serial).or_default();
-        v.retain(|c| !(c.issuer == entry.issuer && c.hash == entry.hash && c.null_parameters == entry.null_parameters));
-        v.push(entry);
+        answers.bytes += cost;
+        answers.map.entry(serial).or_default().push(entry);
     }
 
     /// How many serials have answers cached.
     fn len(&self) -> usize {
-        self.answers.read().unwrap_or_else(|p| p.into_inner()).len()
+        self.answers.read().unwrap_or_else(|p| p.into_inner()).map.len()
+    }
+
+    /// What the cache holds, in bytes as it counts them against its bound.
+    fn bytes(&self) -> usize {
+        self.answers.read().unwrap_or_else(|p| p.into_inner()).bytes
+            + self.requests.read().unwrap_or_else(|p| p.into_inner()).bytes
     }
 }
 
@@ -250,6 +340,16 @@ fn may_check(caller: &Caller, kind: CaKind) -> bool {
     }
 }
 
+fn asked(issuer: &Issuer, id: &CertIdentity, null_parameters: bool) -> Asked {
+    Asked {
+        kind: issuer.kind,
+        generation: issuer.id.clone(),
+        serial: id.serial().clone(),
+        hash: id.hash_algorithm(),
+        null_parameters,
+    }
+}
+
 fn internal(e: impl std::fmt::Display) -> OcspResponseStatus {
     tracing::error!(error = %e, "OCSP request failed");
     OcspResponseStatus::InternalError
@@ -283,10 +383,11 @@ impl Authority {
     /// A request seen before (one CertID, no nonce) whose pre-signed answer is cached: answered
     /// without decoding it. `None`: take the full path.
     fn answer_known(&self, caller: &Caller, der: &[u8]) -> Option<Outcome> {
+        let key = request_key(der)?;
         let issuers = self.ocsp_issuers().ok()?;
         let (issuer, body) = {
             let requests = self.ocsp.requests.read().unwrap_or_else(|p| p.into_inner());
-            let asked = requests.get(der)?;
+            let asked = requests.map.get(&key)?;
             let i = issuers.iter().position(|g| g.kind == asked.kind && g.id == asked.generation)?;
             if !may_check(caller, asked.kind) {
                 return Some(Outcome::Error(OcspResponseStatus::Unauthorized));
@@ -319,6 +420,9 @@ impl Authority {
             }
         }
         let signer = which[0];
+        if let Err(e) = self.rotate_responders() {
+            return Outcome::Error(internal(e));
+        }
         let now = self.clock.now();
         let single = request.nonce().is_none() && request.ids().len() == 1;
         let mut cache_form = None;
@@ -328,17 +432,9 @@ impl Authority {
                 Ok(c) => c.hash_algorithm.parameters.is_some(),
                 Err(e) => return Outcome::Error(internal(e)),
             };
-            self.ocsp.remember_request(
-                der,
-                Asked {
-                    kind: issuers[signer].kind,
-                    generation: issuers[signer].id.clone(),
-                    serial: id.serial().clone(),
-                    hash: id.hash_algorithm(),
-                    null_parameters,
-                },
-            );
             if let Some(body) = self.ocsp.lookup(signer, id.serial(), id.hash_algorithm(), null_parameters, now) {
+                // A cached answer is never `unknown`: this request may be remembered.
+                self.ocsp.remember_request(der, id, asked(&issuers[signer], id, null_parameters));
                 self.meter(caller, billable(issuers[signer].kind));
                 return Outcome::Answer(body);
             }
@@ -383,7 +479,12 @@ impl Authority {
         for _ in which.iter().filter(|&&i| i == signer) {
             self.meter(caller, billable(issuers[signer].kind));
         }
-        if let (Some(null_parameters), Some((id, _))) = (cache_form, entries.first()) {
+        // Never an `unknown` answer: random serials must not fill the cache.
+        if let (Some(null_parameters), Some((id, status))) = (cache_form, entries.first()) {
+            if matches!(status, RevocationStatus::Unknown) {
+                return Outcome::Answer(body);
+            }
+            self.ocsp.remember_request(der, id, asked(&issuers[signer], id, null_parameters));
             let cached = Cached {
                 issuer: signer,
                 hash: id.hash_algorithm(),
@@ -443,6 +544,12 @@ impl Authority {
     /// How many certificates have pre-signed OCSP answers cached (for monitoring and benches).
     pub fn ocsp_cached(&self) -> usize {
         self.ocsp.len()
+    }
+
+    /// The bytes the OCSP cache holds (answers and remembered requests) as counted against
+    /// `Config::ocsp_cache_bytes`.
+    pub fn ocsp_cache_bytes(&self) -> usize {
+        self.ocsp.bytes()
     }
 }
 
@@ -505,6 +612,9 @@ pub(crate) async fn task(authority: Arc<Authority>) {
     loop {
         if let Err(e) = authority.refresh_ocsp().await {
             tracing::error!(error = %e, "reading the register's change feed failed");
+        }
+        if let Err(e) = authority.rotate_responders() {
+            tracing::error!(error = %e, "rotating the OCSP responder certificates failed");
         }
         tokio::time::sleep(authority.ocsp.poll).await;
     }

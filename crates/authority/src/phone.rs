@@ -8,16 +8,27 @@
 //!
 //! | endpoint | authenticated by | effect |
 //! |---|---|---|
-//! | `POST /v1/smartphone/applications` | the card's signature key ([`SignedDocument`]) | new phone, 2 certificates; the old phone's superseded |
+//! | `POST /v1/smartphone/challenges` | — | a one-time challenge for one card's enrolment |
+//! | `POST /v1/smartphone/applications` | the card's signature key ([`SignedDocument`]) over a challenged application, and the new keys (proof of possession) | new phone, 2 certificates; the old phone's superseded |
 //! | `POST /v1/counter/phones/{id}/suspension` | a counter key ([`CounterCaller`]) | both certificates certificateHold, phone `suspended` |
 //! | `POST /v1/smartphone/{id}/revocation` | that phone's user-authentication key | both certificates cessationOfOperation, phone `returned` |
 //!
 //! The client half ([`PhoneSecureElement`], [`sign_document`], [`revocation_document`]) is what
 //! the phone (and later the CLI) runs: keys are generated inside the emulated secure element and
 //! only their public halves leave it.
+//!
+//! **Domain separation.** The card signs SHA-256 of whatever it is given, and the signature API
+//! lets any relying party have a hash signed; so a card signature over a document alone does not
+//! show that the holder meant to enrol a phone. An application therefore names a one-time
+//! challenge the authority issued for that card's enrolment ([`CHALLENGE_LIFETIME`], single use,
+//! refused for any other card), has its own document type ([`APPLICATION_TYPE`]; consents have
+//! theirs, naming the SP and the service), and carries the new keys' own signatures over the
+//! challenge and the keys ([`POSSESSION_TYPE`]): no one can have another's public key certified,
+//! and a key that any certificate already carries is refused.
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::routing::post;
@@ -33,19 +44,31 @@ use hanko_pki::der::{Decode, Encode};
 use hanko_pki::spki::SubjectPublicKeyInfoOwned;
 use hanko_pki::time::format_description::well_known::Rfc3339;
 use hanko_pki::time::{Duration, OffsetDateTime};
-use hanko_pki::{CaKind, CertKind, CrlReason, DigestAlgorithm, DigestInfo, JpkiCertificate, RsaPublicKey};
+use hanko_pki::{
+    CaKind, CertKind, CrlReason, DigestAlgorithm, DigestInfo, JpkiCertificate, RsaPublicKey, Serial, SignatureAlgorithm,
+};
+use hanko_store::sqlx::{self, Row};
 use hanko_store::StoreError;
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AuthorityError;
-use crate::register::{date_str, CardRecord, CardStatus, CertRecord, PersonStatus};
+use crate::register::{date_str, serial_of, ts, CardRecord, CardStatus, CertRecord, PersonStatus, SqlStore};
 use crate::signed::{SignedDocument, SignedWith};
 use crate::verifiers::CounterCaller;
 use crate::Authority;
 
-/// The `type` of a smartphone application document.
-pub const APPLICATION_TYPE: &str = "hanko-smartphone-application-v1";
+/// The `type` of a smartphone application document (v2: bound to a challenge, with proofs of
+/// possession; v1 documents are refused).
+pub const APPLICATION_TYPE: &str = "hanko-smartphone-application-v2";
+
+/// The first line of what each new phone key signs as proof of possession:
+/// `POSSESSION_TYPE \n challenge \n device \n sign_public_key \n auth_public_key` (the base64
+/// strings as in the application), PKCS#1 v1.5 with SHA-256.
+pub const POSSESSION_TYPE: &str = "hanko-smartphone-key-possession-v1";
+
+/// How long an enrolment challenge may be used after it was issued (once).
+pub const CHALLENGE_LIFETIME: Duration = Duration::minutes(5);
 
 /// The `type` of a smartphone revocation document.
 pub const REVOCATION_TYPE: &str = "hanko-smartphone-revocation-v1";
@@ -56,19 +79,145 @@ pub const REVOCATION_TYPE: &str = "hanko-smartphone-revocation-v1";
 pub const DOCUMENT_WINDOW: Duration = Duration::days(1);
 
 /// The application the card signs:
-/// `{"type":"hanko-smartphone-application-v1","device":"android"|"iphone",
-/// "sign_public_key":<base64 SPKI DER>,"auth_public_key":<base64 SPKI DER>,"applied_at":RFC 3339}`.
-/// Unknown and duplicate fields are refused.
+/// `{"type":"hanko-smartphone-application-v2","challenge":<from POST /v1/smartphone/challenges>,
+/// "device":"android"|"iphone","sign_public_key":<base64 SPKI DER>,"auth_public_key":<base64 SPKI
+/// DER>,"sign_key_proof":<base64>,"auth_key_proof":<base64>,"applied_at":RFC 3339}`. The proofs
+/// are each new key's signature over [`possession_message`]. Unknown and duplicate fields are
+/// refused.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ApplicationDocument {
     #[serde(rename = "type")]
     kind: String,
+    challenge: String,
     device: String,
     sign_public_key: String,
     auth_public_key: String,
+    sign_key_proof: String,
+    auth_key_proof: String,
     #[serde(with = "time::serde::rfc3339")]
     applied_at: OffsetDateTime,
+}
+
+/// What each new key signs to prove the phone holds it (see [`POSSESSION_TYPE`]).
+fn possession_message(challenge: &str, device: &str, sign_public_key: &str, auth_public_key: &str) -> Vec<u8> {
+    format!("{POSSESSION_TYPE}\n{challenge}\n{device}\n{sign_public_key}\n{auth_public_key}").into_bytes()
+}
+
+/// A one-time enrolment challenge (`POST /v1/smartphone/challenges`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PhoneChallenge {
+    /// 32 random bytes, base64url without padding; goes into the application.
+    pub challenge: String,
+    /// The card whose signature key must sign the application.
+    pub card_id: String,
+    /// After this the challenge is refused (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// The body of `POST /v1/smartphone/challenges`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChallengeRequest {
+    card_id: String,
+}
+
+/// Storage of smartphone enrolment: one-time challenges and certified keys by hash.
+#[async_trait]
+pub trait PhoneStore: Send + Sync {
+    /// Stores a challenge for `card_id` (and drops the expired ones).
+    async fn add_phone_challenge(&self, c: &PhoneChallenge, now: OffsetDateTime) -> Result<(), StoreError>;
+    /// Uses up `challenge` if it was issued for `card_id` and has not expired: true once, false
+    /// for an unknown, used, expired or foreign one.
+    async fn take_phone_challenge(
+        &self,
+        challenge: &str,
+        card_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// A certificate (any kind, any person) whose SubjectPublicKeyInfo hashes to `spki_sha256`.
+    async fn certificate_with_key(&self, spki_sha256: &str) -> Result<Option<Serial>, StoreError>;
+    /// Computes the key hash of certificates stored before it was kept; returns how many.
+    async fn backfill_key_hashes(&self) -> Result<usize, StoreError>;
+}
+
+/// SHA-256 (hex) of a SubjectPublicKeyInfo's DER.
+fn key_hash(spki_der: &[u8]) -> String {
+    hex::encode(DigestAlgorithm::Sha256.digest(spki_der))
+}
+
+/// The key hash of a certificate (DER), as the register keeps it.
+pub(crate) fn certificate_key_hash(der: &[u8]) -> Option<String> {
+    JpkiCertificate::from_der(der).ok().map(|c| key_hash(c.public_key_der()))
+}
+
+#[async_trait]
+impl PhoneStore for SqlStore {
+    async fn add_phone_challenge(&self, c: &PhoneChallenge, now: OffsetDateTime) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM phone_challenges WHERE expires_at <= $1")
+            .bind(ts(now))
+            .execute(self.db.pool())
+            .await?;
+        sqlx::query("INSERT INTO phone_challenges (challenge, card_id, expires_at) VALUES ($1, $2, $3)")
+            .bind(&c.challenge)
+            .bind(&c.card_id)
+            .bind(ts(c.expires_at))
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn take_phone_challenge(
+        &self,
+        challenge: &str,
+        card_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        // One statement: of two applications racing with one challenge, one wins.
+        let done =
+            sqlx::query("DELETE FROM phone_challenges WHERE challenge = $1 AND card_id = $2 AND expires_at > $3")
+                .bind(challenge)
+                .bind(card_id)
+                .bind(ts(now))
+                .execute(self.db.pool())
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn certificate_with_key(&self, spki_sha256: &str) -> Result<Option<Serial>, StoreError> {
+        let row = sqlx::query("SELECT serial FROM certificates WHERE spki_sha256 = $1 LIMIT 1")
+            .bind(spki_sha256)
+            .fetch_optional(self.db.pool())
+            .await?;
+        row.map(|r| serial_of(&r.try_get::<String, _>("serial")?)).transpose()
+    }
+
+    async fn backfill_key_hashes(&self) -> Result<usize, StoreError> {
+        let mut done = 0;
+        loop {
+            let rows = sqlx::query(
+                "SELECT serial, der FROM certificates WHERE der IS NOT NULL AND spki_sha256 IS NULL LIMIT 500",
+            )
+            .fetch_all(self.db.pool())
+            .await?;
+            if rows.is_empty() {
+                return Ok(done);
+            }
+            for r in &rows {
+                let serial: String = r.try_get("serial")?;
+                let der: Vec<u8> = r.try_get("der")?;
+                // An unparsable row gets an impossible hash, so it is not read again.
+                let hash = certificate_key_hash(&der).unwrap_or_else(|| "-".into());
+                sqlx::query("UPDATE certificates SET spki_sha256 = $2 WHERE serial = $1")
+                    .bind(&serial)
+                    .bind(hash)
+                    .execute(self.db.pool())
+                    .await?;
+                done += 1;
+            }
+        }
+    }
 }
 
 /// The revocation the phone signs with its user-authentication key:
@@ -180,7 +329,37 @@ fn phone_key(field: &str, b64: &str) -> Result<(SubjectPublicKeyInfoOwned, Vec<u
     Ok((spki, der))
 }
 
+/// Checks a proof of possession: `proof` (base64) is the signature of the key `spki_der` over
+/// `message`.
+fn check_proof(field: &str, proof: &str, spki_der: &[u8], message: &[u8]) -> Result<(), AuthorityError> {
+    let invalid = |what: &str| AuthorityError::Invalid(format!("{field}: {what}"));
+    let signature = B64.decode(proof.as_bytes()).map_err(|_| invalid("not base64"))?;
+    let key = RsaPublicKey::from_spki_der(spki_der).map_err(|e| invalid(&e.to_string()))?;
+    key.verify(SignatureAlgorithm::RsaPkcs1Sha256, message, &signature)
+        .map_err(|_| invalid("the new key's signature over the application does not verify (no proof of possession)"))
+}
+
 impl Authority {
+    /// Issues a one-time enrolment challenge for `card_id` (`POST /v1/smartphone/challenges`):
+    /// the card must be an active card (not a phone); the challenge is good for
+    /// [`CHALLENGE_LIFETIME`], once, in an application signed by that card.
+    pub async fn phone_challenge(&self, card_id: &str) -> Result<PhoneChallenge, AuthorityError> {
+        let card = self.card(card_id).await?;
+        if card.device != Device::Card || card.status != CardStatus::Active {
+            return Err(AuthorityError::Conflict(format!("card {} is not an active card", card.id)));
+        }
+        let mut bytes = [0u8; 32];
+        OsRng.fill_bytes(&mut bytes);
+        let now = self.clock.now();
+        let challenge = PhoneChallenge {
+            challenge: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
+            card_id: card.id,
+            expires_at: now + CHALLENGE_LIFETIME,
+        };
+        self.store.add_phone_challenge(&challenge, now).await?;
+        Ok(challenge)
+    }
+
     /// A phone (a `cards` row of device `android` or `iphone`), or `NotFound`.
     pub async fn phone(&self, id: &str) -> Result<CardRecord, AuthorityError> {
         match self.store.card(id).await? {
@@ -209,9 +388,11 @@ impl Authority {
     ///
     /// The signer must hold a **card** signature certificate (not a phone's: a phone cannot
     /// beget phones) of this authority, unrevoked, on an active card, of a resident who may sign
-    /// today; `applied_at` within [`DOCUMENT_WINDOW`]; both keys RSA-2048 with e = 65537,
-    /// distinct, and never certified before for this person (so a replayed application is
-    /// refused). The phone gets a `cards` row expiring with the card, and a
+    /// today; the document of type [`APPLICATION_TYPE`]; `applied_at` within
+    /// [`DOCUMENT_WINDOW`]; both keys RSA-2048 with e = 65537, distinct, each proving possession
+    /// ([`POSSESSION_TYPE`]), and carried by no certificate yet (of anyone); the challenge issued
+    /// for this card by [`Authority::phone_challenge`], unexpired and unused (it is used up
+    /// here). The phone gets a `cards` row expiring with the card, and a
     /// [`CertKind::SmartphoneSignature`] and a [`CertKind::SmartphoneAuth`] certificate.
     ///
     /// **The earlier phone's certificates are revoked as `superseded`** and linked to the new
@@ -257,13 +438,22 @@ impl Authority {
         if sign_der == auth_der {
             return Err(AuthorityError::Invalid("the signature and authentication keys must differ".into()));
         }
-        for c in self.store.certificates_of(&person.id).await? {
-            let Some(cert) = c.der.as_deref().and_then(|d| JpkiCertificate::from_der(d).ok()) else { continue };
-            if cert.public_key_der() == sign_der || cert.public_key_der() == auth_der {
+        let message = possession_message(&app.challenge, &app.device, &app.sign_public_key, &app.auth_public_key);
+        check_proof("sign_key_proof", &app.sign_key_proof, &sign_der, &message)?;
+        check_proof("auth_key_proof", &app.auth_key_proof, &auth_der, &message)?;
+        for der in [&sign_der, &auth_der] {
+            if self.store.certificate_with_key(&key_hash(der)).await?.is_some() {
                 return Err(AuthorityError::Conflict(
-                    "a key of this application is already certified (a replayed application?)".into(),
+                    "a key of this application is already certified (a replayed application, or another's key?)".into(),
                 ));
             }
+        }
+        if !self.store.take_phone_challenge(&app.challenge, &card.id, now).await? {
+            return Err(AuthorityError::Forbidden(format!(
+                "the challenge is unknown, used, expired or not issued for card {}: \
+                 ask POST /v1/smartphone/challenges for a new one",
+                card.id
+            )));
         }
 
         // The phones this one supersedes, and per kind the newest live certificate to link.
@@ -407,6 +597,12 @@ fn signed_body(body: &Bytes) -> Result<SignedDocument, AuthorityError> {
     serde_json::from_slice(body).map_err(|e| AuthorityError::Invalid(format!("not a signed document: {e}")))
 }
 
+async fn post_challenge(State(a): State<Arc<Authority>>, body: Bytes) -> Result<Json<PhoneChallenge>, AuthorityError> {
+    let req: ChallengeRequest =
+        serde_json::from_slice(&body).map_err(|e| AuthorityError::Invalid(format!("not a challenge request: {e}")))?;
+    Ok(Json(a.phone_challenge(&req.card_id).await?))
+}
+
 async fn post_application(
     State(a): State<Arc<Authority>>,
     body: Bytes,
@@ -430,10 +626,12 @@ async fn post_revocation(
     Ok(Json(a.revoke_phone(&id, &signed_body(&body)?).await?))
 }
 
-/// `POST /v1/smartphone/applications`, `POST /v1/smartphone/{id}/revocation`,
-/// `POST /v1/counter/phones/{id}/suspension`. Body size is capped by the router.
+/// `POST /v1/smartphone/challenges`, `POST /v1/smartphone/applications`,
+/// `POST /v1/smartphone/{id}/revocation`, `POST /v1/counter/phones/{id}/suspension`. Body size
+/// is capped by the router.
 pub(crate) fn routes() -> Router<Arc<Authority>> {
     Router::new()
+        .route("/v1/smartphone/challenges", post(post_challenge))
         .route("/v1/smartphone/applications", post(post_application))
         .route("/v1/smartphone/{id}/revocation", post(post_revocation))
         .route("/v1/counter/phones/{id}/suspension", post(post_suspension))
@@ -509,16 +707,30 @@ impl PhoneSecureElement {
         self.device
     }
 
-    /// The application document (JSON bytes) for the card to sign, stating `applied_at`.
-    pub fn application_document(&self, applied_at: OffsetDateTime) -> Result<Vec<u8>, PhoneClientError> {
+    /// The application document (JSON bytes) for the card to sign: the `challenge` the
+    /// authority issued for that card (`POST /v1/smartphone/challenges`), stating `applied_at`;
+    /// the secure element signs it with both new keys (proof of possession).
+    pub fn application_document(
+        &self,
+        challenge: &str,
+        applied_at: OffsetDateTime,
+    ) -> Result<Vec<u8>, PhoneClientError> {
         let spki = |k: &SubjectPublicKeyInfoOwned| -> Result<String, PhoneClientError> {
             Ok(B64.encode(k.to_der().map_err(|e| PhoneClientError::Encode(e.to_string()))?))
         };
+        let device = self.device.as_str().to_owned();
+        let sign_public_key = spki(self.chip.sign_public_key())?;
+        let auth_public_key = spki(self.chip.auth_public_key())?;
+        let (sign_proof, auth_proof) =
+            self.chip.prove_possession(&possession_message(challenge, &device, &sign_public_key, &auth_public_key))?;
         let doc = ApplicationDocument {
             kind: APPLICATION_TYPE.to_owned(),
-            device: self.device.as_str().to_owned(),
-            sign_public_key: spki(self.chip.sign_public_key())?,
-            auth_public_key: spki(self.chip.auth_public_key())?,
+            challenge: challenge.to_owned(),
+            device,
+            sign_public_key,
+            auth_public_key,
+            sign_key_proof: B64.encode(sign_proof),
+            auth_key_proof: B64.encode(auth_proof),
             applied_at,
         };
         serde_json::to_vec(&doc).map_err(|e| PhoneClientError::Encode(e.to_string()))

@@ -526,13 +526,17 @@ impl RegisterStore for SqlStore {
     async fn store_certificate(&self, c: &CertRecord) -> Result<(), StoreError> {
         let (nb, na) = c.validity.ok_or_else(|| StoreError::Corrupt("certificate without validity".into()))?;
         let mut tx = self.db.pool().begin().await?;
-        sqlx::query("UPDATE certificates SET not_before = $2, not_after = $3, der = $4 WHERE serial = $1")
-            .bind(c.serial.to_string())
-            .bind(ts(nb))
-            .bind(ts(na))
-            .bind(c.der.as_deref())
-            .execute(&mut *tx)
-            .await?;
+        let key = c.der.as_deref().and_then(crate::phone::certificate_key_hash);
+        sqlx::query(
+            "UPDATE certificates SET not_before = $2, not_after = $3, der = $4, spki_sha256 = $5 WHERE serial = $1",
+        )
+        .bind(c.serial.to_string())
+        .bind(ts(nb))
+        .bind(ts(na))
+        .bind(c.der.as_deref())
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
         if let Some(pred) = &c.predecessor {
             sqlx::query("UPDATE certificates SET successor = $2 WHERE serial = $1")
                 .bind(pred.to_string())

@@ -14,7 +14,18 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
     Migration { version: 2, description: "covering index for the CRL walk", sqlite: CRL_INDEX, postgres: CRL_INDEX },
     Migration { version: 3, description: "cards being issued", sqlite: ISSUING_INDEX, postgres: ISSUING_INDEX },
+    Migration { version: 4, description: "phone enrolment challenges, keys by hash", sqlite: PHONE, postgres: PHONE },
 ];
+
+/// Smartphone enrolment (`phone.rs`): the one-time challenges the authority issued per card, and
+/// every certificate's key by the SHA-256 of its SubjectPublicKeyInfo (hex), so that a key any
+/// certificate already carries is refused. Rows from before this migration get their hash at
+/// start-up.
+const PHONE: &str = "CREATE TABLE phone_challenges (\
+    challenge TEXT PRIMARY KEY, card_id TEXT NOT NULL, expires_at BIGINT NOT NULL); \
+    CREATE INDEX phone_challenges_expiry ON phone_challenges (expires_at); \
+    ALTER TABLE certificates ADD COLUMN spki_sha256 TEXT; \
+    CREATE INDEX certificates_spki ON certificates (spki_sha256) WHERE spki_sha256 IS NOT NULL";
 
 /// The cards still being made (start-up recovery reads only these).
 const ISSUING_INDEX: &str = "CREATE INDEX cards_issuing ON cards (id) WHERE status = 'issuing'";

@@ -62,7 +62,7 @@ impl Authority {
         let certificate = b64("certificate", &signed.certificate)?;
         let now = self.clock.now();
         let verified = {
-            let trust = self.cas()?.trust_store()?;
+            let trust = self.trust();
             let verifier = Verifier::new(&trust);
             match with {
                 SignedWith::Signature => verifier

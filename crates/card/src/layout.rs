@@ -163,6 +163,14 @@ impl BlankChip {
         self.auth_key.public_key()
     }
 
+    /// Proof of possession: PKCS#1 v1.5 signatures with SHA-256 over `message` by the signature
+    /// key and by the user-authentication key (the secure element signs its own application, so
+    /// that no one can have another's public key certified). Returns (signature key's, auth
+    /// key's).
+    pub fn prove_possession(&self, message: &[u8]) -> Result<(Vec<u8>, Vec<u8>), ChipKeyError> {
+        Ok((self.sign_key.sign_sha256(message)?, self.auth_key.sign_sha256(message)?))
+    }
+
     /// Writes the certificates, PINs and card data; returns the card in power-on state.
     pub fn personalize(self, p: Personalization<'_>) -> Result<Card, PersonalizeError> {
         use hanko_pki::der::Encode;

@@ -226,9 +226,19 @@ pub(crate) struct Common {
 pub(crate) struct ServeArgs {
     #[command(flatten)]
     common: Common,
-    /// Address to listen on.
+    /// Address to listen on. Plain HTTP only on a loopback address, unless --insecure-http.
     #[arg(long, default_value = "127.0.0.1:8440")]
     listen: String,
+    /// Serve HTTPS (rustls) with this PEM certificate chain (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+    /// Serve plain HTTP on a non-loopback address anyway: PINs at the counter and API keys
+    /// travel in clear.
+    #[arg(long)]
+    insecure_http: bool,
     /// How long a register change may take to show in OCSP answers, in seconds (J-LIS: 900).
     #[arg(long, default_value_t = 900)]
     ocsp_lag: u64,
@@ -606,7 +616,8 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
             };
             let (password, pin) = (env_secret("HANKO_PASSWORD")?, env_secret("HANKO_PIN")?);
             let phone = hanko_authority::PhoneSecureElement::generate(device)?;
-            let application = phone.application_document(a.clock().now())?;
+            let challenge = a.phone_challenge(&card).await?;
+            let application = phone.application_document(&challenge.challenge, a.clock().now())?;
             let signed = {
                 let mut client = hanko_card::Client::new(hanko_cardlink::CardFile::open(&common.data.data_dir, &card)?);
                 hanko_authority::sign_document(
@@ -857,6 +868,19 @@ async fn serve(s: ServeArgs) -> Result<ExitCode> {
         .with_writer(std::io::stderr)
         .try_init();
     let c = &s.common;
+    if s.tls_cert.is_none() && !s.insecure_http {
+        use std::net::ToSocketAddrs;
+        let addrs: Vec<std::net::SocketAddr> =
+            s.listen.to_socket_addrs().with_context(|| format!("--listen {}", s.listen))?.collect();
+        if addrs.is_empty() || addrs.iter().any(|a| !a.ip().is_loopback()) {
+            anyhow::bail!(
+                "refusing to serve plain HTTP on {}, which is not a loopback address: PINs at the counter and \
+                 API keys would travel in clear. Give --tls-cert and --tls-key to serve HTTPS, or \
+                 --insecure-http to serve plain HTTP anyway",
+                s.listen
+            );
+        }
+    }
     let lag = std::time::Duration::from_secs(s.ocsp_lag);
     let emigration = match s.emigration {
         EmigrationArg::KeepAuth => EmigrationPolicy::KeepAuth,
@@ -870,16 +894,20 @@ async fn serve(s: ServeArgs) -> Result<ExitCode> {
     let listener =
         tokio::net::TcpListener::bind(&s.listen).await.with_context(|| format!("listening on {}", s.listen))?;
     let addr = listener.local_addr()?;
+    let scheme = if s.tls_cert.is_some() { "https" } else { "http" };
     // The first line on stdout is the URL, so scripts can read it.
-    println!("http://{addr}");
+    println!("{scheme}://{addr}");
     eprintln!(
-        "hanko authority on http://{addr} (data {}, OCSP lag {} s); API: http://{addr}/openapi.json; Ctrl-C stops",
+        "hanko authority on {scheme}://{addr} (data {}, OCSP lag {} s); API: {scheme}://{addr}/openapi.json; Ctrl-C stops",
         c.data.data_dir.display(),
         s.ocsp_lag
     );
-    hanko_authority::serve(a, listener, async {
+    let stop = async {
         let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    };
+    match (&s.tls_cert, &s.tls_key) {
+        (Some(cert), Some(key)) => hanko_authority::serve_tls(a, listener, cert, key, stop).await?,
+        _ => hanko_authority::serve(a, listener, stop).await?,
+    }
     Ok(ExitCode::SUCCESS)
 }

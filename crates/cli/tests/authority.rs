@@ -330,3 +330,108 @@ fn acknowledged_revocations_survive_kill_9_and_reach_the_crl_and_ocsp() {
         assert_eq!(out.matches(": revoked").count(), batch.len(), "{out}");
     }
 }
+
+/// Finding 2.14: plain HTTP on an address that is not loopback is refused, with a clear error
+/// (PINs at the counter and bearer keys would travel in clear).
+#[test]
+fn plain_http_on_a_non_loopback_address_is_refused() {
+    let dir = scratch("plain-http");
+    let data = dir.join("data");
+    hanko(&data, &["authority", "init"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_hanko"))
+        .args(["authority", "serve", "--listen", "0.0.0.0:0"])
+        .env("HANKO_DATA_DIR", &data)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("refusing to serve plain HTTP")
+            && stderr.contains("--tls-cert")
+            && stderr.contains("--insecure-http"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "it must not have started: {}", String::from_utf8_lossy(&out.stdout));
+    // --tls-cert without --tls-key is a usage error.
+    let out = Command::new(env!("CARGO_BIN_EXE_hanko"))
+        .args(["authority", "serve", "--listen", "0.0.0.0:0", "--tls-cert", "x.pem"])
+        .env("HANKO_DATA_DIR", &data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tls-key"));
+}
+
+/// Finding 2.14: with a certificate and key configured, `authority serve` speaks TLS; curl and
+/// openssl s_client verify the configured certificate.
+#[test]
+fn authority_serve_speaks_tls_with_the_configured_certificate() {
+    let dir = scratch("tls-serve");
+    let data = dir.join("data");
+    hanko(&data, &["authority", "init"]);
+    let (cert, key) = (dir.join("tls.pem"), dir.join("tls-key.pem"));
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=hanko test authority",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-days",
+        "2",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        cert.to_str().unwrap(),
+    ]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hanko"))
+        .args(["authority", "serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .env("HANKO_DATA_DIR", &data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let server = Server { child, base: line.trim().to_owned() };
+    assert!(server.base.starts_with("https://127.0.0.1:"), "serve printed {line:?}");
+
+    let out = Command::new("curl")
+        .args(["-sS", "--fail", "--cacert", cert.to_str().unwrap()])
+        .arg(format!("{}/openapi.json", server.base))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["paths"]["/ocsp"].is_object(), "{doc}");
+    // Plain HTTP to the TLS port gets no API answer.
+    let plain = Command::new("curl")
+        .args(["-sS", "--fail", "--max-time", "5"])
+        .arg(format!("{}/openapi.json", server.base.replace("https://", "http://")))
+        .output()
+        .unwrap();
+    assert!(!plain.status.success() || !String::from_utf8_lossy(&plain.stdout).contains("openapi"));
+    // openssl s_client checks the chain against the configured certificate.
+    let port = server.base.rsplit(':').next().unwrap();
+    let mut s_client = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}"), "-CAfile", cert.to_str().unwrap()])
+        .args(["-verify_return_error", "-verify_ip", "127.0.0.1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(s_client.stdin.take());
+    let out = s_client.wait_with_output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Verify return code: 0 (ok)"), "{text}");
+    server.kill();
+}

@@ -92,6 +92,8 @@ pub struct TestAuthority {
     pub base: String,
     pub counter_key: String,
     pub http: reqwest::Client,
+    /// The database URL it runs on (to open it again).
+    pub database_url: String,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -110,7 +112,8 @@ impl TestAuthority {
     /// Starts an authority with settings changed by `configure`.
     pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestAuthority {
         let dir = temp_dir("api");
-        let db = Db::connect(&database_url(backend, &dir)).await.unwrap();
+        let url = database_url(backend, &dir);
+        let db = Db::connect(&url).await.unwrap();
         let mut config = Config::sandbox(&dir);
         configure(&mut config);
         let clock = Arc::new(ManualClock::new(START));
@@ -122,7 +125,16 @@ impl TestAuthority {
         let server = tokio::spawn(async move {
             hanko_authority::serve(a, listener, std::future::pending()).await.unwrap();
         });
-        TestAuthority { authority, clock, dir, base, counter_key, http: reqwest::Client::new(), server }
+        TestAuthority {
+            authority,
+            clock,
+            dir,
+            base,
+            counter_key,
+            http: reqwest::Client::new(),
+            database_url: url,
+            server,
+        }
     }
 
     /// POST JSON with the counter key; returns (status, body).

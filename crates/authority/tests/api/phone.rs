@@ -47,11 +47,19 @@ async fn resident(t: &TestAuthority, name: &str) -> (String, String) {
     (person, card["card_id"].as_str().unwrap().to_owned())
 }
 
+/// A one-time enrolment challenge for `card_id`.
+async fn challenge(t: &TestAuthority, card_id: &str) -> String {
+    let (status, body) = post_public(t, "/v1/smartphone/challenges", &json!({"card_id": card_id})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["card_id"], card_id);
+    body["challenge"].as_str().unwrap().to_owned()
+}
+
 /// Enrols a phone of `device` with an application signed by `card_id`; the secure element is
 /// personalised and saved as the image `phone_id`.
 async fn enrol(t: &TestAuthority, card_id: &str, device: Device) -> (PhoneEnrolment, SignedDocument) {
     let se = PhoneSecureElement::generate(device).unwrap();
-    let document = se.application_document(t.clock.now()).unwrap();
+    let document = se.application_document(&challenge(t, card_id).await, t.clock.now()).unwrap();
     let signed = sign_on(t, card_id, Slot::Signature, CARD_PASSWORD, &document);
     let (status, body) = post_public(t, "/v1/smartphone/applications", &signed).await;
     assert_eq!(status, 200, "{body}");
@@ -259,7 +267,7 @@ async fn bad_applications_are_refused(backend: Backend) {
         async move { post_public(t, "/v1/smartphone/applications", &signed).await }
     };
     let se = PhoneSecureElement::generate(Device::Android).unwrap();
-    let document = se.application_document(t.clock.now()).unwrap();
+    let document = se.application_document(&challenge(&t, &card_a).await, t.clock.now()).unwrap();
 
     // Signed by another card's key, with card A's certificate.
     let by_a = sign_on(&t, &card_a, Slot::Signature, CARD_PASSWORD, &document);
@@ -276,7 +284,7 @@ async fn bad_applications_are_refused(backend: Backend) {
     let (status, body) = apply(sign_on(&t, &card_a, Slot::Auth, CARD_PIN, &document)).await;
     assert_eq!(status, 400, "{body}");
     // Stale.
-    let stale = se.application_document(t.clock.now() - Duration::days(2)).unwrap();
+    let stale = se.application_document(&challenge(&t, &card_a).await, t.clock.now() - Duration::days(2)).unwrap();
     let (status, body) = apply(sign_on(&t, &card_a, Slot::Signature, CARD_PASSWORD, &stale)).await;
     assert_eq!(status, 400, "{body}");
     assert!(body["detail"].as_str().unwrap().contains("applied_at"), "{body}");
@@ -292,6 +300,7 @@ async fn bad_applications_are_refused(backend: Backend) {
         ("auth_public_key", json!(short), "not a DER SubjectPublicKeyInfo"),
         ("sign_public_key", json!(small), "not an RSA-2048 key"),
         ("type", json!("hanko-consent-v1"), "document type"),
+        ("type", json!("hanko-smartphone-application-v1"), "document type"),
         ("extra", json!(1), "unknown field"),
     ] {
         let mut v = base.clone();
@@ -317,7 +326,7 @@ async fn bad_applications_are_refused(backend: Backend) {
 
     // An application signed with the phone's signature certificate: a phone cannot beget phones.
     let other = PhoneSecureElement::generate(Device::Iphone).unwrap();
-    let doc = other.application_document(t.clock.now()).unwrap();
+    let doc = other.application_document(&challenge(&t, &card_a).await, t.clock.now()).unwrap();
     let (status, body) = apply(sign_on(&t, &answer.phone_id, Slot::Signature, PHONE_PASSWORD, &doc)).await;
     assert_eq!(status, 403, "{body}");
 
@@ -427,21 +436,177 @@ async fn death_and_card_loss_reach_the_phones(backend: Backend) {
     assert_eq!(status_of(&t, &phone_b.phone_id).await, "suspended");
     // A new phone cannot be enrolled with the lost card.
     let se = PhoneSecureElement::generate(Device::Android).unwrap();
-    let document = se.application_document(t.clock.now()).unwrap();
+    let document = se.application_document("no-challenge-for-a-lost-card", t.clock.now()).unwrap();
     let signed = sign_on(&t, &card_b, Slot::Signature, CARD_PASSWORD, &document);
     let (status, body) = post_public(&t, "/v1/smartphone/applications", &signed).await;
     assert_eq!(status, 409, "{body}");
 }
 on_both!(phone_life_events, death_and_card_loss_reach_the_phones);
 
+/// Finding 2.6: an application is bound to a one-time challenge issued for that card, and has
+/// its own document type — a consent is not an application, an application not a consent.
+async fn phone_application_without_domain_separation_is_refused(backend: Backend) {
+    let t = TestAuthority::start(backend).await;
+    let (_, card_a) = resident(&t, "試験　花子").await;
+    let (_, card_b) = resident(&t, "見本　一郎").await;
+    let apply = |signed: SignedDocument| {
+        let t = &t;
+        async move { post_public(t, "/v1/smartphone/applications", &signed).await }
+    };
+    // A challenge for a card that is not one.
+    let (status, body) = post_public(&t, "/v1/smartphone/challenges", &json!({"card_id": "card-none"})).await;
+    assert_eq!(status, 404, "{body}");
+
+    // A challenge issued for card B, in an application card A signs: refused, and B's challenge
+    // stays good for B.
+    let for_b = challenge(&t, &card_b).await;
+    let se = PhoneSecureElement::generate(Device::Android).unwrap();
+    let doc = se.application_document(&for_b, t.clock.now()).unwrap();
+    let (status, body) = apply(sign_on(&t, &card_a, Slot::Signature, CARD_PASSWORD, &doc)).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("challenge"), "{body}");
+    // A challenge the authority never issued.
+    let doc = se.application_document("made-up-challenge", t.clock.now()).unwrap();
+    let (status, body) = apply(sign_on(&t, &card_a, Slot::Signature, CARD_PASSWORD, &doc)).await;
+    assert_eq!(status, 403, "{body}");
+
+    // Used once: a second application with the same challenge (new keys) is refused.
+    let doc = se.application_document(&for_b, t.clock.now()).unwrap();
+    let (status, body) = apply(sign_on(&t, &card_b, Slot::Signature, CARD_PASSWORD, &doc)).await;
+    assert_eq!(status, 200, "{body}");
+    let again = PhoneSecureElement::generate(Device::Iphone).unwrap();
+    let doc = again.application_document(&for_b, t.clock.now()).unwrap();
+    let (status, body) = apply(sign_on(&t, &card_b, Slot::Signature, CARD_PASSWORD, &doc)).await;
+    assert_eq!(status, 403, "{body}");
+
+    // Expired.
+    let late = challenge(&t, &card_a).await;
+    t.clock.advance(hanko_authority::CHALLENGE_LIFETIME + Duration::seconds(1));
+    let doc = again.application_document(&late, t.clock.now()).unwrap();
+    let (status, body) = apply(sign_on(&t, &card_a, Slot::Signature, CARD_PASSWORD, &doc)).await;
+    assert_eq!(status, 403, "{body}");
+
+    // A consent document, well signed by the card, is not a phone application …
+    let pf = crate::consent::platform(&t, &["SP1/web"]).await;
+    let consent = crate::consent::consent_document(&t, &pf.0, "SP1/web", &["name"]);
+    let (status, body) = apply(sign_on(&t, &card_a, Slot::Signature, CARD_PASSWORD, &consent)).await;
+    assert_eq!(status, 400, "{body}");
+    // … and a phone application (with a fresh challenge) is not a consent.
+    let doc = again.application_document(&challenge(&t, &card_a).await, t.clock.now()).unwrap();
+    let signed = crate::consent::sign_with_card(&t, &card_a, &doc);
+    let (status, body) = crate::consent::call(&t, "/v1/consents", &pf.1, Some("SP1/web"), Some(signed)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("consent"), "{body}");
+}
+on_both!(phone_domain_separation, phone_application_without_domain_separation_is_refused);
+
+/// Finding 2.9: the new keys prove possession, and a key any certificate carries is refused.
+async fn phone_keys_without_proof_of_possession_are_refused(backend: Backend) {
+    let t = TestAuthority::start(backend).await;
+    let (_, card_a) = resident(&t, "試験　花子").await;
+    let (person_b, card_b) = resident(&t, "見本　一郎").await;
+    let apply = |signed: SignedDocument| {
+        let t = &t;
+        async move { post_public(t, "/v1/smartphone/applications", &signed).await }
+    };
+    let (phone_a, _) = enrol(&t, &card_a, Device::Android).await;
+    let key_of = |b64: &str| {
+        let der = B64.decode(b64).unwrap();
+        B64.encode(hanko_pki::JpkiCertificate::from_der(&der).unwrap().public_key_der())
+    };
+    let (a_sign, a_auth) = (key_of(&phone_a.signature_certificate), key_of(&phone_a.auth_certificate));
+
+    // Person B submits A's public keys with B's own secure element's proofs: refused.
+    let se = PhoneSecureElement::generate(Device::Android).unwrap();
+    let ch = challenge(&t, &card_b).await;
+    let mut doc: Value = serde_json::from_slice(&se.application_document(&ch, t.clock.now()).unwrap()).unwrap();
+    doc["sign_public_key"] = json!(a_sign);
+    doc["auth_public_key"] = json!(a_auth);
+    let (status, body) =
+        apply(sign_on(&t, &card_b, Slot::Signature, CARD_PASSWORD, &serde_json::to_vec(&doc).unwrap())).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("proof of possession"), "{body}");
+
+    // Proofs missing, or swapped (each key's proof under the other key): refused.
+    let good: Value = serde_json::from_slice(&se.application_document(&ch, t.clock.now()).unwrap()).unwrap();
+    let mut missing = good.clone();
+    missing.as_object_mut().unwrap().remove("sign_key_proof");
+    let mut swapped = good.clone();
+    swapped["sign_key_proof"] = good["auth_key_proof"].clone();
+    swapped["auth_key_proof"] = good["sign_key_proof"].clone();
+    for (what, doc, why) in [("missing", missing, "sign_key_proof"), ("swapped", swapped, "proof of possession")] {
+        let (status, body) =
+            apply(sign_on(&t, &card_b, Slot::Signature, CARD_PASSWORD, &serde_json::to_vec(&doc).unwrap())).await;
+        assert_eq!(status, 400, "{what}: {body}");
+        assert!(body["detail"].as_str().unwrap().contains(why), "{what}: {body}");
+    }
+
+    // Even with valid proofs (A's phone signs them), a key a certificate carries is refused
+    // for anyone: here B's card applies with A's phone's certified keys.
+    let ch = challenge(&t, &card_b).await;
+    let message = format!("{}\n{ch}\nandroid\n{a_sign}\n{a_auth}", hanko_authority::POSSESSION_TYPE);
+    let proof = |slot, pin: &[u8]| sign_on(&t, &phone_a.phone_id, slot, pin, message.as_bytes()).signature;
+    let doc = json!({"type": hanko_authority::APPLICATION_TYPE, "challenge": ch, "device": "android",
+        "sign_public_key": a_sign, "auth_public_key": a_auth,
+        "sign_key_proof": proof(Slot::Signature, PHONE_PASSWORD), "auth_key_proof": proof(Slot::Auth, PHONE_PIN),
+        "applied_at": hanko_pki::time::OffsetDateTime::format(t.clock.now(),
+            &hanko_pki::time::format_description::well_known::Rfc3339).unwrap()});
+    let (status, body) =
+        apply(sign_on(&t, &card_b, Slot::Signature, CARD_PASSWORD, &serde_json::to_vec(&doc).unwrap())).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("already certified"), "{body}");
+    // The challenge was not used up by the refusal; B enrols with its own keys.
+    let doc = se.application_document(&ch, t.clock.now()).unwrap();
+    let (status, body) = apply(sign_on(&t, &card_b, Slot::Signature, CARD_PASSWORD, &doc)).await;
+    assert_eq!(status, 200, "{body}");
+    // B has exactly one phone, with B's own keys.
+    let (_, p) = t.counter_get(&format!("/v1/counter/persons/{person_b}")).await;
+    assert_eq!(p["cards"].as_array().unwrap().len(), 2, "{p}");
+}
+on_both!(phone_proof_of_possession, phone_keys_without_proof_of_possession_are_refused);
+
+/// Finding 2.12: the unauthenticated smartphone routes do not rebuild the trust store per
+/// request; it is built once per change of the CA generations.
+async fn smartphone_routes_rebuild_the_trust_store_per_request(backend: Backend) {
+    let t = TestAuthority::start(backend).await;
+    let (_, card_id) = resident(&t, "試験　花子").await;
+    assert_eq!(t.authority.trust_store_builds(), 1);
+    let (first, _) = enrol(&t, &card_id, Device::Android).await;
+    let doc = revocation_document(&first.phone_id, t.clock.now()).unwrap();
+    let signed = sign_on(&t, &first.phone_id, Slot::Auth, PHONE_PIN, &doc);
+    let garbage = SignedDocument { signature: B64.encode([0u8; 256]), ..signed.clone() };
+    let (status, body) = post_public(&t, &format!("/v1/smartphone/{}/revocation", first.phone_id), &garbage).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(t.authority.trust_store_builds(), 1);
+    // A new generation: built once more, and it trusts both generations.
+    t.authority.new_generation().await.unwrap();
+    assert_eq!(t.authority.trust_store_builds(), 2);
+    let (status, body) = post_public(&t, &format!("/v1/smartphone/{}/revocation", first.phone_id), &signed).await;
+    assert_eq!(status, 200, "{body}");
+    enrol(&t, &card_id, Device::Iphone).await;
+    assert_eq!(t.authority.trust_store_builds(), 2);
+}
+on_both!(phone_trust_store, smartphone_routes_rebuild_the_trust_store_per_request);
+
 #[test]
 fn the_openapi_fragment_names_every_phone_endpoint() {
     let doc: Value = serde_json::from_str(include_str!("../../src/openapi/phone.json")).unwrap();
-    for path in ["/v1/smartphone/applications", "/v1/smartphone/{id}/revocation", "/v1/counter/phones/{id}/suspension"]
-    {
+    for path in [
+        "/v1/smartphone/challenges",
+        "/v1/smartphone/applications",
+        "/v1/smartphone/{id}/revocation",
+        "/v1/counter/phones/{id}/suspension",
+    ] {
         assert!(doc["paths"][path]["post"].is_object(), "{path}");
     }
-    for schema in ["SignedDocument", "SmartphoneApplication", "SmartphoneRevocation", "PhoneEnrolment", "PhoneChange"] {
+    for schema in [
+        "SignedDocument",
+        "SmartphoneApplication",
+        "SmartphoneRevocation",
+        "PhoneEnrolment",
+        "PhoneChange",
+        "PhoneChallenge",
+    ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
 }

@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use base64::Engine;
-use hanko_pki::ocsp::{build_request, error_response, verify_response, CertIdentity, OcspResponseStatus};
+use hanko_pki::ocsp::{build_request, error_response, verify_response, CertIdHash, CertIdentity, OcspResponseStatus};
 use hanko_pki::time::{Duration as Span, OffsetDateTime};
 use hanko_pki::verify::CrlSet;
 use hanko_pki::x509_cert::Certificate;
@@ -37,7 +37,9 @@ fn now(t: &TestAuthority) -> OffsetDateTime {
     t.authority.clock().now()
 }
 
-/// Runs `openssl ocsp` against the authority; returns stdout + stderr.
+/// Runs `openssl ocsp` against the authority, requiring that openssl verified the answer: exit
+/// status 0 and "Response verify OK" (openssl prints `: good` / `: revoked` even after
+/// "Response Verify Failure"). Returns stdout + stderr.
 fn openssl_ocsp(
     t: &TestAuthority,
     ca: &Path,
@@ -46,6 +48,21 @@ fn openssl_ocsp(
     key: Option<&str>,
     extra: &[&str],
 ) -> String {
+    let (ok, out) = openssl_ocsp_unchecked(t, ca, responder, serial, key, extra);
+    assert!(ok && out.contains("Response verify OK"), "openssl did not verify the answer: {out}");
+    out
+}
+
+/// Runs `openssl ocsp` against the authority; returns (exit status 0, stdout + stderr) — for
+/// answers that are expected not to verify (error statuses).
+fn openssl_ocsp_unchecked(
+    t: &TestAuthority,
+    ca: &Path,
+    responder: &Path,
+    serial: &str,
+    key: Option<&str>,
+    extra: &[&str],
+) -> (bool, String) {
     let mut cmd = Command::new("openssl");
     cmd.args(["ocsp", "-issuer"]).arg(ca).args([
         "-serial",
@@ -61,7 +78,7 @@ fn openssl_ocsp(
     }
     cmd.args(extra);
     let out = cmd.output().unwrap();
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
 /// Registers a person and issues a card; returns (person, signature serial, auth serial).
@@ -215,8 +232,8 @@ async fn ocsp_get_form_errors_and_access(backend: Backend) {
     assert_eq!(post_ocsp(&t, bare.clone(), None).await.2, unauthorized);
     assert_eq!(post_ocsp(&t, bare.clone(), Some("hk_test_0000")).await.2, unauthorized);
     assert_eq!(post_ocsp(&t, bare.clone(), Some(&format!("hk_production_{}", "0".repeat(64)))).await.2, unauthorized);
-    let out = openssl_ocsp(&t, &ca, &responder, &sig, None, &["-no_nonce"]);
-    assert!(out.contains("unauthorized"), "{out}");
+    let (_, out) = openssl_ocsp_unchecked(&t, &ca, &responder, &sig, None, &["-no_nonce"]);
+    assert!(out.contains("unauthorized") && !out.contains("Response verify OK"), "{out}");
     // The counter's key is not a verifier's.
     assert_eq!(post_ocsp(&t, bare.clone(), Some(&t.counter_key)).await.2, unauthorized);
     // A user-authentication verifier may not check signature certificates.
@@ -236,6 +253,202 @@ async fn ocsp_get_form_errors_and_access(backend: Backend) {
     assert_eq!(post_ocsp(&t, foreign, Some(&key)).await.2, unauthorized);
 }
 on_both!(ocsp_get_errors_and_access, ocsp_get_form_errors_and_access);
+
+/// Strips a DER TLV's header: its content.
+fn der_content(tlv: &[u8]) -> &[u8] {
+    let start = if tlv[1] < 0x80 { 2 } else { 2 + usize::from(tlv[1] & 0x7f) };
+    &tlv[start..]
+}
+
+/// A DER TLV.
+fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let n = content.len();
+    if n < 0x80 {
+        out.push(n as u8);
+    } else {
+        let len = n.to_be_bytes();
+        let len: Vec<u8> = len.iter().copied().skip_while(|b| *b == 0).collect();
+        out.push(0x80 | len.len() as u8);
+        out.extend(len);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// Finding 2.3: answers for unknown serials are not cached, a large non-canonical request is
+/// not retained, and the cache holds to its byte bound.
+async fn ocsp_cache_memory_exhaustion(backend: Backend) {
+    const BUDGET: usize = 16 * 1024;
+    let t = TestAuthority::start_with(backend, |c| {
+        c.ocsp_lag = Duration::ZERO;
+        c.ocsp_cache_bytes = BUDGET;
+    })
+    .await;
+    let (_, key) = t.verifier("platform", "試験PF").await;
+    let (_, sig, auth) = card(&t).await;
+    let (_, _, issuer) = write_pems(&t, CaKind::Signature);
+    let (_, _, auth_issuer) = write_pems(&t, CaKind::Auth);
+    // Following the feed starts with clearing the cache: let that happen first.
+    t.authority.refresh_ocsp().await.unwrap();
+    let ask = |id: CertIdentity, der: Vec<u8>, issuer: Certificate| {
+        let t = &t;
+        let key = key.clone();
+        async move {
+            let (_, _, body) = post_ocsp(t, der, Some(&key)).await;
+            verify_response(&body, &issuer, &[id], None, now(t), Span::hours(1)).unwrap()[0].status
+        }
+    };
+
+    // Serials never issued: answered unknown, nothing cached, nothing remembered.
+    for n in 0..40u64 {
+        let id = CertIdentity::new(&issuer, &Serial::from_u64(0x7100_0000 + n)).unwrap();
+        let der = build_request(std::slice::from_ref(&id), None).unwrap();
+        assert_eq!(ask(id, der, issuer.clone()).await, RevocationStatus::Unknown);
+    }
+    assert_eq!(t.authority.ocsp_cached(), 0);
+    assert_eq!(t.authority.ocsp_cache_bytes(), 0);
+
+    // A 12 KB request for a good certificate (an unknown non-critical request extension): its
+    // answer is cached, the request itself is not kept.
+    let serial = Serial::from_hex(&sig).unwrap();
+    let id = CertIdentity::new(&issuer, &serial).unwrap();
+    let canonical = build_request(std::slice::from_ref(&id), None).unwrap();
+    let tbs = der_content(&canonical);
+    let mut ext = der_tlv(0x06, &[0x2A, 0x03, 0x04]);
+    ext.extend(der_tlv(0x04, &vec![0x5A; 12_000]));
+    let mut tbs_content = der_content(tbs).to_vec();
+    tbs_content.extend(der_tlv(0xA2, &der_tlv(0x30, &der_tlv(0x30, &ext))));
+    let huge = der_tlv(0x30, &der_tlv(0x30, &tbs_content));
+    assert!(huge.len() > 12_000);
+    for _ in 0..3 {
+        assert_eq!(ask(id.clone(), huge.clone(), issuer.clone()).await, RevocationStatus::Good);
+    }
+    let after_huge = t.authority.ocsp_cache_bytes();
+    assert!(after_huge > 0 && after_huge < 4096, "{after_huge} bytes: the request was retained");
+    // The canonical request is remembered (small), and answered from the same cached answer.
+    assert_eq!(ask(id.clone(), canonical.clone(), issuer.clone()).await, RevocationStatus::Good);
+    let after_canonical = t.authority.ocsp_cache_bytes();
+    assert!(after_canonical > after_huge && after_canonical < after_huge + 1024, "{after_huge} → {after_canonical}");
+    assert_eq!(ask(id, canonical, issuer.clone()).await, RevocationStatus::Good);
+    assert_eq!(t.authority.ocsp_cache_bytes(), after_canonical);
+
+    // Many answers (2 certificates × 4 CertID hashes × a few cards): the bound holds.
+    let mut cards = vec![(sig, auth)];
+    for _ in 0..2 {
+        let (_, s, a) = card(&t).await;
+        cards.push((s, a));
+    }
+    let mut asked = 0;
+    for (s, a) in &cards {
+        for (hex, ca) in [(s, &issuer), (a, &auth_issuer)] {
+            for h in [CertIdHash::Sha1, CertIdHash::Sha256, CertIdHash::Sha384, CertIdHash::Sha512] {
+                let id = CertIdentity::with_hash(h, ca, &Serial::from_hex(hex).unwrap()).unwrap();
+                let der = build_request(std::slice::from_ref(&id), None).unwrap();
+                assert_eq!(ask(id, der, ca.clone()).await, RevocationStatus::Good);
+                asked += 1;
+                let held = t.authority.ocsp_cache_bytes();
+                assert!(held <= BUDGET, "{held} bytes cached over a bound of {BUDGET}");
+            }
+        }
+    }
+    assert_eq!(asked, 24);
+    assert!(t.authority.ocsp_cached() >= 1);
+}
+on_both!(ocsp_cache_memory_exhaustion_is_bounded, ocsp_cache_memory_exhaustion);
+
+/// Finding 2.5: the delegated responder certificate lives days, not 10 years; it is replaced
+/// before it expires, and answers signed by the old one still verify.
+async fn ocsp_responder_certificate_is_short_lived_and_rotated(backend: Backend) {
+    let t = TestAuthority::start(backend).await;
+    let (_, key) = t.verifier("platform", "試験PF").await;
+    let (_, sig, _) = card(&t).await;
+    let (ca, current, _) = write_pems(&t, CaKind::Signature);
+    let first = t.dir.join("first-ocsp.pem");
+    std::fs::copy(&current, &first).unwrap();
+    let validity = |t: &TestAuthority| {
+        let cas = t.authority.cas().unwrap();
+        let g = cas.current(CaKind::Signature, now(t)).unwrap();
+        (g.responder_der.clone(), g.responder_validity)
+    };
+    let (first_der, (nb, na)) = validity(&t);
+    assert_eq!(na - nb, Span::days(7));
+    // openssl reads the same: notAfter 7 days after notBefore, and the CA chains it.
+    let text = openssl(&["x509", "-noout", "-dates", "-in", first.to_str().unwrap()]);
+    assert!(
+        text.contains("notBefore=Apr  1 00:00:00 2026 GMT") && text.contains("notAfter=Apr  8 00:00:00 2026 GMT"),
+        "{text}"
+    );
+
+    // An answer now, saved, verified by openssl with the first responder.
+    let out = openssl_ocsp(
+        &t,
+        &ca,
+        &first,
+        &sig,
+        Some(&key),
+        &["-no_nonce", "-respout", t.dir.join("old.der").to_str().unwrap()],
+    );
+    assert!(out.contains(&format!("0x{sig}: good")), "{out}");
+
+    // Six days on: the next answer comes from a new responder certificate, valid 7 days from now.
+    t.clock.advance(Span::days(6));
+    let (_, out) = openssl_ocsp_unchecked(&t, &ca, &first, &sig, Some(&key), &["-no_nonce"]);
+    assert!(out.contains("0x"), "{out}");
+    let (second_der, (nb2, na2)) = validity(&t);
+    assert_ne!(second_der, first_der, "the responder was not rotated");
+    assert_eq!((nb2, na2), (now(&t), now(&t) + Span::days(7)));
+    let (_, second_pem, _) = write_pems(&t, CaKind::Signature);
+    let out = openssl_ocsp(&t, &ca, &second_pem, &sig, Some(&key), &["-no_nonce"]);
+    assert!(out.contains(&format!("0x{sig}: good")), "{out}");
+    // The published current responder is the new one; the old one stays on disk beside it.
+    let dir =
+        t.dir.join("ca/signature").join(&t.authority.cas().unwrap().current(CaKind::Signature, now(&t)).unwrap().id);
+    assert_eq!(std::fs::read(dir.join("ocsp.der")).unwrap(), second_der);
+    let kept: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "der") && p.file_name().unwrap().to_str().unwrap().starts_with("ocsp")
+        })
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    assert!(kept.contains(&first_der), "the first responder certificate stays published");
+
+    // The answer signed before the rotation still verifies with the first responder, and the
+    // first responder certificate still chains to the CA at the time it signed.
+    let old = Command::new("openssl")
+        .args(["ocsp", "-respin", t.dir.join("old.der").to_str().unwrap(), "-issuer", ca.to_str().unwrap()])
+        .args(["-VAfile", first.to_str().unwrap(), "-CAfile", ca.to_str().unwrap(), "-serial", &format!("0x{sig}")])
+        .args(["-validity_period", "1000000000"])
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&old.stdout), String::from_utf8_lossy(&old.stderr));
+    assert!(old.status.success() && text.contains("Response verify OK"), "{text}");
+    let at = (nb + Span::hours(1)).unix_timestamp().to_string();
+    openssl(&["verify", "-attime", &at, "-CAfile", ca.to_str().unwrap(), first.to_str().unwrap()]);
+    let at = (now(&t) + Span::hours(1)).unix_timestamp().to_string();
+    openssl(&["verify", "-attime", &at, "-CAfile", ca.to_str().unwrap(), second_pem.to_str().unwrap()]);
+
+    // A restart loads the newest responder (no new one: it is not due).
+    let reopened = hanko_authority::Authority::open(
+        hanko_store::Db::connect(&t.database_url).await.unwrap(),
+        t.authority.config().clone(),
+        t.clock.clone(),
+    )
+    .await
+    .unwrap();
+    let cas = reopened.cas().unwrap();
+    assert_eq!(cas.current(CaKind::Signature, now(&t)).unwrap().responder_der, second_der);
+}
+on_both!(ocsp_responder_rotation, ocsp_responder_certificate_is_short_lived_and_rotated);
+
+fn openssl(args: &[&str]) -> String {
+    let out = Command::new("openssl").args(args).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "openssl {args:?}: {text}");
+    text
+}
 
 async fn crl_get(t: &TestAuthority, path: &str, key: &str, headers: &[(&str, String)]) -> reqwest::Response {
     let mut req = t.http.get(format!("{}{path}", t.base)).bearer_auth(key);
