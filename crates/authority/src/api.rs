@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hanko_card::Slot;
-use hanko_pki::{BasicFacts, BirthDate, CrlReason, Serial, Sex, SubstituteMap};
+use hanko_pki::{BasicFacts, BirthDate, Serial, Sex, SubstituteMap};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 use crate::counter::{CardPins, LifeEvent, NewPerson};
 use crate::error::AuthorityError;
 use crate::register::{date_str, CardRecord, Person};
-use crate::verifiers::CounterCaller;
+use crate::verifiers::{CounterCaller, OperatorCaller};
 use crate::Authority;
 
 /// Largest request body accepted (a consent or smartphone application with its certificate is
@@ -352,8 +352,7 @@ async fn revoke(
 ) -> Result<Json<Value>, AuthorityError> {
     let s =
         Serial::from_hex(&serial).ok_or_else(|| AuthorityError::Invalid(format!("{serial:?} is not a hex serial")))?;
-    let reason = CrlReason::from_name(&r.reason)
-        .ok_or_else(|| AuthorityError::Invalid(format!("unknown reason {:?}", r.reason)))?;
+    let reason = crate::counter::revocation_reason(&r.reason)?;
     if a.store.certificate(&s).await?.and_then(|c| c.der).is_none() {
         return Err(AuthorityError::not_found("certificate", serial));
     }
@@ -361,6 +360,6 @@ async fn revoke(
     Ok(Json(json!({"serial": s.to_string(), "reason": reason.name(), "newly_revoked": revoked})))
 }
 
-async fn new_generation(State(a): State<Arc<Authority>>, _: CounterCaller) -> Result<Json<Value>, AuthorityError> {
+async fn new_generation(State(a): State<Arc<Authority>>, _: OperatorCaller) -> Result<Json<Value>, AuthorityError> {
     Ok(Json(json!({"generations": a.new_generation().await?})))
 }

@@ -23,6 +23,30 @@ use crate::error::AuthorityError;
 use crate::register::{CardRecord, CardStatus, CertRecord, Person, PersonStatus};
 use crate::{Authority, EmigrationPolicy};
 
+/// The reasons a JPKI revocation can have (shared/spec/20-pki.md §3), as the OpenAPI lists them:
+/// the only ones the counter API and the CLI accept.
+pub const REVOCATION_REASONS: [CrlReason; 6] = [
+    CrlReason::UNSPECIFIED,
+    CrlReason::KEY_COMPROMISE,
+    CrlReason::AFFILIATION_CHANGED,
+    CrlReason::SUPERSEDED,
+    CrlReason::CESSATION_OF_OPERATION,
+    CrlReason::CERTIFICATE_HOLD,
+];
+
+fn not_a_revocation_reason(name: &str) -> AuthorityError {
+    let names: Vec<&str> = REVOCATION_REASONS.iter().map(|r| r.name()).collect();
+    AuthorityError::Invalid(format!("unknown reason {name:?}: a JPKI revocation is one of {}", names.join(", ")))
+}
+
+/// Parses a revocation reason by its RFC 5280 name, accepting only [`REVOCATION_REASONS`].
+pub fn revocation_reason(name: &str) -> Result<CrlReason, AuthorityError> {
+    REVOCATION_REASONS.iter().copied().find(|r| r.name().eq_ignore_ascii_case(name)).ok_or_else(|| {
+        let shown: String = name.chars().take(40).collect();
+        not_a_revocation_reason(&shown)
+    })
+}
+
 /// A new resident for the register (synthetic people only).
 #[derive(Debug, Clone)]
 pub struct NewPerson {
@@ -243,7 +267,13 @@ impl Authority {
     /// Revokes `serial` for `reason`; `false` when it was revoked already. The revocation is
     /// committed before this returns, and appears in the next CRL and (within the configured lag)
     /// in OCSP.
+    ///
+    /// Only the reasons a JPKI revocation can have ([`REVOCATION_REASONS`]) are accepted: any
+    /// other (removeFromCRL, privilegeWithdrawn, …) could not be listed in a complete CRL.
     pub async fn revoke(&self, serial: &Serial, reason: CrlReason) -> Result<bool, AuthorityError> {
+        if !REVOCATION_REASONS.contains(&reason) {
+            return Err(not_a_revocation_reason(reason.name()));
+        }
         let done = self.store.revoke(serial, self.clock.now(), reason).await?;
         if done {
             self.ocsp.register_changed(serial);

@@ -25,7 +25,9 @@ pub use api::{router, MAX_BODY};
 pub use ca::{CaSet, Generation};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, EmigrationPolicy, Environment};
-pub use counter::{card_expiry_after, CardPins, IssuedCard, LifeEvent, NewPerson, Outcome};
+pub use counter::{
+    card_expiry_after, revocation_reason, CardPins, IssuedCard, LifeEvent, NewPerson, Outcome, REVOCATION_REASONS,
+};
 pub use error::AuthorityError;
 pub use register::{
     CardRecord, CardStatus, CertRecord, GenerationRecord, Person, PersonStatus, RegisterStore, RevokedEntry, SqlStore,
@@ -42,7 +44,9 @@ pub use meter::{
 };
 // --- ocsp/publish exports ---
 pub use ocsp::{CACHE_CAPACITY, CACHE_FRESH, GAP_GRACE};
-pub use publish::{CertificateState, CrlCursor, CrlState, PublicationStore, PublishedCrl, CRL_PAGE};
+pub use publish::{
+    CertificateState, CrlCursor, CrlFailure, CrlPublication, CrlState, PublicationStore, PublishedCrl, CRL_PAGE,
+};
 // --- services/phone exports ---
 pub use phone::{
     revocation_document, sign_document, PhoneChange, PhoneClientError, PhoneEnrolment, PhoneSecureElement,
@@ -51,7 +55,9 @@ pub use phone::{
 pub use service::{serve, spawn_background};
 pub use services::{CertificateStatus, Corresponding, Succession, MAX_AGE_ASKED};
 pub use signed::{SignedDocument, SignedWith};
-pub use verifiers::{Caller, CounterCaller, Registration, Role, VerifierRecord, VerifierStore, SP_HEADER};
+pub use verifiers::{
+    Caller, CounterCaller, OperatorCaller, Registration, Role, VerifierRecord, VerifierStore, SP_HEADER,
+};
 
 use hanko_pki::CaKind;
 use hanko_store::Db;
@@ -70,6 +76,7 @@ pub struct Authority {
     pub(crate) ocsp: ocsp::OcspCache,
     pub(crate) meter: meter::MeterBuffer,
     pub(crate) keys: verifiers::KeyCache,
+    pub(crate) crl_failures: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Authority {
@@ -108,6 +115,7 @@ impl Authority {
             ocsp,
             meter: meter::MeterBuffer::default(),
             keys: verifiers::KeyCache::default(),
+            crl_failures: std::sync::atomic::AtomicU64::new(0),
         };
         let voided = authority.recover_interrupted_issuance().await?;
         if !voided.is_empty() {

@@ -47,7 +47,7 @@ use serde_json::{json, Value};
 
 use crate::error::AuthorityError;
 use crate::register::{cert_kind_of, serial_of, ts, SqlStore};
-use crate::verifiers::{Caller, CounterCaller};
+use crate::verifiers::{Caller, OperatorCaller};
 use crate::Authority;
 
 /// Most serials in one `POST /v1/status-checks`.
@@ -517,7 +517,7 @@ struct MonthQuery {
 
 async fn get_meter(
     State(a): State<Arc<Authority>>,
-    _: CounterCaller,
+    _: OperatorCaller,
     Query(q): Query<MonthQuery>,
 ) -> Result<Json<MeterReport>, AuthorityError> {
     let month = q.month.unwrap_or_else(|| jst_month(a.clock.now()));

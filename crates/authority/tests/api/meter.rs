@@ -47,7 +47,7 @@ async fn the_meter_report_matches_the_calls(backend: Backend) {
         call(&t, "/v1/serials/corresponding", &pf.1, None, Some(json!({"serial": card["auth_serial"]}))).await;
     assert_eq!(status, 400);
 
-    let (status, report) = t.counter_get("/v1/admin/meter?month=2026-04").await;
+    let (status, report) = t.operator_get("/v1/admin/meter?month=2026-04").await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["month"], "2026-04");
     assert_eq!(row(&report, &pf.0, "SP1", "latest-facts"), Some((2, 40)));
@@ -55,9 +55,9 @@ async fn the_meter_report_matches_the_calls(backend: Backend) {
     assert_eq!(total(&report, &pf.0), Some((5, 46)));
     assert_eq!(report["total_yen"], 46);
     // Other months are empty; the month is checked; only the counter reads the meter.
-    let (_, may) = t.counter_get("/v1/admin/meter?month=2026-05").await;
+    let (_, may) = t.operator_get("/v1/admin/meter?month=2026-05").await;
     assert_eq!(may["rows"], json!([]));
-    assert_eq!(t.counter_get("/v1/admin/meter?month=2026-4").await.0, 400);
+    assert_eq!(t.operator_get("/v1/admin/meter?month=2026-4").await.0, 400);
     assert_eq!(call(&t, "/v1/admin/meter?month=2026-04", &pf.1, None, None).await.0, 403);
     // The library call gives the same.
     let lib = t.authority.meter_report("2026-04").await.unwrap();
@@ -96,9 +96,9 @@ async fn a_status_check_counts_once_per_person_per_year(backend: Backend) {
     t.clock.set(datetime!(2026-12-31 15:00 UTC));
     let body = report(sv.clone(), vec![sa.clone(), sb.clone()]).await;
     assert_eq!((body["year"].as_i64(), body["counted_new"].as_u64()), (Some(2027), Some(2)));
-    let (_, april) = t.counter_get("/v1/admin/meter?month=2026-04").await;
+    let (_, april) = t.operator_get("/v1/admin/meter?month=2026-04").await;
     assert_eq!(row(&april, &sv_id, &sv_id, "status-check"), Some((2, 0)));
-    let (_, january) = t.counter_get("/v1/admin/meter?month=2027-01").await;
+    let (_, january) = t.operator_get("/v1/admin/meter?month=2027-01").await;
     assert_eq!(row(&january, &sv_id, &sv_id, "status-check"), Some((2, 0)));
 
     // Budget: 10,000 serials pass (beyond the default body limit), 10,001 do not.

@@ -59,7 +59,7 @@ async fn the_corresponding_serial_is_for_registered_platforms_only(backend: Back
     let (status, body) = call(&t, path, &pf.1, None, Some(json!({"serial": new_sig}))).await;
     assert_eq!((status, body["auth_serial"].as_str()), (200, Some(auth)), "{body}");
     // Three answered lookups, 2 yen each.
-    let (_, report) = t.counter_get("/v1/admin/meter?month=2026-04").await;
+    let (_, report) = t.operator_get("/v1/admin/meter?month=2026-04").await;
     let total: u64 = report["rows"]
         .as_array()
         .unwrap()
