@@ -61,6 +61,12 @@ pub struct Config {
     pub ocsp_free_until: OffsetDateTime,
     /// The municipality code written on cards (5 digits; `99999` is not a real one).
     pub municipality_code: String,
+    /// The ages `POST /v1/age-check` may be asked about (default 15, 16, 18, 20, 65): any other
+    /// is refused, so that a verifier cannot bisect the birth date.
+    pub age_thresholds: Vec<u32>,
+    /// Age checks per verifier and certificate (default 5 at once, then one per 4.8 hours — 5 a
+    /// day): asking daily would otherwise reveal the birthday.
+    pub age_check_rate: crate::Rate,
 }
 
 impl Config {
@@ -73,6 +79,8 @@ impl Config {
             ocsp_lag: Duration::from_secs(15 * 60),
             ocsp_free_until: datetime!(2025-12-31 15:00 UTC),
             municipality_code: "99999".into(),
+            age_thresholds: vec![15, 16, 18, 20, 65],
+            age_check_rate: crate::Rate::new(5, Duration::from_secs(24 * 3600 / 5)),
         }
     }
 }

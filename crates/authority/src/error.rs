@@ -60,6 +60,10 @@ pub enum AuthorityError {
         /// Why.
         source: std::io::Error,
     },
+    /// Too many requests from this caller, address or for this certificate; retry after the
+    /// given time.
+    #[error("too many requests; retry in {} s", .0.as_secs().max(1))]
+    TooManyRequests(std::time::Duration),
     /// Issuing, signing or encoding failed (an internal error).
     #[error("PKI: {0}")]
     Pki(String),
@@ -86,6 +90,7 @@ impl AuthorityError {
             AuthorityError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AuthorityError::Forbidden(_) => StatusCode::FORBIDDEN,
             AuthorityError::NoCa(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AuthorityError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -150,6 +155,9 @@ impl IntoResponse for AuthorityError {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
+        if let AuthorityError::TooManyRequests(after) = self {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(after.as_secs().max(1)));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

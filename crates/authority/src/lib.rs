@@ -7,6 +7,7 @@ mod config;
 mod consent;
 mod counter;
 mod error;
+mod limit;
 mod meter;
 mod ocsp;
 pub mod openapi;
@@ -29,6 +30,7 @@ pub use counter::{
     card_expiry_after, revocation_reason, CardPins, IssuedCard, LifeEvent, NewPerson, Outcome, REVOCATION_REASONS,
 };
 pub use error::AuthorityError;
+pub use limit::Rate;
 pub use register::{
     CardRecord, CardStatus, CertRecord, GenerationRecord, Person, PersonStatus, RegisterStore, RevokedEntry, SqlStore,
 };
@@ -53,7 +55,7 @@ pub use phone::{
     RevokedCertificate, APPLICATION_TYPE, DOCUMENT_WINDOW, REVOCATION_TYPE,
 };
 pub use service::{serve, spawn_background};
-pub use services::{CertificateStatus, Corresponding, Succession, MAX_AGE_ASKED};
+pub use services::{CertificateStatus, Corresponding, Succession};
 pub use signed::{SignedDocument, SignedWith};
 pub use verifiers::{
     Caller, CounterCaller, OperatorCaller, Registration, Role, VerifierRecord, VerifierStore, SP_HEADER,
@@ -77,6 +79,7 @@ pub struct Authority {
     pub(crate) meter: meter::MeterBuffer,
     pub(crate) keys: verifiers::KeyCache,
     pub(crate) crl_failures: std::sync::atomic::AtomicU64,
+    pub(crate) age_limit: limit::Limiter,
 }
 
 impl std::fmt::Debug for Authority {
@@ -107,6 +110,7 @@ impl Authority {
             }
         }
         let ocsp = ocsp::OcspCache::new(&config);
+        let age_limit = limit::Limiter::new(config.age_check_rate, limit::MAX_KEYS);
         let authority = Authority {
             store,
             cas: RwLock::new(cas),
@@ -116,6 +120,7 @@ impl Authority {
             meter: meter::MeterBuffer::default(),
             keys: verifiers::KeyCache::default(),
             crl_failures: std::sync::atomic::AtomicU64::new(0),
+            age_limit,
         };
         let voided = authority.recover_interrupted_issuance().await?;
         if !voided.is_empty() {

@@ -10,7 +10,10 @@
 //! | `latest-facts-not-obtainable` | asked, nothing to return | 0 \[V\] |
 //! | `crl-download` | a CRL download | 0 \[V\] |
 //! | `status-check` | 現況確認 by CRL: once per person, verifier, SP and service, JST calendar year | 0 \[V\] |
-//! | `successor-lookup`, `age-check` | linkage and age services (no published fee) | 0 \[I\] |
+//! | `successor-lookup` | linkage service (no published fee) | 0 \[I\] |
+//!
+//! An age check is billed as the validity check it is part of (`signature-check` /
+//! `auth-check`), never under its own name (seed: 年齢判定機能 — only the validity-check fee).
 //!
 //! The OCSP waiver is [`Config::ocsp_free_until`](crate::Config::ocsp_free_until).
 //!
@@ -83,8 +86,6 @@ pub enum Billable {
     },
     /// An old → new serial linkage lookup: counted, no published fee \[I\].
     SuccessorLookup,
-    /// An age check: counted, no published fee \[I\].
-    AgeCheck,
 }
 
 /// Fee of a signature-certificate validity check, yen \[V\].
@@ -371,7 +372,6 @@ impl Authority {
             Billable::CrlDownload => ("crl-download", 1, 0),
             Billable::StatusCheck { .. } => ("status-check", 1, 0),
             Billable::SuccessorLookup => ("successor-lookup", 1, 0),
-            Billable::AgeCheck => ("age-check", 1, 0),
         }
     }
 
