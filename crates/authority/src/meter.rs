@@ -544,7 +544,9 @@ async fn post_status_checks(
         .map(|s| Serial::from_hex(s).ok_or_else(|| AuthorityError::Invalid(format!("{s:?} is not a hex serial"))))
         .collect::<Result<Vec<_>, _>>()?;
     let out = a.record_status_checks(&caller, &serials).await?;
-    Ok(Json(json!(out)))
+    // An acknowledgement only: how many of the serials exist, belong to one person or were
+    // counted before would tell a caller who holds which certificate (issue 8, finding 2.8).
+    Ok(Json(json!({"acknowledged": true, "year": out.year, "serials": out.serials})))
 }
 
 /// `GET /v1/admin/meter`, `POST /v1/status-checks`.
