@@ -106,7 +106,44 @@ pub(crate) fn parse_birth(s: &str) -> Result<BirthDate, AuthorityError> {
     BirthDate::parse(s).map_err(|e| AuthorityError::Invalid(format!("birth_date: {e}")))
 }
 
-fn facts_in(f: &FactsIn) -> Result<BasicFacts, AuthorityError> {
+/// The first date the register (and the certificate's era-coded birth date) can hold: the first
+/// day of Meiji.
+const FIRST_BIRTH_DATE: hanko_pki::time::Date = hanko_pki::time::macros::date!(1868 - 10 - 23);
+
+/// A birth date at the edge: as [`parse_birth`], and a known date must lie between the first day
+/// of Meiji and today in Japan (by the authority's clock).
+pub(crate) fn parse_birth_at(s: &str, a: &Authority) -> Result<BirthDate, AuthorityError> {
+    check_birth_date(parse_birth(s)?, a.clock.now())
+}
+
+/// Refuses a known birth date in the future (JST, at `now`) or before the first day of Meiji.
+pub fn check_birth_date(birth: BirthDate, now: hanko_pki::time::OffsetDateTime) -> Result<BirthDate, AuthorityError> {
+    if let Some(d) = birth.date() {
+        let today = (now + hanko_pki::time::Duration::hours(9)).date();
+        if d > today {
+            return Err(AuthorityError::Invalid("birth_date is in the future".into()));
+        }
+        if d < FIRST_BIRTH_DATE {
+            return Err(AuthorityError::Invalid(
+                "birth_date is before 1868-10-23, the first the register holds".into(),
+            ));
+        }
+    }
+    Ok(birth)
+}
+
+/// The sex code at the edge: `1` male, `2` female, `3` unknown — the certificate's codes (the
+/// input-assist AP's `9` is mapped from `3` when a card is made).
+pub fn parse_sex(s: &str) -> Result<Sex, AuthorityError> {
+    match s {
+        "1" => Ok(Sex::MALE),
+        "2" => Ok(Sex::FEMALE),
+        "3" => Ok(Sex::UNKNOWN),
+        _ => Err(AuthorityError::Invalid("sex must be 1 (male), 2 (female) or 3 (unknown)".into())),
+    }
+}
+
+fn facts_in(f: &FactsIn, a: &Authority) -> Result<BasicFacts, AuthorityError> {
     let inv = |e: hanko_pki::FactsError| AuthorityError::Invalid(e.to_string());
     let name_map = match &f.name_substitutes {
         Some(m) => SubstituteMap::new("name", &f.name, m).map_err(inv)?,
@@ -119,8 +156,8 @@ fn facts_in(f: &FactsIn) -> Result<BasicFacts, AuthorityError> {
     BasicFacts::with_substitutes(
         &f.name,
         name_map,
-        Sex::parse(&f.sex).map_err(inv)?,
-        parse_birth(&f.birth_date)?,
+        parse_sex(&f.sex)?,
+        parse_birth_at(&f.birth_date, a)?,
         &f.address,
         address_map,
     )
@@ -185,7 +222,7 @@ async fn add_person(
     check_locality(&p.municipality)?;
     let person = a
         .add_person(NewPerson {
-            facts: facts_in(&p.facts)?,
+            facts: facts_in(&p.facts, &a)?,
             prefecture: p.prefecture,
             municipality: p.municipality,
             ward: p.ward,
@@ -270,12 +307,32 @@ enum EventIn {
     },
 }
 
+/// The fields each event kind takes (besides `kind`).
+fn event_fields(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "facts-changed" => &["name", "address", "prefecture", "municipality", "birth_date", "sex"],
+        "death" | "emigration" => &[],
+        "card-lost" | "card-returned" => &["card_id"],
+        _ => return None,
+    })
+}
+
 async fn record_event(
     State(a): State<Arc<Authority>>,
     _: CounterCaller,
     Path(id): Path<String>,
-    Json(e): Json<EventIn>,
+    Json(raw): Json<Value>,
 ) -> Result<Json<Value>, AuthorityError> {
+    // A field the event kind does not take is refused, not silently ignored.
+    let object = raw.as_object().ok_or_else(|| AuthorityError::Invalid("an event is a JSON object".into()))?;
+    let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let fields = event_fields(kind).ok_or_else(|| {
+        AuthorityError::Invalid("kind must be facts-changed, death, emigration, card-lost or card-returned".into())
+    })?;
+    if let Some(extra) = object.keys().find(|k| *k != "kind" && !fields.contains(&k.as_str())) {
+        return Err(AuthorityError::Invalid(format!("a {kind} event takes no field {extra:?}")));
+    }
+    let e: EventIn = serde_json::from_value(raw).map_err(|e| AuthorityError::Invalid(format!("event: {e}")))?;
     let event = match e {
         EventIn::FactsChanged { name, address, prefecture, municipality, birth_date, sex } => {
             let locality = match (prefecture, municipality) {
@@ -291,8 +348,8 @@ async fn record_event(
                 name,
                 address,
                 locality,
-                birth_date: birth_date.as_deref().map(parse_birth).transpose()?,
-                sex: sex.as_deref().map(Sex::parse).transpose().map_err(|e| AuthorityError::Invalid(e.to_string()))?,
+                birth_date: birth_date.as_deref().map(|b| parse_birth_at(b, &a)).transpose()?,
+                sex: sex.as_deref().map(parse_sex).transpose()?,
             }
         }
         EventIn::Death => LifeEvent::Death,

@@ -89,8 +89,9 @@ pub struct IssuedCard {
     pub security_code: String,
 }
 
-/// An event recorded at the counter that changes certificates.
-#[derive(Debug, Clone)]
+/// An event recorded at the counter that changes certificates. `Debug` names the event and which
+/// facts change, never their values.
+#[derive(Clone)]
 #[non_exhaustive]
 pub enum LifeEvent {
     /// 異動: a move, or a change or correction of name, sex or birth date. Only the given facts
@@ -125,6 +126,26 @@ pub enum LifeEvent {
     },
 }
 
+impl std::fmt::Debug for LifeEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |given: bool| if given { "[elided]" } else { "-" };
+        match self {
+            LifeEvent::FactsChanged { name, address, locality, birth_date, sex } => f
+                .debug_struct("FactsChanged")
+                .field("name", &shown(name.is_some()))
+                .field("address", &shown(address.is_some()))
+                .field("locality", &shown(locality.is_some()))
+                .field("birth_date", &shown(birth_date.is_some()))
+                .field("sex", &shown(sex.is_some()))
+                .finish(),
+            LifeEvent::Death => f.write_str("Death"),
+            LifeEvent::Emigration => f.write_str("Emigration"),
+            LifeEvent::CardLost { card_id } => f.debug_struct("CardLost").field("card_id", card_id).finish(),
+            LifeEvent::CardReturned { card_id } => f.debug_struct("CardReturned").field("card_id", card_id).finish(),
+        }
+    }
+}
+
 impl LifeEvent {
     fn kind(&self) -> &'static str {
         match self {
@@ -146,6 +167,16 @@ pub struct Outcome {
     pub issued: Vec<(String, String)>,
     /// What is left for the counter to do (e.g. a card that was not at hand).
     pub pending: Vec<String>,
+}
+
+/// The certificate's sex code (1 male, 2 female, 3 unknown) as the input-assist AP's JIS X 0303
+/// digit (1, 2, 9 not applicable): one set at the edge, mapped here.
+fn input_assist_sex(sex: Sex) -> u8 {
+    match sex {
+        Sex::MALE => 1,
+        Sex::FEMALE => 2,
+        _ => 9,
+    }
 }
 
 fn random_digits(n: usize) -> String {
@@ -370,7 +401,7 @@ impl Authority {
                 person.facts.birth_date().date().ok_or_else(|| {
                     AuthorityError::Invalid("the card-face emulation needs a known birth date".into())
                 })?,
-                person.facts.sex().0.wrapping_sub(b'0'),
+                input_assist_sex(person.facts.sex()),
             )?;
         let (input_assist, card_face) = self.cv_issuers()?;
         let pin = pins.auth_pin.as_bytes();
@@ -560,9 +591,23 @@ impl Authority {
         let active: Vec<&CardRecord> = cards.iter().filter(|c| c.status == CardStatus::Active).collect();
         match &event {
             LifeEvent::FactsChanged { name, address, locality, birth_date, sex } => {
+                // An event that changes nothing would still revoke and reissue every signature
+                // certificate: refused.
+                let f = &person.facts;
+                let unchanged = name.as_deref().is_none_or(|n| n == f.name())
+                    && address.as_deref().is_none_or(|a| a == f.address())
+                    && sex.is_none_or(|s| s == f.sex())
+                    && birth_date.is_none_or(|b| b == f.birth_date())
+                    && locality.as_ref().is_none_or(|(p, m)| *p == person.prefecture && *m == person.municipality);
+                if unchanged {
+                    return Err(AuthorityError::Invalid(
+                        "a facts-changed event must change at least one fact (name, address, prefecture and \
+                         municipality, birth date, sex)"
+                            .into(),
+                    ));
+                }
                 // A fact that does not change keeps its substitute-character map; a new text has
                 // none (the counter API takes plain text).
-                let f = &person.facts;
                 let (name, name_map) = match name {
                     Some(n) => (n.as_str(), SubstituteMap::none_for(n)),
                     None => (f.name(), f.name_substitutes().clone()),

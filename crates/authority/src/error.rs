@@ -142,6 +142,16 @@ impl IntoResponse for AuthorityError {
         let detail = if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
             "internal error; see the authority's log".to_owned()
+        } else if let AuthorityError::Store(StoreError::Conflict(_) | StoreError::Invalid(_)) = &self {
+            // The database's own message names tables, constraints and values: log it, answer
+            // generically.
+            tracing::warn!(error = %self, "request refused by the database");
+            match &self {
+                AuthorityError::Store(StoreError::Conflict(_)) => {
+                    "conflicts with a record that exists already".to_owned()
+                }
+                _ => "a value was refused as malformed".to_owned(),
+            }
         } else {
             self.to_string()
         };

@@ -464,7 +464,8 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
         Command::AddPerson(p) => {
             let a = open(&p.common.data.data_dir, p.common.database.as_deref(), clock(p.common.at.as_deref())?, |_| {})
                 .await?;
-            let facts = BasicFacts::new(&p.name, Sex::parse(&p.sex)?, parse_date(&p.birth)?, &p.address)?;
+            let birth = hanko_authority::check_birth_date(parse_date(&p.birth)?, a.clock().now())?;
+            let facts = BasicFacts::new(&p.name, hanko_authority::parse_sex(&p.sex)?, birth, &p.address)?;
             let person = a
                 .add_person(NewPerson { facts, prefecture: p.prefecture, municipality: p.municipality, ward: p.ward })
                 .await?;
@@ -576,13 +577,34 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
             let c = &e.common;
             let a = open(&c.data.data_dir, c.database.as_deref(), clock(c.at.as_deref())?, |_| {}).await?;
             let card = || e.card.clone().context("this event needs --card");
+            // A flag the event kind does not take is refused, not silently ignored.
+            let given = [
+                ("--card", e.card.is_some()),
+                ("--name", e.name.is_some()),
+                ("--address", e.address.is_some()),
+                ("--birth", e.birth.is_some()),
+                ("--sex", e.sex.is_some()),
+            ];
+            let takes: &[&str] = match e.kind {
+                EventKind::FactsChanged => &["--name", "--address", "--birth", "--sex"],
+                EventKind::Death | EventKind::Emigration => &[],
+                EventKind::CardLost | EventKind::CardReturned => &["--card"],
+            };
+            if let Some((flag, _)) = given.iter().find(|(f, g)| *g && !takes.contains(f)) {
+                bail!("this event takes no {flag}");
+            }
+            let now = a.clock().now();
             let event = match e.kind {
                 EventKind::FactsChanged => LifeEvent::FactsChanged {
                     name: e.name.clone(),
                     address: e.address.clone(),
                     locality: None,
-                    birth_date: e.birth.as_deref().map(parse_date).transpose()?,
-                    sex: e.sex.as_deref().map(Sex::parse).transpose()?,
+                    birth_date: e
+                        .birth
+                        .as_deref()
+                        .map(|b| Ok::<_, anyhow::Error>(hanko_authority::check_birth_date(parse_date(b)?, now)?))
+                        .transpose()?,
+                    sex: e.sex.as_deref().map(hanko_authority::parse_sex).transpose()?,
                 },
                 EventKind::Death => LifeEvent::Death,
                 EventKind::Emigration => LifeEvent::Emigration,
