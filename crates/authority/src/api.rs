@@ -26,6 +26,8 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// The authority's router: counter, publication (CRL, OCSP), verifier services, admin, and the
 /// OpenAPI document at `/openapi.json`.
 pub fn router(authority: Arc<Authority>) -> Router {
+    // Rate limiting per client address and key on the unauthenticated routes.
+    let public_limit = axum::middleware::from_fn_with_state(authority.clone(), crate::limit::public_limit);
     Router::new()
         .route("/v1/counter/persons", post(add_person))
         .route("/v1/counter/persons/{id}", get(get_person))
@@ -36,14 +38,14 @@ pub fn router(authority: Arc<Authority>) -> Router {
         .route("/v1/counter/cards/{id}/renewal", post(renew))
         .route("/v1/counter/certificates/{serial}/revocation", post(revoke))
         .route("/v1/admin/generations", post(new_generation))
-        .route("/openapi.json", get(openapi))
+        .route("/openapi.json", get(openapi).route_layer(public_limit.clone()))
         .merge(crate::verifiers::routes())
         .merge(crate::publish::routes())
         .merge(crate::ocsp::routes())
         .merge(crate::services::routes())
         .merge(crate::consent::routes())
         .merge(crate::meter::routes())
-        .merge(crate::phone::routes())
+        .merge(crate::phone::routes().route_layer(public_limit))
         .fallback(|| async { AuthorityError::not_found("route", "for this path") })
         .layer(axum::middleware::map_response(problem_for_rejections))
         .layer(DefaultBodyLimit::max(MAX_BODY))

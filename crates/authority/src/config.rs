@@ -67,6 +67,9 @@ pub struct Config {
     /// Age checks per verifier and certificate (default 5 at once, then one per 4.8 hours — 5 a
     /// day): asking daily would otherwise reveal the birthday.
     pub age_check_rate: crate::Rate,
+    /// Requests per client address and per bearer key on the unauthenticated routes
+    /// (`/openapi.json`, `/v1/smartphone/*`); default 60 at once, then 10 a second.
+    pub public_rate: crate::Rate,
 }
 
 impl Config {
@@ -81,6 +84,7 @@ impl Config {
             municipality_code: "99999".into(),
             age_thresholds: vec![15, 16, 18, 20, 65],
             age_check_rate: crate::Rate::new(5, Duration::from_secs(24 * 3600 / 5)),
+            public_rate: crate::Rate::new(60, Duration::from_millis(100)),
         }
     }
 }

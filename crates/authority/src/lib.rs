@@ -80,6 +80,7 @@ pub struct Authority {
     pub(crate) keys: verifiers::KeyCache,
     pub(crate) crl_failures: std::sync::atomic::AtomicU64,
     pub(crate) age_limit: limit::Limiter,
+    pub(crate) public_limit: limit::Limiter,
 }
 
 impl std::fmt::Debug for Authority {
@@ -111,6 +112,7 @@ impl Authority {
         }
         let ocsp = ocsp::OcspCache::new(&config);
         let age_limit = limit::Limiter::new(config.age_check_rate, limit::MAX_KEYS);
+        let public_limit = limit::Limiter::new(config.public_rate, limit::MAX_KEYS);
         let authority = Authority {
             store,
             cas: RwLock::new(cas),
@@ -121,6 +123,7 @@ impl Authority {
             keys: verifiers::KeyCache::default(),
             crl_failures: std::sync::atomic::AtomicU64::new(0),
             age_limit,
+            public_limit,
         };
         let voided = authority.recover_interrupted_issuance().await?;
         if !voided.is_empty() {

@@ -31,6 +31,33 @@ impl Rate {
     }
 }
 
+/// The layer on every unauthenticated route (`/openapi.json`, `/v1/smartphone/*`): one bucket
+/// per client address (when the server passes `ConnectInfo`) and one per bearer key sent (its
+/// hash), at [`Config::public_rate`](crate::Config::public_rate), by the wall clock. Over the
+/// limit: 429 `application/problem+json` with `Retry-After`.
+pub(crate) async fn public_limit(
+    axum::extract::State(a): axum::extract::State<std::sync::Arc<crate::Authority>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let now = OffsetDateTime::now_utc();
+    let address = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| format!("address/{}", c.0.ip()));
+    let key = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .map(|v| format!("key/{}", hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, v.as_bytes()))));
+    for bucket in address.iter().chain(key.iter()) {
+        if let Err(after) = a.public_limit.check(bucket, now) {
+            return crate::AuthorityError::TooManyRequests(after).into_response();
+        }
+    }
+    next.run(request).await
+}
+
 /// Token buckets per key.
 #[derive(Debug)]
 pub(crate) struct Limiter {

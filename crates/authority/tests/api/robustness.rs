@@ -219,3 +219,38 @@ async fn sex_and_birth_dates_are_validated_at_the_edge(backend: Backend) {
     t.card(body["id"].as_str().unwrap()).await;
 }
 on_both!(sex_and_birth_validated, sex_and_birth_dates_are_validated_at_the_edge);
+
+/// Finding 2.12: every unauthenticated route is rate-limited per client address (and per key
+/// sent): over the limit, 429 problem+json with Retry-After; authenticated routes are not.
+async fn unauthenticated_routes_are_rate_limited(backend: Backend) {
+    let t = TestAuthority::start_with(backend, |c| {
+        c.public_rate = hanko_authority::Rate::new(3, std::time::Duration::from_secs(3600));
+    })
+    .await;
+    let post = |path: &'static str| {
+        let t = &t;
+        async move {
+            t.http
+                .post(format!("{}{path}", t.base))
+                .json(&json!({"document": "", "signature": "", "certificate": ""}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // One address: three requests across the unauthenticated routes, then 429 on each.
+    assert_eq!(post("/v1/smartphone/applications").await.status().as_u16(), 400);
+    assert_eq!(t.http.get(format!("{}/openapi.json", t.base)).send().await.unwrap().status().as_u16(), 200);
+    assert_eq!(post("/v1/smartphone/phone0000000001/revocation").await.status().as_u16(), 400);
+    for resp in [
+        post("/v1/smartphone/applications").await,
+        t.http.get(format!("{}/openapi.json", t.base)).send().await.unwrap(),
+    ] {
+        assert_eq!(resp.status().as_u16(), 429);
+        assert!(resp.headers().contains_key("retry-after"));
+        assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    }
+    // The counter API (authenticated) is not limited by it.
+    assert_eq!(t.counter_get("/v1/counter/persons/P1").await.0, 404);
+}
+on_both!(public_routes_rate_limited, unauthenticated_routes_are_rate_limited);
