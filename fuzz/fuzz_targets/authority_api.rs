@@ -122,6 +122,8 @@ struct Fixture {
     router: axum::Router,
     authority: Arc<Authority>,
     counter_key: String,
+    /// The operator's key: what `/v1/admin/*` needs (counter keys are refused there).
+    operator_key: String,
     platform_key: String,
     /// Ids, serials, names and times the fuzzer can pick. Word 0 is the victim resident: once
     /// dead or emigrated, a new one takes the word.
@@ -223,6 +225,7 @@ fn fixture() -> &'static Fixture {
             let clock = Arc::new(ManualClock::new(start()));
             let a = Arc::new(Authority::open(db, Config::sandbox(&dir), clock).await.expect("authority"));
             let counter_key = a.register_verifier(Role::Counter, "fuzz counter").await.expect("counter").api_key;
+            let operator_key = a.register_verifier(Role::Operator, "fuzz operator").await.expect("operator").api_key;
             let platform = a.register_verifier(Role::Platform, "fuzz platform").await.expect("platform");
             a.register_service(&platform.verifier.id, SP, SERVICE, "fuzz service").await.expect("service");
             let sv = a.register_verifier(Role::Signature, "fuzz sv").await.expect("sv");
@@ -353,6 +356,7 @@ fn fixture() -> &'static Fixture {
                 router,
                 authority: a,
                 counter_key,
+                operator_key,
                 platform_key: platform.api_key,
                 words: RwLock::new(words),
                 blobs,
@@ -591,6 +595,7 @@ fuzz_target!(|data: &[u8]| {
     // The key.
     let mut key: Option<String> = match auth % 4 {
         0 => None,
+        1 if ROUTES[route].1.starts_with("/v1/admin/") => Some(f.operator_key.clone()),
         1 => Some(f.counter_key.clone()),
         2 => Some(f.platform_key.clone()),
         _ => Some(match (auth >> 4) % 4 {
@@ -601,7 +606,7 @@ fuzz_target!(|data: &[u8]| {
         }),
     };
     let execs = f.execs.fetch_add(1, Ordering::Relaxed);
-    if key.as_deref() == Some(f.counter_key.as_str())
+    if (key.as_deref() == Some(f.counter_key.as_str()) || key.as_deref() == Some(f.operator_key.as_str()))
         && budget(route).is_some_and(|(burst, per)| f.spent[route].load(Ordering::Relaxed) >= burst + execs / per)
     {
         key = None;
@@ -684,7 +689,7 @@ fuzz_target!(|data: &[u8]| {
             ROUTES[route].1,
             String::from_utf8_lossy(&body)
         );
-        for secret in [b"PRIVATE KEY".as_slice(), f.counter_key.as_bytes(), f.platform_key.as_bytes()] {
+        for secret in [b"PRIVATE KEY".as_slice(), f.counter_key.as_bytes(), f.operator_key.as_bytes(), f.platform_key.as_bytes()] {
             let leaked = contains(&body, secret) && !said.iter().any(|s| contains(s, secret));
             assert!(!leaked, "{status} from {path} leaks {}", String::from_utf8_lossy(secret));
         }

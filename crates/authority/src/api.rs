@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hanko_card::Slot;
-use hanko_pki::{BasicFacts, BirthDate, CrlReason, Serial, Sex, SubstituteMap};
+use hanko_pki::{BasicFacts, BirthDate, Serial, Sex, SubstituteMap};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 use crate::counter::{CardPins, LifeEvent, NewPerson};
 use crate::error::AuthorityError;
 use crate::register::{date_str, CardRecord, Person};
-use crate::verifiers::CounterCaller;
+use crate::verifiers::{CounterCaller, OperatorCaller};
 use crate::Authority;
 
 /// Largest request body accepted (a consent or smartphone application with its certificate is
@@ -26,6 +26,8 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// The authority's router: counter, publication (CRL, OCSP), verifier services, admin, and the
 /// OpenAPI document at `/openapi.json`.
 pub fn router(authority: Arc<Authority>) -> Router {
+    // Rate limiting per client address and key on the unauthenticated routes.
+    let public_limit = axum::middleware::from_fn_with_state(authority.clone(), crate::limit::public_limit);
     Router::new()
         .route("/v1/counter/persons", post(add_person))
         .route("/v1/counter/persons/{id}", get(get_person))
@@ -36,14 +38,14 @@ pub fn router(authority: Arc<Authority>) -> Router {
         .route("/v1/counter/cards/{id}/renewal", post(renew))
         .route("/v1/counter/certificates/{serial}/revocation", post(revoke))
         .route("/v1/admin/generations", post(new_generation))
-        .route("/openapi.json", get(openapi))
+        .route("/openapi.json", get(openapi).route_layer(public_limit.clone()))
         .merge(crate::verifiers::routes())
         .merge(crate::publish::routes())
         .merge(crate::ocsp::routes())
         .merge(crate::services::routes())
         .merge(crate::consent::routes())
         .merge(crate::meter::routes())
-        .merge(crate::phone::routes())
+        .merge(crate::phone::routes().route_layer(public_limit))
         .fallback(|| async { AuthorityError::not_found("route", "for this path") })
         .layer(axum::middleware::map_response(problem_for_rejections))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -106,7 +108,44 @@ pub(crate) fn parse_birth(s: &str) -> Result<BirthDate, AuthorityError> {
     BirthDate::parse(s).map_err(|e| AuthorityError::Invalid(format!("birth_date: {e}")))
 }
 
-fn facts_in(f: &FactsIn) -> Result<BasicFacts, AuthorityError> {
+/// The first date the register (and the certificate's era-coded birth date) can hold: the first
+/// day of Meiji.
+const FIRST_BIRTH_DATE: hanko_pki::time::Date = hanko_pki::time::macros::date!(1868 - 10 - 23);
+
+/// A birth date at the edge: as [`parse_birth`], and a known date must lie between the first day
+/// of Meiji and today in Japan (by the authority's clock).
+pub(crate) fn parse_birth_at(s: &str, a: &Authority) -> Result<BirthDate, AuthorityError> {
+    check_birth_date(parse_birth(s)?, a.clock.now())
+}
+
+/// Refuses a known birth date in the future (JST, at `now`) or before the first day of Meiji.
+pub fn check_birth_date(birth: BirthDate, now: hanko_pki::time::OffsetDateTime) -> Result<BirthDate, AuthorityError> {
+    if let Some(d) = birth.date() {
+        let today = (now + hanko_pki::time::Duration::hours(9)).date();
+        if d > today {
+            return Err(AuthorityError::Invalid("birth_date is in the future".into()));
+        }
+        if d < FIRST_BIRTH_DATE {
+            return Err(AuthorityError::Invalid(
+                "birth_date is before 1868-10-23, the first the register holds".into(),
+            ));
+        }
+    }
+    Ok(birth)
+}
+
+/// The sex code at the edge: `1` male, `2` female, `3` unknown — the certificate's codes (the
+/// input-assist AP's `9` is mapped from `3` when a card is made).
+pub fn parse_sex(s: &str) -> Result<Sex, AuthorityError> {
+    match s {
+        "1" => Ok(Sex::MALE),
+        "2" => Ok(Sex::FEMALE),
+        "3" => Ok(Sex::UNKNOWN),
+        _ => Err(AuthorityError::Invalid("sex must be 1 (male), 2 (female) or 3 (unknown)".into())),
+    }
+}
+
+fn facts_in(f: &FactsIn, a: &Authority) -> Result<BasicFacts, AuthorityError> {
     let inv = |e: hanko_pki::FactsError| AuthorityError::Invalid(e.to_string());
     let name_map = match &f.name_substitutes {
         Some(m) => SubstituteMap::new("name", &f.name, m).map_err(inv)?,
@@ -119,8 +158,8 @@ fn facts_in(f: &FactsIn) -> Result<BasicFacts, AuthorityError> {
     BasicFacts::with_substitutes(
         &f.name,
         name_map,
-        Sex::parse(&f.sex).map_err(inv)?,
-        parse_birth(&f.birth_date)?,
+        parse_sex(&f.sex)?,
+        parse_birth_at(&f.birth_date, a)?,
         &f.address,
         address_map,
     )
@@ -185,7 +224,7 @@ async fn add_person(
     check_locality(&p.municipality)?;
     let person = a
         .add_person(NewPerson {
-            facts: facts_in(&p.facts)?,
+            facts: facts_in(&p.facts, &a)?,
             prefecture: p.prefecture,
             municipality: p.municipality,
             ward: p.ward,
@@ -270,12 +309,32 @@ enum EventIn {
     },
 }
 
+/// The fields each event kind takes (besides `kind`).
+fn event_fields(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "facts-changed" => &["name", "address", "prefecture", "municipality", "birth_date", "sex"],
+        "death" | "emigration" => &[],
+        "card-lost" | "card-returned" => &["card_id"],
+        _ => return None,
+    })
+}
+
 async fn record_event(
     State(a): State<Arc<Authority>>,
     _: CounterCaller,
     Path(id): Path<String>,
-    Json(e): Json<EventIn>,
+    Json(raw): Json<Value>,
 ) -> Result<Json<Value>, AuthorityError> {
+    // A field the event kind does not take is refused, not silently ignored.
+    let object = raw.as_object().ok_or_else(|| AuthorityError::Invalid("an event is a JSON object".into()))?;
+    let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let fields = event_fields(kind).ok_or_else(|| {
+        AuthorityError::Invalid("kind must be facts-changed, death, emigration, card-lost or card-returned".into())
+    })?;
+    if let Some(extra) = object.keys().find(|k| *k != "kind" && !fields.contains(&k.as_str())) {
+        return Err(AuthorityError::Invalid(format!("a {kind} event takes no field {extra:?}")));
+    }
+    let e: EventIn = serde_json::from_value(raw).map_err(|e| AuthorityError::Invalid(format!("event: {e}")))?;
     let event = match e {
         EventIn::FactsChanged { name, address, prefecture, municipality, birth_date, sex } => {
             let locality = match (prefecture, municipality) {
@@ -291,8 +350,8 @@ async fn record_event(
                 name,
                 address,
                 locality,
-                birth_date: birth_date.as_deref().map(parse_birth).transpose()?,
-                sex: sex.as_deref().map(Sex::parse).transpose().map_err(|e| AuthorityError::Invalid(e.to_string()))?,
+                birth_date: birth_date.as_deref().map(|b| parse_birth_at(b, &a)).transpose()?,
+                sex: sex.as_deref().map(parse_sex).transpose()?,
             }
         }
         EventIn::Death => LifeEvent::Death,
@@ -352,8 +411,7 @@ async fn revoke(
 ) -> Result<Json<Value>, AuthorityError> {
     let s =
         Serial::from_hex(&serial).ok_or_else(|| AuthorityError::Invalid(format!("{serial:?} is not a hex serial")))?;
-    let reason = CrlReason::from_name(&r.reason)
-        .ok_or_else(|| AuthorityError::Invalid(format!("unknown reason {:?}", r.reason)))?;
+    let reason = crate::counter::revocation_reason(&r.reason)?;
     if a.store.certificate(&s).await?.and_then(|c| c.der).is_none() {
         return Err(AuthorityError::not_found("certificate", serial));
     }
@@ -361,6 +419,6 @@ async fn revoke(
     Ok(Json(json!({"serial": s.to_string(), "reason": reason.name(), "newly_revoked": revoked})))
 }
 
-async fn new_generation(State(a): State<Arc<Authority>>, _: CounterCaller) -> Result<Json<Value>, AuthorityError> {
+async fn new_generation(State(a): State<Arc<Authority>>, _: OperatorCaller) -> Result<Json<Value>, AuthorityError> {
     Ok(Json(json!({"generations": a.new_generation().await?})))
 }

@@ -66,6 +66,15 @@ pub struct Config {
     /// How long a delegated OCSP responder certificate is valid; a new one is issued (with the
     /// CA key) when less than half of this is left (default 7 days).
     pub responder_validity: std::time::Duration,
+    /// The ages `POST /v1/age-check` may be asked about (default 15, 16, 18, 20, 65): any other
+    /// is refused, so that a verifier cannot bisect the birth date.
+    pub age_thresholds: Vec<u32>,
+    /// Age checks per verifier and certificate (default 5 at once, then one per 4.8 hours — 5 a
+    /// day): asking daily would otherwise reveal the birthday.
+    pub age_check_rate: crate::Rate,
+    /// Requests per client address and per bearer key on the unauthenticated routes
+    /// (`/openapi.json`, `/v1/smartphone/*`); default 60 at once, then 10 a second.
+    pub public_rate: crate::Rate,
 }
 
 impl Config {
@@ -90,6 +99,9 @@ impl Config {
             municipality_code: "99999".into(),
             ocsp_cache_bytes: crate::ocsp::DEFAULT_CACHE_BYTES,
             responder_validity: Duration::from_secs(7 * 24 * 3600),
+            age_thresholds: vec![15, 16, 18, 20, 65],
+            age_check_rate: crate::Rate::new(5, Duration::from_secs(24 * 3600 / 5)),
+            public_rate: crate::Rate::new(60, Duration::from_millis(100)),
         }
     }
 }

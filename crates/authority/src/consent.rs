@@ -498,6 +498,19 @@ fn plus_years(at: OffsetDateTime, years: i32) -> OffsetDateTime {
     at.replace_date(date)
 }
 
+/// Consents and the latest 4 facts are for signature verifiers and platforms only (the 4 facts
+/// come from signature certificates): a user-authentication verifier is refused.
+fn consent_role(caller: &Caller) -> Result<(), AuthorityError> {
+    if !caller.verifier.role.checks_signatures() {
+        return Err(AuthorityError::Forbidden(format!(
+            "consents and the latest 4 facts are for signature verifiers and platforms; {} is a {} verifier",
+            caller.verifier.id,
+            caller.verifier.role.as_str()
+        )));
+    }
+    Ok(())
+}
+
 impl Authority {
     /// Registers a consent signed by the resident and relayed by `caller`: the signature
     /// certificate is verified (ours, valid, unrevoked), the document must name the caller's
@@ -509,6 +522,7 @@ impl Authority {
         caller: &Caller,
         signed: &SignedDocument,
     ) -> Result<Registered, AuthorityError> {
+        consent_role(caller)?;
         let (document, _verified, cert) = self.verify_signed(signed, SignedWith::Signature).await?;
         let doc: ConsentDocument =
             serde_json::from_slice(&document).map_err(|e| AuthorityError::Invalid(format!("consent document: {e}")))?;
@@ -567,6 +581,7 @@ impl Authority {
 
     /// A consent `caller` may see, or `NotFound` (also for other verifiers' consents).
     pub async fn consent_for(&self, caller: &Caller, id: &str) -> Result<ConsentRecord, AuthorityError> {
+        consent_role(caller)?;
         self.store
             .consent(id)
             .await?
@@ -615,6 +630,7 @@ impl Authority {
 
     /// The consents withdrawn after `after` that `caller` may see, in withdrawal order.
     pub async fn withdrawals_after(&self, caller: &Caller, after: i64) -> Result<Vec<ConsentRecord>, AuthorityError> {
+        consent_role(caller)?;
         let own =
             caller.verifier.role == Role::Platform && caller.sp_id == caller.verifier.id && caller.service_id == "-";
         let service = (!own).then_some((caller.sp_id.as_str(), caller.service_id.as_str()));
@@ -624,6 +640,7 @@ impl Authority {
     /// The latest facts under consent `id` for `caller` (exactly the consent's verifier, SP and
     /// service): the consented items of the person's newest valid signature certificate. Metered.
     pub async fn latest_facts(&self, caller: &Caller, id: &str) -> Result<LatestFacts, AuthorityError> {
+        consent_role(caller)?;
         let consent = self
             .store
             .consent(id)
@@ -710,10 +727,11 @@ async fn get_consent(
 
 async fn post_withdrawal(
     State(a): State<Arc<Authority>>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
     Json(signed): Json<SignedDocument>,
 ) -> Result<Json<Value>, AuthorityError> {
+    consent_role(&caller)?;
     let c = a.withdraw_consent_signed(&id, &signed).await?;
     Ok(Json(json!({"consent_id": c.id, "status": c.status(a.clock.now()),
                    "withdrawal_seq": c.withdrawal.map(|(_, s)| s)})))

@@ -23,6 +23,30 @@ use crate::error::AuthorityError;
 use crate::register::{CardRecord, CardStatus, CertRecord, Person, PersonStatus};
 use crate::{Authority, EmigrationPolicy};
 
+/// The reasons a JPKI revocation can have (shared/spec/20-pki.md §3), as the OpenAPI lists them:
+/// the only ones the counter API and the CLI accept.
+pub const REVOCATION_REASONS: [CrlReason; 6] = [
+    CrlReason::UNSPECIFIED,
+    CrlReason::KEY_COMPROMISE,
+    CrlReason::AFFILIATION_CHANGED,
+    CrlReason::SUPERSEDED,
+    CrlReason::CESSATION_OF_OPERATION,
+    CrlReason::CERTIFICATE_HOLD,
+];
+
+fn not_a_revocation_reason(name: &str) -> AuthorityError {
+    let names: Vec<&str> = REVOCATION_REASONS.iter().map(|r| r.name()).collect();
+    AuthorityError::Invalid(format!("unknown reason {name:?}: a JPKI revocation is one of {}", names.join(", ")))
+}
+
+/// Parses a revocation reason by its RFC 5280 name, accepting only [`REVOCATION_REASONS`].
+pub fn revocation_reason(name: &str) -> Result<CrlReason, AuthorityError> {
+    REVOCATION_REASONS.iter().copied().find(|r| r.name().eq_ignore_ascii_case(name)).ok_or_else(|| {
+        let shown: String = name.chars().take(40).collect();
+        not_a_revocation_reason(&shown)
+    })
+}
+
 /// A new resident for the register (synthetic people only).
 #[derive(Debug, Clone)]
 pub struct NewPerson {
@@ -65,8 +89,9 @@ pub struct IssuedCard {
     pub security_code: String,
 }
 
-/// An event recorded at the counter that changes certificates.
-#[derive(Debug, Clone)]
+/// An event recorded at the counter that changes certificates. `Debug` names the event and which
+/// facts change, never their values.
+#[derive(Clone)]
 #[non_exhaustive]
 pub enum LifeEvent {
     /// 異動: a move, or a change or correction of name, sex or birth date. Only the given facts
@@ -101,6 +126,26 @@ pub enum LifeEvent {
     },
 }
 
+impl std::fmt::Debug for LifeEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |given: bool| if given { "[elided]" } else { "-" };
+        match self {
+            LifeEvent::FactsChanged { name, address, locality, birth_date, sex } => f
+                .debug_struct("FactsChanged")
+                .field("name", &shown(name.is_some()))
+                .field("address", &shown(address.is_some()))
+                .field("locality", &shown(locality.is_some()))
+                .field("birth_date", &shown(birth_date.is_some()))
+                .field("sex", &shown(sex.is_some()))
+                .finish(),
+            LifeEvent::Death => f.write_str("Death"),
+            LifeEvent::Emigration => f.write_str("Emigration"),
+            LifeEvent::CardLost { card_id } => f.debug_struct("CardLost").field("card_id", card_id).finish(),
+            LifeEvent::CardReturned { card_id } => f.debug_struct("CardReturned").field("card_id", card_id).finish(),
+        }
+    }
+}
+
 impl LifeEvent {
     fn kind(&self) -> &'static str {
         match self {
@@ -122,6 +167,16 @@ pub struct Outcome {
     pub issued: Vec<(String, String)>,
     /// What is left for the counter to do (e.g. a card that was not at hand).
     pub pending: Vec<String>,
+}
+
+/// The certificate's sex code (1 male, 2 female, 3 unknown) as the input-assist AP's JIS X 0303
+/// digit (1, 2, 9 not applicable): one set at the edge, mapped here.
+fn input_assist_sex(sex: Sex) -> u8 {
+    match sex {
+        Sex::MALE => 1,
+        Sex::FEMALE => 2,
+        _ => 9,
+    }
 }
 
 fn random_digits(n: usize) -> String {
@@ -243,7 +298,13 @@ impl Authority {
     /// Revokes `serial` for `reason`; `false` when it was revoked already. The revocation is
     /// committed before this returns, and appears in the next CRL and (within the configured lag)
     /// in OCSP.
+    ///
+    /// Only the reasons a JPKI revocation can have ([`REVOCATION_REASONS`]) are accepted: any
+    /// other (removeFromCRL, privilegeWithdrawn, …) could not be listed in a complete CRL.
     pub async fn revoke(&self, serial: &Serial, reason: CrlReason) -> Result<bool, AuthorityError> {
+        if !REVOCATION_REASONS.contains(&reason) {
+            return Err(not_a_revocation_reason(reason.name()));
+        }
         let done = self.store.revoke(serial, self.clock.now(), reason).await?;
         if done {
             self.ocsp.register_changed(serial);
@@ -340,7 +401,7 @@ impl Authority {
                 person.facts.birth_date().date().ok_or_else(|| {
                     AuthorityError::Invalid("the card-face emulation needs a known birth date".into())
                 })?,
-                person.facts.sex().0.wrapping_sub(b'0'),
+                input_assist_sex(person.facts.sex()),
             )?;
         let (input_assist, card_face) = self.cv_issuers()?;
         let pin = pins.auth_pin.as_bytes();
@@ -537,9 +598,23 @@ impl Authority {
         let active: Vec<&CardRecord> = cards.iter().filter(|c| c.status == CardStatus::Active).collect();
         match &event {
             LifeEvent::FactsChanged { name, address, locality, birth_date, sex } => {
+                // An event that changes nothing would still revoke and reissue every signature
+                // certificate: refused.
+                let f = &person.facts;
+                let unchanged = name.as_deref().is_none_or(|n| n == f.name())
+                    && address.as_deref().is_none_or(|a| a == f.address())
+                    && sex.is_none_or(|s| s == f.sex())
+                    && birth_date.is_none_or(|b| b == f.birth_date())
+                    && locality.as_ref().is_none_or(|(p, m)| *p == person.prefecture && *m == person.municipality);
+                if unchanged {
+                    return Err(AuthorityError::Invalid(
+                        "a facts-changed event must change at least one fact (name, address, prefecture and \
+                         municipality, birth date, sex)"
+                            .into(),
+                    ));
+                }
                 // A fact that does not change keeps its substitute-character map; a new text has
                 // none (the counter API takes plain text).
-                let f = &person.facts;
                 let (name, name_map) = match name {
                     Some(n) => (n.as_str(), SubstituteMap::none_for(n)),
                     None => (f.name(), f.name_substitutes().clone()),

@@ -60,6 +60,10 @@ pub enum AuthorityError {
         /// Why.
         source: std::io::Error,
     },
+    /// Too many requests from this caller, address or for this certificate; retry after the
+    /// given time.
+    #[error("too many requests; retry in {} s", .0.as_secs().max(1))]
+    TooManyRequests(std::time::Duration),
     /// Issuing, signing or encoding failed (an internal error).
     #[error("PKI: {0}")]
     Pki(String),
@@ -86,6 +90,7 @@ impl AuthorityError {
             AuthorityError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AuthorityError::Forbidden(_) => StatusCode::FORBIDDEN,
             AuthorityError::NoCa(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AuthorityError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -137,6 +142,16 @@ impl IntoResponse for AuthorityError {
         let detail = if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
             "internal error; see the authority's log".to_owned()
+        } else if let AuthorityError::Store(StoreError::Conflict(_) | StoreError::Invalid(_)) = &self {
+            // The database's own message names tables, constraints and values: log it, answer
+            // generically.
+            tracing::warn!(error = %self, "request refused by the database");
+            match &self {
+                AuthorityError::Store(StoreError::Conflict(_)) => {
+                    "conflicts with a record that exists already".to_owned()
+                }
+                _ => "a value was refused as malformed".to_owned(),
+            }
         } else {
             self.to_string()
         };
@@ -150,6 +165,9 @@ impl IntoResponse for AuthorityError {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
+        if let AuthorityError::TooManyRequests(after) = self {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(after.as_secs().max(1)));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

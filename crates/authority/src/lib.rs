@@ -7,6 +7,7 @@ mod config;
 mod consent;
 mod counter;
 mod error;
+mod limit;
 mod meter;
 mod ocsp;
 pub mod openapi;
@@ -21,12 +22,15 @@ mod verifiers;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
-pub use api::{router, MAX_BODY};
+pub use api::{check_birth_date, parse_sex, router, MAX_BODY};
 pub use ca::{CaSet, Generation};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, EmigrationPolicy, Environment};
-pub use counter::{card_expiry_after, CardPins, IssuedCard, LifeEvent, NewPerson, Outcome};
+pub use counter::{
+    card_expiry_after, revocation_reason, CardPins, IssuedCard, LifeEvent, NewPerson, Outcome, REVOCATION_REASONS,
+};
 pub use error::AuthorityError;
+pub use limit::Rate;
 pub use register::{
     CardRecord, CardStatus, CertRecord, GenerationRecord, Person, PersonStatus, RegisterStore, RevokedEntry, SqlStore,
 };
@@ -42,7 +46,9 @@ pub use meter::{
 };
 // --- ocsp/publish exports ---
 pub use ocsp::{CACHE_FRESH, DEFAULT_CACHE_BYTES, GAP_GRACE, MAX_REMEMBERED_REQUEST};
-pub use publish::{CertificateState, CrlCursor, CrlState, PublicationStore, PublishedCrl, CRL_PAGE};
+pub use publish::{
+    CertificateState, CrlCursor, CrlFailure, CrlPublication, CrlState, PublicationStore, PublishedCrl, CRL_PAGE,
+};
 // --- services/phone exports ---
 pub use phone::{
     revocation_document, sign_document, PhoneChallenge, PhoneChange, PhoneClientError, PhoneEnrolment,
@@ -50,9 +56,11 @@ pub use phone::{
     POSSESSION_TYPE, REVOCATION_TYPE,
 };
 pub use service::{serve, serve_tls, spawn_background};
-pub use services::{CertificateStatus, Corresponding, Succession, MAX_AGE_ASKED};
+pub use services::{CertificateStatus, Corresponding, Succession};
 pub use signed::{SignedDocument, SignedWith};
-pub use verifiers::{Caller, CounterCaller, Registration, Role, VerifierRecord, VerifierStore, SP_HEADER};
+pub use verifiers::{
+    Caller, CounterCaller, OperatorCaller, Registration, Role, VerifierRecord, VerifierStore, SP_HEADER,
+};
 
 use hanko_pki::CaKind;
 use hanko_store::Db;
@@ -80,6 +88,9 @@ pub struct Authority {
     pub(crate) ocsp: ocsp::OcspCache,
     pub(crate) meter: meter::MeterBuffer,
     pub(crate) keys: verifiers::KeyCache,
+    pub(crate) crl_failures: std::sync::atomic::AtomicU64,
+    pub(crate) age_limit: limit::Limiter,
+    pub(crate) public_limit: limit::Limiter,
 }
 
 impl std::fmt::Debug for Authority {
@@ -113,6 +124,8 @@ impl Authority {
         cas.rotate_responders(&config.data_dir, now, lifetime)?;
         let trust = Arc::new(cas.trust_store()?);
         let ocsp = ocsp::OcspCache::new(&config);
+        let age_limit = limit::Limiter::new(config.age_check_rate, limit::MAX_KEYS);
+        let public_limit = limit::Limiter::new(config.public_rate, limit::MAX_KEYS);
         let authority = Authority {
             store,
             cas: RwLock::new(cas),
@@ -123,6 +136,9 @@ impl Authority {
             ocsp,
             meter: meter::MeterBuffer::default(),
             keys: verifiers::KeyCache::default(),
+            crl_failures: std::sync::atomic::AtomicU64::new(0),
+            age_limit,
+            public_limit,
         };
         let hashed = authority.store.backfill_key_hashes().await?;
         if hashed > 0 {

@@ -53,7 +53,12 @@ fn merge() -> Value {
     );
     security.insert(
         "counterKey".into(),
-        json!({"type": "http", "scheme": "bearer", "description": "API key of counter staff."}),
+        json!({"type": "http", "scheme": "bearer", "description": "API key of counter staff (/v1/counter/*)."}),
+    );
+    security.insert(
+        "operatorKey".into(),
+        json!({"type": "http", "scheme": "bearer",
+            "description": "API key of an operator: CA and key administration (/v1/admin/*). `hanko authority init` writes one to DATA_DIR/operator.key."}),
     );
     let mut responses = section(&mut components, "responses");
     responses.insert(

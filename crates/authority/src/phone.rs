@@ -233,8 +233,9 @@ struct RevocationDocument {
 }
 
 /// The authority's answer to an application: what the phone writes into its secure element
-/// ([`PhoneSecureElement::personalize`]), and what the enrolment revoked.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// ([`PhoneSecureElement::personalize`]), and what the enrolment revoked. `Debug` elides the
+/// certificates (they carry the 4 facts).
+#[derive(Clone, Serialize, Deserialize)]
 pub struct PhoneEnrolment {
     /// The phone's id in the register (`phone` + 10 digits; the image name).
     pub phone_id: String,
@@ -257,6 +258,24 @@ pub struct PhoneEnrolment {
     pub auth_ca: String,
     /// The earlier phone's certificates this enrolment revoked (superseded).
     pub revoked: Vec<RevokedCertificate>,
+}
+
+impl std::fmt::Debug for PhoneEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let elided = "[elided]";
+        f.debug_struct("PhoneEnrolment")
+            .field("phone_id", &self.phone_id)
+            .field("device", &self.device)
+            .field("expiry", &self.expiry)
+            .field("signature_serial", &self.signature_serial)
+            .field("auth_serial", &self.auth_serial)
+            .field("signature_certificate", &elided)
+            .field("auth_certificate", &elided)
+            .field("signature_ca", &elided)
+            .field("auth_ca", &elided)
+            .field("revoked", &self.revoked)
+            .finish()
+    }
 }
 
 /// A certificate an operation revoked.

@@ -36,12 +36,41 @@ use serde_json::{json, Value};
 use crate::error::AuthorityError;
 use crate::meter::Billable;
 use crate::register::{from_ts, serial_of, ts, SqlStore};
-use crate::verifiers::{Caller, CounterCaller};
+use crate::verifiers::{Caller, OperatorCaller};
 use crate::Authority;
 
 /// Entries fetched from the register per query while building a CRL: the only per-entry
 /// `Serial`/`CrlEntry` values alive at once (the builder packs each into 24 bytes).
 pub const CRL_PAGE: usize = 50_000;
+
+/// What one publication did: the CRLs published, and the generations that failed (skipped).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CrlPublication {
+    /// The CRLs published.
+    pub published: Vec<PublishedCrl>,
+    /// The generations whose CRL could not be published.
+    pub failed: Vec<CrlFailure>,
+}
+
+impl CrlPublication {
+    fn failure_summary(&self) -> String {
+        let names: Vec<String> =
+            self.failed.iter().map(|f| format!("{}-{}: {}", f.kind.as_str(), f.generation, f.error)).collect();
+        format!("{} CRL(s) not published ({})", self.failed.len(), names.join("; "))
+    }
+}
+
+/// A generation whose CRL could not be published.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrlFailure {
+    /// `signature` or `auth`.
+    #[serde(serialize_with = "kind_str")]
+    pub kind: CaKind,
+    /// CA generation id.
+    pub generation: String,
+    /// Why (also in the log).
+    pub error: String,
+}
 
 /// How a verifier names a CRL: `<kind>-<generation>` and the CRL number, e.g.
 /// `"signature-2026-7"` (a strong validator: one number, one body).
@@ -334,42 +363,90 @@ impl Authority {
     /// revocation acknowledged before the call is listed. Memory: the CRL builder's 24 bytes per
     /// entry plus the encoded CRL (~43 bytes per entry) — about 1.3 GB for 20 million entries;
     /// never a full row per entry.
+    ///
+    /// One generation that cannot be published (a corrupt register row, a missing key) never
+    /// stops the others: use [`Authority::publish_crls_report`] to see which failed. This call
+    /// publishes every generation it can and then answers an error naming the ones it could not.
     pub async fn publish_crls(&self) -> Result<Vec<PublishedCrl>, AuthorityError> {
+        let report = self.publish_crls_report().await?;
+        match report.failed.is_empty() {
+            true => Ok(report.published),
+            false => Err(AuthorityError::Pki(report.failure_summary())),
+        }
+    }
+
+    /// Publishes a complete CRL for every CA generation now (as [`Authority::publish_crls`]),
+    /// reporting each generation that failed instead of stopping: the failure is logged, counted
+    /// in [`Authority::crl_failures`] and skipped, and the other generations are published.
+    pub async fn publish_crls_report(&self) -> Result<CrlPublication, AuthorityError> {
+        self.publish_where(|_, _| true).await
+    }
+
+    /// How many CRL publications of one generation have failed since this authority started
+    /// (a counter, exposed by `GET /v1/admin/crl` as `failures_total`).
+    pub fn crl_failures(&self) -> u64 {
+        self.crl_failures.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    async fn publish_where(&self, wanted: impl Fn(CaKind, &str) -> bool) -> Result<CrlPublication, AuthorityError> {
         let dir = self.config.data_dir.join("crl");
         let _lock = lock_publication(dir).await?;
-        let generations: Vec<(CaKind, String)> =
-            self.cas()?.all().iter().map(|g| (g.ca.kind(), g.id.clone())).collect();
+        let generations: Vec<(CaKind, String)> = self
+            .cas()?
+            .all()
+            .iter()
+            .map(|g| (g.ca.kind(), g.id.clone()))
+            .filter(|(kind, id)| wanted(*kind, id))
+            .collect();
         let (this_update, next_update) = daily_window(self.clock.now());
-        let mut published = Vec::with_capacity(generations.len());
+        let mut report = CrlPublication::default();
         for (kind, id) in generations {
-            let number = self.store.next_counter(&format!("crl/{}/{id}", kind.as_str())).await?;
-            let number = u64::try_from(number).map_err(|_| AuthorityError::Pki(format!("CRL number {number}")))?;
-            let mut builder = CrlBuilder::new(number, this_update, next_update);
-            let mut cursor = None;
-            loop {
-                let (page, next) = self.store.crl_page(kind, &id, this_update, cursor.as_ref(), CRL_PAGE).await?;
-                builder = builder.with_entries(page);
-                match next {
-                    Some(c) => cursor = Some(c),
-                    None => break,
+            match self.publish_one(kind, &id, this_update, next_update).await {
+                Ok(p) => report.published.push(p),
+                Err(e) => {
+                    self.crl_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::error!(kind = kind.as_str(), generation = %id, error = %e,
+                        "publishing this generation's CRL failed; the other generations are published");
+                    report.failed.push(CrlFailure { kind, generation: id, error: e.to_string() });
                 }
             }
-            let entries = builder.len() as u64;
-            let path = crl_path(&self.config.data_dir, kind, &id);
-            blocking(|| -> Result<(), AuthorityError> {
-                let der = {
-                    let cas = self.cas()?;
-                    let g = cas.get(kind, &id).ok_or(AuthorityError::NoCa(kind))?;
-                    builder.sign(&g.ca)?
-                };
-                write_atomic(&path, &der, 0o644).map_err(|e| AuthorityError::io("writing", &path, e))
-            })?;
-            let state = CrlState { ca_kind: kind, generation: id, number, this_update, next_update, entries };
-            self.store.save_crl_state(&state).await?;
-            tracing::info!(kind = kind.as_str(), generation = %state.generation, number, entries, "CRL published");
-            published.push(PublishedCrl::from(state));
         }
-        Ok(published)
+        Ok(report)
+    }
+
+    async fn publish_one(
+        &self,
+        kind: CaKind,
+        id: &str,
+        this_update: OffsetDateTime,
+        next_update: OffsetDateTime,
+    ) -> Result<PublishedCrl, AuthorityError> {
+        let number = self.store.next_counter(&format!("crl/{}/{id}", kind.as_str())).await?;
+        let number = u64::try_from(number).map_err(|_| AuthorityError::Pki(format!("CRL number {number}")))?;
+        let mut builder = CrlBuilder::new(number, this_update, next_update);
+        let mut cursor = None;
+        loop {
+            let (page, next) = self.store.crl_page(kind, id, this_update, cursor.as_ref(), CRL_PAGE).await?;
+            builder = builder.with_entries(page);
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        let entries = builder.len() as u64;
+        let path = crl_path(&self.config.data_dir, kind, id);
+        blocking(|| -> Result<(), AuthorityError> {
+            let der = {
+                let cas = self.cas()?;
+                let g = cas.get(kind, id).ok_or(AuthorityError::NoCa(kind))?;
+                builder.sign(&g.ca)?
+            };
+            write_atomic(&path, &der, 0o644).map_err(|e| AuthorityError::io("writing", &path, e))
+        })?;
+        let state = CrlState { ca_kind: kind, generation: id.to_owned(), number, this_update, next_update, entries };
+        self.store.save_crl_state(&state).await?;
+        tracing::info!(kind = kind.as_str(), generation = %state.generation, number, entries, "CRL published");
+        Ok(PublishedCrl::from(state))
     }
 
     /// The CRLs published so far (the `crl_state` rows).
@@ -377,18 +454,19 @@ impl Authority {
         Ok(self.store.crl_states().await?.into_iter().map(PublishedCrl::from).collect())
     }
 
-    /// Whether a CRL is due: a generation has no CRL (row or file), or its nextUpdate has come.
-    async fn crl_due(&self) -> Result<bool, AuthorityError> {
+    /// The generations whose CRL is due: no CRL (row or file), or its nextUpdate has come.
+    async fn crls_due(&self) -> Result<Vec<(CaKind, String)>, AuthorityError> {
         let states = self.store.crl_states().await?;
         let now = self.clock.now();
         let generations: Vec<(CaKind, String)> =
             self.cas()?.all().iter().map(|g| (g.ca.kind(), g.id.clone())).collect();
-        Ok(generations.iter().any(|(kind, id)| {
-            match states.iter().find(|s| s.ca_kind == *kind && s.generation == *id) {
+        Ok(generations
+            .into_iter()
+            .filter(|(kind, id)| match states.iter().find(|s| s.ca_kind == *kind && s.generation == *id) {
                 None => true,
                 Some(s) => now >= s.next_update || !crl_path(&self.config.data_dir, *kind, id).exists(),
-            }
-        }))
+            })
+            .collect())
     }
 }
 
@@ -398,10 +476,19 @@ impl Authority {
 /// failure it waits a minute before trying again.
 pub(crate) async fn task(authority: Arc<Authority>) {
     loop {
-        let pause = match authority.crl_due().await {
-            Ok(false) => StdDuration::from_secs(1),
-            Ok(true) => match authority.publish_crls().await {
-                Ok(_) => StdDuration::from_secs(1),
+        let pause = match authority.crls_due().await {
+            Ok(due) if due.is_empty() => StdDuration::from_secs(1),
+            // Only the due generations: one that keeps failing is retried alone, the others
+            // keep their daily rhythm (and their CRL numbers).
+            Ok(due) => match authority.publish_where(|k, id| due.iter().any(|(dk, did)| *dk == k && did == id)).await {
+                Ok(report) if report.failed.is_empty() => StdDuration::from_secs(1),
+                Ok(report) => {
+                    tracing::error!(
+                        failed = report.failed.len(),
+                        "some CRLs were not published; retrying them in a minute"
+                    );
+                    StdDuration::from_secs(60)
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "publishing the CRLs failed; retrying in a minute");
                     StdDuration::from_secs(60)
@@ -425,8 +512,13 @@ fn may_fetch(caller: &Caller, kind: CaKind) -> bool {
     }
 }
 
-async fn post_crl(State(a): State<Arc<Authority>>, _: CounterCaller) -> Result<Json<Value>, AuthorityError> {
-    Ok(Json(json!({"crls": a.publish_crls().await?})))
+async fn post_crl(State(a): State<Arc<Authority>>, _: OperatorCaller) -> Result<Json<Value>, AuthorityError> {
+    let report = a.publish_crls_report().await?;
+    Ok(Json(json!({"crls": report.published, "failed": report.failed, "failures_total": a.crl_failures()})))
+}
+
+async fn get_crl_status(State(a): State<Arc<Authority>>, _: OperatorCaller) -> Result<Json<Value>, AuthorityError> {
+    Ok(Json(json!({"crls": a.published_crls().await?, "failures_total": a.crl_failures()})))
 }
 
 async fn list_crls(State(a): State<Arc<Authority>>, caller: Caller) -> Result<Json<Value>, AuthorityError> {
@@ -522,7 +614,7 @@ async fn get_crl(
 /// `POST /v1/admin/crl`, `GET /v1/crl`, `GET /v1/crl/{kind}/{generation}`.
 pub(crate) fn routes() -> Router<Arc<Authority>> {
     Router::new()
-        .route("/v1/admin/crl", post(post_crl))
+        .route("/v1/admin/crl", post(post_crl).get(get_crl_status))
         .route("/v1/crl", get(list_crls))
         .route("/v1/crl/{kind}/{generation}", get(get_crl))
 }

@@ -110,8 +110,9 @@ pub struct CardRecord {
 }
 
 /// A certificate row. `der` is `None` while the serial is only reserved (a crash between
-/// reservation and signing leaves such a row: the serial is then never used again).
-#[derive(Debug, Clone)]
+/// reservation and signing leaves such a row: the serial is then never used again). `Debug`
+/// elides the certificate (its DER holds the 4 facts).
+#[derive(Clone)]
 pub struct CertRecord {
     /// Serial.
     pub serial: Serial,
@@ -135,6 +136,24 @@ pub struct CertRecord {
     pub predecessor: Option<Serial>,
     /// The certificate that replaced this one.
     pub successor: Option<Serial>,
+}
+
+impl std::fmt::Debug for CertRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertRecord")
+            .field("serial", &self.serial)
+            .field("kind", &self.kind)
+            .field("ca_kind", &self.ca_kind)
+            .field("generation", &self.generation)
+            .field("person_id", &self.person_id)
+            .field("card_id", &self.card_id)
+            .field("validity", &self.validity)
+            .field("der", &self.der.as_ref().map(|d| format!("[{} bytes elided]", d.len())))
+            .field("revocation", &self.revocation)
+            .field("predecessor", &self.predecessor)
+            .field("successor", &self.successor)
+            .finish()
+    }
 }
 
 /// A revoked certificate, for a CRL.

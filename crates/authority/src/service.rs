@@ -27,6 +27,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let tasks = spawn_background(&authority);
     let app = crate::router(authority.clone());
+    // The client address reaches the rate limiter of the unauthenticated routes.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     for t in tasks {
         t.abort();

@@ -32,9 +32,6 @@ use crate::Authority;
 /// Longest successor chain followed (a card renewed every 5 years for a century, plus moves).
 const MAX_CHAIN: usize = 64;
 
-/// Oldest age an age check may ask about.
-pub const MAX_AGE_ASKED: u32 = 150;
-
 /// The state of a certificate now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -226,12 +223,22 @@ impl Authority {
     /// 年齢判定: whether the holder of the valid certificate `serial` is at least `age` years old
     /// on today's date in Japan, from the register's birth date (never revealed). `Conflict`
     /// when the register has no full birth date.
+    ///
+    /// Only the ages of [`Config::age_thresholds`](crate::Config::age_thresholds) may be asked,
+    /// only by a verifier whose role checks the certificate's kind, at most
+    /// [`Config::age_check_rate`](crate::Config::age_check_rate) per verifier and certificate;
+    /// and it is billed as the validity check it is part of (the seed: 年齢判定機能 needs a
+    /// validity check, and only its fee is charged).
     pub async fn age_at_least(&self, caller: &Caller, serial: &Serial, age: u32) -> Result<bool, AuthorityError> {
-        if age > MAX_AGE_ASKED {
-            return Err(AuthorityError::Invalid(format!("age must be 0–{MAX_AGE_ASKED}")));
+        if !self.config.age_thresholds.contains(&age) {
+            let allowed: Vec<String> = self.config.age_thresholds.iter().map(u32::to_string).collect();
+            return Err(AuthorityError::Invalid(format!("age must be one of {}", allowed.join(", "))));
         }
         let cert = self.certificate_for(caller, serial).await?;
         let now = self.clock.now();
+        self.age_limit
+            .check(&format!("{}/{}", caller.verifier.id, cert.serial), now)
+            .map_err(AuthorityError::TooManyRequests)?;
         match CertificateStatus::of(&cert, now) {
             CertificateStatus::Valid => {}
             CertificateStatus::Revoked { .. } => return Err(AuthorityError::Revoked(serial.clone())),
@@ -244,7 +251,7 @@ impl Authority {
         let years = person.facts.birth_date().age_on(today).ok_or_else(|| {
             AuthorityError::Conflict("the register holds no full birth date for this person; age unknown".into())
         })?;
-        self.meter(caller, Billable::AgeCheck);
+        self.meter(caller, if cert.kind.carries_facts() { Billable::SignatureCheck } else { Billable::AuthCheck });
         Ok(i64::from(years) >= i64::from(age))
     }
 }

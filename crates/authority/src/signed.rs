@@ -13,8 +13,9 @@ use crate::error::AuthorityError;
 use crate::register::CertRecord;
 use crate::Authority;
 
-/// A signed document on the wire: three base64 fields.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A signed document on the wire: three base64 fields. `Debug` shows only their lengths (the
+/// document names the person's choices, the certificate carries the 4 facts).
+#[derive(Clone, Serialize, Deserialize)]
 pub struct SignedDocument {
     /// The document bytes (JSON for hanko's documents), base64.
     pub document: String,
@@ -22,6 +23,17 @@ pub struct SignedDocument {
     pub signature: String,
     /// The signer's certificate (DER), base64.
     pub certificate: String,
+}
+
+impl std::fmt::Debug for SignedDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let elided = |s: &str| format!("[{} base64 characters elided]", s.len());
+        f.debug_struct("SignedDocument")
+            .field("document", &elided(&self.document))
+            .field("signature", &elided(&self.signature))
+            .field("certificate", &elided(&self.certificate))
+            .finish()
+    }
 }
 
 /// Which key must have signed.

@@ -37,8 +37,11 @@ pub enum Role {
     Auth,
     /// PF事業者: both, on behalf of registered SPs.
     Platform,
-    /// Municipality counter staff and operators: the counter and admin APIs.
+    /// Municipality counter staff: the counter API (`/v1/counter/*`) only.
     Counter,
+    /// The authority's operators: CA and key administration (`/v1/admin/*`: CA generations,
+    /// CRL publication, registrations and their keys, the meter). Never the counter API.
+    Operator,
 }
 
 impl Role {
@@ -49,6 +52,7 @@ impl Role {
             Role::Auth => "auth",
             Role::Platform => "platform",
             Role::Counter => "counter",
+            Role::Operator => "operator",
         }
     }
     fn parse(s: &str) -> Result<Role, StoreError> {
@@ -57,6 +61,7 @@ impl Role {
             "auth" => Role::Auth,
             "platform" => Role::Platform,
             "counter" => Role::Counter,
+            "operator" => Role::Operator,
             _ => return Err(StoreError::Corrupt(format!("role {s:?}"))),
         })
     }
@@ -74,6 +79,7 @@ impl Role {
             Role::Auth => "AV",
             Role::Platform => "PF",
             Role::Counter => "CT",
+            Role::Operator => "OP",
         }
     }
 }
@@ -114,6 +120,11 @@ pub trait VerifierStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Whether the SP service is registered under the platform.
     async fn has_service(&self, verifier_id: &str, sp_id: &str, service_id: &str) -> Result<bool, StoreError>;
+    /// Disables a registration's key (writes `disabled_at`); `false` when there is no such active
+    /// registration.
+    async fn disable_verifier(&self, id: &str, at: OffsetDateTime) -> Result<bool, StoreError>;
+    /// Replaces the key of an active registration; `false` when there is none.
+    async fn replace_key(&self, id: &str, key_hash: &str) -> Result<bool, StoreError>;
 }
 
 fn verifier_row(r: &hanko_store::sqlx::any::AnyRow) -> Result<VerifierRecord, StoreError> {
@@ -198,6 +209,24 @@ impl VerifierStore for SqlStore {
         .await?;
         Ok(n > 0)
     }
+
+    async fn disable_verifier(&self, id: &str, at: OffsetDateTime) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE verifiers SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
+            .bind(ts(at))
+            .bind(id)
+            .execute(self.db.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn replace_key(&self, id: &str, key_hash: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE verifiers SET key_hash = $1 WHERE id = $2 AND disabled_at IS NULL")
+            .bind(key_hash)
+            .bind(id)
+            .execute(self.db.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
 }
 
 fn key_hash(key: &str) -> String {
@@ -206,7 +235,8 @@ fn key_hash(key: &str) -> String {
 
 /// Registrations recently authenticated, so the hot paths (OCSP) do not query the register for
 /// every request: key hash → registration, and the (platform, SP, service) triples seen. Only
-/// positive answers are kept, for [`KeyCache::TTL`]; registrations are never edited in place.
+/// positive answers are kept, for [`KeyCache::TTL`]; disabling or rotating a key evicts its
+/// registration at once ([`KeyCache::evict`]).
 #[derive(Debug, Default)]
 pub(crate) struct KeyCache {
     keys: std::sync::RwLock<std::collections::HashMap<String, (VerifierRecord, std::time::Instant)>>,
@@ -230,6 +260,12 @@ impl KeyCache {
             keys.clear();
         }
         keys.insert(hash, (v.clone(), std::time::Instant::now()));
+    }
+
+    /// Forgets every cached key and service of registration `id`.
+    fn evict(&self, id: &str) {
+        self.keys.write().unwrap_or_else(|p| p.into_inner()).retain(|_, (v, _)| v.id != id);
+        self.services.write().unwrap_or_else(|p| p.into_inner()).retain(|(v, _, _), _| v != id);
     }
 
     fn service(&self, triple: &(String, String, String)) -> bool {
@@ -261,6 +297,12 @@ impl std::fmt::Debug for Registration {
     }
 }
 
+fn new_api_key(env: Environment) -> String {
+    let mut secret = [0u8; 32];
+    OsRng.fill_bytes(&mut secret);
+    format!("hk_{}_{}", env.as_str(), hex::encode(secret))
+}
+
 fn check_id(what: &str, id: &str) -> Result<(), AuthorityError> {
     if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         return Err(AuthorityError::Invalid(format!("{what} must be 1–32 of [A-Za-z0-9_-]")));
@@ -278,12 +320,37 @@ impl Authority {
         let seq = self.store.next_counter(&format!("verifier-{}", role.as_str())).await?;
         let test = if env == Environment::Test { "T" } else { "" };
         let id = format!("{test}{}{seq:08}", role.id_prefix());
-        let mut secret = [0u8; 32];
-        OsRng.fill_bytes(&mut secret);
-        let api_key = format!("hk_{}_{}", env.as_str(), hex::encode(secret));
+        let api_key = new_api_key(env);
         let verifier =
             VerifierRecord { id, role, environment: env.as_str(), name: name.to_owned(), created_at: self.clock.now() };
         self.store.add_verifier(&verifier, &key_hash(&api_key)).await?;
+        Ok(Registration { verifier, api_key })
+    }
+
+    /// Disables registration `id`: its key is refused from now on, by this process at once (the
+    /// key cache is evicted). Other processes sharing the database stop accepting it within
+    /// their key cache's lifetime (60 s).
+    pub async fn disable_verifier(&self, id: &str) -> Result<VerifierRecord, AuthorityError> {
+        let v = self.store.verifier(id).await?.ok_or_else(|| AuthorityError::not_found("registration", id))?;
+        let done = self.store.disable_verifier(id, self.clock.now()).await?;
+        self.keys.evict(id);
+        if !done {
+            return Err(AuthorityError::Conflict(format!("{id} is disabled already")));
+        }
+        tracing::info!(verifier = %id, "key disabled");
+        Ok(v)
+    }
+
+    /// Gives registration `id` a new key (shown once) and disables the old one at once.
+    pub async fn rotate_key(&self, id: &str) -> Result<Registration, AuthorityError> {
+        let verifier = self.store.verifier(id).await?.ok_or_else(|| AuthorityError::not_found("registration", id))?;
+        let api_key = new_api_key(self.config.environment);
+        let done = self.store.replace_key(id, &key_hash(&api_key)).await?;
+        self.keys.evict(id);
+        if !done {
+            return Err(AuthorityError::Conflict(format!("{id} is disabled; register a new one")));
+        }
+        tracing::info!(verifier = %id, "key rotated");
         Ok(Registration { verifier, api_key })
     }
 
@@ -391,14 +458,45 @@ impl FromRequestParts<Arc<Authority>> for Caller {
             }
             (_, None) => (verifier.id.clone(), "-".to_owned()),
         };
-        if verifier.role == Role::Counter {
-            return Err(AuthorityError::Forbidden("counter keys do not call verifier services".into()));
+        if matches!(verifier.role, Role::Counter | Role::Operator) {
+            return Err(AuthorityError::Forbidden("counter and operator keys do not call verifier services".into()));
         }
         Ok(Caller { verifier, sp_id, service_id })
     }
 }
 
-/// An authenticated counter (or operator) caller.
+/// The bearer key of a request.
+fn bearer<'a>(parts: &'a Parts, hint: &'static str) -> Result<&'a str, AuthorityError> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(AuthorityError::Unauthenticated(hint))
+}
+
+/// An authenticated operator: CA and key administration (`/v1/admin/*`).
+#[derive(Debug, Clone)]
+pub struct OperatorCaller(pub VerifierRecord);
+
+impl FromRequestParts<Arc<Authority>> for OperatorCaller {
+    type Rejection = AuthorityError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        authority: &Arc<Authority>,
+    ) -> Result<OperatorCaller, AuthorityError> {
+        let key = bearer(parts, "send Authorization: Bearer <operator API key>")?;
+        let v = authority.authenticate(key).await?;
+        if v.role != Role::Operator {
+            return Err(AuthorityError::Forbidden("this needs an operator key".into()));
+        }
+        Ok(OperatorCaller(v))
+    }
+}
+
+/// An authenticated counter caller.
 #[derive(Debug, Clone)]
 pub struct CounterCaller(pub VerifierRecord);
 
@@ -438,7 +536,7 @@ struct NewService {
 
 async fn post_verifier(
     State(a): State<Arc<Authority>>,
-    _: CounterCaller,
+    _: OperatorCaller,
     Json(body): Json<NewVerifier>,
 ) -> Result<Json<Registration>, AuthorityError> {
     Ok(Json(a.register_verifier(body.role, &body.name).await?))
@@ -446,7 +544,7 @@ async fn post_verifier(
 
 async fn post_service(
     State(a): State<Arc<Authority>>,
-    _: CounterCaller,
+    _: OperatorCaller,
     Path(id): Path<String>,
     Json(body): Json<NewService>,
 ) -> Result<Json<serde_json::Value>, AuthorityError> {
@@ -454,9 +552,32 @@ async fn post_service(
     Ok(Json(serde_json::json!({"platform": id, "sp_id": body.sp_id, "service_id": body.service_id})))
 }
 
-/// `POST /v1/admin/verifiers`, `POST /v1/admin/verifiers/{id}/services`.
+async fn post_disable(
+    State(a): State<Arc<Authority>>,
+    OperatorCaller(me): OperatorCaller,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, AuthorityError> {
+    if me.id == id {
+        return Err(AuthorityError::Conflict("an operator does not disable its own key; use another".into()));
+    }
+    let v = a.disable_verifier(&id).await?;
+    Ok(Json(serde_json::json!({"id": v.id, "role": v.role, "disabled": true})))
+}
+
+async fn post_rotate(
+    State(a): State<Arc<Authority>>,
+    _: OperatorCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Registration>, AuthorityError> {
+    Ok(Json(a.rotate_key(&id).await?))
+}
+
+/// `POST /v1/admin/verifiers`, `POST /v1/admin/verifiers/{id}/services`,
+/// `POST /v1/admin/verifiers/{id}/disable`, `POST /v1/admin/verifiers/{id}/key`.
 pub(crate) fn routes() -> Router<Arc<Authority>> {
     Router::new()
         .route("/v1/admin/verifiers", post(post_verifier))
         .route("/v1/admin/verifiers/{id}/services", post(post_service))
+        .route("/v1/admin/verifiers/{id}/disable", post(post_disable))
+        .route("/v1/admin/verifiers/{id}/key", post(post_rotate))
 }

@@ -10,7 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use hanko_authority::{
     Authority, CardPins, Clock, Config, EmigrationPolicy, LifeEvent, ManualClock, NewPerson, Role, SystemClock,
 };
-use hanko_pki::{BasicFacts, BirthDate, CrlReason, Serial, Sex};
+use hanko_pki::{BasicFacts, BirthDate, Serial, Sex};
 use hanko_store::Db;
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -20,7 +20,8 @@ use crate::{now_or, DataDir};
 #[derive(Subcommand)]
 pub(crate) enum Command {
     /// Create the authority: its database, the first generation of both CAs (with their OCSP
-    /// responders) and a counter API key in DATA_DIR/counter.key (mode 0600). Idempotent.
+    /// responders), a counter API key in DATA_DIR/counter.key and an operator API key (CA and
+    /// key administration, /v1/admin/*) in DATA_DIR/operator.key (both mode 0600). Idempotent.
     Init(Common),
     /// Run the HTTP API (counter, CRL, OCSP, serial services, consents, smartphone
     /// certificates, metering; OpenAPI at /openapi.json) until Ctrl-C.
@@ -115,6 +116,20 @@ pub(crate) enum Command {
         /// Display name.
         #[arg(long)]
         name: String,
+    },
+    /// Disable a registration's API key at once (verifier, platform, counter or operator).
+    DisableKey {
+        #[command(flatten)]
+        common: Common,
+        /// The registration id (TSV…, TPF…, TCT…, TOP…).
+        id: String,
+    },
+    /// Give a registration a new API key (printed once); the old key is refused at once.
+    RotateKey {
+        #[command(flatten)]
+        common: Common,
+        /// The registration id.
+        id: String,
     },
     /// Register an SP's service (SP事業者ID + サービスID) behind a platform operator.
     AddService {
@@ -281,6 +296,8 @@ pub(crate) enum RoleArg {
     Platform,
     /// Counter staff.
     Counter,
+    /// Operator: CA and key administration.
+    Operator,
 }
 
 #[derive(Args)]
@@ -427,26 +444,38 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
         Command::Init(c) => {
             let a = create(&c.data.data_dir, c.database.as_deref(), clock(c.at.as_deref())?, |_| {}).await?;
             let key_path = c.data.data_dir.join("counter.key");
-            if !key_path.exists() {
-                let reg = a.register_verifier(Role::Counter, "counter (made by authority init)").await?;
-                hanko_store::write_atomic(&key_path, reg.api_key.as_bytes(), 0o600)?;
+            let operator_path = c.data.data_dir.join("operator.key");
+            for (path, role, name) in [
+                (&key_path, Role::Counter, "counter (made by authority init)"),
+                (&operator_path, Role::Operator, "operator (made by authority init)"),
+            ] {
+                if !path.exists() {
+                    let reg = a.register_verifier(role, name).await?;
+                    hanko_store::write_atomic(path, reg.api_key.as_bytes(), 0o600)?;
+                }
             }
             let generations: Vec<_> =
                 a.cas()?.all().iter().map(|g| json!({"kind": g.ca.kind().as_str(), "generation": g.id})).collect();
-            print(c.json, json!({"generations": generations, "counter_key": key_path}), || {
-                format!(
-                    "authority ready in {} ({} CA generations); counter API key in {}",
-                    c.data.data_dir.display(),
-                    generations.len(),
-                    key_path.display()
-                )
-            })
+            print(
+                c.json,
+                json!({"generations": generations, "counter_key": key_path, "operator_key": operator_path}),
+                || {
+                    format!(
+                        "authority ready in {} ({} CA generations); counter API key in {}, operator API key in {}",
+                        c.data.data_dir.display(),
+                        generations.len(),
+                        key_path.display(),
+                        operator_path.display()
+                    )
+                },
+            )
         }
         Command::Serve(s) => serve(s).await,
         Command::AddPerson(p) => {
             let a = open(&p.common.data.data_dir, p.common.database.as_deref(), clock(p.common.at.as_deref())?, |_| {})
                 .await?;
-            let facts = BasicFacts::new(&p.name, Sex::parse(&p.sex)?, parse_date(&p.birth)?, &p.address)?;
+            let birth = hanko_authority::check_birth_date(parse_date(&p.birth)?, a.clock().now())?;
+            let facts = BasicFacts::new(&p.name, hanko_authority::parse_sex(&p.sex)?, birth, &p.address)?;
             let person = a
                 .add_person(NewPerson { facts, prefecture: p.prefecture, municipality: p.municipality, ward: p.ward })
                 .await?;
@@ -558,13 +587,34 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
             let c = &e.common;
             let a = open(&c.data.data_dir, c.database.as_deref(), clock(c.at.as_deref())?, |_| {}).await?;
             let card = || e.card.clone().context("this event needs --card");
+            // A flag the event kind does not take is refused, not silently ignored.
+            let given = [
+                ("--card", e.card.is_some()),
+                ("--name", e.name.is_some()),
+                ("--address", e.address.is_some()),
+                ("--birth", e.birth.is_some()),
+                ("--sex", e.sex.is_some()),
+            ];
+            let takes: &[&str] = match e.kind {
+                EventKind::FactsChanged => &["--name", "--address", "--birth", "--sex"],
+                EventKind::Death | EventKind::Emigration => &[],
+                EventKind::CardLost | EventKind::CardReturned => &["--card"],
+            };
+            if let Some((flag, _)) = given.iter().find(|(f, g)| *g && !takes.contains(f)) {
+                bail!("this event takes no {flag}");
+            }
+            let now = a.clock().now();
             let event = match e.kind {
                 EventKind::FactsChanged => LifeEvent::FactsChanged {
                     name: e.name.clone(),
                     address: e.address.clone(),
                     locality: None,
-                    birth_date: e.birth.as_deref().map(parse_date).transpose()?,
-                    sex: e.sex.as_deref().map(Sex::parse).transpose()?,
+                    birth_date: e
+                        .birth
+                        .as_deref()
+                        .map(|b| Ok::<_, anyhow::Error>(hanko_authority::check_birth_date(parse_date(b)?, now)?))
+                        .transpose()?,
+                    sex: e.sex.as_deref().map(hanko_authority::parse_sex).transpose()?,
                 },
                 EventKind::Death => LifeEvent::Death,
                 EventKind::Emigration => LifeEvent::Emigration,
@@ -595,8 +645,7 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
             let a =
                 open(&common.data.data_dir, common.database.as_deref(), clock(common.at.as_deref())?, |_| {}).await?;
             let s = Serial::from_hex(&serial).with_context(|| format!("{serial:?} is not a hex serial"))?;
-            let reason = CrlReason::from_name(&reason)
-                .with_context(|| format!("unknown reason {reason:?} (e.g. affiliationChanged, certificateHold)"))?;
+            let reason = hanko_authority::revocation_reason(&reason)?;
             if a.store().certificate(&s).await?.and_then(|c| c.der).is_none() {
                 bail!("no certificate {serial} was issued by this authority");
             }
@@ -649,6 +698,7 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
                 RoleArg::Auth => Role::Auth,
                 RoleArg::Platform => Role::Platform,
                 RoleArg::Counter => Role::Counter,
+                RoleArg::Operator => Role::Operator,
             };
             let reg = a.register_verifier(role, &name).await?;
             print(common.json, serde_json::to_value(&reg)?, || {
@@ -659,6 +709,22 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
                     reg.verifier.environment,
                     reg.api_key
                 )
+            })
+        }
+        Command::DisableKey { common, id } => {
+            let a =
+                open(&common.data.data_dir, common.database.as_deref(), clock(common.at.as_deref())?, |_| {}).await?;
+            let v = a.disable_verifier(&id).await?;
+            print(common.json, json!({"id": v.id, "role": v.role, "disabled": true}), || {
+                format!("disabled the key of {id}")
+            })
+        }
+        Command::RotateKey { common, id } => {
+            let a =
+                open(&common.data.data_dir, common.database.as_deref(), clock(common.at.as_deref())?, |_| {}).await?;
+            let reg = a.rotate_key(&id).await?;
+            print(common.json, serde_json::to_value(&reg)?, || {
+                format!("new API key of {id} (shown once; the old one is refused): {}", reg.api_key)
             })
         }
         Command::AddService { common, platform, sp, service, name } => {
@@ -672,8 +738,10 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
         Command::IssueCert(args) => issue_cert(args).await,
         Command::Crl(c) => {
             let a = open(&c.data.data_dir, c.database.as_deref(), clock(c.at.as_deref())?, |_| {}).await?;
-            let published = a.publish_crls().await?;
-            let rows: Vec<serde_json::Value> = published
+            // One generation that fails is reported and skipped; the others are published.
+            let report = a.publish_crls_report().await?;
+            let rows: Vec<serde_json::Value> = report
+                .published
                 .iter()
                 .map(|p| {
                     let path = c.data.data_dir.join("crl").join(format!("{}-{}.crl", p.kind.as_str(), p.generation));
@@ -704,7 +772,16 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
-            })
+            })?;
+            if !report.failed.is_empty() {
+                let failed: Vec<String> = report
+                    .failed
+                    .iter()
+                    .map(|f| format!("{} CA {}: {}", f.kind.as_str(), f.generation, f.error))
+                    .collect();
+                bail!("{} CRL(s) not published: {}", failed.len(), failed.join("; "));
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::List(c) => {
             let a = open(&c.data.data_dir, c.database.as_deref(), clock(c.at.as_deref())?, |_| {}).await?;

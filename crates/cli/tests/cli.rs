@@ -305,6 +305,12 @@ fn bad_input_gives_clear_errors_not_panics() {
     assert!(text(&out).contains("not a hex serial"));
     let out = hanko(&dir, &["authority", "revoke", "01", "--reason", "bogus"]);
     assert!(text(&out).contains("unknown reason"));
+    // removefromcrl_revocation_is_refused: a reason a JPKI revocation cannot have (it would stop
+    // every later CRL) is refused before anything is looked up.
+    for reason in ["removeFromCRL", "privilegeWithdrawn", "aACompromise"] {
+        let out = hanko(&dir, &["authority", "revoke", "01", "--reason", reason]);
+        assert!(!out.status.success() && text(&out).contains("unknown reason"), "{reason}: {}", text(&out));
+    }
     let out = hanko(
         &dir,
         &["authority", "issue-cert", "--kind", "signature", "--generate-key", dir.join("x.p8").to_str().unwrap()],
@@ -378,4 +384,28 @@ fn demo_runs_twice_and_refuses_foreign_directories() {
     let out = hanko(&dir, &["demo", "--dir", foreign.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(foreign.join("precious.txt").exists());
+}
+
+/// Finding 2.4: `authority init` writes an operator key beside the counter key (both 0600), and
+/// any key can be disabled or rotated from the CLI.
+#[test]
+fn init_makes_an_operator_key_and_keys_can_be_disabled() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("operator-key");
+    let v = ok_json(&dir, &["authority", "init", "--at", "2026-01-01T00:00:00Z", "--json"]);
+    for name in ["counter.key", "operator.key"] {
+        let path = dir.join("data").join(name);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{name}");
+        assert!(std::fs::read_to_string(&path).unwrap().starts_with("hk_test_"));
+    }
+    assert!(v["operator_key"].as_str().unwrap().ends_with("operator.key"), "{v}");
+    let reg = ok_json(&dir, &["authority", "add-verifier", "--role", "signature", "--name", "sv", "--json"]);
+    let id = reg["verifier"]["id"].as_str().unwrap();
+    let rotated = ok_json(&dir, &["authority", "rotate-key", id, "--json"]);
+    assert_ne!(rotated["api_key"], reg["api_key"]);
+    let disabled = ok_json(&dir, &["authority", "disable-key", id, "--json"]);
+    assert_eq!(disabled["disabled"], true);
+    let out = hanko(&dir, &["authority", "disable-key", id]);
+    assert!(!out.status.success() && text(&out).contains("disabled already"), "{}", text(&out));
 }

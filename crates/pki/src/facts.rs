@@ -20,9 +20,10 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FactsError {
-    /// The birth date is not `EYYYYMMDD`.
-    #[error("birth date {0:?} is not EYYYYMMDD")]
-    BirthDateSyntax(String),
+    /// The birth date is not `EYYYYMMDD`. The input is not kept: it is a fact of a person (it
+    /// would reach logs and error bodies).
+    #[error("birth date is not EYYYYMMDD (an era digit 0–5 and 8 digits)")]
+    BirthDateSyntax,
     /// The era digit does not match the Gregorian date.
     #[error("birth date era {given} does not match the date (expected {expected})")]
     EraMismatch {
@@ -147,7 +148,7 @@ pub enum BirthDate {
 impl BirthDate {
     /// Parses `EYYYYMMDD`; the era digit must match the date.
     pub fn parse(s: &str) -> Result<BirthDate, FactsError> {
-        let err = || FactsError::BirthDateSyntax(s.to_owned());
+        let err = || FactsError::BirthDateSyntax;
         let b = s.as_bytes();
         if b.len() != 9 || !b.iter().all(u8::is_ascii_digit) {
             return Err(err());

@@ -303,10 +303,26 @@ mod tests {
 
     #[tokio::test]
     async fn postgres_migrates_once_and_maps_conflicts() {
-        let Some(url) = postgres_url("store_unit") else { return };
+        // A fresh schema per run (so the migration runs from scratch every time), dropped
+        // afterwards.
+        let random = std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0u8);
+        let schema = format!("store_unit_{}_{random:x}", std::process::id());
+        let Some(url) = postgres_url(&schema) else { return };
         let db = Db::connect(&url).await.unwrap();
         assert_eq!(db.dialect(), Dialect::Postgres);
-        exercise(db).await;
+        let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM hanko_schema WHERE service = 'test'")
+            .fetch_all(db.pool())
+            .await
+            .unwrap_or_default();
+        assert!(versions.is_empty(), "the schema {schema} is not fresh: {versions:?}");
+        exercise(db.clone()).await;
+        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE")).execute(db.pool()).await.unwrap();
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = $1")
+            .bind(&schema)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(left, 0, "schema {schema} was not dropped");
     }
 
     #[test]

@@ -91,9 +91,10 @@ pub struct TestAuthority {
     pub dir: PathBuf,
     pub base: String,
     pub counter_key: String,
+    pub operator_key: String,
+    /// The database the authority runs on (tests reach into it to plant bad rows).
+    pub db_url: String,
     pub http: reqwest::Client,
-    /// The database URL it runs on (to open it again).
-    pub database_url: String,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -112,13 +113,14 @@ impl TestAuthority {
     /// Starts an authority with settings changed by `configure`.
     pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestAuthority {
         let dir = temp_dir("api");
-        let url = database_url(backend, &dir);
-        let db = Db::connect(&url).await.unwrap();
+        let db_url = database_url(backend, &dir);
+        let db = Db::connect(&db_url).await.unwrap();
         let mut config = Config::sandbox(&dir);
         configure(&mut config);
         let clock = Arc::new(ManualClock::new(START));
         let authority = Arc::new(Authority::open(db, config, clock.clone()).await.unwrap());
         let counter_key = authority.register_verifier(Role::Counter, "test counter").await.unwrap().api_key;
+        let operator_key = authority.register_verifier(Role::Operator, "test operator").await.unwrap().api_key;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let a = authority.clone();
@@ -131,8 +133,9 @@ impl TestAuthority {
             dir,
             base,
             counter_key,
+            operator_key,
+            db_url,
             http: reqwest::Client::new(),
-            database_url: url,
             server,
         }
     }
@@ -145,6 +148,16 @@ impl TestAuthority {
     /// GET with the counter key.
     pub async fn counter_get(&self, path: &str) -> (u16, Value) {
         self.send(self.http.get(format!("{}{path}", self.base)), &self.counter_key).await
+    }
+
+    /// POST JSON with the operator key (`/v1/admin/*`).
+    pub async fn operator_post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(&body), &self.operator_key).await
+    }
+
+    /// GET with the operator key.
+    pub async fn operator_get(&self, path: &str) -> (u16, Value) {
+        self.send(self.http.get(format!("{}{path}", self.base)), &self.operator_key).await
     }
 
     /// Sends with `key` as the bearer token; returns (status, JSON body or the text as a string).
@@ -187,7 +200,7 @@ impl TestAuthority {
 
     /// Registers a verifier of `role`; returns (id, API key).
     pub async fn verifier(&self, role: &str, name: &str) -> (String, String) {
-        let (status, body) = self.counter_post("/v1/admin/verifiers", json!({"role": role, "name": name})).await;
+        let (status, body) = self.operator_post("/v1/admin/verifiers", json!({"role": role, "name": name})).await;
         assert_eq!(status, 200, "{body}");
         (body["verifier"]["id"].as_str().unwrap().to_owned(), body["api_key"].as_str().unwrap().to_owned())
     }

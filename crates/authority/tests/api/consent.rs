@@ -19,7 +19,7 @@ pub async fn platform(t: &TestAuthority, services: &[&str]) -> (String, String) 
     for s in services {
         let (sp, svc) = s.split_once('/').unwrap();
         let (status, body) = t
-            .counter_post(
+            .operator_post(
                 &format!("/v1/admin/verifiers/{id}/services"),
                 json!({"sp_id": sp, "service_id": svc, "name": format!("service {s}")}),
             )
@@ -146,7 +146,7 @@ async fn latest_facts_follow_the_person_across_moves(backend: Backend) {
     assert_eq!(body, json!({"obtainable": false, "reason": "no-valid-signature-certificate"}));
 
     // Billed: 2 records returned, 1 not obtainable.
-    let (status, report) = t.counter_get("/v1/admin/meter?month=2026-04").await;
+    let (status, report) = t.operator_get("/v1/admin/meter?month=2026-04").await;
     assert_eq!(status, 200, "{report}");
     let row = |kind: &str| {
         report["rows"]

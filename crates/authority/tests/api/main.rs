@@ -9,4 +9,6 @@ mod counter;
 mod meter;
 mod phone;
 mod publication;
+mod robustness;
+mod roles;
 mod services;

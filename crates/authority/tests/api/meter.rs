@@ -47,7 +47,7 @@ async fn the_meter_report_matches_the_calls(backend: Backend) {
         call(&t, "/v1/serials/corresponding", &pf.1, None, Some(json!({"serial": card["auth_serial"]}))).await;
     assert_eq!(status, 400);
 
-    let (status, report) = t.counter_get("/v1/admin/meter?month=2026-04").await;
+    let (status, report) = t.operator_get("/v1/admin/meter?month=2026-04").await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["month"], "2026-04");
     assert_eq!(row(&report, &pf.0, "SP1", "latest-facts"), Some((2, 40)));
@@ -55,9 +55,9 @@ async fn the_meter_report_matches_the_calls(backend: Backend) {
     assert_eq!(total(&report, &pf.0), Some((5, 46)));
     assert_eq!(report["total_yen"], 46);
     // Other months are empty; the month is checked; only the counter reads the meter.
-    let (_, may) = t.counter_get("/v1/admin/meter?month=2026-05").await;
+    let (_, may) = t.operator_get("/v1/admin/meter?month=2026-05").await;
     assert_eq!(may["rows"], json!([]));
-    assert_eq!(t.counter_get("/v1/admin/meter?month=2026-4").await.0, 400);
+    assert_eq!(t.operator_get("/v1/admin/meter?month=2026-4").await.0, 400);
     assert_eq!(call(&t, "/v1/admin/meter?month=2026-04", &pf.1, None, None).await.0, 403);
     // The library call gives the same.
     let lib = t.authority.meter_report("2026-04").await.unwrap();
@@ -80,31 +80,43 @@ async fn a_status_check_counts_once_per_person_per_year(backend: Backend) {
         }
     };
     let (sa, sb) = (a["signature_serial"].clone(), b["signature_serial"].clone());
+    let counted = |month: &'static str, verifier: String| {
+        let t = &t;
+        async move {
+            let (_, report) = t.operator_get(&format!("/v1/admin/meter?month={month}")).await;
+            row(&report, &verifier, &verifier, "status-check").map_or(0, |(count, _)| count)
+        }
+    };
     let body =
         report(sv.clone(), vec![sa.clone(), sb.clone(), sa.clone(), json!("0102"), a["auth_serial"].clone()]).await;
+    // status_checks_answer_an_acknowledgement_only: nothing about persons, unknown serials or
+    // earlier counts (a linkage oracle otherwise) — only what the caller sent.
+    assert_eq!(body, json!({"acknowledged": true, "year": 2026, "serials": 4}));
     // Distinct serials: 4; the unknown one and the auth certificate (not checked by a signature
-    // verifier) are ignored.
-    assert_eq!(body, json!({"year": 2026, "serials": 4, "ignored": 2, "persons": 2, "counted_new": 2}));
+    // verifier) are ignored: 2 persons counted.
+    assert_eq!(counted("2026-04", sv_id.clone()).await, 2);
     let body = report(sv.clone(), vec![sa.clone(), sb.clone()]).await;
-    assert_eq!(body["counted_new"], 0);
+    assert_eq!(body, json!({"acknowledged": true, "year": 2026, "serials": 2}));
+    assert_eq!(counted("2026-04", sv_id.clone()).await, 2);
     // Another verifier counts for itself; two certificates of one person count once.
-    let body = report(pf.1.clone(), vec![sa.clone(), a["auth_serial"].clone()]).await;
-    assert_eq!((body["persons"].as_u64(), body["counted_new"].as_u64()), (Some(1), Some(1)));
+    report(pf.1.clone(), vec![sa.clone(), a["auth_serial"].clone()]).await;
+    assert_eq!(counted("2026-04", pf.0.clone()).await, 1);
     // Later in the same JST year: nothing new. The next JST year: again.
     t.clock.set(datetime!(2026-12-31 14:59:59 UTC));
-    assert_eq!(report(sv.clone(), vec![sa.clone(), sb.clone()]).await["counted_new"], 0);
+    report(sv.clone(), vec![sa.clone(), sb.clone()]).await;
+    assert_eq!(counted("2026-12", sv_id.clone()).await, 0);
     t.clock.set(datetime!(2026-12-31 15:00 UTC));
     let body = report(sv.clone(), vec![sa.clone(), sb.clone()]).await;
-    assert_eq!((body["year"].as_i64(), body["counted_new"].as_u64()), (Some(2027), Some(2)));
-    let (_, april) = t.counter_get("/v1/admin/meter?month=2026-04").await;
+    assert_eq!(body["year"], 2027);
+    let (_, april) = t.operator_get("/v1/admin/meter?month=2026-04").await;
     assert_eq!(row(&april, &sv_id, &sv_id, "status-check"), Some((2, 0)));
-    let (_, january) = t.counter_get("/v1/admin/meter?month=2027-01").await;
+    let (_, january) = t.operator_get("/v1/admin/meter?month=2027-01").await;
     assert_eq!(row(&january, &sv_id, &sv_id, "status-check"), Some((2, 0)));
 
     // Budget: 10,000 serials pass (beyond the default body limit), 10,001 do not.
     let many: Vec<Value> = (1..=10_000u64).map(|i| json!(format!("{:016X}", i))).collect();
     let body = report(sv.clone(), many.clone()).await;
-    assert_eq!((body["serials"].as_u64(), body["ignored"].as_u64()), (Some(10_000), Some(10_000)));
+    assert_eq!(body, json!({"acknowledged": true, "year": 2027, "serials": 10_000}));
     let mut too_many = many;
     too_many.push(json!("FFFF"));
     let (status, _) = call(&t, "/v1/status-checks", &sv, None, Some(json!({"serials": too_many}))).await;

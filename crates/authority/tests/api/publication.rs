@@ -432,7 +432,7 @@ async fn ocsp_responder_certificate_is_short_lived_and_rotated(backend: Backend)
 
     // A restart loads the newest responder (no new one: it is not due).
     let reopened = hanko_authority::Authority::open(
-        hanko_store::Db::connect(&t.database_url).await.unwrap(),
+        hanko_store::Db::connect(&t.db_url).await.unwrap(),
         t.authority.config().clone(),
         t.clock.clone(),
     )
@@ -474,7 +474,7 @@ async fn the_crl_lists_revocations_and_answers_conditional_requests(backend: Bac
     let (_, sig, _) = card(&t).await;
     revoke(&t, &sig, "affiliationChanged").await;
 
-    let (status, body) = t.counter_post("/v1/admin/crl", json!({})).await;
+    let (status, body) = t.operator_post("/v1/admin/crl", json!({})).await;
     assert_eq!(status, 200, "{body}");
     let published = body["crls"].as_array().unwrap();
     assert_eq!(published.len(), 2, "{body}");
@@ -557,7 +557,7 @@ async fn the_crl_lists_revocations_and_answers_conditional_requests(backend: Bac
 
     // Once the certificate has expired (its holder's 5th birthday), the next CRL drops it.
     t.clock.set(hanko_pki::time::macros::datetime!(2032-01-01 00:00 UTC));
-    let (status, body) = t.counter_post("/v1/admin/crl", json!({})).await;
+    let (status, body) = t.operator_post("/v1/admin/crl", json!({})).await;
     assert_eq!(status, 200, "{body}");
     let again = body["crls"].as_array().unwrap().iter().find(|c| c["kind"] == "signature").unwrap().clone();
     assert_eq!(again["entries"], 0, "{again}");
