@@ -108,7 +108,9 @@ pub(crate) enum Command {
         photo_out: Option<PathBuf>,
     },
     /// Make an emulated card appear in pcscd as an inserted card (vpcd bridge), until stopped.
-    /// Any PC/SC application — OpenSC, jpki-cli, hanko — then uses it like a real card.
+    /// Any PC/SC application — OpenSC, jpki-cli, hanko — then uses it like a real card. Needs
+    /// pcscd with the vpcd driver running (Debian: pcscd vsmartcard-vpcd; scripts/pcsc-up.sh);
+    /// hanko itself speaks TCP to it and needs no PC/SC library.
     Serve {
         #[command(flatten)]
         data: DataDir,
@@ -147,7 +149,8 @@ pub(crate) struct On {
     /// An emulated card of the data directory, by id (see `hanko card list`).
     #[arg(long, required_unless_present = "reader")]
     card: Option<String>,
-    /// A card in a PC/SC reader whose name contains this text (e.g. "Virtual PCD").
+    /// A card in a PC/SC reader whose name contains this text (e.g. "Virtual PCD"). Needs a
+    /// running pcscd and a hanko built with `--features pcsc` (libpcsclite-dev); see docs/pcsc.md.
     #[arg(long, conflicts_with = "card")]
     reader: Option<String>,
 }
@@ -156,10 +159,22 @@ impl On {
     fn open(&self) -> Result<Box<dyn Transport>> {
         match (&self.card, &self.reader) {
             (Some(id), _) => Ok(Box::new(CardFile::open(&self.data.data_dir, id)?)),
-            (None, Some(name)) => Ok(Box::new(hanko_cardlink::PcscTransport::connect(Some(name))?)),
+            (None, Some(name)) => reader_transport(name),
             (None, None) => bail!("give --card ID or --reader NAME"),
         }
     }
+}
+
+/// The card in the PC/SC reader whose name contains `name`.
+#[cfg(feature = "pcsc")]
+fn reader_transport(name: &str) -> Result<Box<dyn Transport>> {
+    Ok(Box::new(hanko_cardlink::PcscTransport::connect(Some(name))?))
+}
+
+/// Without the `pcsc` feature there is no PC/SC library to reach a reader with.
+#[cfg(not(feature = "pcsc"))]
+fn reader_transport(_name: &str) -> Result<Box<dyn Transport>> {
+    Err(crate::no_pcsc("--reader"))
 }
 
 /// The kind of device to issue.

@@ -42,6 +42,10 @@ enum Command {
     #[command(subcommand)]
     Authority(cmd_authority::Command),
     /// Emulated My Number Cards (and real ones in PC/SC readers): issue, read, verify PINs, sign, serve to pcscd.
+    ///
+    /// `--card ID` uses a card of the data directory in process and needs nothing else.
+    /// `--reader NAME` needs pcscd running and a hanko built with `--features pcsc`
+    /// (libpcsclite-dev); `serve` needs pcscd with the vpcd driver (scripts/pcsc-up.sh).
     #[command(subcommand)]
     Card(cmd_card::Command),
     /// OCSP (RFC 6960) responder and client, file in / file out.
@@ -81,6 +85,16 @@ pub(crate) struct DataDir {
     /// The authority's data directory.
     #[arg(long, env = "HANKO_DATA_DIR", default_value = "hanko-data")]
     pub(crate) data_dir: PathBuf,
+}
+
+/// The error of a PC/SC operation in a hanko built without the `pcsc` feature.
+#[cfg_attr(feature = "pcsc", allow(dead_code))]
+pub(crate) fn no_pcsc(what: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{what} needs PC/SC, and this hanko was built without it. Install pcscd and libpcsclite-dev \
+         (Debian: apt-get install pcscd libpcsclite-dev pkg-config), then rebuild with \
+         `cargo build --release -p hanko-cli --features pcsc` (see docs/pcsc.md)"
+    )
 }
 
 /// Parses an RFC 3339 time (`2026-01-01T09:00:00+09:00`).

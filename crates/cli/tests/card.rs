@@ -1,5 +1,6 @@
 //! Emulated cards through the `hanko` binary: persistence, crash safety, and the real PC/SC
-//! stack (pcscd + vpcd) with OpenSC as the independent client.
+//! stack (pcscd + vpcd) with OpenSC as the independent client. hanko's own `--reader` needs the
+//! `pcsc` feature (scripts/test.sh enables it); the tests that use it are built only with it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -196,6 +197,7 @@ fn pcsc_up() {
 }
 
 /// Serves the card on the second vpcd reader and waits until pcscd sees it.
+#[cfg(feature = "pcsc")]
 fn serve(dir: &Path, card: &str) -> Served {
     pcsc_up();
     let child = hanko(dir, None)
@@ -216,6 +218,7 @@ fn serve(dir: &Path, card: &str) -> Served {
     }
 }
 
+#[cfg(feature = "pcsc")]
 fn pkcs11_module() -> String {
     for p in [
         "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
@@ -230,6 +233,7 @@ fn pkcs11_module() -> String {
 }
 
 /// OpenSC's JPKI driver, unmodified, through pcscd and our vpcd bridge.
+#[cfg(feature = "pcsc")]
 #[test]
 fn opensc_reads_signs_and_locks_through_pcscd() {
     let _lock = PCSC.lock().unwrap_or_else(|e| e.into_inner());
@@ -360,6 +364,7 @@ fn opensc_reads_signs_and_locks_through_pcscd() {
 
 /// Runs pkcs11-tool; retries while pcscd still reports the card as settling after the previous
 /// client reset it (vpcd answers a reset with a fresh power-on).
+#[cfg(feature = "pcsc")]
 fn pkcs11(args: impl Fn(&mut Command)) -> Output {
     let mut last = None;
     for _ in 0..10 {
@@ -376,6 +381,7 @@ fn pkcs11(args: impl Fn(&mut Command)) -> Output {
 }
 
 /// Tries left on the auth PIN, asked through pcscd by our own client.
+#[cfg(feature = "pcsc")]
 fn tries_via_reader(dir: &Path, reader: &str) -> String {
     let o = run({
         let mut c = hanko(dir, None);
