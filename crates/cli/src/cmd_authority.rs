@@ -1,14 +1,15 @@
 //! `hanko authority …` — the authority service (the J-LIS role) and its admin commands. The
 //! commands call the same library functions as the HTTP API, on the same database.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use hanko_authority::{
-    Authority, CardPins, Clock, Config, EmigrationPolicy, LifeEvent, ManualClock, NewPerson, Role, SystemClock,
+    Authority, CardPins, Clock, Config, EmigrationPolicy, LifeEvent, ManualClock, NewPerson, RegisterStore, Role,
+    SqlStore, SystemClock,
 };
 use hanko_pki::{BasicFacts, BirthDate, CrlReason, Serial, Sex};
 use hanko_store::Db;
@@ -348,24 +349,108 @@ pub(crate) fn database_url(data_dir: &std::path::Path, database: Option<&str>) -
     database.map(str::to_owned).unwrap_or_else(|| format!("sqlite:{}", data_dir.join("authority.sqlite").display()))
 }
 
-/// Opens the authority of a data directory, which `hanko authority init` made.
+/// The file of the data directory that names its authority; the database holds the same id
+/// ([`hanko_store::Db::bind`]). Written once by `authority init`, compared on every open.
+const BINDING_FILE: &str = "authority.id";
+/// The service name of the authority's binding in the database.
+const BINDING_SERVICE: &str = "authority";
+
+/// A database URL fit to print: the password of a postgres:// URL is elided.
+pub(crate) fn redacted(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((user_info, host)) if user_info.contains(':') => {
+                let user = user_info.split(':').next().unwrap_or_default();
+                format!("{scheme}://{user}:***@{host}")
+            }
+            _ => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// The authority id written in the data directory, if any.
+fn binding_file(data_dir: &Path) -> Result<Option<String>> {
+    let path = data_dir.join(BINDING_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(s) => Ok(Some(s.trim().to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+async fn connect(url: &str) -> Result<Db> {
+    Db::connect(url).await.with_context(|| format!("opening the database {}", redacted(url)))
+}
+
+/// The refusal when a data directory and a database name different authorities.
+fn mismatch(data_dir: &Path, file_id: &str, url: &str, db_id: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the data directory {} belongs to authority {file_id}, but the database {} to authority {db_id}: \
+         check --data-dir / $HANKO_DATA_DIR and --database / $HANKO_DATABASE_URL (nothing was changed)",
+        data_dir.display(),
+        redacted(url)
+    )
+}
+
+/// A data directory bound to an authority, and a SQLite database path that does not exist:
+/// refused before anything creates the file.
+fn refuse_missing_sqlite(data_dir: &Path, file_id: &str, url: &str) -> Result<()> {
+    if let Some(path) = url.strip_prefix("sqlite:").map(|p| p.trim_start_matches("//")) {
+        if !Path::new(path).exists() {
+            bail!(
+                "the database {url} does not exist, but {} belongs to authority {file_id}: check --database / \
+                 $HANKO_DATABASE_URL (nothing was created)",
+                data_dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A data directory bound to an authority, and a database that holds none.
+fn unbound(data_dir: &Path, file_id: &str, url: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the database {} holds no hanko authority, but {} belongs to authority {file_id}: check --database / \
+         $HANKO_DATABASE_URL (nothing was changed)",
+        redacted(url),
+        data_dir.display()
+    )
+}
+
+/// Opens the authority of a data directory, which `hanko authority init` made. The data
+/// directory and the database must name the same authority; nothing is created here, so a
+/// mistyped `--database` is refused instead of starting a second authority over the CA keys.
 pub(crate) async fn open(
     data_dir: &std::path::Path,
     database: Option<&str>,
     clock: Arc<dyn Clock>,
     configure: impl FnOnce(&mut Config),
 ) -> Result<Arc<Authority>> {
-    if database.is_none() && !data_dir.join("authority.sqlite").exists() {
+    let url = database_url(data_dir, database);
+    let Some(file_id) = binding_file(data_dir)? else {
         bail!(
-            "no authority in {} (run `hanko authority init --data-dir {}` first)",
+            "no authority in {} (no {BINDING_FILE}): run `hanko authority init --data-dir {}` first \
+             (it also adopts a directory made by an older hanko)",
             data_dir.display(),
             data_dir.display()
         );
+    };
+    refuse_missing_sqlite(data_dir, &file_id, &url)?;
+    let db = connect(&url).await?;
+    match db.binding(BINDING_SERVICE).await? {
+        Some(db_id) if db_id == file_id => {}
+        Some(db_id) => return Err(mismatch(data_dir, &file_id, &url, &db_id)),
+        None => return Err(unbound(data_dir, &file_id, &url)),
     }
-    create(data_dir, database, clock, configure).await
+    authority(db, data_dir, clock, configure).await
 }
 
-/// Opens the authority of a data directory, creating it (database, CA generations) when new.
+/// `hanko authority init` (and the demo): sets up the authority of a data directory and its
+/// database — or opens it when they already belong together. Binds the two by a random id
+/// written in both; refuses a pair that belongs to different authorities, a database that
+/// belongs to another data directory, and a data directory that holds CA keys of a database
+/// other than this one.
 pub(crate) async fn create(
     data_dir: &std::path::Path,
     database: Option<&str>,
@@ -373,10 +458,78 @@ pub(crate) async fn create(
     configure: impl FnOnce(&mut Config),
 ) -> Result<Arc<Authority>> {
     let url = database_url(data_dir, database);
-    let db = Db::connect(&url).await.with_context(|| format!("opening the database {url}"))?;
+    let file_id = binding_file(data_dir)?;
+    if let Some(f) = &file_id {
+        refuse_missing_sqlite(data_dir, f, &url)?;
+    }
+    let db = connect(&url).await?;
+    let db_id = db.binding(BINDING_SERVICE).await?;
+    let has_keys = data_dir.join("ca").exists();
+    let (dir, shown) = (data_dir.display(), redacted(&url));
+    match (file_id, db_id) {
+        (Some(f), Some(d)) if f == d => {}
+        (Some(f), Some(d)) => return Err(mismatch(data_dir, &f, &url, &d)),
+        (None, Some(d)) => bail!(
+            "the database {shown} belongs to authority {d}, whose data directory (with its CA keys) is not {dir}: \
+             check --data-dir / $HANKO_DATA_DIR (nothing was changed)"
+        ),
+        (Some(f), None) if has_keys => return Err(unbound(data_dir, &f, &url)),
+        // An init that stopped after writing the file and before binding the database.
+        (Some(f), None) => {
+            if !SqlStore::new(db.clone()).await?.generations().await?.is_empty() {
+                return Err(unbound(data_dir, &f, &url));
+            }
+            bind(&db, &f).await?
+        }
+        (None, None) => {
+            let has_cas = !SqlStore::new(db.clone()).await?.generations().await?.is_empty();
+            if has_cas != has_keys {
+                bail!(
+                    "{dir} and the database {shown} do not belong together ({}): check --data-dir and --database \
+                     (nothing was changed)",
+                    if has_keys {
+                        "the directory holds CA keys, the database no CA"
+                    } else {
+                        "the database holds CAs whose keys are not in the directory"
+                    }
+                );
+            }
+            // A new authority, or one made by an older hanko (its keys are checked against its
+            // certificates when it loads).
+            let mut raw = [0u8; 16];
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut raw);
+            let id = hex::encode(raw);
+            let path = data_dir.join(BINDING_FILE);
+            if !hanko_store::create_new(&path, format!("{id}\n").as_bytes(), 0o644)
+                .with_context(|| format!("writing {}", path.display()))?
+            {
+                bail!("{} appeared while init ran (another init?); run it again", path.display());
+            }
+            bind(&db, &id).await?;
+        }
+    }
+    authority(db, data_dir, clock, configure).await
+}
+
+/// Binds the database to `id`, refusing when another process bound it first.
+async fn bind(db: &Db, id: &str) -> Result<()> {
+    let bound = db.bind(BINDING_SERVICE, id).await?;
+    if bound != id {
+        bail!("the database was bound to authority {bound} while init ran (another init?)");
+    }
+    Ok(())
+}
+
+async fn authority(
+    db: Db,
+    data_dir: &Path,
+    clock: Arc<dyn Clock>,
+    configure: impl FnOnce(&mut Config),
+) -> Result<Arc<Authority>> {
     let mut config = Config::sandbox(data_dir);
     configure(&mut config);
-    Ok(Arc::new(Authority::open(db, config, clock).await?))
+    let store = Arc::new(SqlStore::new(db).await?);
+    Ok(Arc::new(Authority::with_store(store, config, clock).await?))
 }
 
 fn clock(at: Option<&str>) -> Result<Arc<dyn Clock>> {
@@ -419,7 +572,9 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
             let key_path = c.data.data_dir.join("counter.key");
             if !key_path.exists() {
                 let reg = a.register_verifier(Role::Counter, "counter (made by authority init)").await?;
-                hanko_store::write_atomic(&key_path, reg.api_key.as_bytes(), 0o600)?;
+                // create_new: a key file is never overwritten (a concurrent init keeps its own).
+                hanko_store::create_new(&key_path, reg.api_key.as_bytes(), 0o600)
+                    .with_context(|| format!("writing {}", key_path.display()))?;
             }
             let generations: Vec<_> =
                 a.cas()?.all().iter().map(|g| json!({"kind": g.ca.kind().as_str(), "generation": g.id})).collect();
@@ -804,7 +959,12 @@ async fn issue_cert(a: IssueArgs) -> Result<ExitCode> {
         }
         (None, Some(path)) => {
             let key = hanko_pki::SoftwareKey::generate_rsa2048()?;
-            crate::files::write_atomic(path, &key.to_pkcs8()?, 0o600)?;
+            // A private key file is never overwritten.
+            if !hanko_store::create_new(path, &key.to_pkcs8()?, 0o600)
+                .with_context(|| format!("writing {}", path.display()))?
+            {
+                bail!("{} exists: --generate-key never overwrites a key file; choose a new name", path.display());
+            }
             key.public_key().clone()
         }
         (None, None) => bail!("give --public-key or --generate-key"),

@@ -200,6 +200,48 @@ impl Db {
         Ok(())
     }
 
+    /// The id that binds this database to `service`'s files (for the authority: the data
+    /// directory holding its CA keys), or `None` when the database holds none. Reads only: a
+    /// database that was never set up is left as it is.
+    ///
+    /// A service writes one random id into both its database ([`Db::bind`]) and its files when it
+    /// is set up, and compares them on every start, so that a mistyped database URL is refused
+    /// instead of silently setting up a second service over the first one's files.
+    pub async fn binding(&self, service: &str) -> Result<Option<String>, StoreError> {
+        let exists = match self.dialect {
+            Dialect::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'hanko_binding'",
+            Dialect::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = 'hanko_binding'"
+            }
+        };
+        let n: i64 = sqlx::query_scalar(exists).fetch_one(&self.pool).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        Ok(sqlx::query_scalar("SELECT id FROM hanko_binding WHERE service = $1")
+            .bind(service)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Binds this database to `service`'s files by `id` unless it is bound already, and returns
+    /// the id in force: `id`, or the one written first (compare them).
+    pub async fn bind(&self, service: &str, id: &str) -> Result<String, StoreError> {
+        self.pool
+            .execute("CREATE TABLE IF NOT EXISTS hanko_binding (service TEXT PRIMARY KEY, id TEXT NOT NULL)")
+            .await?;
+        sqlx::query("INSERT INTO hanko_binding (service, id) VALUES ($1, $2) ON CONFLICT (service) DO NOTHING")
+            .bind(service)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(sqlx::query_scalar("SELECT id FROM hanko_binding WHERE service = $1")
+            .bind(service)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     /// Closes the pool (waits for connections to be returned).
     pub async fn close(&self) {
         self.pool.close().await;
@@ -317,6 +359,31 @@ mod tests {
         );
         assert_eq!(split_schema("postgres://h/db?hanko_schema=x\";drop").1, None);
         assert_eq!(split_schema("postgres://h/db").1, None);
+    }
+
+    async fn bind_once(db: Db) {
+        assert_eq!(db.binding("authority").await.unwrap(), None, "a fresh database holds no binding");
+        assert_eq!(db.bind("authority", "id-one").await.unwrap(), "id-one");
+        // A second bind never replaces the first: the caller sees the id in force.
+        assert_eq!(db.bind("authority", "id-two").await.unwrap(), "id-one");
+        assert_eq!(db.binding("authority").await.unwrap().as_deref(), Some("id-one"));
+        assert_eq!(db.binding("other").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn mistyped_database_url_binding_is_written_once_sqlite() {
+        let dir = std::env::temp_dir().join(format!("hanko-store-bind-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        bind_once(Db::connect(&format!("sqlite:{}", dir.join("db.sqlite").display())).await.unwrap()).await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn mistyped_database_url_binding_is_written_once_postgres() {
+        let Some(url) = postgres_url("store_bind") else { return };
+        let db = Db::connect(&url).await.unwrap();
+        sqlx::query("DROP TABLE IF EXISTS hanko_binding").execute(db.pool()).await.unwrap();
+        bind_once(db).await;
     }
 
     #[tokio::test]
