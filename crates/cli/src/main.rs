@@ -1,6 +1,24 @@
 //! `hanko` — the JPKI ecosystem on one machine. This binary only wires: the logic lives in the
 //! library crates.
 
+// These shadow std's macros in every module below (textual scope comes first): output goes
+// through `out`, where a closed pipe (`hanko … | head`) ends the command quietly, not in a panic.
+macro_rules! print {
+    ($($t:tt)*) => { $crate::out::stdout(format_args!($($t)*)) };
+}
+macro_rules! println {
+    () => { $crate::out::stdout(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::out::stdout(format_args!("{}\n", format_args!($($t)*))) };
+}
+#[allow(unused_macros)]
+macro_rules! eprint {
+    ($($t:tt)*) => { $crate::out::stderr(format_args!($($t)*)) };
+}
+macro_rules! eprintln {
+    () => { $crate::out::stderr(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::out::stderr(format_args!("{}\n", format_args!($($t)*))) };
+}
+
 mod bench_authority;
 mod bench_card;
 mod bench_crl;
@@ -11,6 +29,7 @@ mod cmd_ocsp;
 mod cmd_verify;
 mod demo;
 mod files;
+mod out;
 mod people;
 
 use std::path::PathBuf;

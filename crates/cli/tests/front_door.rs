@@ -176,3 +176,33 @@ fn generate_key_never_overwrites_an_existing_key_file() {
     assert!(text(&o).contains("never overwrites"), "{}", text(&o));
     assert_eq!(std::fs::read(&key).unwrap(), b"precious key");
 }
+
+/// Runs hanko with a stdout whose reader is already gone (`hanko … | head` after head exited):
+/// deterministic, unlike racing a real `head`.
+fn with_closed_stdout(dir: &Path, args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut c = hanko(dir);
+    c.args(args).stdout(writer).stderr(std::process::Stdio::piped());
+    let child = c.spawn().unwrap();
+    drop(c); // our copy of the write end
+    child.wait_with_output().unwrap()
+}
+
+/// `hanko card list | head -n 1` used to panic ("failed printing to stdout: Broken pipe"); a
+/// closed pipe now ends the command quietly with 141, the status of a tool SIGPIPE stopped.
+#[test]
+fn closed_stdout_pipe_ends_quietly_without_a_panic() {
+    let dir = scratch("closed-pipe");
+    ok(hanko(&dir).args(["authority", "init"]).output().unwrap());
+    ok(hanko(&dir).env("HANKO_PIN", "1234").env("HANKO_PASSWORD", "HANKO2026").args(["card", "new"]).output().unwrap());
+    for args in [&["card", "list"][..], &["authority", "list"], &["authority", "list", "--json"], &["--help"]] {
+        let o = with_closed_stdout(&dir, args);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+        if args != ["--help"] {
+            assert_eq!(o.status.code(), Some(141), "{args:?}: {stderr}");
+            assert_eq!(stderr, "", "{args:?}: a closed pipe ends quietly");
+        }
+    }
+}
