@@ -14,9 +14,8 @@ use hanko_authority::{
 use hanko_pki::{BasicFacts, BirthDate, CrlReason, Serial, Sex};
 use hanko_store::Db;
 use serde_json::json;
-use zeroize::Zeroizing;
 
-use crate::{now_or, DataDir};
+use crate::{now_or, BadInput, DataDir};
 
 #[derive(Subcommand)]
 pub(crate) enum Command {
@@ -65,7 +64,8 @@ pub(crate) enum Command {
     /// Record a life event: facts-changed (a move, a name/sex/birth-date change), death,
     /// emigration, card-lost, card-returned — and apply its certificate consequences.
     Event(EventArgs),
-    /// Reset (unblock) a PIN at the counter; the new PIN from $HANKO_NEW_PIN.
+    /// Reset (unblock) a PIN at the counter; the new value from $HANKO_NEW_PIN (auth, 4 digits)
+    /// or $HANKO_NEW_PASSWORD (signature, 6–16 of A-Z0-9).
     PinReset {
         #[command(flatten)]
         common: Common,
@@ -383,14 +383,23 @@ async fn connect(url: &str) -> Result<Db> {
     Db::connect(url).await.with_context(|| format!("opening the database {}", redacted(url)))
 }
 
+/// A refusal to open an authority whose data directory and database do not belong together.
+fn refusal(message: String) -> anyhow::Error {
+    BadInput::new("authority-binding", message).into()
+}
+
 /// The refusal when a data directory and a database name different authorities.
 fn mismatch(data_dir: &Path, file_id: &str, url: &str, db_id: &str) -> anyhow::Error {
-    anyhow::anyhow!(
-        "the data directory {} belongs to authority {file_id}, but the database {} to authority {db_id}: \
+    BadInput::new(
+        "authority-binding",
+        format!(
+            "the data directory {} belongs to authority {file_id}, but the database {} to authority {db_id}: \
          check --data-dir / $HANKO_DATA_DIR and --database / $HANKO_DATABASE_URL (nothing was changed)",
-        data_dir.display(),
-        redacted(url)
+            data_dir.display(),
+            redacted(url)
+        ),
     )
+    .into()
 }
 
 /// A data directory bound to an authority, and a SQLite database path that does not exist:
@@ -398,11 +407,11 @@ fn mismatch(data_dir: &Path, file_id: &str, url: &str, db_id: &str) -> anyhow::E
 fn refuse_missing_sqlite(data_dir: &Path, file_id: &str, url: &str) -> Result<()> {
     if let Some(path) = url.strip_prefix("sqlite:").map(|p| p.trim_start_matches("//")) {
         if !Path::new(path).exists() {
-            bail!(
+            return Err(refusal(format!(
                 "the database {url} does not exist, but {} belongs to authority {file_id}: check --database / \
                  $HANKO_DATABASE_URL (nothing was created)",
                 data_dir.display()
-            );
+            )));
         }
     }
     Ok(())
@@ -410,12 +419,16 @@ fn refuse_missing_sqlite(data_dir: &Path, file_id: &str, url: &str) -> Result<()
 
 /// A data directory bound to an authority, and a database that holds none.
 fn unbound(data_dir: &Path, file_id: &str, url: &str) -> anyhow::Error {
-    anyhow::anyhow!(
-        "the database {} holds no hanko authority, but {} belongs to authority {file_id}: check --database / \
+    BadInput::new(
+        "authority-binding",
+        format!(
+            "the database {} holds no hanko authority, but {} belongs to authority {file_id}: check --database / \
          $HANKO_DATABASE_URL (nothing was changed)",
-        redacted(url),
-        data_dir.display()
+            redacted(url),
+            data_dir.display()
+        ),
     )
+    .into()
 }
 
 /// Opens the authority of a data directory, which `hanko authority init` made. The data
@@ -429,12 +442,12 @@ pub(crate) async fn open(
 ) -> Result<Arc<Authority>> {
     let url = database_url(data_dir, database);
     let Some(file_id) = binding_file(data_dir)? else {
-        bail!(
+        return Err(refusal(format!(
             "no authority in {} (no {BINDING_FILE}): run `hanko authority init --data-dir {}` first \
              (it also adopts a directory made by an older hanko)",
             data_dir.display(),
             data_dir.display()
-        );
+        )));
     };
     refuse_missing_sqlite(data_dir, &file_id, &url)?;
     let db = connect(&url).await?;
@@ -469,10 +482,12 @@ pub(crate) async fn create(
     match (file_id, db_id) {
         (Some(f), Some(d)) if f == d => {}
         (Some(f), Some(d)) => return Err(mismatch(data_dir, &f, &url, &d)),
-        (None, Some(d)) => bail!(
-            "the database {shown} belongs to authority {d}, whose data directory (with its CA keys) is not {dir}: \
+        (None, Some(d)) => {
+            return Err(refusal(format!(
+                "the database {shown} belongs to authority {d}, whose data directory (with its CA keys) is not {dir}: \
              check --data-dir / $HANKO_DATA_DIR (nothing was changed)"
-        ),
+            )))
+        }
         (Some(f), None) if has_keys => return Err(unbound(data_dir, &f, &url)),
         // An init that stopped after writing the file and before binding the database.
         (Some(f), None) => {
@@ -484,7 +499,7 @@ pub(crate) async fn create(
         (None, None) => {
             let has_cas = !SqlStore::new(db.clone()).await?.generations().await?.is_empty();
             if has_cas != has_keys {
-                bail!(
+                return Err(refusal(format!(
                     "{dir} and the database {shown} do not belong together ({}): check --data-dir and --database \
                      (nothing was changed)",
                     if has_keys {
@@ -492,7 +507,7 @@ pub(crate) async fn create(
                     } else {
                         "the database holds CAs whose keys are not in the directory"
                     }
-                );
+                )));
             }
             // A new authority, or one made by an older hanko (its keys are checked against its
             // certificates when it loads).
@@ -503,7 +518,10 @@ pub(crate) async fn create(
             if !hanko_store::create_new(&path, format!("{id}\n").as_bytes(), 0o644)
                 .with_context(|| format!("writing {}", path.display()))?
             {
-                bail!("{} appeared while init ran (another init?); run it again", path.display());
+                return Err(refusal(format!(
+                    "{} appeared while init ran (another init?); run it again",
+                    path.display()
+                )));
             }
             bind(&db, &id).await?;
         }
@@ -537,12 +555,6 @@ fn clock(at: Option<&str>) -> Result<Arc<dyn Clock>> {
         Some(_) => Arc::new(ManualClock::new(now_or(at)?)),
         None => Arc::new(SystemClock),
     })
-}
-
-fn env_secret(name: &str) -> Result<Zeroizing<String>> {
-    std::env::var(name)
-        .map(Zeroizing::new)
-        .with_context(|| format!("set ${name} (secrets are never taken from the command line)"))
 }
 
 fn print(json: bool, value: serde_json::Value, text: impl FnOnce() -> String) -> Result<ExitCode> {
@@ -630,8 +642,10 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
         Command::IssueCard { common, person } => {
             let a =
                 open(&common.data.data_dir, common.database.as_deref(), clock(common.at.as_deref())?, |_| {}).await?;
-            let pins =
-                CardPins { sign_password: env_secret("HANKO_PASSWORD").ok(), auth_pin: env_secret("HANKO_PIN")? };
+            let pins = CardPins {
+                sign_password: crate::secrets::PASSWORD.get_optional()?,
+                auth_pin: crate::secrets::PIN.get()?,
+            };
             let card = a.issue_card(&person, &pins).await?;
             print(common.json, serde_json::to_value(&card)?, || {
                 format!(
@@ -722,11 +736,11 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
         Command::PinReset { common, card, slot } => {
             let a =
                 open(&common.data.data_dir, common.database.as_deref(), clock(common.at.as_deref())?, |_| {}).await?;
-            let pin = env_secret("HANKO_NEW_PIN")?;
             let slot = match slot {
                 SlotArg::Signature => hanko_card::Slot::Signature,
                 SlotArg::Auth => hanko_card::Slot::Auth,
             };
+            let pin = crate::secrets::Secret::new_of(slot).get()?;
             a.reset_pin(&card, slot, pin.as_bytes()).await?;
             print(common.json, json!({"card": card, "reset": true}), || format!("PIN of card {card} reset"))
         }
@@ -759,7 +773,7 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
                 PhoneArg::Android => hanko_card::Device::Android,
                 PhoneArg::Iphone => hanko_card::Device::Iphone,
             };
-            let (password, pin) = (env_secret("HANKO_PASSWORD")?, env_secret("HANKO_PIN")?);
+            let (password, pin) = (crate::secrets::PASSWORD.get()?, crate::secrets::PIN.get()?);
             let phone = hanko_authority::PhoneSecureElement::generate(device)?;
             let application = phone.application_document(a.clock().now())?;
             let signed = {

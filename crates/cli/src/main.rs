@@ -31,6 +31,7 @@ mod demo;
 mod files;
 mod out;
 mod people;
+mod secrets;
 
 use std::path::PathBuf;
 
@@ -49,6 +50,10 @@ use hanko_pki::time::OffsetDateTime;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print JSON (results on stdout; an error as {"error": {"code", "message"}} on stderr).
+    /// Accepted by every command.
+    #[arg(long, global = true)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -135,13 +140,119 @@ pub(crate) fn fmt_time(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
+/// Bad input or usage (exit status 2), with a stable `code` for `--json`.
+#[derive(Debug)]
+pub(crate) struct BadInput {
+    code: &'static str,
+    message: String,
+}
+
+impl BadInput {
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> BadInput {
+        BadInput { code, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// A check said no (exit status 1): a wrong or blocked PIN, a verification that failed.
+#[derive(Debug)]
+pub(crate) struct Refused {
+    code: &'static str,
+    message: String,
+}
+
+impl Refused {
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Refused {
+        Refused { code, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// The one mapping of an error to docs/cli.md's exit status (1 a check said no, 2 bad input,
+/// usage or anything else that stopped the command) and the stable `code` of `--json` errors.
+pub(crate) fn classify(e: &anyhow::Error) -> (u8, &'static str) {
+    use hanko_authority::AuthorityError as A;
+    use hanko_card::ClientError as C;
+    for cause in e.chain() {
+        if let Some(b) = cause.downcast_ref::<BadInput>() {
+            return (2, b.code);
+        }
+        if let Some(r) = cause.downcast_ref::<Refused>() {
+            return (1, r.code);
+        }
+        if let Some(c) = cause.downcast_ref::<C>() {
+            match c {
+                C::WrongPin { .. } => return (1, "wrong-pin"),
+                C::PinBlocked => return (1, "pin-blocked"),
+                _ => return (2, "card"),
+            }
+        }
+        if let Some(a) = cause.downcast_ref::<A>() {
+            return match a {
+                A::Invalid(_) => (2, "bad-input"),
+                A::NotFound { .. } => (2, "not-found"),
+                A::Conflict(_) => (2, "conflict"),
+                A::Unauthenticated(_) | A::Forbidden(_) => (2, "forbidden"),
+                A::Verify(_) | A::Revoked(_) => (1, "not-verified"),
+                A::Store(_) => (2, "database"),
+                A::Io { .. } => (2, "io"),
+                _ => (2, "authority"),
+            };
+        }
+        if cause.downcast_ref::<hanko_store::StoreError>().is_some() {
+            return (2, "database");
+        }
+        if cause.downcast_ref::<std::io::Error>().is_some() {
+            return (2, "io");
+        }
+    }
+    (2, "error")
+}
+
+/// Prints an error the way `--json` or not asks for: text, or `{"error": {"code", "message"}}`,
+/// both on stderr (stdout carries results only).
+fn report_error(json: bool, code: &str, message: &str) {
+    if json {
+        let v = serde_json::json!({"error": {"code": code, "message": message}});
+        eprintln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        eprintln!("hanko: error: {message}");
+    }
+}
+
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    // --json anywhere asks for JSON errors, also for the errors of parsing the command line.
+    let json = std::env::args_os().any(|a| a == "--json");
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if json && e.use_stderr() => {
+            let message = e.kind().as_str().map(str::to_owned).unwrap_or_else(|| e.to_string());
+            let detail = e.to_string();
+            let first = detail.lines().next().unwrap_or(&message).trim_start_matches("error: ");
+            report_error(true, "usage", first);
+            return std::process::ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Authority(c) => cmd_authority::run(c),
         Command::Ocsp(c) => cmd_ocsp::run(c),
-        Command::Card(c) => cmd_card::run(c),
+        Command::Card(c) => cmd_card::run(c, cli.json),
         Command::Verify(c) => cmd_verify::run(c),
         Command::Bench(BenchCommand::Verify(args)) => bench_verify::run(&args),
         Command::Bench(BenchCommand::Card(args)) => bench_card::run(&args),
@@ -153,8 +264,9 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("hanko: error: {e:#}");
-            std::process::ExitCode::from(2)
+            let (status, code) = classify(&e);
+            report_error(json, code, &format!("{e:#}"));
+            std::process::ExitCode::from(status)
         }
     }
 }

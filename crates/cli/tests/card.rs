@@ -106,7 +106,8 @@ fn parallel_processes_cannot_spend_one_try_twice() {
     let (card, _) = issue_card(&dir);
     let children: Vec<Child> = (0..8)
         .map(|_| {
-            hanko(&dir, Some("WRONGPW1"))
+            hanko(&dir, None)
+                .env("HANKO_PASSWORD", "WRONGPW1")
                 .args(["card", "verify-pin", "--card", &card, "--slot", "signature"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -140,8 +141,8 @@ fn killing_the_card_between_verify_and_answer_never_grants_an_extra_try() {
     // How long one wrong VERIFY takes end to end, to spread the kills over that span.
     let start = Instant::now();
     run({
-        let mut c = hanko(&dir, Some("WRONGPW1"));
-        c.args(["card", "verify-pin", "--card", &card, "--slot", "signature"]);
+        let mut c = hanko(&dir, None);
+        c.env("HANKO_PASSWORD", "WRONGPW1").args(["card", "verify-pin", "--card", &card, "--slot", "signature"]);
         c
     });
     let span = start.elapsed().as_micros() as u64;
@@ -150,7 +151,8 @@ fn killing_the_card_between_verify_and_answer_never_grants_an_extra_try() {
     let mut rounds = 0u64;
     while rounds < 300 {
         rounds += 1;
-        let mut child = hanko(&dir, Some("WRONGPW1"))
+        let mut child = hanko(&dir, None)
+            .env("HANKO_PASSWORD", "WRONGPW1")
             .args(["card", "verify-pin", "--card", &card, "--slot", "signature"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -261,7 +263,7 @@ fn opensc_reads_signs_and_locks_through_pcscd() {
     // with their integrity record checked against the sandbox CV root.
     let o = run({
         let mut c = hanko(&dir, None);
-        c.args(["card", "show", "--reader", reader]);
+        c.args(["card", "show", "--json", "--reader", reader]);
         c
     });
     let shown: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
@@ -269,7 +271,7 @@ fn opensc_reads_signs_and_locks_through_pcscd() {
     assert_eq!(shown["auth_pin_tries"], 3);
     let o = run({
         let mut c = hanko(&dir, Some(PIN));
-        c.args(["card", "read-facts", "--reader", reader]);
+        c.args(["card", "read-facts", "--json", "--reader", reader]);
         c
     });
     let facts: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
@@ -281,7 +283,9 @@ fn opensc_reads_signs_and_locks_through_pcscd() {
     let photo = dir.join("photo.jp2");
     let o = run({
         let mut c = hanko(&dir, None);
-        c.env("HANKO_NUMBER_B", &number_b).args(["card", "read-face", "--reader", reader, "--photo-out"]).arg(&photo);
+        c.env("HANKO_NUMBER_B", &number_b)
+            .args(["card", "read-face", "--json", "--reader", reader, "--photo-out"])
+            .arg(&photo);
         c
     });
     let face: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));

@@ -206,3 +206,147 @@ fn closed_stdout_pipe_ends_quietly_without_a_panic() {
         }
     }
 }
+
+/// A fresh authority with one card; returns its id.
+fn one_card(dir: &Path) -> String {
+    ok(hanko(dir).args(["authority", "init"]).output().unwrap());
+    let o = ok(hanko(dir)
+        .env("HANKO_PIN", "1234")
+        .env("HANKO_PASSWORD", "HANKO2026")
+        .args(["card", "new", "--json"])
+        .output()
+        .unwrap());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["card"].as_str().unwrap().to_owned()
+}
+
+fn tries(dir: &Path, card: &str, slot: &str) -> String {
+    let o = ok(hanko(dir).args(["card", "pin-status", "--card", card, "--slot", slot]).output().unwrap());
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
+
+/// Card commands took the signature password from $HANKO_PIN, issue-card from $HANKO_PASSWORD,
+/// so docs/card.md's own example (both exported, then `card sign --slot signature`) spent a
+/// password try. One rule now: $HANKO_PIN the 4-digit PIN, $HANKO_PASSWORD the signature
+/// password, and an empty or malformed value never reaches the card.
+#[test]
+fn pin_variables_disagree_no_more_and_malformed_secrets_never_reach_the_card() {
+    let dir = scratch("pin-rule");
+    let card = one_card(&dir);
+    let doc = dir.join("doc.txt");
+    std::fs::write(&doc, b"document").unwrap();
+    let sign = |env: &[(&str, &str)], slot: &str| {
+        let mut c = hanko(&dir);
+        c.envs(env.iter().copied()).args(["card", "sign", "--card", &card, "--slot", slot, "--data"]).arg(&doc);
+        c.arg("--out").arg(dir.join("doc.sig"));
+        c.output().unwrap()
+    };
+    // docs/card.md: export HANKO_PASSWORD=HANKO2026 HANKO_PIN=1234, then sign with either key.
+    let both = [("HANKO_PIN", "1234"), ("HANKO_PASSWORD", "HANKO2026")];
+    ok(sign(&both, "signature"));
+    ok(sign(&both, "auth"));
+    assert_eq!(tries(&dir, &card, "signature"), "5 tries left");
+    assert_eq!(tries(&dir, &card, "auth"), "3 tries left");
+
+    // Only the PIN set: the signature key is refused before the card, no try spent.
+    let o = sign(&[("HANKO_PIN", "1234")], "signature");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("HANKO_PASSWORD"), "{}", text(&o));
+    // Empty and malformed values, for every command that takes one.
+    for (var, bad, args) in [
+        ("HANKO_PASSWORD", "", &["card", "sign", "--slot", "signature", "--digest"][..]),
+        ("HANKO_PASSWORD", "hanko2026", &["card", "verify-pin", "--slot", "signature"]),
+        ("HANKO_PASSWORD", "QWERT", &["card", "read-cert", "--slot", "signature"]),
+        ("HANKO_PIN", "", &["card", "verify-pin", "--slot", "auth"]),
+        ("HANKO_PIN", "12345", &["card", "read-facts"]),
+        ("HANKO_PIN", "HANKO2026", &["card", "sign", "--slot", "auth", "--digest"]),
+    ] {
+        let mut c = hanko(&dir);
+        c.env(var, bad).args(args);
+        if args.last() == Some(&"--digest") {
+            c.arg("00".repeat(32)).arg("--out").arg(dir.join("x.sig"));
+        }
+        let o = c.arg("--card").arg(&card).arg("--json").output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{var}={bad:?} {args:?}: {}", text(&o));
+        let e: serde_json::Value = serde_json::from_slice(&o.stderr).unwrap_or_else(|_| panic!("{}", text(&o)));
+        let code = e["error"]["code"].as_str().unwrap();
+        assert!(code == "missing-secret" || code == "malformed-secret", "{e}");
+        assert!(bad.is_empty() || !text(&o).contains(bad), "the value was echoed: {}", text(&o));
+    }
+    assert_eq!(tries(&dir, &card, "signature"), "5 tries left", "a malformed password reached the card");
+    assert_eq!(tries(&dir, &card, "auth"), "3 tries left", "a malformed PIN reached the card");
+}
+
+/// docs/cli.md: 0 ok, 1 a check said no, 2 bad input. A garbage certificate gave 1, a wrong PIN
+/// 1 or 2 depending on the command, `card list` had no --json and errors under --json were
+/// text. Now one mapping in main.rs, JSON errors on stderr with a stable code.
+#[test]
+fn exit_codes_and_json_errors_follow_docs_cli() {
+    let dir = scratch("exit-codes");
+    let card = one_card(&dir);
+    // A garbage certificate is bad input (2), under --json a JSON error with its code.
+    let garbage = dir.join("garbage.der");
+    std::fs::write(&garbage, b"garbage").unwrap();
+    for json in [false, true] {
+        let mut c = hanko(&dir);
+        c.args(["verify", "certificate", "--no-revocation"]).arg(&garbage);
+        if json {
+            c.arg("--json");
+        }
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        if json {
+            let e: serde_json::Value = serde_json::from_slice(&o.stderr).unwrap_or_else(|_| panic!("{}", text(&o)));
+            assert_eq!(e["error"]["code"], "bad-certificate", "{e}");
+            assert!(o.stdout.is_empty(), "{}", text(&o));
+        }
+    }
+    // A wrong PIN is 1 in every command, with the code wrong-pin.
+    let wrong = [("HANKO_PIN", "9999"), ("HANKO_PASSWORD", "WRONG99")];
+    let o = hanko(&dir).envs(wrong).args(["card", "verify-pin", "--card", &card, "--json"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((v["verified"].as_bool(), v["code"].as_str()), (Some(false), Some("wrong-pin")), "{v}");
+    for slot in ["auth", "signature"] {
+        let o = hanko(&dir)
+            .envs(wrong)
+            .args(["card", "sign", "--card", &card, "--slot", slot, "--json", "--digest", &"00".repeat(32), "--out"])
+            .arg(dir.join("x.sig"))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "sign --slot {slot}: {}", text(&o));
+        let e: serde_json::Value = serde_json::from_slice(&o.stderr).unwrap_or_else(|_| panic!("{}", text(&o)));
+        assert_eq!(e["error"]["code"], "wrong-pin", "{e}");
+    }
+    // Every reporting card command prints JSON with --json.
+    for args in [
+        &["card", "list"][..],
+        &["card", "show", "--card", &card],
+        &["card", "pin-status", "--card", &card],
+        &["card", "read-cert", "--card", &card],
+    ] {
+        let o = ok(hanko(&dir).args(args).arg("--json").output().unwrap());
+        let _: serde_json::Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{args:?} --json: {e}: {}", text(&o)));
+    }
+    // No command rejects --json; usage errors under --json are JSON too.
+    for args in [
+        &["card", "serve", "--card", "nope"][..],
+        &["ocsp", "request"],
+        &["bench", "crl", "--entries", "x"],
+        &["demo", "--at", "x"],
+        &["authority", "list", "--nonsense"],
+    ] {
+        let o = hanko(&dir).args(args).arg("--json").output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(!text(&o).contains("unexpected argument '--json'"), "{args:?}: {}", text(&o));
+        let e: serde_json::Value =
+            serde_json::from_slice(&o.stderr).unwrap_or_else(|_| panic!("{args:?}: {}", text(&o)));
+        assert!(e["error"]["code"].is_string() && e["error"]["message"].is_string(), "{e}");
+    }
+    // A directory without an authority, under --json.
+    let o = hanko(&scratch("exit-codes-empty")).args(["authority", "list", "--json"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e: serde_json::Value = serde_json::from_slice(&o.stderr).unwrap_or_else(|_| panic!("{}", text(&o)));
+    assert_eq!(e["error"]["code"], "authority-binding", "{e}");
+}
