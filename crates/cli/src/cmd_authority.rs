@@ -566,11 +566,12 @@ fn print(json: bool, value: serde_json::Value, text: impl FnOnce() -> String) ->
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse_date(s: &str) -> Result<BirthDate> {
+fn parse_date(option: &str, s: &str) -> Result<BirthDate> {
     let fmt = hanko_pki::time::macros::format_description!("[year]-[month]-[day]");
-    Ok(BirthDate::Known(
-        hanko_pki::time::Date::parse(s, &fmt).with_context(|| format!("{s:?} is not a date like 1985-04-01"))?,
-    ))
+    // The input is not echoed: a birth date is personal data.
+    Ok(BirthDate::Known(hanko_pki::time::Date::parse(s, &fmt).map_err(|e| {
+        BadInput::new("bad-input", format!("{option} is not a date like 1985-04-01 ({})", crate::root_cause(&e)))
+    })?))
 }
 
 pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
@@ -603,7 +604,7 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
         Command::AddPerson(p) => {
             let a = open(&p.common.data.data_dir, p.common.database.as_deref(), clock(p.common.at.as_deref())?, |_| {})
                 .await?;
-            let facts = BasicFacts::new(&p.name, Sex::parse(&p.sex)?, parse_date(&p.birth)?, &p.address)?;
+            let facts = BasicFacts::new(&p.name, Sex::parse(&p.sex)?, parse_date("--birth", &p.birth)?, &p.address)?;
             let person = a
                 .add_person(NewPerson { facts, prefecture: p.prefecture, municipality: p.municipality, ward: p.ward })
                 .await?;
@@ -722,7 +723,7 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
                     name: e.name.clone(),
                     address: e.address.clone(),
                     locality: None,
-                    birth_date: e.birth.as_deref().map(parse_date).transpose()?,
+                    birth_date: e.birth.as_deref().map(|b| parse_date("--birth", b)).transpose()?,
                     sex: e.sex.as_deref().map(Sex::parse).transpose()?,
                 },
                 EventKind::Death => LifeEvent::Death,
@@ -957,7 +958,7 @@ async fn issue_cert(a: IssueArgs) -> Result<ExitCode> {
     };
     let holder = match (&a.name, &a.birth, &a.address) {
         (Some(name), Some(birth), Some(address)) => Some(NewPerson {
-            facts: BasicFacts::new(name, Sex::parse(&a.sex)?, parse_date(birth)?, address)?,
+            facts: BasicFacts::new(name, Sex::parse(&a.sex)?, parse_date("--birth", birth)?, address)?,
             prefecture: a.prefecture.clone(),
             municipality: a.municipality.clone(),
             ward: false,
@@ -983,7 +984,8 @@ async fn issue_cert(a: IssueArgs) -> Result<ExitCode> {
         }
         (None, None) => bail!("give --public-key or --generate-key"),
     };
-    let card_expiry = a.card_expiry.as_deref().map(|s| parse_date(s).map(|b| b.date())).transpose()?.flatten();
+    let card_expiry =
+        a.card_expiry.as_deref().map(|s| parse_date("--card-expiry", s).map(|b| b.date())).transpose()?.flatten();
     let rec = authority.issue_for_key(kind, holder, public_key, card_expiry).await?;
     let der = rec.der.clone().context("issued without DER")?;
     let path = c.data.data_dir.join("issued").join(format!("{}.der", rec.serial));

@@ -35,7 +35,7 @@ mod secrets;
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 use hanko_pki::time::format_description::well_known::Rfc3339;
 use hanko_pki::time::OffsetDateTime;
@@ -123,8 +123,23 @@ pub(crate) fn no_pcsc(what: &str) -> anyhow::Error {
 
 /// Parses an RFC 3339 time (`2026-01-01T09:00:00+09:00`).
 pub(crate) fn parse_time(s: &str) -> Result<OffsetDateTime> {
-    OffsetDateTime::parse(s, &Rfc3339)
-        .with_context(|| format!("{s:?} is not an RFC 3339 time like 2026-01-01T09:00:00+09:00"))
+    OffsetDateTime::parse(s, &Rfc3339).map_err(|e| {
+        BadInput::new(
+            "bad-input",
+            format!("{s:?} is not an RFC 3339 time like 2026-01-01T09:00:00+09:00 ({})", root_cause(&e)),
+        )
+        .into()
+    })
+}
+
+/// The innermost cause's message, once: the `time` crate's errors repeat their source in their
+/// own text ("day was not in range: day was not in range: …").
+pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut e = e;
+    while let Some(next) = e.source() {
+        e = next;
+    }
+    e.to_string()
 }
 
 /// The time to act at: `--at` or the system clock (the binary is where the clock is read).

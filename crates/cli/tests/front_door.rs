@@ -350,3 +350,51 @@ fn exit_codes_and_json_errors_follow_docs_cli() {
     let e: serde_json::Value = serde_json::from_slice(&o.stderr).unwrap_or_else(|_| panic!("{}", text(&o)));
     assert_eq!(e["error"]["code"], "authority-binding", "{e}");
 }
+
+/// What the CLI printed: `time`'s repeated messages, Debug names, `2026-12-06 3:49:31.0
+/// +00:00:00`, sqlx's doubled text and a 30 s wait before "pool timed out" with PostgreSQL down.
+#[test]
+fn error_texts_are_said_once_without_internals() {
+    let dir = scratch("error-texts");
+    ok(hanko(&dir).args(["authority", "init"]).output().unwrap());
+    let o = hanko(&dir)
+        .args(["authority", "add-person", "--name", "試験　太郎", "--sex", "1", "--address", "東京都見本区"])
+        .args(["--birth", "2026-02-30"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(text(&o).matches("day was not in range").count(), 1, "{}", text(&o));
+    assert!(!text(&o).contains("2026-02-30"), "the birth date was echoed: {}", text(&o));
+
+    let key = dir.join("auth.p8");
+    let cert = dir.join("auth.der");
+    ok(hanko(&dir)
+        .args(["authority", "issue-cert", "--kind", "auth", "--generate-key"])
+        .arg(&key)
+        .args(["--name", "試験　花子", "--birth", "1985-04-01", "--sex", "2", "--address", "東京都見本区試験町"])
+        .arg("--out")
+        .arg(&cert)
+        .output()
+        .unwrap());
+    let o = hanko(&dir)
+        .args(["verify", "certificate", "--no-revocation", "--usage", "signature"])
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("auth certificates cannot be used for signature"), "{}", text(&o));
+    let o = hanko(&dir)
+        .args(["verify", "certificate", "--no-revocation", "--usage", "auth", "--at", "2050-01-01T00:00:00Z"])
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("(checked at 2050-01-01T00:00:00Z)"), "{}", text(&o));
+
+    let o =
+        hanko(&dir).args(["authority", "list", "--database", "postgres://hanko@127.0.0.1:1/hanko"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let t = text(&o);
+    assert!(t.to_lowercase().contains("connection refused") && !t.contains("timed out"), "{t}");
+    assert_eq!(t.matches("refused").count(), 1, "{t}");
+}

@@ -20,7 +20,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 pub use files::{create_new, write_atomic};
 pub use sqlx;
@@ -50,9 +50,10 @@ pub enum StoreError {
     /// A stored value could not be read back (corrupt or written by a newer version).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
-    /// The database failed.
-    #[error("database: {0}")]
-    Database(#[source] sqlx::Error),
+    /// The database failed. The message is sqlx's, once: it is not also given as the error's
+    /// source, so `{:#}` chains do not repeat it.
+    #[error("database: {}", database_message(.0))]
+    Database(sqlx::Error),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -66,6 +67,16 @@ impl From<sqlx::Error> for StoreError {
             }
             _ => StoreError::Database(e),
         }
+    }
+}
+
+/// sqlx's message without its own repetitions: a pool timeout or an I/O error says what it is
+/// once ("connection refused", not "error communicating with database: …").
+fn database_message(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Io(io) => io.to_string(),
+        sqlx::Error::Database(d) => d.message().to_owned(),
+        other => other.to_string(),
     }
 }
 
@@ -104,6 +115,9 @@ impl Db {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let (base, schema) = split_schema(url);
             let opts = AnyConnectOptions::from_str(&base)?.disable_statement_logging();
+            // One connection first: a server that is down answers "connection refused" now,
+            // where the pool would retry for its whole acquire timeout and then say "timed out".
+            sqlx::AnyConnection::connect_with(&opts).await?.close().await?;
             let mut pool = AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(30));
             if let Some(schema) = schema.clone() {
                 pool = pool.after_connect(move |conn, _| {
@@ -384,6 +398,20 @@ mod tests {
         let db = Db::connect(&url).await.unwrap();
         sqlx::query("DROP TABLE IF EXISTS hanko_binding").execute(db.pool()).await.unwrap();
         bind_once(db).await;
+    }
+
+    /// PostgreSQL down: the pool used to retry for 30 s and then say "pool timed out while
+    /// waiting for an open connection" (twice, through the error's source); now the first
+    /// attempt's "connection refused", once.
+    #[tokio::test]
+    async fn postgres_down_says_connection_refused_once() {
+        // Port 1 on loopback: nothing listens there.
+        let e = Db::connect("postgres://hanko@127.0.0.1:1/hanko").await.unwrap_err();
+        let text = e.to_string();
+        assert!(text.to_lowercase().contains("connection refused"), "{text}");
+        assert!(!text.contains("timed out"), "{text}");
+        assert!(std::error::Error::source(&e).is_none(), "the message would print twice in a chain: {text}");
+        assert_eq!(text.matches("refused").count(), 1, "{text}");
     }
 
     #[tokio::test]
