@@ -651,10 +651,14 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
             print(common.json, serde_json::to_value(&card)?, || {
                 format!(
                     "issued card {} to {person}: auth certificate {}, signature certificate {}\n\
+                     security code on the card face (sandbox; part of 照合番号B for card read-face): {}, \
+                     expiry {}\n\
                      serve it to PC/SC readers with: hanko card serve --card {}",
                     card.card_id,
                     card.auth_serial,
                     card.signature_serial.as_deref().unwrap_or("none (minor or adult ward)"),
+                    card.security_code,
+                    card.expiry,
                     card.card_id
                 )
             })

@@ -287,6 +287,12 @@ fn new_card(a: &NewArgs) -> Result<ExitCode> {
             card.auth_serial,
             card.signature_serial.as_deref().unwrap_or("none (minor or ward)")
         );
+        // The security code is printed on a real card's face; it is sandbox data here, needed
+        // for 照合番号B (card read-face).
+        println!(
+            "security code on the card face (part of 照合番号B for card read-face): {}, expiry {}",
+            card.security_code, card.expiry
+        );
         println!("serve it to PC/SC readers with: hanko card serve --card {id}");
     }
     Ok(ExitCode::SUCCESS)

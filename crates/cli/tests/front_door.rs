@@ -398,3 +398,33 @@ fn error_texts_are_said_once_without_internals() {
     assert!(t.to_lowercase().contains("connection refused") && !t.contains("timed out"), "{t}");
     assert_eq!(t.matches("refused").count(), 1, "{t}");
 }
+
+/// The docs named three default ports (8080, 8443, 8440) and a sealing-key path that does not
+/// exist (`cards/.seal`); `card read-face` needed a security code that only `--json` showed.
+#[test]
+fn docs_name_one_default_port_and_the_security_code_is_shown() {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs");
+    let help = ok(hanko(&scratch("docs")).args(["authority", "serve", "--help"]).output().unwrap());
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    assert!(help.contains("127.0.0.1:8440"), "{help}");
+    for entry in std::fs::read_dir(&docs).unwrap() {
+        let path = entry.unwrap().path();
+        let doc = std::fs::read_to_string(&path).unwrap();
+        for port in ["127.0.0.1:8080", "127.0.0.1:8443"] {
+            assert!(!doc.contains(port), "{} names {port}; the authority listens on 8440", path.display());
+        }
+        assert!(!doc.contains("cards/.seal"), "{} names cards/.seal; the key is card-seal.key", path.display());
+    }
+    let dir = scratch("security-code");
+    ok(hanko(&dir).args(["authority", "init"]).output().unwrap());
+    let o = ok(hanko(&dir)
+        .env("HANKO_PIN", "1234")
+        .env("HANKO_PASSWORD", "HANKO2026")
+        .args(["card", "new"])
+        .output()
+        .unwrap());
+    let t = text(&o);
+    let code = t.split("照合番号B for card read-face): ").nth(1).map(|r| &r[..4]).unwrap_or_default();
+    assert!(code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit()), "no security code shown: {t}");
+    assert!(dir.join("data/card-seal.key").exists());
+}
