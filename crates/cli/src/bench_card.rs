@@ -74,7 +74,6 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
 
     #[cfg(feature = "pcsc")]
     if args.pcsc {
-        drop(client);
         round_trip::measure(card, budget)?;
     }
     Ok(ExitCode::SUCCESS)
