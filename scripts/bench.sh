@@ -26,9 +26,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ -z "$made_policy" ] || as_root rm -f /usr/sbin/policy-rc.d
 fi
 export PATH="$PATH:/usr/sbin"
-cargo build -q --release --locked -p hanko-cli
-./target/release/hanko bench verify --seconds "${HANKO_BENCH_SECONDS:-3}"
+# bench card --pcsc reaches the vpcd reader through libpcsclite: build with the pcsc feature
+# (pcsc-up.sh installs libpcsclite-dev).
 scripts/pcsc-up.sh >/dev/null
+cargo build -q --release --locked -p hanko-cli --features pcsc
+./target/release/hanko bench verify --seconds "${HANKO_BENCH_SECONDS:-3}"
 ./target/release/hanko bench card --seconds "${HANKO_BENCH_SECONDS:-3}" --pcsc
 ./target/release/hanko bench crl --entries "${HANKO_CRL_ENTRIES:-1000000}" --dir target/bench-crl
 ./target/release/hanko bench authority --crl-entries "${HANKO_CRL_ENTRIES:-1000000}" --dir target/bench-authority

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use hanko_pki::ocsp::{issue_responder_certificate, Responder};
 use hanko_pki::time::{Date, Duration, OffsetDateTime};
 use hanko_pki::{end_of_day_jst, CaGeneration, CaKind, Naming, PolicySet, Serial, Signer, SoftwareKey};
-use hanko_store::write_atomic;
+use hanko_store::{create_new, write_atomic};
 use zeroize::Zeroizing;
 
 use crate::error::AuthorityError;
@@ -215,7 +215,10 @@ impl CaSet {
         let base = jst_day.year().to_string();
         let id = (0..)
             .map(|n| if n == 0 { base.clone() } else { format!("{base}-{n}") })
-            .find(|c| !self.generations.iter().any(|g| g.ca.kind() == kind && g.id == *c))
+            // An id whose directory exists holds keys of some other register: never reuse it.
+            .find(|c| {
+                !self.generations.iter().any(|g| g.ca.kind() == kind && g.id == *c) && !key_dir(data, kind, c).exists()
+            })
             .unwrap_or(base);
         let responder_key = SoftwareKey::generate_rsa2048()?;
         let responder_der = issue_responder_certificate(
@@ -226,9 +229,15 @@ impl CaSet {
             (now + responder_lifetime).min(not_after),
         )?;
         let dir = key_dir(data, kind, &id);
+        // A private key file is never overwritten: create_new refuses an existing one.
         for (name, key) in [("key.p8", ca.signer()), ("ocsp.p8", &responder_key)] {
             let path = dir.join(name);
-            write_atomic(&path, &key.to_pkcs8()?, 0o600).map_err(|e| AuthorityError::io("writing", &path, e))?;
+            if !create_new(&path, &key.to_pkcs8()?, 0o600).map_err(|e| AuthorityError::io("writing", &path, e))? {
+                return Err(AuthorityError::Conflict(format!(
+                    "refusing to overwrite the private key {}",
+                    path.display()
+                )));
+            }
         }
         publish_certificates(&dir, ca.certificate_der(), &responder_der)?;
         let record = GenerationRecord {

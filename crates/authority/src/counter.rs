@@ -318,14 +318,17 @@ impl Authority {
         let dir = self.config.data_dir.join("cv");
         let load = |name: &str| -> Result<SoftwareKey, AuthorityError> {
             let path = dir.join(name);
-            if path.exists() {
-                let bytes = Zeroizing::new(std::fs::read(&path).map_err(|e| AuthorityError::io("reading", &path, e))?);
-                Ok(SoftwareKey::from_pkcs8(&bytes)?)
-            } else {
+            if !path.exists() {
+                // create_new: a key another process wrote first is read, never overwritten.
                 let key = SoftwareKey::generate_rsa2048()?;
-                write_atomic(&path, &key.to_pkcs8()?, 0o600).map_err(|e| AuthorityError::io("writing", &path, e))?;
-                Ok(key)
+                if hanko_store::create_new(&path, &key.to_pkcs8()?, 0o600)
+                    .map_err(|e| AuthorityError::io("writing", &path, e))?
+                {
+                    return Ok(key);
+                }
             }
+            let bytes = Zeroizing::new(std::fs::read(&path).map_err(|e| AuthorityError::io("reading", &path, e))?);
+            Ok(SoftwareKey::from_pkcs8(&bytes)?)
         };
         let root = load("root.p8")?;
         let root_spki = hanko_pki::der::Encode::to_der(root.public_key())?;

@@ -2,10 +2,9 @@
 //! second next to `openssl speed rsa2048`'s sign rate, and the round trip through pcscd + vpcd.
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use hanko_card::{Client, Device, Slot};
 use hanko_pki::{DigestAlgorithm, DigestInfo};
 
@@ -18,7 +17,8 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 3)]
     seconds: u64,
     /// Also measure the round trip through pcscd + vpcd (needs pcscd with the vpcd driver,
-    /// see scripts/pcsc-up.sh); uses reader "Virtual PCD 00 01".
+    /// see scripts/pcsc-up.sh, and a hanko built with `--features pcsc`); uses reader
+    /// "Virtual PCD 00 01".
     #[arg(long)]
     pcsc: bool,
 }
@@ -34,6 +34,9 @@ fn rate(budget: Duration, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode> {
+    if args.pcsc && !cfg!(feature = "pcsc") {
+        return Err(crate::no_pcsc("bench card --pcsc"));
+    }
     let budget = Duration::from_secs(args.seconds);
     let sample = hanko_card::sample::issue(Device::Card, Vec::new()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut card = sample.card;
@@ -69,7 +72,23 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         100.0 * signs / openssl_sign
     );
 
+    #[cfg(feature = "pcsc")]
     if args.pcsc {
+        round_trip::measure(card, budget)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The round trip through pcscd + vpcd (needs libpcsclite: the `pcsc` feature).
+#[cfg(feature = "pcsc")]
+mod round_trip {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    use anyhow::{Context, Result};
+
+    /// Serves `card` on the second vpcd reader and times SELECTs through pcscd for `budget`.
+    pub(super) fn measure(card: hanko_card::Card, budget: Duration) -> Result<()> {
         let stop = AtomicBool::new(false);
         let mut served = hanko_cardlink::InProcess::new(BenchCard(card));
         std::thread::scope(|s| -> Result<()> {
@@ -100,24 +119,24 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
             let _ = handle.join();
             Ok(())
         })?;
+        Ok(())
     }
-    Ok(ExitCode::SUCCESS)
-}
 
-/// The emulated card as pcscd sees it.
-struct BenchCard(hanko_card::Card);
+    /// The emulated card as pcscd sees it.
+    struct BenchCard(hanko_card::Card);
 
-impl hanko_cardlink::VirtualCard for BenchCard {
-    fn atr(&self) -> Vec<u8> {
-        hanko_card::ATR.to_vec()
-    }
-    fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
-        self.0.process(apdu)
-    }
-    fn reset(&mut self) {
-        self.0.reset();
-    }
-    fn power_off(&mut self) {
-        self.0.reset();
+    impl hanko_cardlink::VirtualCard for BenchCard {
+        fn atr(&self) -> Vec<u8> {
+            hanko_card::ATR.to_vec()
+        }
+        fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
+            self.0.process(apdu)
+        }
+        fn reset(&mut self) {
+            self.0.reset();
+        }
+        fn power_off(&mut self) {
+            self.0.reset();
+        }
     }
 }

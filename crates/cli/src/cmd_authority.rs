@@ -1,21 +1,21 @@
 //! `hanko authority …` — the authority service (the J-LIS role) and its admin commands. The
 //! commands call the same library functions as the HTTP API, on the same database.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use hanko_authority::{
-    Authority, CardPins, Clock, Config, EmigrationPolicy, LifeEvent, ManualClock, NewPerson, Role, SystemClock,
+    Authority, CardPins, Clock, Config, EmigrationPolicy, LifeEvent, ManualClock, NewPerson, RegisterStore, Role,
+    SqlStore, SystemClock,
 };
-use hanko_pki::{BasicFacts, BirthDate, Serial, Sex};
+use hanko_pki::{BasicFacts, BirthDate, Serial};
 use hanko_store::Db;
 use serde_json::json;
-use zeroize::Zeroizing;
 
-use crate::{now_or, DataDir};
+use crate::{now_or, BadInput, DataDir};
 
 #[derive(Subcommand)]
 pub(crate) enum Command {
@@ -65,7 +65,8 @@ pub(crate) enum Command {
     /// Record a life event: facts-changed (a move, a name/sex/birth-date change), death,
     /// emigration, card-lost, card-returned — and apply its certificate consequences.
     Event(EventArgs),
-    /// Reset (unblock) a PIN at the counter; the new PIN from $HANKO_NEW_PIN.
+    /// Reset (unblock) a PIN at the counter; the new value from $HANKO_NEW_PIN (auth, 4 digits)
+    /// or $HANKO_NEW_PASSWORD (signature, 6–16 of A-Z0-9).
     PinReset {
         #[command(flatten)]
         common: Common,
@@ -375,24 +376,121 @@ pub(crate) fn database_url(data_dir: &std::path::Path, database: Option<&str>) -
     database.map(str::to_owned).unwrap_or_else(|| format!("sqlite:{}", data_dir.join("authority.sqlite").display()))
 }
 
-/// Opens the authority of a data directory, which `hanko authority init` made.
+/// The file of the data directory that names its authority; the database holds the same id
+/// ([`hanko_store::Db::bind`]). Written once by `authority init`, compared on every open.
+const BINDING_FILE: &str = "authority.id";
+/// The service name of the authority's binding in the database.
+const BINDING_SERVICE: &str = "authority";
+
+/// A database URL fit to print: the password of a postgres:// URL is elided.
+pub(crate) fn redacted(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((user_info, host)) if user_info.contains(':') => {
+                let user = user_info.split(':').next().unwrap_or_default();
+                format!("{scheme}://{user}:***@{host}")
+            }
+            _ => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// The authority id written in the data directory, if any.
+fn binding_file(data_dir: &Path) -> Result<Option<String>> {
+    let path = data_dir.join(BINDING_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(s) => Ok(Some(s.trim().to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+async fn connect(url: &str) -> Result<Db> {
+    Db::connect(url).await.with_context(|| format!("opening the database {}", redacted(url)))
+}
+
+/// A refusal to open an authority whose data directory and database do not belong together.
+fn refusal(message: String) -> anyhow::Error {
+    BadInput::new("authority-binding", message).into()
+}
+
+/// The refusal when a data directory and a database name different authorities.
+fn mismatch(data_dir: &Path, file_id: &str, url: &str, db_id: &str) -> anyhow::Error {
+    BadInput::new(
+        "authority-binding",
+        format!(
+            "the data directory {} belongs to authority {file_id}, but the database {} to authority {db_id}: \
+         check --data-dir / $HANKO_DATA_DIR and --database / $HANKO_DATABASE_URL (nothing was changed)",
+            data_dir.display(),
+            redacted(url)
+        ),
+    )
+    .into()
+}
+
+/// A data directory bound to an authority, and a SQLite database path that does not exist:
+/// refused before anything creates the file.
+fn refuse_missing_sqlite(data_dir: &Path, file_id: &str, url: &str) -> Result<()> {
+    if let Some(path) = url.strip_prefix("sqlite:").map(|p| p.trim_start_matches("//")) {
+        if !Path::new(path).exists() {
+            return Err(refusal(format!(
+                "the database {url} does not exist, but {} belongs to authority {file_id}: check --database / \
+                 $HANKO_DATABASE_URL (nothing was created)",
+                data_dir.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A data directory bound to an authority, and a database that holds none.
+fn unbound(data_dir: &Path, file_id: &str, url: &str) -> anyhow::Error {
+    BadInput::new(
+        "authority-binding",
+        format!(
+            "the database {} holds no hanko authority, but {} belongs to authority {file_id}: check --database / \
+         $HANKO_DATABASE_URL (nothing was changed)",
+            redacted(url),
+            data_dir.display()
+        ),
+    )
+    .into()
+}
+
+/// Opens the authority of a data directory, which `hanko authority init` made. The data
+/// directory and the database must name the same authority; nothing is created here, so a
+/// mistyped `--database` is refused instead of starting a second authority over the CA keys.
 pub(crate) async fn open(
     data_dir: &std::path::Path,
     database: Option<&str>,
     clock: Arc<dyn Clock>,
     configure: impl FnOnce(&mut Config),
 ) -> Result<Arc<Authority>> {
-    if database.is_none() && !data_dir.join("authority.sqlite").exists() {
-        bail!(
-            "no authority in {} (run `hanko authority init --data-dir {}` first)",
+    let url = database_url(data_dir, database);
+    let Some(file_id) = binding_file(data_dir)? else {
+        return Err(refusal(format!(
+            "no authority in {} (no {BINDING_FILE}): run `hanko authority init --data-dir {}` first \
+             (it also adopts a directory made by an older hanko)",
             data_dir.display(),
             data_dir.display()
-        );
+        )));
+    };
+    refuse_missing_sqlite(data_dir, &file_id, &url)?;
+    let db = connect(&url).await?;
+    match db.binding(BINDING_SERVICE).await? {
+        Some(db_id) if db_id == file_id => {}
+        Some(db_id) => return Err(mismatch(data_dir, &file_id, &url, &db_id)),
+        None => return Err(unbound(data_dir, &file_id, &url)),
     }
-    create(data_dir, database, clock, configure).await
+    authority(db, data_dir, clock, configure).await
 }
 
-/// Opens the authority of a data directory, creating it (database, CA generations) when new.
+/// `hanko authority init` (and the demo): sets up the authority of a data directory and its
+/// database — or opens it when they already belong together. Binds the two by a random id
+/// written in both; refuses a pair that belongs to different authorities, a database that
+/// belongs to another data directory, and a data directory that holds CA keys of a database
+/// other than this one.
 pub(crate) async fn create(
     data_dir: &std::path::Path,
     database: Option<&str>,
@@ -400,10 +498,83 @@ pub(crate) async fn create(
     configure: impl FnOnce(&mut Config),
 ) -> Result<Arc<Authority>> {
     let url = database_url(data_dir, database);
-    let db = Db::connect(&url).await.with_context(|| format!("opening the database {url}"))?;
+    let file_id = binding_file(data_dir)?;
+    if let Some(f) = &file_id {
+        refuse_missing_sqlite(data_dir, f, &url)?;
+    }
+    let db = connect(&url).await?;
+    let db_id = db.binding(BINDING_SERVICE).await?;
+    let has_keys = data_dir.join("ca").exists();
+    let (dir, shown) = (data_dir.display(), redacted(&url));
+    match (file_id, db_id) {
+        (Some(f), Some(d)) if f == d => {}
+        (Some(f), Some(d)) => return Err(mismatch(data_dir, &f, &url, &d)),
+        (None, Some(d)) => {
+            return Err(refusal(format!(
+                "the database {shown} belongs to authority {d}, whose data directory (with its CA keys) is not {dir}: \
+             check --data-dir / $HANKO_DATA_DIR (nothing was changed)"
+            )))
+        }
+        (Some(f), None) if has_keys => return Err(unbound(data_dir, &f, &url)),
+        // An init that stopped after writing the file and before binding the database.
+        (Some(f), None) => {
+            if !SqlStore::new(db.clone()).await?.generations().await?.is_empty() {
+                return Err(unbound(data_dir, &f, &url));
+            }
+            bind(&db, &f).await?
+        }
+        (None, None) => {
+            let has_cas = !SqlStore::new(db.clone()).await?.generations().await?.is_empty();
+            if has_cas != has_keys {
+                return Err(refusal(format!(
+                    "{dir} and the database {shown} do not belong together ({}): check --data-dir and --database \
+                     (nothing was changed)",
+                    if has_keys {
+                        "the directory holds CA keys, the database no CA"
+                    } else {
+                        "the database holds CAs whose keys are not in the directory"
+                    }
+                )));
+            }
+            // A new authority, or one made by an older hanko (its keys are checked against its
+            // certificates when it loads).
+            let mut raw = [0u8; 16];
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut raw);
+            let id = hex::encode(raw);
+            let path = data_dir.join(BINDING_FILE);
+            if !hanko_store::create_new(&path, format!("{id}\n").as_bytes(), 0o644)
+                .with_context(|| format!("writing {}", path.display()))?
+            {
+                return Err(refusal(format!(
+                    "{} appeared while init ran (another init?); run it again",
+                    path.display()
+                )));
+            }
+            bind(&db, &id).await?;
+        }
+    }
+    authority(db, data_dir, clock, configure).await
+}
+
+/// Binds the database to `id`, refusing when another process bound it first.
+async fn bind(db: &Db, id: &str) -> Result<()> {
+    let bound = db.bind(BINDING_SERVICE, id).await?;
+    if bound != id {
+        bail!("the database was bound to authority {bound} while init ran (another init?)");
+    }
+    Ok(())
+}
+
+async fn authority(
+    db: Db,
+    data_dir: &Path,
+    clock: Arc<dyn Clock>,
+    configure: impl FnOnce(&mut Config),
+) -> Result<Arc<Authority>> {
     let mut config = Config::sandbox(data_dir);
     configure(&mut config);
-    Ok(Arc::new(Authority::open(db, config, clock).await?))
+    let store = Arc::new(SqlStore::new(db).await?);
+    Ok(Arc::new(Authority::with_store(store, config, clock).await?))
 }
 
 fn clock(at: Option<&str>) -> Result<Arc<dyn Clock>> {
@@ -411,12 +582,6 @@ fn clock(at: Option<&str>) -> Result<Arc<dyn Clock>> {
         Some(_) => Arc::new(ManualClock::new(now_or(at)?)),
         None => Arc::new(SystemClock),
     })
-}
-
-fn env_secret(name: &str) -> Result<Zeroizing<String>> {
-    std::env::var(name)
-        .map(Zeroizing::new)
-        .with_context(|| format!("set ${name} (secrets are never taken from the command line)"))
 }
 
 fn print(json: bool, value: serde_json::Value, text: impl FnOnce() -> String) -> Result<ExitCode> {
@@ -428,11 +593,12 @@ fn print(json: bool, value: serde_json::Value, text: impl FnOnce() -> String) ->
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse_date(s: &str) -> Result<BirthDate> {
+fn parse_date(option: &str, s: &str) -> Result<BirthDate> {
     let fmt = hanko_pki::time::macros::format_description!("[year]-[month]-[day]");
-    Ok(BirthDate::Known(
-        hanko_pki::time::Date::parse(s, &fmt).with_context(|| format!("{s:?} is not a date like 1985-04-01"))?,
-    ))
+    // The input is not echoed: a birth date is personal data.
+    Ok(BirthDate::Known(hanko_pki::time::Date::parse(s, &fmt).map_err(|e| {
+        BadInput::new("bad-input", format!("{option} is not a date like 1985-04-01 ({})", crate::root_cause(&e)))
+    })?))
 }
 
 pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
@@ -451,7 +617,9 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
             ] {
                 if !path.exists() {
                     let reg = a.register_verifier(role, name).await?;
-                    hanko_store::write_atomic(path, reg.api_key.as_bytes(), 0o600)?;
+                    // create_new: a key file is never overwritten (a concurrent init keeps its own).
+                    hanko_store::create_new(path, reg.api_key.as_bytes(), 0o600)
+                        .with_context(|| format!("writing {}", path.display()))?;
                 }
             }
             let generations: Vec<_> =
@@ -474,7 +642,7 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
         Command::AddPerson(p) => {
             let a = open(&p.common.data.data_dir, p.common.database.as_deref(), clock(p.common.at.as_deref())?, |_| {})
                 .await?;
-            let birth = hanko_authority::check_birth_date(parse_date(&p.birth)?, a.clock().now())?;
+            let birth = hanko_authority::check_birth_date(parse_date("--birth", &p.birth)?, a.clock().now())?;
             let facts = BasicFacts::new(&p.name, hanko_authority::parse_sex(&p.sex)?, birth, &p.address)?;
             let person = a
                 .add_person(NewPerson { facts, prefecture: p.prefecture, municipality: p.municipality, ward: p.ward })
@@ -514,16 +682,22 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
         Command::IssueCard { common, person } => {
             let a =
                 open(&common.data.data_dir, common.database.as_deref(), clock(common.at.as_deref())?, |_| {}).await?;
-            let pins =
-                CardPins { sign_password: env_secret("HANKO_PASSWORD").ok(), auth_pin: env_secret("HANKO_PIN")? };
+            let pins = CardPins {
+                sign_password: crate::secrets::PASSWORD.get_optional()?,
+                auth_pin: crate::secrets::PIN.get()?,
+            };
             let card = a.issue_card(&person, &pins).await?;
             print(common.json, serde_json::to_value(&card)?, || {
                 format!(
                     "issued card {} to {person}: auth certificate {}, signature certificate {}\n\
+                     security code on the card face (sandbox; part of 照合番号B for card read-face): {}, \
+                     expiry {}\n\
                      serve it to PC/SC readers with: hanko card serve --card {}",
                     card.card_id,
                     card.auth_serial,
                     card.signature_serial.as_deref().unwrap_or("none (minor or adult ward)"),
+                    card.security_code,
+                    card.expiry,
                     card.card_id
                 )
             })
@@ -612,7 +786,9 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
                     birth_date: e
                         .birth
                         .as_deref()
-                        .map(|b| Ok::<_, anyhow::Error>(hanko_authority::check_birth_date(parse_date(b)?, now)?))
+                        .map(|b| {
+                            Ok::<_, anyhow::Error>(hanko_authority::check_birth_date(parse_date("--birth", b)?, now)?)
+                        })
                         .transpose()?,
                     sex: e.sex.as_deref().map(hanko_authority::parse_sex).transpose()?,
                 },
@@ -627,11 +803,11 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
         Command::PinReset { common, card, slot } => {
             let a =
                 open(&common.data.data_dir, common.database.as_deref(), clock(common.at.as_deref())?, |_| {}).await?;
-            let pin = env_secret("HANKO_NEW_PIN")?;
             let slot = match slot {
                 SlotArg::Signature => hanko_card::Slot::Signature,
                 SlotArg::Auth => hanko_card::Slot::Auth,
             };
+            let pin = crate::secrets::Secret::new_of(slot).get()?;
             a.reset_pin(&card, slot, pin.as_bytes()).await?;
             print(common.json, json!({"card": card, "reset": true}), || format!("PIN of card {card} reset"))
         }
@@ -663,7 +839,7 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
                 PhoneArg::Android => hanko_card::Device::Android,
                 PhoneArg::Iphone => hanko_card::Device::Iphone,
             };
-            let (password, pin) = (env_secret("HANKO_PASSWORD")?, env_secret("HANKO_PIN")?);
+            let (password, pin) = (crate::secrets::PASSWORD.get()?, crate::secrets::PIN.get()?);
             let phone = hanko_authority::PhoneSecureElement::generate(device)?;
             let challenge = a.phone_challenge(&card).await?;
             let application = phone.application_document(&challenge.challenge, a.clock().now())?;
@@ -876,7 +1052,7 @@ async fn issue_cert(a: IssueArgs) -> Result<ExitCode> {
     };
     let holder = match (&a.name, &a.birth, &a.address) {
         (Some(name), Some(birth), Some(address)) => Some(NewPerson {
-            facts: BasicFacts::new(name, Sex::parse(&a.sex)?, parse_date(birth)?, address)?,
+            facts: BasicFacts::new(name, hanko_authority::parse_sex(&a.sex)?, parse_date("--birth", birth)?, address)?,
             prefecture: a.prefecture.clone(),
             municipality: a.municipality.clone(),
             ward: false,
@@ -892,12 +1068,18 @@ async fn issue_cert(a: IssueArgs) -> Result<ExitCode> {
         }
         (None, Some(path)) => {
             let key = hanko_pki::SoftwareKey::generate_rsa2048()?;
-            crate::files::write_atomic(path, &key.to_pkcs8()?, 0o600)?;
+            // A private key file is never overwritten.
+            if !hanko_store::create_new(path, &key.to_pkcs8()?, 0o600)
+                .with_context(|| format!("writing {}", path.display()))?
+            {
+                bail!("{} exists: --generate-key never overwrites a key file; choose a new name", path.display());
+            }
             key.public_key().clone()
         }
         (None, None) => bail!("give --public-key or --generate-key"),
     };
-    let card_expiry = a.card_expiry.as_deref().map(|s| parse_date(s).map(|b| b.date())).transpose()?.flatten();
+    let card_expiry =
+        a.card_expiry.as_deref().map(|s| parse_date("--card-expiry", s).map(|b| b.date())).transpose()?.flatten();
     let rec = authority.issue_for_key(kind, holder, public_key, card_expiry).await?;
     let der = rec.der.clone().context("issued without DER")?;
     let path = c.data.data_dir.join("issued").join(format!("{}.der", rec.serial));

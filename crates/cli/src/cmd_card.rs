@@ -9,11 +9,11 @@ use clap::{Args, Subcommand, ValueEnum};
 use hanko_card::{AccessCode, Client, ClientError, PinStatus, Slot, Transport};
 use hanko_pki::{DigestAlgorithm, DigestInfo};
 use serde_json::json;
-use zeroize::Zeroizing;
 
 use crate::files::{read_der, write_atomic};
 use crate::people::{synthetic, Person};
-use crate::{now_or, DataDir};
+use crate::secrets::{self, Secret};
+use crate::{now_or, BadInput, DataDir, Refused};
 use hanko_cardlink::{list_card_images, CardFile};
 
 #[derive(Subcommand)]
@@ -108,7 +108,9 @@ pub(crate) enum Command {
         photo_out: Option<PathBuf>,
     },
     /// Make an emulated card appear in pcscd as an inserted card (vpcd bridge), until stopped.
-    /// Any PC/SC application — OpenSC, jpki-cli, hanko — then uses it like a real card.
+    /// Any PC/SC application — OpenSC, jpki-cli, hanko — then uses it like a real card. Needs
+    /// pcscd with the vpcd driver running (Debian: pcscd vsmartcard-vpcd; scripts/pcsc-up.sh);
+    /// hanko itself speaks TCP to it and needs no PC/SC library.
     Serve {
         #[command(flatten)]
         data: DataDir,
@@ -147,7 +149,8 @@ pub(crate) struct On {
     /// An emulated card of the data directory, by id (see `hanko card list`).
     #[arg(long, required_unless_present = "reader")]
     card: Option<String>,
-    /// A card in a PC/SC reader whose name contains this text (e.g. "Virtual PCD").
+    /// A card in a PC/SC reader whose name contains this text (e.g. "Virtual PCD"). Needs a
+    /// running pcscd and a hanko built with `--features pcsc` (libpcsclite-dev); see docs/pcsc.md.
     #[arg(long, conflicts_with = "card")]
     reader: Option<String>,
 }
@@ -156,10 +159,22 @@ impl On {
     fn open(&self) -> Result<Box<dyn Transport>> {
         match (&self.card, &self.reader) {
             (Some(id), _) => Ok(Box::new(CardFile::open(&self.data.data_dir, id)?)),
-            (None, Some(name)) => Ok(Box::new(hanko_cardlink::PcscTransport::connect(Some(name))?)),
+            (None, Some(name)) => reader_transport(name),
             (None, None) => bail!("give --card ID or --reader NAME"),
         }
     }
+}
+
+/// The card in the PC/SC reader whose name contains `name`.
+#[cfg(feature = "pcsc")]
+fn reader_transport(name: &str) -> Result<Box<dyn Transport>> {
+    Ok(Box::new(hanko_cardlink::PcscTransport::connect(Some(name))?))
+}
+
+/// Without the `pcsc` feature there is no PC/SC library to reach a reader with.
+#[cfg(not(feature = "pcsc"))]
+fn reader_transport(_name: &str) -> Result<Box<dyn Transport>> {
+    Err(crate::no_pcsc("--reader"))
 }
 
 /// The kind of device to issue.
@@ -194,18 +209,34 @@ pub(crate) struct NewArgs {
     json: bool,
 }
 
-fn env_secret(name: &str) -> Result<Zeroizing<Vec<u8>>> {
-    let v = std::env::var(name)
-        .with_context(|| format!("set ${name} (the PIN is never taken from the command line here)"))?;
-    Ok(Zeroizing::new(v.into_bytes()))
-}
-
+/// A wrong or blocked PIN is a check that said no (exit status 1, codes `wrong-pin` /
+/// `pin-blocked`), the same in every card command.
 fn explain(e: ClientError) -> anyhow::Error {
     match e {
-        ClientError::WrongPin { tries_left } => anyhow::anyhow!("wrong PIN: {tries_left} tries left"),
-        ClientError::PinBlocked => anyhow::anyhow!("PIN blocked: only the municipality counter can reset it"),
+        ClientError::WrongPin { tries_left } => {
+            Refused::new("wrong-pin", format!("wrong PIN: {tries_left} tries left")).into()
+        }
+        ClientError::PinBlocked => {
+            Refused::new("pin-blocked", "PIN blocked: only the municipality counter can reset it").into()
+        }
         other => anyhow::anyhow!(other),
     }
+}
+
+/// Prints `value` as JSON with `--json`, else as `key: value` lines.
+fn emit(json: bool, value: &serde_json::Value) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value)?);
+    } else if let Some(map) = value.as_object() {
+        for (k, v) in map {
+            match v {
+                serde_json::Value::Null => {}
+                serde_json::Value::String(s) => println!("{k}: {s}"),
+                other => println!("{k}: {other}"),
+            }
+        }
+    }
+    Ok(())
 }
 
 fn new_card(a: &NewArgs) -> Result<ExitCode> {
@@ -230,10 +261,8 @@ fn new_card(a: &NewArgs) -> Result<ExitCode> {
             })
             .await?;
         let pins = hanko_authority::CardPins {
-            sign_password: std::env::var("HANKO_PASSWORD").ok().map(Zeroizing::new),
-            auth_pin: Zeroizing::new(
-                std::env::var("HANKO_PIN").context("set $HANKO_PIN (the PIN is never taken from the command line)")?,
-            ),
+            sign_password: secrets::PASSWORD.get_optional()?,
+            auth_pin: secrets::PIN.get()?,
         };
         anyhow::Ok((resident.id.clone(), authority.issue_card(&resident.id, &pins).await?))
     })?;
@@ -258,19 +287,25 @@ fn new_card(a: &NewArgs) -> Result<ExitCode> {
             card.auth_serial,
             card.signature_serial.as_deref().unwrap_or("none (minor or ward)")
         );
+        // The security code is printed on a real card's face; it is sandbox data here, needed
+        // for 照合番号B (card read-face).
+        println!(
+            "security code on the card face (part of 照合番号B for card read-face): {}, expiry {}",
+            card.security_code, card.expiry
+        );
         println!("serve it to PC/SC readers with: hanko card serve --card {id}");
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
+pub(crate) fn run(cmd: Command, json: bool) -> Result<ExitCode> {
     match cmd {
         Command::ReadFace { on, photo_out } => {
             let root =
                 hanko_pki::RsaPublicKey::from_spki_der(&read_der(&on.data.data_dir.join("cv").join("root.spki.der"))?)?;
             let mut c = Client::new(on.open()?);
-            let code = env_secret("HANKO_NUMBER_B")?;
-            let face = c.read_card_face(AccessCode::NumberB(&code))?;
+            let code = secrets::NUMBER_B.get()?;
+            let face = c.read_card_face(AccessCode::NumberB(code.as_bytes()))?;
             let verified = c.verify_card_face(&face, &root)?;
             if let Some(path) = &photo_out {
                 write_atomic(path, face.photo_jp2(), 0o644)?;
@@ -285,15 +320,15 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
                 "cv_signer": String::from_utf8_lossy(&verified.signer_key_id().0),
                 "photo": photo_out.as_ref().map(|p| p.display().to_string()),
             });
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            emit(json, &out)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::ReadFacts { on, my_number_out } => {
             let root =
                 hanko_pki::RsaPublicKey::from_spki_der(&read_der(&on.data.data_dir.join("cv").join("root.spki.der"))?)?;
             let mut c = Client::new(on.open()?);
-            let pin = env_secret("HANKO_PIN")?;
-            c.read_facts(AccessCode::Pin(&pin))?;
+            let pin = secrets::PIN.get()?;
+            c.read_facts(AccessCode::Pin(pin.as_bytes()))?;
             let scope = if my_number_out.is_some() {
                 hanko_card::IntegrityScope::Both
             } else {
@@ -314,7 +349,7 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
                 "cv_issuer": String::from_utf8_lossy(&verified.issuer_key_id().0),
                 "my_number": my_number_out.as_ref().map(|p| p.display().to_string()),
             });
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            emit(json, &out)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { data, card, port } => {
@@ -326,11 +361,22 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
         }
         Command::New(a) => new_card(&a),
         Command::List { data } => {
+            let mut cards = Vec::new();
             for id in list_card_images(&data.data_dir)? {
-                match CardFile::open(&data.data_dir, &id) {
-                    Ok(f) => println!("{id}  {}", f.card().device().as_str()),
-                    Err(e) => println!("{id}  ({e:#})"),
+                let (device, error) = match CardFile::open(&data.data_dir, &id) {
+                    Ok(f) => (Some(f.card().device().as_str()), None),
+                    Err(e) => (None, Some(format!("{e:#}"))),
+                };
+                if !json {
+                    match (device, &error) {
+                        (Some(d), _) => println!("{id}  {d}"),
+                        (None, e) => println!("{id}  ({})", e.as_deref().unwrap_or_default()),
+                    }
                 }
+                cards.push(json!({"card": id, "device": device, "error": error}));
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&json!({ "cards": cards }))?);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -348,67 +394,108 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
                 "signature_password_tries": c.pin_status(Slot::Signature).map(status).ok(),
                 "common": c.read_common_record().ok().map(|r| json!({"card_serial": r.card_serial, "municipality": r.municipality_code, "expiry": r.expiry})),
             });
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            emit(json, &out)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::ReadCert { on, slot, ca, out } => {
             let mut c = Client::new(on.open()?);
             let der = match (slot.slot(), ca) {
                 (s, true) => c.read_ca_certificate(s),
-                (Slot::Signature, false) => c.read_signature_certificate(&env_secret("HANKO_PIN")?),
+                (Slot::Signature, false) => c.read_signature_certificate(secrets::PASSWORD.get()?.as_bytes()),
                 (Slot::Auth, false) => c.read_certificate(Slot::Auth),
             }
             .map_err(explain)?;
             let pem = crate::files::pem("CERTIFICATE", &der)?;
-            match out {
+            match &out {
                 Some(path) if path.extension().is_some_and(|e| e == "pem") => {
-                    write_atomic(&path, pem.as_bytes(), 0o644)?
+                    write_atomic(path, pem.as_bytes(), 0o644)?
                 }
-                Some(path) => write_atomic(&path, &der, 0o644)?,
+                Some(path) => write_atomic(path, &der, 0o644)?,
+                None if json => {}
                 None => print!("{pem}"),
+            }
+            if json {
+                let path = out.as_ref().map(|p| p.display().to_string());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({"certificate": pem, "bytes": der.len(), "path": path}))?
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::PinStatus { on, slot } => {
             let mut c = Client::new(on.open()?);
-            match c.pin_status(slot.slot()).map_err(explain)? {
-                PinStatus::Tries(n) => println!("{n} tries left"),
-                PinStatus::Blocked => println!("blocked"),
+            let status = c.pin_status(slot.slot()).map_err(explain)?;
+            match (json, status) {
+                (true, PinStatus::Tries(n)) => println!("{}", json!({"tries_left": n, "blocked": false})),
+                (true, PinStatus::Blocked) => println!("{}", json!({"tries_left": 0, "blocked": true})),
+                (false, PinStatus::Tries(n)) => println!("{n} tries left"),
+                (false, PinStatus::Blocked) => println!("blocked"),
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::VerifyPin { on, slot } => {
+            let pin = Secret::of(slot.slot()).get()?;
             let mut c = Client::new(on.open()?);
-            match c.verify_pin(slot.slot(), &env_secret("HANKO_PIN")?) {
+            // The answer is the result (stdout), as `hanko verify` reports: 0 correct, 1 not.
+            let (code, tries_left) = match c.verify_pin(slot.slot(), pin.as_bytes()) {
                 Ok(()) => {
-                    println!("PIN correct");
-                    Ok(ExitCode::SUCCESS)
+                    if json {
+                        println!("{}", json!({"verified": true}));
+                    } else {
+                        println!("PIN correct");
+                    }
+                    return Ok(ExitCode::SUCCESS);
                 }
-                Err(e @ (ClientError::WrongPin { .. } | ClientError::PinBlocked)) => {
-                    println!("{}", explain(e));
-                    Ok(ExitCode::from(1))
+                Err(ClientError::WrongPin { tries_left }) => ("wrong-pin", Some(tries_left)),
+                Err(ClientError::PinBlocked) => ("pin-blocked", None),
+                Err(e) => return Err(explain(e)),
+            };
+            if json {
+                println!("{}", json!({"verified": false, "code": code, "tries_left": tries_left.unwrap_or(0)}));
+            } else {
+                match tries_left {
+                    Some(n) => println!("wrong PIN: {n} tries left"),
+                    None => println!("PIN blocked: only the municipality counter can reset it"),
                 }
-                Err(e) => Err(explain(e)),
             }
+            Ok(ExitCode::from(1))
         }
         Command::ChangePin { on, slot } => {
+            let (old, new) = (Secret::of(slot.slot()).get()?, Secret::new_of(slot.slot()).get()?);
             let mut c = Client::new(on.open()?);
-            c.change_pin(slot.slot(), &env_secret("HANKO_PIN")?, &env_secret("HANKO_NEW_PIN")?).map_err(explain)?;
-            println!("PIN changed");
+            c.change_pin(slot.slot(), old.as_bytes(), new.as_bytes()).map_err(explain)?;
+            if json {
+                println!("{}", json!({"changed": true}));
+            } else {
+                println!("PIN changed");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Sign { on, slot, data, digest, out } => {
             let digest = match (data, digest) {
                 (Some(path), _) => DigestAlgorithm::Sha256
                     .digest(&std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?),
-                (None, Some(hex)) => hex::decode(hex).context("--digest is not hex")?,
+                (None, Some(hex)) => match hex::decode(hex) {
+                    Ok(d) if d.len() == 32 => d,
+                    _ => {
+                        return Err(
+                            BadInput::new("bad-input", "--digest must be a SHA-256 digest: 64 hex digits").into()
+                        )
+                    }
+                },
                 (None, None) => bail!("give --data or --digest"),
             };
             let di = DigestInfo::new(DigestAlgorithm::Sha256, &digest)?.to_der()?;
+            let pin = Secret::of(slot.slot()).get()?;
             let mut c = Client::new(on.open()?);
-            let sig = c.sign(slot.slot(), &env_secret("HANKO_PIN")?, &di).map_err(explain)?;
+            let sig = c.sign(slot.slot(), pin.as_bytes(), &di).map_err(explain)?;
             write_atomic(&out, &sig, 0o644)?;
-            println!("signed: {} bytes → {}", sig.len(), out.display());
+            if json {
+                println!("{}", json!({"signature_bytes": sig.len(), "path": out.display().to_string()}));
+            } else {
+                println!("signed: {} bytes → {}", sig.len(), out.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

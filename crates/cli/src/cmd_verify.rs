@@ -12,7 +12,7 @@ use hanko_pki::{CaKind, DigestAlgorithm, PolicySet};
 use serde_json::{json, Value};
 
 use crate::files::{anchors, read_der};
-use crate::{fmt_time, now_or};
+use crate::{fmt_time, now_or, BadInput};
 
 #[derive(Subcommand)]
 pub(crate) enum Command {
@@ -248,15 +248,39 @@ pub(crate) fn describe(v: &VerifiedCertificate) -> Value {
 }
 
 fn failure(e: &VerifyError) -> Value {
-    let mut j = json!({"verified": false, "error": e.to_string()});
+    let mut j = json!({"verified": false, "code": failure_code(e), "error": e.to_string()});
     if let VerifyError::Revoked { serial, revoked_at, reason, meaning } = e {
         j["revoked"] = json!({"serial": serial.to_string(), "at": fmt_time(*revoked_at), "reason": reason.name(), "meaning": meaning.as_str()});
     }
     j
 }
 
-fn report(result: Result<Value, VerifyError>, json: bool) -> ExitCode {
-    match result {
+/// The stable `code` of a verification that said no (`--json`).
+fn failure_code(e: &VerifyError) -> &'static str {
+    match e {
+        VerifyError::Revoked { .. } => "revoked",
+        VerifyError::Expired { .. } | VerifyError::NotYetValid { .. } | VerifyError::IssuerNotValid { .. } => {
+            "not-valid-at-time"
+        }
+        VerifyError::UnknownIssuer { .. } | VerifyError::CertificateSignatureInvalid { .. } => "untrusted",
+        VerifyError::SignatureInvalid => "bad-signature",
+        VerifyError::RevocationUnknown(_)
+        | VerifyError::CrlMissing
+        | VerifyError::CrlStale { .. }
+        | VerifyError::Crl(_)
+        | VerifyError::Ocsp(_) => "revocation-unknown",
+        _ => "not-verified",
+    }
+}
+
+/// Prints the result of a verification: 0 verified, 1 it said no; input that is no certificate
+/// at all (or a digest of the wrong length) is bad input, exit status 2, like any other.
+fn report(result: Result<Value, VerifyError>, json: bool) -> Result<ExitCode> {
+    if let Err(e @ (VerifyError::Certificate(_) | VerifyError::DigestLength { .. })) = &result {
+        let code = if matches!(e, VerifyError::Certificate(_)) { "bad-certificate" } else { "bad-input" };
+        return Err(BadInput::new(code, e.to_string()).into());
+    }
+    Ok(match result {
         Ok(mut v) => {
             v["verified"] = json!(true);
             if json {
@@ -288,7 +312,7 @@ fn report(result: Result<Value, VerifyError>, json: bool) -> ExitCode {
             }
             ExitCode::from(1)
         }
-    }
+    })
 }
 
 pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
@@ -303,7 +327,7 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
             let der = read_der(&cert)?;
             let r =
                 Verifier::new(&ctx.trust).verify_certificate(&der, usage, at, ctx.revocation()).map(|v| describe(&v));
-            Ok(report(r, opts.json))
+            report(r, opts.json)
         }
         Command::Signature { cert, signature, data, digest, hash, opts } => {
             let ctx = load(&opts)?;
@@ -329,7 +353,7 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
                         j["hash"] = json!("sha1 (legacy)");
                         j
                     });
-                return Ok(report(r, opts.json));
+                return report(r, opts.json);
             }
             let r = Verifier::new(&ctx.trust)
                 .verify_signature(&der, hash.algorithm()?, signed, &sig, at, ctx.revocation())
@@ -338,7 +362,7 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
                     j["digest"] = json!(hex::encode(v.digest()));
                     j
                 });
-            Ok(report(r, opts.json))
+            report(r, opts.json)
         }
         Command::Cms { cms, content, opts } => {
             let ctx = load(&opts)?;
@@ -354,7 +378,7 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
                 j["signing_time"] = json!(v.signing_time().map(fmt_time));
                 j
             });
-            Ok(report(r, opts.json))
+            report(r, opts.json)
         }
         Command::Auth { cert, challenge, signature, hash, opts } => {
             let ctx = load(&opts)?;
@@ -365,7 +389,7 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
             let r = Verifier::new(&ctx.trust)
                 .verify_authentication(&der, &challenge, hash.algorithm()?, &sig, at, ctx.revocation())
                 .map(|v| describe(v.certificate()));
-            Ok(report(r, opts.json))
+            report(r, opts.json)
         }
     }
 }

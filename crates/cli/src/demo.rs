@@ -37,9 +37,10 @@ const MARKER: &str = ".hanko-demo";
 
 /// The demo cards' secrets: $HANKO_PIN / $HANKO_PASSWORD, or the documented demo values
 /// (docs/card.md). Never printed.
-fn pins() -> (Zeroizing<String>, Zeroizing<String>) {
-    let env = |name: &str, default: &str| Zeroizing::new(std::env::var(name).unwrap_or_else(|_| default.to_owned()));
-    (env("HANKO_PIN", "1234"), env("HANKO_PASSWORD", "HANKO2026"))
+fn pins() -> Result<(Zeroizing<String>, Zeroizing<String>)> {
+    let pin = crate::secrets::PIN.get_optional()?.unwrap_or_else(|| Zeroizing::new("1234".to_owned()));
+    let password = crate::secrets::PASSWORD.get_optional()?.unwrap_or_else(|| Zeroizing::new("HANKO2026".to_owned()));
+    Ok((pin, password))
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode> {
@@ -77,7 +78,7 @@ async fn demo(dir: &Path, clock: Arc<dyn Clock>) -> Result<ExitCode> {
     println!("API  {base}  (OpenAPI: {base}/openapi.json)\n");
 
     // The counter: residents, and a card each (keys generated in the chip).
-    let (pin, password) = pins();
+    let (pin, password) = pins()?;
     let mut cards = Vec::new();
     for p in synthetic()? {
         let resident = authority

@@ -1,6 +1,24 @@
 //! `hanko` — the JPKI ecosystem on one machine. This binary only wires: the logic lives in the
 //! library crates.
 
+// These shadow std's macros in every module below (textual scope comes first): output goes
+// through `out`, where a closed pipe (`hanko … | head`) ends the command quietly, not in a panic.
+macro_rules! print {
+    ($($t:tt)*) => { $crate::out::stdout(format_args!($($t)*)) };
+}
+macro_rules! println {
+    () => { $crate::out::stdout(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::out::stdout(format_args!("{}\n", format_args!($($t)*))) };
+}
+#[allow(unused_macros)]
+macro_rules! eprint {
+    ($($t:tt)*) => { $crate::out::stderr(format_args!($($t)*)) };
+}
+macro_rules! eprintln {
+    () => { $crate::out::stderr(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::out::stderr(format_args!("{}\n", format_args!($($t)*))) };
+}
+
 mod bench_authority;
 mod bench_card;
 mod bench_crl;
@@ -11,11 +29,13 @@ mod cmd_ocsp;
 mod cmd_verify;
 mod demo;
 mod files;
+mod out;
 mod people;
+mod secrets;
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 use hanko_pki::time::format_description::well_known::Rfc3339;
 use hanko_pki::time::OffsetDateTime;
@@ -30,6 +50,10 @@ use hanko_pki::time::OffsetDateTime;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print JSON (results on stdout; an error as {"error": {"code", "message"}} on stderr).
+    /// Accepted by every command.
+    #[arg(long, global = true)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -42,6 +66,10 @@ enum Command {
     #[command(subcommand)]
     Authority(cmd_authority::Command),
     /// Emulated My Number Cards (and real ones in PC/SC readers): issue, read, verify PINs, sign, serve to pcscd.
+    ///
+    /// `--card ID` uses a card of the data directory in process and needs nothing else.
+    /// `--reader NAME` needs pcscd running and a hanko built with `--features pcsc`
+    /// (libpcsclite-dev); `serve` needs pcscd with the vpcd driver (scripts/pcsc-up.sh).
     #[command(subcommand)]
     Card(cmd_card::Command),
     /// OCSP (RFC 6960) responder and client, file in / file out.
@@ -83,10 +111,35 @@ pub(crate) struct DataDir {
     pub(crate) data_dir: PathBuf,
 }
 
+/// The error of a PC/SC operation in a hanko built without the `pcsc` feature.
+#[cfg_attr(feature = "pcsc", allow(dead_code))]
+pub(crate) fn no_pcsc(what: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{what} needs PC/SC, and this hanko was built without it. Install pcscd and libpcsclite-dev \
+         (Debian: apt-get install pcscd libpcsclite-dev pkg-config), then rebuild with \
+         `cargo build --release -p hanko-cli --features pcsc` (see docs/pcsc.md)"
+    )
+}
+
 /// Parses an RFC 3339 time (`2026-01-01T09:00:00+09:00`).
 pub(crate) fn parse_time(s: &str) -> Result<OffsetDateTime> {
-    OffsetDateTime::parse(s, &Rfc3339)
-        .with_context(|| format!("{s:?} is not an RFC 3339 time like 2026-01-01T09:00:00+09:00"))
+    OffsetDateTime::parse(s, &Rfc3339).map_err(|e| {
+        BadInput::new(
+            "bad-input",
+            format!("{s:?} is not an RFC 3339 time like 2026-01-01T09:00:00+09:00 ({})", root_cause(&e)),
+        )
+        .into()
+    })
+}
+
+/// The innermost cause's message, once: the `time` crate's errors repeat their source in their
+/// own text ("day was not in range: day was not in range: …").
+pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut e = e;
+    while let Some(next) = e.source() {
+        e = next;
+    }
+    e.to_string()
 }
 
 /// The time to act at: `--at` or the system clock (the binary is where the clock is read).
@@ -102,13 +155,119 @@ pub(crate) fn fmt_time(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
+/// Bad input or usage (exit status 2), with a stable `code` for `--json`.
+#[derive(Debug)]
+pub(crate) struct BadInput {
+    code: &'static str,
+    message: String,
+}
+
+impl BadInput {
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> BadInput {
+        BadInput { code, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// A check said no (exit status 1): a wrong or blocked PIN, a verification that failed.
+#[derive(Debug)]
+pub(crate) struct Refused {
+    code: &'static str,
+    message: String,
+}
+
+impl Refused {
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Refused {
+        Refused { code, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// The one mapping of an error to docs/cli.md's exit status (1 a check said no, 2 bad input,
+/// usage or anything else that stopped the command) and the stable `code` of `--json` errors.
+pub(crate) fn classify(e: &anyhow::Error) -> (u8, &'static str) {
+    use hanko_authority::AuthorityError as A;
+    use hanko_card::ClientError as C;
+    for cause in e.chain() {
+        if let Some(b) = cause.downcast_ref::<BadInput>() {
+            return (2, b.code);
+        }
+        if let Some(r) = cause.downcast_ref::<Refused>() {
+            return (1, r.code);
+        }
+        if let Some(c) = cause.downcast_ref::<C>() {
+            match c {
+                C::WrongPin { .. } => return (1, "wrong-pin"),
+                C::PinBlocked => return (1, "pin-blocked"),
+                _ => return (2, "card"),
+            }
+        }
+        if let Some(a) = cause.downcast_ref::<A>() {
+            return match a {
+                A::Invalid(_) => (2, "bad-input"),
+                A::NotFound { .. } => (2, "not-found"),
+                A::Conflict(_) => (2, "conflict"),
+                A::Unauthenticated(_) | A::Forbidden(_) => (2, "forbidden"),
+                A::Verify(_) | A::Revoked(_) => (1, "not-verified"),
+                A::Store(_) => (2, "database"),
+                A::Io { .. } => (2, "io"),
+                _ => (2, "authority"),
+            };
+        }
+        if cause.downcast_ref::<hanko_store::StoreError>().is_some() {
+            return (2, "database");
+        }
+        if cause.downcast_ref::<std::io::Error>().is_some() {
+            return (2, "io");
+        }
+    }
+    (2, "error")
+}
+
+/// Prints an error the way `--json` or not asks for: text, or `{"error": {"code", "message"}}`,
+/// both on stderr (stdout carries results only).
+fn report_error(json: bool, code: &str, message: &str) {
+    if json {
+        let v = serde_json::json!({"error": {"code": code, "message": message}});
+        eprintln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        eprintln!("hanko: error: {message}");
+    }
+}
+
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    // --json anywhere asks for JSON errors, also for the errors of parsing the command line.
+    let json = std::env::args_os().any(|a| a == "--json");
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if json && e.use_stderr() => {
+            let message = e.kind().as_str().map(str::to_owned).unwrap_or_else(|| e.to_string());
+            let detail = e.to_string();
+            let first = detail.lines().next().unwrap_or(&message).trim_start_matches("error: ");
+            report_error(true, "usage", first);
+            return std::process::ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Authority(c) => cmd_authority::run(c),
         Command::Ocsp(c) => cmd_ocsp::run(c),
-        Command::Card(c) => cmd_card::run(c),
+        Command::Card(c) => cmd_card::run(c, cli.json),
         Command::Verify(c) => cmd_verify::run(c),
         Command::Bench(BenchCommand::Verify(args)) => bench_verify::run(&args),
         Command::Bench(BenchCommand::Card(args)) => bench_card::run(&args),
@@ -120,8 +279,9 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("hanko: error: {e:#}");
-            std::process::ExitCode::from(2)
+            let (status, code) = classify(&e);
+            report_error(json, code, &format!("{e:#}"));
+            std::process::ExitCode::from(status)
         }
     }
 }

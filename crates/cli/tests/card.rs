@@ -1,5 +1,6 @@
 //! Emulated cards through the `hanko` binary: persistence, crash safety, and the real PC/SC
-//! stack (pcscd + vpcd) with OpenSC as the independent client.
+//! stack (pcscd + vpcd) with OpenSC as the independent client. hanko's own `--reader` needs the
+//! `pcsc` feature (scripts/test.sh enables it); the tests that use it are built only with it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -105,7 +106,8 @@ fn parallel_processes_cannot_spend_one_try_twice() {
     let (card, _) = issue_card(&dir);
     let children: Vec<Child> = (0..8)
         .map(|_| {
-            hanko(&dir, Some("WRONGPW1"))
+            hanko(&dir, None)
+                .env("HANKO_PASSWORD", "WRONGPW1")
                 .args(["card", "verify-pin", "--card", &card, "--slot", "signature"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -139,8 +141,8 @@ fn killing_the_card_between_verify_and_answer_never_grants_an_extra_try() {
     // How long one wrong VERIFY takes end to end, to spread the kills over that span.
     let start = Instant::now();
     run({
-        let mut c = hanko(&dir, Some("WRONGPW1"));
-        c.args(["card", "verify-pin", "--card", &card, "--slot", "signature"]);
+        let mut c = hanko(&dir, None);
+        c.env("HANKO_PASSWORD", "WRONGPW1").args(["card", "verify-pin", "--card", &card, "--slot", "signature"]);
         c
     });
     let span = start.elapsed().as_micros() as u64;
@@ -149,7 +151,8 @@ fn killing_the_card_between_verify_and_answer_never_grants_an_extra_try() {
     let mut rounds = 0u64;
     while rounds < 300 {
         rounds += 1;
-        let mut child = hanko(&dir, Some("WRONGPW1"))
+        let mut child = hanko(&dir, None)
+            .env("HANKO_PASSWORD", "WRONGPW1")
             .args(["card", "verify-pin", "--card", &card, "--slot", "signature"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -230,6 +233,7 @@ fn pcsc_up() {
 }
 
 /// Serves the card on the second vpcd reader and waits until pcscd sees it.
+#[cfg(feature = "pcsc")]
 fn serve(dir: &Path, card: &str) -> Served {
     pcsc_up();
     let child = hanko(dir, None)
@@ -250,6 +254,7 @@ fn serve(dir: &Path, card: &str) -> Served {
     }
 }
 
+#[cfg(feature = "pcsc")]
 fn pkcs11_module() -> String {
     for p in [
         "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
@@ -264,6 +269,7 @@ fn pkcs11_module() -> String {
 }
 
 /// OpenSC's JPKI driver, unmodified, through pcscd and our vpcd bridge.
+#[cfg(feature = "pcsc")]
 #[test]
 fn opensc_reads_signs_and_locks_through_pcscd() {
     let _lock = PCSC.lock().unwrap_or_else(|e| e.into_inner());
@@ -291,7 +297,7 @@ fn opensc_reads_signs_and_locks_through_pcscd() {
     // with their integrity record checked against the sandbox CV root.
     let o = run({
         let mut c = hanko(&dir, None);
-        c.args(["card", "show", "--reader", reader]);
+        c.args(["card", "show", "--json", "--reader", reader]);
         c
     });
     let shown: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
@@ -299,7 +305,7 @@ fn opensc_reads_signs_and_locks_through_pcscd() {
     assert_eq!(shown["auth_pin_tries"], 3);
     let o = run({
         let mut c = hanko(&dir, Some(PIN));
-        c.args(["card", "read-facts", "--reader", reader]);
+        c.args(["card", "read-facts", "--json", "--reader", reader]);
         c
     });
     let facts: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
@@ -311,7 +317,9 @@ fn opensc_reads_signs_and_locks_through_pcscd() {
     let photo = dir.join("photo.jp2");
     let o = run({
         let mut c = hanko(&dir, None);
-        c.env("HANKO_NUMBER_B", &number_b).args(["card", "read-face", "--reader", reader, "--photo-out"]).arg(&photo);
+        c.env("HANKO_NUMBER_B", &number_b)
+            .args(["card", "read-face", "--json", "--reader", reader, "--photo-out"])
+            .arg(&photo);
         c
     });
     let face: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
@@ -394,6 +402,7 @@ fn opensc_reads_signs_and_locks_through_pcscd() {
 
 /// Runs pkcs11-tool; retries while pcscd still reports the card as settling after the previous
 /// client reset it (vpcd answers a reset with a fresh power-on).
+#[cfg(feature = "pcsc")]
 fn pkcs11(args: impl Fn(&mut Command)) -> Output {
     let mut last = None;
     for _ in 0..10 {
@@ -410,6 +419,7 @@ fn pkcs11(args: impl Fn(&mut Command)) -> Output {
 }
 
 /// Tries left on the auth PIN, asked through pcscd by our own client.
+#[cfg(feature = "pcsc")]
 fn tries_via_reader(dir: &Path, reader: &str) -> String {
     let o = run({
         let mut c = hanko(dir, None);

@@ -41,7 +41,7 @@ pub enum IssueError {
     #[error(transparent)]
     Signer(#[from] SignerError),
     /// The request does not fit the profile (caller misuse).
-    #[error("request does not fit the {kind:?} profile: {reason}")]
+    #[error("request does not fit the {} profile: {reason}", .kind.as_str())]
     Profile {
         /// The profile.
         kind: CertKind,
@@ -49,7 +49,7 @@ pub enum IssueError {
         reason: &'static str,
     },
     /// notAfter is not after notBefore, or outside the CA's own validity.
-    #[error("validity {not_before} .. {not_after} is empty or outside the CA's")]
+    #[error("validity {} .. {} is empty or outside the CA's", crate::display::rfc3339(.not_before), crate::display::rfc3339(.not_after))]
     Validity {
         /// Requested start.
         not_before: OffsetDateTime,

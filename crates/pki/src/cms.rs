@@ -181,7 +181,7 @@ pub enum CmsError {
     UnsupportedSignatureAlgorithm(ObjectIdentifier),
     /// A `sha*WithRSAEncryption` signature algorithm names another hash than the digest
     /// algorithm.
-    #[error("signature algorithm {signature} does not match digest algorithm {digest:?}")]
+    #[error("signature algorithm {signature} does not match digest algorithm {}", .digest.name())]
     SignatureDigestMismatch {
         /// The signer's digest algorithm.
         digest: DigestAlgorithm,
@@ -218,7 +218,7 @@ pub enum CmsError {
         econtent: ObjectIdentifier,
     },
     /// The `messageDigest` attribute is not the digest of the content (RFC 5652 §11.2).
-    #[error("messageDigest attribute does not match the {algorithm:?} digest of the content")]
+    #[error("messageDigest attribute does not match the {} digest of the content", .algorithm.name())]
     MessageDigestMismatch {
         /// The digest algorithm.
         algorithm: DigestAlgorithm,

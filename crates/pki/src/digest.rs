@@ -26,6 +26,15 @@ pub enum DigestAlgorithm {
 }
 
 impl DigestAlgorithm {
+    /// `SHA-256`, `SHA-384` or `SHA-512`: the name for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            DigestAlgorithm::Sha256 => "SHA-256",
+            DigestAlgorithm::Sha384 => "SHA-384",
+            DigestAlgorithm::Sha512 => "SHA-512",
+        }
+    }
+
     /// The `id-sha*` OID.
     pub fn oid(self) -> ObjectIdentifier {
         match self {
@@ -93,7 +102,7 @@ pub enum DigestInfoError {
     #[error("digest algorithm parameters must be NULL or absent")]
     Parameters,
     /// The digest has the wrong length.
-    #[error("digest is {got} bytes, {algorithm:?} needs {expected}")]
+    #[error("digest is {got} bytes, {} needs {expected}", .algorithm.name())]
     Length {
         /// The algorithm.
         algorithm: DigestAlgorithm,

@@ -6,6 +6,7 @@ pub mod cms;
 pub mod crl;
 mod crypto;
 mod digest;
+mod display;
 mod facts;
 mod name;
 pub mod ocsp;

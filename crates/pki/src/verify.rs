@@ -13,6 +13,7 @@ use x509_cert::ext::pkix::KeyUsages;
 use crate::cert::{CertError, JpkiCertificate};
 use crate::crl::CrlIndex;
 use crate::crypto::{KeyError, RsaPublicKey};
+use crate::display::{oids, rfc3339};
 use crate::{
     cms, ocsp, BasicFacts, CaKind, CertKind, CrlReason, DigestAlgorithm, DigestInfo, PolicySet, RevocationMeaning,
     RevocationStatus, Serial, SignatureAlgorithm,
@@ -41,7 +42,7 @@ pub enum VerifyError {
         issuer: String,
     },
     /// The certificate is not yet valid at the verification time.
-    #[error("certificate not valid before {not_before} (checked at {at})")]
+    #[error("certificate not valid before {} (checked at {})", rfc3339(.not_before), rfc3339(.at))]
     NotYetValid {
         /// Verification time.
         at: OffsetDateTime,
@@ -49,7 +50,7 @@ pub enum VerifyError {
         not_before: OffsetDateTime,
     },
     /// The certificate expired.
-    #[error("certificate expired at {not_after} (checked at {at})")]
+    #[error("certificate expired at {} (checked at {})", rfc3339(.not_after), rfc3339(.at))]
     Expired {
         /// Verification time.
         at: OffsetDateTime,
@@ -57,13 +58,13 @@ pub enum VerifyError {
         not_after: OffsetDateTime,
     },
     /// The issuing CA generation is not valid at the verification time.
-    #[error("issuing CA generation is not valid at {at}")]
+    #[error("issuing CA generation is not valid at {}", rfc3339(.at))]
     IssuerNotValid {
         /// Verification time.
         at: OffsetDateTime,
     },
     /// The certificate is of another kind than the use requires.
-    #[error("a {found:?} certificate cannot be used for {usage:?}")]
+    #[error("{} certificates cannot be used for {}", .found.as_str(), .usage.as_str())]
     WrongKind {
         /// The use.
         usage: Usage,
@@ -77,7 +78,7 @@ pub enum VerifyError {
         missing: &'static str,
     },
     /// The certificate policy is not the one of its kind in the trusted hierarchy.
-    #[error("certificate policy {found:?} is not {expected}")]
+    #[error("certificate policy {} is not {expected}", oids(.found))]
     Policy {
         /// The policies found.
         found: Vec<const_oid::ObjectIdentifier>,
@@ -85,7 +86,7 @@ pub enum VerifyError {
         expected: const_oid::ObjectIdentifier,
     },
     /// The certificate was issued by the other CA (e.g. an auth certificate from the signature CA).
-    #[error("a {kind:?} certificate must come from the {expected:?} CA")]
+    #[error("{} certificates must come from the {} CA", .kind.as_str(), .expected.as_str())]
     WrongCa {
         /// The certificate kind.
         kind: CertKind,
@@ -93,7 +94,7 @@ pub enum VerifyError {
         expected: CaKind,
     },
     /// The certificate is revoked.
-    #[error("certificate {serial} revoked at {revoked_at} ({reason})")]
+    #[error("certificate {serial} revoked at {} ({reason})", rfc3339(.revoked_at))]
     Revoked {
         /// Its serial.
         serial: Serial,
@@ -123,7 +124,7 @@ pub enum VerifyError {
         this_update: OffsetDateTime,
     },
     /// The CRL is past its nextUpdate.
-    #[error("CRL expired at {next_update} (checked at {at})")]
+    #[error("CRL expired at {} (checked at {})", rfc3339(.next_update), rfc3339(.at))]
     CrlStale {
         /// Verification time.
         at: OffsetDateTime,
@@ -143,7 +144,7 @@ pub enum VerifyError {
     #[error("signature does not verify with the certificate's key")]
     SignatureInvalid,
     /// A digest of the wrong length for its algorithm.
-    #[error("digest is {got} bytes, {algorithm:?} needs {expected}")]
+    #[error("digest is {got} bytes, {} needs {expected}", .algorithm.name())]
     DigestLength {
         /// The algorithm.
         algorithm: DigestAlgorithm,
@@ -165,6 +166,16 @@ pub enum Usage {
     Signature,
     /// User authentication (利用者証明): auth certificates, digitalSignature.
     Authentication,
+}
+
+impl Usage {
+    /// `signature` or `user authentication`, for messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Usage::Signature => "signature",
+            Usage::Authentication => "user authentication",
+        }
+    }
 }
 
 /// One trusted CA generation.

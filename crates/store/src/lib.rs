@@ -20,7 +20,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 pub use files::{create_new, write_atomic};
 pub use sqlx;
@@ -50,9 +50,10 @@ pub enum StoreError {
     /// A stored value could not be read back (corrupt or written by a newer version).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
-    /// The database failed.
-    #[error("database: {0}")]
-    Database(#[source] sqlx::Error),
+    /// The database failed. The message is sqlx's, once: it is not also given as the error's
+    /// source, so `{:#}` chains do not repeat it.
+    #[error("database: {}", database_message(.0))]
+    Database(sqlx::Error),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -66,6 +67,16 @@ impl From<sqlx::Error> for StoreError {
             }
             _ => StoreError::Database(e),
         }
+    }
+}
+
+/// sqlx's message without its own repetitions: a pool timeout or an I/O error says what it is
+/// once ("connection refused", not "error communicating with database: …").
+fn database_message(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Io(io) => io.to_string(),
+        sqlx::Error::Database(d) => d.message().to_owned(),
+        other => other.to_string(),
     }
 }
 
@@ -104,6 +115,9 @@ impl Db {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let (base, schema) = split_schema(url);
             let opts = AnyConnectOptions::from_str(&base)?.disable_statement_logging();
+            // One connection first: a server that is down answers "connection refused" now,
+            // where the pool would retry for its whole acquire timeout and then say "timed out".
+            sqlx::AnyConnection::connect_with(&opts).await?.close().await?;
             let mut pool = AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(30));
             if let Some(schema) = schema.clone() {
                 pool = pool.after_connect(move |conn, _| {
@@ -198,6 +212,48 @@ impl Db {
             tx.commit().await?;
         }
         Ok(())
+    }
+
+    /// The id that binds this database to `service`'s files (for the authority: the data
+    /// directory holding its CA keys), or `None` when the database holds none. Reads only: a
+    /// database that was never set up is left as it is.
+    ///
+    /// A service writes one random id into both its database ([`Db::bind`]) and its files when it
+    /// is set up, and compares them on every start, so that a mistyped database URL is refused
+    /// instead of silently setting up a second service over the first one's files.
+    pub async fn binding(&self, service: &str) -> Result<Option<String>, StoreError> {
+        let exists = match self.dialect {
+            Dialect::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'hanko_binding'",
+            Dialect::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = 'hanko_binding'"
+            }
+        };
+        let n: i64 = sqlx::query_scalar(exists).fetch_one(&self.pool).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        Ok(sqlx::query_scalar("SELECT id FROM hanko_binding WHERE service = $1")
+            .bind(service)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Binds this database to `service`'s files by `id` unless it is bound already, and returns
+    /// the id in force: `id`, or the one written first (compare them).
+    pub async fn bind(&self, service: &str, id: &str) -> Result<String, StoreError> {
+        self.pool
+            .execute("CREATE TABLE IF NOT EXISTS hanko_binding (service TEXT PRIMARY KEY, id TEXT NOT NULL)")
+            .await?;
+        sqlx::query("INSERT INTO hanko_binding (service, id) VALUES ($1, $2) ON CONFLICT (service) DO NOTHING")
+            .bind(service)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(sqlx::query_scalar("SELECT id FROM hanko_binding WHERE service = $1")
+            .bind(service)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// Closes the pool (waits for connections to be returned).
@@ -333,6 +389,45 @@ mod tests {
         );
         assert_eq!(split_schema("postgres://h/db?hanko_schema=x\";drop").1, None);
         assert_eq!(split_schema("postgres://h/db").1, None);
+    }
+
+    async fn bind_once(db: Db) {
+        assert_eq!(db.binding("authority").await.unwrap(), None, "a fresh database holds no binding");
+        assert_eq!(db.bind("authority", "id-one").await.unwrap(), "id-one");
+        // A second bind never replaces the first: the caller sees the id in force.
+        assert_eq!(db.bind("authority", "id-two").await.unwrap(), "id-one");
+        assert_eq!(db.binding("authority").await.unwrap().as_deref(), Some("id-one"));
+        assert_eq!(db.binding("other").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn mistyped_database_url_binding_is_written_once_sqlite() {
+        let dir = std::env::temp_dir().join(format!("hanko-store-bind-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        bind_once(Db::connect(&format!("sqlite:{}", dir.join("db.sqlite").display())).await.unwrap()).await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn mistyped_database_url_binding_is_written_once_postgres() {
+        let Some(url) = postgres_url("store_bind") else { return };
+        let db = Db::connect(&url).await.unwrap();
+        sqlx::query("DROP TABLE IF EXISTS hanko_binding").execute(db.pool()).await.unwrap();
+        bind_once(db).await;
+    }
+
+    /// PostgreSQL down: the pool used to retry for 30 s and then say "pool timed out while
+    /// waiting for an open connection" (twice, through the error's source); now the first
+    /// attempt's "connection refused", once.
+    #[tokio::test]
+    async fn postgres_down_says_connection_refused_once() {
+        // Port 1 on loopback: nothing listens there.
+        let e = Db::connect("postgres://hanko@127.0.0.1:1/hanko").await.unwrap_err();
+        let text = e.to_string();
+        assert!(text.to_lowercase().contains("connection refused"), "{text}");
+        assert!(!text.contains("timed out"), "{text}");
+        assert!(std::error::Error::source(&e).is_none(), "the message would print twice in a chain: {text}");
+        assert_eq!(text.matches("refused").count(), 1, "{text}");
     }
 
     #[tokio::test]

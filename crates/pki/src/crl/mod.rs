@@ -265,7 +265,7 @@ pub enum CrlError {
     #[error("delta CRL is from another issuer")]
     IssuerMismatch,
     /// Builder misuse: `next_update` is not after `this_update`.
-    #[error("nextUpdate {next_update} is not after thisUpdate {this_update}")]
+    #[error("nextUpdate {} is not after thisUpdate {}", crate::display::rfc3339(.next_update), crate::display::rfc3339(.this_update))]
     InvalidWindow {
         /// thisUpdate.
         this_update: OffsetDateTime,

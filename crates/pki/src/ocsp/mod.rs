@@ -94,7 +94,7 @@ pub enum OcspError {
         max: usize,
     },
     /// A time cannot be written as a `GeneralizedTime` (before 1970 or after 9999).
-    #[error("{at} cannot be written as GeneralizedTime")]
+    #[error("{} cannot be written as GeneralizedTime", crate::display::rfc3339(.at))]
     Time {
         /// The time.
         at: OffsetDateTime,

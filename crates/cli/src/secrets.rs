@@ -1,0 +1,138 @@
+//! The one rule for card secrets, everywhere (issuing, card commands, enrolment, the counter):
+//!
+//! | variable | holds | format (10-card.md §5) |
+//! |---|---|---|
+//! | `$HANKO_PIN` | the 4-digit PIN: user authentication (利用者証明用) and input assist | 4 digits |
+//! | `$HANKO_PASSWORD` | the signature password (署名用パスワード) | 6–16 of `A-Z0-9` |
+//! | `$HANKO_NEW_PIN`, `$HANKO_NEW_PASSWORD` | the new value for `change-pin` / `pin-reset` | as above |
+//! | `$HANKO_NUMBER_B` | 照合番号B for the card face | 14 digits |
+//!
+//! A command picks the variable by the key it uses (`--slot auth` → PIN, `--slot signature` →
+//! password), so no command spends a password try with a PIN. A value that is missing, empty
+//! or not of its format is refused here, before any APDU: it never reaches the card and never
+//! costs a try. Values are never printed, not even in the refusal.
+
+use hanko_card::{PinFormat, Slot};
+use zeroize::Zeroizing;
+
+use crate::BadInput;
+
+/// One kind of card secret and the variable it comes from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Secret {
+    var: &'static str,
+    what: &'static str,
+    format: PinFormat,
+    rule: &'static str,
+}
+
+/// `$HANKO_PIN`: the 4-digit user-authentication / input-assist PIN.
+pub(crate) const PIN: Secret = Secret {
+    var: "HANKO_PIN",
+    what: "the 4-digit PIN (user authentication, input assist)",
+    format: PinFormat::FourDigits,
+    rule: "exactly 4 digits",
+};
+/// `$HANKO_PASSWORD`: the signature password.
+pub(crate) const PASSWORD: Secret = Secret {
+    var: "HANKO_PASSWORD",
+    what: "the signature password",
+    format: PinFormat::Password,
+    rule: "6 to 16 upper-case letters A-Z and digits 0-9",
+};
+/// `$HANKO_NEW_PIN`.
+pub(crate) const NEW_PIN: Secret = Secret { var: "HANKO_NEW_PIN", what: "the new 4-digit PIN", ..PIN };
+/// `$HANKO_NEW_PASSWORD`.
+pub(crate) const NEW_PASSWORD: Secret =
+    Secret { var: "HANKO_NEW_PASSWORD", what: "the new signature password", ..PASSWORD };
+/// `$HANKO_NUMBER_B`: 照合番号B (birth date era YYMMDD + expiry year + security code).
+pub(crate) const NUMBER_B: Secret = Secret {
+    var: "HANKO_NUMBER_B",
+    what: "照合番号B (birth date as era YYMMDD, expiry year, security code)",
+    format: PinFormat::Digits(14),
+    rule: "exactly 14 digits",
+};
+
+impl Secret {
+    /// The secret of `slot`'s key: the password for the signature key, the PIN for the auth key.
+    pub(crate) fn of(slot: Slot) -> Secret {
+        match slot {
+            Slot::Signature => PASSWORD,
+            _ => PIN,
+        }
+    }
+
+    /// The new value's secret for `slot` (`change-pin`, `pin-reset`).
+    pub(crate) fn new_of(slot: Slot) -> Secret {
+        match slot {
+            Slot::Signature => NEW_PASSWORD,
+            _ => NEW_PIN,
+        }
+    }
+
+    /// The value, checked against its format; a refusal names the variable and the rule only.
+    pub(crate) fn get(self) -> Result<Zeroizing<String>, BadInput> {
+        let value = Zeroizing::new(std::env::var(self.var).unwrap_or_default());
+        self.check(&value)?;
+        Ok(value)
+    }
+
+    /// The value when the variable is set (and well-formed), `None` when it is unset.
+    pub(crate) fn get_optional(self) -> Result<Option<Zeroizing<String>>, BadInput> {
+        match std::env::var_os(self.var) {
+            None => Ok(None),
+            Some(_) => self.get().map(Some),
+        }
+    }
+
+    fn check(self, value: &str) -> Result<(), BadInput> {
+        let Secret { var, what, format, rule } = self;
+        if value.is_empty() {
+            return Err(BadInput::new(
+                "missing-secret",
+                format!("set ${var} to {what} ({rule}); secrets are never taken from the command line"),
+            ));
+        }
+        if !format.accepts(value.as_bytes()) {
+            return Err(BadInput::new(
+                "malformed-secret",
+                format!("${var} is not {what}: it must be {rule} (nothing was sent to the card)"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_pins_and_passwords_are_refused_before_the_card() {
+        for (secret, bad) in [
+            (PIN, ""),
+            (PIN, "123"),
+            (PIN, "12345"),
+            (PIN, "12a4"),
+            (PIN, "HANKO2026"),
+            (PASSWORD, ""),
+            (PASSWORD, "1234"),
+            (PASSWORD, "hanko2026"),
+            (PASSWORD, "HANKO-2026"),
+            (PASSWORD, "ABCDEFGHIJKLMNOPQ"),
+            (NUMBER_B, "1234567890123"),
+        ] {
+            let e = secret.check(bad).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.contains(secret.var), "{:?} accepted {bad:?}", secret.var);
+            assert!(bad.is_empty() || !e.contains(bad), "the refusal echoes the value: {e}");
+        }
+        for (secret, good) in
+            [(PIN, "1234"), (PASSWORD, "HANKO2026"), (PASSWORD, "ABCDEF"), (NUMBER_B, "12345678901234")]
+        {
+            assert!(secret.check(good).is_ok(), "{:?} refused a well-formed value", secret.var);
+        }
+        assert_eq!(Secret::of(Slot::Signature).var, "HANKO_PASSWORD");
+        assert_eq!(Secret::of(Slot::Auth).var, "HANKO_PIN");
+        assert_eq!(Secret::new_of(Slot::Signature).var, "HANKO_NEW_PASSWORD");
+    }
+}
