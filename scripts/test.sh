@@ -112,8 +112,20 @@ service-add 1E000105E00600035350320002733200016E00
 raw-path 1F0000000178
 SEEDS
   (cd fuzz && cargo fuzz build -O)
-  for t in $(cd fuzz && cargo fuzz list); do
-    (cd fuzz && cargo fuzz run -O "$t" -- -max_total_time="$FUZZ_SECONDS" -max_len=65536 2>&1 | grep -E '^Done|ERROR|panicked' || true)
+  # Every target must start, run and end cleanly: cargo-fuzz's exit status counts (a crash, a
+  # target that does not build or start), an empty target list fails, and so does a run that
+  # never reports libFuzzer's "Done N runs". Reproducers of old crashes are replayed by
+  # `cargo test` (crates/authority/tests/fuzz_regressions).
+  targets=$(cd fuzz && cargo fuzz list)
+  [ -n "$targets" ] || { echo "cargo fuzz list found no fuzz targets"; exit 1; }
+  for t in $targets; do
+    log=target/fuzz-$t.log
+    if ! (cd fuzz && cargo fuzz run -O "$t" -- -max_total_time="$FUZZ_SECONDS" -max_len=65536) >"$log" 2>&1; then
+      tail -n 30 "$log"
+      echo "fuzz target $t failed (log: $log, artifacts: fuzz/artifacts/$t)"
+      exit 1
+    fi
+    grep -E '^Done [0-9]+ runs' "$log" || { tail -n 30 "$log"; echo "fuzz target $t did not run (log: $log)"; exit 1; }
     [ -z "$(ls fuzz/artifacts/"$t" 2>/dev/null)" ] || { echo "fuzz target $t found a crash: fuzz/artifacts/$t"; exit 1; }
   done
 fi
