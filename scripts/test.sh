@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every hanko test on a fresh machine: installs what the tests need when it is missing,
-# then formatting, lints, the whole test suite, docs, and a short smoke run of every fuzz target.
+# then formatting, lints, the whole test suite, docs, the API against its OpenAPI document
+# (scripts/api-conformance.sh), and a short smoke run of every fuzz target.
 #
 #   scripts/test.sh            everything
 #   HANKO_FUZZ_SECONDS=0 scripts/test.sh   skip the fuzz smoke
@@ -15,6 +16,8 @@ need_apt=()
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v cc >/dev/null || need_apt+=(build-essential)
 command -v script >/dev/null || need_apt+=(bsdutils)  # a terminal for jpki-cli's PIN prompt
+# python3 with venv/pip: scripts/api-conformance.sh installs schemathesis into target/
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3 python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing ${need_apt[*]}"
   as_root apt-get update -qq
@@ -50,6 +53,9 @@ grep -q "verify CMS detached:  OK" target/readme-demo.txt
 grep -q "REVOKED (affiliationChanged)" target/readme-demo.txt
 grep -q "OCSP old cert of .*: revoked (affiliationChanged)" target/readme-demo.txt
 grep -q "latest 4 facts (consented: name, address): .*架空台" target/readme-demo.txt
+
+say "API conformance (schemathesis against /openapi.json)"
+scripts/api-conformance.sh target/release/hanko
 
 # --- fuzz smoke: every target for a few seconds, seeded with what the demo just made ------
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain provide them.
