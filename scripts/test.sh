@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every hanko test on a fresh machine: installs what the tests need when it is missing,
-# then formatting, lints, the whole test suite, docs, and a short smoke run of every fuzz target.
+# then formatting, lints, the whole test suite, docs, the API against its OpenAPI document
+# (scripts/api-conformance.sh), and a short smoke run of every fuzz target.
 #
 #   scripts/test.sh            everything
 #   HANKO_FUZZ_SECONDS=0 scripts/test.sh   skip the fuzz smoke
@@ -17,6 +18,8 @@ command -v cc >/dev/null || need_apt+=(build-essential)
 command -v script >/dev/null || need_apt+=(bsdutils)  # a terminal for jpki-cli's PIN prompt
 # the Japanese font of the card-face images (the card tests check rendered text)
 [ -f /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ] || need_apt+=(fonts-ipafont-gothic)
+# python3 with venv/pip: scripts/api-conformance.sh installs schemathesis into target/
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3 python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing ${need_apt[*]}"
   as_root apt-get update -qq
@@ -64,6 +67,9 @@ if $hanko card show --reader "Virtual PCD" --data-dir target/readme-demo 2>targe
   echo "hanko without the pcsc feature reached a reader"; exit 1
 fi
 grep -q -- "--features pcsc" target/no-pcsc.txt
+
+say "API conformance (schemathesis against /openapi.json)"
+scripts/api-conformance.sh target/release/hanko
 
 # --- fuzz smoke: every target for a few seconds, seeded with what the demo just made ------
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain provide them.
@@ -125,8 +131,20 @@ service-add 1E000105E00600035350320002733200016E00
 raw-path 1F0000000178
 SEEDS
   (cd fuzz && cargo fuzz build -O)
-  for t in $(cd fuzz && cargo fuzz list); do
-    (cd fuzz && cargo fuzz run -O "$t" -- -max_total_time="$FUZZ_SECONDS" -max_len=65536 2>&1 | grep -E '^Done|ERROR|panicked' || true)
+  # Every target must start, run and end cleanly: cargo-fuzz's exit status counts (a crash, a
+  # target that does not build or start), an empty target list fails, and so does a run that
+  # never reports libFuzzer's "Done N runs". Reproducers of old crashes are replayed by
+  # `cargo test` (crates/authority/tests/fuzz_regressions).
+  targets=$(cd fuzz && cargo fuzz list)
+  [ -n "$targets" ] || { echo "cargo fuzz list found no fuzz targets"; exit 1; }
+  for t in $targets; do
+    log=target/fuzz-$t.log
+    if ! (cd fuzz && cargo fuzz run -O "$t" -- -max_total_time="$FUZZ_SECONDS" -max_len=65536) >"$log" 2>&1; then
+      tail -n 30 "$log"
+      echo "fuzz target $t failed (log: $log, artifacts: fuzz/artifacts/$t)"
+      exit 1
+    fi
+    grep -E '^Done [0-9]+ runs' "$log" || { tail -n 30 "$log"; echo "fuzz target $t did not run (log: $log)"; exit 1; }
     [ -z "$(ls fuzz/artifacts/"$t" 2>/dev/null)" ] || { echo "fuzz target $t found a crash: fuzz/artifacts/$t"; exit 1; }
   done
 fi

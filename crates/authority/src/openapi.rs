@@ -42,6 +42,11 @@ fn merge() -> Value {
             }
         }
     }
+    for (path, item) in paths.iter_mut() {
+        for op in item.as_object_mut().into_iter().flat_map(|i| i.values_mut()).filter_map(Value::as_object_mut) {
+            add_router_statuses(op, path.contains('{'));
+        }
+    }
     let section = |components: &mut Map<String, Value>, name: &str| -> Map<String, Value> {
         components.remove(name).and_then(|v| v.as_object().cloned()).unwrap_or_default()
     };
@@ -80,6 +85,38 @@ fn merge() -> Value {
         "paths": paths,
         "components": components,
     })
+}
+
+/// The statuses the router itself answers before a handler runs, on every operation they can
+/// reach (each an `application/problem+json` body, see `api::problem_for_rejections`): 400 for
+/// a path parameter that does not percent-decode and for a body that is not the operation's JSON
+/// (axum's 415 and 422 are mapped to 400), 413 for a body over `api::MAX_BODY`, 401 and 403 for
+/// a missing, unknown or unfit API key.
+fn add_router_statuses(op: &mut Map<String, Value>, has_path_param: bool) {
+    let problem = || json!({"$ref": "#/components/responses/Problem"});
+    let has_body = op.contains_key("requestBody");
+    let keyed = op
+        .get("security")
+        .and_then(Value::as_array)
+        .is_some_and(|s| s.iter().any(|r| r.as_object().is_some_and(|r| !r.is_empty())));
+    let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { return };
+    if responses.keys().all(|k| k == "200") && responses.values().any(|r| r.to_string().contains("ocsp-response")) {
+        // OCSP answers every error as an OCSP status in a 200 (RFC 6960 §2.3).
+        return;
+    }
+    let mut add = |code: &str| {
+        responses.entry(code.to_owned()).or_insert_with(problem);
+    };
+    if has_path_param || has_body {
+        add("400");
+    }
+    if has_body {
+        add("413");
+    }
+    if keyed {
+        add("401");
+        add("403");
+    }
 }
 
 #[cfg(test)]

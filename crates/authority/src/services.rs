@@ -301,6 +301,7 @@ async fn get_successor(
 #[serde(deny_unknown_fields)]
 struct AgeIn {
     serial: String,
+    #[serde(deserialize_with = "crate::api::json_integer")]
     age: u32,
 }
 
