@@ -194,7 +194,7 @@ fn after_a_move_read_facts_answers_the_new_address_and_its_integrity_record_veri
     let read_facts = || {
         let o = run({
             let mut c = hanko(&dir, Some(PIN));
-            c.args(["card", "read-facts", "--card", &card]);
+            c.args(["card", "read-facts", "--json", "--card", &card]);
             c
         });
         assert!(o.status.success(), "{}", text(&o));
