@@ -47,7 +47,8 @@ pub use meter::{
 // --- ocsp/publish exports ---
 pub use ocsp::{CACHE_FRESH, DEFAULT_CACHE_BYTES, GAP_GRACE, MAX_REMEMBERED_REQUEST};
 pub use publish::{
-    CertificateState, CrlCursor, CrlFailure, CrlPublication, CrlState, PublicationStore, PublishedCrl, CRL_PAGE,
+    CertificateState, CrlCursor, CrlFailure, CrlPublication, CrlRepair, CrlState, PublicationStore, PublishedCrl,
+    CRL_PAGE,
 };
 // --- services/phone exports ---
 pub use phone::{

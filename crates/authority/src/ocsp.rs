@@ -420,8 +420,10 @@ impl Authority {
             }
         }
         let signer = which[0];
+        // A failed rotation does not stop answers: the current responder keeps signing until it
+        // expires (clients then refuse its answers), and the failure is logged for the operator.
         if let Err(e) = self.rotate_responders() {
-            return Outcome::Error(internal(e));
+            tracing::error!(error = %e, "rotating the OCSP responder certificate failed; answering with the current one");
         }
         let now = self.clock.now();
         let single = request.nonce().is_none() && request.ids().len() == 1;

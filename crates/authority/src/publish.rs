@@ -50,6 +50,25 @@ pub struct CrlPublication {
     pub published: Vec<PublishedCrl>,
     /// The generations whose CRL could not be published.
     pub failed: Vec<CrlFailure>,
+    /// Revocations whose stored reason a JPKI CRL cannot carry (removeFromCRL, … — left by an
+    /// older version or a hand edit): listed as `unspecified`, so the certificate stays revoked
+    /// and the CRL is still published, and reported here, in the log and in `failures_total`.
+    pub listed_as_unspecified: Vec<CrlRepair>,
+}
+
+/// A revocation published with reason `unspecified` because its stored reason is not one a JPKI
+/// revocation can have (see [`crate::REVOCATION_REASONS`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct CrlRepair {
+    /// `signature` or `auth`.
+    #[serde(serialize_with = "kind_str")]
+    pub kind: CaKind,
+    /// CA generation id.
+    pub generation: String,
+    /// The certificate's serial (hex).
+    pub serial: String,
+    /// The reason code found in the register.
+    pub stored_reason: u8,
 }
 
 impl CrlPublication {
@@ -402,7 +421,12 @@ impl Authority {
         let mut report = CrlPublication::default();
         for (kind, id) in generations {
             match self.publish_one(kind, &id, this_update, next_update).await {
-                Ok(p) => report.published.push(p),
+                Ok((p, repairs)) => {
+                    let repaired = u64::try_from(repairs.len()).unwrap_or(u64::MAX);
+                    self.crl_failures.fetch_add(repaired, std::sync::atomic::Ordering::Relaxed);
+                    report.published.push(p);
+                    report.listed_as_unspecified.extend(repairs);
+                }
                 Err(e) => {
                     self.crl_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tracing::error!(kind = kind.as_str(), generation = %id, error = %e,
@@ -420,13 +444,28 @@ impl Authority {
         id: &str,
         this_update: OffsetDateTime,
         next_update: OffsetDateTime,
-    ) -> Result<PublishedCrl, AuthorityError> {
+    ) -> Result<(PublishedCrl, Vec<CrlRepair>), AuthorityError> {
         let number = self.store.next_counter(&format!("crl/{}/{id}", kind.as_str())).await?;
         let number = u64::try_from(number).map_err(|_| AuthorityError::Pki(format!("CRL number {number}")))?;
         let mut builder = CrlBuilder::new(number, this_update, next_update);
         let mut cursor = None;
+        let mut repairs = Vec::new();
         loop {
             let (page, next) = self.store.crl_page(kind, id, this_update, cursor.as_ref(), CRL_PAGE).await?;
+            let page = page.into_iter().map(|mut e| {
+                if !crate::REVOCATION_REASONS.contains(&e.reason) {
+                    tracing::error!(kind = kind.as_str(), generation = %id, serial = %e.serial, reason = e.reason.0,
+                        "a revocation's stored reason cannot be listed in a JPKI CRL: listed as unspecified");
+                    repairs.push(CrlRepair {
+                        kind,
+                        generation: id.to_owned(),
+                        serial: e.serial.to_string(),
+                        stored_reason: e.reason.0,
+                    });
+                    e.reason = CrlReason::UNSPECIFIED;
+                }
+                e
+            });
             builder = builder.with_entries(page);
             match next {
                 Some(c) => cursor = Some(c),
@@ -446,7 +485,7 @@ impl Authority {
         let state = CrlState { ca_kind: kind, generation: id.to_owned(), number, this_update, next_update, entries };
         self.store.save_crl_state(&state).await?;
         tracing::info!(kind = kind.as_str(), generation = %state.generation, number, entries, "CRL published");
-        Ok(PublishedCrl::from(state))
+        Ok((PublishedCrl::from(state), repairs))
     }
 
     /// The CRLs published so far (the `crl_state` rows).
@@ -514,7 +553,9 @@ fn may_fetch(caller: &Caller, kind: CaKind) -> bool {
 
 async fn post_crl(State(a): State<Arc<Authority>>, _: OperatorCaller) -> Result<Json<Value>, AuthorityError> {
     let report = a.publish_crls_report().await?;
-    Ok(Json(json!({"crls": report.published, "failed": report.failed, "failures_total": a.crl_failures()})))
+    Ok(Json(
+        json!({"crls": report.published, "failed": report.failed, "listed_as_unspecified": report.listed_as_unspecified, "failures_total": a.crl_failures()}),
+    ))
 }
 
 async fn get_crl_status(State(a): State<Arc<Authority>>, _: OperatorCaller) -> Result<Json<Value>, AuthorityError> {

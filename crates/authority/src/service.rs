@@ -64,7 +64,10 @@ pub async fn serve_tls(
     });
     let tasks = spawn_background(&authority);
     let app = crate::router(authority.clone());
-    let result = axum_server::from_tcp_rustls(listener, config).handle(handle).serve(app.into_make_service()).await;
+    let result = axum_server::from_tcp_rustls(listener, config)
+        .handle(handle)
+        .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .await;
     stopper.abort();
     for t in tasks {
         t.abort();

@@ -957,6 +957,26 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
                     .collect();
                 bail!("{} CRL(s) not published: {}", failed.len(), failed.join("; "));
             }
+            if !report.listed_as_unspecified.is_empty() {
+                let rows: Vec<String> = report
+                    .listed_as_unspecified
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{} CA {}: {} (stored reason {})",
+                            r.kind.as_str(),
+                            r.generation,
+                            r.serial,
+                            r.stored_reason
+                        )
+                    })
+                    .collect();
+                bail!(
+                    "{} revocation(s) with a reason a JPKI CRL cannot carry were listed as unspecified: {}",
+                    rows.len(),
+                    rows.join("; ")
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::List(c) => {

@@ -35,9 +35,11 @@ async fn removefromcrl_revocation_is_refused(backend: Backend) {
 }
 on_both!(removefromcrl_is_refused, removefromcrl_revocation_is_refused);
 
-/// A revocation row that cannot go into a complete CRL (planted straight into the database, as
-/// an old version or a hand edit could leave it) stops only its own generation's CRL: the other
-/// generations are published, the failure is reported in the answer and counted.
+/// Finding 2.1: a revocation row whose reason a JPKI CRL cannot carry (planted straight into the
+/// database, as an older version let `removeFromCRL` in) no longer stops publication: every
+/// generation's CRL is published, the certificate stays listed as revoked (reason unspecified),
+/// and the row is reported in the answer and counted in `failures_total`. A row that cannot be
+/// read at all (a reason beyond 255) stops only its own generation's CRL.
 async fn a_bad_revocation_row_does_not_stop_publication(backend: Backend) {
     let t = TestAuthority::start(backend).await;
     let person = t.person("試験　花子", "1985-04-01").await;
@@ -56,27 +58,43 @@ async fn a_bad_revocation_row_does_not_stop_publication(backend: Backend) {
     let (status, body) = t.operator_post("/v1/admin/crl", json!({})).await;
     assert_eq!(status, 200, "{body}");
     let crls = body["crls"].as_array().unwrap();
-    assert_eq!(crls.len(), 3, "{body}");
-    assert!(crls.iter().all(|c| !(c["kind"] == "signature" && c["generation"] == bad_generation.as_str())));
-    let failed = body["failed"].as_array().unwrap();
-    assert_eq!(failed.len(), 1, "{body}");
-    assert_eq!(
-        (failed[0]["kind"].as_str(), failed[0]["generation"].as_str()),
-        (Some("signature"), Some(&*bad_generation))
-    );
+    assert_eq!(crls.len(), 4, "{body}");
+    assert!(body["failed"].as_array().unwrap().is_empty(), "{body}");
+    let repaired = body["listed_as_unspecified"].as_array().unwrap();
+    assert_eq!(repaired.len(), 1, "{body}");
+    assert_eq!(repaired[0]["stored_reason"], 8, "{body}");
+    assert_eq!(repaired[0]["generation"].as_str(), Some(&*bad_generation), "{body}");
     assert!(body["failures_total"].as_u64().unwrap() >= 1, "{body}");
-    // The counter is exposed to operators.
     let (status, status_body) = t.operator_get("/v1/admin/crl").await;
     assert_eq!(status, 200, "{status_body}");
     assert!(status_body["failures_total"].as_u64().unwrap() >= 1, "{status_body}");
-    // The auth CRL of the same generation lists its revocation.
-    let auth_crl = crls.iter().find(|c| c["kind"] == "auth" && c["generation"] == bad_generation.as_str()).unwrap();
-    assert_eq!(auth_crl["entries"], 1, "{auth_crl}");
-    // The library call publishes the others too, and says it failed.
+    // The certificate is still revoked in the published CRL, as unspecified.
+    let sig_crl = crls.iter().find(|c| c["kind"] == "signature" && c["generation"] == bad_generation.as_str()).unwrap();
+    assert_eq!(sig_crl["entries"], 1, "{sig_crl}");
+    let der = std::fs::read(t.dir.join("crl").join(format!("signature-{bad_generation}.crl"))).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["crl", "-inform", "DER", "-noout", "-text"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(&der)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // (RFC 5280 §5.3.1: unspecified is said by leaving the reasonCode out.)
+    assert!(out.status.success() && text.to_uppercase().contains(&sig.to_uppercase()), "{text}");
+    assert!(!text.contains("CRL Reason Code") && !text.contains("Remove From CRL"), "{text}");
+
+    // A row that cannot be read at all stops only its own generation's CRL.
+    sqlx::query("UPDATE certificates SET reason = 300 WHERE serial = $1").bind(sig).execute(db.pool()).await.unwrap();
     let e = t.authority.publish_crls().await.unwrap_err();
     assert!(e.to_string().contains("not published"), "{e}");
     let report = t.authority.publish_crls_report().await.unwrap();
     assert_eq!((report.published.len(), report.failed.len()), (3, 1));
+    assert_eq!((report.failed[0].kind.as_str(), report.failed[0].generation.as_str()), ("signature", &*bad_generation));
 }
 on_both!(bad_row_does_not_stop_publication, a_bad_revocation_row_does_not_stop_publication);
 
