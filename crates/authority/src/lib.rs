@@ -54,7 +54,7 @@ pub use publish::{
 pub use phone::{
     revocation_document, sign_document, PhoneChallenge, PhoneChange, PhoneClientError, PhoneEnrolment,
     PhoneSecureElement, PhoneStore, RevokedCertificate, APPLICATION_TYPE, CHALLENGE_LIFETIME, DOCUMENT_WINDOW,
-    POSSESSION_TYPE, REVOCATION_TYPE,
+    MAX_LIVE_CHALLENGES, POSSESSION_TYPE, REVOCATION_TYPE,
 };
 pub use service::{serve, serve_tls, spawn_background};
 pub use services::{CertificateStatus, Corresponding, Succession};

@@ -147,6 +147,10 @@ fn key_hash(spki_der: &[u8]) -> String {
     hex::encode(DigestAlgorithm::Sha256.digest(spki_der))
 }
 
+/// How many unused enrolment challenges a card can have at once; asking for another drops the
+/// oldest.
+pub const MAX_LIVE_CHALLENGES: i64 = 3;
+
 /// The key hash of a certificate (DER), as the register keeps it.
 pub(crate) fn certificate_key_hash(der: &[u8]) -> Option<String> {
     JpkiCertificate::from_der(der).ok().map(|c| key_hash(c.public_key_der()))
@@ -165,6 +169,16 @@ impl PhoneStore for SqlStore {
             .bind(ts(c.expires_at))
             .execute(self.db.pool())
             .await?;
+        // At most MAX_LIVE_CHALLENGES per card (the newest): the table stays bounded by the
+        // number of active cards however often the unauthenticated route is called.
+        sqlx::query(
+            "DELETE FROM phone_challenges WHERE card_id = $1 AND challenge NOT IN \
+             (SELECT challenge FROM phone_challenges WHERE card_id = $1 ORDER BY expires_at DESC LIMIT $2)",
+        )
+        .bind(&c.card_id)
+        .bind(MAX_LIVE_CHALLENGES)
+        .execute(self.db.pool())
+        .await?;
         Ok(())
     }
 

@@ -486,6 +486,16 @@ async fn phone_application_without_domain_separation_is_refused(backend: Backend
     let (status, body) = apply(sign_on(&t, &card_a, Slot::Signature, CARD_PASSWORD, &doc)).await;
     assert_eq!(status, 403, "{body}");
 
+    // At most MAX_LIVE_CHALLENGES live challenges per card: a new one drops the oldest.
+    let mut live = Vec::new();
+    for _ in 0..=hanko_authority::MAX_LIVE_CHALLENGES {
+        live.push(challenge(&t, &card_a).await);
+        t.clock.advance(Duration::seconds(1));
+    }
+    let doc = again.application_document(&live[0], t.clock.now()).unwrap();
+    let (status, body) = apply(sign_on(&t, &card_a, Slot::Signature, CARD_PASSWORD, &doc)).await;
+    assert_eq!(status, 403, "the oldest challenge was dropped: {body}");
+
     // A consent document, well signed by the card, is not a phone application …
     let pf = crate::consent::platform(&t, &["SP1/web"]).await;
     let consent = crate::consent::consent_document(&t, &pf.0, "SP1/web", &["name"]);
