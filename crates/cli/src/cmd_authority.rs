@@ -118,14 +118,18 @@ pub(crate) enum Command {
         #[arg(long)]
         name: String,
     },
-    /// Disable a registration's API key at once (verifier, platform, counter or operator).
+    /// Disable a registration's API key (verifier, platform, counter or operator). Written to the
+    /// register at once; a running `authority serve` stops accepting it within its 60 s key
+    /// cache — use `POST /v1/admin/verifiers/{id}/disable` on the server for an immediate stop.
     DisableKey {
         #[command(flatten)]
         common: Common,
         /// The registration id (TSV…, TPF…, TCT…, TOP…).
         id: String,
     },
-    /// Give a registration a new API key (printed once); the old key is refused at once.
+    /// Give a registration a new API key (printed once). The old key is refused at once by the
+    /// register; a running server drops it within its 60 s key cache (the HTTP endpoint
+    /// `POST /v1/admin/verifiers/{id}/key` evicts it immediately).
     RotateKey {
         #[command(flatten)]
         common: Common,
