@@ -7,7 +7,7 @@
 #   scripts/api-conformance.sh path/to/hanko     (test.sh passes target/release/hanko)
 #
 # A fresh authority on a temporary data directory over SQLite, on loopback, with a counter key
-# (authority init) and a platform key with one registered SP service; stopped at the end.
+# and an operator key (authority init) and a platform key with one registered SP service; stopped at the end.
 # HANKO_ST_EXAMPLES (default 30) bounds the cases per operation and phase: about 2 minutes on
 # 2 cores.
 set -euo pipefail
@@ -35,6 +35,7 @@ trap cleanup EXIT
 data=$work/data
 "$hanko" authority init --data-dir "$data" >/dev/null
 counter_key=$(cat "$data/counter.key")
+operator_key=$(cat "$data/operator.key")
 platform=$("$hanko" authority add-verifier --data-dir "$data" --role platform --name conformance --json)
 platform_id=$(printf '%s' "$platform" | python3 -c 'import json,sys; print(json.load(sys.stdin)["verifier"]["id"])')
 platform_key=$(printf '%s' "$platform" | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
@@ -63,6 +64,8 @@ enabled = true
 bearer = "$counter_key"
 [auth.openapi.bearer]
 bearer = "$counter_key"
+[auth.openapi.operatorKey]
+bearer = "$operator_key"
 [auth.openapi.verifierKey]
 bearer = "$platform_key"
 
