@@ -15,7 +15,7 @@ use hanko_pki::{BasicFacts, BirthDate, Serial};
 use hanko_store::Db;
 use serde_json::json;
 
-use crate::{now_or, BadInput, DataDir};
+use crate::{now_or, DataDir, Failure};
 
 #[derive(Subcommand)]
 pub(crate) enum Command {
@@ -416,12 +416,12 @@ async fn connect(url: &str) -> Result<Db> {
 
 /// A refusal to open an authority whose data directory and database do not belong together.
 fn refusal(message: String) -> anyhow::Error {
-    BadInput::new("authority-binding", message).into()
+    Failure::bad_input("authority-binding", message).into()
 }
 
 /// The refusal when a data directory and a database name different authorities.
 fn mismatch(data_dir: &Path, file_id: &str, url: &str, db_id: &str) -> anyhow::Error {
-    BadInput::new(
+    Failure::bad_input(
         "authority-binding",
         format!(
             "the data directory {} belongs to authority {file_id}, but the database {} to authority {db_id}: \
@@ -450,7 +450,7 @@ fn refuse_missing_sqlite(data_dir: &Path, file_id: &str, url: &str) -> Result<()
 
 /// A data directory bound to an authority, and a database that holds none.
 fn unbound(data_dir: &Path, file_id: &str, url: &str) -> anyhow::Error {
-    BadInput::new(
+    Failure::bad_input(
         "authority-binding",
         format!(
             "the database {} holds no hanko authority, but {} belongs to authority {file_id}: check --database / \
@@ -601,7 +601,7 @@ fn parse_date(option: &str, s: &str) -> Result<BirthDate> {
     let fmt = hanko_pki::time::macros::format_description!("[year]-[month]-[day]");
     // The input is not echoed: a birth date is personal data.
     Ok(BirthDate::Known(hanko_pki::time::Date::parse(s, &fmt).map_err(|e| {
-        BadInput::new("bad-input", format!("{option} is not a date like 1985-04-01 ({})", crate::root_cause(&e)))
+        Failure::bad_input("bad-input", format!("{option} is not a date like 1985-04-01 ({})", crate::root_cause(&e)))
     })?))
 }
 

@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::files::{read_der, write_atomic};
 use crate::people::{synthetic, Person};
 use crate::secrets::{self, Secret};
-use crate::{now_or, BadInput, DataDir, Refused};
+use crate::{now_or, DataDir, Failure};
 use hanko_cardlink::{list_card_images, CardFile};
 
 #[derive(Subcommand)]
@@ -214,10 +214,10 @@ pub(crate) struct NewArgs {
 fn explain(e: ClientError) -> anyhow::Error {
     match e {
         ClientError::WrongPin { tries_left } => {
-            Refused::new("wrong-pin", format!("wrong PIN: {tries_left} tries left")).into()
+            Failure::refused("wrong-pin", format!("wrong PIN: {tries_left} tries left")).into()
         }
         ClientError::PinBlocked => {
-            Refused::new("pin-blocked", "PIN blocked: only the municipality counter can reset it").into()
+            Failure::refused("pin-blocked", "PIN blocked: only the municipality counter can reset it").into()
         }
         other => anyhow::anyhow!(other),
     }
@@ -480,7 +480,7 @@ pub(crate) fn run(cmd: Command, json: bool) -> Result<ExitCode> {
                     Ok(d) if d.len() == 32 => d,
                     _ => {
                         return Err(
-                            BadInput::new("bad-input", "--digest must be a SHA-256 digest: 64 hex digits").into()
+                            Failure::bad_input("bad-input", "--digest must be a SHA-256 digest: 64 hex digits").into()
                         )
                     }
                 },

@@ -12,7 +12,7 @@ use hanko_pki::{CaKind, DigestAlgorithm, PolicySet};
 use serde_json::{json, Value};
 
 use crate::files::{anchors, read_der};
-use crate::{fmt_time, now_or, BadInput};
+use crate::{fmt_time, now_or, Failure};
 
 #[derive(Subcommand)]
 pub(crate) enum Command {
@@ -278,7 +278,7 @@ fn failure_code(e: &VerifyError) -> &'static str {
 fn report(result: Result<Value, VerifyError>, json: bool) -> Result<ExitCode> {
     if let Err(e @ (VerifyError::Certificate(_) | VerifyError::DigestLength { .. })) = &result {
         let code = if matches!(e, VerifyError::Certificate(_)) { "bad-certificate" } else { "bad-input" };
-        return Err(BadInput::new(code, e.to_string()).into());
+        return Err(Failure::bad_input(code, e.to_string()).into());
     }
     Ok(match result {
         Ok(mut v) => {

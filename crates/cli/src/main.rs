@@ -124,7 +124,7 @@ pub(crate) fn no_pcsc(what: &str) -> anyhow::Error {
 /// Parses an RFC 3339 time (`2026-01-01T09:00:00+09:00`).
 pub(crate) fn parse_time(s: &str) -> Result<OffsetDateTime> {
     OffsetDateTime::parse(s, &Rfc3339).map_err(|e| {
-        BadInput::new(
+        Failure::bad_input(
             "bad-input",
             format!("{s:?} is not an RFC 3339 time like 2026-01-01T09:00:00+09:00 ({})", root_cause(&e)),
         )
@@ -155,47 +155,34 @@ pub(crate) fn fmt_time(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
-/// Bad input or usage (exit status 2), with a stable `code` for `--json`.
+/// An error that says how the command ends: bad input or usage (exit status 2) or a check that
+/// said no (exit status 1: a wrong or blocked PIN, a verification that failed), with a stable
+/// `code` for `--json`.
 #[derive(Debug)]
-pub(crate) struct BadInput {
+pub(crate) struct Failure {
+    status: u8,
     code: &'static str,
     message: String,
 }
 
-impl BadInput {
-    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> BadInput {
-        BadInput { code, message: message.into() }
+impl Failure {
+    /// Bad input or usage: exit status 2.
+    pub(crate) fn bad_input(code: &'static str, message: impl Into<String>) -> Failure {
+        Failure { status: 2, code, message: message.into() }
+    }
+    /// A check said no: exit status 1.
+    pub(crate) fn refused(code: &'static str, message: impl Into<String>) -> Failure {
+        Failure { status: 1, code, message: message.into() }
     }
 }
 
-impl std::fmt::Display for BadInput {
+impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for BadInput {}
-
-/// A check said no (exit status 1): a wrong or blocked PIN, a verification that failed.
-#[derive(Debug)]
-pub(crate) struct Refused {
-    code: &'static str,
-    message: String,
-}
-
-impl Refused {
-    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Refused {
-        Refused { code, message: message.into() }
-    }
-}
-
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Refused {}
+impl std::error::Error for Failure {}
 
 /// The one mapping of an error to docs/cli.md's exit status (1 a check said no, 2 bad input,
 /// usage or anything else that stopped the command) and the stable `code` of `--json` errors.
@@ -203,11 +190,8 @@ pub(crate) fn classify(e: &anyhow::Error) -> (u8, &'static str) {
     use hanko_authority::AuthorityError as A;
     use hanko_card::ClientError as C;
     for cause in e.chain() {
-        if let Some(b) = cause.downcast_ref::<BadInput>() {
-            return (2, b.code);
-        }
-        if let Some(r) = cause.downcast_ref::<Refused>() {
-            return (1, r.code);
+        if let Some(f) = cause.downcast_ref::<Failure>() {
+            return (f.status, f.code);
         }
         if let Some(c) = cause.downcast_ref::<C>() {
             match c {

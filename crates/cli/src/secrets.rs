@@ -15,7 +15,7 @@
 use hanko_card::{PinFormat, Slot};
 use zeroize::Zeroizing;
 
-use crate::BadInput;
+use crate::Failure;
 
 /// One kind of card secret and the variable it comes from.
 #[derive(Debug, Clone, Copy)]
@@ -71,30 +71,30 @@ impl Secret {
     }
 
     /// The value, checked against its format; a refusal names the variable and the rule only.
-    pub(crate) fn get(self) -> Result<Zeroizing<String>, BadInput> {
+    pub(crate) fn get(self) -> Result<Zeroizing<String>, Failure> {
         let value = Zeroizing::new(std::env::var(self.var).unwrap_or_default());
         self.check(&value)?;
         Ok(value)
     }
 
     /// The value when the variable is set (and well-formed), `None` when it is unset.
-    pub(crate) fn get_optional(self) -> Result<Option<Zeroizing<String>>, BadInput> {
+    pub(crate) fn get_optional(self) -> Result<Option<Zeroizing<String>>, Failure> {
         match std::env::var_os(self.var) {
             None => Ok(None),
             Some(_) => self.get().map(Some),
         }
     }
 
-    fn check(self, value: &str) -> Result<(), BadInput> {
+    fn check(self, value: &str) -> Result<(), Failure> {
         let Secret { var, what, format, rule } = self;
         if value.is_empty() {
-            return Err(BadInput::new(
+            return Err(Failure::bad_input(
                 "missing-secret",
                 format!("set ${var} to {what} ({rule}); secrets are never taken from the command line"),
             ));
         }
         if !format.accepts(value.as_bytes()) {
-            return Err(BadInput::new(
+            return Err(Failure::bad_input(
                 "malformed-secret",
                 format!("${var} is not {what}: it must be {rule} (nothing was sent to the card)"),
             ));
