@@ -125,32 +125,6 @@ pub(crate) fn parse_birth(s: &str) -> Result<BirthDate, AuthorityError> {
     BirthDate::parse(s).map_err(|e| AuthorityError::Invalid(format!("birth_date: {e}")))
 }
 
-/// The first date the register (and the certificate's era-coded birth date) can hold: the first
-/// day of Meiji.
-const FIRST_BIRTH_DATE: hanko_pki::time::Date = hanko_pki::time::macros::date!(1868 - 10 - 23);
-
-/// A birth date at the edge: as [`parse_birth`], and a known date must lie between the first day
-/// of Meiji and today in Japan (by the authority's clock).
-pub(crate) fn parse_birth_at(s: &str, a: &Authority) -> Result<BirthDate, AuthorityError> {
-    check_birth_date(parse_birth(s)?, a.clock.now())
-}
-
-/// Refuses a known birth date in the future (JST, at `now`) or before the first day of Meiji.
-pub fn check_birth_date(birth: BirthDate, now: hanko_pki::time::OffsetDateTime) -> Result<BirthDate, AuthorityError> {
-    if let Some(d) = birth.date() {
-        let today = (now + hanko_pki::time::Duration::hours(9)).date();
-        if d > today {
-            return Err(AuthorityError::Invalid("birth_date is in the future".into()));
-        }
-        if d < FIRST_BIRTH_DATE {
-            return Err(AuthorityError::Invalid(
-                "birth_date is before 1868-10-23, the first the register holds".into(),
-            ));
-        }
-    }
-    Ok(birth)
-}
-
 /// The sex code at the edge: `1` male, `2` female, `3` unknown — the certificate's codes (the
 /// input-assist AP's `9` is mapped from `3` when a card is made).
 pub fn parse_sex(s: &str) -> Result<Sex, AuthorityError> {
@@ -162,7 +136,7 @@ pub fn parse_sex(s: &str) -> Result<Sex, AuthorityError> {
     }
 }
 
-fn facts_in(f: &FactsIn, a: &Authority) -> Result<BasicFacts, AuthorityError> {
+fn facts_in(f: &FactsIn) -> Result<BasicFacts, AuthorityError> {
     let inv = |e: hanko_pki::FactsError| AuthorityError::Invalid(e.to_string());
     let name_map = match &f.name_substitutes {
         Some(m) => SubstituteMap::new("name", &f.name, m).map_err(inv)?,
@@ -176,7 +150,7 @@ fn facts_in(f: &FactsIn, a: &Authority) -> Result<BasicFacts, AuthorityError> {
         &f.name,
         name_map,
         parse_sex(&f.sex)?,
-        parse_birth_at(&f.birth_date, a)?,
+        parse_birth(&f.birth_date)?,
         &f.address,
         address_map,
     )
@@ -241,7 +215,7 @@ async fn add_person(
     check_locality(&p.municipality)?;
     let person = a
         .add_person(NewPerson {
-            facts: facts_in(&p.facts, &a)?,
+            facts: facts_in(&p.facts)?,
             prefecture: p.prefecture,
             municipality: p.municipality,
             ward: p.ward,
@@ -367,7 +341,7 @@ async fn record_event(
                 name,
                 address,
                 locality,
-                birth_date: birth_date.as_deref().map(|b| parse_birth_at(b, &a)).transpose()?,
+                birth_date: birth_date.as_deref().map(parse_birth).transpose()?,
                 sex: sex.as_deref().map(parse_sex).transpose()?,
             }
         }

@@ -47,6 +47,26 @@ pub fn revocation_reason(name: &str) -> Result<CrlReason, AuthorityError> {
     })
 }
 
+/// The first date the register (and the certificate's era-coded birth date) can hold: the first
+/// day of Meiji.
+const FIRST_BIRTH_DATE: hanko_pki::time::Date = hanko_pki::time::macros::date!(1868 - 10 - 23);
+
+/// Refuses a known birth date in the future (JST, at `now`) or before the first day of Meiji:
+/// checked by [`Authority::add_person`] and a facts-changed event, so the API and the CLI alike.
+fn check_birth_date(birth: BirthDate, now: OffsetDateTime) -> Result<BirthDate, AuthorityError> {
+    if let Some(d) = birth.date() {
+        if d > jst_today(now) {
+            return Err(AuthorityError::Invalid("birth_date is in the future".into()));
+        }
+        if d < FIRST_BIRTH_DATE {
+            return Err(AuthorityError::Invalid(
+                "birth_date is before 1868-10-23, the first the register holds".into(),
+            ));
+        }
+    }
+    Ok(birth)
+}
+
 /// A new resident for the register (synthetic people only).
 #[derive(Debug, Clone)]
 pub struct NewPerson {
@@ -191,7 +211,7 @@ fn random_id(prefix: &str) -> String {
 
 /// Ten years after issue, on the same day (an adult card; the card-expiry rule is \[I\]).
 pub fn card_expiry_after(at: OffsetDateTime) -> Date {
-    let d = (at + Duration::hours(9)).date();
+    let d = jst_today(at);
     Date::from_calendar_date(d.year() + 10, d.month(), d.day().min(28)).unwrap_or(d)
 }
 
@@ -211,6 +231,7 @@ impl Authority {
     /// Adds a resident.
     pub async fn add_person(&self, new: NewPerson) -> Result<Person, AuthorityError> {
         let at = self.clock.now();
+        check_birth_date(new.facts.birth_date(), at)?;
         let person = Person {
             id: random_id("P"),
             facts: new.facts,
@@ -601,6 +622,9 @@ impl Authority {
         let active: Vec<&CardRecord> = cards.iter().filter(|c| c.status == CardStatus::Active).collect();
         match &event {
             LifeEvent::FactsChanged { name, address, locality, birth_date, sex } => {
+                if let Some(b) = birth_date {
+                    check_birth_date(*b, self.clock.now())?;
+                }
                 // An event that changes nothing would still revoke and reissue every signature
                 // certificate: refused.
                 let f = &person.facts;

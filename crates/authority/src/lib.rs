@@ -22,7 +22,7 @@ mod verifiers;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
-pub use api::{check_birth_date, parse_sex, router, MAX_BODY};
+pub use api::{parse_sex, router, MAX_BODY};
 pub use ca::{CaSet, Generation};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, EmigrationPolicy, Environment};

@@ -63,12 +63,20 @@ pub(crate) async fn public_limit(
 pub(crate) struct Limiter {
     rate: Rate,
     max_keys: usize,
-    buckets: Mutex<HashMap<String, (f64, OffsetDateTime)>>,
+    buckets: Mutex<Buckets>,
+}
+
+#[derive(Debug, Default)]
+struct Buckets {
+    by_key: HashMap<String, (f64, OffsetDateTime)>,
+    /// When the full map was last swept for refilled buckets: at most one sweep (a walk over
+    /// `max_keys` entries) a second, so a flood of new keys cannot make every request pay it.
+    swept: Option<OffsetDateTime>,
 }
 
 impl Limiter {
     pub(crate) fn new(rate: Rate, max_keys: usize) -> Limiter {
-        Limiter { rate, max_keys: max_keys.max(1), buckets: Mutex::new(HashMap::new()) }
+        Limiter { rate, max_keys: max_keys.max(1), buckets: Mutex::new(Buckets::default()) }
     }
 
     fn refilled(&self, tokens: f64, since: OffsetDateTime, now: OffsetDateTime) -> f64 {
@@ -80,9 +88,13 @@ impl Limiter {
     /// Takes a token for `key` at `now`; `Err(retry_after)` when there is none.
     pub(crate) fn check(&self, key: &str, now: OffsetDateTime) -> Result<(), Duration> {
         let burst = f64::from(self.rate.burst);
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let Buckets { by_key: buckets, swept } = &mut *guard;
         if !buckets.contains_key(key) && buckets.len() >= self.max_keys {
-            buckets.retain(|_, (tokens, at)| self.refilled(*tokens, *at, now) < burst);
+            if swept.is_none_or(|t| now - t >= time::Duration::SECOND) {
+                buckets.retain(|_, (tokens, at)| self.refilled(*tokens, *at, now) < burst);
+                *swept = Some(now);
+            }
             if buckets.len() >= self.max_keys {
                 return Err(self.rate.per);
             }
@@ -103,7 +115,7 @@ impl Limiter {
     /// Buckets held now.
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.buckets.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.buckets.lock().unwrap_or_else(|p| p.into_inner()).by_key.len()
     }
 }
 

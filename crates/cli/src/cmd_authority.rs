@@ -646,8 +646,12 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
         Command::AddPerson(p) => {
             let a = open(&p.common.data.data_dir, p.common.database.as_deref(), clock(p.common.at.as_deref())?, |_| {})
                 .await?;
-            let birth = hanko_authority::check_birth_date(parse_date("--birth", &p.birth)?, a.clock().now())?;
-            let facts = BasicFacts::new(&p.name, hanko_authority::parse_sex(&p.sex)?, birth, &p.address)?;
+            let facts = BasicFacts::new(
+                &p.name,
+                hanko_authority::parse_sex(&p.sex)?,
+                parse_date("--birth", &p.birth)?,
+                &p.address,
+            )?;
             let person = a
                 .add_person(NewPerson { facts, prefecture: p.prefecture, municipality: p.municipality, ward: p.ward })
                 .await?;
@@ -781,19 +785,12 @@ async fn run_async(cmd: Command) -> Result<ExitCode> {
             if let Some((flag, _)) = given.iter().find(|(f, g)| *g && !takes.contains(f)) {
                 bail!("this event takes no {flag}");
             }
-            let now = a.clock().now();
             let event = match e.kind {
                 EventKind::FactsChanged => LifeEvent::FactsChanged {
                     name: e.name.clone(),
                     address: e.address.clone(),
                     locality: None,
-                    birth_date: e
-                        .birth
-                        .as_deref()
-                        .map(|b| {
-                            Ok::<_, anyhow::Error>(hanko_authority::check_birth_date(parse_date("--birth", b)?, now)?)
-                        })
-                        .transpose()?,
+                    birth_date: e.birth.as_deref().map(|b| parse_date("--birth", b)).transpose()?,
                     sex: e.sex.as_deref().map(hanko_authority::parse_sex).transpose()?,
                 },
                 EventKind::Death => LifeEvent::Death,
