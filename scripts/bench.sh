@@ -3,6 +3,8 @@
 #   scripts/bench.sh                  verify, card, CRL at 1M entries, authority (CRL from a 1M register)
 #   HANKO_CRL_ENTRIES=20000000 scripts/bench.sh   the national-scale CRL (both CRL benches)
 #   HANKO_TEST_POSTGRES=postgres://… scripts/bench.sh   issuance on PostgreSQL too
+#   HANKO_SOAK_SECONDS=600 scripts/bench.sh   the platform's 10-minute soak (default 60 s)
+# Installs oha (cargo install) when missing: the platform bench's constant-rate latency run.
 # Installs wrk and nginx-light when missing (bench authority drives both with wrk; nginx is only
 # started by the bench itself, on a temporary configuration, never as a service).
 set -euo pipefail
@@ -29,8 +31,11 @@ export PATH="$PATH:/usr/sbin"
 # bench card --pcsc reaches the vpcd reader through libpcsclite: build with the pcsc feature
 # (pcsc-up.sh installs libpcsclite-dev).
 scripts/pcsc-up.sh >/dev/null
+command -v oha >/dev/null || cargo install -q --locked oha
 cargo build -q --release --locked -p hanko-cli --features pcsc
 ./target/release/hanko bench verify --seconds "${HANKO_BENCH_SECONDS:-3}"
 ./target/release/hanko bench card --seconds "${HANKO_BENCH_SECONDS:-3}" --pcsc
 ./target/release/hanko bench crl --entries "${HANKO_CRL_ENTRIES:-1000000}" --dir target/bench-crl
 ./target/release/hanko bench authority --crl-entries "${HANKO_CRL_ENTRIES:-1000000}" --dir target/bench-authority
+./target/release/hanko bench crl --fetch --entries "${HANKO_CRL_ENTRIES:-1000000}" --dir target/bench-crl-fetch
+./target/release/hanko bench platform --seconds "${HANKO_BENCH_SECONDS:-10}" --soak "${HANKO_SOAK_SECONDS:-60}"

@@ -148,30 +148,30 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
 
 type Report = (Value, Vec<String>);
 
-fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn fresh_dir(dir: &Path) -> Result<()> {
+pub(crate) fn fresh_dir(dir: &Path) -> Result<()> {
     if dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))
 }
 
-fn now() -> OffsetDateTime {
+pub(crate) fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| OffsetDateTime::now_utc())
 }
 
 /// Opens a fresh authority on `url` with files under `dir`; returns it and its database.
-async fn authority(dir: &Path, url: &str) -> Result<(Arc<Authority>, Db)> {
+pub(crate) async fn authority(dir: &Path, url: &str) -> Result<(Arc<Authority>, Db)> {
     let db = Db::connect(url).await.with_context(|| format!("opening {url}"))?;
     let store: Arc<dyn Repository> = Arc::new(SqlStore::new(db.clone()).await?);
     let a = Authority::with_store(store, Config::sandbox(dir), Arc::new(SystemClock)).await?;
     Ok((Arc::new(a), db))
 }
 
-fn sqlite_url(dir: &Path) -> String {
+pub(crate) fn sqlite_url(dir: &Path) -> String {
     crate::cmd_authority::database_url(dir, None)
 }
 
@@ -245,10 +245,10 @@ impl Serials {
 // 1. OCSP over HTTP vs nginx
 
 /// A server child process, stopped (SIGTERM, then SIGKILL) when dropped.
-struct Server {
-    name: &'static str,
-    child: Child,
-    _stdout: Option<BufReader<std::process::ChildStdout>>,
+pub(crate) struct Server {
+    pub(crate) name: &'static str,
+    pub(crate) child: Child,
+    pub(crate) _stdout: Option<BufReader<std::process::ChildStdout>>,
 }
 
 impl Drop for Server {
@@ -269,7 +269,7 @@ impl Drop for Server {
 
 /// CPU time (user + system) of process `pid` and its direct children (nginx's workers), in
 /// clock ticks, from /proc.
-fn cpu_ticks(pid: u32) -> u64 {
+pub(crate) fn cpu_ticks(pid: u32) -> u64 {
     // Fields after the `)` closing the command name: state ppid … utime (14th) stime (15th).
     let fields = |stat: &str| -> Option<(u32, u64)> {
         let rest: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
@@ -289,7 +289,7 @@ fn cpu_ticks(pid: u32) -> u64 {
     total
 }
 
-fn clock_ticks_per_s() -> f64 {
+pub(crate) fn clock_ticks_per_s() -> f64 {
     Command::new("getconf")
         .arg("CLK_TCK")
         .output()
@@ -298,11 +298,11 @@ fn clock_ticks_per_s() -> f64 {
         .unwrap_or(100.0)
 }
 
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn wait_listening(server: &mut Server, port: u16) -> Result<()> {
+pub(crate) fn wait_listening(server: &mut Server, port: u16) -> Result<()> {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(20) {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -400,14 +400,14 @@ fn start_nginx(dir: &Path, root: &Path, port: u16, workers: usize) -> Result<Ser
 
 /// What wrk reported.
 #[derive(Debug, Clone, Copy, Default)]
-struct WrkRun {
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    requests: f64,
-    bytes: f64,
-    errors: u64,
-    non_2xx: u64,
+pub(crate) struct WrkRun {
+    pub(crate) rps: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) requests: f64,
+    pub(crate) bytes: f64,
+    pub(crate) errors: u64,
+    pub(crate) non_2xx: u64,
 }
 
 fn wrk_duration_ms(s: &str) -> Option<f64> {
@@ -438,7 +438,7 @@ fn wrk_bytes(s: &str) -> Option<f64> {
     )
 }
 
-fn parse_wrk(text: &str) -> Result<WrkRun> {
+pub(crate) fn parse_wrk(text: &str) -> Result<WrkRun> {
     let mut r = WrkRun::default();
     for line in text.lines() {
         let f: Vec<&str> = line.split_whitespace().collect();
@@ -694,7 +694,7 @@ const FILL_ROWS_PER_TRANSACTION: u64 = 250_000;
 /// by `person`: unique random serials, revoked in the last 5 years, valid for 30 days to 5 more
 /// years, a 1-byte placeholder instead of the certificate. Multi-row INSERTs of literal values
 /// (all generated numbers), large transactions.
-async fn fill(db: &Db, generation: &str, person: &str, n: u64) -> Result<()> {
+pub(crate) async fn fill(db: &Db, generation: &str, person: &str, n: u64) -> Result<()> {
     ensure!(!generation.contains('\'') && !person.contains('\''), "unexpected quote in an id");
     let day = 86_400_i64;
     let t = now().unix_timestamp();

@@ -281,3 +281,114 @@ pub(crate) fn run(entries: u64, dir: &Path) -> Result<()> {
     println!("CRL file: {}", file.display());
     Ok(())
 }
+
+/// `hanko bench crl --fetch`: the CRL as a platform gets it. An authority whose register holds
+/// `entries` revoked signature certificates publishes its CRLs and serves them on loopback; a
+/// platform's CRL fetcher (`Platform::refresh_crls`: list, download over HTTP, verify, index,
+/// switch in) takes them — timed against `openssl crl -noout` on the very file downloaded.
+pub(crate) fn run_fetch(entries: u64, dir: &Path) -> Result<()> {
+    use crate::bench_authority::{authority, fill, fresh_dir, now, sqlite_url};
+    use hanko_authority::{NewPerson, Role};
+    use hanko_pki::{BasicFacts, BirthDate, Sex};
+    use std::sync::Arc;
+
+    fresh_dir(dir)?;
+    let (adir, pdir) = (dir.join("authority"), dir.join("platform"));
+    std::fs::create_dir_all(&adir)?;
+    std::fs::create_dir_all(pdir.join(hanko_platform::ANCHORS_DIR))?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let file = dir.join("fetched.crl");
+    let (publish, fetch, refresh, crl_bytes, peak_rss_kb) = rt.block_on(async {
+        let (a, db) = authority(&adir, &sqlite_url(&adir)).await?;
+        let person = a
+            .add_person(NewPerson {
+                facts: BasicFacts::new(
+                    "試験　太郎",
+                    Sex::MALE,
+                    BirthDate::Known(time::macros::date!(1980 - 01 - 01)),
+                    "東京都見本区試験町一丁目１番１号",
+                )?,
+                prefecture: "Tokyo-to".into(),
+                municipality: "Mihon-ku".into(),
+                ward: false,
+            })
+            .await?;
+        let generation = a.cas()?.current(CaKind::Signature, now())?.id.clone();
+        eprintln!("crl --fetch: filling the authority's register with {entries} revoked certificates …");
+        fill(&db, &generation, &person.id, entries).await?;
+        eprintln!("crl --fetch: publishing …");
+        let start = Instant::now();
+        a.publish_crls().await?;
+        let publish = start.elapsed();
+        let key = a.register_verifier(Role::Platform, "bench crl --fetch").await?.api_key;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        tokio::spawn(async move {
+            let _ = hanko_authority::serve(a, listener, std::future::pending()).await;
+        });
+
+        // A platform trusting the authority's CA generations.
+        for kind in ["signature", "auth"] {
+            for g in std::fs::read_dir(adir.join("ca").join(kind))? {
+                let g = g?.path();
+                let name = g.file_name().and_then(|n| n.to_str()).context("generation directory name")?.to_owned();
+                std::fs::copy(
+                    g.join("ca.der"),
+                    pdir.join(hanko_platform::ANCHORS_DIR).join(format!("{kind}-{name}.der")),
+                )?;
+            }
+        }
+        std::fs::write(pdir.join(hanko_platform::AUTHORITY_KEY_FILE), &key)?;
+        let db = hanko_store::Db::connect(&format!("sqlite:{}", pdir.join("platform.sqlite").display())).await?;
+        let platform = hanko_platform::Platform::open(
+            db,
+            hanko_platform::Config::new(&pdir, &url),
+            Arc::new(hanko_platform::SystemClock),
+        )
+        .await?;
+
+        eprintln!("crl --fetch: the platform fetches and indexes …");
+        let reset = reset_peak_rss();
+        let start = Instant::now();
+        let report = platform.refresh_crls().await?;
+        let refresh = start.elapsed();
+        let peak_rss_kb = if reset { peak_rss_kb() } else { None };
+        ensure!(report.updated >= 1, "the platform took no CRL: {report:?}");
+
+        // The same signature CRL again, to a file for openssl (and the download alone, timed).
+        let client = hanko_platform::AuthorityClient::new(&url, zeroize::Zeroizing::new(key))?;
+        let listing = client.crl_list().await?;
+        let l = listing.iter().find(|l| l.kind == "signature").context("no signature CRL listed")?;
+        let start = Instant::now();
+        let hanko_platform::Fetched::Body { der, .. } = client.crl(&l.url, None).await? else {
+            bail!("the authority answered 304 to a request without If-None-Match")
+        };
+        let fetch = start.elapsed();
+        std::fs::write(&file, &der)?;
+        anyhow::Ok((publish, fetch, refresh, der.len(), peak_rss_kb))
+    })?;
+    drop(rt);
+    let openssl = run_openssl(&file)?;
+    let yardstick = openssl.elapsed.unwrap_or(openssl.wall);
+    let ratio = refresh.as_secs_f64() / yardstick.as_secs_f64();
+    println!(
+        "hanko bench crl --fetch: {entries} entries, CRL {:.1} MB over HTTP from the authority (loopback)",
+        crl_bytes as f64 / 1e6
+    );
+    println!("{:<44} {:>12} {:>12} {:>8}   goal", "", "hanko", "openssl", "ratio");
+    println!("{:<44} {:>12}", "authority: publish (register → signed CRL)", secs(publish));
+    println!("{:<44} {:>12}", "download alone (reqwest, into memory)", secs(fetch));
+    println!(
+        "{:<44} {:>12} {:>12} {:>7.2}×   ≤ 0.5×  {}",
+        "platform: fetch + verify + index + switch",
+        secs(refresh),
+        secs(yardstick),
+        ratio,
+        verdict(ratio <= 0.5)
+    );
+    if let (Some(a), Some(b)) = (peak_rss_kb, openssl.peak_rss_kb) {
+        println!("{:<44} {:>12} {:>12}", "peak RSS (this process / openssl)", mb(a), mb(b));
+    }
+    println!("CRL file: {}", file.display());
+    Ok(())
+}

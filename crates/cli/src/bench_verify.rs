@@ -50,6 +50,28 @@ pub(crate) fn openssl_rsa2048(seconds: u64) -> Result<(f64, f64)> {
     bail!("could not read `openssl speed rsa2048` output:\n{text}")
 }
 
+/// A holder's certificate, a SHA-256 digest and the holder's PKCS#1 signature over it.
+pub(crate) type Case = (Vec<u8>, Vec<u8>, Vec<u8>);
+
+/// Full signature verifications per second on this thread for `budget`, cycling through `cases`.
+pub(crate) fn full_verify_rate(
+    verifier: &Verifier<'_>,
+    rc: RevocationCheck<'_>,
+    cases: &[Case],
+    now: hanko_pki::time::OffsetDateTime,
+    budget: Duration,
+) -> Result<f64> {
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < budget {
+        for (der, digest, sig) in cases {
+            verifier.verify_signature(der, DigestAlgorithm::Sha256, Signed::Digest(digest), sig, now, rc)?;
+            n += 1;
+        }
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
 pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     let now = datetime!(2026-06-01 00:00 UTC);
     let ca = CaGeneration::create(
@@ -105,15 +127,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
     let budget = Duration::from_secs_f64(args.seconds as f64 / rounds as f64);
     let (mut ours, mut openssl_verify) = (0f64, 0f64);
     for _ in 0..rounds {
-        let start = Instant::now();
-        let mut n = 0u64;
-        while start.elapsed() < budget {
-            for (der, digest, sig) in &cases {
-                verifier.verify_signature(der, DigestAlgorithm::Sha256, Signed::Digest(digest), sig, now, rc)?;
-                n += 1;
-            }
-        }
-        ours = ours.max(n as f64 / start.elapsed().as_secs_f64());
+        ours = ours.max(full_verify_rate(&verifier, rc, &cases, now, budget)?);
         openssl_verify = openssl_verify.max(openssl_rsa2048(budget.as_secs().max(1))?.1);
     }
 

@@ -22,6 +22,7 @@ macro_rules! eprintln {
 mod bench_authority;
 mod bench_card;
 mod bench_crl;
+mod bench_platform;
 mod bench_verify;
 mod cmd_authority;
 mod cmd_card;
@@ -97,6 +98,9 @@ enum BenchCommand {
     /// The authority under load: OCSP responses/s over HTTP vs nginx, CRL regeneration from an
     /// N-entry register, certificates issued/s vs `openssl speed rsa2048`.
     Authority(bench_authority::Args),
+    /// The platform's verification API over HTTP (wrk, oha) vs the in-process verification limit
+    /// × the cores; `--soak S` for errors and RSS growth under load.
+    Platform(bench_platform::Args),
     /// Build, parse and index an N-entry CRL, vs `openssl crl -noout` on the same file.
     Crl {
         /// Number of revoked entries.
@@ -105,6 +109,11 @@ enum BenchCommand {
         /// Working directory for the CRL file.
         #[arg(long, default_value = "target/bench-crl")]
         dir: PathBuf,
+        /// Instead: an authority with N revoked certificates in its register publishes its CRL
+        /// and a platform's CRL fetcher downloads it over HTTP, verifies and indexes it — vs
+        /// `openssl crl -noout` on the downloaded file (DIR is replaced).
+        #[arg(long)]
+        fetch: bool,
     },
 }
 
@@ -274,8 +283,10 @@ fn main() -> std::process::ExitCode {
         Command::Bench(BenchCommand::Verify(args)) => bench_verify::run(&args),
         Command::Bench(BenchCommand::Card(args)) => bench_card::run(&args),
         Command::Bench(BenchCommand::Authority(args)) => bench_authority::run(&args),
-        Command::Bench(BenchCommand::Crl { entries, dir }) => {
-            bench_crl::run(entries, &dir).map(|()| std::process::ExitCode::SUCCESS)
+        Command::Bench(BenchCommand::Platform(args)) => bench_platform::run(&args),
+        Command::Bench(BenchCommand::Crl { entries, dir, fetch }) => {
+            if fetch { bench_crl::run_fetch(entries, &dir) } else { bench_crl::run(entries, &dir) }
+                .map(|()| std::process::ExitCode::SUCCESS)
         }
     };
     match result {

@@ -64,6 +64,15 @@ pub struct EvidenceRecord {
 pub trait EvidenceStore: Send + Sync {
     /// Appends a record with id `id`; returns its sequence number.
     async fn append_evidence(&self, id: &str, e: &NewEvidence, bytes: &[u8]) -> Result<i64, StoreError>;
+    /// Appends records `(id, record, bytes)` in order, durably when it returns: one commit for
+    /// all of them where the store can (group commit); returns their sequence numbers.
+    async fn append_evidence_batch(&self, batch: &[(String, NewEvidence, Vec<u8>)]) -> Result<Vec<i64>, StoreError> {
+        let mut seqs = Vec::with_capacity(batch.len());
+        for (id, e, bytes) in batch {
+            seqs.push(self.append_evidence(id, e, bytes).await?);
+        }
+        Ok(seqs)
+    }
     /// One record.
     async fn evidence(&self, id: &str) -> Result<Option<EvidenceRecord>, StoreError>;
 }
@@ -82,30 +91,61 @@ fn evidence_row(r: &sqlx::any::AnyRow) -> Result<EvidenceRecord, StoreError> {
     })
 }
 
+/// Inserts one record at the next sequence number on `conn` (a pool or a transaction). The
+/// number is taken inside the insert; two nodes racing for the same number make one insert fail
+/// on the primary key (`Ok(None)`), and the caller retries.
+async fn insert_evidence<'c, E>(conn: E, id: &str, e: &NewEvidence, bytes: &[u8]) -> Result<Option<i64>, StoreError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let done = sqlx::query(
+        "INSERT INTO evidence (seq, id, tenant_id, created_at, kind, result, user_id, record) \
+         SELECT COALESCE(MAX(seq) + 1, 0), $1, $2, $3, $4, $5, $6, $7 FROM evidence RETURNING seq",
+    )
+    .bind(id)
+    .bind(&e.tenant_id)
+    .bind(ts(e.at))
+    .bind(e.kind)
+    .bind(&e.result)
+    .bind(&e.user_id)
+    .bind(bytes)
+    .fetch_one(conn)
+    .await;
+    match done {
+        Ok(row) => Ok(Some(row.try_get("seq")?)),
+        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[async_trait]
 impl EvidenceStore for SqlStore {
     async fn append_evidence(&self, id: &str, e: &NewEvidence, bytes: &[u8]) -> Result<i64, StoreError> {
-        // The next sequence number is taken inside the insert; two nodes racing for the same
-        // number make one insert fail on the primary key, and it retries.
         for _ in 0..16 {
-            let done = sqlx::query(
-                "INSERT INTO evidence (seq, id, tenant_id, created_at, kind, result, user_id, record) \
-                 SELECT COALESCE(MAX(seq) + 1, 0), $1, $2, $3, $4, $5, $6, $7 FROM evidence RETURNING seq",
-            )
-            .bind(id)
-            .bind(&e.tenant_id)
-            .bind(ts(e.at))
-            .bind(e.kind)
-            .bind(&e.result)
-            .bind(&e.user_id)
-            .bind(bytes)
-            .fetch_one(self.db.pool())
-            .await;
-            match done {
-                Ok(row) => return Ok(row.try_get("seq")?),
-                Err(sqlx::Error::Database(d)) if d.is_unique_violation() => continue,
-                Err(e) => return Err(e.into()),
+            if let Some(seq) = insert_evidence(self.db.pool(), id, e, bytes).await? {
+                return Ok(seq);
             }
+        }
+        Err(StoreError::Conflict("evidence sequence contended; try again".into()))
+    }
+
+    async fn append_evidence_batch(&self, batch: &[(String, NewEvidence, Vec<u8>)]) -> Result<Vec<i64>, StoreError> {
+        // One transaction, one commit (one fsync on SQLite) for the whole batch; a race with
+        // another node for a sequence number rolls it back and tries it again whole.
+        'retry: for _ in 0..16 {
+            let mut tx = self.db.pool().begin().await?;
+            let mut seqs = Vec::with_capacity(batch.len());
+            for (id, e, bytes) in batch {
+                match insert_evidence(&mut *tx, id, e, bytes).await? {
+                    Some(seq) => seqs.push(seq),
+                    None => {
+                        tx.rollback().await?;
+                        continue 'retry;
+                    }
+                }
+            }
+            tx.commit().await?;
+            return Ok(seqs);
         }
         Err(StoreError::Conflict("evidence sequence contended; try again".into()))
     }
@@ -121,13 +161,56 @@ impl EvidenceStore for SqlStore {
     }
 }
 
+/// Records waiting for the evidence writer, and the writer's turn (see
+/// [`Platform::append_evidence`]).
+#[derive(Default)]
+pub(crate) struct Queue {
+    pending: std::sync::Mutex<Vec<Pending>>,
+    writer: tokio::sync::Mutex<()>,
+}
+
+/// A record waiting to be written; `done` gets `None` once it is durable, or the error.
+struct Pending {
+    record: (String, NewEvidence, Vec<u8>),
+    done: tokio::sync::oneshot::Sender<Option<String>>,
+}
+
 impl Platform {
     /// Appends an evidence record; returns its id. The record is durable when this returns.
+    ///
+    /// Group commit: records of concurrent requests are written together, in one transaction,
+    /// by whichever request gets the writer's turn first; the others find theirs written when
+    /// their turn comes (one commit — one fsync on SQLite — per batch instead of one per
+    /// answer). The write runs in its own task, so a caller that goes away mid-write cannot
+    /// cancel the others' records.
     pub async fn append_evidence(&self, e: NewEvidence) -> Result<String, PlatformError> {
         let id = format!("ev-{}", crate::new_id());
         let bytes = serde_json::to_vec(&e.record).map_err(|err| PlatformError::Pki(err.to_string()))?;
-        self.store.append_evidence(&id, &e, &bytes).await?;
-        Ok(id)
+        let (done, written) = tokio::sync::oneshot::channel();
+        self.evidence_queue.pending.lock().unwrap_or_else(|p| p.into_inner()).push(Pending {
+            record: (id.clone(), e, bytes),
+            done,
+        });
+        {
+            let _turn = self.evidence_queue.writer.lock().await;
+            let batch = std::mem::take(&mut *self.evidence_queue.pending.lock().unwrap_or_else(|p| p.into_inner()));
+            if !batch.is_empty() {
+                let store = self.store.clone();
+                let _ = tokio::spawn(async move {
+                    let (records, waiters): (Vec<_>, Vec<_>) = batch.into_iter().map(|p| (p.record, p.done)).unzip();
+                    let failed = store.append_evidence_batch(&records).await.err().map(|e| e.to_string());
+                    for w in waiters {
+                        let _ = w.send(failed.clone());
+                    }
+                })
+                .await;
+            }
+        }
+        match written.await {
+            Ok(None) => Ok(id),
+            Ok(Some(error)) => Err(PlatformError::Unavailable(format!("the evidence was not recorded: {error}"))),
+            Err(_) => Err(PlatformError::Unavailable("the evidence was not recorded: its writer stopped".into())),
+        }
     }
 
     /// Evidence record `id` of `tenant` (another tenant's is "not found").

@@ -48,6 +48,7 @@ pub struct Platform {
     pub(crate) authority: AuthorityClient,
     trust: RwLock<Arc<TrustStore>>,
     pub(crate) crls: revocation::Crls,
+    pub(crate) evidence_queue: evidence::Queue,
 }
 
 impl std::fmt::Debug for Platform {
@@ -81,7 +82,7 @@ impl Platform {
     ) -> Result<Platform, PlatformError> {
         let trust = load_anchors(&config.data_dir.join(ANCHORS_DIR), config.environment)?;
         let authority = AuthorityClient::new(&config.authority_url, authority_key)?;
-        Ok(Platform { store, config, clock, authority, trust: RwLock::new(Arc::new(trust)), crls: Default::default() })
+        Ok(Platform { store, config, clock, authority, trust: RwLock::new(Arc::new(trust)), crls: Default::default(), evidence_queue: Default::default() })
     }
 
     /// The trust anchors (the authority's CA generations).

@@ -194,7 +194,7 @@ impl TenantStore for SqlStore {
     async fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
         sqlx::query("SELECT * FROM tenants WHERE id = $1")
             .bind(id)
-            .fetch_optional(self.db.pool())
+            .fetch_optional(self.db.reader())
             .await?
             .as_ref()
             .map(tenant_row)
@@ -236,7 +236,7 @@ impl TenantStore for SqlStore {
             "SELECT role, tenant_id, environment FROM api_keys WHERE key_hash = $1 AND disabled_at IS NULL",
         )
         .bind(key_hash)
-        .fetch_optional(self.db.pool())
+        .fetch_optional(self.db.reader())
         .await?
         else {
             return Ok(None);

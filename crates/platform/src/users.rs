@@ -36,7 +36,7 @@ impl UserStore for SqlStore {
         Ok(sqlx::query("SELECT user_id FROM user_certificates WHERE tenant_id = $1 AND serial = $2")
             .bind(tenant_id)
             .bind(serial)
-            .fetch_optional(self.db.pool())
+            .fetch_optional(self.db.reader())
             .await?
             .map(|r| r.try_get("user_id"))
             .transpose()?)

@@ -96,10 +96,15 @@ pub struct Migration {
     pub postgres: &'static str,
 }
 
+/// Read-only SQLite connections of [`Db::reader`].
+pub const READERS: u32 = 4;
+
 /// A connection pool to the service database.
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// Reads that may run beside the writer (see [`Db::reader`]).
+    reader: AnyPool,
     dialect: Dialect,
 }
 
@@ -132,7 +137,7 @@ impl Db {
                 });
             }
             let pool = pool.connect_with(opts).await?;
-            return Ok(Db { pool, dialect: Dialect::Postgres });
+            return Ok(Db { reader: pool.clone(), pool, dialect: Dialect::Postgres });
         }
         Err(StoreError::UnsupportedUrl(url.to_owned()))
     }
@@ -162,12 +167,33 @@ impl Db {
             })
             .connect_with(opts)
             .await?;
-        Ok(Db { pool, dialect: Dialect::Sqlite })
+        // Readers: WAL lets them read the last commit while the writer works (its fsync
+        // included). Read-only, opened on first use.
+        let ro = format!("sqlite://{}?mode=ro", path.display());
+        let reader = AnyPoolOptions::new()
+            .max_connections(READERS)
+            .acquire_timeout(Duration::from_secs(60))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA query_only = ON; PRAGMA busy_timeout = 30000;").await?;
+                    Ok(())
+                })
+            })
+            .connect_lazy_with(AnyConnectOptions::from_str(&ro)?.disable_statement_logging());
+        Ok(Db { pool, reader, dialect: Dialect::Sqlite })
     }
 
     /// The pool, for queries.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// A pool for reads on a hot path that need not see the caller's own uncommitted writes:
+    /// on SQLite, [`READERS`] read-only connections that read the last commit beside the single
+    /// writer connection (which a commit's fsync holds); on PostgreSQL, the same pool as
+    /// [`Db::pool`].
+    pub fn reader(&self) -> &AnyPool {
+        &self.reader
     }
 
     /// Which dialect this database speaks.
@@ -261,6 +287,7 @@ impl Db {
     /// Closes the pool (waits for connections to be returned).
     pub async fn close(&self) {
         self.pool.close().await;
+        self.reader.close().await;
     }
 }
 
@@ -356,6 +383,28 @@ mod tests {
         let db = Db::connect(&format!("sqlite:{}", dir.join("db.sqlite").display())).await.unwrap();
         assert_eq!(db.dialect(), Dialect::Sqlite);
         exercise(db).await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn sqlite_reader_sees_the_last_commit_during_a_write_and_cannot_write() {
+        let dir = std::env::temp_dir().join(format!("hanko-store-reader-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = Db::connect(&format!("sqlite:{}", dir.join("db.sqlite").display())).await.unwrap();
+        db.migrate("test", &M).await.unwrap();
+        sqlx::query("INSERT INTO things (name) VALUES ('committed')").execute(db.pool()).await.unwrap();
+        // The writer holds an open transaction with an uncommitted row: a reader is not blocked
+        // by it and sees the last commit only.
+        let mut tx = db.pool().begin().await.unwrap();
+        sqlx::query("INSERT INTO things (name) VALUES ('pending')").execute(&mut *tx).await.unwrap();
+        let names: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM things ORDER BY id").fetch_all(db.reader()).await.unwrap();
+        assert_eq!(names, ["committed"]);
+        tx.commit().await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM things").fetch_one(db.reader()).await.unwrap();
+        assert_eq!(n, 2);
+        assert!(sqlx::query("INSERT INTO things (name) VALUES ('x')").execute(db.reader()).await.is_err());
+        db.close().await;
         let _ = std::fs::remove_dir_all(&dir);
     }
 
