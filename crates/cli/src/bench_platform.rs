@@ -33,7 +33,8 @@ use hanko_pki::{BasicFacts, BirthDate, CertKind, DigestAlgorithm, Sex, Signature
 use serde_json::{json, Value};
 
 use crate::bench_authority::{
-    authority, cores, cpu_ticks, clock_ticks_per_s, fresh_dir, now, parse_wrk, sqlite_url, wait_listening, Server, WrkRun,
+    authority, clock_ticks_per_s, cores, cpu_ticks, fresh_dir, now, parse_wrk, sqlite_url, wait_listening, Server,
+    WrkRun,
 };
 use crate::bench_verify::{full_verify_rate, Case};
 
@@ -222,8 +223,10 @@ fn setup(args: &Args) -> Result<World> {
             ensure!(status == 200 && answer["result"] == "OK", "verification answered {status}: {answer}");
         }
         // The in-process side: the platform's anchors and the CRLs as the authority serves them.
-        let trust = hanko_platform::load_anchors(&pdir.join(hanko_platform::ANCHORS_DIR), hanko_platform::Environment::Test)?;
-        let client = hanko_platform::AuthorityClient::new(&authority_url, zeroize::Zeroizing::new(platform_key.clone()))?;
+        let trust =
+            hanko_platform::load_anchors(&pdir.join(hanko_platform::ANCHORS_DIR), hanko_platform::Environment::Test)?;
+        let client =
+            hanko_platform::AuthorityClient::new(&authority_url, zeroize::Zeroizing::new(platform_key.clone()))?;
         let mut crls = CrlSet::new();
         for l in client.crl_list().await? {
             if let hanko_platform::Fetched::Body { der, .. } = client.crl(&l.url, None).await? {
@@ -283,7 +286,7 @@ fn oha(args: &Args, w: &World, body_file: &Path, rate: f64, seconds: u64) -> Res
         return Ok(None);
     }
     let out = Command::new("oha")
-        .args(["--no-tui", "--output-format", "json", "--latency-correction", "--disable-keepalive=false"])
+        .args(["--no-tui", "--output-format", "json", "--latency-correction"])
         .args(["-z", &format!("{seconds}s"), "-q", &format!("{rate:.0}"), "-c", &args.connections.to_string()])
         .args(["-m", "POST", "-H", &format!("Authorization: Bearer {}", w.key), "-T", "application/json", "-D"])
         .arg(body_file)
@@ -295,7 +298,8 @@ fn oha(args: &Args, w: &World, body_file: &Path, rate: f64, seconds: u64) -> Res
     let v: Value = serde_json::from_str(&text).with_context(|| format!("oha's JSON: {text}"))?;
     let ms = |p: &str| v["latencyPercentiles"][p].as_f64().map_or(f64::NAN, |s| s * 1000.0);
     let ok = v["statusCodeDistribution"]["200"].as_u64().unwrap_or(0);
-    let all_status: u64 = v["statusCodeDistribution"].as_object().map_or(0, |m| m.values().filter_map(Value::as_u64).sum());
+    let all_status: u64 =
+        v["statusCodeDistribution"].as_object().map_or(0, |m| m.values().filter_map(Value::as_u64).sum());
     let errors: u64 = v["errorDistribution"].as_object().map_or(0, |m| m.values().filter_map(Value::as_u64).sum());
     Ok(Some(OhaRun {
         rps: v["summary"]["requestsPerSec"].as_f64().unwrap_or(f64::NAN),
@@ -331,19 +335,41 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         let ticks = clock_ticks_per_s();
         let mut server_cpu = 0f64;
         for round in 1..=args.rounds.max(1) {
-            eprintln!("platform: round {round}/{}: in-process {} s, then wrk {} s …", args.rounds.max(1), args.seconds, args.seconds);
-            in_process = in_process.max(full_verify_rate(&verifier, rc, &w.cases, now(), Duration::from_secs(args.seconds))?);
+            eprintln!(
+                "platform: round {round}/{}: in-process {} s, then wrk {} s …",
+                args.rounds.max(1),
+                args.seconds,
+                args.seconds
+            );
+            in_process =
+                in_process.max(full_verify_rate(&verifier, rc, &w.cases, now(), Duration::from_secs(args.seconds))?);
             let before = cpu_ticks(pid);
             let r = wrk(args, &script, &w.base, args.seconds)?;
             let cpu = (cpu_ticks(pid) - before) as f64 / ticks / args.seconds as f64;
-            ensure!(r.errors == 0 && r.non_2xx == 0, "wrk saw {} socket errors and {} non-2xx answers", r.errors, r.non_2xx);
+            ensure!(
+                r.errors == 0 && r.non_2xx == 0,
+                "wrk saw {} socket errors and {} non-2xx answers",
+                r.errors,
+                r.non_2xx
+            );
             if r.rps > peak {
                 (peak, best, server_cpu) = (r.rps, r, cpu);
             }
         }
         let limit = in_process * cores as f64;
-        writeln!(out, "hanko bench platform  (POST {PATH}, {} holders, CRL check, evidence recorded per answer;", args.holders)?;
-        writeln!(out, "                       wrk -t{} -c{} -d{}s, best of {} rounds; wrk shares the {cores} cores)", args.threads, args.connections, args.seconds, args.rounds.max(1))?;
+        writeln!(
+            out,
+            "hanko bench platform  (POST {PATH}, {} holders, CRL check, evidence recorded per answer;",
+            args.holders
+        )?;
+        writeln!(
+            out,
+            "                       wrk -t{} -c{} -d{}s, best of {} rounds; wrk shares the {cores} cores)",
+            args.threads,
+            args.connections,
+            args.seconds,
+            args.rounds.max(1)
+        )?;
         writeln!(out, "  in-process full verifications/s (1 core)   {in_process:>10.0}")?;
         writeln!(out, "  in-process limit × {cores} cores                {limit:>10.0}")?;
         writeln!(out, "  verifications/s over HTTP                  {peak:>10.0}   (p50 {:.2} ms, p99 {:.2} ms at -c{}; server CPU {:.0} %)", best.p50_ms, best.p99_ms, args.connections, server_cpu * 100.0)?;
@@ -353,7 +379,11 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         match oha(args, &w, &body_file, rate, args.seconds)? {
             Some(o) => {
                 writeln!(out, "  at half the peak ({rate:.0}/s, oha -q, latency-corrected): p50 {:.2} ms, p99 {:.2} ms   (goal p99 < 10 ms)", o.p50_ms, o.p99_ms)?;
-                writeln!(out, "                                              {:.0}/s achieved, {} answered 200, {} errors", o.rps, o.ok, o.errors)?;
+                writeln!(
+                    out,
+                    "                                              {:.0}/s achieved, {} answered 200, {} errors",
+                    o.rps, o.ok, o.errors
+                )?;
             }
             None => writeln!(out, "  at half the peak: not measured (oha not installed: cargo install oha)")?,
         }
@@ -387,8 +417,18 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
         }
         let rss_end = rss_of(pid).context("reading the server's RSS")?;
         let growth = 100.0 * (rss_end as f64 - rss_start as f64) / rss_start as f64;
-        writeln!(out, "soak  ({soak} s of wrk -t{} -c{} after {warm} s of warm-up; {:.0} s wall)", args.threads, args.connections, start.elapsed().as_secs_f64())?;
-        writeln!(out, "  verifications                              {requests:>10.0}   ({:.0}/s)", requests / soak as f64)?;
+        writeln!(
+            out,
+            "soak  ({soak} s of wrk -t{} -c{} after {warm} s of warm-up; {:.0} s wall)",
+            args.threads,
+            args.connections,
+            start.elapsed().as_secs_f64()
+        )?;
+        writeln!(
+            out,
+            "  verifications                              {requests:>10.0}   ({:.0}/s)",
+            requests / soak as f64
+        )?;
         writeln!(out, "  errors (socket) + non-2xx answers          {:>10}   (goal 0)", errors + non_2xx)?;
         writeln!(out, "  server RSS after warm-up → end (max)       {rss_start} kB → {rss_end} kB ({rss_max} kB): {growth:+.1} %   (goal < 10 %)")?;
     }

@@ -260,7 +260,9 @@ fn tlv_range(outer: &[u8], any: &AnyRef<'_>) -> Result<Range<usize>, CertError> 
 /// quarter of a parse. It holds the same rules as `der::Header::decode`: a tag byte the der crate
 /// knows (low tag numbers only), a definite length in its shortest form of at most 4 octets.
 fn tlv(input: &[u8]) -> der::Result<(Tag, &[u8], &[u8])> {
-    let truncated = || der::Error::from(der::ErrorKind::Incomplete { expected_len: der::Length::ONE, actual_len: der::Length::ZERO });
+    let truncated = || {
+        der::Error::from(der::ErrorKind::Incomplete { expected_len: der::Length::ONE, actual_len: der::Length::ZERO })
+    };
     let (&tag, rest) = input.split_first().ok_or_else(truncated)?;
     let tag = Tag::try_from(tag)?;
     let (&first, mut rest) = rest.split_first().ok_or_else(truncated)?;
@@ -305,11 +307,10 @@ fn tlv_of(expected: Tag, input: &[u8]) -> der::Result<(&[u8], &[u8])> {
 fn no_trailing(rest: &[u8]) -> der::Result<()> {
     match rest.len() {
         0 => Ok(()),
-        n => Err(der::ErrorKind::TrailingData {
-            decoded: der::Length::ZERO,
-            remaining: der::Length::try_from(n)?,
+        n => {
+            Err(der::ErrorKind::TrailingData { decoded: der::Length::ZERO, remaining: der::Length::try_from(n)? }
+                .into())
         }
-        .into()),
     }
 }
 
@@ -412,9 +413,8 @@ impl JpkiCertificate {
                     subject_key_id = Some(decode_ext::<OctetStringRef<'_>>(extn_id, v)?.as_bytes().to_vec());
                 }
                 ID_CE_AUTHORITY_KEY_IDENTIFIER => {
-                    authority_key_id = decode_ext::<AuthorityKeyIdentifier>(extn_id, v)?
-                        .key_identifier
-                        .map(|k| k.as_bytes().to_vec());
+                    authority_key_id =
+                        decode_ext::<AuthorityKeyIdentifier>(extn_id, v)?.key_identifier.map(|k| k.as_bytes().to_vec());
                 }
                 ID_CE_EXT_KEY_USAGE => {
                     ocsp_signing = decode_ext::<Vec<ObjectIdentifier>>(extn_id, v)?.contains(&ID_KP_OCSP_SIGNING);

@@ -187,10 +187,11 @@ impl Platform {
         let id = format!("ev-{}", crate::new_id());
         let bytes = serde_json::to_vec(&e.record).map_err(|err| PlatformError::Pki(err.to_string()))?;
         let (done, written) = tokio::sync::oneshot::channel();
-        self.evidence_queue.pending.lock().unwrap_or_else(|p| p.into_inner()).push(Pending {
-            record: (id.clone(), e, bytes),
-            done,
-        });
+        self.evidence_queue
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Pending { record: (id.clone(), e, bytes), done });
         {
             let _turn = self.evidence_queue.writer.lock().await;
             let batch = std::mem::take(&mut *self.evidence_queue.pending.lock().unwrap_or_else(|p| p.into_inner()));

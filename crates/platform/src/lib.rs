@@ -82,7 +82,15 @@ impl Platform {
     ) -> Result<Platform, PlatformError> {
         let trust = load_anchors(&config.data_dir.join(ANCHORS_DIR), config.environment)?;
         let authority = AuthorityClient::new(&config.authority_url, authority_key)?;
-        Ok(Platform { store, config, clock, authority, trust: RwLock::new(Arc::new(trust)), crls: Default::default(), evidence_queue: Default::default() })
+        Ok(Platform {
+            store,
+            config,
+            clock,
+            authority,
+            trust: RwLock::new(Arc::new(trust)),
+            crls: Default::default(),
+            evidence_queue: Default::default(),
+        })
     }
 
     /// The trust anchors (the authority's CA generations).
