@@ -234,3 +234,45 @@ async fn get_evidence(
 pub(crate) fn routes() -> Router<Arc<Platform>> {
     Router::new().route("/v1/evidence/{id}", get(get_evidence))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn record(n: u32) -> (String, NewEvidence, Vec<u8>) {
+        let e = NewEvidence {
+            tenant_id: "TNTEST".into(),
+            kind: "signature",
+            result: "OK".into(),
+            user_id: None,
+            record: serde_json::json!({ "n": n }),
+            at: OffsetDateTime::UNIX_EPOCH,
+        };
+        let bytes = serde_json::to_vec(&e.record).unwrap();
+        (format!("ev-test-{n}"), e, bytes)
+    }
+
+    #[tokio::test]
+    async fn a_batch_of_evidence_takes_consecutive_sequence_numbers_in_one_commit() {
+        let dir = std::env::temp_dir().join(format!("hanko-platform-evidence-batch-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = hanko_store::Db::connect(&format!("sqlite:{}", dir.join("p.sqlite").display())).await.unwrap();
+        let store = SqlStore::new(db).await.unwrap();
+        let (id, e, bytes) = record(0);
+        assert_eq!(store.append_evidence(&id, &e, &bytes).await.unwrap(), 0);
+        let batch: Vec<_> = (1..=5).map(record).collect();
+        assert_eq!(store.append_evidence_batch(&batch).await.unwrap(), [1, 2, 3, 4, 5]);
+        // In order, each readable as written.
+        for (n, (id, _, _)) in batch.iter().enumerate() {
+            let r = store.evidence(id).await.unwrap().unwrap();
+            assert_eq!(r.seq, n as i64 + 1);
+            assert_eq!(r.record["n"], n + 1);
+        }
+        // A batch that fails (a duplicate id) leaves nothing of itself behind.
+        let bad = vec![record(6), record(1)];
+        assert!(store.append_evidence_batch(&bad).await.is_err());
+        assert!(store.evidence("ev-test-6").await.unwrap().is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
