@@ -416,11 +416,8 @@ impl MemoryTree {
     /// Appends a leaf hash; returns its index.
     pub fn push_leaf_hash(&mut self, leaf: Hash) -> u64 {
         let index = self.size();
-        let nodes = match new_nodes(self, index, leaf) {
-            Ok(nodes) => nodes,
-            // Every left sibling of a new node is already complete in this tree.
-            Err(_) => Vec::new(),
-        };
+        // Every left sibling of a new node is already complete in this tree: no error.
+        let nodes = new_nodes(self, index, leaf).unwrap_or_default();
         self.put(0, leaf);
         for (level, _, hash) in nodes {
             self.put(level, hash);
