@@ -135,11 +135,15 @@ SEEDS
   printf 'hanko.invalid/platform/evidence\n1\nbjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=\n\n\xe2\x80\x94 hanko.invalid/platform/evidence Dl6D0QAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n' > fuzz/corpus/tlog_note/checkpoint
   openssl ts -query -data scripts/test.sh -sha256 -cert -out fuzz/corpus/tsp/query-sha256.tsq
   openssl ts -query -data scripts/test.sh -sha512 -no_nonce -out fuzz/corpus/tsp/query-sha512.tsq
+  # platform_api: its reproducers are well-formed requests too (valid signature, another
+  # tenant's record).
+  mkdir -p fuzz/corpus/platform_api
+  find fuzz/regressions/platform_api -type f ! -name README.md -exec cp {} fuzz/corpus/platform_api/ \;
   (cd fuzz && cargo fuzz build -O)
   # Every target must start, run and end cleanly: cargo-fuzz's exit status counts (a crash, a
   # target that does not build or start), an empty target list fails, and so does a run that
   # never reports libFuzzer's "Done N runs". Reproducers of old crashes are replayed by
-  # `cargo test` (crates/authority/tests/fuzz_regressions).
+  # `cargo test` (crates/{authority,platform}/tests/fuzz_regressions).
   targets=$(cd fuzz && cargo fuzz list)
   [ -n "$targets" ] || { echo "cargo fuzz list found no fuzz targets"; exit 1; }
   for t in $targets; do
