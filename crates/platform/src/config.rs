@@ -45,6 +45,8 @@ pub struct Config {
     pub crl_refresh: Duration,
     /// Largest request body accepted.
     pub max_body: usize,
+    /// How often the evidence log is checkpointed (signed and time-stamped) when it grew.
+    pub checkpoint_interval: Duration,
 }
 
 impl Config {
@@ -57,6 +59,7 @@ impl Config {
             authority_url: authority_url.into(),
             crl_refresh: Duration::from_secs(15 * 60),
             max_body: 1024 * 1024,
+            checkpoint_interval: Duration::from_secs(10 * 60),
         }
     }
 }

@@ -5,6 +5,7 @@ mod authority;
 mod config;
 mod error;
 mod evidence;
+pub mod evidence_log;
 pub mod openapi;
 mod revocation;
 mod schema;
@@ -22,6 +23,7 @@ pub use authority::{AuthorityClient, CrlListing, Fetched};
 pub use config::{Config, Environment};
 pub use error::PlatformError;
 pub use evidence::{EvidenceRecord, EvidenceStore, NewEvidence};
+pub use evidence_log::{check_bundle, BundleReport, EvidenceKeys, LogReport, LogStore, StoredCheckpoint};
 pub use hanko_store::{Clock, ManualClock, SystemClock};
 pub use revocation::CrlRefresh;
 pub use service::{serve, spawn_background};
@@ -48,6 +50,7 @@ pub struct Platform {
     pub(crate) authority: AuthorityClient,
     trust: RwLock<Arc<TrustStore>>,
     pub(crate) crls: revocation::Crls,
+    pub(crate) evidence_keys: evidence_log::EvidenceKeys,
 }
 
 impl std::fmt::Debug for Platform {
@@ -81,7 +84,17 @@ impl Platform {
     ) -> Result<Platform, PlatformError> {
         let trust = load_anchors(&config.data_dir.join(ANCHORS_DIR), config.environment)?;
         let authority = AuthorityClient::new(&config.authority_url, authority_key)?;
-        Ok(Platform { store, config, clock, authority, trust: RwLock::new(Arc::new(trust)), crls: Default::default() })
+        let evidence_keys =
+            evidence_log::EvidenceKeys::load_or_create(&config.data_dir.join(evidence_log::EVIDENCE_DIR), clock.now())?;
+        Ok(Platform {
+            store,
+            config,
+            clock,
+            authority,
+            trust: RwLock::new(Arc::new(trust)),
+            crls: Default::default(),
+            evidence_keys,
+        })
     }
 
     /// The trust anchors (the authority's CA generations).
