@@ -8,6 +8,7 @@ mod crypto;
 mod digest;
 mod display;
 mod facts;
+pub mod jwe;
 mod name;
 pub mod ocsp;
 pub mod oid;
