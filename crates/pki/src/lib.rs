@@ -12,6 +12,7 @@ pub mod jwe;
 mod name;
 pub mod ocsp;
 pub mod oid;
+pub mod pades;
 mod profile;
 mod revocation;
 mod serial;
