@@ -3,7 +3,7 @@
 //! - `cms`, `crl`, `ocsp`: interop with the real `openssl` binary (OpenSSL 3). They need
 //!   `openssl` on the `PATH` and fail (never skip) without it.
 //! - `jlis_ca`: the real J-LIS CA certificates, parsed and reproduced byte for byte.
-//! - `jwe`: interop with jwcrypto, from the virtualenv scripts/py-interop-venv.sh makes
+//! - `jwe`, `pades`: interop with jwcrypto and pyHanko (through scripts/pades-fixture.py), from the virtualenv scripts/py-interop-venv.sh makes
 //!   (pinned versions; fails, never skips, when it cannot be made).
 //!
 //! `common` holds what they share: the scratch directory, the `openssl` runner, and the
@@ -16,3 +16,4 @@ mod crl;
 mod jlis_ca;
 mod jwe;
 mod ocsp;
+mod pades;
