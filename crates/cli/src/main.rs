@@ -26,6 +26,7 @@ mod bench_verify;
 mod cmd_authority;
 mod cmd_card;
 mod cmd_ocsp;
+mod cmd_platform;
 mod cmd_verify;
 mod demo;
 mod files;
@@ -65,6 +66,10 @@ enum Command {
     /// verifiers, serial services, consents, smartphone certificates, metering.
     #[command(subcommand)]
     Authority(cmd_authority::Command),
+    /// The platform operator service (PF事業者): verifies signatures and logins for service
+    /// providers (tenants) against the authority, keeps evidence.
+    #[command(subcommand)]
+    Platform(cmd_platform::Command),
     /// Emulated My Number Cards (and real ones in PC/SC readers): issue, read, verify PINs, sign, serve to pcscd.
     ///
     /// `--card ID` uses a card of the data directory in process and needs nothing else.
@@ -251,6 +256,7 @@ fn main() -> std::process::ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Authority(c) => cmd_authority::run(c),
         Command::Ocsp(c) => cmd_ocsp::run(c),
+        Command::Platform(c) => cmd_platform::run(c, cli.json),
         Command::Card(c) => cmd_card::run(c, cli.json),
         Command::Verify(c) => cmd_verify::run(c),
         Command::Bench(BenchCommand::Verify(args)) => bench_verify::run(&args),

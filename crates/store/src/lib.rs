@@ -13,6 +13,7 @@
 //! `synchronous_commit = on`) give the same. Services acknowledge a change only after its
 //! commit returned.
 
+mod clock;
 mod files;
 
 use std::path::Path;
@@ -22,6 +23,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use files::{create_new, write_atomic};
 pub use sqlx;
 

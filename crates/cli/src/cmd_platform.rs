@@ -1,0 +1,342 @@
+//! `hanko platform …` — the platform operator service (PF事業者): set-up, serving, tenants.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use hanko_platform::{CheckMethod, Config, FactItem, NewTenant, Platform, SystemClock};
+use hanko_store::Db;
+use serde_json::json;
+
+use crate::cmd_authority::redacted;
+use crate::Failure;
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Set up a platform in DATA_DIR: its database, the authority's CA certificates as trust
+    /// anchors (DATA_DIR/anchors), the platform's API key at the authority (DATA_DIR/authority.key,
+    /// from `hanko authority add-verifier --role platform`), and an admin key for this platform
+    /// (DATA_DIR/admin.key, mode 0600). Idempotent: a second run keeps what exists.
+    Init(InitArgs),
+    /// Run the HTTP API (tenants, verification, evidence; OpenAPI at /openapi.json) and the CRL
+    /// refresh until Ctrl-C.
+    Serve(ServeArgs),
+    /// Add a tenant: a service provider's service (SP事業者ID + サービスID, as registered at the
+    /// authority). Prints its API key once.
+    AddTenant(AddTenantArgs),
+    /// Issue another API key for a tenant (printed once).
+    TenantKey {
+        #[command(flatten)]
+        common: Common,
+        /// The tenant id (TN…).
+        id: String,
+    },
+}
+
+/// Where the platform keeps its data.
+#[derive(Args, Clone)]
+pub(crate) struct Common {
+    /// The platform's data directory.
+    #[arg(long, env = "HANKO_PLATFORM_DIR", default_value = "hanko-platform")]
+    pub(crate) data_dir: PathBuf,
+    /// Database URL: sqlite:PATH or postgres://…  [default: sqlite:DATA_DIR/platform.sqlite]
+    #[arg(long, env = "HANKO_PLATFORM_DATABASE_URL")]
+    pub(crate) database: Option<String>,
+    /// The authority's base URL.
+    #[arg(long, env = "HANKO_AUTHORITY_URL", default_value = "http://127.0.0.1:8440")]
+    pub(crate) authority: String,
+}
+
+#[derive(Args)]
+pub(crate) struct InitArgs {
+    #[command(flatten)]
+    common: Common,
+    /// A file holding the platform's API key at the authority (hk_test_…), as printed by
+    /// `hanko authority add-verifier --role platform`.
+    #[arg(long)]
+    authority_key_file: PathBuf,
+    /// Trust anchors: an authority data directory (its ca/signature/*/ca.der and
+    /// ca/auth/*/ca.der), or `signature:FILE` / `auth:FILE` for one CA certificate (DER or PEM),
+    /// e.g. the real J-LIS certificates of shared/data/jlis-ca. Repeatable.
+    #[arg(long, required = true)]
+    anchors: Vec<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Address to listen on (plain HTTP: loopback only).
+    #[arg(long, default_value = "127.0.0.1:8450")]
+    listen: String,
+    /// Fetch the CRLs again every this many seconds (an unchanged CRL costs one 304).
+    #[arg(long, default_value_t = 900)]
+    crl_refresh: u64,
+}
+
+#[derive(Args)]
+pub(crate) struct AddTenantArgs {
+    #[command(flatten)]
+    common: Common,
+    /// SP事業者ID (as registered at the authority).
+    #[arg(long)]
+    sp_id: String,
+    /// サービスID.
+    #[arg(long)]
+    service_id: String,
+    /// Display name.
+    #[arg(long)]
+    name: String,
+    /// Revocation checking for this SP.
+    #[arg(long, value_enum, default_value = "crl")]
+    check_method: MethodArg,
+    /// Which of the 4 facts the SP may receive (comma separated: name,address,birth_date,sex).
+    #[arg(long, value_delimiter = ',')]
+    facts: Vec<FactArg>,
+    /// Turn sensitive-data mode off: the SP also receives the certificate itself.
+    #[arg(long)]
+    no_sensitive: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum MethodArg {
+    /// The daily CRLs (free).
+    Crl,
+    /// OCSP per verification.
+    Ocsp,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum FactArg {
+    /// 氏名.
+    Name,
+    /// 住所.
+    Address,
+    /// 生年月日.
+    #[value(name = "birth_date")]
+    BirthDate,
+    /// 性別.
+    Sex,
+}
+
+const BINDING_FILE: &str = "platform.id";
+const BINDING_SERVICE: &str = "platform";
+
+fn database_url(c: &Common) -> String {
+    c.database.clone().unwrap_or_else(|| format!("sqlite:{}", c.data_dir.join("platform.sqlite").display()))
+}
+
+async fn connect(c: &Common) -> Result<Db> {
+    let url = database_url(c);
+    Db::connect(&url).await.with_context(|| format!("opening the database {}", redacted(&url)))
+}
+
+/// Opens the platform of a data directory made by `hanko platform init`; the directory and the
+/// database must belong together.
+async fn open(c: &Common, configure: impl FnOnce(&mut Config)) -> Result<Arc<Platform>> {
+    let path = c.data_dir.join(BINDING_FILE);
+    let Ok(file_id) = std::fs::read_to_string(&path) else {
+        return Err(Failure::bad_input(
+            "platform-binding",
+            format!("no platform in {} (no {BINDING_FILE}): run `hanko platform init` first", c.data_dir.display()),
+        )
+        .into());
+    };
+    let db = connect(c).await?;
+    match db.binding(BINDING_SERVICE).await? {
+        Some(id) if id == file_id.trim() => {}
+        other => {
+            return Err(Failure::bad_input(
+                "platform-binding",
+                format!(
+                    "the database {} {} but {} belongs to platform {}: check --database and --data-dir",
+                    redacted(&database_url(c)),
+                    other.map(|id| format!("belongs to platform {id}")).unwrap_or_else(|| "holds no platform".into()),
+                    c.data_dir.display(),
+                    file_id.trim()
+                ),
+            )
+            .into())
+        }
+    }
+    let mut config = Config::new(&c.data_dir, &c.authority);
+    configure(&mut config);
+    Ok(Arc::new(Platform::open(db, config, Arc::new(SystemClock)).await?))
+}
+
+fn copy_anchors(data_dir: &Path, specs: &[String]) -> Result<usize> {
+    let dir = data_dir.join(hanko_platform::ANCHORS_DIR);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut n = 0;
+    let mut add = |kind: &str, der: Vec<u8>| -> Result<()> {
+        let id = hex::encode(&aws_sha256(&der)[..8]);
+        let path = dir.join(format!("{kind}-{id}.der"));
+        std::fs::write(&path, &der).with_context(|| format!("writing {}", path.display()))?;
+        n += 1;
+        Ok(())
+    };
+    for spec in specs {
+        if let Some((kind @ ("signature" | "auth"), file)) = spec.split_once(':') {
+            add(kind, crate::files::read_der(Path::new(file))?)?;
+            continue;
+        }
+        let found = crate::files::anchors(Path::new(spec))?;
+        for (kind, der) in found {
+            add(kind.as_str(), der)?;
+        }
+    }
+    Ok(n)
+}
+
+fn aws_sha256(b: &[u8]) -> Vec<u8> {
+    hanko_pki::DigestAlgorithm::Sha256.digest(b)
+}
+
+pub(crate) fn run(cmd: Command, json_out: bool) -> Result<ExitCode> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run_async(cmd, json_out))
+}
+
+fn print(json_out: bool, value: serde_json::Value, text: impl FnOnce() -> String) -> Result<ExitCode> {
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        println!("{}", text());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_async(cmd: Command, json_out: bool) -> Result<ExitCode> {
+    match cmd {
+        Command::Init(i) => {
+            let c = &i.common;
+            std::fs::create_dir_all(&c.data_dir).with_context(|| format!("creating {}", c.data_dir.display()))?;
+            let key = std::fs::read_to_string(&i.authority_key_file)
+                .with_context(|| format!("reading {}", i.authority_key_file.display()))?;
+            let key = zeroize::Zeroizing::new(key.trim().to_owned());
+            if !key.starts_with("hk_") {
+                return Err(Failure::bad_input(
+                    "bad-input",
+                    format!("{} does not hold an authority API key (hk_…)", i.authority_key_file.display()),
+                )
+                .into());
+            }
+            let anchors = copy_anchors(&c.data_dir, &i.anchors)?;
+            let key_path = c.data_dir.join(hanko_platform::AUTHORITY_KEY_FILE);
+            hanko_store::write_atomic(&key_path, key.as_bytes(), 0o600)
+                .with_context(|| format!("writing {}", key_path.display()))?;
+            let db = connect(c).await?;
+            let binding = c.data_dir.join(BINDING_FILE);
+            let id = match std::fs::read_to_string(&binding) {
+                Ok(id) => id.trim().to_owned(),
+                Err(_) => {
+                    let mut raw = [0u8; 16];
+                    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut raw);
+                    let id = hex::encode(raw);
+                    hanko_store::create_new(&binding, format!("{id}\n").as_bytes(), 0o644)
+                        .with_context(|| format!("writing {}", binding.display()))?;
+                    id
+                }
+            };
+            let bound = db.bind(BINDING_SERVICE, &id).await?;
+            if bound != id {
+                return Err(Failure::bad_input(
+                    "platform-binding",
+                    format!("the database belongs to platform {bound}, not to {} ({id})", c.data_dir.display()),
+                )
+                .into());
+            }
+            db.close().await;
+            let p = open(c, |_| {}).await?;
+            let admin_path = c.data_dir.join("admin.key");
+            if !admin_path.exists() {
+                let key = p.add_admin_key().await?;
+                hanko_store::create_new(&admin_path, key.as_bytes(), 0o600)
+                    .with_context(|| format!("writing {}", admin_path.display()))?;
+            }
+            print(json_out, json!({"anchors": anchors, "admin_key": admin_path}), || {
+                format!(
+                    "platform ready in {} ({anchors} trust anchors); admin API key in {}",
+                    c.data_dir.display(),
+                    admin_path.display()
+                )
+            })
+        }
+        Command::Serve(s) => serve(s).await,
+        Command::AddTenant(a) => {
+            let p = open(&a.common, |_| {}).await?;
+            let issued = p
+                .add_tenant(NewTenant {
+                    sp_id: a.sp_id,
+                    service_id: a.service_id,
+                    name: a.name,
+                    check_method: match a.check_method {
+                        MethodArg::Crl => CheckMethod::Crl,
+                        MethodArg::Ocsp => CheckMethod::Ocsp,
+                    },
+                    facts: a
+                        .facts
+                        .iter()
+                        .map(|f| match f {
+                            FactArg::Name => FactItem::Name,
+                            FactArg::Address => FactItem::Address,
+                            FactArg::BirthDate => FactItem::BirthDate,
+                            FactArg::Sex => FactItem::Sex,
+                        })
+                        .collect(),
+                    sensitive: !a.no_sensitive,
+                })
+                .await?;
+            print(json_out, serde_json::to_value(&issued)?, || {
+                format!("tenant {} added; API key (shown once): {}", issued.tenant.id, issued.api_key)
+            })
+        }
+        Command::TenantKey { common, id } => {
+            let p = open(&common, |_| {}).await?;
+            let issued = p.add_tenant_key(&id).await?;
+            print(json_out, serde_json::to_value(&issued)?, || {
+                format!("new API key for {} (shown once): {}", issued.tenant.id, issued.api_key)
+            })
+        }
+    }
+}
+
+async fn serve(s: ServeArgs) -> Result<ExitCode> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    {
+        use std::net::ToSocketAddrs;
+        let addrs: Vec<std::net::SocketAddr> =
+            s.listen.to_socket_addrs().with_context(|| format!("--listen {}", s.listen))?.collect();
+        if addrs.is_empty() || addrs.iter().any(|a| !a.ip().is_loopback()) {
+            anyhow::bail!(
+                "refusing to serve plain HTTP on {}, which is not a loopback address: API keys would travel in \
+                 clear. Put a TLS-terminating proxy in front and listen on loopback",
+                s.listen
+            );
+        }
+    }
+    let refresh = std::time::Duration::from_secs(s.crl_refresh.max(1));
+    let p = open(&s.common, |config| config.crl_refresh = refresh).await?;
+    let listener =
+        tokio::net::TcpListener::bind(&s.listen).await.with_context(|| format!("listening on {}", s.listen))?;
+    let addr = listener.local_addr()?;
+    // The first line on stdout is the URL, so scripts can read it.
+    println!("http://{addr}");
+    eprintln!(
+        "hanko platform on http://{addr} (data {}, authority {}); API: http://{addr}/openapi.json; Ctrl-C stops",
+        s.common.data_dir.display(),
+        s.common.authority
+    );
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    hanko_platform::serve(p, listener, stop).await?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,62 @@
+//! The platform's settings.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Which ecosystem the platform serves. An API key of the other one is refused with 403, like the
+/// separate sandbox and production hosts of a commercial platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Environment {
+    /// The sandbox (the hanko authority, test certificates).
+    Test,
+    /// Production.
+    Production,
+}
+
+impl Environment {
+    /// `test` / `production`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Test => "test",
+            Environment::Production => "production",
+        }
+    }
+
+    /// Parses [`Environment::as_str`].
+    pub fn parse(s: &str) -> Option<Environment> {
+        match s {
+            "test" => Some(Environment::Test),
+            "production" => Some(Environment::Production),
+            _ => None,
+        }
+    }
+}
+
+/// The platform's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Trust anchors (`anchors/`), the platform's keys and cached CRLs live here.
+    pub data_dir: PathBuf,
+    /// The environment this platform serves.
+    pub environment: Environment,
+    /// The authority's base URL (`http://127.0.0.1:8440`).
+    pub authority_url: String,
+    /// How often the CRLs are fetched again (an unchanged CRL costs one 304).
+    pub crl_refresh: Duration,
+    /// Largest request body accepted.
+    pub max_body: usize,
+}
+
+impl Config {
+    /// Sandbox defaults for a platform with files under `data_dir`, calling the authority at
+    /// `authority_url`.
+    pub fn new(data_dir: impl Into<PathBuf>, authority_url: impl Into<String>) -> Config {
+        Config {
+            data_dir: data_dir.into(),
+            environment: Environment::Test,
+            authority_url: authority_url.into(),
+            crl_refresh: Duration::from_secs(15 * 60),
+            max_body: 1024 * 1024,
+        }
+    }
+}

@@ -1,0 +1,148 @@
+#![doc = include_str!("../README.md")]
+
+mod api;
+mod authority;
+mod config;
+mod error;
+mod evidence;
+pub mod openapi;
+mod revocation;
+mod schema;
+mod service;
+mod store;
+mod tenants;
+mod users;
+mod verify;
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+pub use api::router;
+pub use authority::{AuthorityClient, CrlListing, Fetched};
+pub use config::{Config, Environment};
+pub use error::PlatformError;
+pub use evidence::{EvidenceRecord, EvidenceStore, NewEvidence};
+pub use hanko_store::{Clock, ManualClock, SystemClock};
+pub use revocation::CrlRefresh;
+pub use service::{serve, spawn_background};
+pub use store::SqlStore;
+pub use tenants::{AdminCaller, CheckMethod, FactItem, IssuedKey, NewTenant, Role, SpCaller, Tenant, TenantStore};
+pub use users::UserStore;
+pub use verify::{certificate_type, classify, Checked, Outcome, Reason, ResultCode, SignatureRequest};
+
+use hanko_pki::verify::TrustStore;
+use hanko_pki::{CaKind, PolicySet};
+use hanko_store::Db;
+use zeroize::Zeroizing;
+
+/// Everything the platform stores: one trait per area, implemented together by [`SqlStore`] for
+/// SQLite and PostgreSQL.
+pub trait Repository: TenantStore + EvidenceStore + UserStore {}
+impl<T: TenantStore + EvidenceStore + UserStore> Repository for T {}
+
+/// The platform operator service. Cheap to share (`Arc`).
+pub struct Platform {
+    pub(crate) store: Arc<dyn Repository>,
+    pub(crate) config: Config,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) authority: AuthorityClient,
+    trust: RwLock<Arc<TrustStore>>,
+    pub(crate) crls: revocation::Crls,
+}
+
+impl std::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Platform").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// The file under the data directory holding the platform's API key at the authority.
+pub const AUTHORITY_KEY_FILE: &str = "authority.key";
+/// The directory of trust anchors (`signature-*.der`, `auth-*.der`) under the data directory.
+pub const ANCHORS_DIR: &str = "anchors";
+
+impl Platform {
+    /// Opens the platform on `db` with files under `config.data_dir`: the trust anchors in
+    /// `anchors/` and the authority key in `authority.key` (see `hanko platform init`).
+    pub async fn open(db: Db, config: Config, clock: Arc<dyn Clock>) -> Result<Platform, PlatformError> {
+        let key_path = config.data_dir.join(AUTHORITY_KEY_FILE);
+        let key = std::fs::read_to_string(&key_path).map_err(|e| PlatformError::io("authority key", &key_path, e))?;
+        let key = Zeroizing::new(key.trim().to_owned());
+        let store = Arc::new(SqlStore::new(db).await?);
+        Platform::with_store(store, config, clock, key).await
+    }
+
+    /// Opens the platform over any [`Repository`] with the authority key given.
+    pub async fn with_store(
+        store: Arc<dyn Repository>,
+        config: Config,
+        clock: Arc<dyn Clock>,
+        authority_key: Zeroizing<String>,
+    ) -> Result<Platform, PlatformError> {
+        let trust = load_anchors(&config.data_dir.join(ANCHORS_DIR), config.environment)?;
+        let authority = AuthorityClient::new(&config.authority_url, authority_key)?;
+        Ok(Platform { store, config, clock, authority, trust: RwLock::new(Arc::new(trust)), crls: Default::default() })
+    }
+
+    /// The trust anchors (the authority's CA generations).
+    pub fn trust(&self) -> Arc<TrustStore> {
+        self.trust.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The storage.
+    pub fn store(&self) -> &dyn Repository {
+        self.store.as_ref()
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The authority client.
+    pub fn authority(&self) -> &AuthorityClient {
+        &self.authority
+    }
+}
+
+/// Reads the trust anchors: every `signature-*.der` / `auth-*.der` file of `dir`.
+pub fn load_anchors(dir: &Path, environment: Environment) -> Result<TrustStore, PlatformError> {
+    let policies = match environment {
+        Environment::Test => PolicySet::sandbox(),
+        Environment::Production => PolicySet::production(),
+    };
+    let mut trust = TrustStore::new(policies);
+    let entries = std::fs::read_dir(dir).map_err(|e| PlatformError::io("trust anchors", dir, e))?;
+    let mut paths: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    paths.sort();
+    for path in paths {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let kind = if name.starts_with("signature-") {
+            CaKind::Signature
+        } else if name.starts_with("auth-") {
+            CaKind::Auth
+        } else {
+            continue;
+        };
+        let der = std::fs::read(&path).map_err(|e| PlatformError::io("trust anchor", &path, e))?;
+        trust.add_anchor(&der, kind).map_err(|e| PlatformError::Invalid(format!("{}: {e}", path.display())))?;
+    }
+    if trust.anchors().is_empty() {
+        return Err(PlatformError::Invalid(format!(
+            "no trust anchors in {} (signature-*.der, auth-*.der); see `hanko platform init --help`",
+            dir.display()
+        )));
+    }
+    Ok(trust)
+}
+
+/// A random id in the UUID v4 format.
+pub(crate) fn new_id() -> String {
+    use rand_core::{OsRng, RngCore};
+    let mut b = [0u8; 16];
+    OsRng.fill_bytes(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}

@@ -1,0 +1,24 @@
+//! The platform's tables. Times are Unix seconds (BIGINT), serials upper-case hex (TEXT), records
+//! bytes (BLOB / BYTEA). The dialects differ only in the bytes type; a test checks that.
+//!
+//! Areas add their own migrations, numbered in the order they landed.
+
+use hanko_store::Migration;
+
+/// The migrations of the platform service.
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "tenants, API keys, evidence, users",
+    sqlite: include_str!("schema/1-sqlite.sql"),
+    postgres: include_str!("schema/1-postgres.sql"),
+}];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_dialects_differ_only_in_bytes() {
+        for m in super::MIGRATIONS {
+            assert_eq!(m.sqlite, m.postgres.replace("BYTEA", "BLOB"), "migration {}", m.version);
+        }
+    }
+}

@@ -1,0 +1,371 @@
+//! The verification API: what a service provider sends (a signature, a document, a login
+//! response) and the answer it can act on.
+//!
+//! Every answer is a result, not an error, once the request itself is well formed: `OK`, or why
+//! not (`SIGNATURE_MISMATCH`, `CERTIFICATE_REVOKED`, `CERTIFICATE_EXPIRED`,
+//! `UNSUPPORTED_CERTIFICATE` — the codes SPs know from commercial platforms), with a finer
+//! `reason.code`, and for a revocation what it means for the business. Each answer is kept as
+//! evidence (`evidence_id`) before it is returned.
+//!
+//! What is checked (shared/spec/20-pki.md §5): the certificate's chain to a trusted JPKI CA
+//! generation (by signature and key identifier), its validity now, keyUsage and policy, its
+//! revocation (the tenant's method: CRL index or OCSP), and the signature over the document.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use hanko_pki::verify::{RevocationCheck, RevocationEvidence, Signed, VerifiedCertificate, Verifier, VerifyError};
+use hanko_pki::{CertKind, DigestAlgorithm};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::error::PlatformError;
+use crate::evidence::NewEvidence;
+use crate::tenants::{CheckMethod, FactItem, SpCaller, Tenant};
+use crate::Platform;
+
+/// The result of a verification (the codes of the PocketSign Verify API that SPs know).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ResultCode {
+    /// Valid: certificate trusted, valid, not revoked, signature verifies.
+    Ok,
+    /// The signature does not verify with the certificate's key (or over this document).
+    SignatureMismatch,
+    /// The certificate is revoked (see `reason.revocation`).
+    CertificateRevoked,
+    /// The certificate is expired or not yet valid.
+    CertificateExpired,
+    /// Not a JPKI certificate of a trusted CA generation, or of the wrong kind for this use.
+    UnsupportedCertificate,
+}
+
+impl ResultCode {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResultCode::Ok => "OK",
+            ResultCode::SignatureMismatch => "SIGNATURE_MISMATCH",
+            ResultCode::CertificateRevoked => "CERTIFICATE_REVOKED",
+            ResultCode::CertificateExpired => "CERTIFICATE_EXPIRED",
+            ResultCode::UnsupportedCertificate => "UNSUPPORTED_CERTIFICATE",
+        }
+    }
+}
+
+/// The certificate type (`JPKI_{CARD,MOBILE}_{DIGITAL_SIGNATURE,USER_AUTHENTICATION}`).
+pub fn certificate_type(kind: CertKind) -> &'static str {
+    match kind {
+        CertKind::Signature => "JPKI_CARD_DIGITAL_SIGNATURE",
+        CertKind::Auth => "JPKI_CARD_USER_AUTHENTICATION",
+        CertKind::SmartphoneSignature => "JPKI_MOBILE_DIGITAL_SIGNATURE",
+        CertKind::SmartphoneAuth => "JPKI_MOBILE_USER_AUTHENTICATION",
+        _ => "UNSUPPORTED",
+    }
+}
+
+/// Why a verification did not pass.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reason {
+    /// A stable fine-grained code (`signature_invalid`, `expired`, `revoked`, `unknown_issuer` …).
+    pub code: &'static str,
+    /// A sentence for a person.
+    pub detail: String,
+    /// For a revocation: when, why, and what it means.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<Value>,
+}
+
+/// The answer to a verification.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// The evidence record of this verification.
+    pub evidence_id: String,
+    /// The result code.
+    pub result: ResultCode,
+    /// `result == OK`.
+    pub valid: bool,
+    /// Why not, when not valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+    /// `JPKI_CARD_DIGITAL_SIGNATURE` …, when the certificate parsed as a JPKI certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate_type: Option<&'static str>,
+    /// The tenant's id for the person (valid certificates only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The 4 facts of a valid signature certificate — only the items the tenant may receive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facts: Option<Value>,
+    /// `crl` or `ocsp`.
+    pub check_method: CheckMethod,
+    /// When it was checked.
+    #[serde(with = "time::serde::rfc3339")]
+    pub checked_at: OffsetDateTime,
+    /// The certificate (base64 DER) — only for tenants with sensitive-data mode off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+}
+
+/// Maps what the trust core refused to a result, or to an error when the platform itself
+/// cannot answer (no current revocation data).
+pub fn classify(e: &VerifyError) -> Result<(ResultCode, Reason), PlatformError> {
+    let reason = |code: &'static str| Reason { code, detail: e.to_string(), revocation: None };
+    Ok(match e {
+        VerifyError::SignatureInvalid | VerifyError::Key(_) => {
+            (ResultCode::SignatureMismatch, reason("signature_invalid"))
+        }
+        VerifyError::Cms(_) => (ResultCode::SignatureMismatch, reason("cms_invalid")),
+        VerifyError::Expired { .. } => (ResultCode::CertificateExpired, reason("expired")),
+        VerifyError::NotYetValid { .. } => (ResultCode::CertificateExpired, reason("not_yet_valid")),
+        VerifyError::CrlAfterExpiry { .. } => (ResultCode::CertificateExpired, reason("expired")),
+        VerifyError::Revoked { revoked_at, reason: r, meaning, .. } => (
+            ResultCode::CertificateRevoked,
+            Reason {
+                code: "revoked",
+                detail: e.to_string(),
+                revocation: Some(json!({
+                    "reason": r.name(),
+                    "meaning": meaning.as_str(),
+                    "revoked_at": rfc3339(*revoked_at),
+                })),
+            },
+        ),
+        VerifyError::Certificate(_) => (ResultCode::UnsupportedCertificate, reason("malformed_certificate")),
+        VerifyError::UnknownIssuer { .. } => (ResultCode::UnsupportedCertificate, reason("unknown_issuer")),
+        VerifyError::CertificateSignatureInvalid { .. } => {
+            (ResultCode::UnsupportedCertificate, reason("certificate_signature_invalid"))
+        }
+        VerifyError::IssuerNotValid { .. } => (ResultCode::UnsupportedCertificate, reason("issuer_not_valid")),
+        VerifyError::WrongKind { .. } | VerifyError::WrongCa { .. } => {
+            (ResultCode::UnsupportedCertificate, reason("wrong_certificate_kind"))
+        }
+        VerifyError::KeyUsage { .. } => (ResultCode::UnsupportedCertificate, reason("key_usage")),
+        VerifyError::Policy { .. } => (ResultCode::UnsupportedCertificate, reason("policy")),
+        VerifyError::RevocationUnknown(_) => (ResultCode::UnsupportedCertificate, reason("unknown_to_authority")),
+        VerifyError::DigestLength { .. } => return Err(PlatformError::Invalid(e.to_string())),
+        VerifyError::CrlMissing | VerifyError::CrlStale { .. } | VerifyError::Crl(_) | VerifyError::Ocsp(_) => {
+            return Err(PlatformError::Unavailable(format!("no current revocation data: {e}")))
+        }
+        _ => return Err(PlatformError::Pki(e.to_string())),
+    })
+}
+
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// The facts of a signature certificate the tenant may receive.
+pub(crate) fn tenant_facts(tenant: &Tenant, cert: &VerifiedCertificate) -> Option<Value> {
+    let facts = cert.facts()?;
+    if tenant.facts.is_empty() {
+        return None;
+    }
+    let mut out = serde_json::Map::new();
+    for item in &tenant.facts {
+        let v = match item {
+            FactItem::Name => json!(facts.name()),
+            FactItem::Address => json!(facts.address()),
+            FactItem::BirthDate => json!(facts.birth_date().to_string()),
+            FactItem::Sex => json!(facts.sex().as_str()),
+        };
+        out.insert(item.as_str().to_owned(), v);
+    }
+    Some(Value::Object(out))
+}
+
+/// The revocation evidence as it is recorded.
+pub(crate) fn revocation_record(e: &RevocationEvidence) -> Value {
+    match e {
+        RevocationEvidence::Crl { crl_number, this_update } => {
+            json!({"method": "crl", "crl_number": crl_number, "this_update": rfc3339(*this_update)})
+        }
+        RevocationEvidence::Ocsp { this_update } => json!({"method": "ocsp", "this_update": rfc3339(*this_update)}),
+        _ => json!({"method": "none"}),
+    }
+}
+
+/// What one verification produced, before it is recorded.
+pub struct Checked {
+    /// `signature`, `cms`, `pdf`, `jwe`, `authentication`.
+    pub kind: &'static str,
+    /// The inputs to keep as evidence (base64 and hashes; the document itself never).
+    pub inputs: Value,
+    /// The certificate DER, when one was found.
+    pub certificate: Option<Vec<u8>>,
+    /// The verified certificate, or why the verification failed.
+    pub verdict: Result<VerifiedCertificate, VerifyError>,
+    /// Extra revocation evidence to keep (the OCSP response itself, base64), when OCSP was used.
+    pub ocsp_response: Option<Vec<u8>>,
+}
+
+impl Platform {
+    /// Runs `f` with the revocation source of `tenant`'s method: the CRL set held, or an OCSP
+    /// response fetched from the authority for `certificate`.
+    pub async fn with_revocation<T>(
+        &self,
+        tenant: &Tenant,
+        certificate: &[u8],
+        f: impl FnOnce(&Verifier<'_>, RevocationCheck<'_>) -> T,
+    ) -> Result<(T, Option<Vec<u8>>), PlatformError> {
+        let trust = self.trust();
+        let verifier = Verifier::new(&trust);
+        match tenant.check_method {
+            CheckMethod::Crl => {
+                let crls = self.crls.current();
+                Ok((f(&verifier, RevocationCheck::Crl(&crls)), None))
+            }
+            CheckMethod::Ocsp => {
+                let _ = certificate;
+                Err(PlatformError::Unavailable("OCSP checking is not available on this platform yet".into()))
+            }
+        }
+    }
+
+    /// Records a verification and builds the answer: the user id for a valid certificate, the
+    /// facts the tenant may have, the certificate only outside sensitive-data mode.
+    pub async fn conclude(&self, tenant: &Tenant, checked: Checked) -> Result<Outcome, PlatformError> {
+        let now = self.clock.now();
+        let (result, reason, verified) = match checked.verdict {
+            Ok(v) => (ResultCode::Ok, None, Some(v)),
+            Err(e) => {
+                let (code, reason) = classify(&e)?;
+                (code, Some(reason), None)
+            }
+        };
+        let kind = verified.as_ref().map(|v| v.kind()).or_else(|| {
+            checked
+                .certificate
+                .as_deref()
+                .and_then(|der| hanko_pki::JpkiCertificate::from_der(der).ok())
+                .map(|c| c.kind())
+        });
+        let user_id = match &verified {
+            Some(v) => Some(self.user_for(&tenant.id, &v.serial().to_string(), v.kind().as_str()).await?),
+            None => None,
+        };
+        let facts = verified.as_ref().and_then(|v| tenant_facts(tenant, v));
+        let record = json!({
+            "version": 1,
+            "tenant": {"id": tenant.id, "sp_id": tenant.sp_id, "service_id": tenant.service_id},
+            "kind": checked.kind,
+            "checked_at": rfc3339(now),
+            "inputs": checked.inputs,
+            "certificate": checked.certificate.as_deref().map(|c| B64.encode(c)),
+            "revocation": verified.as_ref().map(|v| revocation_record(v.revocation())),
+            "ocsp_response": checked.ocsp_response.as_deref().map(|r| B64.encode(r)),
+            "check_method": tenant.check_method.as_str(),
+            "result": result.as_str(),
+            "reason": reason,
+            "user_id": user_id,
+        });
+        let evidence_id = self
+            .append_evidence(NewEvidence {
+                tenant_id: tenant.id.clone(),
+                kind: checked.kind,
+                result: result.as_str().to_owned(),
+                user_id: user_id.clone(),
+                record,
+                at: now,
+            })
+            .await?;
+        Ok(Outcome {
+            evidence_id,
+            result,
+            valid: result == ResultCode::Ok,
+            reason,
+            certificate_type: kind.map(certificate_type),
+            user_id,
+            facts,
+            check_method: tenant.check_method,
+            checked_at: now,
+            certificate: if tenant.sensitive { None } else { checked.certificate.as_deref().map(|c| B64.encode(c)) },
+        })
+    }
+}
+
+/// `POST /v1/verifications/signature`: a raw RSASSA-PKCS1-v1_5 signature (what the card's
+/// `80 2A` returns) over a digest or over data, with the signer's certificate.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureRequest {
+    /// The signer's certificate, base64 DER.
+    pub certificate: String,
+    /// The signature, base64.
+    pub signature: String,
+    /// The digest of the signed document, base64 (or give `data`).
+    #[serde(default)]
+    pub digest: Option<String>,
+    /// The signed bytes themselves, base64 (small documents; or give `digest`).
+    #[serde(default)]
+    pub data: Option<String>,
+    /// `sha256` (default), `sha384`, `sha512`.
+    #[serde(default)]
+    pub digest_algorithm: Option<String>,
+}
+
+/// Decodes a base64 field (standard alphabet, padding optional; URL-safe accepted too).
+pub(crate) fn b64(field: &str, s: &str) -> Result<Vec<u8>, PlatformError> {
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let t = s.trim_end_matches('=');
+    STANDARD_NO_PAD
+        .decode(t)
+        .or_else(|_| URL_SAFE_NO_PAD.decode(t))
+        .map_err(|_| PlatformError::Invalid(format!("{field} is not base64")))
+}
+
+/// Parses a digest algorithm name.
+pub(crate) fn digest_algorithm(s: Option<&str>) -> Result<DigestAlgorithm, PlatformError> {
+    match s.map(|s| s.to_ascii_lowercase().replace('-', "")).as_deref() {
+        None | Some("sha256") => Ok(DigestAlgorithm::Sha256),
+        Some("sha384") => Ok(DigestAlgorithm::Sha384),
+        Some("sha512") => Ok(DigestAlgorithm::Sha512),
+        Some(_) => Err(PlatformError::Invalid("digest_algorithm must be sha256, sha384 or sha512".into())),
+    }
+}
+
+async fn post_signature(
+    State(platform): State<Arc<Platform>>,
+    SpCaller(tenant): SpCaller,
+    Json(req): Json<SignatureRequest>,
+) -> Result<Json<Outcome>, PlatformError> {
+    let cert = b64("certificate", &req.certificate)?;
+    let signature = b64("signature", &req.signature)?;
+    let algorithm = digest_algorithm(req.digest_algorithm.as_deref())?;
+    let digest = match (&req.digest, &req.data) {
+        (Some(d), None) => b64("digest", d)?,
+        (None, Some(data)) => algorithm.digest(&b64("data", data)?),
+        _ => return Err(PlatformError::Invalid("give exactly one of digest and data".into())),
+    };
+    if digest.len() != algorithm.output_len() {
+        return Err(PlatformError::Invalid(format!(
+            "digest is {} bytes; {} needs {}",
+            digest.len(),
+            algorithm.name(),
+            algorithm.output_len()
+        )));
+    }
+    let now = platform.clock.now();
+    let (verdict, ocsp) = platform
+        .with_revocation(&tenant, &cert, |v, rev| {
+            v.verify_signature(&cert, algorithm, Signed::Digest(&digest), &signature, now, rev)
+                .map(|s| s.certificate().clone())
+        })
+        .await?;
+    let inputs = json!({
+        "digest_algorithm": algorithm.name(),
+        "digest": B64.encode(&digest),
+        "signature": B64.encode(&signature),
+    });
+    let checked = Checked { kind: "signature", inputs, certificate: Some(cert), verdict, ocsp_response: ocsp };
+    Ok(Json(platform.conclude(&tenant, checked).await?))
+}
+
+pub(crate) fn routes() -> Router<Arc<Platform>> {
+    Router::new().route("/v1/verifications/signature", post(post_signature))
+}

@@ -1,0 +1,146 @@
+//! Raw signatures (the card's `80 2A`): valid, revoked after a move, over other data, garbage.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde_json::json;
+
+use crate::common::{sha256_b64, Backend, Eco};
+use crate::on_both;
+
+const CONTRACT: &[u8] = "売買契約書 (synthetic test contract)".as_bytes();
+
+on_both!(signature_ok_then_revoked_after_a_move, signature_ok_then_revoked_after_a_move_body);
+async fn signature_ok_then_revoked_after_a_move_body(b: Backend) {
+    let eco = Eco::start(b).await;
+    let sp = eco.tenant("SPBANK", json!({"facts": ["name", "birth_date"]})).await;
+    let (person, card) = eco.person_with_card("見本　花子", "1990-05-17").await;
+    let (cert, sig) = eco.sign(&card, CONTRACT);
+
+    let req = json!({"certificate": cert, "signature": sig, "digest": sha256_b64(CONTRACT)});
+    let (status, out) = eco.p.post("/v1/verifications/signature", &sp.key, req.clone()).await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["result"], "OK", "{out}");
+    assert_eq!(out["valid"], true);
+    assert_eq!(out["certificate_type"], "JPKI_CARD_DIGITAL_SIGNATURE");
+    assert_eq!(out["check_method"], "crl");
+    // Only the facts the SP may have; never the certificate in sensitive-data mode.
+    assert_eq!(out["facts"]["name"], "見本　花子");
+    assert!(out["facts"]["birth_date"].is_string());
+    assert!(out["facts"].get("address").is_none(), "{out}");
+    assert!(out["facts"].get("sex").is_none(), "{out}");
+    assert!(out.get("certificate").is_none(), "{out}");
+    let user = out["user_id"].as_str().unwrap().to_owned();
+
+    // The same certificate again: the same user; the data form gives the same answer.
+    let (_, again) = eco
+        .p
+        .post(
+            "/v1/verifications/signature",
+            &sp.key,
+            json!({"certificate": cert, "signature": sig, "data": B64.encode(CONTRACT)}),
+        )
+        .await;
+    assert_eq!(again["result"], "OK", "{again}");
+    assert_eq!(again["user_id"], user.as_str());
+    assert_ne!(again["evidence_id"], out["evidence_id"]);
+
+    // The evidence of the first answer is the SP's to read.
+    let (status, ev) = eco.p.get(&format!("/v1/evidence/{}", out["evidence_id"].as_str().unwrap()), &sp.key).await;
+    assert_eq!(status, 200, "{ev}");
+    assert_eq!(ev["result"], "OK");
+    assert_eq!(ev["record"]["inputs"]["digest"], sha256_b64(CONTRACT));
+    assert_eq!(ev["record"]["certificate"], cert.as_str());
+    assert!(ev["record"]["revocation"]["crl_number"].is_u64(), "{ev}");
+
+    // A move revokes the signature certificate (affiliationChanged); the next CRL says so.
+    eco.clock.advance(hanko_pki::time::Duration::hours(1));
+    eco.event(&person, json!({"kind": "facts-changed", "address": "東京都見本区架空台五丁目６番７号"})).await;
+    eco.publish_and_refresh().await;
+    let (status, out) = eco.p.post("/v1/verifications/signature", &sp.key, req).await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["result"], "CERTIFICATE_REVOKED", "{out}");
+    assert_eq!(out["valid"], false);
+    assert_eq!(out["reason"]["revocation"]["reason"], "affiliationChanged");
+    assert_eq!(out["reason"]["revocation"]["meaning"], "facts-changed");
+    assert!(out.get("user_id").is_none(), "a revoked certificate identifies nobody: {out}");
+    assert!(out.get("facts").is_none(), "{out}");
+}
+
+on_both!(signature_over_other_data_is_a_mismatch, signature_over_other_data_is_a_mismatch_body);
+async fn signature_over_other_data_is_a_mismatch_body(b: Backend) {
+    let eco = Eco::start(b).await;
+    let sp = eco.tenant("SPBANK", json!({})).await;
+    let (_, card) = eco.person_with_card("見本　太郎", "1985-04-01").await;
+    let (cert, sig) = eco.sign(&card, CONTRACT);
+    let (status, out) = eco
+        .p
+        .post(
+            "/v1/verifications/signature",
+            &sp.key,
+            json!({"certificate": cert, "signature": sig, "digest": sha256_b64(b"another document")}),
+        )
+        .await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["result"], "SIGNATURE_MISMATCH", "{out}");
+    assert_eq!(out["reason"]["code"], "signature_invalid");
+    assert!(out.get("user_id").is_none());
+    // Still kept as evidence.
+    let (status, _) = eco.p.get(&format!("/v1/evidence/{}", out["evidence_id"].as_str().unwrap()), &sp.key).await;
+    assert_eq!(status, 200);
+}
+
+on_both!(garbage_inputs_are_clear_answers_never_a_500, garbage_inputs_are_clear_answers_never_a_500_body);
+async fn garbage_inputs_are_clear_answers_never_a_500_body(b: Backend) {
+    let eco = Eco::start(b).await;
+    let sp = eco.tenant("SPBANK", json!({})).await;
+    let (_, card) = eco.person_with_card("見本　太郎", "1985-04-01").await;
+    let (cert, sig) = eco.sign(&card, CONTRACT);
+    let digest = sha256_b64(CONTRACT);
+    let post = |body: serde_json::Value| {
+        let eco = &eco;
+        let key = sp.key.clone();
+        async move { eco.p.post("/v1/verifications/signature", &key, body).await }
+    };
+    // A certificate that is not one: a result, UNSUPPORTED_CERTIFICATE.
+    let (status, out) =
+        post(json!({"certificate": B64.encode(b"not a certificate"), "signature": sig, "digest": digest})).await;
+    assert_eq!((status, out["result"].as_str()), (200, Some("UNSUPPORTED_CERTIFICATE")), "{out}");
+    // Not base64, a digest of the wrong length, both digest and data, unknown fields: 400.
+    for body in [
+        json!({"certificate": "%%%", "signature": sig, "digest": digest}),
+        json!({"certificate": cert, "signature": sig, "digest": B64.encode([0u8; 20])}),
+        json!({"certificate": cert, "signature": sig, "digest": digest, "data": "AA=="}),
+        json!({"certificate": cert, "signature": sig}),
+        json!({"certificate": cert, "signature": sig, "digest": digest, "digest_algorithm": "md5"}),
+        json!({"certificate": cert, "signature": sig, "digest": digest, "extra": 1}),
+        json!({"certificate": cert, "signature": sig, "digest": "AAAA\u{0}"}),
+    ] {
+        let (status, out) = post(body.clone()).await;
+        assert_eq!(status, 400, "{body} → {out}");
+        assert!(out["detail"].is_string(), "{out}");
+    }
+    // A body over the limit: 413, as problem+json.
+    let big = "A".repeat(2 * 1024 * 1024);
+    let (status, out) = post(json!({"certificate": big, "signature": sig, "digest": digest})).await;
+    assert_eq!(status, 413, "{out}");
+    assert_eq!(out["status"], 413);
+}
+
+on_both!(sensitive_mode_off_returns_the_certificate, sensitive_mode_off_returns_the_certificate_body);
+async fn sensitive_mode_off_returns_the_certificate_body(b: Backend) {
+    let eco = Eco::start(b).await;
+    let sp = eco.tenant("SPOPEN", json!({"sensitive": false})).await;
+    let (_, card) = eco.person_with_card("見本　太郎", "1985-04-01").await;
+    let (cert, sig) = eco.sign(&card, CONTRACT);
+    let (_, out) = eco
+        .p
+        .post(
+            "/v1/verifications/signature",
+            &sp.key,
+            json!({"certificate": cert, "signature": sig, "digest": sha256_b64(CONTRACT)}),
+        )
+        .await;
+    assert_eq!(out["result"], "OK", "{out}");
+    assert_eq!(out["certificate"], cert.as_str());
+    assert!(out.get("facts").is_none(), "no facts were granted: {out}");
+}
