@@ -21,6 +21,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/healthz", get(health))
         .merge(crate::tenants::routes())
         .merge(crate::verify::routes())
+        .merge(crate::formats::routes())
         .merge(crate::evidence::routes())
         .fallback(|| async { PlatformError::not_found("route", "for this path") })
         .layer(axum::middleware::map_response(problem_for_rejections))

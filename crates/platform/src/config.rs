@@ -45,6 +45,8 @@ pub struct Config {
     pub crl_refresh: Duration,
     /// Largest request body accepted.
     pub max_body: usize,
+    /// Which JWE `alg`/`enc` the sign-result route accepts (default RSA-OAEP-256 + A256GCM).
+    pub jwe_policy: hanko_pki::jwe::JwePolicy,
 }
 
 impl Config {
@@ -57,6 +59,7 @@ impl Config {
             authority_url: authority_url.into(),
             crl_refresh: Duration::from_secs(15 * 60),
             max_body: 1024 * 1024,
+            jwe_policy: hanko_pki::jwe::JwePolicy::default(),
         }
     }
 }

@@ -5,6 +5,7 @@ mod authority;
 mod config;
 mod error;
 mod evidence;
+mod formats;
 pub mod openapi;
 mod revocation;
 mod schema;
@@ -22,6 +23,10 @@ pub use authority::{AuthorityClient, CrlListing, Fetched};
 pub use config::{Config, Environment};
 pub use error::PlatformError;
 pub use evidence::{EvidenceRecord, EvidenceStore, NewEvidence};
+pub use formats::{
+    load_or_create_jwe_key, CmsRequest, FormatOutcome, PdfReport, PdfRequest, PdfSignatureReport, SignResultRequest,
+    JWE_KEY_FILE,
+};
 pub use hanko_store::{Clock, ManualClock, SystemClock};
 pub use revocation::CrlRefresh;
 pub use service::{serve, spawn_background};
@@ -48,6 +53,8 @@ pub struct Platform {
     pub(crate) authority: AuthorityClient,
     trust: RwLock<Arc<TrustStore>>,
     pub(crate) crls: revocation::Crls,
+    /// The key sign results (JWE) are addressed to (`DATA_DIR/jwe.key`).
+    pub(crate) jwe_key: hanko_pki::jwe::JweDecryptionKey,
 }
 
 impl std::fmt::Debug for Platform {
@@ -81,7 +88,16 @@ impl Platform {
     ) -> Result<Platform, PlatformError> {
         let trust = load_anchors(&config.data_dir.join(ANCHORS_DIR), config.environment)?;
         let authority = AuthorityClient::new(&config.authority_url, authority_key)?;
-        Ok(Platform { store, config, clock, authority, trust: RwLock::new(Arc::new(trust)), crls: Default::default() })
+        let jwe_key = formats::load_or_create_jwe_key(&config.data_dir)?;
+        Ok(Platform {
+            store,
+            config,
+            clock,
+            authority,
+            trust: RwLock::new(Arc::new(trust)),
+            crls: Default::default(),
+            jwe_key,
+        })
     }
 
     /// The trust anchors (the authority's CA generations).

@@ -5,8 +5,11 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Map, Value};
 
-const FRAGMENTS: &[(&str, &str)] =
-    &[("tenants", include_str!("openapi/tenants.json")), ("verification", include_str!("openapi/verification.json"))];
+const FRAGMENTS: &[(&str, &str)] = &[
+    ("tenants", include_str!("openapi/tenants.json")),
+    ("verification", include_str!("openapi/verification.json")),
+    ("formats", include_str!("openapi/formats.json")),
+];
 
 /// The merged document.
 pub fn document() -> &'static str {
@@ -103,6 +106,7 @@ mod tests {
             include_str!("api.rs"),
             include_str!("tenants.rs"),
             include_str!("verify.rs"),
+            include_str!("formats.rs"),
             include_str!("evidence.rs"),
         ];
         let mut routes = 0;
