@@ -245,15 +245,15 @@ fn signature_at(pdf: &[u8], offset: usize) -> Result<PdfSignature<'_>, PadesErro
     if !hex.iter().all(|&h| h.is_ascii_hexdigit() || is_space(h)) {
         return Err(not_contents("the hole holds more than hex digits"));
     }
-    // The key just before the hole must be /Contents.
-    let before = trim_end_spaces(&pdf[..b]);
+    // The key just before the hole must be /Contents (a few spaces apart at most).
+    let before = trim_end_spaces(&pdf[b.saturating_sub(256)..b]);
     if !before.ends_with(b"/Contents") {
         return Err(not_contents("the string before the hole is not the value of /Contents"));
     }
     // The /ByteRange key and the hole belong to the same object.
     let between = if offset < b { &pdf[offset..b] } else { &pdf[c..offset] };
-    if find(between, b"endobj", 0).is_some() {
-        return Err(not_contents("the /Contents string is in another object than the /ByteRange"));
+    if between.len() > DICT_WINDOW || find(between, b"endobj", 0).is_some() {
+        return Err(not_contents("the /Contents string is in another object than the /ByteRange, or far from it"));
     }
     let cms_der = der_of_padded_hex(hex).ok_or(PadesError::ContentsNotDer { offset })?;
 
@@ -550,6 +550,29 @@ mod tests {
         assert!(matches!(only(&garbage), Err(PadesError::HoleNotContents { .. })));
         let trailing = edit(&pdf, "000000>", "000010>");
         assert_eq!(only(&trailing), Err(PadesError::ContentsNotDer { offset: find(&pdf, b"/ByteRange", 0).unwrap() }));
+    }
+
+    /// `head` + `<3000…>` + `tail`, with `[0 b c d]` filled into `head`'s `RANGE`.
+    fn hand_made(head: &str, tail: &str) -> Vec<u8> {
+        let range_len = "[0 0000000000 0000000000 0000000000]".len();
+        let b = head.len() - "RANGE".len() + range_len;
+        let hole = "<3000000000>";
+        let c = b + hole.len();
+        let range = format!("[0 {b:010} {c:010} {:010}]", tail.len());
+        format!("{}{hole}{tail}", head.replace("RANGE", &range)).into_bytes()
+    }
+
+    #[test]
+    fn a_contents_in_another_object_or_far_away_is_refused() {
+        let pdf =
+            hand_made("%PDF-1.7\n1 0 obj\n<< /ByteRange RANGE >>\nendobj\n2 0 obj\n<< /Contents ", " >>\nendobj\n");
+        assert!(matches!(only(&pdf), Err(PadesError::HoleNotContents { .. })), "{:?}", only(&pdf));
+        let far = format!("%PDF-1.7\n1 0 obj\n<< /ByteRange RANGE {} /Contents ", " ".repeat(DICT_WINDOW + 1));
+        let pdf = hand_made(&far, " >>\nendobj\n");
+        assert!(matches!(only(&pdf), Err(PadesError::HoleNotContents { .. })));
+        // The same, adjacent and in one object: accepted (the minimal DER `30 00`).
+        let pdf = hand_made("%PDF-1.7\n1 0 obj\n<< /ByteRange RANGE /Contents ", " >>\nendobj\n");
+        assert_eq!(only(&pdf).unwrap().cms_der, vec![0x30, 0x00]);
     }
 
     #[test]
