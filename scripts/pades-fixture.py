@@ -51,10 +51,13 @@ def sign(args):
     from pyhanko.sign.fields import SigSeedSubFilter
 
     if args.pkcs11_lib:
+        from pyhanko.config.pkcs11 import TokenCriteria
         from pyhanko.sign import pkcs11
 
         session = pkcs11.open_pkcs11_session(
-            args.pkcs11_lib, token_label=args.pkcs11_token, user_pin=os.environ["HANKO_PKCS11_PIN"]
+            args.pkcs11_lib,
+            token_criteria=TokenCriteria(label=args.pkcs11_token),
+            user_pin=os.environ["HANKO_PKCS11_PIN"],
         )
         signer = pkcs11.PKCS11Signer(
             session, key_label=args.pkcs11_key_label, cert_label=args.pkcs11_cert_label, use_raw_mechanism=False
