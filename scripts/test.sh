@@ -132,11 +132,15 @@ verifier-add 1D000105020D00017800
 service-add 1E000105E00600035350320002733200016E00
 raw-path 1F0000000178
 SEEDS
+  # platform_api: its reproducers are well-formed requests too (valid signature, another
+  # tenant's record).
+  mkdir -p fuzz/corpus/platform_api
+  find fuzz/regressions/platform_api -type f ! -name README.md -exec cp {} fuzz/corpus/platform_api/ \;
   (cd fuzz && cargo fuzz build -O)
   # Every target must start, run and end cleanly: cargo-fuzz's exit status counts (a crash, a
   # target that does not build or start), an empty target list fails, and so does a run that
   # never reports libFuzzer's "Done N runs". Reproducers of old crashes are replayed by
-  # `cargo test` (crates/authority/tests/fuzz_regressions).
+  # `cargo test` (crates/{authority,platform}/tests/fuzz_regressions).
   targets=$(cd fuzz && cargo fuzz list)
   [ -n "$targets" ] || { echo "cargo fuzz list found no fuzz targets"; exit 1; }
   for t in $targets; do
