@@ -45,6 +45,9 @@ pub struct Config {
     pub crl_refresh: Duration,
     /// Largest request body accepted.
     pub max_body: usize,
+    /// Largest request body of the routes that carry a whole document (a signed PDF, an
+    /// attached CMS), base64 in JSON: 4/3 of the document.
+    pub max_document_body: usize,
     /// Which JWE `alg`/`enc` the sign-result route accepts (default RSA-OAEP-256 + A256GCM).
     pub jwe_policy: hanko_pki::jwe::JwePolicy,
 }
@@ -59,6 +62,7 @@ impl Config {
             authority_url: authority_url.into(),
             crl_refresh: Duration::from_secs(15 * 60),
             max_body: 1024 * 1024,
+            max_document_body: 24 * 1024 * 1024,
             jwe_policy: hanko_pki::jwe::JwePolicy::default(),
         }
     }

@@ -391,10 +391,11 @@ async fn get_jwks(State(platform): State<Arc<Platform>>) -> Json<Value> {
     Json(json!({"keys": [jwk]}))
 }
 
-pub(crate) fn routes() -> Router<Arc<Platform>> {
+pub(crate) fn routes(max_document_body: usize) -> Router<Arc<Platform>> {
+    let documents = axum::extract::DefaultBodyLimit::max(max_document_body);
     Router::new()
-        .route("/v1/verifications/cms", post(post_cms))
-        .route("/v1/verifications/pdf", post(post_pdf))
+        .route("/v1/verifications/cms", post(post_cms).layer(documents))
+        .route("/v1/verifications/pdf", post(post_pdf).layer(documents))
         .route("/v1/verifications/sign-result", post(post_sign_result))
         .route("/v1/jwks", get(get_jwks))
 }

@@ -107,9 +107,6 @@ async fn cms_detached_and_attached_body(b: Backend) {
         assert_eq!(status, 400, "{body} → {out}");
         assert_eq!(out["status"], 400, "{out}");
     }
-    let big = B64.encode(vec![0x30u8; 2 * 1024 * 1024]);
-    let (status, out) = eco.p.post("/v1/verifications/cms", &sp.key, json!({"cms": big})).await;
-    assert_eq!(status, 413, "{out}");
 }
 
 /// A one-page PDF (as scripts/pades-fixture.py `blank` writes it) with a signature dictionary
@@ -193,7 +190,7 @@ async fn pdf_every_signature_and_an_update_after_signing_body(b: Backend) {
     assert_eq!(out["signatures"][0]["outcome"]["result"], "SIGNATURE_MISMATCH", "{out}");
     assert!(out["signatures"][0]["note"].as_str().unwrap().contains("ByteRange"), "{out}");
 
-    // Not a PDF, no signature, not base64, unknown field: 400; oversized: 413.
+    // Not a PDF, no signature, not base64, unknown field: 400.
     for body in [
         json!({"pdf": B64.encode(b"hello")}),
         json!({"pdf": B64.encode(BLANK_PDF)}),
@@ -204,8 +201,42 @@ async fn pdf_every_signature_and_an_update_after_signing_body(b: Backend) {
         assert_eq!(status, 400, "{out}");
         assert!(out["detail"].is_string(), "{out}");
     }
-    let big = B64.encode(vec![b' '; 2 * 1024 * 1024]);
-    let (status, _) = eco.p.post("/v1/verifications/pdf", &sp.key, json!({"pdf": big})).await;
+}
+
+on_both!(documents_have_their_own_body_limit, documents_have_their_own_body_limit_body);
+async fn documents_have_their_own_body_limit_body(b: Backend) {
+    const MIB: usize = 1024 * 1024;
+    let eco = Eco::start_with(b, |c| c.max_document_body = 3 * MIB).await;
+    let sp = eco.tenant("SPLEASE", json!({})).await;
+    let (_, card) = eco.person_with_card("見本　花子", "1990-05-17").await;
+    // A 1.5 MiB contract (over the 1 MiB limit of the other routes, under the document limit).
+    let padding = format!(
+        "3 0 obj\n<< /Length {n} >>\nstream\n{}\nendstream\nendobj\n",
+        "x".repeat(3 * MIB / 2),
+        n = 3 * MIB / 2
+    );
+    let base = BLANK_PDF.replacen("trailer", &format!("{padding}trailer"), 1);
+    let signer = CardSigner::new(&eco, &card);
+    let pdf = pdf_signed_by(&signer, base.as_bytes());
+    let (status, out) = eco.p.post("/v1/verifications/pdf", &sp.key, json!({"pdf": B64.encode(&pdf)})).await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["all_valid"], true, "{out}");
+    let attached = cms_by_card(&signer, &pdf, Encapsulation::Attached);
+    let (status, out) = eco.p.post("/v1/verifications/cms", &sp.key, json!({"cms": B64.encode(&attached)})).await;
+    assert_eq!((status, out["result"].as_str()), (200, Some("OK")), "{out}");
+    // Over the document limit: 413 problems.
+    let big = B64.encode(vec![b' '; 3 * MIB]);
+    for path in ["/v1/verifications/pdf", "/v1/verifications/cms"] {
+        let field = if path.ends_with("pdf") { "pdf" } else { "cms" };
+        let (status, out) = eco.p.post(path, &sp.key, json!({ field: big })).await;
+        assert_eq!(status, 413, "{path}: {out}");
+        assert_eq!(out["status"], 413, "{out}");
+    }
+    // The other routes keep the general limit.
+    let (status, _) = eco
+        .p
+        .post("/v1/verifications/sign-result", &sp.key, json!({"sign_certificate_jwe": big, "digest": "AA=="}))
+        .await;
     assert_eq!(status, 413);
 }
 
