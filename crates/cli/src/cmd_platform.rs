@@ -140,6 +140,13 @@ pub(crate) struct ServeArgs {
     /// Fetch the CRLs again every this many seconds (an unchanged CRL costs one 304).
     #[arg(long, default_value_t = 900)]
     crl_refresh: u64,
+    /// JWE key algorithms accepted for sign results (comma separated: RSA-OAEP-256, RSA-OAEP).
+    #[arg(long, value_delimiter = ',', default_value = "RSA-OAEP-256")]
+    jwe_alg: Vec<String>,
+    /// JWE content encryptions accepted for sign results (comma separated: A256GCM, A192GCM,
+    /// A128GCM, A256CBC-HS512, A192CBC-HS384, A128CBC-HS256).
+    #[arg(long, value_delimiter = ',', default_value = "A256GCM")]
+    jwe_enc: Vec<String>,
 }
 
 #[derive(Args)]
@@ -321,11 +328,14 @@ async fn run_async(cmd: Command, json_out: bool) -> Result<ExitCode> {
                 hanko_store::create_new(&admin_path, key.as_bytes(), 0o600)
                     .with_context(|| format!("writing {}", admin_path.display()))?;
             }
-            print(json_out, json!({"anchors": anchors, "admin_key": admin_path}), || {
+            let jwe_key = c.data_dir.join(hanko_platform::JWE_KEY_FILE);
+            print(json_out, json!({"anchors": anchors, "admin_key": admin_path, "jwe_key": jwe_key}), || {
                 format!(
-                    "platform ready in {} ({anchors} trust anchors); admin API key in {}",
+                    "platform ready in {} ({anchors} trust anchors); admin API key in {}; sign results (JWE) are \
+                     decrypted with {} (public key: GET /v1/jwks)",
                     c.data_dir.display(),
-                    admin_path.display()
+                    admin_path.display(),
+                    jwe_key.display()
                 )
             })
         }
@@ -390,7 +400,13 @@ async fn serve(s: ServeArgs) -> Result<ExitCode> {
         }
     }
     let refresh = std::time::Duration::from_secs(s.crl_refresh.max(1));
-    let p = open(&s.common, |config| config.crl_refresh = refresh).await?;
+    let jwe_policy = hanko_pki::jwe::JwePolicy::from_names(&s.jwe_alg, &s.jwe_enc)
+        .map_err(|e| Failure::bad_input("bad-input", format!("--jwe-alg/--jwe-enc: {e}")))?;
+    let p = open(&s.common, |config| {
+        config.crl_refresh = refresh;
+        config.jwe_policy = jwe_policy;
+    })
+    .await?;
     let listener =
         tokio::net::TcpListener::bind(&s.listen).await.with_context(|| format!("listening on {}", s.listen))?;
     let addr = listener.local_addr()?;

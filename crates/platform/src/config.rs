@@ -47,6 +47,11 @@ pub struct Config {
     pub max_body: usize,
     /// How often the evidence log is checkpointed (signed and time-stamped) when it grew.
     pub checkpoint_interval: Duration,
+    /// Largest request body of the routes that carry a whole document (a signed PDF, an
+    /// attached CMS), base64 in JSON: 4/3 of the document.
+    pub max_document_body: usize,
+    /// Which JWE `alg`/`enc` the sign-result route accepts (default RSA-OAEP-256 + A256GCM).
+    pub jwe_policy: hanko_pki::jwe::JwePolicy,
 }
 
 impl Config {
@@ -60,6 +65,8 @@ impl Config {
             crl_refresh: Duration::from_secs(15 * 60),
             max_body: 1024 * 1024,
             checkpoint_interval: Duration::from_secs(10 * 60),
+            max_document_body: 24 * 1024 * 1024,
+            jwe_policy: hanko_pki::jwe::JwePolicy::default(),
         }
     }
 }

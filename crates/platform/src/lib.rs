@@ -6,6 +6,7 @@ mod config;
 mod error;
 mod evidence;
 pub mod evidence_log;
+mod formats;
 pub mod openapi;
 mod revocation;
 mod schema;
@@ -24,6 +25,10 @@ pub use config::{Config, Environment};
 pub use error::PlatformError;
 pub use evidence::{EvidenceRecord, EvidenceStore, NewEvidence};
 pub use evidence_log::{check_bundle, BundleReport, EvidenceKeys, LogReport, LogStore, StoredCheckpoint};
+pub use formats::{
+    load_or_create_jwe_key, CmsRequest, FormatOutcome, PdfReport, PdfRequest, PdfSignatureReport, SignResultRequest,
+    JWE_KEY_FILE,
+};
 pub use hanko_store::{Clock, ManualClock, SystemClock};
 pub use revocation::CrlRefresh;
 pub use service::{serve, spawn_background};
@@ -51,6 +56,8 @@ pub struct Platform {
     trust: RwLock<Arc<TrustStore>>,
     pub(crate) crls: revocation::Crls,
     pub(crate) evidence_keys: evidence_log::EvidenceKeys,
+    /// The key sign results (JWE) are addressed to (`DATA_DIR/jwe.key`).
+    pub(crate) jwe_key: hanko_pki::jwe::JweDecryptionKey,
 }
 
 impl std::fmt::Debug for Platform {
@@ -86,6 +93,7 @@ impl Platform {
         let authority = AuthorityClient::new(&config.authority_url, authority_key)?;
         let evidence_keys =
             evidence_log::EvidenceKeys::load_or_create(&config.data_dir.join(evidence_log::EVIDENCE_DIR), clock.now())?;
+        let jwe_key = formats::load_or_create_jwe_key(&config.data_dir)?;
         Ok(Platform {
             store,
             config,
@@ -94,6 +102,7 @@ impl Platform {
             trust: RwLock::new(Arc::new(trust)),
             crls: Default::default(),
             evidence_keys,
+            jwe_key,
         })
     }
 

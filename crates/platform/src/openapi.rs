@@ -9,6 +9,7 @@ const FRAGMENTS: &[(&str, &str)] = &[
     ("tenants", include_str!("openapi/tenants.json")),
     ("verification", include_str!("openapi/verification.json")),
     ("evidence", include_str!("openapi/evidence.json")),
+    ("formats", include_str!("openapi/formats.json")),
 ];
 
 /// The merged document.
@@ -106,6 +107,7 @@ mod tests {
             include_str!("api.rs"),
             include_str!("tenants.rs"),
             include_str!("verify.rs"),
+            include_str!("formats.rs"),
             include_str!("evidence.rs"),
         ];
         let mut routes = 0;

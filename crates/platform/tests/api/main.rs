@@ -5,5 +5,6 @@
 
 mod common;
 mod evidence;
+mod formats;
 mod signature;
 mod tenants;
