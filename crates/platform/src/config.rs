@@ -45,6 +45,10 @@ pub struct Config {
     pub crl_refresh: Duration,
     /// Largest request body accepted.
     pub max_body: usize,
+    /// How long a login challenge may be answered (default 5 minutes).
+    pub challenge_lifetime: Duration,
+    /// Unexpired, unused login challenges a tenant may hold at once (default 10,000).
+    pub max_live_challenges: u32,
 }
 
 impl Config {
@@ -57,6 +61,8 @@ impl Config {
             authority_url: authority_url.into(),
             crl_refresh: Duration::from_secs(15 * 60),
             max_body: 1024 * 1024,
+            challenge_lifetime: Duration::from_secs(5 * 60),
+            max_live_challenges: 10_000,
         }
     }
 }

@@ -30,6 +30,9 @@ pub enum PlatformError {
     /// The action conflicts with the stored state.
     #[error("{0}")]
     Conflict(String),
+    /// The thing asked for existed but is no longer usable (an expired login challenge).
+    #[error("{0}")]
+    Gone(String),
     /// No valid credentials.
     #[error("unauthenticated: {0}")]
     Unauthenticated(&'static str),
@@ -78,6 +81,7 @@ impl PlatformError {
             PlatformError::Invalid(_) => StatusCode::BAD_REQUEST,
             PlatformError::NotFound { .. } => StatusCode::NOT_FOUND,
             PlatformError::Conflict(_) => StatusCode::CONFLICT,
+            PlatformError::Gone(_) => StatusCode::GONE,
             PlatformError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
             PlatformError::Store(StoreError::Invalid(_)) => StatusCode::BAD_REQUEST,
             PlatformError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,

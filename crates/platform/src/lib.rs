@@ -5,12 +5,15 @@ mod authority;
 mod config;
 mod error;
 mod evidence;
+mod identity;
+mod login;
 pub mod openapi;
 mod revocation;
 mod schema;
 mod service;
 mod store;
 mod tenants;
+mod userapi;
 mod users;
 mod verify;
 
@@ -27,7 +30,9 @@ pub use revocation::CrlRefresh;
 pub use service::{serve, spawn_background};
 pub use store::SqlStore;
 pub use tenants::{AdminCaller, CheckMethod, FactItem, IssuedKey, NewTenant, Role, SpCaller, Tenant, TenantStore};
-pub use users::UserStore;
+pub use login::{Challenge, CHALLENGE_BYTES};
+pub use userapi::CheckPurpose;
+pub use users::{Binding, BoundBy, BoundCertificate, StatusCheck, Taken, UserRecord, UserStore};
 pub use verify::{certificate_type, classify, Checked, Outcome, Reason, ResultCode, SignatureRequest};
 
 use hanko_pki::verify::TrustStore;

@@ -104,6 +104,8 @@ mod tests {
             include_str!("tenants.rs"),
             include_str!("verify.rs"),
             include_str!("evidence.rs"),
+            include_str!("login.rs"),
+            include_str!("userapi.rs"),
         ];
         let mut routes = 0;
         for source in sources {
