@@ -108,7 +108,11 @@ pki_errors!(hanko_pki::der::Error, hanko_pki::SignerError, hanko_pki::KeyError);
 impl IntoResponse for PlatformError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let detail = if status.is_server_error() && !matches!(self, PlatformError::Unavailable(_)) {
+        // The authority's own refusal (its problem detail) is safe to pass on and tells the
+        // caller what to fix.
+        let detail = if status.is_server_error()
+            && !matches!(self, PlatformError::Unavailable(_) | PlatformError::Authority(_))
+        {
             tracing::error!(error = %self, "request failed");
             "internal error; see the platform's log".to_owned()
         } else if let PlatformError::Store(StoreError::Conflict(_) | StoreError::Invalid(_)) = &self {

@@ -6,8 +6,9 @@
 //! 1. **Known serial** (the common case): one indexed lookup, no authority call.
 //! 2. **Corresponding serial** (`POST /v1/serials/corresponding`, 2 yen): for an unknown
 //!    signature certificate, the auth certificate on the same device and, for a card, the
-//!    phone's signature certificate. If one of them is bound, that is the user. Either way they
-//!    are bound with it, so the person's auth certificate arriving later is a known serial.
+//!    phone's signature certificate (and, one more call, the phone's auth certificate). If one
+//!    of them is bound, that is the user. Either way they are bound with it, so the person's
+//!    auth certificate arriving later is a known serial.
 //! 3. **Successor linkage** (`GET /v1/serials/{serial}/successor`, no fee): the CRLs say which
 //!    known certificates were revoked as `superseded` (renewal, a new phone) or
 //!    `affiliationChanged` (a move): those are followed to their successors, which are bound to
@@ -128,7 +129,21 @@ impl Platform {
             return Ok(id);
         }
         // 2. The other certificates of the person's device, for a signature certificate.
-        let related = if v.kind().carries_facts() { self.corresponding(tenant, &serial).await? } else { Vec::new() };
+        let mut related =
+            if v.kind().carries_facts() { self.corresponding(tenant, &serial).await? } else { Vec::new() };
+        // A card's signature certificate names the phone's signature certificate; the phone's
+        // auth certificate is one hop further (2 yen more, only for a person with a phone).
+        if v.kind() == CertKind::Signature {
+            let phone: Vec<String> = related
+                .iter()
+                .filter(|b| b.kind == CertKind::SmartphoneSignature.as_str())
+                .map(|b| b.serial.clone())
+                .collect();
+            for s in phone {
+                let more = self.corresponding(tenant, &s).await?;
+                related.extend(more.into_iter().filter(|b| b.kind == CertKind::SmartphoneAuth.as_str()));
+            }
+        }
         let serials: Vec<String> = related.iter().map(|b| b.serial.clone()).collect();
         if let Some((_, user)) = self.store.users_of_serials(&tenant.id, &serials).await?.into_iter().next() {
             return self.bind_to(tenant, &user, seen, related).await;

@@ -50,6 +50,14 @@ impl CheckPurpose {
     }
 }
 
+/// A status check's id, ordered by time and, within a second, by this node's sequence:
+/// `sc-<seconds hex>-<sequence hex>-<random>`.
+fn check_id(at: OffsetDateTime) -> String {
+    static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("sc-{:010x}-{seq:08x}-{}", at.unix_timestamp().max(0), &crate::new_id()[..8])
+}
+
 fn revocation_json(r: &hanko_pki::Revocation) -> Value {
     json!({"reason": r.reason.name(), "meaning": r.reason.meaning().as_str(), "revoked_at": rfc3339(r.revoked_at)})
 }
@@ -134,7 +142,7 @@ impl Platform {
             let (status, revocation) = self.bound_status(&c, now)?;
             let ty = kind_from_str(&c.kind).map(certificate_type).unwrap_or("UNSUPPORTED");
             checks.push(StatusCheck {
-                id: crate::new_id(),
+                id: check_id(now),
                 certificate_type: ty.to_owned(),
                 check_purpose: CheckPurpose::LivenessCheck.as_str().to_owned(),
                 status: status.to_owned(),
@@ -214,7 +222,7 @@ impl Platform {
                 Err(_) => Value::Null,
             };
             let check = StatusCheck {
-                id: crate::new_id(),
+                id: check_id(now),
                 certificate_type: ty.to_owned(),
                 check_purpose: purpose.as_str().to_owned(),
                 status: status.to_owned(),

@@ -198,8 +198,7 @@ pub trait UserStore: Send + Sync {
     /// Records a status check.
     async fn add_status_check(&self, tenant_id: &str, user_id: Option<&str>, check: &StatusCheck)
         -> Result<(), StoreError>;
-    /// A user's status checks, newest first, at most `limit`, older than `before` (a check id)
-    /// when given.
+    /// A user's status checks, newest first (ids sort by time), at most `limit`.
     async fn status_checks(
         &self,
         tenant_id: &str,
@@ -555,7 +554,7 @@ impl UserStore for SqlStore {
         limit: i64,
     ) -> Result<Vec<StatusCheck>, StoreError> {
         sqlx::query(
-            "SELECT * FROM status_checks WHERE tenant_id = $1 AND user_id = $2 ORDER BY checked_at DESC, id LIMIT $3",
+            "SELECT * FROM status_checks WHERE tenant_id = $1 AND user_id = $2 ORDER BY id DESC LIMIT $3",
         )
         .bind(tenant_id)
         .bind(user_id)

@@ -4,5 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, unreachable_pub)]
 
 mod common;
+mod identity;
+mod login;
 mod signature;
 mod tenants;
+mod users;
