@@ -5,8 +5,11 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Map, Value};
 
-const FRAGMENTS: &[(&str, &str)] =
-    &[("tenants", include_str!("openapi/tenants.json")), ("verification", include_str!("openapi/verification.json"))];
+const FRAGMENTS: &[(&str, &str)] = &[
+    ("tenants", include_str!("openapi/tenants.json")),
+    ("verification", include_str!("openapi/verification.json")),
+    ("identity", include_str!("openapi/identity.json")),
+];
 
 /// The merged document.
 pub fn document() -> &'static str {
