@@ -209,10 +209,9 @@ impl Platform {
             CertKind::Auth
         };
         let mut out = Vec::new();
-        for (s, kind) in [
-            (answer.auth_serial, auth_kind),
-            (answer.smartphone_signature_serial, CertKind::SmartphoneSignature),
-        ] {
+        for (s, kind) in
+            [(answer.auth_serial, auth_kind), (answer.smartphone_signature_serial, CertKind::SmartphoneSignature)]
+        {
             if let Some(s) = s.as_deref().and_then(Serial::from_hex) {
                 out.push(Binding {
                     serial: s.to_string(),

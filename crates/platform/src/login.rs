@@ -73,7 +73,9 @@ impl Platform {
             )
             .await?;
         if !stored {
-            return Err(PlatformError::TooManyRequests(self.config.challenge_lifetime.min(std::time::Duration::from_secs(60))));
+            return Err(PlatformError::TooManyRequests(
+                self.config.challenge_lifetime.min(std::time::Duration::from_secs(60)),
+            ));
         }
         Ok(Challenge { challenge_id: id, challenge: B64.encode(bytes), expires_at })
     }

@@ -333,13 +333,15 @@ impl Platform {
         };
         // Registered at the authority first: a tenant the authority does not know could verify
         // nothing that needs the authority's services. A failure leaves no tenant row.
-        self.authority.register_service(&tenant.sp_id, &tenant.service_id, &tenant.name).await.map_err(|e| match e {
-            PlatformError::Authority(d) => PlatformError::Authority(format!(
-                "registering {}/{} there failed, no tenant added: {d}",
-                tenant.sp_id, tenant.service_id
-            )),
-            other => other,
-        })?;
+        self.authority.register_service(&tenant.sp_id, &tenant.service_id, &tenant.name).await.map_err(
+            |e| match e {
+                PlatformError::Authority(d) => PlatformError::Authority(format!(
+                    "registering {}/{} there failed, no tenant added: {d}",
+                    tenant.sp_id, tenant.service_id
+                )),
+                other => other,
+            },
+        )?;
         self.store.add_tenant(&tenant).await?;
         let api_key = self.new_key(Role::Sp, Some(&tenant.id)).await?;
         tracing::info!(tenant = %tenant.id, sp = %tenant.sp_id, service = %tenant.service_id, "tenant added");

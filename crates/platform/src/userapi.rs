@@ -71,9 +71,16 @@ impl Platform {
     }
 
     /// The status of a bound certificate in the CRLs held now: (status, revocation).
-    fn bound_status(&self, c: &BoundCertificate, now: OffsetDateTime) -> Result<(&'static str, Option<Value>), PlatformError> {
+    fn bound_status(
+        &self,
+        c: &BoundCertificate,
+        now: OffsetDateTime,
+    ) -> Result<(&'static str, Option<Value>), PlatformError> {
         let (Some(kind), Some(serial)) = (kind_from_str(&c.kind), Serial::from_hex(&c.serial)) else {
-            return Err(PlatformError::Store(hanko_store::StoreError::Corrupt(format!("bound certificate {}", c.kind))));
+            return Err(PlatformError::Store(hanko_store::StoreError::Corrupt(format!(
+                "bound certificate {}",
+                c.kind
+            ))));
         };
         let crls = self.crls.current();
         Ok(match self.crl_state(&crls, kind, &serial, now) {
@@ -86,7 +93,13 @@ impl Platform {
         })
     }
 
-    fn certificate_json(&self, tenant: &Tenant, c: &BoundCertificate, status: &str, revocation: Option<Value>) -> Value {
+    fn certificate_json(
+        &self,
+        tenant: &Tenant,
+        c: &BoundCertificate,
+        status: &str,
+        revocation: Option<Value>,
+    ) -> Value {
         let ty = kind_from_str(&c.kind).map(certificate_type).unwrap_or("UNSUPPORTED");
         let mut out = json!({
             "certificate_type": ty,
@@ -276,10 +289,7 @@ async fn list_users(
     if after.len() > 64 {
         return Err(PlatformError::Invalid("after is a user id".into()));
     }
-    let users = platform
-        .store
-        .users(&tenant.id, &after, q.created_from, q.created_to, i64::from(limit))
-        .await?;
+    let users = platform.store.users(&tenant.id, &after, q.created_from, q.created_to, i64::from(limit)).await?;
     let next = if users.len() == limit as usize { users.last().map(|u| u.id.clone()) } else { None };
     Ok(Json(json!({"users": users, "next_after": next})))
 }

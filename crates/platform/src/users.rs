@@ -141,8 +141,13 @@ pub trait UserStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Binds `bindings` to the existing user `user_id` in one transaction (those bound already
     /// are left to their user); a certificate seen now gets its notAfter.
-    async fn bind(&self, tenant_id: &str, user_id: &str, bindings: &[Binding], at: OffsetDateTime)
-        -> Result<(), StoreError>;
+    async fn bind(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        bindings: &[Binding],
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
     /// Records that `serial` was followed to `successor` (or, with `None`, that it was asked
     /// about at `at` and has none yet).
     async fn set_successor(
@@ -196,15 +201,14 @@ pub trait UserStore: Send + Sync {
     /// Uses up challenge `id` of the tenant at `now` (once, on whichever node asks first).
     async fn take_challenge(&self, tenant_id: &str, id: &str, now: OffsetDateTime) -> Result<Taken, StoreError>;
     /// Records a status check.
-    async fn add_status_check(&self, tenant_id: &str, user_id: Option<&str>, check: &StatusCheck)
-        -> Result<(), StoreError>;
-    /// A user's status checks, newest first (ids sort by time), at most `limit`.
-    async fn status_checks(
+    async fn add_status_check(
         &self,
         tenant_id: &str,
-        user_id: &str,
-        limit: i64,
-    ) -> Result<Vec<StatusCheck>, StoreError>;
+        user_id: Option<&str>,
+        check: &StatusCheck,
+    ) -> Result<(), StoreError>;
+    /// A user's status checks, newest first (ids sort by time), at most `limit`.
+    async fn status_checks(&self, tenant_id: &str, user_id: &str, limit: i64) -> Result<Vec<StatusCheck>, StoreError>;
 }
 
 fn bound_row(r: &sqlx::any::AnyRow) -> Result<BoundCertificate, StoreError> {
@@ -253,11 +257,7 @@ impl UserStore for SqlStore {
         for s in serials {
             q = q.bind(s);
         }
-        q.fetch_all(self.db.pool())
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get("serial")?, r.try_get("user_id")?)))
-            .collect()
+        q.fetch_all(self.db.pool()).await?.iter().map(|r| Ok((r.try_get("serial")?, r.try_get("user_id")?))).collect()
     }
 
     async fn create_user(
@@ -511,11 +511,12 @@ impl UserStore for SqlStore {
         .bind(ts(now))
         .execute(self.db.pool())
         .await?;
-        let row = sqlx::query("SELECT challenge, expires_at, used_at FROM auth_challenges WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(id)
-            .fetch_optional(self.db.pool())
-            .await?;
+        let row =
+            sqlx::query("SELECT challenge, expires_at, used_at FROM auth_challenges WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(id)
+                .fetch_optional(self.db.pool())
+                .await?;
         let Some(row) = row else { return Ok(Taken::Unknown) };
         if done.rows_affected() == 1 {
             return Ok(Taken::Fresh(row.try_get("challenge")?));
@@ -547,32 +548,26 @@ impl UserStore for SqlStore {
         Ok(())
     }
 
-    async fn status_checks(
-        &self,
-        tenant_id: &str,
-        user_id: &str,
-        limit: i64,
-    ) -> Result<Vec<StatusCheck>, StoreError> {
-        sqlx::query(
-            "SELECT * FROM status_checks WHERE tenant_id = $1 AND user_id = $2 ORDER BY id DESC LIMIT $3",
-        )
-        .bind(tenant_id)
-        .bind(user_id)
-        .bind(limit)
-        .fetch_all(self.db.pool())
-        .await?
-        .iter()
-        .map(|r| {
-            let detail: String = r.try_get("detail")?;
-            Ok(StatusCheck {
-                id: r.try_get("id")?,
-                certificate_type: r.try_get("certificate_type")?,
-                check_purpose: r.try_get("purpose")?,
-                status: r.try_get("status")?,
-                detail: serde_json::from_str(&detail).map_err(|e| StoreError::Corrupt(format!("status detail: {e}")))?,
-                checked_at: from_ts(r.try_get("checked_at")?)?,
+    async fn status_checks(&self, tenant_id: &str, user_id: &str, limit: i64) -> Result<Vec<StatusCheck>, StoreError> {
+        sqlx::query("SELECT * FROM status_checks WHERE tenant_id = $1 AND user_id = $2 ORDER BY id DESC LIMIT $3")
+            .bind(tenant_id)
+            .bind(user_id)
+            .bind(limit)
+            .fetch_all(self.db.pool())
+            .await?
+            .iter()
+            .map(|r| {
+                let detail: String = r.try_get("detail")?;
+                Ok(StatusCheck {
+                    id: r.try_get("id")?,
+                    certificate_type: r.try_get("certificate_type")?,
+                    check_purpose: r.try_get("purpose")?,
+                    status: r.try_get("status")?,
+                    detail: serde_json::from_str(&detail)
+                        .map_err(|e| StoreError::Corrupt(format!("status detail: {e}")))?,
+                    checked_at: from_ts(r.try_get("checked_at")?)?,
+                })
             })
-        })
-        .collect()
+            .collect()
     }
 }

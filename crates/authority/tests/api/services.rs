@@ -194,7 +194,8 @@ async fn a_platform_registers_its_own_sp_services(backend: Backend) {
     let (status, out) = call(&t, path, &pf, None, Some(body.clone())).await;
     assert_eq!(status, 200, "{out}");
     assert_eq!(out["created"], false);
-    let (status, out) = call(&t, "/v1/serials/corresponding", &pf, Some("SP9/login"), Some(json!({"serial": sig}))).await;
+    let (status, out) =
+        call(&t, "/v1/serials/corresponding", &pf, Some("SP9/login"), Some(json!({"serial": sig}))).await;
     assert_eq!(status, 200, "{out}");
 
     // Other roles: 403 (a verifier says why); no key: 401.

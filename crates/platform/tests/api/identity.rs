@@ -88,16 +88,10 @@ pub async fn enrol_phone(eco: &Eco, card_id: &str) -> String {
 async fn tenants_are_registered_at_the_authority_first_body(b: Backend) {
     let eco = Eco::start(b).await;
     let (_, card) = eco.person_with_card("見本　太郎", "1985-04-01").await;
-    let serial = JpkiCertificate::from_der(&eco.card(&card).read_certificate(Slot::Auth).unwrap())
-        .unwrap()
-        .serial()
-        .to_string();
+    let serial =
+        JpkiCertificate::from_der(&eco.card(&card).read_certificate(Slot::Auth).unwrap()).unwrap().serial().to_string();
     let successor = |sp: &'static str| {
-        let req = eco
-            .a
-            .client
-            .get(format!("{}/v1/serials/{serial}/successor", eco.a.base))
-            .header("X-Hanko-SP", sp);
+        let req = eco.a.client.get(format!("{}/v1/serials/{serial}/successor", eco.a.base)).header("X-Hanko-SP", sp);
         eco.a.send(req, &eco.platform_key)
     };
     // Not registered: the platform may not act for it at the authority.
@@ -273,8 +267,11 @@ async fn racing_first_verifications_make_one_user_body(b: Backend) {
     let (_, card) = eco.person_with_card("見本　花子", "1985-04-01").await;
     let mut client = eco.card(&card);
     let certificate = B64.encode(client.read_signature_certificate(CARD_PASSWORD).unwrap());
-    let signature =
-        B64.encode(client.sign(Slot::Signature, CARD_PASSWORD, &DigestInfo::of(DigestAlgorithm::Sha256, b"d").to_der().unwrap()).unwrap());
+    let signature = B64.encode(
+        client
+            .sign(Slot::Signature, CARD_PASSWORD, &DigestInfo::of(DigestAlgorithm::Sha256, b"d").to_der().unwrap())
+            .unwrap(),
+    );
     let req = json!({"certificate": certificate, "signature": signature, "digest": sha256_b64(b"d")});
     let mut tasks = Vec::new();
     for _ in 0..8 {

@@ -34,7 +34,8 @@ async fn a_card_logs_in_with_a_one_time_challenge_body(b: Backend) {
     // Another tenant cannot use it: the same 404 as an unknown challenge (and it stays usable).
     let (status, out) = eco.p.post(path, &other.key, answer.clone()).await;
     assert_eq!(status, 404, "{out}");
-    let unknown = json!({"challenge_id": format!("ch_{}", "0".repeat(32)), "certificate": certificate, "signature": signature});
+    let unknown =
+        json!({"challenge_id": format!("ch_{}", "0".repeat(32)), "certificate": certificate, "signature": signature});
     let (status, out) = eco.p.post(path, &sp.key, unknown).await;
     assert_eq!(status, 404, "{out}");
     // An admin key: 403.
@@ -59,7 +60,11 @@ async fn a_card_logs_in_with_a_one_time_challenge_body(b: Backend) {
     let (certificate, signature) = auth_sign(&eco, &card, CARD_PIN, &bytes);
     let (status, out) = eco
         .p
-        .post(path, &sp.key, json!({"challenge": B64.encode(&bytes), "certificate": certificate, "signature": signature}))
+        .post(
+            path,
+            &sp.key,
+            json!({"challenge": B64.encode(&bytes), "certificate": certificate, "signature": signature}),
+        )
         .await;
     assert_eq!((status, &out["result"]), (200, &json!("OK")), "{out}");
 
@@ -67,8 +72,10 @@ async fn a_card_logs_in_with_a_one_time_challenge_body(b: Backend) {
     let (id, bytes) = challenge(&eco, &sp).await;
     let (certificate, signature) = auth_sign(&eco, &card, CARD_PIN, &bytes);
     eco.clock.advance(Duration::seconds(301));
-    let (status, out) =
-        eco.p.post(path, &sp.key, json!({"challenge_id": id, "certificate": certificate, "signature": signature})).await;
+    let (status, out) = eco
+        .p
+        .post(path, &sp.key, json!({"challenge_id": id, "certificate": certificate, "signature": signature}))
+        .await;
     assert_eq!(status, 410, "{out}");
     assert!(out["detail"].as_str().unwrap().contains("expired"), "{out}");
 
@@ -86,8 +93,7 @@ async fn a_card_logs_in_with_a_one_time_challenge_body(b: Backend) {
     let (id, bytes) = challenge(&eco, &sp).await;
     let (sig_certificate, _) = eco.sign(&card, b"unused");
     let mut client = eco.card(&card);
-    let digest_info =
-        hanko_pki::DigestInfo::of(hanko_pki::DigestAlgorithm::Sha256, &bytes).to_der().unwrap();
+    let digest_info = hanko_pki::DigestInfo::of(hanko_pki::DigestAlgorithm::Sha256, &bytes).to_der().unwrap();
     let signature = B64.encode(client.sign(hanko_card::Slot::Signature, CARD_PASSWORD, &digest_info).unwrap());
     let (status, out) = eco
         .p

@@ -120,7 +120,8 @@ async fn the_user_service_answers_per_certificate_type_body(b: Backend) {
     let mut want = vec![json!(u), json!(u2)];
     want.sort_by_key(|v| v.to_string());
     assert_eq!(seen, want);
-    let (_, page3) = eco.p.get(&format!("/v1/users?limit=1&after={}", page2["next_after"].as_str().unwrap()), &sp.key).await;
+    let (_, page3) =
+        eco.p.get(&format!("/v1/users?limit=1&after={}", page2["next_after"].as_str().unwrap()), &sp.key).await;
     assert_eq!(page3["users"].as_array().unwrap().len(), 0, "{page3}");
     assert!(page3["next_after"].is_null());
     let (_, later) = eco.p.get("/v1/users?created_from=2027-01-01T00:00:00Z", &sp.key).await;
@@ -186,10 +187,8 @@ async fn the_certificate_service_tells_a_status_now_body(b: Backend) {
         let (status, out) = eco.p.post(path, &sp.key, bad.clone()).await;
         assert_eq!(status, 400, "{bad} → {out}");
     }
-    let (status, out) = eco
-        .p
-        .post(path, &sp.key, json!({"certificate": "Z2FyYmFnZQ==", "check_purpose": "liveness_check"}))
-        .await;
+    let (status, out) =
+        eco.p.post(path, &sp.key, json!({"certificate": "Z2FyYmFnZQ==", "check_purpose": "liveness_check"})).await;
     assert_eq!((status, out["status"].as_str()), (200, Some("unsupported")), "{out}");
 }
 on_both!(the_certificate_service_tells_a_status_now, the_certificate_service_tells_a_status_now_body);
@@ -227,7 +226,11 @@ async fn user_routes_are_tenant_scoped_body(b: Backend) {
     assert_eq!(list["users"], json!([]), "{list}");
     let (_, out) = eco
         .p
-        .post("/v1/certificates/status", &other.key, json!({"certificate": certificate, "check_purpose": "liveness_check"}))
+        .post(
+            "/v1/certificates/status",
+            &other.key,
+            json!({"certificate": certificate, "check_purpose": "liveness_check"}),
+        )
         .await;
     assert!(out["user_id"].is_null(), "{out}");
     // Nothing was deleted by the other tenant's DELETE.
