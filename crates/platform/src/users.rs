@@ -228,19 +228,27 @@ fn user_row(r: &sqlx::any::AnyRow) -> Result<UserRecord, StoreError> {
     Ok(UserRecord { id: r.try_get("id")?, created_at: from_ts(r.try_get("created_at")?)? })
 }
 
+/// Frees a serial still bound to a deleted user (a deletion racing a verification that bound a
+/// new certificate to the user being deleted), so it can be bound anew.
+const UNBIND_DELETED: &str = "DELETE FROM user_certificates WHERE tenant_id = $1 AND serial = $2 \
+                              AND user_id IN (SELECT id FROM users WHERE tenant_id = $1 AND deleted_at IS NOT NULL)";
+
 const BIND: &str = "INSERT INTO user_certificates (tenant_id, serial, kind, user_id, first_seen, not_after, source) \
                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, serial) DO NOTHING";
 
 #[async_trait]
 impl UserStore for SqlStore {
     async fn user_of_serial(&self, tenant_id: &str, serial: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query("SELECT user_id FROM user_certificates WHERE tenant_id = $1 AND serial = $2")
-            .bind(tenant_id)
-            .bind(serial)
-            .fetch_optional(self.db.pool())
-            .await?
-            .map(|r| r.try_get("user_id"))
-            .transpose()?)
+        Ok(sqlx::query(
+            "SELECT c.user_id FROM user_certificates c JOIN users u ON u.id = c.user_id \
+             WHERE c.tenant_id = $1 AND c.serial = $2 AND u.deleted_at IS NULL",
+        )
+        .bind(tenant_id)
+        .bind(serial)
+        .fetch_optional(self.db.pool())
+        .await?
+        .map(|r| r.try_get("user_id"))
+        .transpose()?)
     }
 
     async fn users_of_serials(&self, tenant_id: &str, serials: &[String]) -> Result<Vec<(String, String)>, StoreError> {
@@ -250,7 +258,8 @@ impl UserStore for SqlStore {
         }
         let marks: Vec<String> = (0..serials.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
-            "SELECT serial, user_id FROM user_certificates WHERE tenant_id = $1 AND serial IN ({})",
+            "SELECT c.serial, c.user_id FROM user_certificates c JOIN users u ON u.id = c.user_id \
+             WHERE c.tenant_id = $1 AND u.deleted_at IS NULL AND c.serial IN ({})",
             marks.join(", ")
         );
         let mut q = sqlx::query(&sql).bind(tenant_id);
@@ -275,6 +284,7 @@ impl UserStore for SqlStore {
             .execute(&mut *tx)
             .await?;
         for (i, b) in bindings.iter().enumerate() {
+            sqlx::query(UNBIND_DELETED).bind(tenant_id).bind(&b.serial).execute(&mut *tx).await?;
             let done = sqlx::query(BIND)
                 .bind(tenant_id)
                 .bind(&b.serial)
@@ -303,6 +313,7 @@ impl UserStore for SqlStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.db.pool().begin().await?;
         for b in bindings {
+            sqlx::query(UNBIND_DELETED).bind(tenant_id).bind(&b.serial).execute(&mut *tx).await?;
             sqlx::query(BIND)
                 .bind(tenant_id)
                 .bind(&b.serial)

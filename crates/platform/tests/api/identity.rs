@@ -289,3 +289,49 @@ async fn racing_first_verifications_make_one_user_body(b: Backend) {
     assert_eq!(list["users"].as_array().unwrap().len(), 1, "no orphan users: {list}");
 }
 on_both!(racing_first_verifications_make_one_user, racing_first_verifications_make_one_user_body);
+
+/// Not a test: what the successor scan costs per known certificate (run explicitly:
+/// `cargo test -p hanko-platform --test api successor_scan_cost -- --ignored --nocapture`).
+/// Prints the scan's time per certificate next to a plain read of the same rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: prints costs, asserts nothing about time"]
+async fn successor_scan_cost() {
+    use hanko_platform::{Binding, BoundBy};
+    let n: usize = std::env::var("HANKO_SCAN_N").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let eco = Eco::start(Backend::Sqlite).await;
+    let sp = eco.tenant("SPBENCH", json!({})).await;
+    let tenant = eco.platform.store().tenant(&sp.id).await.unwrap().unwrap();
+    let store = eco.platform.store();
+    let now = eco.clock.now();
+    for chunk in 0..n.div_ceil(10_000) {
+        let bindings: Vec<Binding> = (chunk * 10_000..((chunk + 1) * 10_000).min(n))
+            .map(|i| Binding {
+                serial: format!("{:016X}", 0x7000_0000_0000_0000u64 + i as u64),
+                kind: "auth".into(),
+                not_after: None,
+                source: BoundBy::Seen,
+            })
+            .collect();
+        assert!(store.create_user(&tenant.id, &format!("bench-{chunk}"), &bindings, now).await.unwrap());
+    }
+    let t = std::time::Instant::now();
+    let mut after = String::new();
+    let mut rows = 0;
+    loop {
+        let page = store.open_certificates(&tenant.id, &after, 1000).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.serial.clone();
+        rows += page.len();
+    }
+    let read = t.elapsed();
+    let t = std::time::Instant::now();
+    assert!(eco.platform.scan_successors(&tenant, None).await.unwrap());
+    let scan = t.elapsed();
+    println!(
+        "successor scan of {n} known certificates (SQLite): {:.2} s ({:.2} µs each); reading the same {rows} rows alone: {:.2} s; scan/read = {:.2}",
+        scan.as_secs_f64(),
+        scan.as_secs_f64() * 1e6 / n as f64,
+        read.as_secs_f64(),
+        scan.as_secs_f64() / read.as_secs_f64()
+    );
+}
