@@ -298,6 +298,16 @@ impl Platform {
                     })
                     .collect();
                 self.store.bind(&tenant.id, &c.user_id, &bindings, now).await?;
+                // A successor verified before the CRLs showed this one revoked got a user of its
+                // own; users are never merged, but the operator hears of it.
+                let owners = self.store.users_of_serials(&tenant.id, &chain).await?;
+                if owners.iter().any(|(_, u)| *u != c.user_id) {
+                    tracing::warn!(
+                        tenant = %tenant.id,
+                        "a successor certificate was bound to another user before its predecessor \
+                         was seen revoked: one person has two user ids at this tenant"
+                    );
+                }
                 let mut previous = c.serial.clone();
                 for s in &chain {
                     self.store.set_successor(&tenant.id, &previous, Some(s), now).await?;

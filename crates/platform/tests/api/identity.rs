@@ -257,6 +257,19 @@ async fn deleting_a_user_gives_a_new_id_body(b: Backend) {
     let v = ok_user(&login(&eco, &sp, &card, CARD_PIN).await);
     assert_ne!(v, u);
     assert_eq!(ok_user(&signed(&eco, &sp, &card, CARD_PASSWORD, b"y").await), v);
+
+    // A verification racing the deletion binds a certificate to the user being deleted: that
+    // binding never resolves to the deleted user, and the certificate gets the next new id.
+    let (status, _) = eco.p.delete(&format!("/v1/users/{v}"), &sp.key).await;
+    assert_eq!(status, 204);
+    let auth = eco.card(&card).read_certificate(Slot::Auth).unwrap();
+    let serial = JpkiCertificate::from_der(&auth).unwrap().serial().to_string();
+    let store = eco.platform.store();
+    let binding =
+        hanko_platform::Binding { serial, kind: "auth".into(), not_after: None, source: hanko_platform::BoundBy::Seen };
+    store.bind(&sp.id, &v, &[binding], eco.clock.now()).await.unwrap();
+    let w = ok_user(&login(&eco, &sp, &card, CARD_PIN).await);
+    assert!(w != v && w != u, "{w}");
 }
 on_both!(deleting_a_user_gives_a_new_id, deleting_a_user_gives_a_new_id_body);
 
