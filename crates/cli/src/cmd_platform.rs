@@ -23,8 +23,8 @@ pub(crate) enum Command {
     /// Run the HTTP API (tenants, verification, evidence; OpenAPI at /openapi.json) and the CRL
     /// refresh until Ctrl-C.
     Serve(ServeArgs),
-    /// Add a tenant: a service provider's service (SP事業者ID + サービスID, as registered at the
-    /// authority). Prints its API key once.
+    /// Add a tenant: a service provider's service (SP事業者ID + サービスID), registered at the
+    /// authority first (which must be running). Prints its API key once.
     AddTenant(AddTenantArgs),
     /// Issue another API key for a tenant (printed once).
     TenantKey {

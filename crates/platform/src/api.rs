@@ -24,6 +24,8 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .merge(crate::verify::routes())
         .merge(crate::formats::routes(max_document_body))
         .merge(crate::evidence::routes())
+        .merge(crate::login::routes())
+        .merge(crate::userapi::routes())
         .fallback(|| async { PlatformError::not_found("route", "for this path") })
         .layer(axum::middleware::map_response(problem_for_rejections))
         .layer(DefaultBodyLimit::max(max_body))

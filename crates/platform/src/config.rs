@@ -52,6 +52,10 @@ pub struct Config {
     pub max_document_body: usize,
     /// Which JWE `alg`/`enc` the sign-result route accepts (default RSA-OAEP-256 + A256GCM).
     pub jwe_policy: hanko_pki::jwe::JwePolicy,
+    /// How long a login challenge may be answered (default 5 minutes).
+    pub challenge_lifetime: Duration,
+    /// Unexpired, unused login challenges a tenant may hold at once (default 10,000).
+    pub max_live_challenges: u32,
 }
 
 impl Config {
@@ -67,6 +71,8 @@ impl Config {
             checkpoint_interval: Duration::from_secs(10 * 60),
             max_document_body: 24 * 1024 * 1024,
             jwe_policy: hanko_pki::jwe::JwePolicy::default(),
+            challenge_lifetime: Duration::from_secs(5 * 60),
+            max_live_challenges: 10_000,
         }
     }
 }

@@ -7,12 +7,15 @@ mod error;
 mod evidence;
 pub mod evidence_log;
 mod formats;
+mod identity;
+mod login;
 pub mod openapi;
 mod revocation;
 mod schema;
 mod service;
 mod store;
 mod tenants;
+mod userapi;
 mod users;
 mod verify;
 
@@ -30,11 +33,13 @@ pub use formats::{
     JWE_KEY_FILE,
 };
 pub use hanko_store::{Clock, ManualClock, SystemClock};
+pub use login::{Challenge, CHALLENGE_BYTES};
 pub use revocation::CrlRefresh;
 pub use service::{serve, spawn_background};
 pub use store::SqlStore;
 pub use tenants::{AdminCaller, CheckMethod, FactItem, IssuedKey, NewTenant, Role, SpCaller, Tenant, TenantStore};
-pub use users::UserStore;
+pub use userapi::CheckPurpose;
+pub use users::{Binding, BoundBy, BoundCertificate, StatusCheck, Taken, UserRecord, UserStore};
 pub use verify::{certificate_type, classify, Checked, Outcome, Reason, ResultCode, SignatureRequest};
 
 use hanko_pki::verify::TrustStore;

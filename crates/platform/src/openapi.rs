@@ -10,6 +10,7 @@ const FRAGMENTS: &[(&str, &str)] = &[
     ("verification", include_str!("openapi/verification.json")),
     ("evidence", include_str!("openapi/evidence.json")),
     ("formats", include_str!("openapi/formats.json")),
+    ("identity", include_str!("openapi/identity.json")),
 ];
 
 /// The merged document.
@@ -109,6 +110,8 @@ mod tests {
             include_str!("verify.rs"),
             include_str!("formats.rs"),
             include_str!("evidence.rs"),
+            include_str!("login.rs"),
+            include_str!("userapi.rs"),
         ];
         let mut routes = 0;
         for source in sources {

@@ -19,6 +19,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("schema/2-sqlite.sql"),
         postgres: include_str!("schema/2-postgres.sql"),
     },
+    Migration {
+        version: 3,
+        description: "identity: certificate lineage, login challenges, status checks",
+        sqlite: include_str!("schema/3-sqlite.sql"),
+        postgres: include_str!("schema/3-postgres.sql"),
+    },
 ];
 
 #[cfg(test)]

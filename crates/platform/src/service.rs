@@ -12,6 +12,7 @@ pub fn spawn_background(platform: &Arc<Platform>) -> Vec<tokio::task::JoinHandle
     vec![
         tokio::spawn(crate::revocation::task(platform.clone())),
         tokio::spawn(crate::evidence_log::task(platform.clone())),
+        tokio::spawn(crate::identity::task(platform.clone())),
     ]
 }
 

@@ -6,5 +6,8 @@
 mod common;
 mod evidence;
 mod formats;
+mod identity;
+mod login;
 mod signature;
 mod tenants;
+mod users;
