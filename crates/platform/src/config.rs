@@ -45,6 +45,12 @@ pub struct Config {
     pub crl_refresh: Duration,
     /// Largest request body accepted.
     pub max_body: usize,
+    /// Until when the authority waives its OCSP fees (its `ocsp_free_until`): the meter mirrors
+    /// them as 0 yen before, the published fees after.
+    pub ocsp_free_until: time::OffsetDateTime,
+    /// Load the CRLs kept under the data directory at open (a serving node: yes; a one-off
+    /// command such as `hanko platform add-tenant`: no need to index a national CRL).
+    pub load_crls: bool,
 }
 
 impl Config {
@@ -57,6 +63,8 @@ impl Config {
             authority_url: authority_url.into(),
             crl_refresh: Duration::from_secs(15 * 60),
             max_body: 1024 * 1024,
+            ocsp_free_until: time::macros::datetime!(2025-12-31 15:00 UTC),
+            load_crls: true,
         }
     }
 }

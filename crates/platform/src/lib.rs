@@ -5,6 +5,8 @@ mod authority;
 mod config;
 mod error;
 mod evidence;
+mod meter;
+mod ocsp;
 pub mod openapi;
 mod revocation;
 mod schema;
@@ -23,7 +25,12 @@ pub use config::{Config, Environment};
 pub use error::PlatformError;
 pub use evidence::{EvidenceRecord, EvidenceStore, NewEvidence};
 pub use hanko_store::{Clock, ManualClock, SystemClock};
-pub use revocation::CrlRefresh;
+pub use meter::{
+    jst_month, MeterLine, MeterReport, MeterStore, MeterTotal, TenantRef, AUTH_CHECK_YEN, CORRESPONDING_SERIAL_YEN,
+    LATEST_FACTS_YEN, PLATFORM_LINE, SIGNATURE_CHECK_YEN,
+};
+pub use ocsp::OCSP_MAX_AGE;
+pub use revocation::{CrlHeld, CrlRefresh, AFTER_NEXT_UPDATE, CRL_DIR, RETRY as CRL_RETRY};
 pub use service::{serve, spawn_background};
 pub use store::SqlStore;
 pub use tenants::{AdminCaller, CheckMethod, FactItem, IssuedKey, NewTenant, Role, SpCaller, Tenant, TenantStore};
@@ -37,8 +44,8 @@ use zeroize::Zeroizing;
 
 /// Everything the platform stores: one trait per area, implemented together by [`SqlStore`] for
 /// SQLite and PostgreSQL.
-pub trait Repository: TenantStore + EvidenceStore + UserStore {}
-impl<T: TenantStore + EvidenceStore + UserStore> Repository for T {}
+pub trait Repository: TenantStore + EvidenceStore + UserStore + MeterStore {}
+impl<T: TenantStore + EvidenceStore + UserStore + MeterStore> Repository for T {}
 
 /// The platform operator service. Cheap to share (`Arc`).
 pub struct Platform {
@@ -48,6 +55,7 @@ pub struct Platform {
     pub(crate) authority: AuthorityClient,
     trust: RwLock<Arc<TrustStore>>,
     pub(crate) crls: revocation::Crls,
+    pub(crate) meter: meter::MeterBuffer,
 }
 
 impl std::fmt::Debug for Platform {
@@ -81,12 +89,29 @@ impl Platform {
     ) -> Result<Platform, PlatformError> {
         let trust = load_anchors(&config.data_dir.join(ANCHORS_DIR), config.environment)?;
         let authority = AuthorityClient::new(&config.authority_url, authority_key)?;
-        Ok(Platform { store, config, clock, authority, trust: RwLock::new(Arc::new(trust)), crls: Default::default() })
+        let platform = Platform {
+            store,
+            config,
+            clock,
+            authority,
+            trust: RwLock::new(Arc::new(trust)),
+            crls: Default::default(),
+            meter: Default::default(),
+        };
+        if platform.config.load_crls {
+            platform.load_crls().await?;
+        }
+        Ok(platform)
     }
 
     /// The trust anchors (the authority's CA generations).
     pub fn trust(&self) -> Arc<TrustStore> {
         self.trust.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Switches new trust anchors in (see `revocation`: anchors/ is read again at each refresh).
+    pub(crate) fn set_trust(&self, trust: TrustStore) {
+        *self.trust.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(trust);
     }
 
     /// The storage.

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use serde_json::{json, Map, Value};
 
 const FRAGMENTS: &[(&str, &str)] =
-    &[("tenants", include_str!("openapi/tenants.json")), ("verification", include_str!("openapi/verification.json"))];
+    &[("tenants", include_str!("openapi/tenants.json")), ("verification", include_str!("openapi/verification.json")), ("meter", include_str!("openapi/meter.json"))];
 
 /// The merged document.
 pub fn document() -> &'static str {
@@ -104,6 +104,7 @@ mod tests {
             include_str!("tenants.rs"),
             include_str!("verify.rs"),
             include_str!("evidence.rs"),
+            include_str!("meter.rs"),
         ];
         let mut routes = 0;
         for source in sources {

@@ -6,12 +6,20 @@
 use hanko_store::Migration;
 
 /// The migrations of the platform service.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "tenants, API keys, evidence, users",
-    sqlite: include_str!("schema/1-sqlite.sql"),
-    postgres: include_str!("schema/1-postgres.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "tenants, API keys, evidence, users",
+        sqlite: include_str!("schema/1-sqlite.sql"),
+        postgres: include_str!("schema/1-postgres.sql"),
+    },
+    Migration {
+        version: 4,
+        description: "meter",
+        sqlite: include_str!("schema/4-sqlite.sql"),
+        postgres: include_str!("schema/4-postgres.sql"),
+    },
+];
 
 #[cfg(test)]
 mod tests {
