@@ -5,4 +5,5 @@
 
 mod common;
 mod signature;
+mod revocation;
 mod tenants;
