@@ -33,6 +33,19 @@ pub(crate) enum Command {
         /// The tenant id (TN…).
         id: String,
     },
+    /// The meter of a JST month: per tenant, the authority's billable events this platform caused
+    /// (OCSP checks, corresponding serials, latest facts …, with the authority's fees) and the
+    /// verification counts; the platform's own CRL downloads on the line of tenant `-`.
+    Report {
+        #[command(flatten)]
+        common: Common,
+        /// The JST month, YYYY-MM [default: the current one].
+        #[arg(long)]
+        month: Option<String>,
+        /// Only this tenant (TN…).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }
 
 /// Where the platform keeps its data.
@@ -162,6 +175,8 @@ async fn open(c: &Common, configure: impl FnOnce(&mut Config)) -> Result<Arc<Pla
         }
     }
     let mut config = Config::new(&c.data_dir, &c.authority);
+    // Only a serving node needs the kept CRLs indexed (`serve` turns this back on).
+    config.load_crls = false;
     configure(&mut config);
     Ok(Arc::new(Platform::open(db, config, Arc::new(SystemClock)).await?))
 }
@@ -292,6 +307,28 @@ async fn run_async(cmd: Command, json_out: bool) -> Result<ExitCode> {
                 format!("tenant {} added; API key (shown once): {}", issued.tenant.id, issued.api_key)
             })
         }
+        Command::Report { common, month, tenant } => {
+            let p = open(&common, |_| {}).await?;
+            let month = month.unwrap_or_else(|| hanko_platform::jst_month(time::OffsetDateTime::now_utc()));
+            let report = match p.meter_report(&month, tenant.as_deref()).await {
+                Ok(r) => r,
+                Err(e @ hanko_platform::PlatformError::Invalid(_)) => {
+                    return Err(Failure::bad_input("bad-input", e.to_string()).into())
+                }
+                Err(e) => return Err(e.into()),
+            };
+            print(json_out, serde_json::to_value(&report)?, || {
+                let mut out = format!("meter {} (JST)\n", report.month);
+                for l in &report.lines {
+                    out.push_str(&format!(
+                        "{:<16} {:>12}/{:<12} {:<44} {:>8} {:>8} yen\n",
+                        l.tenant_id, l.sp_id, l.service_id, l.kind, l.count, l.yen
+                    ));
+                }
+                out.push_str(&format!("total {} yen", report.total_yen));
+                out
+            })
+        }
         Command::TenantKey { common, id } => {
             let p = open(&common, |_| {}).await?;
             let issued = p.add_tenant_key(&id).await?;
@@ -323,7 +360,11 @@ async fn serve(s: ServeArgs) -> Result<ExitCode> {
         }
     }
     let refresh = std::time::Duration::from_secs(s.crl_refresh.max(1));
-    let p = open(&s.common, |config| config.crl_refresh = refresh).await?;
+    let p = open(&s.common, |config| {
+        config.crl_refresh = refresh;
+        config.load_crls = true;
+    })
+    .await?;
     let listener =
         tokio::net::TcpListener::bind(&s.listen).await.with_context(|| format!("listening on {}", s.listen))?;
     let addr = listener.local_addr()?;
