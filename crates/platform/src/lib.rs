@@ -30,7 +30,7 @@ pub use meter::{
     LATEST_FACTS_YEN, PLATFORM_LINE, SIGNATURE_CHECK_YEN,
 };
 pub use ocsp::OCSP_MAX_AGE;
-pub use revocation::{CrlHeld, CrlRefresh, AFTER_NEXT_UPDATE, CRL_DIR, RETRY as CRL_RETRY};
+pub use revocation::{CrlHeld, CrlRefresh, AFTER_NEXT_UPDATE, CRL_DIR, MISSING_RETRY, RETRY as CRL_RETRY};
 pub use service::{serve, spawn_background};
 pub use store::SqlStore;
 pub use tenants::{AdminCaller, CheckMethod, FactItem, IssuedKey, NewTenant, Role, SpCaller, Tenant, TenantStore};

@@ -12,7 +12,8 @@
 //!
 //! **Schedule.** [`task`] refreshes every `Config::crl_refresh`, and sooner when a CRL held
 //! reaches its nextUpdate (the authority publishes the next one then): at nextUpdate +
-//! [`AFTER_NEXT_UPDATE`]. A failed refresh is retried after [`RETRY`].
+//! [`AFTER_NEXT_UPDATE`]. A failed refresh is retried after [`RETRY`]; while a valid trust
+//! anchor has no CRL yet, every [`MISSING_RETRY`].
 //!
 //! **Stale data.** A CRL past its nextUpdate is never used to say "good": the trust core answers
 //! `CrlStale` and the verification is a 503 naming the generation's expiry, with nothing
@@ -47,6 +48,9 @@ const STATE_FILE: &str = "state.json";
 pub const AFTER_NEXT_UPDATE: Duration = Duration::from_secs(30);
 /// How soon a failed refresh is tried again (at most `Config::crl_refresh`).
 pub const RETRY: Duration = Duration::from_secs(60);
+/// How soon the CRLs are asked for again while a valid trust anchor has none (the authority has
+/// not published it yet — e.g. both started together).
+pub const MISSING_RETRY: Duration = Duration::from_secs(5);
 
 /// One CRL held: where it came from, its ETag and the file it is kept in.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -344,11 +348,21 @@ impl Platform {
         self.crls.current()
     }
 
-    /// How long until the next refresh: the configured interval, or sooner just after the
-    /// earliest nextUpdate of the CRLs held.
-    fn next_refresh(&self) -> Duration {
+    /// How long until the next scheduled refresh: the configured interval, or sooner — just
+    /// after the earliest nextUpdate of the CRLs held, [`RETRY`] when one is past it, and
+    /// [`MISSING_RETRY`] while a valid trust anchor has no CRL.
+    pub fn next_crl_refresh(&self) -> Duration {
         let now = self.clock.now();
         let mut wait = self.config.crl_refresh;
+        let set = self.crls.current();
+        let missing = self
+            .trust()
+            .anchors()
+            .iter()
+            .any(|a| a.certificate().not_after() > now && set.get(a.key_id()).is_none());
+        if missing {
+            wait = wait.min(MISSING_RETRY);
+        }
         for h in self.crl_status() {
             if let Some(n) = h.next_update {
                 let due = n - now;
@@ -370,7 +384,7 @@ impl Platform {
 pub(crate) async fn task(platform: Arc<Platform>) {
     loop {
         let wait = match platform.refresh_crls().await {
-            Ok(_) => platform.next_refresh(),
+            Ok(_) => platform.next_crl_refresh(),
             Err(e) => {
                 tracing::warn!(error = %e, "CRL refresh failed; keeping the CRLs held");
                 platform.config.crl_refresh.min(RETRY)

@@ -199,9 +199,32 @@ async fn stale_body(b: Backend) {
     assert!(health["crls"].as_array().unwrap().iter().all(|c| c["stale"] == true), "{health}");
     assert!(health["crl_age_seconds"].as_i64().unwrap() >= 25 * 3600, "{health}");
 
+    assert_eq!(eco.platform.next_crl_refresh(), hanko_platform::CRL_RETRY, "past nextUpdate: retried soon");
+
     eco.publish_and_refresh().await;
     let (status, out) = verify(&eco, &sp, &cert, &sig).await;
     assert_eq!((status, out["result"].as_str()), (200, Some("OK")), "{out}");
+}
+
+on_both!(the_crls_are_fetched_again_just_after_their_next_update, schedule_body);
+async fn schedule_body(b: Backend) {
+    let eco = Eco::start(b).await;
+    let refresh = eco.platform.config().crl_refresh;
+    assert_eq!(eco.platform.next_crl_refresh(), refresh, "long before nextUpdate: the configured interval");
+    let next_update = eco.platform.crl_status().iter().filter_map(|c| c.next_update).min().unwrap();
+    eco.clock.set(next_update - hanko_pki::time::Duration::seconds(100));
+    assert_eq!(
+        eco.platform.next_crl_refresh(),
+        std::time::Duration::from_secs(100) + hanko_platform::AFTER_NEXT_UPDATE,
+        "just after nextUpdate, when the authority has published the next CRL"
+    );
+    // A node whose CRLs are gone (a new anchor without a CRL yet) asks again soon.
+    let fresh = {
+        std::fs::remove_dir_all(eco.platform_dir.join(hanko_platform::CRL_DIR)).unwrap();
+        reopen(&eco).await
+    };
+    assert!(fresh.crl_status().is_empty());
+    assert_eq!(fresh.next_crl_refresh(), hanko_platform::MISSING_RETRY);
 }
 
 on_both!(a_new_ca_generation_is_refused_until_its_anchor_is_added_and_the_others_are_not_reindexed, new_generation_body);
