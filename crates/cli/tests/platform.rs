@@ -143,8 +143,11 @@ fn world(tag: &str, platform_db: Option<String>) -> World {
     let pf = run_json(&["authority", "add-verifier", "--role", "platform", "--name", "PF test"], &env);
     let key_file = dir.join("pf-authority.key");
     std::fs::write(&key_file, pf["api_key"].as_str().unwrap()).unwrap();
-    let authority =
-        Server::start(&["authority", "serve", "--listen", "127.0.0.1:0", "--ocsp-lag", "0"], &env, &dir.join("authority.log"));
+    let authority = Server::start(
+        &["authority", "serve", "--listen", "127.0.0.1:0", "--ocsp-lag", "0"],
+        &env,
+        &dir.join("authority.log"),
+    );
 
     let pf_dir = dir.join("pf");
     let platform_db =
@@ -160,10 +163,8 @@ fn world(tag: &str, platform_db: Option<String>) -> World {
     let args = common(&["platform", "init", "--authority-key-file", key_file.to_str().unwrap(), "--anchors", &auth_s]);
     run_json(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
     let args = common(&["platform", "add-tenant", "--sp-id", "SPBANK", "--service-id", "web", "--name", "Test Bank"]);
-    let sp_key = run_json(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])["api_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let sp_key =
+        run_json(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])["api_key"].as_str().unwrap().to_owned();
     let b64 = |p: &Path| base64::engine::general_purpose::STANDARD.encode(std::fs::read(p).unwrap());
     let request = json!({"certificate": b64(&cert), "signature": b64(&sig),
         "data": base64::engine::general_purpose::STANDARD.encode(DOCUMENT)});
@@ -307,7 +308,7 @@ fn killed_during_verification(tag: &str, db: Option<String>) {
     for _round in 0..4 {
         let node = w.node("a");
         let stop = Arc::new(AtomicBool::new(false));
-        let workers = stream(&[node.base.clone()], &w.sp_key, &w.request, 3, usize::MAX, &stop);
+        let workers = stream(std::slice::from_ref(&node.base), &w.sp_key, &w.request, 3, usize::MAX, &stop);
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;

@@ -225,7 +225,10 @@ fn check_month(month: &str) -> Result<(), PlatformError> {
     if ok {
         Ok(())
     } else {
-        Err(PlatformError::Invalid(format!("month must be YYYY-MM, not {:?}", month.chars().take(20).collect::<String>())))
+        Err(PlatformError::Invalid(format!(
+            "month must be YYYY-MM, not {:?}",
+            month.chars().take(20).collect::<String>()
+        )))
     }
 }
 
@@ -234,7 +237,9 @@ impl Platform {
     fn price(&self, kind: &str, count: u64) -> (String, u64, u64) {
         let waived = self.clock.now() < self.config.ocsp_free_until;
         match kind {
-            "signature-check" => (kind.into(), count, if waived { 0 } else { count.saturating_mul(SIGNATURE_CHECK_YEN) }),
+            "signature-check" => {
+                (kind.into(), count, if waived { 0 } else { count.saturating_mul(SIGNATURE_CHECK_YEN) })
+            }
             "auth-check" => (kind.into(), count, if waived { 0 } else { count.saturating_mul(AUTH_CHECK_YEN) }),
             "corresponding-serial" => (kind.into(), count, count.saturating_mul(CORRESPONDING_SERIAL_YEN)),
             "latest-facts" if count == 0 => ("latest-facts-not-obtainable".into(), 1, 0),

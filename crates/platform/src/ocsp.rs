@@ -38,9 +38,10 @@ fn issuing_anchor(trust: &TrustStore, cert: &JpkiCertificate) -> Option<(hanko_p
     let first = candidates.next()?;
     let chosen = match candidates.next() {
         None => first,
-        Some(second) => std::iter::once(first).chain(std::iter::once(second)).chain(candidates).find(|a| {
-            a.public_key().verify(cert.signature_algorithm(), cert.tbs_der(), cert.signature()).is_ok()
-        })?,
+        Some(second) => std::iter::once(first)
+            .chain(std::iter::once(second))
+            .chain(candidates)
+            .find(|a| a.public_key().verify(cert.signature_algorithm(), cert.tbs_der(), cert.signature()).is_ok())?,
     };
     Some((chosen.x509().clone(), chosen.kind()))
 }

@@ -5,8 +5,11 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Map, Value};
 
-const FRAGMENTS: &[(&str, &str)] =
-    &[("tenants", include_str!("openapi/tenants.json")), ("verification", include_str!("openapi/verification.json")), ("meter", include_str!("openapi/meter.json"))];
+const FRAGMENTS: &[(&str, &str)] = &[
+    ("tenants", include_str!("openapi/tenants.json")),
+    ("verification", include_str!("openapi/verification.json")),
+    ("meter", include_str!("openapi/meter.json")),
+];
 
 /// The merged document.
 pub fn document() -> &'static str {

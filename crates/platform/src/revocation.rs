@@ -223,7 +223,8 @@ impl Platform {
         let dir = self.config.data_dir.join(crate::ANCHORS_DIR);
         match crate::load_anchors(&dir, self.config.environment) {
             Ok(trust) => {
-                let ids = |t: &TrustStore| -> BTreeSet<Vec<u8>> { t.anchors().iter().map(|a| a.key_id().to_vec()).collect() };
+                let ids =
+                    |t: &TrustStore| -> BTreeSet<Vec<u8>> { t.anchors().iter().map(|a| a.key_id().to_vec()).collect() };
                 let current = self.trust();
                 if ids(&trust) != ids(&current) {
                     tracing::info!(anchors = trust.anchors().len(), "trust anchors changed; switched in");
@@ -263,8 +264,7 @@ impl Platform {
             self.meter_platform("crl-download", 1);
             // Not newer than the index held for its issuer (an ETag lost): keep the one held.
             if let Ok(parsed) = ParsedCrl::from_der(&der) {
-                let held_number =
-                    parsed.authority_key_id().and_then(|id| set.get(id)).map(|i| i.crl_number());
+                let held_number = parsed.authority_key_id().and_then(|id| set.get(id)).map(|i| i.crl_number());
                 if let (Some(have), Some(got)) = (held_number, parsed.crl_number()) {
                     if got <= have {
                         report.unchanged += 1;
@@ -311,10 +311,16 @@ impl Platform {
             let state = StateFile { crls: next.values().cloned().collect() };
             let path = dir.join(STATE_FILE);
             let bytes = serde_json::to_vec_pretty(&state).map_err(|e| PlatformError::Pki(e.to_string()))?;
-            hanko_store::write_atomic(&path, &bytes, 0o644).map_err(|e| PlatformError::io("writing CRL state", &path, e))?;
+            hanko_store::write_atomic(&path, &bytes, 0o644)
+                .map_err(|e| PlatformError::io("writing CRL state", &path, e))?;
             *held = next;
             self.crls.publish(Some(set), &held);
-            tracing::info!(updated = report.updated, unchanged = report.unchanged, refused = report.refused, "CRLs switched in");
+            tracing::info!(
+                updated = report.updated,
+                unchanged = report.unchanged,
+                refused = report.refused,
+                "CRLs switched in"
+            );
         }
         Ok(report)
     }
@@ -355,11 +361,8 @@ impl Platform {
         let now = self.clock.now();
         let mut wait = self.config.crl_refresh;
         let set = self.crls.current();
-        let missing = self
-            .trust()
-            .anchors()
-            .iter()
-            .any(|a| a.certificate().not_after() > now && set.get(a.key_id()).is_none());
+        let missing =
+            self.trust().anchors().iter().any(|a| a.certificate().not_after() > now && set.get(a.key_id()).is_none());
         if missing {
             wait = wait.min(MISSING_RETRY);
         }

@@ -245,7 +245,8 @@ impl Platform {
                 // No question was needed: the verifier refuses the certificate before revocation;
                 // an empty response would fail closed if it ever got that far.
                 None => {
-                    let check = RevocationCheck::Ocsp { response: &[], nonce: None, max_age: crate::ocsp::OCSP_MAX_AGE };
+                    let check =
+                        RevocationCheck::Ocsp { response: &[], nonce: None, max_age: crate::ocsp::OCSP_MAX_AGE };
                     Ok((f(&verifier, check), None))
                 }
             },

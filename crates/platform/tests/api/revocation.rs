@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use hanko_platform::{Config, Platform};
+use hanko_platform::{Clock, Config, Platform};
 use hanko_store::Db;
 use serde_json::{json, Value};
 
@@ -39,19 +39,39 @@ async fn verify(eco: &Eco, sp: &Sp, cert: &str, sig: &str) -> (u16, Value) {
         .await
 }
 
-/// `openssl ocsp -respin` on `der`: its text.
-fn openssl_ocsp_text(der: &[u8]) -> String {
+/// `openssl ocsp -respin` on `der`, verified against the signature CA certificates the platform
+/// trusts: its text (stdout and stderr, where openssl says "Response verify OK").
+fn openssl_ocsp_text(eco: &Eco, der: &[u8]) -> String {
     let dir = temp_dir("ocsp-respin");
     let path = dir.join("response.der");
     std::fs::write(&path, der).unwrap();
+    let mut pem = String::new();
+    for e in std::fs::read_dir(eco.platform_dir.join(hanko_platform::ANCHORS_DIR)).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name().unwrap().to_str().unwrap().starts_with("signature-") {
+            let out = std::process::Command::new("openssl")
+                .args(["x509", "-inform", "DER", "-in"])
+                .arg(&p)
+                .output()
+                .expect("openssl");
+            pem.push_str(&String::from_utf8(out.stdout).unwrap());
+        }
+    }
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, pem).unwrap();
     let out = std::process::Command::new("openssl")
         .args(["ocsp", "-respin"])
         .arg(&path)
-        .args(["-resp_text", "-noverify"])
+        .args(["-resp_text", "-CAfile"])
+        .arg(&ca)
+        // The test's clock, not today's: the delegated responder certificate is short-lived.
+        .args(["-attime", &eco.clock.now().unix_timestamp().to_string()])
         .output()
         .expect("openssl");
-    assert!(out.status.success(), "openssl ocsp: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "openssl ocsp: {text}");
+    assert!(text.contains("Response verify OK"), "{text}");
+    text
 }
 
 async fn evidence(eco: &Eco, sp: &Sp, id: &Value) -> Value {
@@ -75,7 +95,7 @@ async fn ocsp_ok_then_revoked_body(b: Backend) {
     let ev = evidence(&eco, &sp, &out["evidence_id"]).await;
     assert_eq!(ev["record"]["revocation"]["method"], "ocsp", "{ev}");
     let response = B64.decode(ev["record"]["ocsp_response"].as_str().expect("the OCSP response is kept")).unwrap();
-    let text = openssl_ocsp_text(&response);
+    let text = openssl_ocsp_text(&eco, &response);
     assert!(text.contains("Cert Status: good"), "{text}");
     assert!(text.contains("Response Status: successful"), "{text}");
 
@@ -88,7 +108,7 @@ async fn ocsp_ok_then_revoked_body(b: Backend) {
     assert_eq!(out["reason"]["revocation"]["meaning"], "facts-changed", "{out}");
     let ev = evidence(&eco, &sp, &out["evidence_id"]).await;
     let response = B64.decode(ev["record"]["ocsp_response"].as_str().expect("kept for a revocation too")).unwrap();
-    let text = openssl_ocsp_text(&response);
+    let text = openssl_ocsp_text(&eco, &response);
     assert!(text.contains("Cert Status: revoked"), "{text}");
 
     // The platform's meter mirrors what the authority billed this SP: two signature checks.
@@ -134,9 +154,13 @@ async fn ocsp_unregistered_body(b: Backend) {
 }
 
 async fn reopen(eco: &Eco) -> Platform {
-    Platform::open(Db::connect(&eco.platform_db).await.unwrap(), Config::new(&eco.platform_dir, &eco.a.base), eco.clock.clone())
-        .await
-        .unwrap()
+    Platform::open(
+        Db::connect(&eco.platform_db).await.unwrap(),
+        Config::new(&eco.platform_dir, &eco.a.base),
+        eco.clock.clone(),
+    )
+    .await
+    .unwrap()
 }
 
 on_both!(crls_are_kept_across_a_restart_and_not_fetched_again, crls_kept_body);
@@ -146,7 +170,8 @@ async fn crls_kept_body(b: Backend) {
     assert_eq!(before.len(), 2, "{before:?}");
     let dir = eco.platform_dir.join(hanko_platform::CRL_DIR);
     assert!(dir.join("state.json").exists());
-    let kept = std::fs::read_dir(&dir).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "crl"));
+    let kept =
+        std::fs::read_dir(&dir).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "crl"));
     assert_eq!(kept.count(), 2);
 
     // A restarted node holds the same CRLs before it asks the authority anything …
@@ -227,7 +252,10 @@ async fn schedule_body(b: Backend) {
     assert_eq!(fresh.next_crl_refresh(), hanko_platform::MISSING_RETRY);
 }
 
-on_both!(a_new_ca_generation_is_refused_until_its_anchor_is_added_and_the_others_are_not_reindexed, new_generation_body);
+on_both!(
+    a_new_ca_generation_is_refused_until_its_anchor_is_added_and_the_others_are_not_reindexed,
+    new_generation_body
+);
 async fn new_generation_body(b: Backend) {
     let eco = Eco::start(b).await;
     let old_anchors: Vec<Vec<u8>> = eco.platform.trust().anchors().iter().map(|a| a.key_id().to_vec()).collect();
