@@ -33,6 +33,19 @@ pub(crate) enum Command {
         /// The tenant id (TN…).
         id: String,
     },
+    /// The meter of a JST month: per tenant, the authority's billable events this platform caused
+    /// (OCSP checks, corresponding serials, latest facts …, with the authority's fees) and the
+    /// verification counts; the platform's own CRL downloads on the line of tenant `-`.
+    Report {
+        #[command(flatten)]
+        common: Common,
+        /// The JST month, YYYY-MM [default: the current one].
+        #[arg(long)]
+        month: Option<String>,
+        /// Only this tenant (TN…).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// The evidence log (docs/platform-evidence.md): verify it whole, prove or export a record,
     /// check an exported bundle offline, checkpoint now, purge after the retention period.
     #[command(subcommand)]
@@ -235,6 +248,8 @@ async fn open(c: &Common, configure: impl FnOnce(&mut Config)) -> Result<Arc<Pla
         }
     }
     let mut config = Config::new(&c.data_dir, &c.authority);
+    // Only a serving node needs the kept CRLs indexed (`serve` turns this back on).
+    config.load_crls = false;
     configure(&mut config);
     Ok(Arc::new(Platform::open(db, config, Arc::new(SystemClock)).await?))
 }
@@ -369,6 +384,28 @@ async fn run_async(cmd: Command, json_out: bool) -> Result<ExitCode> {
             })
         }
         Command::Evidence(e) => evidence(e, json_out).await,
+        Command::Report { common, month, tenant } => {
+            let p = open(&common, |_| {}).await?;
+            let month = month.unwrap_or_else(|| hanko_platform::jst_month(time::OffsetDateTime::now_utc()));
+            let report = match p.meter_report(&month, tenant.as_deref()).await {
+                Ok(r) => r,
+                Err(e @ hanko_platform::PlatformError::Invalid(_)) => {
+                    return Err(Failure::bad_input("bad-input", e.to_string()).into())
+                }
+                Err(e) => return Err(e.into()),
+            };
+            print(json_out, serde_json::to_value(&report)?, || {
+                let mut out = format!("meter {} (JST)\n", report.month);
+                for l in &report.lines {
+                    out.push_str(&format!(
+                        "{:<16} {:>12}/{:<12} {:<44} {:>8} {:>8} yen\n",
+                        l.tenant_id, l.sp_id, l.service_id, l.kind, l.count, l.yen
+                    ));
+                }
+                out.push_str(&format!("total {} yen", report.total_yen));
+                out
+            })
+        }
         Command::TenantKey { common, id } => {
             let p = open(&common, |_| {}).await?;
             let issued = p.add_tenant_key(&id).await?;
@@ -405,6 +442,7 @@ async fn serve(s: ServeArgs) -> Result<ExitCode> {
     let p = open(&s.common, |config| {
         config.crl_refresh = refresh;
         config.jwe_policy = jwe_policy;
+        config.load_crls = true;
     })
     .await?;
     let listener =

@@ -56,6 +56,12 @@ pub struct Config {
     pub challenge_lifetime: Duration,
     /// Unexpired, unused login challenges a tenant may hold at once (default 10,000).
     pub max_live_challenges: u32,
+    /// Until when the authority waives its OCSP fees (its `ocsp_free_until`): the meter mirrors
+    /// them as 0 yen before, the published fees after.
+    pub ocsp_free_until: time::OffsetDateTime,
+    /// Load the CRLs kept under the data directory at open (a serving node: yes; a one-off
+    /// command such as `hanko platform add-tenant`: no need to index a national CRL).
+    pub load_crls: bool,
 }
 
 impl Config {
@@ -73,6 +79,8 @@ impl Config {
             jwe_policy: hanko_pki::jwe::JwePolicy::default(),
             challenge_lifetime: Duration::from_secs(5 * 60),
             max_live_challenges: 10_000,
+            ocsp_free_until: time::macros::datetime!(2025-12-31 15:00 UTC),
+            load_crls: true,
         }
     }
 }

@@ -11,6 +11,7 @@ const FRAGMENTS: &[(&str, &str)] = &[
     ("evidence", include_str!("openapi/evidence.json")),
     ("formats", include_str!("openapi/formats.json")),
     ("identity", include_str!("openapi/identity.json")),
+    ("meter", include_str!("openapi/meter.json")),
 ];
 
 /// The merged document.
@@ -112,6 +113,7 @@ mod tests {
             include_str!("evidence.rs"),
             include_str!("login.rs"),
             include_str!("userapi.rs"),
+            include_str!("meter.rs"),
         ];
         let mut routes = 0;
         for source in sources {

@@ -25,6 +25,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("schema/3-sqlite.sql"),
         postgres: include_str!("schema/3-postgres.sql"),
     },
+    Migration {
+        version: 4,
+        description: "meter",
+        sqlite: include_str!("schema/4-sqlite.sql"),
+        postgres: include_str!("schema/4-postgres.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub fn spawn_background(platform: &Arc<Platform>) -> Vec<tokio::task::JoinHandle
         tokio::spawn(crate::revocation::task(platform.clone())),
         tokio::spawn(crate::evidence_log::task(platform.clone())),
         tokio::spawn(crate::identity::task(platform.clone())),
+        tokio::spawn(crate::meter::task(platform.clone())),
     ]
 }
 
@@ -27,6 +28,9 @@ pub async fn serve(
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     for t in tasks {
         t.abort();
+    }
+    if let Err(e) = platform.flush_meter().await {
+        tracing::error!(error = %e, "the last meter counts could not be written");
     }
     result
 }

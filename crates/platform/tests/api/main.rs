@@ -8,6 +8,7 @@ mod evidence;
 mod formats;
 mod identity;
 mod login;
+mod revocation;
 mod signature;
 mod tenants;
 mod users;
