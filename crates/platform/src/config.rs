@@ -45,6 +45,17 @@ pub struct Config {
     pub crl_refresh: Duration,
     /// Largest request body accepted.
     pub max_body: usize,
+    /// The platform's verifier id at the authority (`TPF…`), named in the consent documents it
+    /// prepares; `Platform::open` reads `DATA_DIR/authority.id` when this is `None`.
+    pub verifier_id: Option<String>,
+    /// How often the monitoring job (現況確認) runs (default daily).
+    pub monitoring_interval: Duration,
+    /// How often the webhook outbox is polled for due deliveries.
+    pub webhook_poll: Duration,
+    /// Delivery attempts of a webhook event before it is marked failed.
+    pub webhook_max_attempts: u32,
+    /// The first retry delay; each further one doubles (capped at 6 hours).
+    pub webhook_backoff: Duration,
 }
 
 impl Config {
@@ -57,6 +68,11 @@ impl Config {
             authority_url: authority_url.into(),
             crl_refresh: Duration::from_secs(15 * 60),
             max_body: 1024 * 1024,
+            verifier_id: None,
+            monitoring_interval: Duration::from_secs(24 * 3600),
+            webhook_poll: Duration::from_secs(5),
+            webhook_max_attempts: 12,
+            webhook_backoff: Duration::from_secs(30),
         }
     }
 }

@@ -3,8 +3,10 @@
 mod api;
 mod authority;
 mod config;
+mod consents;
 mod error;
 mod evidence;
+mod monitoring;
 pub mod openapi;
 mod revocation;
 mod schema;
@@ -13,6 +15,7 @@ mod store;
 mod tenants;
 mod users;
 mod verify;
+mod webhooks;
 
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -27,7 +30,10 @@ pub use revocation::CrlRefresh;
 pub use service::{serve, spawn_background};
 pub use store::SqlStore;
 pub use tenants::{AdminCaller, CheckMethod, FactItem, IssuedKey, NewTenant, Role, SpCaller, Tenant, TenantStore};
+pub use consents::ConsentStore;
+pub use monitoring::{MonitoringReport, MonitoringStore};
 pub use users::UserStore;
+pub use webhooks::{sign_webhook, DeliveryReport, WebhookStore};
 pub use verify::{certificate_type, classify, Checked, Outcome, Reason, ResultCode, SignatureRequest};
 
 use hanko_pki::verify::TrustStore;
@@ -37,8 +43,8 @@ use zeroize::Zeroizing;
 
 /// Everything the platform stores: one trait per area, implemented together by [`SqlStore`] for
 /// SQLite and PostgreSQL.
-pub trait Repository: TenantStore + EvidenceStore + UserStore {}
-impl<T: TenantStore + EvidenceStore + UserStore> Repository for T {}
+pub trait Repository: TenantStore + EvidenceStore + UserStore + MonitoringStore + WebhookStore + ConsentStore {}
+impl<T: TenantStore + EvidenceStore + UserStore + MonitoringStore + WebhookStore + ConsentStore> Repository for T {}
 
 /// The platform operator service. Cheap to share (`Arc`).
 pub struct Platform {
@@ -58,6 +64,9 @@ impl std::fmt::Debug for Platform {
 
 /// The file under the data directory holding the platform's API key at the authority.
 pub const AUTHORITY_KEY_FILE: &str = "authority.key";
+/// The file under the data directory holding the platform's verifier id at the authority
+/// (`TPF…`, printed by `hanko authority add-verifier --role platform`); optional.
+pub const AUTHORITY_ID_FILE: &str = "authority.id";
 /// The directory of trust anchors (`signature-*.der`, `auth-*.der`) under the data directory.
 pub const ANCHORS_DIR: &str = "anchors";
 
@@ -68,6 +77,13 @@ impl Platform {
         let key_path = config.data_dir.join(AUTHORITY_KEY_FILE);
         let key = std::fs::read_to_string(&key_path).map_err(|e| PlatformError::io("authority key", &key_path, e))?;
         let key = Zeroizing::new(key.trim().to_owned());
+        let mut config = config;
+        if config.verifier_id.is_none() {
+            config.verifier_id = std::fs::read_to_string(config.data_dir.join(AUTHORITY_ID_FILE))
+                .ok()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty());
+        }
         let store = Arc::new(SqlStore::new(db).await?);
         Platform::with_store(store, config, clock, key).await
     }

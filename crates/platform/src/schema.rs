@@ -6,12 +6,20 @@
 use hanko_store::Migration;
 
 /// The migrations of the platform service.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "tenants, API keys, evidence, users",
-    sqlite: include_str!("schema/1-sqlite.sql"),
-    postgres: include_str!("schema/1-postgres.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "tenants, API keys, evidence, users",
+        sqlite: include_str!("schema/1-sqlite.sql"),
+        postgres: include_str!("schema/1-postgres.sql"),
+    },
+    Migration {
+        version: 5,
+        description: "monitoring subscriptions and events (the webhook outbox), webhooks, consents",
+        sqlite: include_str!("schema/5-sqlite.sql"),
+        postgres: include_str!("schema/5-postgres.sql"),
+    },
+];
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,11 @@ use crate::Platform;
 
 /// Starts the background tasks on the current tokio runtime; abort the handles to stop them.
 pub fn spawn_background(platform: &Arc<Platform>) -> Vec<tokio::task::JoinHandle<()>> {
-    vec![tokio::spawn(crate::revocation::task(platform.clone()))]
+    vec![
+        tokio::spawn(crate::revocation::task(platform.clone())),
+        tokio::spawn(crate::monitoring::task(platform.clone())),
+        tokio::spawn(crate::webhooks::task(platform.clone())),
+    ]
 }
 
 /// Serves the API on `listener` with the background tasks until `shutdown` completes.
