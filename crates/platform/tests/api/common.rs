@@ -195,6 +195,7 @@ impl Eco {
             }
         }
         std::fs::write(platform_dir.join(hanko_platform::AUTHORITY_KEY_FILE), &pf.api_key).unwrap();
+        std::fs::write(platform_dir.join(hanko_platform::AUTHORITY_ID_FILE), &pf.verifier.id).unwrap();
         let platform_db = database_url(backend, &platform_dir, "platform");
         let mut config = Config::new(&platform_dir, &a.base);
         configure(&mut config);
