@@ -328,7 +328,9 @@ impl Platform {
             return Err(refused(StatusCode::CONFLICT, "not_consented", format!("user {user_id} has not consented")));
         };
         match consent.status(now) {
-            "withdrawn" => return Err(refused(StatusCode::FORBIDDEN, "consent_withdrawn", "the consent was withdrawn")),
+            "withdrawn" => {
+                return Err(refused(StatusCode::FORBIDDEN, "consent_withdrawn", "the consent was withdrawn"))
+            }
             "expired" => return Err(refused(StatusCode::FORBIDDEN, "consent_expired", "the consent has expired")),
             _ => {}
         }

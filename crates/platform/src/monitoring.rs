@@ -719,8 +719,7 @@ async fn list_subscriptions(
     }
     let list = platform.store.subscriptions(&tenant.id, &after, limit).await?;
     let next = (list.len() as i64 == limit).then(|| list.last().map(|(u, _)| u.clone())).flatten();
-    let items: Vec<Value> =
-        list.iter().map(|(u, at)| json!({"user_id": u, "monitored_since": rfc3339(*at)})).collect();
+    let items: Vec<Value> = list.iter().map(|(u, at)| json!({"user_id": u, "monitored_since": rfc3339(*at)})).collect();
     Ok(Json(json!({"subscriptions": items, "next_after": next})))
 }
 

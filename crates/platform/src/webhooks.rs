@@ -289,13 +289,9 @@ impl WebhookStore for SqlStore {
     ) -> Result<(), StoreError> {
         let (delivery, status, error, next, delivered) = match attempt {
             Attempt::Delivered { status } => ("delivered", Some(i64::from(*status)), None, at, Some(ts(at))),
-            Attempt::Failed { status, error, next, last } => (
-                if *last { "failed" } else { "pending" },
-                status.map(i64::from),
-                Some(error.clone()),
-                *next,
-                None,
-            ),
+            Attempt::Failed { status, error, next, last } => {
+                (if *last { "failed" } else { "pending" }, status.map(i64::from), Some(error.clone()), *next, None)
+            }
         };
         sqlx::query(
             "UPDATE monitoring_events SET delivery = $1, attempts = $2, next_attempt_at = $3, lease_until = NULL, \
@@ -574,7 +570,8 @@ impl Platform {
 
     async fn post(&self, hook: &Webhook, event: &EventRow, now: OffsetDateTime) -> Result<u16, (Option<u16>, String)> {
         let timestamp = now.unix_timestamp();
-        let signature = sign_webhook(&hook.secret, &event.id, timestamp, &event.body).map_err(|e| (None, e.to_string()))?;
+        let signature =
+            sign_webhook(&hook.secret, &event.id, timestamp, &event.body).map_err(|e| (None, e.to_string()))?;
         let response = http()
             .post(&hook.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -646,8 +643,11 @@ async fn get_webhook(
     State(platform): State<Arc<Platform>>,
     SpCaller(tenant): SpCaller,
 ) -> Result<Json<Value>, PlatformError> {
-    let hook =
-        platform.store.webhook(&tenant.id).await?.ok_or_else(|| PlatformError::not_found("webhook", "of this tenant"))?;
+    let hook = platform
+        .store
+        .webhook(&tenant.id)
+        .await?
+        .ok_or_else(|| PlatformError::not_found("webhook", "of this tenant"))?;
     Ok(Json(json!({"url": hook.url, "created_at": rfc3339(hook.created_at)})))
 }
 

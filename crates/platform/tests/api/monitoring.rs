@@ -171,7 +171,8 @@ async fn deliver(eco: &Eco) -> Value {
 }
 
 async fn set_webhook(eco: &Eco, sp: &Sp, url: &str) -> String {
-    let (status, out) = eco.p.send(eco.p.client.put(format!("{}/v1/webhook", eco.p.base)).json(&json!({"url": url})), &sp.key).await;
+    let (status, out) =
+        eco.p.send(eco.p.client.put(format!("{}/v1/webhook", eco.p.base)).json(&json!({"url": url})), &sp.key).await;
     assert_eq!(status, 200, "{out}");
     assert!(out["secret"].as_str().unwrap().starts_with("whsec_"));
     out["secret"].as_str().unwrap().to_owned()
@@ -180,8 +181,9 @@ async fn set_webhook(eco: &Eco, sp: &Sp, url: &str) -> String {
 /// A second platform node on the same database (its own CRL index).
 async fn second_node(eco: &Eco) -> Arc<Platform> {
     let config = Config::new(&eco.platform_dir, &eco.a.base);
-    let node =
-        Arc::new(Platform::open(Db::connect(&eco.platform_db).await.unwrap(), config, eco.clock.clone()).await.unwrap());
+    let node = Arc::new(
+        Platform::open(Db::connect(&eco.platform_db).await.unwrap(), config, eco.clock.clone()).await.unwrap(),
+    );
     node.refresh_crls().await.unwrap();
     node
 }
@@ -199,7 +201,10 @@ async fn a_move_is_one_signed_webhook_with_the_new_address_body(b: Backend) {
     // Nothing revoked: the certificates (the signature one and, learnt from the authority, the
     // auth one of the pair) are checked and reported, and nothing is sent.
     let out = run(&eco).await;
-    assert_eq!((out["users"].as_u64(), out["certificates"].as_u64(), out["events"].as_u64()), (Some(1), Some(2), Some(0)));
+    assert_eq!(
+        (out["users"].as_u64(), out["certificates"].as_u64(), out["events"].as_u64()),
+        (Some(1), Some(2), Some(0))
+    );
     assert_eq!(out["reported"], 2, "{out}");
     assert_eq!(deliver(&eco).await["delivered"], 0);
 
@@ -379,13 +384,16 @@ async fn death_loss_and_delivery_while_the_receiver_is_down_body(b: Backend) {
     let (status, body) = eco.p.post("/v1/monitoring/subscriptions", &sp.key, json!({"user_id": "x".repeat(500)})).await;
     assert_eq!(status, 400, "{body}");
     for url in ["ftp://example.com/hook", "file:///etc/passwd", "http://user:pw@127.0.0.1/", "not a url"] {
-        let (status, body) =
-            eco.p.send(eco.p.client.put(format!("{}/v1/webhook", eco.p.base)).json(&json!({"url": url})), &sp.key).await;
+        let (status, body) = eco
+            .p
+            .send(eco.p.client.put(format!("{}/v1/webhook", eco.p.base)).json(&json!({"url": url})), &sp.key)
+            .await;
         assert_eq!(status, 400, "{url}: {body}");
     }
     let (status, body) = eco.p.get("/v1/webhook/deliveries?limit=100000", &sp.key).await;
     assert_eq!(status, 400, "{body}");
-    let (status, body) = eco.p.post("/v1/consents", &sp.key, json!({"document": "!!", "signature": "", "certificate": ""})).await;
+    let (status, body) =
+        eco.p.post("/v1/consents", &sp.key, json!({"document": "!!", "signature": "", "certificate": ""})).await;
     assert_eq!(status, 400, "{body}");
 }
 
@@ -422,11 +430,19 @@ async fn a_renewal_is_one_renewed_webhook_body(b: Backend) {
     assert_eq!(got.len(), 1);
     let event = verified(&got[0], &secret);
     assert_eq!(event["type"], "renewed", "{event}");
-    let mut types: Vec<&str> =
-        event["data"]["successors"].as_array().unwrap().iter().map(|s| s["certificate_type"].as_str().unwrap()).collect();
+    let mut types: Vec<&str> = event["data"]["successors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["certificate_type"].as_str().unwrap())
+        .collect();
     types.sort();
     assert_eq!(types, ["JPKI_CARD_DIGITAL_SIGNATURE", "JPKI_CARD_USER_AUTHENTICATION"], "{event}");
-    assert!(event["data"]["successors"].as_array().unwrap().iter().all(|s| s["status"] == "valid" && s["serial"].is_null()));
+    assert!(event["data"]["successors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["status"] == "valid" && s["serial"].is_null()));
 
     // The new certificates are monitored from now on: the next run checks 4, and adds nothing.
     let out = run(&eco).await;
