@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use hanko_pki::time::{Date, Duration, Month, OffsetDateTime, Time};
-use hanko_platform::{Clock, Config, Platform};
+use hanko_platform::{Config, Platform};
 use hanko_store::Db;
 use serde_json::{json, Value};
 
@@ -39,10 +39,20 @@ impl Received {
     }
 }
 
+/// What the receiver shares with its handler.
+#[derive(Clone, Default)]
+struct Shared {
+    got: Arc<Mutex<Vec<Received>>>,
+    /// When set, a request is recorded in `hung` and never answered (a delivery in flight).
+    hang: Arc<std::sync::atomic::AtomicBool>,
+    hung: Arc<Mutex<Vec<Received>>>,
+    arrived: Arc<tokio::sync::Notify>,
+}
+
 /// A webhook receiver: an axum server on loopback recording every request (answers 204).
 struct Receiver {
     addr: SocketAddr,
-    got: Arc<Mutex<Vec<Received>>>,
+    shared: Shared,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -52,8 +62,14 @@ impl Drop for Receiver {
     }
 }
 
-async fn record(State(got): State<Arc<Mutex<Vec<Received>>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    got.lock().unwrap().push(Received { headers, body: body.to_vec() });
+async fn record(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let r = Received { headers, body: body.to_vec() };
+    if shared.hang.load(std::sync::atomic::Ordering::SeqCst) {
+        shared.hung.lock().unwrap().push(r.clone());
+        shared.arrived.notify_one();
+        std::future::pending::<()>().await;
+    }
+    shared.got.lock().unwrap().push(r);
     StatusCode::NO_CONTENT
 }
 
@@ -61,12 +77,12 @@ impl Receiver {
     async fn start_on(addr: &str) -> Receiver {
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let got = Arc::new(Mutex::new(Vec::new()));
-        let app = axum::Router::new().route("/hook", axum::routing::post(record)).with_state(got.clone());
+        let shared = Shared::default();
+        let app = axum::Router::new().route("/hook", axum::routing::post(record)).with_state(shared.clone());
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Receiver { addr, got, server }
+        Receiver { addr, shared, server }
     }
     async fn start() -> Receiver {
         Receiver::start_on("127.0.0.1:0").await
@@ -75,7 +91,7 @@ impl Receiver {
         format!("http://{}/hook", self.addr)
     }
     fn received(&self) -> Vec<Received> {
-        self.got.lock().unwrap().clone()
+        self.shared.got.lock().unwrap().clone()
     }
 }
 
@@ -339,21 +355,31 @@ async fn death_loss_and_delivery_while_the_receiver_is_down_body(b: Backend) {
     assert_eq!(lost["type"], "lost", "{lost}");
     assert_eq!(lost["data"]["reason"], "certificateHold");
 
-    // Kill -9 during delivery: a node claimed an event and died before recording anything. The
-    // event waits out the lease, then another node sends it — the same id again (at least once).
+    // Kill -9 during delivery: the request is at the receiver, unanswered, when the delivering
+    // task dies (aborted: nothing after the send runs, as with kill -9). The event stays
+    // pending; after the lease another node sends it again — with the same id (at least once).
     eco.event(&quitter, json!({"kind": "facts-changed", "name": "見本　三朗"})).await;
     eco.publish_and_refresh().await;
     assert_eq!(run(&eco).await["events"], 1);
-    let now = eco.clock.now();
-    let (_, list) = eco.p.get("/v1/webhook/deliveries?status=pending", &sp.key).await;
-    let id = list["deliveries"][0]["id"].as_str().unwrap().to_owned();
-    assert!(eco.platform.store().claim_event(&id, now, now + Duration::minutes(5)).await.unwrap());
-    assert_eq!(deliver(&eco).await["delivered"], 0, "leased by the dead node");
+    receiver.shared.hang.store(true, std::sync::atomic::Ordering::SeqCst);
+    let arrived = receiver.shared.arrived.clone();
+    let notified = arrived.notified();
+    let platform = eco.platform.clone();
+    let in_flight = tokio::spawn(async move { platform.deliver_webhooks().await });
+    notified.await;
+    in_flight.abort();
+    assert!(in_flight.await.unwrap_err().is_cancelled());
+    receiver.shared.hang.store(false, std::sync::atomic::Ordering::SeqCst);
+    let id = receiver.shared.hung.lock().unwrap()[0].header("webhook-id");
+    let (_, d) = eco.p.get(&format!("/v1/webhook/deliveries/{id}"), &sp.key).await;
+    assert_eq!((d["status"].as_str(), d["attempts"].as_u64()), (Some("pending"), Some(0)), "{d}");
+    assert_eq!(deliver(&eco).await["delivered"], 0, "leased by the dead delivery");
     eco.clock.advance(Duration::minutes(6));
     let node = second_node(&eco).await;
     assert_eq!(node.deliver_webhooks().await.unwrap().delivered, 1);
     let last = receiver.received().last().cloned().unwrap();
     assert_eq!(last.header("webhook-id"), id);
+    assert_eq!(last.body, receiver.shared.hung.lock().unwrap()[0].body, "the same event");
     let changed = verified(&last, &secret);
     assert_eq!(changed["type"], "facts_changed", "{changed}");
     // Consented to the address only, the tenant may have name and address: the address.
