@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use hanko_pki::time::{Date, Duration, Month, OffsetDateTime, Time};
-use hanko_platform::{Config, Platform};
+use hanko_platform::{Clock as _, Config, Platform};
 use hanko_store::Db;
 use serde_json::{json, Value};
 
@@ -173,6 +173,23 @@ async fn consent(eco: &Eco, sp: &Sp, card: &str, user: &str, items: &[&str]) -> 
     out["consent_id"].as_str().unwrap().to_owned()
 }
 
+/// The authority's meter count of `kind` for SP `sp_id` this month (JST 2026-04 at START).
+async fn metered(eco: &Eco, sp_id: &str, kind: &str) -> u64 {
+    let month = {
+        let jst = eco.clock.now() + Duration::hours(9);
+        format!("{:04}-{:02}", jst.year(), u8::from(jst.month()))
+    };
+    let (status, report) = eco.a.get(&format!("/v1/admin/meter?month={month}"), &eco.operator_key).await;
+    assert_eq!(status, 200, "{report}");
+    report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == kind && r["sp_id"] == sp_id)
+        .map(|r| r["count"].as_u64().unwrap())
+        .sum()
+}
+
 async fn run(eco: &Eco) -> Value {
     let (status, out) = eco.p.post("/v1/admin/monitoring/run", &eco.admin_key, json!({})).await;
     assert_eq!(status, 200, "{out}");
@@ -223,6 +240,8 @@ async fn a_move_is_one_signed_webhook_with_the_new_address_body(b: Backend) {
     );
     assert_eq!(out["reported"], 2, "{out}");
     assert_eq!(deliver(&eco).await["delivered"], 0);
+    // The authority counted the 現況確認 of one person for this SP service.
+    assert_eq!(metered(&eco, "SPINS", "status-check").await, 1);
 
     // A move: the signature certificate is revoked (affiliationChanged), the auth one kept.
     eco.clock.advance(Duration::hours(1));
@@ -380,6 +399,8 @@ async fn death_loss_and_delivery_while_the_receiver_is_down_body(b: Backend) {
     let last = receiver.received().last().cloned().unwrap();
     assert_eq!(last.header("webhook-id"), id);
     assert_eq!(last.body, receiver.shared.hung.lock().unwrap()[0].body, "the same event");
+    // The latest facts were fetched (and billed) once, for the first attempt, not again.
+    assert_eq!(metered(&eco, "SPBANK", "latest-facts").await, 1);
     let changed = verified(&last, &secret);
     assert_eq!(changed["type"], "facts_changed", "{changed}");
     // Consented to the address only, the tenant may have name and address: the address.
