@@ -444,9 +444,13 @@ async fn death_loss_and_delivery_while_the_receiver_is_down_body(b: Backend) {
     assert_eq!(status, 400, "{body}");
 }
 
-on_both!(a_renewal_is_one_renewed_webhook, a_renewal_is_one_renewed_webhook_body);
-async fn a_renewal_is_one_renewed_webhook_body(b: Backend) {
-    let eco = Eco::start(b).await;
+on_both!(
+    a_renewal_is_one_webhook_failed_after_bounded_attempts_then_retried,
+    a_renewal_is_one_webhook_failed_after_bounded_attempts_then_retried_body
+);
+async fn a_renewal_is_one_webhook_failed_after_bounded_attempts_then_retried_body(b: Backend) {
+    // Two attempts, then the delivery is marked failed.
+    let eco = Eco::start_with(b, |c| c.webhook_max_attempts = 2).await;
     let sp = tenant(&eco, "SPPHONE", json!({})).await;
     let (_, card, user) = customer(&eco, &sp, "見本　四郎", "1985-06-15").await;
     // Subscribed by the evidence of a verification.
@@ -462,8 +466,8 @@ async fn a_renewal_is_one_renewed_webhook_body(b: Backend) {
     let (status, body) =
         eco.p.post("/v1/monitoring/subscriptions", &sp.key, json!({"evidence_id": out["evidence_id"]})).await;
     assert_eq!((status, body["user_id"].as_str()), (201, Some(user.as_str())), "{body}");
-    let receiver = Receiver::start().await;
-    let secret = set_webhook(&eco, &sp, &receiver.url()).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let secret = set_webhook(&eco, &sp, &format!("http://{port}/hook")).await;
 
     // Three months before the 5th birthday the card is renewed: both certificates superseded.
     eco.clock.set(OffsetDateTime::new_utc(Date::from_calendar_date(2030, Month::April, 1).unwrap(), Time::MIDNIGHT));
@@ -472,7 +476,23 @@ async fn a_renewal_is_one_renewed_webhook_body(b: Backend) {
     eco.publish_and_refresh().await;
     let out = run(&eco).await;
     assert_eq!((out["revoked"].as_u64(), out["events"].as_u64()), (Some(2), Some(1)), "{out}");
+    // The receiver is down for both attempts: the delivery is marked failed, and stays so.
+    assert_eq!(deliver(&eco).await["failed"], 1);
+    eco.clock.advance(Duration::seconds(31));
+    assert_eq!(deliver(&eco).await["gave_up"], 1);
+    eco.clock.advance(Duration::days(1));
+    assert_eq!(deliver(&eco).await["failed"], 0);
+    let (_, list) = eco.p.get("/v1/webhook/deliveries?status=failed", &sp.key).await;
+    assert_eq!(list["deliveries"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list["deliveries"][0]["attempts"], 2);
+    let id = list["deliveries"][0]["id"].as_str().unwrap().to_owned();
+    // The SP fixes its receiver and asks for the delivery again.
+    let receiver = Receiver::start_on(&port.to_string()).await;
+    let (status, body) = eco.p.post(&format!("/v1/webhook/deliveries/{id}/retry"), &sp.key, json!({})).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("pending")), "{body}");
     assert_eq!(deliver(&eco).await["delivered"], 1);
+    let (status, body) = eco.p.post(&format!("/v1/webhook/deliveries/{id}/retry"), &sp.key, json!({})).await;
+    assert_eq!(status, 409, "a delivered event is not retried: {body}");
     let got = receiver.received();
     assert_eq!(got.len(), 1);
     let event = verified(&got[0], &secret);
