@@ -27,7 +27,7 @@ pub use consents::ConsentStore;
 pub use error::PlatformError;
 pub use evidence::{EvidenceRecord, EvidenceStore, NewEvidence};
 pub use hanko_store::{Clock, ManualClock, SystemClock};
-pub use monitoring::{MonitoringReport, MonitoringStore};
+pub use monitoring::{MonitoringReport, MonitoringStore, NewEvent};
 pub use revocation::CrlRefresh;
 pub use service::{serve, spawn_background};
 pub use store::SqlStore;
