@@ -275,6 +275,20 @@ impl Client {
         self.call(reqwest::Method::GET, &format!("/v1/evidence/{}/proof", path_segment(id)?), None).await
     }
 
+    /// A page of the SP's evidence records: `query` is the URL query (`user_id=…&result=OK&limit=50`,
+    /// see `GET /v1/evidence`), percent-encoded by the caller.
+    pub async fn search_evidence(&self, query: &str) -> Result<Value, Error> {
+        if query.bytes().any(|b| matches!(b, b'#' | b'/' | b'?') || b.is_ascii_control()) {
+            return Err(Error::Config("the query must be percent-encoded key=value pairs".into()));
+        }
+        self.call(reqwest::Method::GET, &format!("/v1/evidence?{query}"), None).await
+    }
+
+    /// Deletes one of the SP's evidence records (its content; the log keeps its hash).
+    pub async fn delete_evidence(&self, id: &str) -> Result<Value, Error> {
+        self.call(reqwest::Method::DELETE, &format!("/v1/evidence/{}", path_segment(id)?), None).await
+    }
+
     /// One of the SP's evidence records (as JSON: the record as logged).
     pub async fn evidence(&self, id: &str) -> Result<Value, Error> {
         self.call(reqwest::Method::GET, &format!("/v1/evidence/{}", path_segment(id)?), None).await
