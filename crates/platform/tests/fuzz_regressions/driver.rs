@@ -78,6 +78,7 @@ const ROUTES: &[(M, &str, &[&str])] = &[
     (M::G, "/v1/webhook/deliveries", &[]),
     (M::G, "/v1/webhook/deliveries/{}", &[]),
     (M::P, "/v1/webhook/deliveries/{}/retry", &[]),
+    (M::G, "/v1/evidence", &[]),
 ];
 
 struct Fixture {
