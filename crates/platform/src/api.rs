@@ -16,12 +16,16 @@ use crate::Platform;
 /// document at `/openapi.json`.
 pub fn router(platform: Arc<Platform>) -> Router {
     let max_body = platform.config.max_body;
+    let max_document_body = platform.config.max_document_body;
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/healthz", get(health))
         .merge(crate::tenants::routes())
         .merge(crate::verify::routes())
+        .merge(crate::formats::routes(max_document_body))
         .merge(crate::evidence::routes())
+        .merge(crate::login::routes())
+        .merge(crate::userapi::routes())
         .merge(crate::meter::routes())
         .fallback(|| async { PlatformError::not_found("route", "for this path") })
         .layer(axum::middleware::map_response(problem_for_rejections))

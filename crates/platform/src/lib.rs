@@ -5,6 +5,10 @@ mod authority;
 mod config;
 mod error;
 mod evidence;
+pub mod evidence_log;
+mod formats;
+mod identity;
+mod login;
 mod meter;
 mod ocsp;
 pub mod openapi;
@@ -13,6 +17,7 @@ mod schema;
 mod service;
 mod store;
 mod tenants;
+mod userapi;
 mod users;
 mod verify;
 
@@ -24,7 +29,13 @@ pub use authority::{AuthorityClient, CrlListing, Fetched};
 pub use config::{Config, Environment};
 pub use error::PlatformError;
 pub use evidence::{EvidenceRecord, EvidenceStore, NewEvidence};
+pub use evidence_log::{check_bundle, BundleReport, EvidenceKeys, LogReport, LogStore, StoredCheckpoint};
+pub use formats::{
+    load_or_create_jwe_key, CmsRequest, FormatOutcome, PdfReport, PdfRequest, PdfSignatureReport, SignResultRequest,
+    JWE_KEY_FILE,
+};
 pub use hanko_store::{Clock, ManualClock, SystemClock};
+pub use login::{Challenge, CHALLENGE_BYTES};
 pub use meter::{
     jst_month, MeterLine, MeterReport, MeterStore, MeterTotal, TenantRef, AUTH_CHECK_YEN, CORRESPONDING_SERIAL_YEN,
     LATEST_FACTS_YEN, PLATFORM_LINE, SIGNATURE_CHECK_YEN,
@@ -34,7 +45,8 @@ pub use revocation::{CrlHeld, CrlRefresh, AFTER_NEXT_UPDATE, CRL_DIR, MISSING_RE
 pub use service::{serve, spawn_background};
 pub use store::SqlStore;
 pub use tenants::{AdminCaller, CheckMethod, FactItem, IssuedKey, NewTenant, Role, SpCaller, Tenant, TenantStore};
-pub use users::UserStore;
+pub use userapi::CheckPurpose;
+pub use users::{Binding, BoundBy, BoundCertificate, StatusCheck, Taken, UserRecord, UserStore};
 pub use verify::{certificate_type, classify, Checked, Outcome, Reason, ResultCode, SignatureRequest};
 
 use hanko_pki::verify::TrustStore;
@@ -56,6 +68,9 @@ pub struct Platform {
     trust: RwLock<Arc<TrustStore>>,
     pub(crate) crls: revocation::Crls,
     pub(crate) meter: meter::MeterBuffer,
+    pub(crate) evidence_keys: evidence_log::EvidenceKeys,
+    /// The key sign results (JWE) are addressed to (`DATA_DIR/jwe.key`).
+    pub(crate) jwe_key: hanko_pki::jwe::JweDecryptionKey,
 }
 
 impl std::fmt::Debug for Platform {
@@ -89,6 +104,9 @@ impl Platform {
     ) -> Result<Platform, PlatformError> {
         let trust = load_anchors(&config.data_dir.join(ANCHORS_DIR), config.environment)?;
         let authority = AuthorityClient::new(&config.authority_url, authority_key)?;
+        let evidence_keys =
+            evidence_log::EvidenceKeys::load_or_create(&config.data_dir.join(evidence_log::EVIDENCE_DIR), clock.now())?;
+        let jwe_key = formats::load_or_create_jwe_key(&config.data_dir)?;
         let platform = Platform {
             store,
             config,
@@ -97,6 +115,8 @@ impl Platform {
             trust: RwLock::new(Arc::new(trust)),
             crls: Default::default(),
             meter: Default::default(),
+            evidence_keys,
+            jwe_key,
         };
         if platform.config.load_crls {
             platform.load_crls().await?;

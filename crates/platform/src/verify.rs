@@ -272,7 +272,7 @@ impl Platform {
                 .map(|c| c.kind())
         });
         let user_id = match &verified {
-            Some(v) => Some(self.user_for(&tenant.id, &v.serial().to_string(), v.kind().as_str()).await?),
+            Some(v) => Some(self.user_for(tenant, v).await?),
             None => None,
         };
         let facts = verified.as_ref().and_then(|v| tenant_facts(tenant, v));
