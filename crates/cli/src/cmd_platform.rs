@@ -26,6 +26,10 @@ pub(crate) enum Command {
     /// Add a tenant: a service provider's service (SP事業者ID + サービスID), registered at the
     /// authority first (which must be running). Prints its API key once.
     AddTenant(AddTenantArgs),
+    /// Monitoring (現況確認): fetch the CRLs, check every monitored user's certificates, report
+    /// the checks to the authority, store the new events and deliver the due webhooks. With
+    /// --once a single pass (what a cron job runs); otherwise every --interval seconds.
+    Monitor(MonitorArgs),
     /// Issue another API key for a tenant (printed once).
     TenantKey {
         #[command(flatten)]
@@ -141,6 +145,23 @@ pub(crate) struct InitArgs {
     /// e.g. the real J-LIS certificates of shared/data/jlis-ca. Repeatable.
     #[arg(long, required = true)]
     anchors: Vec<String>,
+    /// The platform's verifier id at the authority (TPF…, printed by `hanko authority
+    /// add-verifier --role platform`), named in the consent documents the platform prepares
+    /// (written to DATA_DIR/authority.id).
+    #[arg(long)]
+    authority_id: Option<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct MonitorArgs {
+    #[command(flatten)]
+    common: Common,
+    /// One pass, then exit.
+    #[arg(long)]
+    once: bool,
+    /// Seconds between passes (without --once).
+    #[arg(long, default_value_t = 86_400)]
+    interval: u64,
 }
 
 #[derive(Args)]
@@ -160,6 +181,9 @@ pub(crate) struct ServeArgs {
     /// A128GCM, A256CBC-HS512, A192CBC-HS384, A128CBC-HS256).
     #[arg(long, value_delimiter = ',', default_value = "A256GCM")]
     jwe_enc: Vec<String>,
+    /// Run the monitoring job (現況確認) every this many seconds.
+    #[arg(long, default_value_t = 86_400)]
+    monitoring_interval: u64,
 }
 
 #[derive(Args)]
@@ -314,6 +338,11 @@ async fn run_async(cmd: Command, json_out: bool) -> Result<ExitCode> {
             let key_path = c.data_dir.join(hanko_platform::AUTHORITY_KEY_FILE);
             hanko_store::write_atomic(&key_path, key.as_bytes(), 0o600)
                 .with_context(|| format!("writing {}", key_path.display()))?;
+            if let Some(id) = &i.authority_id {
+                let id_path = c.data_dir.join(hanko_platform::AUTHORITY_ID_FILE);
+                hanko_store::write_atomic(&id_path, format!("{}\n", id.trim()).as_bytes(), 0o644)
+                    .with_context(|| format!("writing {}", id_path.display()))?;
+            }
             let db = connect(c).await?;
             let binding = c.data_dir.join(BINDING_FILE);
             let id = match std::fs::read_to_string(&binding) {
@@ -355,6 +384,7 @@ async fn run_async(cmd: Command, json_out: bool) -> Result<ExitCode> {
             })
         }
         Command::Serve(s) => serve(s).await,
+        Command::Monitor(m) => monitor(m, json_out).await,
         Command::AddTenant(a) => {
             let p = open(&a.common, |_| {}).await?;
             let issued = p
@@ -383,6 +413,7 @@ async fn run_async(cmd: Command, json_out: bool) -> Result<ExitCode> {
                 format!("tenant {} added; API key (shown once): {}", issued.tenant.id, issued.api_key)
             })
         }
+        Command::Evidence(e) => evidence(e, json_out).await,
         Command::Report { common, month, tenant } => {
             let p = open(&common, |_| {}).await?;
             let month = month.unwrap_or_else(|| hanko_platform::jst_month(time::OffsetDateTime::now_utc()));
@@ -405,7 +436,6 @@ async fn run_async(cmd: Command, json_out: bool) -> Result<ExitCode> {
                 out
             })
         }
-        Command::Evidence(e) => evidence(e, json_out).await,
         Command::TenantKey { common, id } => {
             let p = open(&common, |_| {}).await?;
             let issued = p.add_tenant_key(&id).await?;
@@ -439,10 +469,12 @@ async fn serve(s: ServeArgs) -> Result<ExitCode> {
     let refresh = std::time::Duration::from_secs(s.crl_refresh.max(1));
     let jwe_policy = hanko_pki::jwe::JwePolicy::from_names(&s.jwe_alg, &s.jwe_enc)
         .map_err(|e| Failure::bad_input("bad-input", format!("--jwe-alg/--jwe-enc: {e}")))?;
+    let monitoring = std::time::Duration::from_secs(s.monitoring_interval.max(60));
     let p = open(&s.common, |config| {
         config.crl_refresh = refresh;
         config.jwe_policy = jwe_policy;
         config.load_crls = true;
+        config.monitoring_interval = monitoring;
     })
     .await?;
     let listener =
@@ -594,4 +626,32 @@ fn extract_bundle(bundle: &serde_json::Value, dir: &Path) -> Result<()> {
     write("tsa.pem", pem(decode(&bundle["log"]["tsa_certificate"]))?.as_bytes())?;
     write("tsa-ca.pem", pem(decode(&bundle["log"]["tsa_ca_certificate"]))?.as_bytes())?;
     Ok(())
+}
+
+async fn monitor(m: MonitorArgs, json_out: bool) -> Result<ExitCode> {
+    let p = open(&m.common, |_| {}).await?;
+    loop {
+        p.refresh_crls().await?;
+        let report = p.run_monitoring().await?;
+        let delivered = p.deliver_webhooks().await?;
+        if m.once {
+            let failed = !report.errors.is_empty();
+            print(json_out, json!({"monitoring": report, "webhooks": delivered}), || {
+                format!(
+                    "{} users, {} certificates checked ({} revoked, {} reported to the authority); {} new events; \
+                     webhooks: {} delivered, {} failed{}",
+                    report.users,
+                    report.certificates,
+                    report.revoked,
+                    report.reported,
+                    report.events,
+                    delivered.delivered,
+                    delivered.failed,
+                    report.errors.iter().map(|e| format!("\n  error: {e}")).collect::<String>()
+                )
+            })?;
+            return Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS });
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(m.interval.max(60))).await;
+    }
 }

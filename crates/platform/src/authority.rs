@@ -105,6 +105,18 @@ impl AuthorityClient {
         Ok(r.created)
     }
 
+    /// Sends `request` and reads any answer: its status and JSON body (`null` when the body is
+    /// not JSON); [`PlatformError::Unavailable`] when the authority cannot be reached.
+    pub async fn answer(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::StatusCode, serde_json::Value), PlatformError> {
+        let response = send(request).await?;
+        let status = response.status();
+        let body = response.json::<serde_json::Value>().await.unwrap_or(serde_json::Value::Null);
+        Ok((status, body))
+    }
+
     /// The CRLs the platform may download.
     pub async fn crl_list(&self) -> Result<Vec<CrlListing>, PlatformError> {
         let list: CrlList = self.json(self.request(reqwest::Method::GET, "/v1/crl", None)).await?;

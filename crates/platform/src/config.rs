@@ -62,6 +62,17 @@ pub struct Config {
     /// Load the CRLs kept under the data directory at open (a serving node: yes; a one-off
     /// command such as `hanko platform add-tenant`: no need to index a national CRL).
     pub load_crls: bool,
+    /// The platform's verifier id at the authority (`TPF…`), named in the consent documents it
+    /// prepares; `Platform::open` reads `DATA_DIR/authority.id` when this is `None`.
+    pub verifier_id: Option<String>,
+    /// How often the monitoring job (現況確認) runs (default daily).
+    pub monitoring_interval: Duration,
+    /// How often the webhook outbox is polled for due deliveries.
+    pub webhook_poll: Duration,
+    /// Delivery attempts of a webhook event before it is marked failed.
+    pub webhook_max_attempts: u32,
+    /// The first retry delay; each further one doubles (capped at 6 hours).
+    pub webhook_backoff: Duration,
 }
 
 impl Config {
@@ -81,6 +92,11 @@ impl Config {
             max_live_challenges: 10_000,
             ocsp_free_until: time::macros::datetime!(2025-12-31 15:00 UTC),
             load_crls: true,
+            verifier_id: None,
+            monitoring_interval: Duration::from_secs(24 * 3600),
+            webhook_poll: Duration::from_secs(5),
+            webhook_max_attempts: 12,
+            webhook_backoff: Duration::from_secs(30),
         }
     }
 }

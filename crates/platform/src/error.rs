@@ -65,6 +65,17 @@ pub enum PlatformError {
     /// Signing or encoding failed (an internal error).
     #[error("PKI: {0}")]
     Pki(String),
+    /// A refusal an SP tells apart by its stable `code` (added to the problem body), e.g. the
+    /// consent errors of the latest-facts relay (`not_consented`, `consent_withdrawn` …).
+    #[error("{detail}")]
+    Refused {
+        /// The HTTP status (4xx).
+        status: StatusCode,
+        /// The stable code.
+        code: &'static str,
+        /// A sentence for a person.
+        detail: String,
+    },
 }
 
 impl PlatformError {
@@ -89,6 +100,7 @@ impl PlatformError {
             PlatformError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             PlatformError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             PlatformError::Authority(_) => StatusCode::BAD_GATEWAY,
+            PlatformError::Refused { status, .. } => *status,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -128,12 +140,15 @@ impl IntoResponse for PlatformError {
         } else {
             self.to_string()
         };
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "type": "about:blank",
             "title": status.canonical_reason().unwrap_or("error"),
             "status": status.as_u16(),
             "detail": detail,
         });
+        if let PlatformError::Refused { code, .. } = &self {
+            body["code"] = serde_json::json!(code);
+        }
         let mut response = (status, body.to_string()).into_response();
         response
             .headers_mut()

@@ -3,6 +3,7 @@
 mod api;
 mod authority;
 mod config;
+mod consents;
 mod error;
 mod evidence;
 pub mod evidence_log;
@@ -10,6 +11,7 @@ mod formats;
 mod identity;
 mod login;
 mod meter;
+mod monitoring;
 mod ocsp;
 pub mod openapi;
 mod revocation;
@@ -20,6 +22,7 @@ mod tenants;
 mod userapi;
 mod users;
 mod verify;
+mod webhooks;
 
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -27,6 +30,7 @@ use std::sync::{Arc, RwLock};
 pub use api::router;
 pub use authority::{AuthorityClient, CrlListing, Fetched};
 pub use config::{Config, Environment};
+pub use consents::ConsentStore;
 pub use error::PlatformError;
 pub use evidence::{EvidenceRecord, EvidenceStore, NewEvidence};
 pub use evidence_log::{check_bundle, BundleReport, EvidenceKeys, LogReport, LogStore, StoredCheckpoint};
@@ -40,6 +44,7 @@ pub use meter::{
     jst_month, MeterLine, MeterReport, MeterStore, MeterTotal, TenantRef, AUTH_CHECK_YEN, CORRESPONDING_SERIAL_YEN,
     LATEST_FACTS_YEN, PLATFORM_LINE, SIGNATURE_CHECK_YEN,
 };
+pub use monitoring::{MonitoringReport, MonitoringStore, NewEvent};
 pub use ocsp::OCSP_MAX_AGE;
 pub use revocation::{CrlHeld, CrlRefresh, AFTER_NEXT_UPDATE, CRL_DIR, MISSING_RETRY, RETRY as CRL_RETRY};
 pub use service::{serve, spawn_background};
@@ -48,6 +53,7 @@ pub use tenants::{AdminCaller, CheckMethod, FactItem, IssuedKey, NewTenant, Role
 pub use userapi::CheckPurpose;
 pub use users::{Binding, BoundBy, BoundCertificate, StatusCheck, Taken, UserRecord, UserStore};
 pub use verify::{certificate_type, classify, Checked, Outcome, Reason, ResultCode, SignatureRequest};
+pub use webhooks::{sign_webhook, DeliveryReport, WebhookStore};
 
 use hanko_pki::verify::TrustStore;
 use hanko_pki::{CaKind, PolicySet};
@@ -56,8 +62,14 @@ use zeroize::Zeroizing;
 
 /// Everything the platform stores: one trait per area, implemented together by [`SqlStore`] for
 /// SQLite and PostgreSQL.
-pub trait Repository: TenantStore + EvidenceStore + UserStore + MeterStore {}
-impl<T: TenantStore + EvidenceStore + UserStore + MeterStore> Repository for T {}
+pub trait Repository:
+    TenantStore + EvidenceStore + UserStore + MeterStore + MonitoringStore + WebhookStore + ConsentStore
+{
+}
+impl<T: TenantStore + EvidenceStore + UserStore + MeterStore + MonitoringStore + WebhookStore + ConsentStore> Repository
+    for T
+{
+}
 
 /// The platform operator service. Cheap to share (`Arc`).
 pub struct Platform {
@@ -67,10 +79,10 @@ pub struct Platform {
     pub(crate) authority: AuthorityClient,
     trust: RwLock<Arc<TrustStore>>,
     pub(crate) crls: revocation::Crls,
-    pub(crate) meter: meter::MeterBuffer,
     pub(crate) evidence_keys: evidence_log::EvidenceKeys,
     /// The key sign results (JWE) are addressed to (`DATA_DIR/jwe.key`).
     pub(crate) jwe_key: hanko_pki::jwe::JweDecryptionKey,
+    pub(crate) meter: meter::MeterBuffer,
 }
 
 impl std::fmt::Debug for Platform {
@@ -81,6 +93,9 @@ impl std::fmt::Debug for Platform {
 
 /// The file under the data directory holding the platform's API key at the authority.
 pub const AUTHORITY_KEY_FILE: &str = "authority.key";
+/// The file under the data directory holding the platform's verifier id at the authority
+/// (`TPF…`, printed by `hanko authority add-verifier --role platform`); optional.
+pub const AUTHORITY_ID_FILE: &str = "authority.id";
 /// The directory of trust anchors (`signature-*.der`, `auth-*.der`) under the data directory.
 pub const ANCHORS_DIR: &str = "anchors";
 
@@ -91,6 +106,13 @@ impl Platform {
         let key_path = config.data_dir.join(AUTHORITY_KEY_FILE);
         let key = std::fs::read_to_string(&key_path).map_err(|e| PlatformError::io("authority key", &key_path, e))?;
         let key = Zeroizing::new(key.trim().to_owned());
+        let mut config = config;
+        if config.verifier_id.is_none() {
+            config.verifier_id = std::fs::read_to_string(config.data_dir.join(AUTHORITY_ID_FILE))
+                .ok()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty());
+        }
         let store = Arc::new(SqlStore::new(db).await?);
         Platform::with_store(store, config, clock, key).await
     }
@@ -114,9 +136,9 @@ impl Platform {
             authority,
             trust: RwLock::new(Arc::new(trust)),
             crls: Default::default(),
-            meter: Default::default(),
             evidence_keys,
             jwe_key,
+            meter: Default::default(),
         };
         if platform.config.load_crls {
             platform.load_crls().await?;

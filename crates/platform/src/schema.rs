@@ -31,6 +31,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("schema/4-sqlite.sql"),
         postgres: include_str!("schema/4-postgres.sql"),
     },
+    Migration {
+        version: 5,
+        description: "monitoring subscriptions and events (the webhook outbox), webhooks, consents",
+        sqlite: include_str!("schema/5-sqlite.sql"),
+        postgres: include_str!("schema/5-postgres.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ pub fn spawn_background(platform: &Arc<Platform>) -> Vec<tokio::task::JoinHandle
         tokio::spawn(crate::evidence_log::task(platform.clone())),
         tokio::spawn(crate::identity::task(platform.clone())),
         tokio::spawn(crate::meter::task(platform.clone())),
+        tokio::spawn(crate::monitoring::task(platform.clone())),
+        tokio::spawn(crate::webhooks::task(platform.clone())),
     ]
 }
 

@@ -8,6 +8,7 @@ mod evidence;
 mod formats;
 mod identity;
 mod login;
+mod monitoring;
 mod revocation;
 mod signature;
 mod tenants;
