@@ -196,7 +196,11 @@ impl Platform {
             .request(reqwest::Method::POST, "/v1/serials/corresponding", Some(&tenant.sp_header()))
             .json(&serde_json::json!({"serial": serial}));
         let answer: CorrespondingAnswer = match self.authority.json(request).await {
-            Ok(a) => a,
+            Ok(a) => {
+                // Billed to the SP by the authority (2 yen): mirrored in the platform's meter.
+                self.meter(tenant, "corresponding-serial", 1);
+                a
+            }
             Err(PlatformError::Authority(detail)) => {
                 tracing::warn!(tenant = %tenant.id, %detail, "corresponding serial not available");
                 return Ok(Vec::new());
@@ -275,7 +279,10 @@ impl Platform {
                 let path = format!("/v1/serials/{}/successor", c.serial);
                 let request = self.authority.request(reqwest::Method::GET, &path, Some(&tenant.sp_header()));
                 let chain = match self.authority.json::<SuccessorAnswer>(request).await {
-                    Ok(a) => a.chain,
+                    Ok(a) => {
+                        self.meter(tenant, "successor-lookup", 1);
+                        a.chain
+                    }
                     Err(PlatformError::Authority(detail)) => {
                         tracing::warn!(tenant = %tenant.id, %detail, "successor not available");
                         continue;
