@@ -74,6 +74,9 @@ pub(crate) struct ServeArgs {
     /// Fetch the CRLs again every this many seconds (an unchanged CRL costs one 304).
     #[arg(long, default_value_t = 900)]
     crl_refresh: u64,
+    /// How long a login challenge may be answered, in seconds (10–3600).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(10..=3600))]
+    challenge_lifetime: u64,
 }
 
 #[derive(Args)]
@@ -323,7 +326,12 @@ async fn serve(s: ServeArgs) -> Result<ExitCode> {
         }
     }
     let refresh = std::time::Duration::from_secs(s.crl_refresh.max(1));
-    let p = open(&s.common, |config| config.crl_refresh = refresh).await?;
+    let challenge_lifetime = std::time::Duration::from_secs(s.challenge_lifetime);
+    let p = open(&s.common, |config| {
+        config.crl_refresh = refresh;
+        config.challenge_lifetime = challenge_lifetime;
+    })
+    .await?;
     let listener =
         tokio::net::TcpListener::bind(&s.listen).await.with_context(|| format!("listening on {}", s.listen))?;
     let addr = listener.local_addr()?;
