@@ -5,8 +5,12 @@ mod authority;
 mod config;
 mod error;
 mod evidence;
+pub mod evidence_log;
+mod formats;
 mod identity;
 mod login;
+mod meter;
+mod ocsp;
 pub mod openapi;
 mod revocation;
 mod schema;
@@ -25,9 +29,19 @@ pub use authority::{AuthorityClient, CrlListing, Fetched};
 pub use config::{Config, Environment};
 pub use error::PlatformError;
 pub use evidence::{EvidenceRecord, EvidenceStore, NewEvidence};
+pub use evidence_log::{check_bundle, BundleReport, EvidenceKeys, LogReport, LogStore, StoredCheckpoint};
+pub use formats::{
+    load_or_create_jwe_key, CmsRequest, FormatOutcome, PdfReport, PdfRequest, PdfSignatureReport, SignResultRequest,
+    JWE_KEY_FILE,
+};
 pub use hanko_store::{Clock, ManualClock, SystemClock};
 pub use login::{Challenge, CHALLENGE_BYTES};
-pub use revocation::CrlRefresh;
+pub use meter::{
+    jst_month, MeterLine, MeterReport, MeterStore, MeterTotal, TenantRef, AUTH_CHECK_YEN, CORRESPONDING_SERIAL_YEN,
+    LATEST_FACTS_YEN, PLATFORM_LINE, SIGNATURE_CHECK_YEN,
+};
+pub use ocsp::OCSP_MAX_AGE;
+pub use revocation::{CrlHeld, CrlRefresh, AFTER_NEXT_UPDATE, CRL_DIR, MISSING_RETRY, RETRY as CRL_RETRY};
 pub use service::{serve, spawn_background};
 pub use store::SqlStore;
 pub use tenants::{AdminCaller, CheckMethod, FactItem, IssuedKey, NewTenant, Role, SpCaller, Tenant, TenantStore};
@@ -42,8 +56,8 @@ use zeroize::Zeroizing;
 
 /// Everything the platform stores: one trait per area, implemented together by [`SqlStore`] for
 /// SQLite and PostgreSQL.
-pub trait Repository: TenantStore + EvidenceStore + UserStore {}
-impl<T: TenantStore + EvidenceStore + UserStore> Repository for T {}
+pub trait Repository: TenantStore + EvidenceStore + UserStore + MeterStore {}
+impl<T: TenantStore + EvidenceStore + UserStore + MeterStore> Repository for T {}
 
 /// The platform operator service. Cheap to share (`Arc`).
 pub struct Platform {
@@ -53,6 +67,10 @@ pub struct Platform {
     pub(crate) authority: AuthorityClient,
     trust: RwLock<Arc<TrustStore>>,
     pub(crate) crls: revocation::Crls,
+    pub(crate) evidence_keys: evidence_log::EvidenceKeys,
+    /// The key sign results (JWE) are addressed to (`DATA_DIR/jwe.key`).
+    pub(crate) jwe_key: hanko_pki::jwe::JweDecryptionKey,
+    pub(crate) meter: meter::MeterBuffer,
 }
 
 impl std::fmt::Debug for Platform {
@@ -86,12 +104,34 @@ impl Platform {
     ) -> Result<Platform, PlatformError> {
         let trust = load_anchors(&config.data_dir.join(ANCHORS_DIR), config.environment)?;
         let authority = AuthorityClient::new(&config.authority_url, authority_key)?;
-        Ok(Platform { store, config, clock, authority, trust: RwLock::new(Arc::new(trust)), crls: Default::default() })
+        let evidence_keys =
+            evidence_log::EvidenceKeys::load_or_create(&config.data_dir.join(evidence_log::EVIDENCE_DIR), clock.now())?;
+        let jwe_key = formats::load_or_create_jwe_key(&config.data_dir)?;
+        let platform = Platform {
+            store,
+            config,
+            clock,
+            authority,
+            trust: RwLock::new(Arc::new(trust)),
+            crls: Default::default(),
+            evidence_keys,
+            jwe_key,
+            meter: Default::default(),
+        };
+        if platform.config.load_crls {
+            platform.load_crls().await?;
+        }
+        Ok(platform)
     }
 
     /// The trust anchors (the authority's CA generations).
     pub fn trust(&self) -> Arc<TrustStore> {
         self.trust.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Switches new trust anchors in (see `revocation`: anchors/ is read again at each refresh).
+    pub(crate) fn set_trust(&self, trust: TrustStore) {
+        *self.trust.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(trust);
     }
 
     /// The storage.

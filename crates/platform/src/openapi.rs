@@ -8,7 +8,10 @@ use serde_json::{json, Map, Value};
 const FRAGMENTS: &[(&str, &str)] = &[
     ("tenants", include_str!("openapi/tenants.json")),
     ("verification", include_str!("openapi/verification.json")),
+    ("evidence", include_str!("openapi/evidence.json")),
+    ("formats", include_str!("openapi/formats.json")),
     ("identity", include_str!("openapi/identity.json")),
+    ("meter", include_str!("openapi/meter.json")),
 ];
 
 /// The merged document.
@@ -106,9 +109,11 @@ mod tests {
             include_str!("api.rs"),
             include_str!("tenants.rs"),
             include_str!("verify.rs"),
+            include_str!("formats.rs"),
             include_str!("evidence.rs"),
             include_str!("login.rs"),
             include_str!("userapi.rs"),
+            include_str!("meter.rs"),
         ];
         let mut routes = 0;
         for source in sources {
