@@ -16,5 +16,5 @@ mod crl;
 mod jlis_ca;
 mod jwe;
 mod ocsp;
-mod tsp;
 mod pades;
+mod tsp;
