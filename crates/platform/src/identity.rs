@@ -118,7 +118,9 @@ impl Platform {
             if let Some(r) = index.lookup(serial) {
                 return CrlState::Revoked(r);
             }
-            if index.next_update().is_some_and(|n| n < now) {
+            // A stale CRL of an expired CA generation is no gap: none of its certificates can
+            // be valid any more.
+            if index.next_update().is_some_and(|n| n < now) && a.certificate().not_after() >= now {
                 stale = true;
             }
         }
