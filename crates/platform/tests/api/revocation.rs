@@ -15,6 +15,21 @@ use crate::on_both;
 
 const CONTRACT: &[u8] = "保険契約申込書 (synthetic test document)".as_bytes();
 
+/// Checks that `sp_id/web` is registered at the authority as a service of the test platform
+/// (what an OCSP check with `X-Hanko-SP` needs): adding the tenant registered it, so the
+/// platform's own (idempotent) registration answers "registered already".
+async fn register_at_authority(eco: &Eco, sp_id: &str) {
+    let (status, out) = eco
+        .a
+        .post(
+            "/v1/platform/services",
+            &eco.platform_key,
+            json!({"sp_id": sp_id, "service_id": "web", "name": format!("test SP {sp_id}")}),
+        )
+        .await;
+    assert_eq!((status, &out["created"]), (200, &json!(false)), "{out}");
+}
+
 async fn verify(eco: &Eco, sp: &Sp, cert: &str, sig: &str) -> (u16, Value) {
     eco.p
         .post(
@@ -70,6 +85,7 @@ on_both!(ocsp_tenant_gets_ok_then_revoked_with_the_response_kept_as_evidence, oc
 async fn ocsp_ok_then_revoked_body(b: Backend) {
     let eco = Eco::start(b).await;
     let sp = eco.tenant("SPINS", json!({"check_method": "ocsp"})).await;
+    register_at_authority(&eco, "SPINS").await;
     let (person, card) = eco.person_with_card("見本　花子", "1990-05-17").await;
     let (cert, sig) = eco.sign(&card, CONTRACT);
 
@@ -123,7 +139,22 @@ async fn ocsp_ok_then_revoked_body(b: Backend) {
 on_both!(an_ocsp_check_the_authority_refuses_is_a_clear_503, ocsp_refused_body);
 async fn ocsp_refused_body(b: Backend) {
     let eco = Eco::start(b).await;
-    let sp = eco.tenant("SPNEW", json!({"check_method": "ocsp"})).await;
+    // Adding a tenant registers it at the authority; a tenant the authority does not know (one
+    // stored before registration existed, or whose registration was withdrawn there) is made
+    // here through the store.
+    let tenant = hanko_platform::Tenant {
+        id: "TNUNREGISTERED".into(),
+        sp_id: "SPNEW".into(),
+        service_id: "web".into(),
+        name: "unregistered".into(),
+        check_method: hanko_platform::CheckMethod::Ocsp,
+        facts: vec![],
+        sensitive: true,
+        created_at: eco.clock.now(),
+    };
+    eco.platform.store().add_tenant(&tenant).await.unwrap();
+    let key = eco.platform.add_tenant_key(&tenant.id).await.unwrap().api_key;
+    let sp = Sp { id: tenant.id.clone(), key };
     let (_, card) = eco.person_with_card("見本　太郎", "1985-04-01").await;
     let (cert, sig) = eco.sign(&card, CONTRACT);
     // Garbage is a clear result, and no OCSP request is sent (nor billed) for it.
