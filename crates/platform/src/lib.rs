@@ -54,6 +54,9 @@ pub struct Platform {
     pub(crate) authority: AuthorityClient,
     trust: RwLock<Arc<TrustStore>>,
     pub(crate) crls: revocation::Crls,
+    /// The client webhooks are delivered with (`https` with the system's roots and
+    /// `Config::webhook_ca`; no redirects).
+    pub(crate) webhook_http: webhooks::WebhookClient,
 }
 
 impl std::fmt::Debug for Platform {
@@ -97,7 +100,16 @@ impl Platform {
     ) -> Result<Platform, PlatformError> {
         let trust = load_anchors(&config.data_dir.join(ANCHORS_DIR), config.environment)?;
         let authority = AuthorityClient::new(&config.authority_url, authority_key)?;
-        Ok(Platform { store, config, clock, authority, trust: RwLock::new(Arc::new(trust)), crls: Default::default() })
+        let webhook_http = webhooks::WebhookClient::new(config.webhook_ca.as_deref())?;
+        Ok(Platform {
+            store,
+            config,
+            clock,
+            authority,
+            trust: RwLock::new(Arc::new(trust)),
+            crls: Default::default(),
+            webhook_http,
+        })
     }
 
     /// The trust anchors (the authority's CA generations).

@@ -541,3 +541,93 @@ async fn a_renewal_is_one_webhook_failed_after_bounded_attempts_then_retried_bod
     assert_eq!(status, 204);
     assert_eq!(run(&eco).await["users"], 0);
 }
+
+/// A test CA and a server certificate for 127.0.0.1, made with the openssl CLI:
+/// (CA PEM path, server certificate PEM path, server key PEM path).
+fn tls_files(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let sh = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    sh(&[
+        &["req", "-x509"][..],
+        &ec,
+        &["-keyout", "ca.key", "-out", "ca.pem", "-days", "30"],
+        &[
+            "-subj",
+            "/O=JPKI-TEST/CN=test webhook CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+        ],
+    ]
+    .concat());
+    sh(&[&["req"][..], &ec, &["-keyout", "hook.key", "-out", "hook.csr", "-subj", "/O=JPKI-TEST/CN=127.0.0.1"]]
+        .concat());
+    std::fs::write(
+        dir.join("hook.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    sh(&[
+        "x509",
+        "-req",
+        "-in",
+        "hook.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "hook.pem",
+        "-days",
+        "30",
+        "-extfile",
+        "hook.ext",
+    ]);
+    (dir.join("ca.pem"), dir.join("hook.pem"), dir.join("hook.key"))
+}
+
+on_both!(webhooks_go_over_https_to_a_trusted_receiver_only, webhooks_go_over_https_to_a_trusted_receiver_only_body);
+async fn webhooks_go_over_https_to_a_trusted_receiver_only_body(b: Backend) {
+    let dir = crate::common::temp_dir("webhook-tls");
+    let (ca, cert, key) = tls_files(&dir);
+    // The platform trusts the receiver's CA (Config::webhook_ca) besides the system's roots.
+    let eco = Eco::start_with(b, |c| c.webhook_ca = Some(ca.clone())).await;
+    let sp = tenant(&eco, "SPTLS", json!({})).await;
+    let (person, card, user) = customer(&eco, &sp, "見本　五郎", "1975-09-09").await;
+    subscribe(&eco, &sp, &user).await;
+
+    let shared = Shared::default();
+    let app = axum::Router::new().route("/hook", axum::routing::post(record)).with_state(shared.clone());
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key).await.unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        axum_server::from_tcp_rustls(listener, tls).serve(app.into_make_service()).await.unwrap();
+    });
+    let secret = set_webhook(&eco, &sp, &format!("https://127.0.0.1:{}/hook", addr.port())).await;
+
+    eco.event(&person, json!({"kind": "card-lost", "card_id": card})).await;
+    eco.publish_and_refresh().await;
+    assert_eq!(run(&eco).await["events"], 1);
+
+    // A node that does not trust the receiver's CA refuses the TLS handshake: nothing is sent.
+    let node = second_node(&eco).await;
+    let out = node.deliver_webhooks().await.unwrap();
+    assert_eq!((out.delivered, out.failed), (0, 1), "{out:?}");
+    assert!(shared.got.lock().unwrap().is_empty());
+    let (_, list) = eco.p.get("/v1/webhook/deliveries", &sp.key).await;
+    assert_eq!(list["deliveries"][0]["last_error"], "TLS failed (is the receiver's certificate trusted?)", "{list}");
+
+    // The node that trusts it delivers, over TLS, after the backoff.
+    eco.clock.advance(Duration::seconds(31));
+    assert_eq!(deliver(&eco).await["delivered"], 1);
+    let got = shared.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    assert_eq!(verified(&got[0], &secret)["type"], "lost");
+    server.abort();
+}
