@@ -334,6 +334,27 @@ async fn a_move_is_one_signed_webhook_with_the_new_address_body(b: Backend) {
     // The owner still has it.
     let (status, body) = eco.p.get(&format!("/v1/monitoring/subscriptions/{user}"), &sp.key).await;
     assert_eq!(status, 200, "{body}");
+
+    // Another move while the card is not at hand: the reissued certificate (followed since the
+    // first move) is revoked and nothing new is written yet — the event says not_yet_synced.
+    let image = eco.authority_dir.join("cards").join(format!("{card}.card"));
+    std::fs::rename(&image, image.with_extension("away")).unwrap();
+    eco.clock.advance(Duration::hours(1));
+    eco.event(&person, json!({"kind": "facts-changed", "address": "東京都見本区遠町三丁目３番３号"})).await;
+    eco.publish_and_refresh().await;
+    assert_eq!(run(&eco).await["events"], 1);
+    assert_eq!(deliver(&eco).await["delivered"], 1);
+    let event = verified(receiver.received().last().unwrap(), &secret);
+    assert_eq!(event["type"], "facts_changed", "{event}");
+    assert_eq!(event["data"]["latest_facts"], Value::Null, "{event}");
+    assert_eq!(event["data"]["latest_facts_error"]["code"], "not_yet_synced", "{event}");
+    let (status, body) = eco.p.post(&format!("/v1/users/{user}/latest-facts"), &sp.key, json!({})).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("not_yet_synced")), "{body}");
+
+    // Ten years on, the consent has expired.
+    eco.clock.set(OffsetDateTime::new_utc(Date::from_calendar_date(2036, Month::April, 2).unwrap(), Time::MIDNIGHT));
+    let (status, body) = eco.p.post(&format!("/v1/users/{user}/latest-facts"), &sp.key, json!({})).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("consent_expired")), "{body}");
 }
 
 on_both!(death_loss_and_delivery_while_the_receiver_is_down, death_loss_and_delivery_while_the_receiver_is_down_body);
