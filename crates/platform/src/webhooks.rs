@@ -646,6 +646,9 @@ impl Platform {
             }
         };
         self.store.record_attempt(id, attempts, &attempt, now).await?;
+        if matches!(attempt, Attempt::Delivered { .. }) {
+            self.forget_facts(&event).await?;
+        }
         if let Attempt::Failed { error, last, .. } = &attempt {
             tracing::info!(event = id, attempts, last, error = %error, "webhook attempt failed");
         }
@@ -683,6 +686,20 @@ impl Platform {
         event.kind = kind;
         event.body = bytes;
         event.facts_pending = false;
+        Ok(())
+    }
+
+    /// Once delivered, the customer's facts are not kept in the outbox (a delivered event is
+    /// never sent again): the stored body says they were delivered instead.
+    async fn forget_facts(&self, event: &EventRow) -> Result<(), PlatformError> {
+        let Ok(mut body) = serde_json::from_slice::<Value>(&event.body) else { return Ok(()) };
+        if body["data"]["latest_facts"].is_null() {
+            return Ok(());
+        }
+        body["data"]["latest_facts"] = Value::Null;
+        body["data"]["latest_facts_delivered"] = json!(true);
+        let bytes = serde_json::to_vec(&body).map_err(|e| PlatformError::Pki(e.to_string()))?;
+        self.store.complete_event(&event.id, &event.kind, &bytes).await?;
         Ok(())
     }
 

@@ -302,6 +302,12 @@ async fn a_move_is_one_signed_webhook_with_the_new_address_body(b: Backend) {
     assert_eq!(list["deliveries"][0]["status"], "delivered");
     assert_eq!(list["deliveries"][0]["id"], event["id"]);
     assert_eq!(list["deliveries"][0]["attempts"], 1);
+    // Delivered, the customer's facts are no longer kept in the outbox.
+    let (status, d) = eco.p.get(&format!("/v1/webhook/deliveries/{}", event["id"].as_str().unwrap()), &sp.key).await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(d["event"]["data"]["latest_facts"], Value::Null, "{d}");
+    assert_eq!(d["event"]["data"]["latest_facts_delivered"], true, "{d}");
+    assert!(!d.to_string().contains(NEW_ADDRESS), "{d}");
 
     // The latest facts on demand.
     let (status, facts) = eco.p.post(&format!("/v1/users/{user}/latest-facts"), &sp.key, json!({})).await;
