@@ -341,6 +341,10 @@ async fn a_move_is_one_signed_webhook_with_the_new_address_body(b: Backend) {
     let (status, body) = eco.p.get(&format!("/v1/monitoring/subscriptions/{user}"), &sp.key).await;
     assert_eq!(status, 200, "{body}");
 
+    // The other tenant's webhook receives nothing of this tenant's events.
+    let other_receiver = Receiver::start().await;
+    set_webhook(&eco, &other, &other_receiver.url()).await;
+
     // Another move while the card is not at hand: the reissued certificate (followed since the
     // first move) is revoked and nothing new is written yet — the event says not_yet_synced.
     let image = eco.authority_dir.join("cards").join(format!("{card}.card"));
@@ -356,6 +360,7 @@ async fn a_move_is_one_signed_webhook_with_the_new_address_body(b: Backend) {
     assert_eq!(event["data"]["latest_facts_error"]["code"], "not_yet_synced", "{event}");
     let (status, body) = eco.p.post(&format!("/v1/users/{user}/latest-facts"), &sp.key, json!({})).await;
     assert_eq!((status, body["code"].as_str()), (409, Some("not_yet_synced")), "{body}");
+    assert!(other_receiver.received().is_empty());
 
     // Ten years on, the consent has expired.
     eco.clock.set(OffsetDateTime::new_utc(Date::from_calendar_date(2036, Month::April, 2).unwrap(), Time::MIDNIGHT));
@@ -363,14 +368,18 @@ async fn a_move_is_one_signed_webhook_with_the_new_address_body(b: Backend) {
     assert_eq!((status, body["code"].as_str()), (403, Some("consent_expired")), "{body}");
 }
 
-on_both!(death_loss_and_delivery_while_the_receiver_is_down, death_loss_and_delivery_while_the_receiver_is_down_body);
-async fn death_loss_and_delivery_while_the_receiver_is_down_body(b: Backend) {
+on_both!(
+    death_loss_return_and_delivery_while_the_receiver_is_down,
+    death_loss_return_and_delivery_while_the_receiver_is_down_body
+);
+async fn death_loss_return_and_delivery_while_the_receiver_is_down_body(b: Backend) {
     let eco = Eco::start(b).await;
     let sp = tenant(&eco, "SPBANK", json!({"facts": ["name", "address"]})).await;
     let (dead, _, dead_user) = customer(&eco, &sp, "見本　一郎", "1950-01-02").await;
     let (loser, loser_card, loser_user) = customer(&eco, &sp, "見本　二郎", "1980-03-04").await;
     let (quitter, quitter_card, quitter_user) = customer(&eco, &sp, "見本　三郎", "1970-07-08").await;
-    for u in [&dead_user, &loser_user, &quitter_user] {
+    let (returner, returner_card, returner_user) = customer(&eco, &sp, "見本　六郎", "1988-12-24").await;
+    for u in [&dead_user, &loser_user, &quitter_user, &returner_user] {
         subscribe(&eco, &sp, u).await;
     }
     let consent_id = consent(&eco, &sp, &quitter_card, &quitter_user, &["address"]).await;
@@ -383,19 +392,20 @@ async fn death_loss_and_delivery_while_the_receiver_is_down_body(b: Backend) {
     eco.clock.advance(Duration::hours(1));
     eco.event(&dead, json!({"kind": "death"})).await;
     eco.event(&loser, json!({"kind": "card-lost", "card_id": loser_card})).await;
+    eco.event(&returner, json!({"kind": "card-returned", "card_id": returner_card})).await;
     eco.publish_and_refresh().await;
-    // Two nodes run the job at the same time: 4 revoked certificates, 2 events in all (each
+    // Two nodes run the job at the same time: 6 revoked certificates, 3 events in all (each
     // pair is one event), whichever node stored them.
     let node = second_node(&eco).await;
     let (one, two) = tokio::join!(eco.platform.run_monitoring(), node.run_monitoring());
     let (one, two) = (one.unwrap(), two.unwrap());
-    assert_eq!((one.revoked, two.revoked, one.events + two.events), (4, 4, 2), "{one:?} {two:?}");
+    assert_eq!((one.revoked, two.revoked, one.events + two.events), (6, 6, 3), "{one:?} {two:?}");
 
     let out = deliver(&eco).await;
-    assert_eq!((out["delivered"].as_u64(), out["failed"].as_u64()), (Some(0), Some(2)), "{out}");
+    assert_eq!((out["delivered"].as_u64(), out["failed"].as_u64()), (Some(0), Some(3)), "{out}");
     let (_, list) = eco.p.get("/v1/webhook/deliveries?status=pending", &sp.key).await;
     let pending = list["deliveries"].as_array().unwrap().clone();
-    assert_eq!(pending.len(), 2, "{list}");
+    assert_eq!(pending.len(), 3, "{list}");
     for d in &pending {
         assert_eq!(d["attempts"], 1, "{d}");
         assert_eq!(d["last_error"], "could not connect", "{d}");
@@ -408,10 +418,10 @@ async fn death_loss_and_delivery_while_the_receiver_is_down_body(b: Backend) {
     // The receiver comes up on that port; after the backoff, each event arrives once.
     let receiver = Receiver::start_on(&port.to_string()).await;
     eco.clock.advance(Duration::seconds(31));
-    assert_eq!(deliver(&eco).await["delivered"], 2);
+    assert_eq!(deliver(&eco).await["delivered"], 3);
     assert_eq!(deliver(&eco).await["delivered"], 0);
     let got = receiver.received();
-    assert_eq!(got.len(), 2);
+    assert_eq!(got.len(), 3);
     let mut received_ids: Vec<String> = got.iter().map(|r| r.header("webhook-id")).collect();
     received_ids.sort();
     assert_eq!(received_ids, ids, "the same ids as the failed attempts");
@@ -422,6 +432,9 @@ async fn death_loss_and_delivery_while_the_receiver_is_down_body(b: Backend) {
     let lost = by_user(&loser_user);
     assert_eq!(lost["type"], "lost", "{lost}");
     assert_eq!(lost["data"]["reason"], "certificateHold");
+    let returned = by_user(&returner_user);
+    assert_eq!(returned["type"], "no_longer_used", "{returned}");
+    assert_eq!(returned["data"]["reason"], "cessationOfOperation");
 
     // Kill -9 during delivery: the request is at the receiver, unanswered, when the delivering
     // task dies (aborted: nothing after the send runs, as with kill -9). The event stays
