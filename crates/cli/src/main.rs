@@ -217,6 +217,18 @@ pub(crate) fn classify(e: &anyhow::Error) -> (u8, &'static str) {
                 _ => (2, "authority"),
             };
         }
+        if let Some(p) = cause.downcast_ref::<hanko_platform::PlatformError>() {
+            use hanko_platform::PlatformError as P;
+            return match p {
+                P::Invalid(_) => (2, "bad-input"),
+                P::NotFound { .. } => (2, "not-found"),
+                P::Conflict(_) => (2, "conflict"),
+                P::Unauthenticated(_) | P::Forbidden(_) => (2, "forbidden"),
+                P::Store(_) => (2, "database"),
+                P::Io { .. } => (2, "io"),
+                _ => (2, "platform"),
+            };
+        }
         if cause.downcast_ref::<hanko_store::StoreError>().is_some() {
             return (2, "database");
         }

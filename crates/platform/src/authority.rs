@@ -92,6 +92,19 @@ impl AuthorityClient {
         response.json().await.map_err(|e| PlatformError::Authority(format!("unreadable answer: {e}")))
     }
 
+    /// Registers the SP service `sp_id/service_id` under this platform at the authority
+    /// (`POST /v1/platform/services`, idempotent); `true` when it was registered now.
+    pub async fn register_service(&self, sp_id: &str, service_id: &str, name: &str) -> Result<bool, PlatformError> {
+        #[derive(Deserialize)]
+        struct Registered {
+            created: bool,
+        }
+        let body = serde_json::json!({"sp_id": sp_id, "service_id": service_id, "name": name});
+        let r: Registered =
+            self.json(self.request(reqwest::Method::POST, "/v1/platform/services", None).json(&body)).await?;
+        Ok(r.created)
+    }
+
     /// Sends `request` and reads any answer: its status and JSON body (`null` when the body is
     /// not JSON); [`PlatformError::Unavailable`] when the authority cannot be reached.
     pub async fn answer(

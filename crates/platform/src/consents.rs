@@ -285,8 +285,23 @@ impl Platform {
                 .and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
                 .ok_or_else(|| PlatformError::Authority(format!("consent answer without {k}")))
         };
+        // The authority took the consent, so the certificate is valid: verified here too (chain,
+        // profile, the CRLs held) for the proof the user binding needs.
+        let now = self.clock.now();
+        let trust = self.trust();
+        let crls = self.crls.current();
+        let verified = hanko_pki::verify::Verifier::new(&trust)
+            .verify_certificate(
+                &der,
+                hanko_pki::verify::Usage::Signature,
+                now,
+                hanko_pki::verify::RevocationCheck::Crl(&crls),
+            )
+            .map_err(|e| {
+                PlatformError::Unavailable(format!("the consent's certificate could not be checked here: {e}"))
+            })?;
+        let user_id = self.user_for(tenant, &verified).await?;
         let serial = cert.serial().to_string();
-        let user_id = self.user_for(&tenant.id, &serial, cert.kind().as_str()).await?;
         let row = ConsentRow {
             id: answer["consent_id"]
                 .as_str()

@@ -30,6 +30,9 @@ pub enum PlatformError {
     /// The action conflicts with the stored state.
     #[error("{0}")]
     Conflict(String),
+    /// The thing asked for existed but is no longer usable (an expired login challenge).
+    #[error("{0}")]
+    Gone(String),
     /// No valid credentials.
     #[error("unauthenticated: {0}")]
     Unauthenticated(&'static str),
@@ -89,6 +92,7 @@ impl PlatformError {
             PlatformError::Invalid(_) => StatusCode::BAD_REQUEST,
             PlatformError::NotFound { .. } => StatusCode::NOT_FOUND,
             PlatformError::Conflict(_) => StatusCode::CONFLICT,
+            PlatformError::Gone(_) => StatusCode::GONE,
             PlatformError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
             PlatformError::Store(StoreError::Invalid(_)) => StatusCode::BAD_REQUEST,
             PlatformError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
@@ -116,7 +120,11 @@ pki_errors!(hanko_pki::der::Error, hanko_pki::SignerError, hanko_pki::KeyError);
 impl IntoResponse for PlatformError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let detail = if status.is_server_error() && !matches!(self, PlatformError::Unavailable(_)) {
+        // The authority's own refusal (its problem detail) is safe to pass on and tells the
+        // caller what to fix.
+        let detail = if status.is_server_error()
+            && !matches!(self, PlatformError::Unavailable(_) | PlatformError::Authority(_))
+        {
             tracing::error!(error = %self, "request failed");
             "internal error; see the platform's log".to_owned()
         } else if let PlatformError::Store(StoreError::Conflict(_) | StoreError::Invalid(_)) = &self {

@@ -6,13 +6,20 @@ mod config;
 mod consents;
 mod error;
 mod evidence;
+pub mod evidence_log;
+mod formats;
+mod identity;
+mod login;
+mod meter;
 mod monitoring;
+mod ocsp;
 pub mod openapi;
 mod revocation;
 mod schema;
 mod service;
 mod store;
 mod tenants;
+mod userapi;
 mod users;
 mod verify;
 mod webhooks;
@@ -26,13 +33,25 @@ pub use config::{Config, Environment};
 pub use consents::ConsentStore;
 pub use error::PlatformError;
 pub use evidence::{EvidenceRecord, EvidenceStore, NewEvidence};
+pub use evidence_log::{check_bundle, BundleReport, EvidenceKeys, LogReport, LogStore, StoredCheckpoint};
+pub use formats::{
+    load_or_create_jwe_key, CmsRequest, FormatOutcome, PdfReport, PdfRequest, PdfSignatureReport, SignResultRequest,
+    JWE_KEY_FILE,
+};
 pub use hanko_store::{Clock, ManualClock, SystemClock};
+pub use login::{Challenge, CHALLENGE_BYTES};
+pub use meter::{
+    jst_month, MeterLine, MeterReport, MeterStore, MeterTotal, TenantRef, AUTH_CHECK_YEN, CORRESPONDING_SERIAL_YEN,
+    LATEST_FACTS_YEN, PLATFORM_LINE, SIGNATURE_CHECK_YEN,
+};
 pub use monitoring::{MonitoringReport, MonitoringStore, NewEvent};
-pub use revocation::CrlRefresh;
+pub use ocsp::OCSP_MAX_AGE;
+pub use revocation::{CrlHeld, CrlRefresh, AFTER_NEXT_UPDATE, CRL_DIR, MISSING_RETRY, RETRY as CRL_RETRY};
 pub use service::{serve, spawn_background};
 pub use store::SqlStore;
 pub use tenants::{AdminCaller, CheckMethod, FactItem, IssuedKey, NewTenant, Role, SpCaller, Tenant, TenantStore};
-pub use users::UserStore;
+pub use userapi::CheckPurpose;
+pub use users::{Binding, BoundBy, BoundCertificate, StatusCheck, Taken, UserRecord, UserStore};
 pub use verify::{certificate_type, classify, Checked, Outcome, Reason, ResultCode, SignatureRequest};
 pub use webhooks::{sign_webhook, DeliveryReport, WebhookStore};
 
@@ -43,8 +62,14 @@ use zeroize::Zeroizing;
 
 /// Everything the platform stores: one trait per area, implemented together by [`SqlStore`] for
 /// SQLite and PostgreSQL.
-pub trait Repository: TenantStore + EvidenceStore + UserStore + MonitoringStore + WebhookStore + ConsentStore {}
-impl<T: TenantStore + EvidenceStore + UserStore + MonitoringStore + WebhookStore + ConsentStore> Repository for T {}
+pub trait Repository:
+    TenantStore + EvidenceStore + UserStore + MeterStore + MonitoringStore + WebhookStore + ConsentStore
+{
+}
+impl<T: TenantStore + EvidenceStore + UserStore + MeterStore + MonitoringStore + WebhookStore + ConsentStore> Repository
+    for T
+{
+}
 
 /// The platform operator service. Cheap to share (`Arc`).
 pub struct Platform {
@@ -57,6 +82,10 @@ pub struct Platform {
     /// The client webhooks are delivered with (`https` with the system's roots and
     /// `Config::webhook_ca`; no redirects).
     pub(crate) webhook_http: webhooks::WebhookClient,
+    pub(crate) evidence_keys: evidence_log::EvidenceKeys,
+    /// The key sign results (JWE) are addressed to (`DATA_DIR/jwe.key`).
+    pub(crate) jwe_key: hanko_pki::jwe::JweDecryptionKey,
+    pub(crate) meter: meter::MeterBuffer,
 }
 
 impl std::fmt::Debug for Platform {
@@ -101,7 +130,10 @@ impl Platform {
         let trust = load_anchors(&config.data_dir.join(ANCHORS_DIR), config.environment)?;
         let authority = AuthorityClient::new(&config.authority_url, authority_key)?;
         let webhook_http = webhooks::WebhookClient::new(config.webhook_ca.as_deref())?;
-        Ok(Platform {
+        let evidence_keys =
+            evidence_log::EvidenceKeys::load_or_create(&config.data_dir.join(evidence_log::EVIDENCE_DIR), clock.now())?;
+        let jwe_key = formats::load_or_create_jwe_key(&config.data_dir)?;
+        let platform = Platform {
             store,
             config,
             clock,
@@ -109,12 +141,24 @@ impl Platform {
             trust: RwLock::new(Arc::new(trust)),
             crls: Default::default(),
             webhook_http,
-        })
+            evidence_keys,
+            jwe_key,
+            meter: Default::default(),
+        };
+        if platform.config.load_crls {
+            platform.load_crls().await?;
+        }
+        Ok(platform)
     }
 
     /// The trust anchors (the authority's CA generations).
     pub fn trust(&self) -> Arc<TrustStore> {
         self.trust.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Switches new trust anchors in (see `revocation`: anchors/ is read again at each refresh).
+    pub(crate) fn set_trust(&self, trust: TrustStore) {
+        *self.trust.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(trust);
     }
 
     /// The storage.

@@ -39,6 +39,7 @@ use time::OffsetDateTime;
 use crate::error::PlatformError;
 use crate::store::{from_ts, ts, SqlStore};
 use crate::tenants::{AdminCaller, SpCaller, Tenant};
+use crate::users::{Binding, BoundBy};
 use crate::verify::{certificate_type, rfc3339};
 use crate::Platform;
 
@@ -101,8 +102,6 @@ pub trait MonitoringStore: Send + Sync {
         from: &str,
         to: &str,
     ) -> Result<Vec<(String, String, String)>, StoreError>;
-    /// (serial, kind) of a user's certificates.
-    async fn user_certificates(&self, tenant_id: &str, user_id: &str) -> Result<Vec<(String, String)>, StoreError>;
     /// (user, serial, reason, revoked_at) of the events already stored for users in `[from, to]`.
     async fn seen_revocations(
         &self,
@@ -197,17 +196,6 @@ impl MonitoringStore for SqlStore {
         .iter()
         .map(|r| Ok((r.try_get("user_id")?, r.try_get("serial")?, r.try_get("kind")?)))
         .collect()
-    }
-
-    async fn user_certificates(&self, tenant_id: &str, user_id: &str) -> Result<Vec<(String, String)>, StoreError> {
-        sqlx::query("SELECT serial, kind FROM user_certificates WHERE tenant_id = $1 AND user_id = $2 ORDER BY serial")
-            .bind(tenant_id)
-            .bind(user_id)
-            .fetch_all(self.db.pool())
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get("serial")?, r.try_get("kind")?)))
-            .collect()
     }
 
     async fn seen_revocations(
@@ -531,7 +519,13 @@ impl Platform {
                     for cert in &involved {
                         if let Some(s) = self.successor(tenant, &cert.serial).await? {
                             // Follow the new certificate from now on (bound to the same user).
-                            self.store.bind_serial(&tenant.id, &s.serial, cert.kind.as_str(), user, now).await?;
+                            let b = Binding {
+                                serial: s.serial.clone(),
+                                kind: cert.kind.as_str().to_owned(),
+                                not_after: None,
+                                source: BoundBy::Successor,
+                            };
+                            self.store.bind(&tenant.id, user, &[b], now).await?;
                             successors.push((cert.kind, s));
                         }
                     }
@@ -620,7 +614,8 @@ impl Platform {
         }
         let now = self.clock.now();
         let created = self.store.subscribe(&tenant.id, user_id, now).await?;
-        let certs = self.store.user_certificates(&tenant.id, user_id).await?;
+        let certs: Vec<(String, String)> =
+            self.store.user_certificates(&tenant.id, user_id).await?.into_iter().map(|c| (c.serial, c.kind)).collect();
         let kinds: HashSet<CertKind> = certs.iter().filter_map(|(_, k)| kind_of(k)).collect();
         for (serial, kind) in &certs {
             let Some(kind) = kind_of(kind) else { continue };
@@ -634,7 +629,13 @@ impl Platform {
             match self.authority.json::<Value>(request).await {
                 Ok(v) => {
                     if let (Some(auth), Some(k)) = (v["auth_serial"].as_str(), counterpart(kind)) {
-                        self.store.bind_serial(&tenant.id, auth, k.as_str(), user_id, now).await?;
+                        let b = Binding {
+                            serial: auth.to_owned(),
+                            kind: k.as_str().to_owned(),
+                            not_after: None,
+                            source: BoundBy::Corresponding,
+                        };
+                        self.store.bind(&tenant.id, user_id, &[b], now).await?;
                     }
                 }
                 Err(e) => tracing::info!(error = %e, "corresponding serial not learnt; the pair stays unknown"),
