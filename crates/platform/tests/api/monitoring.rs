@@ -461,8 +461,19 @@ async fn death_loss_return_and_delivery_while_the_receiver_is_down_body(b: Backe
     let last = receiver.received().last().cloned().unwrap();
     assert_eq!(last.header("webhook-id"), id);
     assert_eq!(last.body, receiver.shared.hung.lock().unwrap()[0].body, "the same event");
-    // The latest facts were fetched (and billed) once, for the first attempt, not again.
+    // The latest facts were fetched (and billed) once, for the first attempt, not again — and
+    // the platform's meter mirrors the authority's line.
     assert_eq!(metered(&eco, "SPBANK", "latest-facts").await, 1);
+    let (status, meter) = eco.p.get("/v1/meter?month=2026-04", &sp.key).await;
+    assert_eq!(status, 200, "{meter}");
+    let mirrored: Vec<(String, u64, u64)> = meter["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["kind"] == "latest-facts")
+        .map(|l| (l["kind"].as_str().unwrap().to_owned(), l["count"].as_u64().unwrap(), l["yen"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(mirrored, [("latest-facts".to_owned(), 1, 20)], "{meter}");
     let changed = verified(&last, &secret);
     assert_eq!(changed["type"], "facts_changed", "{changed}");
     // Consented to the address only, the tenant may have name and address: the address.
