@@ -162,6 +162,9 @@ pub(crate) struct MonitorArgs {
     /// Seconds between passes (without --once).
     #[arg(long, default_value_t = 86_400)]
     interval: u64,
+    /// A PEM file of CA certificates trusted for https webhook receivers, besides the system's.
+    #[arg(long)]
+    webhook_ca: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -187,6 +190,9 @@ pub(crate) struct ServeArgs {
     /// Run the monitoring job (現況確認) every this many seconds.
     #[arg(long, default_value_t = 86_400)]
     monitoring_interval: u64,
+    /// A PEM file of CA certificates trusted for https webhook receivers, besides the system's.
+    #[arg(long)]
+    webhook_ca: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -480,6 +486,7 @@ async fn serve(s: ServeArgs) -> Result<ExitCode> {
         config.load_crls = true;
         config.monitoring_interval = monitoring;
         config.challenge_lifetime = challenge_lifetime;
+        config.webhook_ca = s.webhook_ca.clone();
     })
     .await?;
     let listener =
@@ -634,7 +641,7 @@ fn extract_bundle(bundle: &serde_json::Value, dir: &Path) -> Result<()> {
 }
 
 async fn monitor(m: MonitorArgs, json_out: bool) -> Result<ExitCode> {
-    let p = open(&m.common, |_| {}).await?;
+    let p = open(&m.common, |config| config.webhook_ca = m.webhook_ca.clone()).await?;
     loop {
         p.refresh_crls().await?;
         let report = p.run_monitoring().await?;

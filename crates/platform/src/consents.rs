@@ -385,6 +385,7 @@ impl Platform {
                 let path = format!("/v1/serials/{}/successor", consent.certificate_serial);
                 let request = self.authority.request(reqwest::Method::GET, &path, Some(&tenant.sp_header()));
                 let newest: Value = self.authority.json(request).await?;
+                self.meter(tenant, "successor-lookup", 1);
                 Err(match (newest["status"].as_str(), newest["revocation_reason"].as_str()) {
                     (Some("revoked"), Some("certificateHold")) => refused(
                         StatusCode::CONFLICT,

@@ -96,6 +96,9 @@ pub struct Platform {
     pub(crate) authority: AuthorityClient,
     trust: RwLock<Arc<TrustStore>>,
     pub(crate) crls: revocation::Crls,
+    /// The client webhooks are delivered with (`https` with the system's roots and
+    /// `Config::webhook_ca`; no redirects).
+    pub(crate) webhook_http: webhooks::WebhookClient,
     pub(crate) evidence_keys: evidence_log::EvidenceKeys,
     /// The key sign results (JWE) are addressed to (`DATA_DIR/jwe.key`).
     pub(crate) jwe_key: hanko_pki::jwe::JweDecryptionKey,
@@ -143,6 +146,7 @@ impl Platform {
     ) -> Result<Platform, PlatformError> {
         let trust = load_anchors(&config.data_dir.join(ANCHORS_DIR), config.environment)?;
         let authority = AuthorityClient::new(&config.authority_url, authority_key)?;
+        let webhook_http = webhooks::WebhookClient::new(config.webhook_ca.as_deref())?;
         let evidence_keys =
             evidence_log::EvidenceKeys::load_or_create(&config.data_dir.join(evidence_log::EVIDENCE_DIR), clock.now())?;
         let jwe_key = formats::load_or_create_jwe_key(&config.data_dir)?;
@@ -153,6 +157,7 @@ impl Platform {
             authority,
             trust: RwLock::new(Arc::new(trust)),
             crls: Default::default(),
+            webhook_http,
             evidence_keys,
             jwe_key,
             meter: Default::default(),

@@ -604,6 +604,7 @@ impl Platform {
         let path = format!("/v1/serials/{serial}/successor");
         let request = self.authority.request(reqwest::Method::GET, &path, Some(&tenant.sp_header()));
         let answer: Value = self.authority.json(request).await?;
+        self.meter(tenant, "successor-lookup", 1);
         Ok(answer["successor"].as_str().map(|s| Successor {
             serial: s.to_owned(),
             status: answer["status"].as_str().unwrap_or("unknown").to_owned(),
@@ -634,6 +635,7 @@ impl Platform {
                 .json(&json!({"serial": serial}));
             match self.authority.json::<Value>(request).await {
                 Ok(v) => {
+                    self.meter(tenant, "corresponding-serial", 1);
                     if let (Some(auth), Some(k)) = (v["auth_serial"].as_str(), counterpart(kind)) {
                         let b = Binding {
                             serial: auth.to_owned(),
