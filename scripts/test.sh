@@ -132,6 +132,11 @@ verifier-add 1D000105020D00017800
 service-add 1E000105E00600035350320002733200016E00
 raw-path 1F0000000178
 SEEDS
+  # tlog_note: a signed checkpoint; tsp: openssl's own time-stamp queries.
+  mkdir -p fuzz/corpus/tlog_note fuzz/corpus/tsp
+  printf 'hanko.invalid/platform/evidence\n1\nbjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=\n\n\xe2\x80\x94 hanko.invalid/platform/evidence Dl6D0QAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n' > fuzz/corpus/tlog_note/checkpoint
+  openssl ts -query -data scripts/test.sh -sha256 -cert -out fuzz/corpus/tsp/query-sha256.tsq
+  openssl ts -query -data scripts/test.sh -sha512 -no_nonce -out fuzz/corpus/tsp/query-sha512.tsq
   # platform_api: its reproducers are well-formed requests too (valid signature, another
   # tenant's record).
   mkdir -p fuzz/corpus/platform_api

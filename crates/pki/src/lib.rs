@@ -19,6 +19,8 @@ mod serial;
 mod signer;
 #[cfg(test)]
 mod testutil;
+pub mod tlog;
+pub mod tsp;
 pub mod verify;
 
 pub use ca::{from_x509_time, issuance_id, key_identifier, opaque_auth_id, x509_time, CaGeneration, IssueError};

@@ -15,7 +15,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::error::PlatformError;
-use crate::store::{from_ts, ts, SqlStore};
+use crate::store::{from_ts, SqlStore};
 use crate::tenants::SpCaller;
 use crate::Platform;
 
@@ -55,21 +55,35 @@ pub struct EvidenceRecord {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    /// The record (the bytes that were logged, as JSON).
+    /// The record (the bytes that were logged, as JSON); `null` once purged.
     pub record: Value,
+    /// When the retention purge emptied the record (its leaf hash stays in the log).
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub purged_at: Option<OffsetDateTime>,
 }
 
 /// The storage of evidence.
 #[async_trait]
 pub trait EvidenceStore: Send + Sync {
-    /// Appends a record with id `id`; returns its sequence number.
-    async fn append_evidence(&self, id: &str, e: &NewEvidence, bytes: &[u8]) -> Result<i64, StoreError>;
+    /// Appends a record with id `id` as the next leaf of the evidence log (its canonical bytes,
+    /// [`crate::evidence_log::leaf_bytes`], name its sequence number); returns that number.
+    async fn append_evidence(&self, id: &str, e: &NewEvidence) -> Result<i64, StoreError>;
     /// One record.
     async fn evidence(&self, id: &str) -> Result<Option<EvidenceRecord>, StoreError>;
+    /// The log's storage: size, nodes, checkpoints, purge (crate::evidence_log).
+    fn log(&self) -> &dyn crate::evidence_log::LogStore;
 }
 
 fn evidence_row(r: &sqlx::any::AnyRow) -> Result<EvidenceRecord, StoreError> {
     let bytes: Vec<u8> = r.try_get("record")?;
+    let purged_at: Option<i64> = r.try_get("purged_at")?;
+    let record = if purged_at.is_some() {
+        Value::Null
+    } else {
+        let leaf: Value =
+            serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(format!("evidence record: {e}")))?;
+        crate::evidence_log::record_of(leaf)
+    };
     Ok(EvidenceRecord {
         id: r.try_get("id")?,
         seq: r.try_get("seq")?,
@@ -78,36 +92,15 @@ fn evidence_row(r: &sqlx::any::AnyRow) -> Result<EvidenceRecord, StoreError> {
         result: r.try_get("result")?,
         user_id: r.try_get("user_id")?,
         created_at: from_ts(r.try_get("created_at")?)?,
-        record: serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(format!("evidence record: {e}")))?,
+        record,
+        purged_at: purged_at.map(from_ts).transpose()?,
     })
 }
 
 #[async_trait]
 impl EvidenceStore for SqlStore {
-    async fn append_evidence(&self, id: &str, e: &NewEvidence, bytes: &[u8]) -> Result<i64, StoreError> {
-        // The next sequence number is taken inside the insert; two nodes racing for the same
-        // number make one insert fail on the primary key, and it retries.
-        for _ in 0..16 {
-            let done = sqlx::query(
-                "INSERT INTO evidence (seq, id, tenant_id, created_at, kind, result, user_id, record) \
-                 SELECT COALESCE(MAX(seq) + 1, 0), $1, $2, $3, $4, $5, $6, $7 FROM evidence RETURNING seq",
-            )
-            .bind(id)
-            .bind(&e.tenant_id)
-            .bind(ts(e.at))
-            .bind(e.kind)
-            .bind(&e.result)
-            .bind(&e.user_id)
-            .bind(bytes)
-            .fetch_one(self.db.pool())
-            .await;
-            match done {
-                Ok(row) => return Ok(row.try_get("seq")?),
-                Err(sqlx::Error::Database(d)) if d.is_unique_violation() => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Conflict("evidence sequence contended; try again".into()))
+    async fn append_evidence(&self, id: &str, e: &NewEvidence) -> Result<i64, StoreError> {
+        crate::evidence_log::append(self, id, e).await
     }
 
     async fn evidence(&self, id: &str) -> Result<Option<EvidenceRecord>, StoreError> {
@@ -119,14 +112,17 @@ impl EvidenceStore for SqlStore {
             .map(evidence_row)
             .transpose()
     }
+
+    fn log(&self) -> &dyn crate::evidence_log::LogStore {
+        self
+    }
 }
 
 impl Platform {
     /// Appends an evidence record; returns its id. The record is durable when this returns.
     pub async fn append_evidence(&self, e: NewEvidence) -> Result<String, PlatformError> {
         let id = format!("ev-{}", crate::new_id());
-        let bytes = serde_json::to_vec(&e.record).map_err(|err| PlatformError::Pki(err.to_string()))?;
-        self.store.append_evidence(&id, &e, &bytes).await?;
+        self.store.append_evidence(&id, &e).await?;
         Ok(id)
     }
 
@@ -148,5 +144,7 @@ async fn get_evidence(
 }
 
 pub(crate) fn routes() -> Router<Arc<Platform>> {
-    Router::new().route("/v1/evidence/{id}", get(get_evidence))
+    Router::new()
+        .route("/v1/evidence/{id}", get(get_evidence))
+        .route("/v1/evidence/{id}/proof", get(crate::evidence_log::get_proof))
 }

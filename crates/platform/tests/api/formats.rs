@@ -235,6 +235,12 @@ async fn documents_have_their_own_body_limit_body(b: Backend) {
     let body = one_byte_over(MIB, json!({"sign_certificate_jwe": "", "digest": "AA=="}), "sign_certificate_jwe");
     let (status, _) = eco.p.post("/v1/verifications/sign-result", &sp.key, body).await;
     assert_eq!(status, 413);
+    // Far over the limit: 413, or a reset before the client finished sending (then the server
+    // still answers).
+    let big = json!({"pdf": "A".repeat(8 * MIB)});
+    if let Some((status, out)) = eco.p.post_too_large("/v1/verifications/pdf", &sp.key, big).await {
+        assert_eq!(status, 413, "{out}");
+    }
 }
 
 /// `body` with `field` filled so that its JSON is `limit + 1` bytes.
