@@ -109,6 +109,42 @@ async fn cms_detached_and_attached_body(b: Backend) {
     }
 }
 
+on_both!(cms_and_pdf_for_an_ocsp_tenant_ask_about_the_signer, cms_and_pdf_for_an_ocsp_tenant_body);
+async fn cms_and_pdf_for_an_ocsp_tenant_body(b: Backend) {
+    let eco = Eco::start(b).await;
+    let sp = eco.tenant("SPOCSP", json!({"check_method": "ocsp"})).await;
+    let (_, card) = eco.person_with_card("見本　花子", "1990-05-17").await;
+    let signer = CardSigner::new(&eco, &card);
+    // The CMS also carries the CA certificate: OCSP must ask about the signer's, whatever the order.
+    let generation = std::fs::read_dir(eco.authority_dir.join("ca/signature")).unwrap().next().unwrap().unwrap();
+    let ca = std::fs::read(generation.path().join("ca.der")).unwrap();
+    let der = cms::sign(
+        &signer,
+        &signer.certificate,
+        CONTRACT,
+        Encapsulation::Detached,
+        DigestAlgorithm::Sha256,
+        None,
+        &[ca.as_slice()],
+    )
+    .unwrap();
+    let message = cms::SignedMessage::from_der(&der).unwrap();
+    assert_eq!(message.certificates().count(), 2);
+    assert_eq!(message.certificates().next(), Some(ca.as_slice()), "DER SET OF order puts the CA first");
+    let body = json!({"cms": B64.encode(&der), "data": B64.encode(CONTRACT)});
+    let (status, out) = eco.p.post("/v1/verifications/cms", &sp.key, body).await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!((out["result"].as_str(), out["check_method"].as_str()), (Some("OK"), Some("ocsp")), "{out}");
+    let (_, ev) = eco.p.get(&format!("/v1/evidence/{}", out["evidence_id"].as_str().unwrap()), &sp.key).await;
+    assert!(ev["record"]["ocsp_response"].is_string(), "the OCSP response is kept: {ev}");
+
+    let pdf = pdf_signed_by(&signer, BLANK_PDF.as_bytes());
+    let (status, out) = eco.p.post("/v1/verifications/pdf", &sp.key, json!({"pdf": B64.encode(&pdf)})).await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["signatures"][0]["outcome"]["result"], "OK", "{out}");
+    assert_eq!(out["signatures"][0]["outcome"]["check_method"], "ocsp", "{out}");
+}
+
 /// A one-page PDF (as scripts/pades-fixture.py `blank` writes it) with a signature dictionary
 /// appended as an incremental update, its CMS made by the card over the byte range.
 fn pdf_signed_by(signer: &CardSigner, base: &[u8]) -> Vec<u8> {
