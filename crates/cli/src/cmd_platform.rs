@@ -174,6 +174,9 @@ pub(crate) struct ServeArgs {
     /// Fetch the CRLs again every this many seconds (an unchanged CRL costs one 304).
     #[arg(long, default_value_t = 900)]
     crl_refresh: u64,
+    /// How long a login challenge may be answered, in seconds (10–3600).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(10..=3600))]
+    challenge_lifetime: u64,
     /// JWE key algorithms accepted for sign results (comma separated: RSA-OAEP-256, RSA-OAEP).
     #[arg(long, value_delimiter = ',', default_value = "RSA-OAEP-256")]
     jwe_alg: Vec<String>,
@@ -467,6 +470,7 @@ async fn serve(s: ServeArgs) -> Result<ExitCode> {
         }
     }
     let refresh = std::time::Duration::from_secs(s.crl_refresh.max(1));
+    let challenge_lifetime = std::time::Duration::from_secs(s.challenge_lifetime);
     let jwe_policy = hanko_pki::jwe::JwePolicy::from_names(&s.jwe_alg, &s.jwe_enc)
         .map_err(|e| Failure::bad_input("bad-input", format!("--jwe-alg/--jwe-enc: {e}")))?;
     let monitoring = std::time::Duration::from_secs(s.monitoring_interval.max(60));
@@ -475,6 +479,7 @@ async fn serve(s: ServeArgs) -> Result<ExitCode> {
         config.jwe_policy = jwe_policy;
         config.load_crls = true;
         config.monitoring_interval = monitoring;
+        config.challenge_lifetime = challenge_lifetime;
     })
     .await?;
     let listener =

@@ -367,6 +367,8 @@ impl Platform {
             404 => return Err(refused(StatusCode::CONFLICT, "not_consented", "the authority holds no such consent")),
             s => return Err(PlatformError::Authority(format!("{s} {detail}"))),
         }
+        // The authority bills 20 yen per record returned, nothing when none is (mirrored).
+        self.meter(tenant, "latest-facts", u64::from(answer["obtainable"] == true));
         if answer["obtainable"] == true {
             return Ok(json!({
                 "user_id": user_id,

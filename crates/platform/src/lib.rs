@@ -6,6 +6,7 @@ mod config;
 mod consents;
 mod error;
 mod evidence;
+mod evidence_api;
 pub mod evidence_log;
 mod formats;
 mod identity;
@@ -33,6 +34,7 @@ pub use config::{Config, Environment};
 pub use consents::ConsentStore;
 pub use error::PlatformError;
 pub use evidence::{EvidenceRecord, EvidenceStore, NewEvidence};
+pub use evidence_api::{EvidenceQuery, EvidenceSearchStore, EvidenceSummary, MAX_EVIDENCE_PAGE};
 pub use evidence_log::{check_bundle, BundleReport, EvidenceKeys, LogReport, LogStore, StoredCheckpoint};
 pub use formats::{
     load_or_create_jwe_key, CmsRequest, FormatOutcome, PdfReport, PdfRequest, PdfSignatureReport, SignResultRequest,
@@ -63,11 +65,26 @@ use zeroize::Zeroizing;
 /// Everything the platform stores: one trait per area, implemented together by [`SqlStore`] for
 /// SQLite and PostgreSQL.
 pub trait Repository:
-    TenantStore + EvidenceStore + UserStore + MeterStore + MonitoringStore + WebhookStore + ConsentStore
+    TenantStore
+    + EvidenceStore
+    + EvidenceSearchStore
+    + UserStore
+    + MeterStore
+    + MonitoringStore
+    + WebhookStore
+    + ConsentStore
 {
 }
-impl<T: TenantStore + EvidenceStore + UserStore + MeterStore + MonitoringStore + WebhookStore + ConsentStore> Repository
-    for T
+impl<
+        T: TenantStore
+            + EvidenceStore
+            + EvidenceSearchStore
+            + UserStore
+            + MeterStore
+            + MonitoringStore
+            + WebhookStore
+            + ConsentStore,
+    > Repository for T
 {
 }
 

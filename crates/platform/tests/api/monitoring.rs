@@ -190,6 +190,20 @@ async fn metered(eco: &Eco, sp_id: &str, kind: &str) -> u64 {
         .sum()
 }
 
+/// The platform's own meter count of `kind` for SP `sp_id` this month (what it mirrors of the
+/// authority's bill).
+async fn platform_metered(eco: &Eco, sp_id: &str, kind: &str) -> u64 {
+    let (status, report) = eco.p.get("/v1/admin/meter", &eco.admin_key).await;
+    assert_eq!(status, 200, "{report}");
+    report["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == kind && r["sp_id"] == sp_id)
+        .map(|r| r["count"].as_u64().unwrap())
+        .sum()
+}
+
 async fn run(eco: &Eco) -> Value {
     let (status, out) = eco.p.post("/v1/admin/monitoring/run", &eco.admin_key, json!({})).await;
     assert_eq!(status, 200, "{out}");
@@ -242,6 +256,7 @@ async fn a_move_is_one_signed_webhook_with_the_new_address_body(b: Backend) {
     assert_eq!(deliver(&eco).await["delivered"], 0);
     // The authority counted the 現況確認 of one person for this SP service.
     assert_eq!(metered(&eco, "SPINS", "status-check").await, 1);
+    assert_eq!(platform_metered(&eco, "SPINS", "status-check-reported").await, 2, "the platform's meter");
 
     // A move: the signature certificate is revoked (affiliationChanged), the auth one kept.
     eco.clock.advance(Duration::hours(1));
@@ -307,6 +322,10 @@ async fn a_move_is_one_signed_webhook_with_the_new_address_body(b: Backend) {
     let (status, facts) = eco.p.post(&format!("/v1/users/{user}/latest-facts"), &sp.key, json!({})).await;
     assert_eq!(status, 200, "{facts}");
     assert_eq!(facts["facts"]["address"], NEW_ADDRESS);
+    // Every latest-facts record the authority billed this SP is in the platform's meter too.
+    let billed = metered(&eco, "SPINS", "latest-facts").await;
+    assert!(billed >= 1);
+    assert_eq!(platform_metered(&eco, "SPINS", "latest-facts").await, billed);
 
     // Another tenant sees none of it: the same 404 as an unknown id.
     let other = tenant(&eco, "SPOTHER", json!({"facts": ["name", "address"]})).await;
