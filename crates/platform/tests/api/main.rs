@@ -13,3 +13,4 @@ mod revocation;
 mod signature;
 mod tenants;
 mod users;
+mod h7_review;

@@ -1,0 +1,94 @@
+//! Security review h7: regression tests of findings (each fails on the code as reviewed).
+
+use serde_json::{json, Value};
+
+use crate::common::{sha256_b64, Backend, Eco};
+use crate::on_both;
+
+const DOC: &[u8] = b"JPKI-TEST review contract";
+
+// Finding: GET /v1/evidence/{id} hands a sensitive-data tenant the whole certificate (all 4
+// facts, whatever its `facts` setting) and the revocation data.
+on_both!(sensitive_tenant_evidence_carries_no_certificate, sensitive_tenant_evidence_body);
+async fn sensitive_tenant_evidence_body(b: Backend) {
+    let eco = Eco::start(b).await;
+    let sp = eco.tenant("SPNOFACTS", json!({})).await; // sensitive by default, no facts
+    let (_, card) = eco.person_with_card("見本　太郎", "1980-01-02").await;
+    let (cert, sig) = eco.sign(&card, DOC);
+    let (status, out) = eco
+        .p
+        .post("/v1/verifications/signature", &sp.key, json!({"certificate": cert, "signature": sig, "digest": sha256_b64(DOC)}))
+        .await;
+    assert_eq!(status, 200, "{out}");
+    assert!(out.get("certificate").is_none() && out.get("facts").map_or(true, Value::is_null), "{out}");
+    let (status, ev) = eco.p.get(&format!("/v1/evidence/{}", out["evidence_id"].as_str().unwrap()), &sp.key).await;
+    assert_eq!(status, 200, "{ev}");
+    assert!(ev["record"]["certificate"].is_null(), "sensitive tenant got its customer's certificate: {}", ev["record"]["certificate"]);
+    assert!(ev["record"]["revocation"].is_null(), "sensitive tenant got revocation data: {}", ev["record"]["revocation"]);
+}
+
+// Probe: NUL bytes and other junk in ids on every SP route: never a 500.
+on_both!(nul_in_ids_is_never_a_500, nul_in_ids_body);
+async fn nul_in_ids_body(b: Backend) {
+    let eco = Eco::start(b).await;
+    let sp = eco.tenant("SPNUL", json!({})).await;
+    let mut bad = Vec::new();
+    for id in ["%00", "a%00b", "%C0%80", "%FF"] {
+        for path in [
+            format!("/v1/evidence/{id}"),
+            format!("/v1/evidence/{id}/proof"),
+            format!("/v1/users/{id}"),
+            format!("/v1/users/{id}/status-history"),
+            format!("/v1/consents/{id}"),
+            format!("/v1/webhook/deliveries/{id}"),
+            format!("/v1/monitoring/subscriptions/{id}"),
+            format!("/v1/users?after={id}"),
+            format!("/v1/monitoring/subscriptions?after={id}"),
+            format!("/v1/webhook/deliveries?status={id}"),
+            format!("/v1/meter?month={id}"),
+        ] {
+            let (s, body) = eco.p.get(&path, &sp.key).await;
+            if s >= 500 {
+                bad.push(format!("GET {path} -> {s} {body}"));
+            }
+        }
+        for path in [
+            format!("/v1/users/{id}/liveness"),
+            format!("/v1/users/{id}/latest-facts"),
+            format!("/v1/webhook/deliveries/{id}/retry"),
+        ] {
+            let (s, body) = eco.p.post(&path, &sp.key, json!({})).await;
+            if s >= 500 {
+                bad.push(format!("POST {path} -> {s} {body}"));
+            }
+        }
+        let (s, body) = eco.p.get(&format!("/v1/admin/tenants/{id}"), &eco.admin_key).await;
+        if s >= 500 {
+            bad.push(format!("GET /v1/admin/tenants/{id} -> {s} {body}"));
+        }
+        let (s, body) = eco.p.post(&format!("/v1/admin/tenants/{id}/keys"), &eco.admin_key, json!({})).await;
+        if s >= 500 {
+            bad.push(format!("POST /v1/admin/tenants/{id}/keys -> {s} {body}"));
+        }
+    }
+    for (path, body) in [
+        ("/v1/monitoring/subscriptions", json!({"evidence_id": "ev-\u{0}"})),
+        ("/v1/monitoring/subscriptions", json!({"user_id": "u\u{0}"})),
+        ("/v1/webhook", json!({"url": "http://127.0.0.1:9/\u{0}"})),
+        ("/v1/verifications/authentication", json!({"challenge_id": "ch_\u{0}234567890123456789012345678901", "certificate": "AA==", "signature": "AA=="})),
+    ] {
+        let req = eco.p.client.request(if path == "/v1/webhook" { reqwest::Method::PUT } else { reqwest::Method::POST }, format!("{}{path}", eco.p.base)).json(&body);
+        let (s, out) = eco.p.send(req, &sp.key).await;
+        if s >= 500 {
+            bad.push(format!("{path} {body} -> {s} {out}"));
+        }
+    }
+    let (s, out) = eco
+        .p
+        .post("/v1/admin/tenants", &eco.admin_key, json!({"sp_id": "SPX", "service_id": "web", "name": "n\u{0}"}))
+        .await;
+    if s >= 500 {
+        bad.push(format!("admin tenants name NUL -> {s} {out}"));
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
