@@ -142,3 +142,27 @@ async fn webhook_name_loopback_body(b: Backend) {
     let (status, out) = eco.p.send(put("http://vm:5432/hook"), &sp.key).await;
     assert_eq!(status, 400, "a name resolving to 127.0.0.1 must be refused in production: {status} {out}");
 }
+
+// Finding: the signature route stores whatever `signature` bytes it is sent in the append-only
+// evidence log (kept 7 years, never deletable): a tenant appends ~0.7 MiB per request with a
+// 0.7 MiB "signature" (the authentication route refuses > 1024 bytes; this one does not).
+on_both!(evidence_records_are_bounded, evidence_records_are_bounded_body);
+async fn evidence_records_are_bounded_body(b: Backend) {
+    use base64::Engine;
+    let eco = Eco::start(b).await;
+    let sp = eco.tenant("SPBLOAT", json!({})).await;
+    let (_, card) = eco.person_with_card("見本　四郎", "1975-04-05").await;
+    let (cert, _) = eco.sign(&card, DOC);
+    let junk = base64::engine::general_purpose::STANDARD.encode(vec![0x5au8; 700 * 1024]);
+    let (status, out) = eco
+        .p
+        .post("/v1/verifications/signature", &sp.key, json!({"certificate": cert, "signature": junk, "digest": sha256_b64(DOC)}))
+        .await;
+    if status == 400 {
+        return; // refused: nothing logged
+    }
+    assert_eq!(status, 200, "{out}");
+    let (_, ev) = eco.p.get(&format!("/v1/evidence/{}", out["evidence_id"].as_str().unwrap()), &sp.key).await;
+    let size = ev.to_string().len();
+    assert!(size < 64 * 1024, "result {} logged a {size}-byte evidence record for one request", out["result"]);
+}
