@@ -166,3 +166,61 @@ async fn evidence_records_are_bounded_body(b: Backend) {
     let size = ev.to_string().len();
     assert!(size < 64 * 1024, "result {} logged a {size}-byte evidence record for one request", out["result"]);
 }
+
+// Probe (passes): every route given another tenant's id answers exactly what an unknown id gets.
+on_both!(another_tenants_ids_look_unknown_everywhere, other_ids_body);
+async fn other_ids_body(b: Backend) {
+    let eco = Eco::start(b).await;
+    let a = eco.tenant("SPA", json!({"facts": ["name"]})).await;
+    let bb = eco.tenant("SPB", json!({"facts": ["name"]})).await;
+    let (_, card) = eco.person_with_card("見本　五郎", "1966-06-06").await;
+    let (cert, sig) = eco.sign(&card, DOC);
+    let (_, out) = eco
+        .p
+        .post("/v1/verifications/signature", &a.key, json!({"certificate": cert, "signature": sig, "digest": sha256_b64(DOC)}))
+        .await;
+    let ev = out["evidence_id"].as_str().unwrap().to_owned();
+    let user = out["user_id"].as_str().unwrap().to_owned();
+    let (s, _) = eco.p.post("/v1/monitoring/subscriptions", &a.key, json!({"user_id": user})).await;
+    assert!(s == 201 || s == 200);
+    let (_, ch) = eco.p.post("/v1/auth/challenges", &a.key, json!({})).await;
+    let ch = ch["challenge_id"].as_str().unwrap().to_owned();
+    let unknown_ev = "ev-00000000-0000-0000-0000-000000000000".to_owned();
+    let unknown_user = "00000000-0000-0000-0000-000000000000".to_owned();
+    let unknown_ch = format!("ch_{}", "0".repeat(32));
+    let mut diffs = Vec::new();
+    let norm = |v: &Value, id: &str, unknown: &str| v.to_string().replace(id, "ID").replace(unknown, "ID");
+    for (method, tmpl, real, unknown, body) in [
+        ("GET", "/v1/evidence/{}", &ev, &unknown_ev, json!(null)),
+        ("GET", "/v1/evidence/{}/proof", &ev, &unknown_ev, json!(null)),
+        ("GET", "/v1/users/{}", &user, &unknown_user, json!(null)),
+        ("DELETE", "/v1/users/{}", &user, &unknown_user, json!(null)),
+        ("GET", "/v1/users/{}/status-history", &user, &unknown_user, json!(null)),
+        ("POST", "/v1/users/{}/liveness", &user, &unknown_user, json!({})),
+        ("POST", "/v1/users/{}/latest-facts", &user, &unknown_user, json!({})),
+        ("GET", "/v1/monitoring/subscriptions/{}", &user, &unknown_user, json!(null)),
+        ("DELETE", "/v1/monitoring/subscriptions/{}", &user, &unknown_user, json!(null)),
+        ("POST", "/v1/monitoring/subscriptions", &user, &unknown_user, json!({"user_id": "@ID@"})),
+        ("POST", "/v1/monitoring/subscriptions", &ev, &unknown_ev, json!({"evidence_id": "@ID@"})),
+        ("POST", "/v1/verifications/authentication", &ch, &unknown_ch, json!({"challenge_id": "@ID@", "certificate": cert, "signature": sig})),
+    ] {
+        let mut answers = Vec::new();
+        for id in [real, unknown] {
+            let path = tmpl.replace("{}", id);
+            let body: Value = serde_json::from_str(&body.to_string().replace("@ID@", id)).unwrap();
+            let req = eco.p.client.request(method.parse().unwrap(), format!("{}{path}", eco.p.base));
+            let req = if body.is_null() { req } else { req.json(&body) };
+            answers.push(eco.p.send(req, &bb.key).await);
+        }
+        let (ra, ua) = (&answers[0], &answers[1]);
+        if ra.0 != ua.0 || norm(&ra.1, real, unknown) != norm(&ua.1, real, unknown) || ra.0 < 400 {
+            diffs.push(format!("{method} {tmpl}: other's {} {} / unknown {} {}", ra.0, ra.1, ua.0, ua.1));
+        }
+    }
+    // Tenant A's objects are untouched.
+    let (s, _) = eco.p.get(&format!("/v1/users/{user}"), &a.key).await;
+    assert_eq!(s, 200);
+    let (s, _) = eco.p.get(&format!("/v1/monitoring/subscriptions/{user}"), &a.key).await;
+    assert_eq!(s, 200);
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
