@@ -224,3 +224,16 @@ async fn other_ids_body(b: Backend) {
     assert_eq!(s, 200);
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
+
+// Finding: a tenant may be added as `<the platform's own authority id>/-`, which the authority
+// cannot tell from the platform acting for itself (no X-Hanko-SP): the reserved service id `-`
+// and the platform's own id must be refused as a tenant's SP.
+on_both!(a_tenant_cannot_take_the_platforms_own_identity, own_identity_body);
+async fn own_identity_body(b: Backend) {
+    let eco = Eco::start(b).await;
+    let (status, out) = eco
+        .p
+        .post("/v1/admin/tenants", &eco.admin_key, json!({"sp_id": eco.platform_id, "service_id": "-", "name": "impostor"}))
+        .await;
+    assert_eq!(status, 400, "tenant {}/- accepted: {status} {out}", eco.platform_id);
+}
