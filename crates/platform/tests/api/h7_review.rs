@@ -17,14 +17,26 @@ async fn sensitive_tenant_evidence_body(b: Backend) {
     let (cert, sig) = eco.sign(&card, DOC);
     let (status, out) = eco
         .p
-        .post("/v1/verifications/signature", &sp.key, json!({"certificate": cert, "signature": sig, "digest": sha256_b64(DOC)}))
+        .post(
+            "/v1/verifications/signature",
+            &sp.key,
+            json!({"certificate": cert, "signature": sig, "digest": sha256_b64(DOC)}),
+        )
         .await;
     assert_eq!(status, 200, "{out}");
     assert!(out.get("certificate").is_none() && out.get("facts").map_or(true, Value::is_null), "{out}");
     let (status, ev) = eco.p.get(&format!("/v1/evidence/{}", out["evidence_id"].as_str().unwrap()), &sp.key).await;
     assert_eq!(status, 200, "{ev}");
-    assert!(ev["record"]["certificate"].is_null(), "sensitive tenant got its customer's certificate: {}", ev["record"]["certificate"]);
-    assert!(ev["record"]["revocation"].is_null(), "sensitive tenant got revocation data: {}", ev["record"]["revocation"]);
+    assert!(
+        ev["record"]["certificate"].is_null(),
+        "sensitive tenant got its customer's certificate: {}",
+        ev["record"]["certificate"]
+    );
+    assert!(
+        ev["record"]["revocation"].is_null(),
+        "sensitive tenant got revocation data: {}",
+        ev["record"]["revocation"]
+    );
 }
 
 // Probe: NUL bytes and other junk in ids on every SP route: never a 500.
@@ -75,9 +87,19 @@ async fn nul_in_ids_body(b: Backend) {
         ("/v1/monitoring/subscriptions", json!({"evidence_id": "ev-\u{0}"})),
         ("/v1/monitoring/subscriptions", json!({"user_id": "u\u{0}"})),
         ("/v1/webhook", json!({"url": "http://127.0.0.1:9/\u{0}"})),
-        ("/v1/verifications/authentication", json!({"challenge_id": "ch_\u{0}234567890123456789012345678901", "certificate": "AA==", "signature": "AA=="})),
+        (
+            "/v1/verifications/authentication",
+            json!({"challenge_id": "ch_\u{0}234567890123456789012345678901", "certificate": "AA==", "signature": "AA=="}),
+        ),
     ] {
-        let req = eco.p.client.request(if path == "/v1/webhook" { reqwest::Method::PUT } else { reqwest::Method::POST }, format!("{}{path}", eco.p.base)).json(&body);
+        let req = eco
+            .p
+            .client
+            .request(
+                if path == "/v1/webhook" { reqwest::Method::PUT } else { reqwest::Method::POST },
+                format!("{}{path}", eco.p.base),
+            )
+            .json(&body);
         let (s, out) = eco.p.send(req, &sp.key).await;
         if s >= 500 {
             bad.push(format!("{path} {body} -> {s} {out}"));
@@ -106,7 +128,11 @@ async fn young_purged_body(b: Backend) {
     let (cert, sig) = eco.sign(&card, DOC);
     let (status, out) = eco
         .p
-        .post("/v1/verifications/signature", &sp.key, json!({"certificate": cert, "signature": sig, "digest": sha256_b64(DOC)}))
+        .post(
+            "/v1/verifications/signature",
+            &sp.key,
+            json!({"certificate": cert, "signature": sig, "digest": sha256_b64(DOC)}),
+        )
         .await;
     assert_eq!(status, 200, "{out}");
     let id = out["evidence_id"].as_str().unwrap().to_owned();
@@ -124,7 +150,10 @@ async fn young_purged_body(b: Backend) {
     let (status, ev) = eco.p.get(&format!("/v1/evidence/{id}"), &other.key).await;
     eprintln!("the other tenant reads it: {status} {ev}");
     let report = eco.platform.verify_evidence_log().await.unwrap();
-    assert!(!report.problems.is_empty(), "a record erased on the day it was made and moved to another tenant: {report:?}");
+    assert!(
+        !report.problems.is_empty(),
+        "a record erased on the day it was made and moved to another tenant: {report:?}"
+    );
 }
 
 // Finding: in production the SSRF guard checks only literal addresses: a name that resolves to
@@ -137,8 +166,12 @@ async fn webhook_name_loopback_body(b: Backend) {
     let put = |url: &str| eco.p.client.put(format!("{}/v1/webhook", eco.p.base)).json(&json!({"url": url}));
     let (status, out) = eco.p.send(put("http://127.0.0.1:5432/hook"), &sp.key).await;
     assert_eq!(status, 400, "literal loopback refused: {out}");
-    let resolved: Vec<_> = std::net::ToSocketAddrs::to_socket_addrs(&("vm", 80)).map(|a| a.collect()).unwrap_or_default();
-    assert!(resolved.iter().all(|a: &std::net::SocketAddr| a.ip().is_loopback()) && !resolved.is_empty(), "{resolved:?}");
+    let resolved: Vec<_> =
+        std::net::ToSocketAddrs::to_socket_addrs(&("vm", 80)).map(|a| a.collect()).unwrap_or_default();
+    assert!(
+        resolved.iter().all(|a: &std::net::SocketAddr| a.ip().is_loopback()) && !resolved.is_empty(),
+        "{resolved:?}"
+    );
     let (status, out) = eco.p.send(put("http://vm:5432/hook"), &sp.key).await;
     assert_eq!(status, 400, "a name resolving to 127.0.0.1 must be refused in production: {status} {out}");
 }
@@ -156,7 +189,11 @@ async fn evidence_records_are_bounded_body(b: Backend) {
     let junk = base64::engine::general_purpose::STANDARD.encode(vec![0x5au8; 700 * 1024]);
     let (status, out) = eco
         .p
-        .post("/v1/verifications/signature", &sp.key, json!({"certificate": cert, "signature": junk, "digest": sha256_b64(DOC)}))
+        .post(
+            "/v1/verifications/signature",
+            &sp.key,
+            json!({"certificate": cert, "signature": junk, "digest": sha256_b64(DOC)}),
+        )
         .await;
     if status == 400 {
         return; // refused: nothing logged
@@ -177,7 +214,11 @@ async fn other_ids_body(b: Backend) {
     let (cert, sig) = eco.sign(&card, DOC);
     let (_, out) = eco
         .p
-        .post("/v1/verifications/signature", &a.key, json!({"certificate": cert, "signature": sig, "digest": sha256_b64(DOC)}))
+        .post(
+            "/v1/verifications/signature",
+            &a.key,
+            json!({"certificate": cert, "signature": sig, "digest": sha256_b64(DOC)}),
+        )
         .await;
     let ev = out["evidence_id"].as_str().unwrap().to_owned();
     let user = out["user_id"].as_str().unwrap().to_owned();
@@ -202,7 +243,13 @@ async fn other_ids_body(b: Backend) {
         ("DELETE", "/v1/monitoring/subscriptions/{}", &user, &unknown_user, json!(null)),
         ("POST", "/v1/monitoring/subscriptions", &user, &unknown_user, json!({"user_id": "@ID@"})),
         ("POST", "/v1/monitoring/subscriptions", &ev, &unknown_ev, json!({"evidence_id": "@ID@"})),
-        ("POST", "/v1/verifications/authentication", &ch, &unknown_ch, json!({"challenge_id": "@ID@", "certificate": cert, "signature": sig})),
+        (
+            "POST",
+            "/v1/verifications/authentication",
+            &ch,
+            &unknown_ch,
+            json!({"challenge_id": "@ID@", "certificate": cert, "signature": sig}),
+        ),
     ] {
         let mut answers = Vec::new();
         for id in [real, unknown] {
@@ -233,7 +280,33 @@ async fn own_identity_body(b: Backend) {
     let eco = Eco::start(b).await;
     let (status, out) = eco
         .p
-        .post("/v1/admin/tenants", &eco.admin_key, json!({"sp_id": eco.platform_id, "service_id": "-", "name": "impostor"}))
+        .post(
+            "/v1/admin/tenants",
+            &eco.admin_key,
+            json!({"sp_id": eco.platform_id, "service_id": "-", "name": "impostor"}),
+        )
         .await;
     assert_eq!(status, 400, "tenant {}/- accepted: {status} {out}", eco.platform_id);
+}
+
+// Finding: IPv6 forms that embed or reach non-public IPv4 pass the production SSRF guard.
+on_both!(production_webhook_refuses_embedded_private_ipv4, webhook_ipv6_body);
+async fn webhook_ipv6_body(b: Backend) {
+    let eco = Eco::start_with(b, |c| c.environment = hanko_platform::Environment::Production).await;
+    let sp = eco.tenant("SPSSRF6", json!({})).await;
+    let mut accepted = Vec::new();
+    for url in [
+        "http://[64:ff9b::a9fe:a9fe]/", // NAT64 of 169.254.169.254
+        "http://[::7f00:1]/",           // IPv4-compatible 127.0.0.1
+        "http://[2002:7f00:1::1]/",     // 6to4 of 127.0.0.1
+        "http://[2002:a9fe:a9fe::1]/",  // 6to4 of 169.254.169.254
+        "http://[fec0::1]/",            // site-local
+    ] {
+        let req = eco.p.client.put(format!("{}/v1/webhook", eco.p.base)).json(&json!({"url": url}));
+        let (status, _) = eco.p.send(req, &sp.key).await;
+        if status != 400 {
+            accepted.push(format!("{url} -> {status}"));
+        }
+    }
+    assert!(accepted.is_empty(), "accepted in production: {accepted:?}");
 }

@@ -6,6 +6,7 @@
 mod common;
 mod evidence;
 mod formats;
+mod h7_review;
 mod identity;
 mod login;
 mod monitoring;
@@ -13,4 +14,3 @@ mod revocation;
 mod signature;
 mod tenants;
 mod users;
-mod h7_review;
