@@ -398,6 +398,13 @@ impl Authority {
         if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
             return Err(AuthorityError::Invalid("name must be 1–200 characters, no control characters".into()));
         }
+        // `<verifier id>/-` is how a verifier acting for itself is metered and named in consents:
+        // an SP service may not take that identity.
+        if service_id == "-" || self.store.verifier(sp_id).await?.is_some() {
+            return Err(AuthorityError::Invalid(
+                "service id \"-\" and a registered verifier's id as SP id are reserved".into(),
+            ));
+        }
         if self.store.has_service(&platform.id, sp_id, service_id).await? {
             return Ok(false);
         }

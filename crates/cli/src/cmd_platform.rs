@@ -30,6 +30,16 @@ pub(crate) enum Command {
     /// the checks to the authority, store the new events and deliver the due webhooks. With
     /// --once a single pass (what a cron job runs); otherwise every --interval seconds.
     Monitor(MonitorArgs),
+    /// Disable an API key (an SP's or an admin's), read from a file so that it stays out of the
+    /// shell history: refused from the next request on, by every node. To rotate, issue a new key
+    /// with `tenant-key` first.
+    DisableKey {
+        #[command(flatten)]
+        common: Common,
+        /// A file holding the key (pk_…).
+        #[arg(long)]
+        key_file: PathBuf,
+    },
     /// Issue another API key for a tenant (printed once).
     TenantKey {
         #[command(flatten)]
@@ -445,6 +455,12 @@ async fn run_async(cmd: Command, json_out: bool) -> Result<ExitCode> {
                 out
             })
         }
+        Command::DisableKey { common, key_file } => {
+            let key = std::fs::read_to_string(&key_file).with_context(|| format!("reading {}", key_file.display()))?;
+            let p = open(&common, |c| c.load_crls = false).await?;
+            p.disable_key(&key).await?;
+            print(json_out, json!({"disabled": true}), || "the key is disabled".to_owned())
+        }
         Command::TenantKey { common, id } => {
             let p = open(&common, |_| {}).await?;
             let issued = p.add_tenant_key(&id).await?;
@@ -552,7 +568,9 @@ async fn evidence(cmd: EvidenceCommand, json_out: bool) -> Result<ExitCode> {
             let bundle = serde_json::to_string_pretty(&p.export_evidence(&id).await?)?;
             match out {
                 Some(path) => {
-                    std::fs::write(&path, bundle).with_context(|| format!("writing {}", path.display()))?;
+                    // The bundle holds the certificate, so personal data: owner-only.
+                    hanko_store::write_atomic(&path, bundle.as_bytes(), 0o600)
+                        .with_context(|| format!("writing {}", path.display()))?;
                     print(json_out, json!({"id": id, "bundle": path}), || {
                         format!("evidence bundle of {id} written to {}", path.display())
                     })

@@ -140,7 +140,17 @@ async fn get_evidence(
     SpCaller(tenant): SpCaller,
     Path(id): Path<String>,
 ) -> Result<Json<EvidenceRecord>, PlatformError> {
-    Ok(Json(platform.tenant_evidence(&tenant.id, &id).await?))
+    let mut record = platform.tenant_evidence(&tenant.id, &id).await?;
+    if tenant.sensitive {
+        // Sensitive-data mode: results only. The certificate (which carries the 4 facts) and the
+        // revocation data stay with the platform (`hanko platform evidence export` for an auditor).
+        if let Some(r) = record.record.as_object_mut() {
+            for field in ["certificate", "revocation", "ocsp_response"] {
+                r.remove(field);
+            }
+        }
+    }
+    Ok(Json(record))
 }
 
 pub(crate) fn routes() -> Router<Arc<Platform>> {

@@ -718,8 +718,17 @@ impl Platform {
                 report.records += 1;
                 let stored = e.leaf_hash.as_deref().and_then(|h| <Hash>::try_from(h).ok());
                 let hash = match (e.purged_at, stored) {
-                    (Some(_), Some(h)) => {
+                    (Some(purged_at), Some(h)) => {
+                        // An emptied record (retention purge or its SP's deletion) is covered by
+                        // its leaf hash alone: it must hold no bytes, and cannot predate itself.
+                        // (Its other columns are no longer covered by the log.)
                         report.purged += 1;
+                        if !e.leaf.is_empty() {
+                            report.problem(format!("record {} ({}): marked emptied but holds bytes", e.seq, e.id));
+                        }
+                        if purged_at < e.created_at {
+                            report.problem(format!("record {} ({}): emptied before it was made", e.seq, e.id));
+                        }
                         h
                     }
                     (_, stored) => {

@@ -360,6 +360,7 @@ async fn post_sign_result(
     })?;
     let cert = b64("sign_certificate_jwe certificate", &payload.certificate)?;
     let signature = b64("sign_certificate_jwe signature", &payload.signature)?;
+    crate::verify::check_sizes(&cert, &signature)?;
     let now = platform.clock.now();
     let (verdict, ocsp) = platform
         .with_revocation(&tenant, &cert, |v, rev| {

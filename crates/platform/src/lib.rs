@@ -54,7 +54,7 @@ pub use store::SqlStore;
 pub use tenants::{AdminCaller, CheckMethod, FactItem, IssuedKey, NewTenant, Role, SpCaller, Tenant, TenantStore};
 pub use userapi::CheckPurpose;
 pub use users::{Binding, BoundBy, BoundCertificate, StatusCheck, Taken, UserRecord, UserStore};
-pub use verify::{certificate_type, classify, Checked, Outcome, Reason, ResultCode, SignatureRequest};
+pub use verify::{certificate_type, classify, Checked, Outcome, Reason, ResultCode, SignatureRequest, MAX_SIGNATURE};
 pub use webhooks::{sign_webhook, DeliveryReport, WebhookStore};
 
 use hanko_pki::verify::TrustStore;
@@ -146,7 +146,8 @@ impl Platform {
     ) -> Result<Platform, PlatformError> {
         let trust = load_anchors(&config.data_dir.join(ANCHORS_DIR), config.environment)?;
         let authority = AuthorityClient::new(&config.authority_url, authority_key)?;
-        let webhook_http = webhooks::WebhookClient::new(config.webhook_ca.as_deref())?;
+        let webhook_http =
+            webhooks::WebhookClient::new(config.webhook_ca.as_deref(), config.environment == Environment::Production)?;
         let evidence_keys =
             evidence_log::EvidenceKeys::load_or_create(&config.data_dir.join(evidence_log::EVIDENCE_DIR), clock.now())?;
         let jwe_key = formats::load_or_create_jwe_key(&config.data_dir)?;

@@ -282,7 +282,13 @@ impl Platform {
             "kind": checked.kind,
             "checked_at": rfc3339(now),
             "inputs": checked.inputs,
-            "certificate": checked.certificate.as_deref().map(|c| B64.encode(c)),
+            // A certificate that would not fit a JPKI one is kept by its hash only.
+            "certificate": checked
+                .certificate
+                .as_deref()
+                .filter(|c| c.len() <= hanko_pki::MAX_CERTIFICATE_LEN)
+                .map(|c| B64.encode(c)),
+            "certificate_sha256": checked.certificate.as_deref().map(|c| B64.encode(hanko_pki::DigestAlgorithm::Sha256.digest(c))),
             "revocation": verified.as_ref().map(|v| revocation_record(v.revocation())),
             "ocsp_response": checked.ocsp_response.as_deref().map(|r| B64.encode(r)),
             "check_method": tenant.check_method.as_str(),
@@ -336,6 +342,26 @@ pub struct SignatureRequest {
     pub digest_algorithm: Option<String>,
 }
 
+/// Largest signature accepted (RSA-8192 is 1024 bytes; JPKI keys are RSA-2048, 256 bytes): a
+/// bigger one is refused before it could be logged.
+pub const MAX_SIGNATURE: usize = 1024;
+
+/// Refuses a signature longer than [`MAX_SIGNATURE`] or a certificate longer than
+/// `hanko_pki::MAX_CERTIFICATE_LEN`: neither can be a JPKI one, and both would be kept 7 years.
+pub(crate) fn check_sizes(certificate: &[u8], signature: &[u8]) -> Result<(), PlatformError> {
+    if signature.len() > MAX_SIGNATURE {
+        return Err(PlatformError::Invalid(format!("signature is {} bytes; at most {MAX_SIGNATURE}", signature.len())));
+    }
+    if certificate.len() > hanko_pki::MAX_CERTIFICATE_LEN {
+        return Err(PlatformError::Invalid(format!(
+            "certificate is {} bytes; at most {}",
+            certificate.len(),
+            hanko_pki::MAX_CERTIFICATE_LEN
+        )));
+    }
+    Ok(())
+}
+
 /// Decodes a base64 field (standard alphabet, padding optional; URL-safe accepted too).
 pub(crate) fn b64(field: &str, s: &str) -> Result<Vec<u8>, PlatformError> {
     use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
@@ -363,6 +389,7 @@ async fn post_signature(
 ) -> Result<Json<Outcome>, PlatformError> {
     let cert = b64("certificate", &req.certificate)?;
     let signature = b64("signature", &req.signature)?;
+    check_sizes(&cert, &signature)?;
     let algorithm = digest_algorithm(req.digest_algorithm.as_deref())?;
     let digest = match (&req.digest, &req.data) {
         (Some(d), None) => b64("digest", d)?,

@@ -402,6 +402,28 @@ pub(crate) fn check_url(url: &str, environment: Environment) -> Result<reqwest::
     Ok(parsed)
 }
 
+/// The addresses `url`'s host resolves to, when every one is public (production's SSRF guard:
+/// a name that resolves to a private, loopback or link-local address is refused, and delivery
+/// connects to the address checked here, so a DNS answer that changes afterwards is not
+/// followed).
+async fn resolve_public(url: &reqwest::Url) -> Result<Vec<std::net::SocketAddr>, String> {
+    let host = url.host_str().ok_or("no host")?.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let port = url.port_or_known_default().ok_or("no port")?;
+    let addrs: Vec<std::net::SocketAddr> =
+        tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::lookup_host((host.as_str(), port)))
+            .await
+            .map_err(|_| "the host name did not resolve in time".to_owned())?
+            .map_err(|_| "the host name does not resolve".to_owned())?
+            .collect();
+    if addrs.is_empty() {
+        return Err("the host name does not resolve".into());
+    }
+    if let Some(a) = addrs.iter().find(|a| !is_public(a.ip())) {
+        return Err(format!("the host resolves to {}, which is not a public address", a.ip()));
+    }
+    Ok(addrs)
+}
+
 fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(a) => {
@@ -422,11 +444,27 @@ fn is_public(ip: IpAddr) -> bool {
                 return is_public(IpAddr::V4(v4));
             }
             let s = a.segments();
+            let o = a.octets();
+            let v4 = |b: &[u8]| IpAddr::V4(std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]));
+            // The forms that carry an IPv4 address reach it: IPv4-compatible (::/96), NAT64
+            // (64:ff9b::/96, RFC 6052) and 6to4 (2002::/16, RFC 3056).
+            if s[..6] == [0; 6] && !a.is_loopback() && !a.is_unspecified() {
+                return is_public(v4(&o[12..16]));
+            }
+            if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return is_public(v4(&o[12..16]));
+            }
+            if s[0] == 0x2002 {
+                return is_public(v4(&o[2..6]));
+            }
             !(a.is_loopback()
                 || a.is_unspecified()
                 || a.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80)
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated, still routed inside sites)
+                || s[..4] == [0x100, 0, 0, 0] // discard-only (RFC 6666)
+                || (s[0] == 0x2001 && s[1] == 0xdb8)) // documentation
         }
     }
 }
@@ -436,6 +474,8 @@ fn is_public(ip: IpAddr) -> bool {
 /// redirect (an SSRF guard), connects within 5 s and waits 10 s for the answer.
 pub(crate) struct WebhookClient {
     tls: Arc<rustls::ClientConfig>,
+    /// Production: connect only to public addresses (see [`resolve_public`]).
+    public_only: bool,
 }
 
 /// Where the system's CA bundle is looked for (`SSL_CERT_FILE` first): Debian/Ubuntu/Alpine,
@@ -452,7 +492,7 @@ fn pem_certificates(path: &std::path::Path) -> Result<Vec<CertificateDer<'static
 }
 
 impl WebhookClient {
-    pub(crate) fn new(extra_ca: Option<&std::path::Path>) -> Result<WebhookClient, PlatformError> {
+    pub(crate) fn new(extra_ca: Option<&std::path::Path>, public_only: bool) -> Result<WebhookClient, PlatformError> {
         let mut roots = rustls::RootCertStore::empty();
         let system = std::env::var_os("SSL_CERT_FILE")
             .map(std::path::PathBuf::from)
@@ -484,7 +524,7 @@ impl WebhookClient {
             .with_root_certificates(roots)
             .with_no_client_auth();
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(WebhookClient { tls: Arc::new(tls) })
+        Ok(WebhookClient { tls: Arc::new(tls), public_only })
     }
 
     /// POSTs `body` to `url` with `headers`; the receiver's status, or why there is none.
@@ -493,10 +533,18 @@ impl WebhookClient {
         let host = url.host_str().ok_or_else(|| "no host".to_owned())?.to_owned();
         let port = url.port_or_known_default().ok_or_else(|| "no port".to_owned())?;
         let connect_host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect((connect_host.as_str(), port)))
-            .await
-            .map_err(|_| "timed out".to_owned())?
-            .map_err(|_| "could not connect".to_owned())?;
+        let connect = async {
+            if self.public_only {
+                // Resolved and checked now, connected to exactly what was checked.
+                let addrs = resolve_public(&url).await?;
+                tokio::net::TcpStream::connect(&addrs[..]).await.map_err(|_| "could not connect".to_owned())
+            } else {
+                tokio::net::TcpStream::connect((connect_host.as_str(), port))
+                    .await
+                    .map_err(|_| "could not connect".to_owned())
+            }
+        };
+        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, connect).await.map_err(|_| "timed out".to_owned())??;
         let _ = tcp.set_nodelay(true);
         let mut path = url.path().to_owned();
         if let Some(q) = url.query() {
@@ -574,6 +622,9 @@ impl Platform {
     /// Sets a tenant's webhook endpoint with a new signing secret (returned once).
     pub async fn set_webhook(&self, tenant: &Tenant, url: &str) -> Result<Value, PlatformError> {
         let parsed = check_url(url, self.config.environment)?;
+        if self.config.environment == Environment::Production {
+            resolve_public(&parsed).await.map_err(|e| PlatformError::Invalid(format!("webhook url: {e}")))?;
+        }
         let secret = new_secret();
         let now = self.clock.now();
         self.store.set_webhook(&tenant.id, parsed.as_str(), &secret, now).await?;

@@ -319,7 +319,7 @@ pub fn verify_webhook(
         .and_then(|k| B64.decode(k).ok())
         .ok_or_else(|| Error::Config("a webhook secret is whsec_<base64>".into()))?;
     let t: i64 = timestamp.parse().map_err(|_| Error::Config("webhook-timestamp is not a number".into()))?;
-    if (now_unix - t).abs() > tolerance_secs {
+    if now_unix.checked_sub(t).and_then(i64::checked_abs).is_none_or(|d| d > tolerance_secs) {
         return Err(Error::Config("webhook-timestamp is too far from now (a replay?)".into()));
     }
     let key = hmac::Key::new(hmac::HMAC_SHA256, &key);

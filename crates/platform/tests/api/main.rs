@@ -6,10 +6,10 @@
 mod common;
 mod evidence;
 mod formats;
-mod h7_review;
 mod identity;
 mod login;
 mod monitoring;
+mod review;
 mod revocation;
 mod signature;
 mod tenants;

@@ -49,8 +49,10 @@ async fn signature_ok_then_revoked_after_a_move_body(b: Backend) {
     assert_eq!(status, 200, "{ev}");
     assert_eq!(ev["result"], "OK");
     assert_eq!(ev["record"]["inputs"]["digest"], sha256_b64(CONTRACT));
-    assert_eq!(ev["record"]["certificate"], cert.as_str());
-    assert!(ev["record"]["revocation"]["crl_number"].is_u64(), "{ev}");
+    // Sensitive-data mode: no certificate, no revocation data — the auditor's copy has them.
+    assert!(ev["record"].get("certificate").is_none() && ev["record"].get("revocation").is_none(), "{ev}");
+    let kept = eco.platform.export_evidence(out["evidence_id"].as_str().unwrap()).await.unwrap().to_string();
+    assert!(kept.contains(&cert), "the evidence bundle keeps the certificate");
 
     // A move revokes the signature certificate (affiliationChanged); the next CRL says so.
     eco.clock.advance(hanko_pki::time::Duration::hours(1));
@@ -143,6 +145,9 @@ async fn sensitive_mode_off_returns_the_certificate_body(b: Backend) {
     assert_eq!(out["result"], "OK", "{out}");
     assert_eq!(out["certificate"], cert.as_str());
     assert!(out.get("facts").is_none(), "no facts were granted: {out}");
+    let (_, ev) = eco.p.get(&format!("/v1/evidence/{}", out["evidence_id"].as_str().unwrap()), &sp.key).await;
+    assert_eq!(ev["record"]["certificate"], cert.as_str(), "{ev}");
+    assert!(ev["record"]["revocation"]["crl_number"].is_u64(), "{ev}");
 }
 
 on_both!(an_sp_searches_and_deletes_only_its_own_evidence, an_sp_searches_and_deletes_only_its_own_evidence_body);
