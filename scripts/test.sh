@@ -88,6 +88,8 @@ if [ "$FUZZ_SECONDS" != "0" ]; then
   done
   cp "$demo"/crl/*.crl fuzz/corpus/crl/
   cp "$demo"/documents/application.p7s fuzz/corpus/cms/
+  # pades: an unsigned PDF (blank needs no pyHanko); jwe mutates valid tokens it makes itself.
+  mkdir -p fuzz/corpus/pades && python3 scripts/pades-fixture.py blank fuzz/corpus/pades/blank.pdf
   auth_ca=$(ls "$demo"/ca/auth/*/ca.pem | head -n 1)
   $hanko ocsp request --issuer "$auth_ca" --serial 01 --out fuzz/corpus/ocsp_request/seed.der >/dev/null
   $hanko ocsp respond --data-dir "$demo" --request fuzz/corpus/ocsp_request/seed.der --out fuzz/corpus/ocsp_response/seed.der >/dev/null
@@ -130,11 +132,20 @@ verifier-add 1D000105020D00017800
 service-add 1E000105E00600035350320002733200016E00
 raw-path 1F0000000178
 SEEDS
+  # tlog_note: a signed checkpoint; tsp: openssl's own time-stamp queries.
+  mkdir -p fuzz/corpus/tlog_note fuzz/corpus/tsp
+  printf 'hanko.invalid/platform/evidence\n1\nbjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=\n\n\xe2\x80\x94 hanko.invalid/platform/evidence Dl6D0QAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n' > fuzz/corpus/tlog_note/checkpoint
+  openssl ts -query -data scripts/test.sh -sha256 -cert -out fuzz/corpus/tsp/query-sha256.tsq
+  openssl ts -query -data scripts/test.sh -sha512 -no_nonce -out fuzz/corpus/tsp/query-sha512.tsq
+  # platform_api: its reproducers are well-formed requests too (valid signature, another
+  # tenant's record).
+  mkdir -p fuzz/corpus/platform_api
+  find fuzz/regressions/platform_api -type f ! -name README.md -exec cp {} fuzz/corpus/platform_api/ \;
   (cd fuzz && cargo fuzz build -O)
   # Every target must start, run and end cleanly: cargo-fuzz's exit status counts (a crash, a
   # target that does not build or start), an empty target list fails, and so does a run that
   # never reports libFuzzer's "Done N runs". Reproducers of old crashes are replayed by
-  # `cargo test` (crates/authority/tests/fuzz_regressions).
+  # `cargo test` (crates/{authority,platform}/tests/fuzz_regressions).
   targets=$(cd fuzz && cargo fuzz list)
   [ -n "$targets" ] || { echo "cargo fuzz list found no fuzz targets"; exit 1; }
   for t in $targets; do

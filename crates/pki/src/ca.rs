@@ -336,6 +336,9 @@ fn render(
             ExtensionSpec::ExtendedKeyUsage(purpose) => {
                 ext(ID_CE_EXT_KEY_USAGE, false, &ExtendedKeyUsage(vec![*purpose]))?
             }
+            ExtensionSpec::CriticalExtendedKeyUsage(purpose) => {
+                ext(ID_CE_EXT_KEY_USAGE, true, &ExtendedKeyUsage(vec![*purpose]))?
+            }
             ExtensionSpec::OcspNoCheck => ext(ID_PKIX_OCSP_NOCHECK, false, &Null)?,
             ExtensionSpec::SubjectKeyIdentifier => {
                 let ski = SubjectKeyIdentifier(OctetString::new(key_identifier(&d.public_key))?);

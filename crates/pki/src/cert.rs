@@ -377,6 +377,7 @@ impl JpkiCertificate {
         let mut authority_key_id = None;
         let mut facts = None;
         let mut ocsp_signing = false;
+        let mut time_stamping = false;
         let mut seen: [Option<ObjectIdentifier>; MAX_EXTENSIONS] = [None; MAX_EXTENSIONS];
         let mut count = 0;
         let mut exts: &[u8] = match &tbs.extensions {
@@ -417,7 +418,9 @@ impl JpkiCertificate {
                         decode_ext::<AuthorityKeyIdentifier>(extn_id, v)?.key_identifier.map(|k| k.as_bytes().to_vec());
                 }
                 ID_CE_EXT_KEY_USAGE => {
-                    ocsp_signing = decode_ext::<Vec<ObjectIdentifier>>(extn_id, v)?.contains(&ID_KP_OCSP_SIGNING);
+                    let purposes = decode_ext::<Vec<ObjectIdentifier>>(extn_id, v)?;
+                    ocsp_signing = purposes.contains(&ID_KP_OCSP_SIGNING);
+                    time_stamping = purposes.contains(&const_oid::db::rfc5280::ID_KP_TIME_STAMPING);
                 }
                 _ => {}
             }
@@ -430,6 +433,8 @@ impl JpkiCertificate {
             CertKind::Ca
         } else if ocsp_signing {
             CertKind::OcspResponder
+        } else if time_stamping {
+            CertKind::TimeStamping
         } else if facts.is_some() {
             if smartphone {
                 CertKind::SmartphoneSignature

@@ -266,6 +266,32 @@ pub fn sign(
     signing_time: Option<OffsetDateTime>,
     extra_certificates: &[&[u8]],
 ) -> Result<Vec<u8>, CmsError> {
+    let content =
+        TypedContent { content_type: ID_DATA, content, extra_attributes: Vec::new(), include_certificates: true };
+    sign_typed(signer, signer_certificate_der, content, mode, digest, signing_time, extra_certificates)
+}
+
+/// Content of another type than `id-data`, with signed attributes beyond the standard three
+/// (an RFC 3161 `TSTInfo` and its `signingCertificateV2`).
+pub(crate) struct TypedContent<'a> {
+    pub(crate) content_type: ObjectIdentifier,
+    pub(crate) content: &'a [u8],
+    pub(crate) extra_attributes: Vec<Attribute>,
+    /// `false` leaves `certificates` out (an RFC 3161 request without `certReq`).
+    pub(crate) include_certificates: bool,
+}
+
+/// [`sign`] for any content type: `SignedData` v3 when it is not `id-data` (RFC 5652 §5.1).
+pub(crate) fn sign_typed(
+    signer: &impl Signer,
+    signer_certificate_der: &[u8],
+    typed: TypedContent<'_>,
+    mode: Encapsulation,
+    digest: DigestAlgorithm,
+    signing_time: Option<OffsetDateTime>,
+    extra_certificates: &[&[u8]],
+) -> Result<Vec<u8>, CmsError> {
+    let TypedContent { content_type, content, extra_attributes, include_certificates } = typed;
     let signer_certificate = Certificate::from_der(signer_certificate_der).map_err(CmsError::SignerCertificateDer)?;
     let tbs = &signer_certificate.tbs_certificate;
     if tbs.subject_public_key_info != *signer.public_key() {
@@ -290,13 +316,14 @@ pub fn sign(
 
     // RFC 5652 §11: contentType, messageDigest, signingTime.
     let mut attributes = vec![
-        single_valued(ID_CONTENT_TYPE, Any::encode_from(&ID_DATA)?)?,
+        single_valued(ID_CONTENT_TYPE, Any::encode_from(&content_type)?)?,
         single_valued(ID_MESSAGE_DIGEST, Any::new(Tag::OctetString, digest.digest(content))?)?,
     ];
     if let Some(at) = signing_time {
         let time = x509_time(at).map_err(|_| CmsError::SigningTimeOutOfRange(at))?;
         attributes.push(single_valued(ID_SIGNING_TIME, Any::from_der(&time.to_der()?)?)?);
     }
+    attributes.extend(extra_attributes);
     let signed_attrs: SignedAttributes = SetOfVec::try_from(attributes)?;
 
     // RFC 5652 §5.4: the signature covers the DER of the attributes with the SET OF tag.
@@ -321,10 +348,10 @@ pub fn sign(
     };
     let certificates = certificates.into_iter().map(CertificateChoices::Certificate).collect::<Vec<_>>();
     let signed_data = SignedData {
-        version: CmsVersion::V1,
+        version: if content_type == ID_DATA { CmsVersion::V1 } else { CmsVersion::V3 },
         digest_algorithms: SetOfVec::try_from(vec![digest_algorithm])?,
-        encap_content_info: EncapsulatedContentInfo { econtent_type: ID_DATA, econtent },
-        certificates: Some(CertificateSet::try_from(certificates)?),
+        encap_content_info: EncapsulatedContentInfo { econtent_type: content_type, econtent },
+        certificates: if include_certificates { Some(CertificateSet::try_from(certificates)?) } else { None },
         crls: None,
         signer_infos: SignerInfos::try_from(vec![signer_info])?,
     };
@@ -335,7 +362,7 @@ pub fn sign(
     Ok(der)
 }
 
-fn single_valued(oid: ObjectIdentifier, value: Any) -> Result<Attribute, CmsError> {
+pub(crate) fn single_valued(oid: ObjectIdentifier, value: Any) -> Result<Attribute, CmsError> {
     Ok(Attribute { oid, values: SetOfVec::try_from(vec![value])? })
 }
 
@@ -528,6 +555,14 @@ impl SignedMessage {
         })
     }
 
+    /// The DER certificate the one signer's identifier names, found without verifying anything
+    /// (to ask about its revocation before verifying); `None` with no signer, several signers,
+    /// or no single matching certificate.
+    pub fn signer_certificate_der(&self) -> Option<&[u8]> {
+        let [signer_info] = self.signed_data.signer_infos.0.as_slice() else { return None };
+        self.signer_certificate(&signer_info.sid).ok().map(|(_, der)| der)
+    }
+
     /// The one certificate the signer identifier names.
     fn signer_certificate(&self, sid: &SignerIdentifier) -> Result<(&Certificate, &[u8]), CmsError> {
         let matches = |certificate: &Certificate| match sid {
@@ -637,7 +672,7 @@ fn null_or_absent(id: &AlgorithmIdentifierOwned) -> bool {
 }
 
 /// The single value of the attribute `oid`, if present (RFC 5652 §11: one instance, one value).
-fn attribute_value(attrs: &SignedAttributes, oid: ObjectIdentifier) -> Result<Option<&Any>, CmsError> {
+pub(crate) fn attribute_value(attrs: &SignedAttributes, oid: ObjectIdentifier) -> Result<Option<&Any>, CmsError> {
     let mut found = None;
     for attribute in attrs.iter().filter(|a| a.oid == oid) {
         if found.is_some() {
@@ -814,6 +849,7 @@ mod tests {
             let message = SignedMessage::from_der(&detached).unwrap();
             assert_eq!(message.attached_content(), None);
             assert_eq!(message.certificates().count(), 2);
+            assert_eq!(message.signer_certificate_der(), Some(f.cert.as_slice()), "found before verifying");
             let s = message.verify(Some(DOCUMENT)).unwrap();
             assert_eq!(s.signer_certificate_der(), f.cert.as_slice());
             assert_eq!(s.digest_algorithm(), digest);

@@ -8,15 +8,19 @@ mod crypto;
 mod digest;
 mod display;
 mod facts;
+pub mod jwe;
 mod name;
 pub mod ocsp;
 pub mod oid;
+pub mod pades;
 mod profile;
 mod revocation;
 mod serial;
 mod signer;
 #[cfg(test)]
 mod testutil;
+pub mod tlog;
+pub mod tsp;
 pub mod verify;
 
 pub use ca::{from_x509_time, issuance_id, key_identifier, opaque_auth_id, x509_time, CaGeneration, IssueError};

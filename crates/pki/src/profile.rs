@@ -26,6 +26,8 @@ pub enum CertKind {
     SmartphoneAuth,
     /// Delegated OCSP responder (id-kp-OCSPSigning, ocsp-nocheck).
     OcspResponder,
+    /// An RFC 3161 time-stamping authority (critical extendedKeyUsage id-kp-timeStamping).
+    TimeStamping,
 }
 
 impl CertKind {
@@ -43,6 +45,7 @@ impl CertKind {
             CertKind::SmartphoneSignature => "smartphone-signature",
             CertKind::SmartphoneAuth => "smartphone-auth",
             CertKind::OcspResponder => "ocsp-responder",
+            CertKind::TimeStamping => "time-stamping",
         }
     }
 }
@@ -107,7 +110,7 @@ impl PolicySet {
             CertKind::Auth => Some(self.auth),
             CertKind::SmartphoneSignature => Some(self.smartphone_signature),
             CertKind::SmartphoneAuth => Some(self.smartphone_auth),
-            CertKind::Ca | CertKind::OcspResponder => None,
+            CertKind::Ca | CertKind::OcspResponder | CertKind::TimeStamping => None,
         }
     }
 }
@@ -132,6 +135,8 @@ pub enum ExtensionSpec {
     AuthorityKeyIdentifier,
     /// extendedKeyUsage id-kp-OCSPSigning.
     ExtendedKeyUsage(ObjectIdentifier),
+    /// extendedKeyUsage with one purpose, marked critical (id-kp-timeStamping, RFC 3161 §2.3).
+    CriticalExtendedKeyUsage(ObjectIdentifier),
     /// id-pkix-ocsp-nocheck.
     OcspNoCheck,
     /// subjectKeyIdentifier: SHA-1 of the RSAPublicKey (method 1) \[V\].
@@ -192,6 +197,21 @@ impl Profile {
                 KeyUsage(KeyUsages::DigitalSignature.into()),
                 ExtendedKeyUsage(ID_KP_OCSP_SIGNING),
                 OcspNoCheck,
+                AuthorityKeyIdentifier,
+                SubjectKeyIdentifier,
+            ],
+        }
+    }
+
+    /// An RFC 3161 time-stamping unit: keyUsage digitalSignature + nonRepudiation, the only
+    /// extendedKeyUsage id-kp-timeStamping and critical (RFC 3161 §2.3), AKI, SKI.
+    pub fn time_stamping() -> Profile {
+        use ExtensionSpec::*;
+        Profile {
+            kind: CertKind::TimeStamping,
+            extensions: vec![
+                KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation),
+                CriticalExtendedKeyUsage(const_oid::db::rfc5280::ID_KP_TIME_STAMPING),
                 AuthorityKeyIdentifier,
                 SubjectKeyIdentifier,
             ],

@@ -15,7 +15,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::error::PlatformError;
-use crate::store::{from_ts, ts, SqlStore};
+use crate::store::{from_ts, SqlStore};
 use crate::tenants::SpCaller;
 use crate::Platform;
 
@@ -55,30 +55,44 @@ pub struct EvidenceRecord {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    /// The record (the bytes that were logged, as JSON).
+    /// The record (the bytes that were logged, as JSON); `null` once purged.
     pub record: Value,
+    /// When the retention purge emptied the record (its leaf hash stays in the log).
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub purged_at: Option<OffsetDateTime>,
 }
 
 /// The storage of evidence.
 #[async_trait]
 pub trait EvidenceStore: Send + Sync {
-    /// Appends a record with id `id`; returns its sequence number.
-    async fn append_evidence(&self, id: &str, e: &NewEvidence, bytes: &[u8]) -> Result<i64, StoreError>;
-    /// Appends records `(id, record, bytes)` in order, durably when it returns: one commit for
-    /// all of them where the store can (group commit); returns their sequence numbers.
-    async fn append_evidence_batch(&self, batch: &[(String, NewEvidence, Vec<u8>)]) -> Result<Vec<i64>, StoreError> {
+    /// Appends a record with id `id` as the next leaf of the evidence log (its canonical bytes,
+    /// [`crate::evidence_log::leaf_bytes`], name its sequence number); returns that number.
+    async fn append_evidence(&self, id: &str, e: &NewEvidence) -> Result<i64, StoreError>;
+    /// Appends records `(id, record)` in order, durably when it returns: one commit for all of
+    /// them where the store can (group commit); returns their sequence numbers.
+    async fn append_evidence_batch(&self, batch: &[(String, NewEvidence)]) -> Result<Vec<i64>, StoreError> {
         let mut seqs = Vec::with_capacity(batch.len());
-        for (id, e, bytes) in batch {
-            seqs.push(self.append_evidence(id, e, bytes).await?);
+        for (id, e) in batch {
+            seqs.push(self.append_evidence(id, e).await?);
         }
         Ok(seqs)
     }
     /// One record.
     async fn evidence(&self, id: &str) -> Result<Option<EvidenceRecord>, StoreError>;
+    /// The log's storage: size, nodes, checkpoints, purge (crate::evidence_log).
+    fn log(&self) -> &dyn crate::evidence_log::LogStore;
 }
 
 fn evidence_row(r: &sqlx::any::AnyRow) -> Result<EvidenceRecord, StoreError> {
     let bytes: Vec<u8> = r.try_get("record")?;
+    let purged_at: Option<i64> = r.try_get("purged_at")?;
+    let record = if purged_at.is_some() {
+        Value::Null
+    } else {
+        let leaf: Value =
+            serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(format!("evidence record: {e}")))?;
+        crate::evidence_log::record_of(leaf)
+    };
     Ok(EvidenceRecord {
         id: r.try_get("id")?,
         seq: r.try_get("seq")?,
@@ -87,67 +101,26 @@ fn evidence_row(r: &sqlx::any::AnyRow) -> Result<EvidenceRecord, StoreError> {
         result: r.try_get("result")?,
         user_id: r.try_get("user_id")?,
         created_at: from_ts(r.try_get("created_at")?)?,
-        record: serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(format!("evidence record: {e}")))?,
+        record,
+        purged_at: purged_at.map(from_ts).transpose()?,
     })
-}
-
-/// Inserts one record at the next sequence number on `conn` (a pool or a transaction). The
-/// number is taken inside the insert; two nodes racing for the same number make one insert fail
-/// on the primary key (`Ok(None)`), and the caller retries.
-async fn insert_evidence<'c, E>(conn: E, id: &str, e: &NewEvidence, bytes: &[u8]) -> Result<Option<i64>, StoreError>
-where
-    E: sqlx::Executor<'c, Database = sqlx::Any>,
-{
-    let done = sqlx::query(
-        "INSERT INTO evidence (seq, id, tenant_id, created_at, kind, result, user_id, record) \
-         SELECT COALESCE(MAX(seq) + 1, 0), $1, $2, $3, $4, $5, $6, $7 FROM evidence RETURNING seq",
-    )
-    .bind(id)
-    .bind(&e.tenant_id)
-    .bind(ts(e.at))
-    .bind(e.kind)
-    .bind(&e.result)
-    .bind(&e.user_id)
-    .bind(bytes)
-    .fetch_one(conn)
-    .await;
-    match done {
-        Ok(row) => Ok(Some(row.try_get("seq")?)),
-        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(None),
-        Err(e) => Err(e.into()),
-    }
 }
 
 #[async_trait]
 impl EvidenceStore for SqlStore {
-    async fn append_evidence(&self, id: &str, e: &NewEvidence, bytes: &[u8]) -> Result<i64, StoreError> {
-        for _ in 0..16 {
-            if let Some(seq) = insert_evidence(self.db.pool(), id, e, bytes).await? {
-                return Ok(seq);
-            }
-        }
-        Err(StoreError::Conflict("evidence sequence contended; try again".into()))
+    async fn append_evidence(&self, id: &str, e: &NewEvidence) -> Result<i64, StoreError> {
+        crate::evidence_log::append(self, id, e).await
     }
 
-    async fn append_evidence_batch(&self, batch: &[(String, NewEvidence, Vec<u8>)]) -> Result<Vec<i64>, StoreError> {
-        // One transaction, one commit (one fsync on SQLite) for the whole batch; a race with
-        // another node for a sequence number rolls it back and tries it again whole.
-        'retry: for _ in 0..16 {
-            let mut tx = self.db.pool().begin().await?;
-            let mut seqs = Vec::with_capacity(batch.len());
-            for (id, e, bytes) in batch {
-                match insert_evidence(&mut *tx, id, e, bytes).await? {
-                    Some(seq) => seqs.push(seq),
-                    None => {
-                        tx.rollback().await?;
-                        continue 'retry;
-                    }
-                }
-            }
-            tx.commit().await?;
-            return Ok(seqs);
+    async fn append_evidence_batch(&self, batch: &[(String, NewEvidence)]) -> Result<Vec<i64>, StoreError> {
+        // One transaction, one commit (one fsync on SQLite) for the whole batch.
+        let mut tx = self.db.pool().begin().await?;
+        let mut seqs = Vec::with_capacity(batch.len());
+        for (id, e) in batch {
+            seqs.push(crate::evidence_log::append_in(&mut tx, id, e).await?);
         }
-        Err(StoreError::Conflict("evidence sequence contended; try again".into()))
+        tx.commit().await?;
+        Ok(seqs)
     }
 
     async fn evidence(&self, id: &str) -> Result<Option<EvidenceRecord>, StoreError> {
@@ -158,6 +131,10 @@ impl EvidenceStore for SqlStore {
             .as_ref()
             .map(evidence_row)
             .transpose()
+    }
+
+    fn log(&self) -> &dyn crate::evidence_log::LogStore {
+        self
     }
 }
 
@@ -171,7 +148,7 @@ pub(crate) struct Queue {
 
 /// A record waiting to be written; `done` gets `None` once it is durable, or the error.
 struct Pending {
-    record: (String, NewEvidence, Vec<u8>),
+    record: (String, NewEvidence),
     done: tokio::sync::oneshot::Sender<Option<String>>,
 }
 
@@ -185,13 +162,12 @@ impl Platform {
     /// cancel the others' records.
     pub async fn append_evidence(&self, e: NewEvidence) -> Result<String, PlatformError> {
         let id = format!("ev-{}", crate::new_id());
-        let bytes = serde_json::to_vec(&e.record).map_err(|err| PlatformError::Pki(err.to_string()))?;
         let (done, written) = tokio::sync::oneshot::channel();
         self.evidence_queue
             .pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(Pending { record: (id.clone(), e, bytes), done });
+            .push(Pending { record: (id.clone(), e), done });
         {
             let _turn = self.evidence_queue.writer.lock().await;
             let batch = std::mem::take(&mut *self.evidence_queue.pending.lock().unwrap_or_else(|p| p.into_inner()));
@@ -228,19 +204,32 @@ async fn get_evidence(
     SpCaller(tenant): SpCaller,
     Path(id): Path<String>,
 ) -> Result<Json<EvidenceRecord>, PlatformError> {
-    Ok(Json(platform.tenant_evidence(&tenant.id, &id).await?))
+    let mut record = platform.tenant_evidence(&tenant.id, &id).await?;
+    if tenant.sensitive {
+        // Sensitive-data mode: results only. The certificate (which carries the 4 facts) and the
+        // revocation data stay with the platform (`hanko platform evidence export` for an auditor).
+        if let Some(r) = record.record.as_object_mut() {
+            for field in ["certificate", "revocation", "ocsp_response"] {
+                r.remove(field);
+            }
+        }
+    }
+    Ok(Json(record))
 }
 
 pub(crate) fn routes() -> Router<Arc<Platform>> {
-    Router::new().route("/v1/evidence/{id}", get(get_evidence))
+    Router::new()
+        .route("/v1/evidence", get(crate::evidence_api::search))
+        .route("/v1/evidence/{id}", get(get_evidence).delete(crate::evidence_api::delete))
+        .route("/v1/evidence/{id}/proof", get(crate::evidence_log::get_proof))
 }
 
 #[cfg(test)]
-mod tests {
+mod batch_tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn record(n: u32) -> (String, NewEvidence, Vec<u8>) {
+    fn record(n: u32) -> (String, NewEvidence) {
         let e = NewEvidence {
             tenant_id: "TNTEST".into(),
             kind: "signature",
@@ -249,8 +238,7 @@ mod tests {
             record: serde_json::json!({ "n": n }),
             at: OffsetDateTime::UNIX_EPOCH,
         };
-        let bytes = serde_json::to_vec(&e.record).unwrap();
-        (format!("ev-test-{n}"), e, bytes)
+        (format!("ev-test-{n}"), e)
     }
 
     #[tokio::test]
@@ -259,20 +247,19 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let db = hanko_store::Db::connect(&format!("sqlite:{}", dir.join("p.sqlite").display())).await.unwrap();
         let store = SqlStore::new(db).await.unwrap();
-        let (id, e, bytes) = record(0);
-        assert_eq!(store.append_evidence(&id, &e, &bytes).await.unwrap(), 0);
+        let (id, e) = record(0);
+        assert_eq!(store.append_evidence(&id, &e).await.unwrap(), 0);
         let batch: Vec<_> = (1..=5).map(record).collect();
         assert_eq!(store.append_evidence_batch(&batch).await.unwrap(), [1, 2, 3, 4, 5]);
-        // In order, each readable as written.
-        for (n, (id, _, _)) in batch.iter().enumerate() {
+        for (n, (id, _)) in batch.iter().enumerate() {
             let r = store.evidence(id).await.unwrap().unwrap();
             assert_eq!(r.seq, n as i64 + 1);
             assert_eq!(r.record["n"], n + 1);
         }
-        // A batch that fails (a duplicate id) leaves nothing of itself behind.
-        let bad = vec![record(6), record(1)];
-        assert!(store.append_evidence_batch(&bad).await.is_err());
+        // A batch that fails (a duplicate id) leaves nothing of itself behind, and the log goes on.
+        assert!(store.append_evidence_batch(&[record(6), record(1)]).await.is_err());
         assert!(store.evidence("ev-test-6").await.unwrap().is_none());
+        assert_eq!(store.append_evidence_batch(&[record(7)]).await.unwrap(), [6]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

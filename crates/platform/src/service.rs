@@ -1,4 +1,4 @@
-//! Running the platform as a service: the HTTP listener and the background tasks (CRL refresh).
+//! Running the platform as a service: the HTTP listener and the background tasks (CRL refresh, evidence checkpoints).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,7 +9,14 @@ use crate::Platform;
 
 /// Starts the background tasks on the current tokio runtime; abort the handles to stop them.
 pub fn spawn_background(platform: &Arc<Platform>) -> Vec<tokio::task::JoinHandle<()>> {
-    vec![tokio::spawn(crate::revocation::task(platform.clone()))]
+    vec![
+        tokio::spawn(crate::revocation::task(platform.clone())),
+        tokio::spawn(crate::evidence_log::task(platform.clone())),
+        tokio::spawn(crate::identity::task(platform.clone())),
+        tokio::spawn(crate::meter::task(platform.clone())),
+        tokio::spawn(crate::monitoring::task(platform.clone())),
+        tokio::spawn(crate::webhooks::task(platform.clone())),
+    ]
 }
 
 /// Serves the API on `listener` with the background tasks until `shutdown` completes.
@@ -23,6 +30,9 @@ pub async fn serve(
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     for t in tasks {
         t.abort();
+    }
+    if let Err(e) = platform.flush_meter().await {
+        tracing::error!(error = %e, "the last meter counts could not be written");
     }
     result
 }

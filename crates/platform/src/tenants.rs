@@ -130,6 +130,8 @@ pub trait TenantStore: Send + Sync {
         environment: Environment,
         at: OffsetDateTime,
     ) -> Result<(), StoreError>;
+    /// Disables the active key with this hash; `false` when there is none.
+    async fn disable_key(&self, key_hash: &str, at: OffsetDateTime) -> Result<bool, StoreError>;
     /// The active key with this hash: its role, tenant and environment.
     async fn key(&self, key_hash: &str) -> Result<Option<(Role, Option<String>, String)>, StoreError>;
 }
@@ -231,6 +233,15 @@ impl TenantStore for SqlStore {
         Ok(())
     }
 
+    async fn disable_key(&self, key_hash: &str, at: OffsetDateTime) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE api_keys SET disabled_at = $1 WHERE key_hash = $2 AND disabled_at IS NULL")
+            .bind(ts(at))
+            .bind(key_hash)
+            .execute(self.db.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn key(&self, key_hash: &str) -> Result<Option<(Role, Option<String>, String)>, StoreError> {
         let Some(r) = sqlx::query(
             "SELECT role, tenant_id, environment FROM api_keys WHERE key_hash = $1 AND disabled_at IS NULL",
@@ -267,6 +278,14 @@ pub(crate) fn check_id(what: &str, id: &str) -> Result<(), PlatformError> {
         return Err(PlatformError::Invalid(format!("{what} must be 1–32 of [A-Za-z0-9_-]")));
     }
     Ok(())
+}
+
+/// Whether `id` has the form of an authority verifier id (`[T](SV|AV|PF|CT|OP)` + 8 digits).
+fn is_verifier_id(id: &str) -> bool {
+    let rest = id.strip_prefix('T').unwrap_or(id);
+    rest.len() == 10
+        && ["SV", "AV", "PF", "CT", "OP"].contains(&&rest[..2])
+        && rest[2..].bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A new tenant, as an admin asks for it.
@@ -310,10 +329,17 @@ impl std::fmt::Debug for IssuedKey {
 }
 
 impl Platform {
-    /// Adds a tenant with its first API key.
+    /// Adds a tenant with its first API key, after registering its SP service at the authority
+    /// (`POST /v1/platform/services`; idempotent there).
     pub async fn add_tenant(&self, new: NewTenant) -> Result<IssuedKey, PlatformError> {
         check_id("sp_id", &new.sp_id)?;
         check_id("service_id", &new.service_id)?;
+        if new.service_id == "-" || is_verifier_id(&new.sp_id) {
+            // `<verifier id>/-` is the platform acting for itself at the authority.
+            return Err(PlatformError::Invalid(
+                "service id \"-\" and ids of the authority's verifiers (TPF00000001 …) are reserved".into(),
+            ));
+        }
         if new.name.is_empty() || new.name.chars().count() > 200 || new.name.chars().any(char::is_control) {
             return Err(PlatformError::Invalid("name must be 1–200 characters, no control characters".into()));
         }
@@ -330,6 +356,17 @@ impl Platform {
             sensitive: new.sensitive,
             created_at: self.clock.now(),
         };
+        // Registered at the authority first: a tenant the authority does not know could verify
+        // nothing that needs the authority's services. A failure leaves no tenant row.
+        self.authority.register_service(&tenant.sp_id, &tenant.service_id, &tenant.name).await.map_err(
+            |e| match e {
+                PlatformError::Authority(d) => PlatformError::Authority(format!(
+                    "registering {}/{} there failed, no tenant added: {d}",
+                    tenant.sp_id, tenant.service_id
+                )),
+                other => other,
+            },
+        )?;
         self.store.add_tenant(&tenant).await?;
         let api_key = self.new_key(Role::Sp, Some(&tenant.id)).await?;
         tracing::info!(tenant = %tenant.id, sp = %tenant.sp_id, service = %tenant.service_id, "tenant added");
@@ -353,6 +390,17 @@ impl Platform {
         let key = new_api_key(env);
         self.store.add_key(&key_hash(&key), role, tenant, env, self.clock.now()).await?;
         Ok(key)
+    }
+
+    /// Disables an API key (a leaked or retired one): refused from the next request on, by every
+    /// node (keys are looked up in the database on each request). Rotating a key is issuing a new
+    /// one (`add_tenant_key`) and disabling the old. `Err(NotFound)` for a key that is not active.
+    pub async fn disable_key(&self, api_key: &str) -> Result<(), PlatformError> {
+        if !self.store.disable_key(&key_hash(api_key.trim()), self.clock.now()).await? {
+            return Err(PlatformError::not_found("active API key", "given"));
+        }
+        tracing::info!("an API key was disabled");
+        Ok(())
     }
 
     /// Authenticates an API key of this environment: its role and tenant.
@@ -449,6 +497,31 @@ async fn post_tenant_key(
     Ok((axum::http::StatusCode::CREATED, Json(platform.add_tenant_key(&id).await?)))
 }
 
+/// `POST /v1/admin/keys/disable`: the key itself identifies it (only its hash is stored).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DisableKey {
+    api_key: String,
+}
+
+async fn post_disable_key(
+    State(platform): State<Arc<Platform>>,
+    _: AdminCaller,
+    parts: axum::http::HeaderMap,
+    Json(req): Json<DisableKey>,
+) -> Result<Json<serde_json::Value>, PlatformError> {
+    let own = parts
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    if own == Some(req.api_key.trim()) {
+        return Err(PlatformError::Conflict("an admin key cannot disable itself; use another admin key".into()));
+    }
+    platform.disable_key(&req.api_key).await?;
+    Ok(Json(serde_json::json!({"disabled": true})))
+}
+
 async fn get_me(SpCaller(tenant): SpCaller) -> Json<Tenant> {
     Json(tenant)
 }
@@ -458,5 +531,6 @@ pub(crate) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/admin/tenants", post(post_tenant))
         .route("/v1/admin/tenants/{id}", get(get_tenant))
         .route("/v1/admin/tenants/{id}/keys", post(post_tenant_key))
+        .route("/v1/admin/keys/disable", post(post_disable_key))
         .route("/v1/tenant", get(get_me))
 }

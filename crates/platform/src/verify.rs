@@ -149,7 +149,19 @@ pub fn classify(e: &VerifyError) -> Result<(ResultCode, Reason), PlatformError> 
         VerifyError::Policy { .. } => (ResultCode::UnsupportedCertificate, reason("policy")),
         VerifyError::RevocationUnknown(_) => (ResultCode::UnsupportedCertificate, reason("unknown_to_authority")),
         VerifyError::DigestLength { .. } => return Err(PlatformError::Invalid(e.to_string())),
-        VerifyError::CrlMissing | VerifyError::CrlStale { .. } | VerifyError::Crl(_) | VerifyError::Ocsp(_) => {
+        VerifyError::CrlMissing => {
+            return Err(PlatformError::Unavailable(
+                "no current revocation data: no CRL of the certificate's CA generation is held yet; try again later"
+                    .into(),
+            ))
+        }
+        VerifyError::CrlStale { .. } => {
+            return Err(PlatformError::Unavailable(format!(
+                "no current revocation data: the CRL held for the certificate's CA generation is stale ({e}) and no \
+                 newer one could be fetched from the authority; nothing was recorded, try again later"
+            )))
+        }
+        VerifyError::Crl(_) | VerifyError::Ocsp(_) => {
             return Err(PlatformError::Unavailable(format!("no current revocation data: {e}")))
         }
         _ => return Err(PlatformError::Pki(e.to_string())),
@@ -220,10 +232,24 @@ impl Platform {
                 let crls = self.crls.current();
                 Ok((f(&verifier, RevocationCheck::Crl(&crls)), None))
             }
-            CheckMethod::Ocsp => {
-                let _ = certificate;
-                Err(PlatformError::Unavailable("OCSP checking is not available on this platform yet".into()))
-            }
+            CheckMethod::Ocsp => match self.fetch_ocsp(tenant, certificate, self.clock.now()).await? {
+                Some(answer) => {
+                    let check = RevocationCheck::Ocsp {
+                        response: &answer.response,
+                        nonce: Some(&answer.nonce),
+                        max_age: crate::ocsp::OCSP_MAX_AGE,
+                    };
+                    let out = f(&verifier, check);
+                    Ok((out, Some(answer.response)))
+                }
+                // No question was needed: the verifier refuses the certificate before revocation;
+                // an empty response would fail closed if it ever got that far.
+                None => {
+                    let check =
+                        RevocationCheck::Ocsp { response: &[], nonce: None, max_age: crate::ocsp::OCSP_MAX_AGE };
+                    Ok((f(&verifier, check), None))
+                }
+            },
         }
     }
 
@@ -246,7 +272,7 @@ impl Platform {
                 .map(|c| c.kind())
         });
         let user_id = match &verified {
-            Some(v) => Some(self.user_for(&tenant.id, &v.serial().to_string(), v.kind().as_str()).await?),
+            Some(v) => Some(self.user_for(tenant, v).await?),
             None => None,
         };
         let facts = verified.as_ref().and_then(|v| tenant_facts(tenant, v));
@@ -256,7 +282,13 @@ impl Platform {
             "kind": checked.kind,
             "checked_at": rfc3339(now),
             "inputs": checked.inputs,
-            "certificate": checked.certificate.as_deref().map(|c| B64.encode(c)),
+            // A certificate that would not fit a JPKI one is kept by its hash only.
+            "certificate": checked
+                .certificate
+                .as_deref()
+                .filter(|c| c.len() <= hanko_pki::MAX_CERTIFICATE_LEN)
+                .map(|c| B64.encode(c)),
+            "certificate_sha256": checked.certificate.as_deref().map(|c| B64.encode(hanko_pki::DigestAlgorithm::Sha256.digest(c))),
             "revocation": verified.as_ref().map(|v| revocation_record(v.revocation())),
             "ocsp_response": checked.ocsp_response.as_deref().map(|r| B64.encode(r)),
             "check_method": tenant.check_method.as_str(),
@@ -274,6 +306,7 @@ impl Platform {
                 at: now,
             })
             .await?;
+        self.meter(tenant, &format!("verification.{}.{}", checked.kind, result.as_str()), 1);
         Ok(Outcome {
             evidence_id,
             result,
@@ -309,6 +342,26 @@ pub struct SignatureRequest {
     pub digest_algorithm: Option<String>,
 }
 
+/// Largest signature accepted (RSA-8192 is 1024 bytes; JPKI keys are RSA-2048, 256 bytes): a
+/// bigger one is refused before it could be logged.
+pub const MAX_SIGNATURE: usize = 1024;
+
+/// Refuses a signature longer than [`MAX_SIGNATURE`] or a certificate longer than
+/// `hanko_pki::MAX_CERTIFICATE_LEN`: neither can be a JPKI one, and both would be kept 7 years.
+pub(crate) fn check_sizes(certificate: &[u8], signature: &[u8]) -> Result<(), PlatformError> {
+    if signature.len() > MAX_SIGNATURE {
+        return Err(PlatformError::Invalid(format!("signature is {} bytes; at most {MAX_SIGNATURE}", signature.len())));
+    }
+    if certificate.len() > hanko_pki::MAX_CERTIFICATE_LEN {
+        return Err(PlatformError::Invalid(format!(
+            "certificate is {} bytes; at most {}",
+            certificate.len(),
+            hanko_pki::MAX_CERTIFICATE_LEN
+        )));
+    }
+    Ok(())
+}
+
 /// Decodes a base64 field (standard alphabet, padding optional; URL-safe accepted too).
 pub(crate) fn b64(field: &str, s: &str) -> Result<Vec<u8>, PlatformError> {
     use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
@@ -336,6 +389,7 @@ async fn post_signature(
 ) -> Result<Json<Outcome>, PlatformError> {
     let cert = b64("certificate", &req.certificate)?;
     let signature = b64("signature", &req.signature)?;
+    check_sizes(&cert, &signature)?;
     let algorithm = digest_algorithm(req.digest_algorithm.as_deref())?;
     let digest = match (&req.digest, &req.data) {
         (Some(d), None) => b64("digest", d)?,

@@ -58,7 +58,8 @@ fn fuzz_reproducers_authority_api_replay_on_postgres() {
 /// added for another target must come with its replay here, not be silently ignored.
 #[test]
 fn every_fuzz_reproducer_directory_is_replayed() {
-    let replayed = ["authority_api"];
+    // platform_api is replayed by hanko-platform's fuzz_regressions test.
+    let replayed = ["authority_api", "platform_api"];
     for e in std::fs::read_dir(regressions()).unwrap() {
         let e = e.unwrap();
         let name = e.file_name().to_string_lossy().into_owned();

@@ -4,5 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, unreachable_pub)]
 
 mod common;
+mod evidence;
+mod formats;
+mod identity;
+mod login;
+mod monitoring;
+mod review;
+mod revocation;
 mod signature;
 mod tenants;
+mod users;

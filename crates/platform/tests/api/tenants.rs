@@ -75,3 +75,28 @@ async fn tenant_ids_are_checked_body(b: Backend) {
         .await;
     assert_eq!(status, 409);
 }
+
+on_both!(a_leaked_key_is_disabled_at_once, a_leaked_key_is_disabled_at_once_body);
+async fn a_leaked_key_is_disabled_at_once_body(b: Backend) {
+    let eco = Eco::start(b).await;
+    let sp = eco.tenant("SPLEAK", json!({})).await;
+    let (status, second) = eco.p.post(&format!("/v1/admin/tenants/{}/keys", sp.id), &eco.admin_key, json!({})).await;
+    assert_eq!(status, 201, "{second}");
+    let second = second["api_key"].as_str().unwrap().to_owned();
+    // An SP cannot disable keys; an admin cannot disable its own; garbage is 404.
+    let (status, _) = eco.p.post("/v1/admin/keys/disable", &sp.key, json!({"api_key": second})).await;
+    assert_eq!(status, 403);
+    let (status, _) = eco.p.post("/v1/admin/keys/disable", &eco.admin_key, json!({"api_key": eco.admin_key})).await;
+    assert_eq!(status, 409);
+    let (status, _) = eco.p.post("/v1/admin/keys/disable", &eco.admin_key, json!({"api_key": "pk_test_00"})).await;
+    assert_eq!(status, 404);
+    // The leaked first key: refused from now on; the second still works.
+    let (status, out) = eco.p.post("/v1/admin/keys/disable", &eco.admin_key, json!({"api_key": sp.key})).await;
+    assert_eq!(status, 200, "{out}");
+    let (status, _) = eco.p.get("/v1/tenant", &sp.key).await;
+    assert_eq!(status, 401);
+    let (status, me) = eco.p.get("/v1/tenant", &second).await;
+    assert_eq!((status, me["id"].as_str()), (200, Some(sp.id.as_str())));
+    let (status, _) = eco.p.post("/v1/admin/keys/disable", &eco.admin_key, json!({"api_key": sp.key})).await;
+    assert_eq!(status, 404, "disabled already");
+}
