@@ -40,7 +40,7 @@ enum M {
 }
 
 /// Every route of the router (`grep -ho '\.route(\s*"[^"]*"' crates/platform/src/*.rs`), `{}` for
-/// a path parameter, with the fields of its JSON body. The last entry is a raw path.
+/// a path parameter, with the fields of its JSON body. `/{}` is a raw path.
 const ROUTES: &[(M, &str, &[&str])] = &[
     (M::G, "/openapi.json", &[]),
     (M::G, "/healthz", &[]),
@@ -51,6 +51,7 @@ const ROUTES: &[(M, &str, &[&str])] = &[
     (M::P, "/v1/verifications/signature", &["certificate", "signature", "digest", "data", "digest_algorithm"]),
     (M::G, "/v1/evidence/{}", &[]),
     (M::G, "/{}", &[]),
+    (M::G, "/v1/evidence/{}/proof", &[]),
 ];
 
 struct Fixture {
