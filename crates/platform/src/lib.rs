@@ -51,6 +51,7 @@ pub struct Platform {
     trust: RwLock<Arc<TrustStore>>,
     pub(crate) crls: revocation::Crls,
     pub(crate) evidence_keys: evidence_log::EvidenceKeys,
+    pub(crate) appender: evidence_log::Appender,
 }
 
 impl std::fmt::Debug for Platform {
@@ -86,6 +87,7 @@ impl Platform {
         let authority = AuthorityClient::new(&config.authority_url, authority_key)?;
         let evidence_keys =
             evidence_log::EvidenceKeys::load_or_create(&config.data_dir.join(evidence_log::EVIDENCE_DIR), clock.now())?;
+        let appender = evidence_log::Appender::start(store.clone());
         Ok(Platform {
             store,
             config,
@@ -94,6 +96,7 @@ impl Platform {
             trust: RwLock::new(Arc::new(trust)),
             crls: Default::default(),
             evidence_keys,
+            appender,
         })
     }
 
