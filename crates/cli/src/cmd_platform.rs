@@ -140,6 +140,10 @@ pub(crate) struct ServeArgs {
     /// Fetch the CRLs again every this many seconds (an unchanged CRL costs one 304).
     #[arg(long, default_value_t = 900)]
     crl_refresh: u64,
+    /// Checkpoint the evidence log (signed, RFC 3161 time-stamped) every this many seconds when
+    /// it grew.
+    #[arg(long, default_value_t = 600)]
+    checkpoint_interval: u64,
 }
 
 #[derive(Args)]
@@ -390,7 +394,12 @@ async fn serve(s: ServeArgs) -> Result<ExitCode> {
         }
     }
     let refresh = std::time::Duration::from_secs(s.crl_refresh.max(1));
-    let p = open(&s.common, |config| config.crl_refresh = refresh).await?;
+    let checkpoints = std::time::Duration::from_secs(s.checkpoint_interval.max(1));
+    let p = open(&s.common, |config| {
+        config.crl_refresh = refresh;
+        config.checkpoint_interval = checkpoints;
+    })
+    .await?;
     let listener =
         tokio::net::TcpListener::bind(&s.listen).await.with_context(|| format!("listening on {}", s.listen))?;
     let addr = listener.local_addr()?;
