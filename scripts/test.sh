@@ -88,6 +88,8 @@ if [ "$FUZZ_SECONDS" != "0" ]; then
   done
   cp "$demo"/crl/*.crl fuzz/corpus/crl/
   cp "$demo"/documents/application.p7s fuzz/corpus/cms/
+  # pades: an unsigned PDF (blank needs no pyHanko); jwe mutates valid tokens it makes itself.
+  mkdir -p fuzz/corpus/pades && python3 scripts/pades-fixture.py blank fuzz/corpus/pades/blank.pdf
   auth_ca=$(ls "$demo"/ca/auth/*/ca.pem | head -n 1)
   $hanko ocsp request --issuer "$auth_ca" --serial 01 --out fuzz/corpus/ocsp_request/seed.der >/dev/null
   $hanko ocsp respond --data-dir "$demo" --request fuzz/corpus/ocsp_request/seed.der --out fuzz/corpus/ocsp_response/seed.der >/dev/null

@@ -376,6 +376,43 @@ impl Authority {
         Ok(())
     }
 
+    /// Registers an SP's service under the calling platform operator itself (the platform's own
+    /// API: `POST /v1/platform/services`). Idempotent: `Ok(false)` when it was registered
+    /// already, `Ok(true)` when registered now.
+    pub async fn register_own_service(
+        &self,
+        platform: &VerifierRecord,
+        sp_id: &str,
+        service_id: &str,
+        name: &str,
+    ) -> Result<bool, AuthorityError> {
+        if platform.role != Role::Platform {
+            return Err(AuthorityError::Forbidden(format!(
+                "{} is registered as a {} verifier; only platform operators register SP services",
+                platform.id,
+                platform.role.as_str()
+            )));
+        }
+        check_id("sp_id", sp_id)?;
+        check_id("service_id", service_id)?;
+        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+            return Err(AuthorityError::Invalid("name must be 1–200 characters, no control characters".into()));
+        }
+        if self.store.has_service(&platform.id, sp_id, service_id).await? {
+            return Ok(false);
+        }
+        match self.store.add_service(&platform.id, sp_id, service_id, name, self.clock.now()).await {
+            Ok(()) => {}
+            // Two registrations racing: the other one won, which is the same outcome.
+            Err(StoreError::Conflict(_)) if self.store.has_service(&platform.id, sp_id, service_id).await? => {
+                return Ok(false)
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(platform = %platform.id, sp = %sp_id, service = %service_id, "SP service registered by its platform");
+        Ok(true)
+    }
+
     /// Authenticates an API key for this environment.
     pub async fn authenticate(&self, api_key: &str) -> Result<VerifierRecord, AuthorityError> {
         let env = self.config.environment;
@@ -552,6 +589,22 @@ async fn post_service(
     Ok(Json(serde_json::json!({"platform": id, "sp_id": body.sp_id, "service_id": body.service_id})))
 }
 
+/// `POST /v1/platform/services`: a platform operator registers an SP service under itself.
+async fn post_own_service(
+    State(a): State<Arc<Authority>>,
+    caller: Caller,
+    Json(body): Json<NewService>,
+) -> Result<(axum::http::StatusCode, Json<serde_json::Value>), AuthorityError> {
+    let created = a.register_own_service(&caller.verifier, &body.sp_id, &body.service_id, &body.name).await?;
+    let status = if created { axum::http::StatusCode::CREATED } else { axum::http::StatusCode::OK };
+    Ok((
+        status,
+        Json(serde_json::json!({
+            "platform": caller.verifier.id, "sp_id": body.sp_id, "service_id": body.service_id, "created": created,
+        })),
+    ))
+}
+
 async fn post_disable(
     State(a): State<Arc<Authority>>,
     OperatorCaller(me): OperatorCaller,
@@ -573,11 +626,13 @@ async fn post_rotate(
 }
 
 /// `POST /v1/admin/verifiers`, `POST /v1/admin/verifiers/{id}/services`,
-/// `POST /v1/admin/verifiers/{id}/disable`, `POST /v1/admin/verifiers/{id}/key`.
+/// `POST /v1/admin/verifiers/{id}/disable`, `POST /v1/admin/verifiers/{id}/key`,
+/// `POST /v1/platform/services`.
 pub(crate) fn routes() -> Router<Arc<Authority>> {
     Router::new()
         .route("/v1/admin/verifiers", post(post_verifier))
         .route("/v1/admin/verifiers/{id}/services", post(post_service))
         .route("/v1/admin/verifiers/{id}/disable", post(post_disable))
         .route("/v1/admin/verifiers/{id}/key", post(post_rotate))
+        .route("/v1/platform/services", post(post_own_service))
 }

@@ -23,15 +23,32 @@ pub(crate) enum Command {
     /// Run the HTTP API (tenants, verification, evidence; OpenAPI at /openapi.json) and the CRL
     /// refresh until Ctrl-C.
     Serve(ServeArgs),
-    /// Add a tenant: a service provider's service (SP事業者ID + サービスID, as registered at the
-    /// authority). Prints its API key once.
+    /// Add a tenant: a service provider's service (SP事業者ID + サービスID), registered at the
+    /// authority first (which must be running). Prints its API key once.
     AddTenant(AddTenantArgs),
+    /// Monitoring (現況確認): fetch the CRLs, check every monitored user's certificates, report
+    /// the checks to the authority, store the new events and deliver the due webhooks. With
+    /// --once a single pass (what a cron job runs); otherwise every --interval seconds.
+    Monitor(MonitorArgs),
     /// Issue another API key for a tenant (printed once).
     TenantKey {
         #[command(flatten)]
         common: Common,
         /// The tenant id (TN…).
         id: String,
+    },
+    /// The meter of a JST month: per tenant, the authority's billable events this platform caused
+    /// (OCSP checks, corresponding serials, latest facts …, with the authority's fees) and the
+    /// verification counts; the platform's own CRL downloads on the line of tenant `-`.
+    Report {
+        #[command(flatten)]
+        common: Common,
+        /// The JST month, YYYY-MM [default: the current one].
+        #[arg(long)]
+        month: Option<String>,
+        /// Only this tenant (TN…).
+        #[arg(long)]
+        tenant: Option<String>,
     },
     /// The evidence log (docs/platform-evidence.md): verify it whole, prove or export a record,
     /// check an exported bundle offline, checkpoint now, purge after the retention period.
@@ -128,6 +145,23 @@ pub(crate) struct InitArgs {
     /// e.g. the real J-LIS certificates of shared/data/jlis-ca. Repeatable.
     #[arg(long, required = true)]
     anchors: Vec<String>,
+    /// The platform's verifier id at the authority (TPF…, printed by `hanko authority
+    /// add-verifier --role platform`), named in the consent documents the platform prepares
+    /// (written to DATA_DIR/authority.id).
+    #[arg(long)]
+    authority_id: Option<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct MonitorArgs {
+    #[command(flatten)]
+    common: Common,
+    /// One pass, then exit.
+    #[arg(long)]
+    once: bool,
+    /// Seconds between passes (without --once).
+    #[arg(long, default_value_t = 86_400)]
+    interval: u64,
 }
 
 #[derive(Args)]
@@ -144,6 +178,16 @@ pub(crate) struct ServeArgs {
     /// it grew.
     #[arg(long, default_value_t = 600)]
     checkpoint_interval: u64,
+    /// JWE key algorithms accepted for sign results (comma separated: RSA-OAEP-256, RSA-OAEP).
+    #[arg(long, value_delimiter = ',', default_value = "RSA-OAEP-256")]
+    jwe_alg: Vec<String>,
+    /// JWE content encryptions accepted for sign results (comma separated: A256GCM, A192GCM,
+    /// A128GCM, A256CBC-HS512, A192CBC-HS384, A128CBC-HS256).
+    #[arg(long, value_delimiter = ',', default_value = "A256GCM")]
+    jwe_enc: Vec<String>,
+    /// Run the monitoring job (現況確認) every this many seconds.
+    #[arg(long, default_value_t = 86_400)]
+    monitoring_interval: u64,
 }
 
 #[derive(Args)]
@@ -232,6 +276,8 @@ async fn open(c: &Common, configure: impl FnOnce(&mut Config)) -> Result<Arc<Pla
         }
     }
     let mut config = Config::new(&c.data_dir, &c.authority);
+    // Only a serving node needs the kept CRLs indexed (`serve` turns this back on).
+    config.load_crls = false;
     configure(&mut config);
     Ok(Arc::new(Platform::open(db, config, Arc::new(SystemClock)).await?))
 }
@@ -296,6 +342,11 @@ async fn run_async(cmd: Command, json_out: bool) -> Result<ExitCode> {
             let key_path = c.data_dir.join(hanko_platform::AUTHORITY_KEY_FILE);
             hanko_store::write_atomic(&key_path, key.as_bytes(), 0o600)
                 .with_context(|| format!("writing {}", key_path.display()))?;
+            if let Some(id) = &i.authority_id {
+                let id_path = c.data_dir.join(hanko_platform::AUTHORITY_ID_FILE);
+                hanko_store::write_atomic(&id_path, format!("{}\n", id.trim()).as_bytes(), 0o644)
+                    .with_context(|| format!("writing {}", id_path.display()))?;
+            }
             let db = connect(c).await?;
             let binding = c.data_dir.join(BINDING_FILE);
             let id = match std::fs::read_to_string(&binding) {
@@ -325,15 +376,19 @@ async fn run_async(cmd: Command, json_out: bool) -> Result<ExitCode> {
                 hanko_store::create_new(&admin_path, key.as_bytes(), 0o600)
                     .with_context(|| format!("writing {}", admin_path.display()))?;
             }
-            print(json_out, json!({"anchors": anchors, "admin_key": admin_path}), || {
+            let jwe_key = c.data_dir.join(hanko_platform::JWE_KEY_FILE);
+            print(json_out, json!({"anchors": anchors, "admin_key": admin_path, "jwe_key": jwe_key}), || {
                 format!(
-                    "platform ready in {} ({anchors} trust anchors); admin API key in {}",
+                    "platform ready in {} ({anchors} trust anchors); admin API key in {}; sign results (JWE) are \
+                     decrypted with {} (public key: GET /v1/jwks)",
                     c.data_dir.display(),
-                    admin_path.display()
+                    admin_path.display(),
+                    jwe_key.display()
                 )
             })
         }
         Command::Serve(s) => serve(s).await,
+        Command::Monitor(m) => monitor(m, json_out).await,
         Command::AddTenant(a) => {
             let p = open(&a.common, |_| {}).await?;
             let issued = p
@@ -363,6 +418,28 @@ async fn run_async(cmd: Command, json_out: bool) -> Result<ExitCode> {
             })
         }
         Command::Evidence(e) => evidence(e, json_out).await,
+        Command::Report { common, month, tenant } => {
+            let p = open(&common, |_| {}).await?;
+            let month = month.unwrap_or_else(|| hanko_platform::jst_month(time::OffsetDateTime::now_utc()));
+            let report = match p.meter_report(&month, tenant.as_deref()).await {
+                Ok(r) => r,
+                Err(e @ hanko_platform::PlatformError::Invalid(_)) => {
+                    return Err(Failure::bad_input("bad-input", e.to_string()).into())
+                }
+                Err(e) => return Err(e.into()),
+            };
+            print(json_out, serde_json::to_value(&report)?, || {
+                let mut out = format!("meter {} (JST)\n", report.month);
+                for l in &report.lines {
+                    out.push_str(&format!(
+                        "{:<16} {:>12}/{:<12} {:<44} {:>8} {:>8} yen\n",
+                        l.tenant_id, l.sp_id, l.service_id, l.kind, l.count, l.yen
+                    ));
+                }
+                out.push_str(&format!("total {} yen", report.total_yen));
+                out
+            })
+        }
         Command::TenantKey { common, id } => {
             let p = open(&common, |_| {}).await?;
             let issued = p.add_tenant_key(&id).await?;
@@ -395,8 +472,14 @@ async fn serve(s: ServeArgs) -> Result<ExitCode> {
     }
     let refresh = std::time::Duration::from_secs(s.crl_refresh.max(1));
     let checkpoints = std::time::Duration::from_secs(s.checkpoint_interval.max(1));
+    let jwe_policy = hanko_pki::jwe::JwePolicy::from_names(&s.jwe_alg, &s.jwe_enc)
+        .map_err(|e| Failure::bad_input("bad-input", format!("--jwe-alg/--jwe-enc: {e}")))?;
+    let monitoring = std::time::Duration::from_secs(s.monitoring_interval.max(60));
     let p = open(&s.common, |config| {
         config.crl_refresh = refresh;
+        config.jwe_policy = jwe_policy;
+        config.load_crls = true;
+        config.monitoring_interval = monitoring;
         config.checkpoint_interval = checkpoints;
     })
     .await?;
@@ -549,4 +632,32 @@ fn extract_bundle(bundle: &serde_json::Value, dir: &Path) -> Result<()> {
     write("tsa.pem", pem(decode(&bundle["log"]["tsa_certificate"]))?.as_bytes())?;
     write("tsa-ca.pem", pem(decode(&bundle["log"]["tsa_ca_certificate"]))?.as_bytes())?;
     Ok(())
+}
+
+async fn monitor(m: MonitorArgs, json_out: bool) -> Result<ExitCode> {
+    let p = open(&m.common, |_| {}).await?;
+    loop {
+        p.refresh_crls().await?;
+        let report = p.run_monitoring().await?;
+        let delivered = p.deliver_webhooks().await?;
+        if m.once {
+            let failed = !report.errors.is_empty();
+            print(json_out, json!({"monitoring": report, "webhooks": delivered}), || {
+                format!(
+                    "{} users, {} certificates checked ({} revoked, {} reported to the authority); {} new events; \
+                     webhooks: {} delivered, {} failed{}",
+                    report.users,
+                    report.certificates,
+                    report.revoked,
+                    report.reported,
+                    report.events,
+                    delivered.delivered,
+                    delivered.failed,
+                    report.errors.iter().map(|e| format!("\n  error: {e}")).collect::<String>()
+                )
+            })?;
+            return Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS });
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(m.interval.max(60))).await;
+    }
 }

@@ -592,3 +592,77 @@ fn jpki_cli_surface_and_support_read_the_card_through_pcscd() {
     assert!(v["address"].as_str().unwrap().starts_with("東京都"), "{v}");
     assert_eq!(stat("support stat"), "3");
 }
+
+/// Case 8's contract, signed the way open tools sign PDFs with a My Number Card: pyHanko
+/// (scripts/pades-fixture.py) through PKCS#11 — OpenSC's JPKI driver, pcscd, our vpcd bridge —
+/// with the signature password; the trust core finds the signature, checks its byte range and
+/// verifies its CMS (chain to the authority's signature CA, keyUsage, the signed bytes).
+#[cfg(feature = "pcsc")]
+#[test]
+fn pyhanko_signs_a_pdf_with_the_card_through_opensc_and_the_signature_verifies() {
+    use hanko_pki::pades::{signatures, SubFilter};
+    use hanko_pki::verify::{RevocationCheck, TrustStore, Verifier};
+
+    let _lock = PCSC.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = scratch("pyhanko");
+    let (card, _) = issue_card(&dir);
+    let _served = serve(&dir, &card);
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let venv = Command::new(root.join("scripts/py-interop-venv.sh")).output().unwrap();
+    assert!(venv.status.success(), "scripts/py-interop-venv.sh (this test does not skip): {}", text(&venv));
+    let python = String::from_utf8(venv.stdout).unwrap().trim().to_owned();
+    let tool = |args: &[&str]| {
+        let o = Command::new(&python)
+            .args(["-W", "ignore"])
+            .arg(root.join("scripts/pades-fixture.py"))
+            .args(args)
+            .env("HANKO_PKCS11_PIN", PASSWORD)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(!text(&o).contains(PASSWORD), "the password was printed");
+        assert!(o.status.success(), "pades-fixture.py {args:?}: {}", text(&o));
+    };
+    tool(&["blank", "contract.pdf", "synthetic lease contract"]);
+    tool(&[
+        "sign",
+        "contract.pdf",
+        "signed.pdf",
+        "--pkcs11-lib",
+        &pkcs11_module(),
+        "--pkcs11-token",
+        "JPKI (Digital Signature PIN)",
+        "--pkcs11-key-label",
+        "Digital Signature Key",
+        "--pkcs11-cert-label",
+        "Digital Signature Certificate",
+    ]);
+
+    let pdf = std::fs::read(dir.join("signed.pdf")).unwrap();
+    let found = signatures(&pdf).unwrap();
+    assert_eq!(found.len(), 1);
+    let sig = found[0].as_ref().unwrap();
+    assert_eq!(sig.sub_filter, SubFilter::EtsiCadesDetached);
+    assert!(sig.covers_whole_file());
+
+    let mut trust = TrustStore::new(hanko_pki::PolicySet::sandbox());
+    for generation in std::fs::read_dir(dir.join("data/ca/signature")).unwrap() {
+        let der = std::fs::read(generation.unwrap().path().join("ca.der")).unwrap();
+        trust.add_anchor(&der, hanko_pki::CaKind::Signature).unwrap();
+    }
+    let now = hanko_pki::time::OffsetDateTime::now_utc();
+    let verified = Verifier::new(&trust)
+        .verify_cms(&sig.cms_der, Some(&sig.signed_content()), now, RevocationCheck::Skip)
+        .unwrap_or_else(|e| panic!("the card's PAdES signature does not verify: {e}"));
+    assert_eq!(verified.certificate().kind(), hanko_pki::CertKind::Signature);
+    // One changed byte of the signed range breaks it.
+    let mut tampered = pdf.clone();
+    let at = tampered.windows(9).position(|w| w == b"synthetic").unwrap();
+    tampered[at] = b'S';
+    let found = signatures(&tampered).unwrap();
+    let sig = found[0].as_ref().unwrap();
+    assert!(Verifier::new(&trust)
+        .verify_cms(&sig.cms_der, Some(&sig.signed_content()), now, RevocationCheck::Skip)
+        .is_err());
+}

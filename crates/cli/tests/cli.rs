@@ -409,3 +409,42 @@ fn init_makes_an_operator_key_and_keys_can_be_disabled() {
     let out = hanko(&dir, &["authority", "disable-key", id]);
     assert!(!out.status.success() && text(&out).contains("disabled already"), "{}", text(&out));
 }
+
+#[test]
+fn platform_init_makes_a_private_jwe_key_and_serve_refuses_unknown_jwe_algorithms() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("platform-jwe");
+    ok_json(&dir, &["authority", "init", "--at", "2026-01-01T00:00:00Z", "--json"]);
+    let pf = ok_json(&dir, &["authority", "add-verifier", "--role", "platform", "--name", "pf", "--json"]);
+    std::fs::write(dir.join("pf.key"), pf["api_key"].as_str().unwrap()).unwrap();
+    let pf_dir = dir.join("pf");
+    let (pf_dir_s, key_s, anchors_s) =
+        (pf_dir.to_str().unwrap(), dir.join("pf.key"), dir.join("data").to_str().unwrap().to_owned());
+    let v = ok_json(
+        &dir,
+        &[
+            "platform",
+            "init",
+            "--data-dir",
+            pf_dir_s,
+            "--authority-key-file",
+            key_s.to_str().unwrap(),
+            "--anchors",
+            &anchors_s,
+            "--json",
+        ],
+    );
+    let jwe_key = pf_dir.join("jwe.key");
+    assert_eq!(v["jwe_key"], jwe_key.to_str().unwrap(), "{v}");
+    assert_eq!(std::fs::metadata(&jwe_key).unwrap().permissions().mode() & 0o777, 0o600);
+    let before = std::fs::read(&jwe_key).unwrap();
+    hanko_pki::jwe::JweDecryptionKey::from_pkcs8(&before).unwrap();
+    // Opening again keeps the key.
+    let out = hanko(&dir, &["platform", "tenant-key", "--data-dir", pf_dir_s, "TN-none"]);
+    assert!(!out.status.success() && text(&out).contains("not found"), "{}", text(&out));
+    assert_eq!(std::fs::read(&jwe_key).unwrap(), before);
+    let out =
+        hanko(&dir, &["platform", "serve", "--data-dir", pf_dir_s, "--listen", "127.0.0.1:0", "--jwe-alg", "RSA1_5"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("RSA1_5"), "{}", text(&out));
+}

@@ -6,6 +6,7 @@
 //! is chosen by key identifier and signature, never by name alone.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 use x509_cert::ext::pkix::KeyUsages;
@@ -282,9 +283,12 @@ impl TrustStore {
 }
 
 /// CRL indexes of the trusted CA generations, keyed by the issuer's key identifier.
-#[derive(Default)]
+///
+/// Each index is shared (`Arc`): cloning a set is cheap, so a service replaces one generation's
+/// CRL in a clone and switches the clone in, without re-indexing the other generations.
+#[derive(Default, Clone)]
 pub struct CrlSet {
-    by_issuer: HashMap<Vec<u8>, CrlIndex>,
+    by_issuer: HashMap<Vec<u8>, Arc<CrlIndex>>,
 }
 
 impl CrlSet {
@@ -319,18 +323,28 @@ impl CrlSet {
                 )));
             }
         }
-        self.by_issuer.insert(anchor.key_id.clone(), index);
+        self.by_issuer.insert(anchor.key_id.clone(), Arc::new(index));
         Ok(anchor.key_id.clone())
     }
 
     /// The index of one issuer.
     pub fn get(&self, issuer_key_id: &[u8]) -> Option<&CrlIndex> {
+        self.by_issuer.get(issuer_key_id).map(Arc::as_ref)
+    }
+
+    /// The shared index of one issuer (the same `Arc` in every clone of the set that holds it).
+    pub fn get_shared(&self, issuer_key_id: &[u8]) -> Option<&Arc<CrlIndex>> {
         self.by_issuer.get(issuer_key_id)
+    }
+
+    /// The issuers' key identifiers and their indexes.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Arc<CrlIndex>)> {
+        self.by_issuer.iter().map(|(k, v)| (k.as_slice(), v))
     }
 
     /// Inserts an index the caller verified itself.
     pub fn insert(&mut self, issuer_key_id: Vec<u8>, index: CrlIndex) {
-        self.by_issuer.insert(issuer_key_id, index);
+        self.by_issuer.insert(issuer_key_id, Arc::new(index));
     }
 }
 
@@ -871,6 +885,20 @@ mod tests {
         assert!(matches!(set.add(&w.trust, &older), Err(VerifyError::Crl(_))));
         assert!(matches!(set.add(&w.trust, &newer), Err(VerifyError::Crl(_))));
         assert_eq!(set.get(w.sign_ca.key_id()).unwrap().crl_number(), 2);
+    }
+
+    #[test]
+    fn a_new_crl_of_one_generation_in_a_clone_leaves_the_others_shared_and_the_original_unchanged() {
+        let w = world();
+        let set = crls(&w, &[]);
+        let (t, n) = crate::crl::daily_window(NOW);
+        let mut next = set.clone();
+        next.add(&w.trust, &CrlBuilder::new(2, t, n).sign(&w.sign_ca).unwrap()).unwrap();
+        assert_eq!(next.get(w.sign_ca.key_id()).unwrap().crl_number(), 2);
+        assert_eq!(set.get(w.sign_ca.key_id()).unwrap().crl_number(), 1);
+        let (old, new) = (set.get_shared(w.auth_ca.key_id()).unwrap(), next.get_shared(w.auth_ca.key_id()).unwrap());
+        assert!(Arc::ptr_eq(old, new), "the auth generation's index is shared, not rebuilt");
+        assert_eq!(next.iter().count(), 2);
     }
 
     #[test]

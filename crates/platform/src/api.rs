@@ -16,12 +16,20 @@ use crate::Platform;
 /// document at `/openapi.json`.
 pub fn router(platform: Arc<Platform>) -> Router {
     let max_body = platform.config.max_body;
+    let max_document_body = platform.config.max_document_body;
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/healthz", get(health))
         .merge(crate::tenants::routes())
         .merge(crate::verify::routes())
+        .merge(crate::formats::routes(max_document_body))
         .merge(crate::evidence::routes())
+        .merge(crate::login::routes())
+        .merge(crate::userapi::routes())
+        .merge(crate::meter::routes())
+        .merge(crate::monitoring::routes())
+        .merge(crate::webhooks::routes())
+        .merge(crate::consents::routes())
         .fallback(|| async { PlatformError::not_found("route", "for this path") })
         .layer(axum::middleware::map_response(problem_for_rejections))
         .layer(DefaultBodyLimit::max(max_body))
@@ -33,9 +41,11 @@ async fn openapi() -> ([(axum::http::HeaderName, &'static str); 1], &'static str
 }
 
 async fn health(axum::extract::State(platform): axum::extract::State<Arc<Platform>>) -> impl IntoResponse {
-    let crls = platform.crls.current();
-    let held = platform.trust().anchors().iter().filter(|a| crls.get(a.key_id()).is_some()).count();
-    axum::Json(json!({"status": "ok", "crls_held": held}))
+    let crls = platform.crl_status();
+    // "stale": a CRL past its nextUpdate (verifications by CRL of that generation answer 503).
+    let status = if crls.iter().any(|c| c.stale) { "stale" } else { "ok" };
+    let oldest = crls.iter().map(|c| c.age_seconds).max();
+    axum::Json(json!({"status": status, "crls_held": crls.len(), "crl_age_seconds": oldest, "crls": crls}))
 }
 
 /// axum's own refusals (a body that is not JSON, a wrong method, a too-large body) answer in

@@ -92,6 +92,31 @@ impl AuthorityClient {
         response.json().await.map_err(|e| PlatformError::Authority(format!("unreadable answer: {e}")))
     }
 
+    /// Registers the SP service `sp_id/service_id` under this platform at the authority
+    /// (`POST /v1/platform/services`, idempotent); `true` when it was registered now.
+    pub async fn register_service(&self, sp_id: &str, service_id: &str, name: &str) -> Result<bool, PlatformError> {
+        #[derive(Deserialize)]
+        struct Registered {
+            created: bool,
+        }
+        let body = serde_json::json!({"sp_id": sp_id, "service_id": service_id, "name": name});
+        let r: Registered =
+            self.json(self.request(reqwest::Method::POST, "/v1/platform/services", None).json(&body)).await?;
+        Ok(r.created)
+    }
+
+    /// Sends `request` and reads any answer: its status and JSON body (`null` when the body is
+    /// not JSON); [`PlatformError::Unavailable`] when the authority cannot be reached.
+    pub async fn answer(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::StatusCode, serde_json::Value), PlatformError> {
+        let response = send(request).await?;
+        let status = response.status();
+        let body = response.json::<serde_json::Value>().await.unwrap_or(serde_json::Value::Null);
+        Ok((status, body))
+    }
+
     /// The CRLs the platform may download.
     pub async fn crl_list(&self) -> Result<Vec<CrlListing>, PlatformError> {
         let list: CrlList = self.json(self.request(reqwest::Method::GET, "/v1/crl", None)).await?;

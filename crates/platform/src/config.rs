@@ -47,6 +47,32 @@ pub struct Config {
     pub max_body: usize,
     /// How often the evidence log is checkpointed (signed and time-stamped) when it grew.
     pub checkpoint_interval: Duration,
+    /// Largest request body of the routes that carry a whole document (a signed PDF, an
+    /// attached CMS), base64 in JSON: 4/3 of the document.
+    pub max_document_body: usize,
+    /// Which JWE `alg`/`enc` the sign-result route accepts (default RSA-OAEP-256 + A256GCM).
+    pub jwe_policy: hanko_pki::jwe::JwePolicy,
+    /// How long a login challenge may be answered (default 5 minutes).
+    pub challenge_lifetime: Duration,
+    /// Unexpired, unused login challenges a tenant may hold at once (default 10,000).
+    pub max_live_challenges: u32,
+    /// Until when the authority waives its OCSP fees (its `ocsp_free_until`): the meter mirrors
+    /// them as 0 yen before, the published fees after.
+    pub ocsp_free_until: time::OffsetDateTime,
+    /// Load the CRLs kept under the data directory at open (a serving node: yes; a one-off
+    /// command such as `hanko platform add-tenant`: no need to index a national CRL).
+    pub load_crls: bool,
+    /// The platform's verifier id at the authority (`TPF…`), named in the consent documents it
+    /// prepares; `Platform::open` reads `DATA_DIR/authority.id` when this is `None`.
+    pub verifier_id: Option<String>,
+    /// How often the monitoring job (現況確認) runs (default daily).
+    pub monitoring_interval: Duration,
+    /// How often the webhook outbox is polled for due deliveries.
+    pub webhook_poll: Duration,
+    /// Delivery attempts of a webhook event before it is marked failed.
+    pub webhook_max_attempts: u32,
+    /// The first retry delay; each further one doubles (capped at 6 hours).
+    pub webhook_backoff: Duration,
 }
 
 impl Config {
@@ -60,6 +86,17 @@ impl Config {
             crl_refresh: Duration::from_secs(15 * 60),
             max_body: 1024 * 1024,
             checkpoint_interval: Duration::from_secs(10 * 60),
+            max_document_body: 24 * 1024 * 1024,
+            jwe_policy: hanko_pki::jwe::JwePolicy::default(),
+            challenge_lifetime: Duration::from_secs(5 * 60),
+            max_live_challenges: 10_000,
+            ocsp_free_until: time::macros::datetime!(2025-12-31 15:00 UTC),
+            load_crls: true,
+            verifier_id: None,
+            monitoring_interval: Duration::from_secs(24 * 3600),
+            webhook_poll: Duration::from_secs(5),
+            webhook_max_attempts: 12,
+            webhook_backoff: Duration::from_secs(30),
         }
     }
 }

@@ -30,6 +30,9 @@ pub enum PlatformError {
     /// The action conflicts with the stored state.
     #[error("{0}")]
     Conflict(String),
+    /// The thing asked for existed but is no longer usable (an expired login challenge).
+    #[error("{0}")]
+    Gone(String),
     /// No valid credentials.
     #[error("unauthenticated: {0}")]
     Unauthenticated(&'static str),
@@ -62,6 +65,17 @@ pub enum PlatformError {
     /// Signing or encoding failed (an internal error).
     #[error("PKI: {0}")]
     Pki(String),
+    /// A refusal an SP tells apart by its stable `code` (added to the problem body), e.g. the
+    /// consent errors of the latest-facts relay (`not_consented`, `consent_withdrawn` …).
+    #[error("{detail}")]
+    Refused {
+        /// The HTTP status (4xx).
+        status: StatusCode,
+        /// The stable code.
+        code: &'static str,
+        /// A sentence for a person.
+        detail: String,
+    },
 }
 
 impl PlatformError {
@@ -78,6 +92,7 @@ impl PlatformError {
             PlatformError::Invalid(_) => StatusCode::BAD_REQUEST,
             PlatformError::NotFound { .. } => StatusCode::NOT_FOUND,
             PlatformError::Conflict(_) => StatusCode::CONFLICT,
+            PlatformError::Gone(_) => StatusCode::GONE,
             PlatformError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
             PlatformError::Store(StoreError::Invalid(_)) => StatusCode::BAD_REQUEST,
             PlatformError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
@@ -85,6 +100,7 @@ impl PlatformError {
             PlatformError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             PlatformError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             PlatformError::Authority(_) => StatusCode::BAD_GATEWAY,
+            PlatformError::Refused { status, .. } => *status,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -104,7 +120,11 @@ pki_errors!(hanko_pki::der::Error, hanko_pki::SignerError, hanko_pki::KeyError);
 impl IntoResponse for PlatformError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let detail = if status.is_server_error() && !matches!(self, PlatformError::Unavailable(_)) {
+        // The authority's own refusal (its problem detail) is safe to pass on and tells the
+        // caller what to fix.
+        let detail = if status.is_server_error()
+            && !matches!(self, PlatformError::Unavailable(_) | PlatformError::Authority(_))
+        {
             tracing::error!(error = %self, "request failed");
             "internal error; see the platform's log".to_owned()
         } else if let PlatformError::Store(StoreError::Conflict(_) | StoreError::Invalid(_)) = &self {
@@ -120,12 +140,15 @@ impl IntoResponse for PlatformError {
         } else {
             self.to_string()
         };
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "type": "about:blank",
             "title": status.canonical_reason().unwrap_or("error"),
             "status": status.as_u16(),
             "detail": detail,
         });
+        if let PlatformError::Refused { code, .. } = &self {
+            body["code"] = serde_json::json!(code);
+        }
         let mut response = (status, body.to_string()).into_response();
         response
             .headers_mut()

@@ -3,17 +3,26 @@
 mod api;
 mod authority;
 mod config;
+mod consents;
 mod error;
 mod evidence;
 pub mod evidence_log;
+mod formats;
+mod identity;
+mod login;
+mod meter;
+mod monitoring;
+mod ocsp;
 pub mod openapi;
 mod revocation;
 mod schema;
 mod service;
 mod store;
 mod tenants;
+mod userapi;
 mod users;
 mod verify;
+mod webhooks;
 
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -21,16 +30,30 @@ use std::sync::{Arc, RwLock};
 pub use api::router;
 pub use authority::{AuthorityClient, CrlListing, Fetched};
 pub use config::{Config, Environment};
+pub use consents::ConsentStore;
 pub use error::PlatformError;
 pub use evidence::{EvidenceRecord, EvidenceStore, NewEvidence};
 pub use evidence_log::{check_bundle, BundleReport, EvidenceKeys, LogReport, LogStore, StoredCheckpoint};
+pub use formats::{
+    load_or_create_jwe_key, CmsRequest, FormatOutcome, PdfReport, PdfRequest, PdfSignatureReport, SignResultRequest,
+    JWE_KEY_FILE,
+};
 pub use hanko_store::{Clock, ManualClock, SystemClock};
-pub use revocation::CrlRefresh;
+pub use login::{Challenge, CHALLENGE_BYTES};
+pub use meter::{
+    jst_month, MeterLine, MeterReport, MeterStore, MeterTotal, TenantRef, AUTH_CHECK_YEN, CORRESPONDING_SERIAL_YEN,
+    LATEST_FACTS_YEN, PLATFORM_LINE, SIGNATURE_CHECK_YEN,
+};
+pub use monitoring::{MonitoringReport, MonitoringStore, NewEvent};
+pub use ocsp::OCSP_MAX_AGE;
+pub use revocation::{CrlHeld, CrlRefresh, AFTER_NEXT_UPDATE, CRL_DIR, MISSING_RETRY, RETRY as CRL_RETRY};
 pub use service::{serve, spawn_background};
 pub use store::SqlStore;
 pub use tenants::{AdminCaller, CheckMethod, FactItem, IssuedKey, NewTenant, Role, SpCaller, Tenant, TenantStore};
-pub use users::UserStore;
+pub use userapi::CheckPurpose;
+pub use users::{Binding, BoundBy, BoundCertificate, StatusCheck, Taken, UserRecord, UserStore};
 pub use verify::{certificate_type, classify, Checked, Outcome, Reason, ResultCode, SignatureRequest};
+pub use webhooks::{sign_webhook, DeliveryReport, WebhookStore};
 
 use hanko_pki::verify::TrustStore;
 use hanko_pki::{CaKind, PolicySet};
@@ -39,8 +62,14 @@ use zeroize::Zeroizing;
 
 /// Everything the platform stores: one trait per area, implemented together by [`SqlStore`] for
 /// SQLite and PostgreSQL.
-pub trait Repository: TenantStore + EvidenceStore + UserStore {}
-impl<T: TenantStore + EvidenceStore + UserStore> Repository for T {}
+pub trait Repository:
+    TenantStore + EvidenceStore + UserStore + MeterStore + MonitoringStore + WebhookStore + ConsentStore
+{
+}
+impl<T: TenantStore + EvidenceStore + UserStore + MeterStore + MonitoringStore + WebhookStore + ConsentStore> Repository
+    for T
+{
+}
 
 /// The platform operator service. Cheap to share (`Arc`).
 pub struct Platform {
@@ -52,6 +81,9 @@ pub struct Platform {
     pub(crate) crls: revocation::Crls,
     pub(crate) evidence_keys: evidence_log::EvidenceKeys,
     pub(crate) appender: evidence_log::Appender,
+    /// The key sign results (JWE) are addressed to (`DATA_DIR/jwe.key`).
+    pub(crate) jwe_key: hanko_pki::jwe::JweDecryptionKey,
+    pub(crate) meter: meter::MeterBuffer,
 }
 
 impl std::fmt::Debug for Platform {
@@ -62,6 +94,9 @@ impl std::fmt::Debug for Platform {
 
 /// The file under the data directory holding the platform's API key at the authority.
 pub const AUTHORITY_KEY_FILE: &str = "authority.key";
+/// The file under the data directory holding the platform's verifier id at the authority
+/// (`TPF…`, printed by `hanko authority add-verifier --role platform`); optional.
+pub const AUTHORITY_ID_FILE: &str = "authority.id";
 /// The directory of trust anchors (`signature-*.der`, `auth-*.der`) under the data directory.
 pub const ANCHORS_DIR: &str = "anchors";
 
@@ -72,6 +107,13 @@ impl Platform {
         let key_path = config.data_dir.join(AUTHORITY_KEY_FILE);
         let key = std::fs::read_to_string(&key_path).map_err(|e| PlatformError::io("authority key", &key_path, e))?;
         let key = Zeroizing::new(key.trim().to_owned());
+        let mut config = config;
+        if config.verifier_id.is_none() {
+            config.verifier_id = std::fs::read_to_string(config.data_dir.join(AUTHORITY_ID_FILE))
+                .ok()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty());
+        }
         let store = Arc::new(SqlStore::new(db).await?);
         Platform::with_store(store, config, clock, key).await
     }
@@ -88,7 +130,8 @@ impl Platform {
         let evidence_keys =
             evidence_log::EvidenceKeys::load_or_create(&config.data_dir.join(evidence_log::EVIDENCE_DIR), clock.now())?;
         let appender = evidence_log::Appender::start(store.clone());
-        Ok(Platform {
+        let jwe_key = formats::load_or_create_jwe_key(&config.data_dir)?;
+        let platform = Platform {
             store,
             config,
             clock,
@@ -97,12 +140,23 @@ impl Platform {
             crls: Default::default(),
             evidence_keys,
             appender,
-        })
+            jwe_key,
+            meter: Default::default(),
+        };
+        if platform.config.load_crls {
+            platform.load_crls().await?;
+        }
+        Ok(platform)
     }
 
     /// The trust anchors (the authority's CA generations).
     pub fn trust(&self) -> Arc<TrustStore> {
         self.trust.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Switches new trust anchors in (see `revocation`: anchors/ is read again at each refresh).
+    pub(crate) fn set_trust(&self, trust: TrustStore) {
+        *self.trust.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(trust);
     }
 
     /// The storage.

@@ -9,6 +9,12 @@ const FRAGMENTS: &[(&str, &str)] = &[
     ("tenants", include_str!("openapi/tenants.json")),
     ("verification", include_str!("openapi/verification.json")),
     ("evidence", include_str!("openapi/evidence.json")),
+    ("formats", include_str!("openapi/formats.json")),
+    ("identity", include_str!("openapi/identity.json")),
+    ("meter", include_str!("openapi/meter.json")),
+    ("monitoring", include_str!("openapi/monitoring.json")),
+    ("webhooks", include_str!("openapi/webhooks.json")),
+    ("consents", include_str!("openapi/consents.json")),
 ];
 
 /// The merged document.
@@ -55,7 +61,8 @@ fn merge() -> Value {
         "schemas": {
             "Problem": {"type": "object", "required": ["type", "title", "status", "detail"],
                 "properties": {"type": {"type": "string"}, "title": {"type": "string"},
-                    "status": {"type": "integer"}, "detail": {"type": "string"}}}
+                    "status": {"type": "integer"}, "detail": {"type": "string"},
+                    "code": {"type": "string", "description": "A stable code, where the SP tells refusals apart (the consent errors)"}}}
         }
     });
     if let Some(common) = common.as_object() {
@@ -106,7 +113,14 @@ mod tests {
             include_str!("api.rs"),
             include_str!("tenants.rs"),
             include_str!("verify.rs"),
+            include_str!("formats.rs"),
             include_str!("evidence.rs"),
+            include_str!("login.rs"),
+            include_str!("userapi.rs"),
+            include_str!("meter.rs"),
+            include_str!("monitoring.rs"),
+            include_str!("webhooks.rs"),
+            include_str!("consents.rs"),
         ];
         let mut routes = 0;
         for source in sources {

@@ -19,6 +19,24 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("schema/2-sqlite.sql"),
         postgres: include_str!("schema/2-postgres.sql"),
     },
+    Migration {
+        version: 3,
+        description: "identity: certificate lineage, login challenges, status checks",
+        sqlite: include_str!("schema/3-sqlite.sql"),
+        postgres: include_str!("schema/3-postgres.sql"),
+    },
+    Migration {
+        version: 4,
+        description: "meter",
+        sqlite: include_str!("schema/4-sqlite.sql"),
+        postgres: include_str!("schema/4-postgres.sql"),
+    },
+    Migration {
+        version: 5,
+        description: "monitoring subscriptions and events (the webhook outbox), webhooks, consents",
+        sqlite: include_str!("schema/5-sqlite.sql"),
+        postgres: include_str!("schema/5-postgres.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -12,6 +12,10 @@ pub fn spawn_background(platform: &Arc<Platform>) -> Vec<tokio::task::JoinHandle
     vec![
         tokio::spawn(crate::revocation::task(platform.clone())),
         tokio::spawn(crate::evidence_log::task(platform.clone())),
+        tokio::spawn(crate::identity::task(platform.clone())),
+        tokio::spawn(crate::meter::task(platform.clone())),
+        tokio::spawn(crate::monitoring::task(platform.clone())),
+        tokio::spawn(crate::webhooks::task(platform.clone())),
     ]
 }
 
@@ -26,6 +30,9 @@ pub async fn serve(
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     for t in tasks {
         t.abort();
+    }
+    if let Err(e) = platform.flush_meter().await {
+        tracing::error!(error = %e, "the last meter counts could not be written");
     }
     result
 }

@@ -310,7 +310,8 @@ impl std::fmt::Debug for IssuedKey {
 }
 
 impl Platform {
-    /// Adds a tenant with its first API key.
+    /// Adds a tenant with its first API key, after registering its SP service at the authority
+    /// (`POST /v1/platform/services`; idempotent there).
     pub async fn add_tenant(&self, new: NewTenant) -> Result<IssuedKey, PlatformError> {
         check_id("sp_id", &new.sp_id)?;
         check_id("service_id", &new.service_id)?;
@@ -330,6 +331,17 @@ impl Platform {
             sensitive: new.sensitive,
             created_at: self.clock.now(),
         };
+        // Registered at the authority first: a tenant the authority does not know could verify
+        // nothing that needs the authority's services. A failure leaves no tenant row.
+        self.authority.register_service(&tenant.sp_id, &tenant.service_id, &tenant.name).await.map_err(
+            |e| match e {
+                PlatformError::Authority(d) => PlatformError::Authority(format!(
+                    "registering {}/{} there failed, no tenant added: {d}",
+                    tenant.sp_id, tenant.service_id
+                )),
+                other => other,
+            },
+        )?;
         self.store.add_tenant(&tenant).await?;
         let api_key = self.new_key(Role::Sp, Some(&tenant.id)).await?;
         tracing::info!(tenant = %tenant.id, sp = %tenant.sp_id, service = %tenant.service_id, "tenant added");

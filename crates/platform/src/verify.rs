@@ -149,7 +149,19 @@ pub fn classify(e: &VerifyError) -> Result<(ResultCode, Reason), PlatformError> 
         VerifyError::Policy { .. } => (ResultCode::UnsupportedCertificate, reason("policy")),
         VerifyError::RevocationUnknown(_) => (ResultCode::UnsupportedCertificate, reason("unknown_to_authority")),
         VerifyError::DigestLength { .. } => return Err(PlatformError::Invalid(e.to_string())),
-        VerifyError::CrlMissing | VerifyError::CrlStale { .. } | VerifyError::Crl(_) | VerifyError::Ocsp(_) => {
+        VerifyError::CrlMissing => {
+            return Err(PlatformError::Unavailable(
+                "no current revocation data: no CRL of the certificate's CA generation is held yet; try again later"
+                    .into(),
+            ))
+        }
+        VerifyError::CrlStale { .. } => {
+            return Err(PlatformError::Unavailable(format!(
+                "no current revocation data: the CRL held for the certificate's CA generation is stale ({e}) and no \
+                 newer one could be fetched from the authority; nothing was recorded, try again later"
+            )))
+        }
+        VerifyError::Crl(_) | VerifyError::Ocsp(_) => {
             return Err(PlatformError::Unavailable(format!("no current revocation data: {e}")))
         }
         _ => return Err(PlatformError::Pki(e.to_string())),
@@ -220,10 +232,24 @@ impl Platform {
                 let crls = self.crls.current();
                 Ok((f(&verifier, RevocationCheck::Crl(&crls)), None))
             }
-            CheckMethod::Ocsp => {
-                let _ = certificate;
-                Err(PlatformError::Unavailable("OCSP checking is not available on this platform yet".into()))
-            }
+            CheckMethod::Ocsp => match self.fetch_ocsp(tenant, certificate, self.clock.now()).await? {
+                Some(answer) => {
+                    let check = RevocationCheck::Ocsp {
+                        response: &answer.response,
+                        nonce: Some(&answer.nonce),
+                        max_age: crate::ocsp::OCSP_MAX_AGE,
+                    };
+                    let out = f(&verifier, check);
+                    Ok((out, Some(answer.response)))
+                }
+                // No question was needed: the verifier refuses the certificate before revocation;
+                // an empty response would fail closed if it ever got that far.
+                None => {
+                    let check =
+                        RevocationCheck::Ocsp { response: &[], nonce: None, max_age: crate::ocsp::OCSP_MAX_AGE };
+                    Ok((f(&verifier, check), None))
+                }
+            },
         }
     }
 
@@ -246,7 +272,7 @@ impl Platform {
                 .map(|c| c.kind())
         });
         let user_id = match &verified {
-            Some(v) => Some(self.user_for(&tenant.id, &v.serial().to_string(), v.kind().as_str()).await?),
+            Some(v) => Some(self.user_for(tenant, v).await?),
             None => None,
         };
         let facts = verified.as_ref().and_then(|v| tenant_facts(tenant, v));
@@ -274,6 +300,7 @@ impl Platform {
                 at: now,
             })
             .await?;
+        self.meter(tenant, &format!("verification.{}.{}", checked.kind, result.as_str()), 1);
         Ok(Outcome {
             evidence_id,
             result,

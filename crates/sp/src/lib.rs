@@ -75,6 +75,41 @@ pub struct Outcome {
     pub certificate: Option<String>,
 }
 
+/// One signature of a PDF, as the platform reports it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct PdfSignature {
+    /// Its position in the file (0 = first).
+    pub index: usize,
+    /// `/SubFilter` (`ETSI.CAdES.detached`, `adbe.pkcs7.detached` …).
+    #[serde(default)]
+    pub sub_filter: Option<String>,
+    /// Nothing was added to the file after this signature.
+    pub covers_whole_file: bool,
+    /// Bytes added after this signature (an incremental update).
+    pub bytes_after: usize,
+    /// Its verification (absent for a document timestamp or an unsupported `/SubFilter`).
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
+    /// Why there is no outcome, or what else to know.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// The platform's answer for a signed PDF.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct PdfReport {
+    /// SHA-256 of the file, base64.
+    pub document_sha256: String,
+    /// Every signature verified `OK`.
+    pub all_valid: bool,
+    /// The file was changed after its last signature.
+    pub modified_after_last_signature: bool,
+    /// Each signature, in file order.
+    pub signatures: Vec<PdfSignature>,
+}
+
 /// A client of the platform for one SP (its API key).
 pub struct Client {
     base: String,
@@ -144,6 +179,28 @@ impl Client {
             "digest": B64.encode(digest),
         });
         self.call(reqwest::Method::POST, "/v1/verifications/signature", Some(&body)).await
+    }
+
+    /// Verifies CMS `SignedData` (a `.p7s`): detached with its `content`, or attached (`None`).
+    pub async fn verify_cms(&self, cms: &[u8], content: Option<&[u8]>) -> Result<Outcome, Error> {
+        let mut body = json!({"cms": B64.encode(cms)});
+        if let Some(content) = content {
+            body["data"] = json!(B64.encode(content));
+        }
+        self.call(reqwest::Method::POST, "/v1/verifications/cms", Some(&body)).await
+    }
+
+    /// Verifies every signature of a signed PDF.
+    pub async fn verify_pdf(&self, pdf: &[u8]) -> Result<PdfReport, Error> {
+        let body = json!({"pdf": B64.encode(pdf)});
+        self.call(reqwest::Method::POST, "/v1/verifications/pdf", Some(&body)).await
+    }
+
+    /// Verifies the authentication app service's sign result (its JWE, unchanged) over the
+    /// SHA-256 `digest` the SP submitted to the sign transaction.
+    pub async fn verify_sign_result(&self, sign_certificate_jwe: &str, digest: &[u8]) -> Result<Outcome, Error> {
+        let body = json!({"sign_certificate_jwe": sign_certificate_jwe, "digest": B64.encode(digest)});
+        self.call(reqwest::Method::POST, "/v1/verifications/sign-result", Some(&body)).await
     }
 
     /// One of the SP's evidence records (as JSON: the record as logged).

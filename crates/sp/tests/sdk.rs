@@ -41,3 +41,38 @@ async fn sdk_verifies_a_card_signature_and_reads_its_evidence() {
     assert!(matches!(client.evidence("../admin/tenants").await, Err(hanko_sp::Error::Config(_))));
     assert!(matches!(hanko_sp::Client::new(&eco.p.base, "hk_test_x"), Err(hanko_sp::Error::Config(_))));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sdk_verifies_a_sign_result_jwe_and_refuses_a_pdf_without_signature() {
+    use hanko_pki::jwe::{encrypt, ContentAlgorithm, JweEncryptionKey, KeyAlgorithm};
+    let eco = Eco::start(Backend::Sqlite).await;
+    let sp = eco.tenant("SPSDK", json!({})).await;
+    let (_, card) = eco.person_with_card("見本　次郎", "1979-11-03").await;
+    let document = b"consent form (synthetic)";
+    let (cert, sig) = eco.sign(&card, document);
+    // What the authentication app service returns: a JWE to the platform's published key.
+    let (_, jwks) = eco.p.get("/v1/jwks", "").await;
+    let key = JweEncryptionKey::from_jwk(&jwks["keys"][0].to_string()).unwrap();
+    let payload = json!({"signature": sig, "certificate": cert}).to_string();
+    let jwe = encrypt(
+        payload.as_bytes(),
+        &key,
+        KeyAlgorithm::RsaOaep256,
+        ContentAlgorithm::A256Gcm,
+        &Default::default(),
+        &mut rand_core::OsRng,
+    )
+    .unwrap();
+    let client = hanko_sp::Client::new(&eco.p.base, sp.key.clone()).unwrap();
+    let outcome = client.verify_sign_result(&jwe, &hanko_sp::sha256(document)).await.unwrap();
+    assert_eq!(outcome.result, "OK", "{outcome:?}");
+    let cms = client.verify_cms(b"not a CMS", None).await;
+    assert!(matches!(cms, Err(hanko_sp::Error::Problem { status: 400, .. })), "{cms:?}");
+    let pdf = client.verify_pdf(b"%PDF-1.7\n%%EOF\n").await;
+    match pdf {
+        Err(hanko_sp::Error::Problem { status: 400, detail, .. }) => {
+            assert!(detail.contains("no signature"), "{detail}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

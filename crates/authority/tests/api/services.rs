@@ -172,3 +172,58 @@ async fn the_age_check_turns_on_the_birthday_in_japan(backend: Backend) {
     assert!(body["detail"].as_str().unwrap().contains("no full birth date"), "{body}");
 }
 on_both!(age_check, the_age_check_turns_on_the_birthday_in_japan);
+
+/// A platform operator registers its own SP services through the API (no operator involved),
+/// idempotently; afterwards it may act for them with `X-Hanko-SP`. Other roles get 403, ids
+/// are checked like the operator's registration, and another platform's services stay its own.
+async fn a_platform_registers_its_own_sp_services(backend: Backend) {
+    let t = TestAuthority::start(backend).await;
+    let person = t.person("試験　花子", "1985-04-01").await;
+    let card = t.card(&person).await;
+    let sig = card["signature_serial"].as_str().unwrap();
+    let (pf_id, pf) = platform(&t, &[]).await;
+    let path = "/v1/platform/services";
+    let body = json!({"sp_id": "SP9", "service_id": "login", "name": "bank login"});
+
+    // Not registered yet: acting for it is refused.
+    let (status, _) = call(&t, "/v1/serials/corresponding", &pf, Some("SP9/login"), Some(json!({"serial": sig}))).await;
+    assert_eq!(status, 403);
+    let (status, out) = call(&t, path, &pf, None, Some(body.clone())).await;
+    assert_eq!(status, 201, "{out}");
+    assert_eq!(out, json!({"platform": pf_id, "sp_id": "SP9", "service_id": "login", "created": true}));
+    let (status, out) = call(&t, path, &pf, None, Some(body.clone())).await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["created"], false);
+    let (status, out) =
+        call(&t, "/v1/serials/corresponding", &pf, Some("SP9/login"), Some(json!({"serial": sig}))).await;
+    assert_eq!(status, 200, "{out}");
+
+    // Other roles: 403 (a verifier says why); no key: 401.
+    let (_, sv) = t.verifier("signature", "signature only").await;
+    let (_, av) = t.verifier("auth", "auth only").await;
+    for key in [&sv, &av, &t.counter_key, &t.operator_key] {
+        let (status, out) = call(&t, path, key, None, Some(body.clone())).await;
+        assert_eq!(status, 403, "{out}");
+    }
+    let (status, out) = call(&t, path, &sv, None, Some(body.clone())).await;
+    assert!(out["detail"].as_str().unwrap().contains("only platform operators"), "{status} {out}");
+    let (status, _) = call(&t, path, "", None, Some(body.clone())).await;
+    assert_eq!(status, 401);
+    // Ids as the operator's registration checks them.
+    for bad in [
+        json!({"sp_id": "", "service_id": "x", "name": "n"}),
+        json!({"sp_id": "SP/1", "service_id": "x", "name": "n"}),
+        json!({"sp_id": "SP1", "service_id": "x".repeat(33), "name": "n"}),
+        json!({"sp_id": "SP1", "service_id": "x", "name": ""}),
+        json!({"sp_id": "SP1", "service_id": "x"}),
+    ] {
+        let (status, out) = call(&t, path, &pf, None, Some(bad.clone())).await;
+        assert_eq!(status, 400, "{bad} → {out}");
+    }
+    // Another platform does not get SP9/login by this platform's registration.
+    let (_, other) = platform(&t, &[]).await;
+    let (status, _) =
+        call(&t, "/v1/serials/corresponding", &other, Some("SP9/login"), Some(json!({"serial": sig}))).await;
+    assert_eq!(status, 403);
+}
+on_both!(platform_registers_own_services, a_platform_registers_its_own_sp_services);

@@ -163,3 +163,36 @@ pub(crate) fn auth_holder(
         .unwrap();
     (key, der)
 }
+
+/// The interop virtualenv's python (jwcrypto, pyHanko; pinned by scripts/py-interop-venv.sh,
+/// which makes it on first use). Panics (fails the test) when it cannot be made.
+pub(crate) fn python() -> &'static Path {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/py-interop-venv.sh");
+        let out = Command::new(&script).output().expect("scripts/py-interop-venv.sh runs");
+        assert!(
+            out.status.success(),
+            "scripts/py-interop-venv.sh failed (these tests do not skip):\n{}",
+            describe(&out)
+        );
+        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    })
+}
+
+/// Runs the interop python with `script` (`python -c`) and `args` in `dir`, `stdin` piped in.
+pub(crate) fn run_python(dir: &Path, script: &str, args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}

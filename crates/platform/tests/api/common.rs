@@ -111,6 +111,27 @@ impl Http {
     pub async fn post(&self, path: &str, key: &str, body: Value) -> (u16, Value) {
         self.send(self.client.post(format!("{}{path}", self.base)).json(&body), key).await
     }
+    /// POST JSON that the server should refuse as too large: its (status, problem), or `None`
+    /// when the server closed the connection before the client finished sending (HTTP/1.1 lets
+    /// a server answer 413 and close without reading the rest; the client may then see the reset
+    /// first). Either way the server must still answer afterwards.
+    pub async fn post_too_large(&self, path: &str, key: &str, body: Value) -> Option<(u16, Value)> {
+        let sent = self.client.post(format!("{}{path}", self.base)).bearer_auth(key).json(&body).send().await;
+        let out = match sent {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let text = resp.text().await.unwrap_or_default();
+                Some((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+            }
+            Err(e) => {
+                assert!(e.is_request() || e.is_body() || e.is_connect(), "{e}");
+                None
+            }
+        };
+        let (status, _) = self.get("/healthz", "").await;
+        assert_eq!(status, 200, "the server answers after refusing {path}");
+        out
+    }
     /// GET.
     pub async fn get(&self, path: &str, key: &str) -> (u16, Value) {
         self.send(self.client.get(format!("{}{path}", self.base)), key).await
@@ -195,6 +216,7 @@ impl Eco {
             }
         }
         std::fs::write(platform_dir.join(hanko_platform::AUTHORITY_KEY_FILE), &pf.api_key).unwrap();
+        std::fs::write(platform_dir.join(hanko_platform::AUTHORITY_ID_FILE), &pf.verifier.id).unwrap();
         let platform_db = database_url(backend, &platform_dir, "platform");
         let mut config = Config::new(&platform_dir, &a.base);
         configure(&mut config);

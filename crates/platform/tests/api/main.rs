@@ -5,5 +5,11 @@
 
 mod common;
 mod evidence;
+mod formats;
+mod identity;
+mod login;
+mod monitoring;
+mod revocation;
 mod signature;
 mod tenants;
+mod users;
