@@ -868,8 +868,19 @@ impl Platform {
                 report.records += 1;
                 let stored = e.leaf_hash.as_deref().and_then(|h| <Hash>::try_from(h).ok());
                 let hash = match (e.purged_at, stored) {
-                    (Some(_), Some(h)) => {
+                    (Some(purged), Some(h)) => {
                         report.purged += 1;
+                        // Emptied only once its retention period was over.
+                        let kept_until = from_ts(e.created_at)
+                            .ok()
+                            .and_then(|t| t.replace_year(t.year() + RETENTION_YEARS).ok())
+                            .map(ts);
+                        if kept_until.is_none_or(|until| purged < until) {
+                            report.problem(format!(
+                                "record {} ({}): emptied before its {RETENTION_YEARS}-year retention ended",
+                                e.seq, e.id
+                            ));
+                        }
                         h
                     }
                     (_, stored) => {
