@@ -162,6 +162,9 @@ pub(crate) struct MonitorArgs {
     /// Seconds between passes (without --once).
     #[arg(long, default_value_t = 86_400)]
     interval: u64,
+    /// A PEM file of CA certificates trusted for https webhook receivers, besides the system's.
+    #[arg(long)]
+    webhook_ca: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -178,6 +181,9 @@ pub(crate) struct ServeArgs {
     /// it grew.
     #[arg(long, default_value_t = 600)]
     checkpoint_interval: u64,
+    /// How long a login challenge may be answered, in seconds (10–3600).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(10..=3600))]
+    challenge_lifetime: u64,
     /// JWE key algorithms accepted for sign results (comma separated: RSA-OAEP-256, RSA-OAEP).
     #[arg(long, value_delimiter = ',', default_value = "RSA-OAEP-256")]
     jwe_alg: Vec<String>,
@@ -188,6 +194,9 @@ pub(crate) struct ServeArgs {
     /// Run the monitoring job (現況確認) every this many seconds.
     #[arg(long, default_value_t = 86_400)]
     monitoring_interval: u64,
+    /// A PEM file of CA certificates trusted for https webhook receivers, besides the system's.
+    #[arg(long)]
+    webhook_ca: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -472,6 +481,7 @@ async fn serve(s: ServeArgs) -> Result<ExitCode> {
     }
     let refresh = std::time::Duration::from_secs(s.crl_refresh.max(1));
     let checkpoints = std::time::Duration::from_secs(s.checkpoint_interval.max(1));
+    let challenge_lifetime = std::time::Duration::from_secs(s.challenge_lifetime);
     let jwe_policy = hanko_pki::jwe::JwePolicy::from_names(&s.jwe_alg, &s.jwe_enc)
         .map_err(|e| Failure::bad_input("bad-input", format!("--jwe-alg/--jwe-enc: {e}")))?;
     let monitoring = std::time::Duration::from_secs(s.monitoring_interval.max(60));
@@ -481,6 +491,8 @@ async fn serve(s: ServeArgs) -> Result<ExitCode> {
         config.load_crls = true;
         config.monitoring_interval = monitoring;
         config.checkpoint_interval = checkpoints;
+        config.challenge_lifetime = challenge_lifetime;
+        config.webhook_ca = s.webhook_ca.clone();
     })
     .await?;
     let listener =
@@ -635,7 +647,7 @@ fn extract_bundle(bundle: &serde_json::Value, dir: &Path) -> Result<()> {
 }
 
 async fn monitor(m: MonitorArgs, json_out: bool) -> Result<ExitCode> {
-    let p = open(&m.common, |_| {}).await?;
+    let p = open(&m.common, |config| config.webhook_ca = m.webhook_ca.clone()).await?;
     loop {
         p.refresh_crls().await?;
         let report = p.run_monitoring().await?;

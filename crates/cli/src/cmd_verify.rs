@@ -1,4 +1,5 @@
-//! `hanko verify …` — certificates, raw signatures, CMS, user-authentication responses.
+//! `hanko verify …` — certificates, raw signatures, CMS, signed PDFs, user-authentication
+//! responses.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -53,6 +54,15 @@ pub(crate) enum Command {
         /// The content, for a detached signature.
         #[arg(long)]
         content: Option<PathBuf>,
+        #[command(flatten)]
+        opts: Opts,
+    },
+    /// Verify every signature of a signed PDF (PAdES: ETSI.CAdES.detached, adbe.pkcs7.detached).
+    /// Exit status 0 only when every signature verifies and nothing was added to the file
+    /// after the last one.
+    Pdf {
+        /// The PDF file.
+        pdf: PathBuf,
         #[command(flatten)]
         opts: Opts,
     },
@@ -380,6 +390,7 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
             });
             report(r, opts.json)
         }
+        Command::Pdf { pdf, opts } => verify_pdf(&pdf, &opts),
         Command::Auth { cert, challenge, signature, hash, opts } => {
             let ctx = load(&opts)?;
             let at = now_or(opts.at.as_deref())?;
@@ -392,4 +403,72 @@ pub(crate) fn run(cmd: Command) -> Result<ExitCode> {
             report(r, opts.json)
         }
     }
+}
+
+/// `hanko verify pdf`: each signature's byte range and CMS; 0 when all verify and the last one
+/// covers the whole file, 1 otherwise, 2 when the file is no signed PDF.
+fn verify_pdf(path: &Path, opts: &Opts) -> Result<ExitCode> {
+    use hanko_pki::pades;
+    let ctx = load(opts)?;
+    let at = now_or(opts.at.as_deref())?;
+    let pdf = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let found =
+        pades::signatures(&pdf).map_err(|e| Failure::bad_input("bad-input", format!("{}: {e}", path.display())))?;
+    if found.is_empty() {
+        return Err(Failure::bad_input("bad-input", format!("{}: no signature (no /ByteRange)", path.display())).into());
+    }
+    let verifier = Verifier::new(&ctx.trust);
+    let mut all_verified = true;
+    let mut reports = Vec::new();
+    for (index, sig) in found.iter().enumerate() {
+        let mut j = match sig {
+            Err(e) => json!({"verified": false, "code": "bad-signature-dictionary", "error": e.to_string()}),
+            Ok(sig) if !sig.sub_filter.is_detached_cms() => {
+                json!({"verified": false, "code": "unsupported", "error": format!("/SubFilter {} is not verified", sig.sub_filter.name())})
+            }
+            Ok(sig) => match verifier.verify_cms(&sig.cms_der, Some(&sig.signed_content()), at, ctx.revocation()) {
+                Ok(v) => {
+                    let mut j = describe(v.certificate());
+                    j["verified"] = json!(true);
+                    j["digest"] = json!(hex::encode(v.digest()));
+                    j
+                }
+                Err(e) => failure(&e),
+            },
+        };
+        all_verified &= j["verified"] == json!(true);
+        j["index"] = json!(index);
+        if let Ok(sig) = sig {
+            j["sub_filter"] = json!(sig.sub_filter.name());
+            j["byte_range"] = json!(sig.byte_range);
+            j["bytes_after"] = json!(sig.bytes_after());
+            j["claimed_time"] = json!(sig.claimed_time);
+        }
+        reports.push(j);
+    }
+    let modified = !found.iter().flatten().any(|s| s.covers_whole_file());
+    let ok = all_verified && !modified;
+    if opts.json {
+        let out = json!({"verified": ok, "modified_after_last_signature": modified, "signatures": reports});
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    } else {
+        for r in &reports {
+            if r["verified"] == json!(true) {
+                println!(
+                    "signature {}: OK: {} certificate {} ({}), {} bytes after it",
+                    r["index"],
+                    r["kind"].as_str().unwrap_or("?"),
+                    r["serial"].as_str().unwrap_or("?"),
+                    r["subject"].as_str().unwrap_or("?"),
+                    r["bytes_after"]
+                );
+            } else {
+                println!("signature {}: FAILED: {}", r["index"], r["error"].as_str().unwrap_or("?"));
+            }
+        }
+        if modified {
+            println!("the file was changed after its last signature");
+        }
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

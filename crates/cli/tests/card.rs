@@ -665,4 +665,34 @@ fn pyhanko_signs_a_pdf_with_the_card_through_opensc_and_the_signature_verifies()
     assert!(Verifier::new(&trust)
         .verify_cms(&sig.cms_der, Some(&sig.signed_content()), now, RevocationCheck::Skip)
         .is_err());
+
+    // The same through `hanko verify pdf`, with the authority's CRLs: 0, then 1 for the tampered
+    // file, and 1 for a file updated after its signature.
+    let o = run({
+        let mut c = hanko(&dir, None);
+        c.args(["authority", "crl"]);
+        c
+    });
+    assert!(o.status.success(), "{}", text(&o));
+    let verify = |file: &str| {
+        run({
+            let mut c = hanko(&dir, None);
+            c.args(["verify", "pdf", "--json"]).arg(dir.join(file));
+            c
+        })
+    };
+    let o = verify("signed.pdf");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["signatures"][0]["kind"], "signature", "{v}");
+    assert_eq!(v["signatures"][0]["revocation"]["method"], "crl", "{v}");
+    std::fs::write(dir.join("tampered.pdf"), &tampered).unwrap();
+    assert_eq!(verify("tampered.pdf").status.code(), Some(1));
+    tool(&["append", "signed.pdf", "updated.pdf"]);
+    let o = verify("updated.pdf");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["modified_after_last_signature"], true, "{v}");
+    assert_eq!(v["signatures"][0]["verified"], true, "{v}");
+    assert_eq!(verify("contract.pdf").status.code(), Some(2), "an unsigned PDF is bad input");
 }

@@ -85,6 +85,13 @@ impl Server {
         Server { child, base: line.trim().to_owned() }
     }
 
+    /// Ctrl-C (SIGINT): the graceful shutdown, which writes the buffered meter counts.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+        assert!(self.child.wait().unwrap().success());
+    }
+
     fn kill(mut self) {
         // SIGKILL: no destructor, no flush, no graceful shutdown.
         self.child.kill().unwrap();
@@ -299,6 +306,18 @@ fn two_platform_nodes_on_one_postgresql_keep_one_evidence_sequence_without_gaps_
     assert_eq!(from_a, from_b);
     let seqs: Vec<i64> = from_a.keys().copied().collect();
     assert_eq!(seqs, (0..100).collect::<Vec<i64>>(), "a gap or a duplicate in the evidence sequence");
+
+    // Both nodes flushed their meter counts into the one database (additive upserts): the
+    // report counts every verification once.
+    a.stop();
+    b.stop();
+    let pf = w.dir.join("pf");
+    let report = run_json(
+        &["platform", "report", "--data-dir", pf.to_str().unwrap(), "--database", &w.platform_db],
+        &[("HANKO_AUTHORITY_URL", w.authority.base.as_str())],
+    );
+    let ok = report["lines"].as_array().unwrap().iter().find(|l| l["kind"] == "verification.signature.OK").cloned();
+    assert_eq!(ok.map(|l| l["count"].clone()), Some(json!(100)), "{report}");
 }
 
 fn killed_during_verification(tag: &str, db: Option<String>) {

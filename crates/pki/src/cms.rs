@@ -555,6 +555,14 @@ impl SignedMessage {
         })
     }
 
+    /// The DER certificate the one signer's identifier names, found without verifying anything
+    /// (to ask about its revocation before verifying); `None` with no signer, several signers,
+    /// or no single matching certificate.
+    pub fn signer_certificate_der(&self) -> Option<&[u8]> {
+        let [signer_info] = self.signed_data.signer_infos.0.as_slice() else { return None };
+        self.signer_certificate(&signer_info.sid).ok().map(|(_, der)| der)
+    }
+
     /// The one certificate the signer identifier names.
     fn signer_certificate(&self, sid: &SignerIdentifier) -> Result<(&Certificate, &[u8]), CmsError> {
         let matches = |certificate: &Certificate| match sid {
@@ -841,6 +849,7 @@ mod tests {
             let message = SignedMessage::from_der(&detached).unwrap();
             assert_eq!(message.attached_content(), None);
             assert_eq!(message.certificates().count(), 2);
+            assert_eq!(message.signer_certificate_der(), Some(f.cert.as_slice()), "found before verifying");
             let s = message.verify(Some(DOCUMENT)).unwrap();
             assert_eq!(s.signer_certificate_der(), f.cert.as_slice());
             assert_eq!(s.digest_algorithm(), digest);

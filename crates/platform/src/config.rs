@@ -73,6 +73,9 @@ pub struct Config {
     pub webhook_max_attempts: u32,
     /// The first retry delay; each further one doubles (capped at 6 hours).
     pub webhook_backoff: Duration,
+    /// Extra trust anchors (a PEM file of CA certificates) for `https` webhook receivers,
+    /// besides the system's roots — e.g. an SP's private CA.
+    pub webhook_ca: Option<PathBuf>,
 }
 
 impl Config {
@@ -97,6 +100,7 @@ impl Config {
             webhook_poll: Duration::from_secs(5),
             webhook_max_attempts: 12,
             webhook_backoff: Duration::from_secs(30),
+            webhook_ca: None,
         }
     }
 }

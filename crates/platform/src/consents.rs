@@ -367,6 +367,8 @@ impl Platform {
             404 => return Err(refused(StatusCode::CONFLICT, "not_consented", "the authority holds no such consent")),
             s => return Err(PlatformError::Authority(format!("{s} {detail}"))),
         }
+        // The authority bills 20 yen per record returned, nothing when none is (mirrored).
+        self.meter(tenant, "latest-facts", u64::from(answer["obtainable"] == true));
         if answer["obtainable"] == true {
             return Ok(json!({
                 "user_id": user_id,
@@ -383,6 +385,7 @@ impl Platform {
                 let path = format!("/v1/serials/{}/successor", consent.certificate_serial);
                 let request = self.authority.request(reqwest::Method::GET, &path, Some(&tenant.sp_header()));
                 let newest: Value = self.authority.json(request).await?;
+                self.meter(tenant, "successor-lookup", 1);
                 Err(match (newest["status"].as_str(), newest["revocation_reason"].as_str()) {
                     (Some("revoked"), Some("certificateHold")) => refused(
                         StatusCode::CONFLICT,

@@ -151,6 +151,7 @@ async fn get_evidence(
 
 pub(crate) fn routes() -> Router<Arc<Platform>> {
     Router::new()
-        .route("/v1/evidence/{id}", get(get_evidence))
+        .route("/v1/evidence", get(crate::evidence_api::search))
+        .route("/v1/evidence/{id}", get(get_evidence).delete(crate::evidence_api::delete))
         .route("/v1/evidence/{id}/proof", get(crate::evidence_log::get_proof))
 }

@@ -114,21 +114,23 @@ async fn post_cms(
         (false, true) => "detached",
     };
     let content_sha256 = sha256_b64(data.as_deref().or(message.attached_content()).unwrap_or_default());
-    let first_certificate = message.certificates().next().map(<[u8]>::to_vec);
+    let signer_certificate = message.signer_certificate_der().map(<[u8]>::to_vec);
     let outcome = verify_cms_and_conclude(
         &platform,
         &tenant,
         "cms",
         &der,
         data.as_deref(),
-        first_certificate,
+        signer_certificate,
         json!({"encapsulation": encapsulation, "content_sha256": content_sha256}),
     )
     .await?;
     Ok(Json(outcome))
 }
 
-/// Verifies one CMS (`detached` content or attached) and records it as evidence of `kind`.
+/// Verifies one CMS (`detached` content or attached) and records it as evidence of `kind`;
+/// `certificate_hint` is the signer's certificate (asked about by OCSP, kept as evidence when
+/// the CMS does not verify).
 async fn verify_cms_and_conclude(
     platform: &Platform,
     tenant: &Tenant,
@@ -279,7 +281,7 @@ async fn pdf_signature(
         return Ok(report);
     }
     let signed = sig.signed_content();
-    let hint = SignedMessage::from_der(&sig.cms_der).ok().and_then(|m| m.certificates().next().map(<[u8]>::to_vec));
+    let hint = SignedMessage::from_der(&sig.cms_der).ok().and_then(|m| m.signer_certificate_der().map(<[u8]>::to_vec));
     let inputs = json!({
         "document_sha256": document_sha256,
         "index": index,

@@ -6,6 +6,7 @@ mod config;
 mod consents;
 mod error;
 mod evidence;
+mod evidence_api;
 pub mod evidence_log;
 mod formats;
 mod identity;
@@ -33,6 +34,7 @@ pub use config::{Config, Environment};
 pub use consents::ConsentStore;
 pub use error::PlatformError;
 pub use evidence::{EvidenceRecord, EvidenceStore, NewEvidence};
+pub use evidence_api::{EvidenceQuery, EvidenceSearchStore, EvidenceSummary, MAX_EVIDENCE_PAGE};
 pub use evidence_log::{check_bundle, BundleReport, EvidenceKeys, LogReport, LogStore, StoredCheckpoint};
 pub use formats::{
     load_or_create_jwe_key, CmsRequest, FormatOutcome, PdfReport, PdfRequest, PdfSignatureReport, SignResultRequest,
@@ -63,11 +65,26 @@ use zeroize::Zeroizing;
 /// Everything the platform stores: one trait per area, implemented together by [`SqlStore`] for
 /// SQLite and PostgreSQL.
 pub trait Repository:
-    TenantStore + EvidenceStore + UserStore + MeterStore + MonitoringStore + WebhookStore + ConsentStore
+    TenantStore
+    + EvidenceStore
+    + EvidenceSearchStore
+    + UserStore
+    + MeterStore
+    + MonitoringStore
+    + WebhookStore
+    + ConsentStore
 {
 }
-impl<T: TenantStore + EvidenceStore + UserStore + MeterStore + MonitoringStore + WebhookStore + ConsentStore> Repository
-    for T
+impl<
+        T: TenantStore
+            + EvidenceStore
+            + EvidenceSearchStore
+            + UserStore
+            + MeterStore
+            + MonitoringStore
+            + WebhookStore
+            + ConsentStore,
+    > Repository for T
 {
 }
 
@@ -79,6 +96,9 @@ pub struct Platform {
     pub(crate) authority: AuthorityClient,
     trust: RwLock<Arc<TrustStore>>,
     pub(crate) crls: revocation::Crls,
+    /// The client webhooks are delivered with (`https` with the system's roots and
+    /// `Config::webhook_ca`; no redirects).
+    pub(crate) webhook_http: webhooks::WebhookClient,
     pub(crate) evidence_keys: evidence_log::EvidenceKeys,
     pub(crate) appender: evidence_log::Appender,
     /// The key sign results (JWE) are addressed to (`DATA_DIR/jwe.key`).
@@ -127,6 +147,7 @@ impl Platform {
     ) -> Result<Platform, PlatformError> {
         let trust = load_anchors(&config.data_dir.join(ANCHORS_DIR), config.environment)?;
         let authority = AuthorityClient::new(&config.authority_url, authority_key)?;
+        let webhook_http = webhooks::WebhookClient::new(config.webhook_ca.as_deref())?;
         let evidence_keys =
             evidence_log::EvidenceKeys::load_or_create(&config.data_dir.join(evidence_log::EVIDENCE_DIR), clock.now())?;
         let appender = evidence_log::Appender::start(store.clone());
@@ -138,6 +159,7 @@ impl Platform {
             authority,
             trust: RwLock::new(Arc::new(trust)),
             crls: Default::default(),
+            webhook_http,
             evidence_keys,
             appender,
             jwe_key,

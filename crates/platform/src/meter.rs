@@ -10,8 +10,8 @@
 //! | `latest-facts` | latest-4-facts records returned (count = records) | 20 each |
 //! | `latest-facts-not-obtainable` | asked, nothing returned (`meter(t, "latest-facts", 0)`) | 0 |
 //! | `crl-download` | a CRL download (the platform's own line, tenant `-`) | 0 |
-//! | `status-check` | persons checked by CRL | 0 |
 //! | `successor-lookup` | old → new serial linkage | 0 |
+//! | `status-check-reported` | serials reported to the authority's 現況確認 count (the authority counts persons once a year and does not say which were new, so its `status-check` line cannot be mirrored) | 0 |
 //! | `verification.<kind>.<RESULT>` | the platform's own verifications by kind and result | 0 |
 //!
 //! **Buffering**, as the authority does it: [`Platform::meter`] adds to an in-memory table (one
@@ -251,7 +251,8 @@ impl Platform {
     /// Records `count` events of `kind` for `tenant` (a tenant id or a [`Tenant`]) — the
     /// authority's kind names: `corresponding-serial`, `latest-facts` (count = records
     /// returned; 0 counts one `latest-facts-not-obtainable`), `signature-check`, `auth-check`,
-    /// `status-check`, `successor-lookup`; fees as the authority charges them. Buffered: never
+    /// `successor-lookup`; the platform's own (`status-check-reported`, `verification.…`) at 0
+    /// yen; fees as the authority charges them. Buffered: never
     /// blocks on I/O. A kind outside `[a-z0-9._-]`, or longer than 80, is logged and dropped.
     pub fn meter(&self, tenant: impl TenantRef, kind: &str, count: u64) {
         if kind.is_empty()

@@ -481,7 +481,13 @@ impl Platform {
                     .request(reqwest::Method::POST, "/v1/status-checks", Some(&tenant.sp_header()))
                     .json(&json!({"serials": batch}));
                 match self.authority.json::<Value>(request).await {
-                    Ok(_) => report.reported += batch.len(),
+                    Ok(_) => {
+                        report.reported += batch.len();
+                        // The authority counts persons once a year and does not say which were
+                        // new (that would tell who holds which certificate): the platform's meter
+                        // counts the serials it reported, under its own name.
+                        self.meter(&tenant, "status-check-reported", batch.len() as u64);
+                    }
                     Err(e) => report.errors.push(format!("status-check report for tenant {}: {e}", tenant.id)),
                 }
             }
@@ -598,6 +604,7 @@ impl Platform {
         let path = format!("/v1/serials/{serial}/successor");
         let request = self.authority.request(reqwest::Method::GET, &path, Some(&tenant.sp_header()));
         let answer: Value = self.authority.json(request).await?;
+        self.meter(tenant, "successor-lookup", 1);
         Ok(answer["successor"].as_str().map(|s| Successor {
             serial: s.to_owned(),
             status: answer["status"].as_str().unwrap_or("unknown").to_owned(),
@@ -628,6 +635,7 @@ impl Platform {
                 .json(&json!({"serial": serial}));
             match self.authority.json::<Value>(request).await {
                 Ok(v) => {
+                    self.meter(tenant, "corresponding-serial", 1);
                     if let (Some(auth), Some(k)) = (v["auth_serial"].as_str(), counterpart(kind)) {
                         let b = Binding {
                             serial: auth.to_owned(),

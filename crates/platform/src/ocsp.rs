@@ -93,7 +93,9 @@ impl Platform {
         // An error status (`30 03 0A 01 <status>`): not billed by the authority, and no answer.
         if let [0x30, 0x03, 0x0a, 0x01, status] = body[..] {
             let hint = if status == 6 {
-                format!(" — is {sp} registered at the authority as a service of this platform?")
+                format!(
+                    ": the authority knows the platform's key or {sp} under it no longer (disabled or unregistered)"
+                )
             } else {
                 String::new()
             };

@@ -90,6 +90,8 @@ pub struct CrlRefresh {
     /// CRLs downloaded but refused (signed by no trust anchor — a new CA generation — or
     /// malformed); the others are switched in regardless.
     pub refused: usize,
+    /// CRLs whose download failed (tried again soon); the others are switched in regardless.
+    pub failed: usize,
 }
 
 /// One CRL the platform holds, as `/healthz` and [`Platform::crl_status`] report it.
@@ -254,12 +256,18 @@ impl Platform {
                 continue;
             }
             let etag = held.get(&l.url).and_then(|h| h.etag.clone());
-            let (der, etag) = match self.authority.crl(&l.url, etag.as_deref()).await? {
-                Fetched::NotModified => {
+            let (der, etag) = match self.authority.crl(&l.url, etag.as_deref()).await {
+                Ok(Fetched::NotModified) => {
                     report.unchanged += 1;
                     continue;
                 }
-                Fetched::Body { der, etag } => (Arc::new(der), etag),
+                Ok(Fetched::Body { der, etag }) => (Arc::new(der), etag),
+                // One download that fails does not hold back the others.
+                Err(e) => {
+                    report.failed += 1;
+                    tracing::warn!(kind = %l.kind, generation = %l.generation, error = %e, "CRL download failed; keeping the one held");
+                    continue;
+                }
             };
             self.meter_platform("crl-download", 1);
             // Not newer than the index held for its issuer (an ETag lost): keep the one held.
@@ -387,6 +395,7 @@ impl Platform {
 pub(crate) async fn task(platform: Arc<Platform>) {
     loop {
         let wait = match platform.refresh_crls().await {
+            Ok(r) if r.failed > 0 => platform.next_crl_refresh().min(RETRY),
             Ok(_) => platform.next_crl_refresh(),
             Err(e) => {
                 tracing::warn!(error = %e, "CRL refresh failed; keeping the CRLs held");

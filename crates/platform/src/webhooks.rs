@@ -21,7 +21,7 @@
 //! names that *resolve* to such addresses, at its egress proxy or firewall.
 
 use std::net::IpAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -35,6 +35,8 @@ use base64::Engine;
 use hanko_store::sqlx::{self, Row};
 use hanko_store::StoreError;
 use rand_core::{OsRng, RngCore};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -429,16 +431,132 @@ fn is_public(ip: IpAddr) -> bool {
     }
 }
 
-fn http() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default()
-    })
+/// The client webhooks are POSTed with: HTTP/1.1 over TCP, or over TLS (rustls with aws-lc)
+/// for `https`, trusting the system's CA bundle and `Config::webhook_ca`. It never follows a
+/// redirect (an SSRF guard), connects within 5 s and waits 10 s for the answer.
+pub(crate) struct WebhookClient {
+    tls: Arc<rustls::ClientConfig>,
+}
+
+/// Where the system's CA bundle is looked for (`SSL_CERT_FILE` first): Debian/Ubuntu/Alpine,
+/// Fedora/RHEL, openSUSE, and the like.
+const CA_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
+
+fn pem_certificates(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    CertificateDer::pem_file_iter(path).and_then(|it| it.collect::<Result<_, _>>()).map_err(|e| e.to_string())
+}
+
+impl WebhookClient {
+    pub(crate) fn new(extra_ca: Option<&std::path::Path>) -> Result<WebhookClient, PlatformError> {
+        let mut roots = rustls::RootCertStore::empty();
+        let system = std::env::var_os("SSL_CERT_FILE")
+            .map(std::path::PathBuf::from)
+            .into_iter()
+            .chain(CA_BUNDLES.iter().map(std::path::PathBuf::from))
+            .find(|p| p.is_file());
+        if let Some(bundle) = system {
+            match pem_certificates(&bundle) {
+                Ok(certs) => {
+                    roots.add_parsable_certificates(certs);
+                }
+                Err(e) => tracing::warn!(bundle = %bundle.display(), error = %e, "system CA bundle not read"),
+            }
+        }
+        if let Some(path) = extra_ca {
+            let bad = |e: String| PlatformError::Invalid(format!("webhook CA file {}: {e}", path.display()));
+            let certs = pem_certificates(path).map_err(bad)?;
+            if certs.is_empty() {
+                return Err(bad("holds no certificate".into()));
+            }
+            for c in certs {
+                roots.add(c).map_err(|e| bad(e.to_string()))?;
+            }
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| PlatformError::Pki(format!("TLS set-up: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(WebhookClient { tls: Arc::new(tls) })
+    }
+
+    /// POSTs `body` to `url` with `headers`; the receiver's status, or why there is none.
+    async fn post(&self, url: &str, headers: &[(&str, String)], body: Vec<u8>) -> Result<u16, String> {
+        let url = reqwest::Url::parse(url).map_err(|_| "malformed URL".to_owned())?;
+        let host = url.host_str().ok_or_else(|| "no host".to_owned())?.to_owned();
+        let port = url.port_or_known_default().ok_or_else(|| "no port".to_owned())?;
+        let connect_host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect((connect_host.as_str(), port)))
+            .await
+            .map_err(|_| "timed out".to_owned())?
+            .map_err(|_| "could not connect".to_owned())?;
+        let _ = tcp.set_nodelay(true);
+        let mut path = url.path().to_owned();
+        if let Some(q) = url.query() {
+            path = format!("{path}?{q}");
+        }
+        let authority = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.clone(),
+        };
+        let mut request = hyper::Request::post(path).header(hyper::header::HOST, authority);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let request = request
+            .header(hyper::header::CONTENT_LENGTH, body.len())
+            .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
+            .map_err(|_| "malformed request".to_owned())?;
+        if url.scheme() == "https" {
+            let name = rustls::pki_types::ServerName::try_from(connect_host).map_err(|_| "bad host name".to_owned())?;
+            let tls = tokio::time::timeout(
+                CONNECT_TIMEOUT,
+                tokio_rustls::TlsConnector::from(self.tls.clone()).connect(name, tcp),
+            )
+            .await
+            .map_err(|_| "timed out".to_owned())?
+            .map_err(|_| "TLS failed (is the receiver's certificate trusted?)".to_owned())?;
+            exchange(tls, request).await
+        } else {
+            exchange(tcp, request).await
+        }
+    }
+}
+
+/// How long connecting (and the TLS handshake) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the receiver may take to answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One HTTP/1.1 request on `io`; the status.
+async fn exchange<S>(io: S, request: hyper::Request<http_body_util::Full<hyper::body::Bytes>>) -> Result<u16, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
+        .await
+        .map_err(|_| "transport error".to_owned())?;
+    /// Stops the connection task however the exchange ends (also when it is dropped).
+    struct Driver(tokio::task::JoinHandle<Result<(), hyper::Error>>);
+    impl Drop for Driver {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let _driver = Driver(tokio::spawn(connection));
+    let answer = tokio::time::timeout(ANSWER_TIMEOUT, sender.send_request(request)).await;
+    match answer {
+        Err(_) => Err("timed out".to_owned()),
+        Ok(Err(_)) => Err("transport error".to_owned()),
+        Ok(Ok(response)) => Ok(response.status().as_u16()),
+    }
 }
 
 /// What a delivery pass did.
@@ -528,6 +646,9 @@ impl Platform {
             }
         };
         self.store.record_attempt(id, attempts, &attempt, now).await?;
+        if matches!(attempt, Attempt::Delivered { .. }) {
+            self.forget_facts(&event).await?;
+        }
         if let Attempt::Failed { error, last, .. } = &attempt {
             tracing::info!(event = id, attempts, last, error = %error, "webhook attempt failed");
         }
@@ -568,41 +689,38 @@ impl Platform {
         Ok(())
     }
 
+    /// Once delivered, the customer's facts are not kept in the outbox (a delivered event is
+    /// never sent again): the stored body says they were delivered instead.
+    async fn forget_facts(&self, event: &EventRow) -> Result<(), PlatformError> {
+        let Ok(mut body) = serde_json::from_slice::<Value>(&event.body) else { return Ok(()) };
+        if body["data"]["latest_facts"].is_null() {
+            return Ok(());
+        }
+        body["data"]["latest_facts"] = Value::Null;
+        body["data"]["latest_facts_delivered"] = json!(true);
+        let bytes = serde_json::to_vec(&body).map_err(|e| PlatformError::Pki(e.to_string()))?;
+        self.store.complete_event(&event.id, &event.kind, &bytes).await?;
+        Ok(())
+    }
+
     async fn post(&self, hook: &Webhook, event: &EventRow, now: OffsetDateTime) -> Result<u16, (Option<u16>, String)> {
         let timestamp = now.unix_timestamp();
         let signature =
             sign_webhook(&hook.secret, &event.id, timestamp, &event.body).map_err(|e| (None, e.to_string()))?;
-        let response = http()
-            .post(&hook.url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header("webhook-id", &event.id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature)
-            .body(event.body.clone())
-            .send()
-            .await
-            .map_err(|e| (None, short(&e)))?;
-        let status = response.status().as_u16();
-        if response.status().is_success() {
+        let headers = [
+            ("content-type", "application/json".to_owned()),
+            ("user-agent", concat!("hanko-platform/", env!("CARGO_PKG_VERSION")).to_owned()),
+            ("webhook-id", event.id.clone()),
+            ("webhook-timestamp", timestamp.to_string()),
+            ("webhook-signature", signature),
+        ];
+        let status = self.webhook_http.post(&hook.url, &headers, event.body.clone()).await.map_err(|e| (None, e))?;
+        if (200..300).contains(&status) {
             Ok(status)
         } else {
             Err((Some(status), format!("the receiver answered {status}")))
         }
     }
-}
-
-/// A transport error without the URL (it may carry a path an operator considers private).
-fn short(e: &reqwest::Error) -> String {
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_redirect() {
-        "redirected (not followed)"
-    } else {
-        "transport error"
-    };
-    what.to_owned()
 }
 
 /// Delivers due events every `Config::webhook_poll`.

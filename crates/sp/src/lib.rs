@@ -203,6 +203,92 @@ impl Client {
         self.call(reqwest::Method::POST, "/v1/verifications/sign-result", Some(&body)).await
     }
 
+    /// A one-time login challenge: `{"challenge_id", "challenge" (base64), "expires_at"}`.
+    pub async fn auth_challenge(&self) -> Result<Value, Error> {
+        self.call(reqwest::Method::POST, "/v1/auth/challenges", None).await
+    }
+
+    /// Verifies a login: the card's auth-key signature over the challenge `challenge_id`.
+    pub async fn verify_authentication(
+        &self,
+        challenge_id: &str,
+        certificate: &[u8],
+        signature: &[u8],
+    ) -> Result<Outcome, Error> {
+        let body = json!({"challenge_id": challenge_id, "certificate": B64.encode(certificate),
+                          "signature": B64.encode(signature)});
+        self.call(reqwest::Method::POST, "/v1/verifications/authentication", Some(&body)).await
+    }
+
+    /// One of the SP's users: its certificates' types and statuses.
+    pub async fn user(&self, user_id: &str) -> Result<Value, Error> {
+        self.call(reqwest::Method::GET, &format!("/v1/users/{}", path_segment(user_id)?), None).await
+    }
+
+    /// Deletes a user: the person gets a new user id next time.
+    pub async fn delete_user(&self, user_id: &str) -> Result<Value, Error> {
+        self.call(reqwest::Method::DELETE, &format!("/v1/users/{}", path_segment(user_id)?), None).await
+    }
+
+    /// 現況確認 now: the user's current certificates against the current revocation data.
+    pub async fn liveness(&self, user_id: &str) -> Result<Value, Error> {
+        self.call(reqwest::Method::POST, &format!("/v1/users/{}/liveness", path_segment(user_id)?), None).await
+    }
+
+    /// Monitors a user: revocations of its certificates become webhook events.
+    pub async fn monitor(&self, user_id: &str) -> Result<Value, Error> {
+        self.call(reqwest::Method::POST, "/v1/monitoring/subscriptions", Some(&json!({"user_id": user_id}))).await
+    }
+
+    /// Sets the SP's webhook URL; the answer holds the signing secret (shown once).
+    pub async fn set_webhook(&self, url: &str) -> Result<Value, Error> {
+        self.call(reqwest::Method::PUT, "/v1/webhook", Some(&json!({"url": url}))).await
+    }
+
+    /// The document a customer signs to consent to the latest-facts service for `items`.
+    pub async fn consent_document(&self, items: &[&str]) -> Result<Value, Error> {
+        self.call(reqwest::Method::POST, "/v1/consents/document", Some(&json!({"items": items}))).await
+    }
+
+    /// Relays a signed consent to the authority.
+    pub async fn consent(&self, document: &[u8], signature: &[u8], certificate: &[u8]) -> Result<Value, Error> {
+        let body = json!({"document": B64.encode(document), "signature": B64.encode(signature),
+                          "certificate": B64.encode(certificate)});
+        self.call(reqwest::Method::POST, "/v1/consents", Some(&body)).await
+    }
+
+    /// The latest 4 facts of a consented user, fetched from the authority now.
+    pub async fn latest_facts(&self, user_id: &str) -> Result<Value, Error> {
+        self.call(reqwest::Method::POST, &format!("/v1/users/{}/latest-facts", path_segment(user_id)?), None).await
+    }
+
+    /// The SP's meter of a JST month (`YYYY-MM`).
+    pub async fn meter(&self, month: &str) -> Result<Value, Error> {
+        if !(month.len() == 7 && month.as_bytes()[4] == b'-' && month.bytes().filter(u8::is_ascii_digit).count() == 6) {
+            return Err(Error::Config(format!("{month:?} is not YYYY-MM")));
+        }
+        self.call(reqwest::Method::GET, &format!("/v1/meter?month={month}"), None).await
+    }
+
+    /// The tamper-evidence proof of one of the SP's evidence records.
+    pub async fn evidence_proof(&self, id: &str) -> Result<Value, Error> {
+        self.call(reqwest::Method::GET, &format!("/v1/evidence/{}/proof", path_segment(id)?), None).await
+    }
+
+    /// A page of the SP's evidence records: `query` is the URL query (`user_id=…&result=OK&limit=50`,
+    /// see `GET /v1/evidence`), percent-encoded by the caller.
+    pub async fn search_evidence(&self, query: &str) -> Result<Value, Error> {
+        if query.bytes().any(|b| matches!(b, b'#' | b'/' | b'?') || b.is_ascii_control()) {
+            return Err(Error::Config("the query must be percent-encoded key=value pairs".into()));
+        }
+        self.call(reqwest::Method::GET, &format!("/v1/evidence?{query}"), None).await
+    }
+
+    /// Deletes one of the SP's evidence records (its content; the log keeps its hash).
+    pub async fn delete_evidence(&self, id: &str) -> Result<Value, Error> {
+        self.call(reqwest::Method::DELETE, &format!("/v1/evidence/{}", path_segment(id)?), None).await
+    }
+
     /// One of the SP's evidence records (as JSON: the record as logged).
     pub async fn evidence(&self, id: &str) -> Result<Value, Error> {
         self.call(reqwest::Method::GET, &format!("/v1/evidence/{}", path_segment(id)?), None).await
@@ -211,6 +297,42 @@ impl Client {
     /// The SP's own tenant settings.
     pub async fn tenant(&self) -> Result<Value, Error> {
         self.call(reqwest::Method::GET, "/v1/tenant", None).await
+    }
+}
+
+/// Checks a webhook delivery: `webhook-signature` (`v1,<base64>`, several may be given separated
+/// by spaces) must be the HMAC-SHA256 of `"{webhook-id}.{webhook-timestamp}.{body}"` under the
+/// secret (`whsec_<base64>`), and the timestamp within `tolerance_secs` of `now_unix` (replays of
+/// old deliveries are refused). Use the body bytes as received, before any JSON parsing.
+pub fn verify_webhook(
+    secret: &str,
+    id: &str,
+    timestamp: &str,
+    signature: &str,
+    body: &[u8],
+    now_unix: i64,
+    tolerance_secs: i64,
+) -> Result<(), Error> {
+    use aws_lc_rs::hmac;
+    let key = secret
+        .strip_prefix("whsec_")
+        .and_then(|k| B64.decode(k).ok())
+        .ok_or_else(|| Error::Config("a webhook secret is whsec_<base64>".into()))?;
+    let t: i64 = timestamp.parse().map_err(|_| Error::Config("webhook-timestamp is not a number".into()))?;
+    if (now_unix - t).abs() > tolerance_secs {
+        return Err(Error::Config("webhook-timestamp is too far from now (a replay?)".into()));
+    }
+    let key = hmac::Key::new(hmac::HMAC_SHA256, &key);
+    let message = [format!("{id}.{t}.").as_bytes(), body].concat();
+    let ok = signature
+        .split(' ')
+        .filter_map(|s| s.strip_prefix("v1,"))
+        .filter_map(|s| B64.decode(s).ok())
+        .any(|tag| hmac::verify(&key, &message, &tag).is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Config("webhook-signature does not match".into()))
     }
 }
 

@@ -76,3 +76,54 @@ async fn sdk_verifies_a_sign_result_jwe_and_refuses_a_pdf_without_signature() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sdk_logs_a_card_in_and_finds_the_same_user_as_its_signature() {
+    let eco = Eco::start(Backend::Sqlite).await;
+    let sp = eco.tenant("SPSDKLOGIN", json!({})).await;
+    let (_, card) = eco.person_with_card("見本　三郎", "1988-08-08").await;
+    let client = hanko_sp::Client::new(&eco.p.base, sp.key.clone()).unwrap();
+    let (cert, sig) = eco.sign(&card, b"terms of service");
+    let signed = client
+        .verify_signature(&B64.decode(cert).unwrap(), &B64.decode(sig).unwrap(), &hanko_sp::sha256(b"terms of service"))
+        .await
+        .unwrap();
+    assert!(signed.valid, "{signed:?}");
+
+    let challenge = client.auth_challenge().await.unwrap();
+    let bytes = B64.decode(challenge["challenge"].as_str().unwrap()).unwrap();
+    let mut card_client = eco.card(&card);
+    let response = hanko_authority::sign_document(&mut card_client, hanko_card::Slot::Auth, b"1234", &bytes).unwrap();
+    let response = serde_json::to_value(&response).unwrap();
+    let login = client
+        .verify_authentication(
+            challenge["challenge_id"].as_str().unwrap(),
+            &B64.decode(response["certificate"].as_str().unwrap()).unwrap(),
+            &B64.decode(response["signature"].as_str().unwrap()).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(login.result, "OK", "{login:?}");
+    assert_eq!(login.certificate_type.as_deref(), Some("JPKI_CARD_USER_AUTHENTICATION"));
+    assert_eq!(login.user_id, signed.user_id, "the auth and signature certificates are one person");
+    let user = client.user(login.user_id.as_deref().unwrap()).await.unwrap();
+    assert!(user.is_object(), "{user}");
+}
+
+#[test]
+fn sdk_checks_webhooks_the_platform_signed() {
+    let secret = "whsec_c2VjcmV0LWtleS1mb3ItdGhlLXRlc3QtMDEyMzQ1Njc4OQ==";
+    let body = br#"{"type":"facts_changed"}"#;
+    let signature = hanko_platform::sign_webhook(secret, "evt_1", 1_775_001_600, body).unwrap();
+    let check = |id: &str, t: &str, sig: &str, body: &[u8], now: i64| {
+        hanko_sp::verify_webhook(secret, id, t, sig, body, now, 300)
+    };
+    check("evt_1", "1775001600", &signature, body, 1_775_001_700).unwrap();
+    // Several signatures (a key rotation): one matching is enough.
+    check("evt_1", "1775001600", &format!("v1,AAAA {signature}"), body, 1_775_001_600).unwrap();
+    assert!(check("evt_2", "1775001600", &signature, body, 1_775_001_600).is_err(), "another event id");
+    assert!(check("evt_1", "1775001601", &signature, body, 1_775_001_600).is_err(), "another timestamp");
+    assert!(check("evt_1", "1775001600", &signature, b"{}", 1_775_001_600).is_err(), "another body");
+    assert!(check("evt_1", "1775001600", &signature, body, 1_775_009_999).is_err(), "too old: a replay");
+    assert!(hanko_sp::verify_webhook("nope", "evt_1", "1775001600", &signature, body, 0, 300).is_err());
+}

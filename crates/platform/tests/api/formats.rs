@@ -109,6 +109,42 @@ async fn cms_detached_and_attached_body(b: Backend) {
     }
 }
 
+on_both!(cms_and_pdf_for_an_ocsp_tenant_ask_about_the_signer, cms_and_pdf_for_an_ocsp_tenant_body);
+async fn cms_and_pdf_for_an_ocsp_tenant_body(b: Backend) {
+    let eco = Eco::start(b).await;
+    let sp = eco.tenant("SPOCSP", json!({"check_method": "ocsp"})).await;
+    let (_, card) = eco.person_with_card("見本　花子", "1990-05-17").await;
+    let signer = CardSigner::new(&eco, &card);
+    // The CMS also carries the CA certificate: OCSP must ask about the signer's, whatever the order.
+    let generation = std::fs::read_dir(eco.authority_dir.join("ca/signature")).unwrap().next().unwrap().unwrap();
+    let ca = std::fs::read(generation.path().join("ca.der")).unwrap();
+    let der = cms::sign(
+        &signer,
+        &signer.certificate,
+        CONTRACT,
+        Encapsulation::Detached,
+        DigestAlgorithm::Sha256,
+        None,
+        &[ca.as_slice()],
+    )
+    .unwrap();
+    let message = cms::SignedMessage::from_der(&der).unwrap();
+    assert_eq!(message.certificates().count(), 2);
+    assert_eq!(message.certificates().next(), Some(ca.as_slice()), "DER SET OF order puts the CA first");
+    let body = json!({"cms": B64.encode(&der), "data": B64.encode(CONTRACT)});
+    let (status, out) = eco.p.post("/v1/verifications/cms", &sp.key, body).await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!((out["result"].as_str(), out["check_method"].as_str()), (Some("OK"), Some("ocsp")), "{out}");
+    let (_, ev) = eco.p.get(&format!("/v1/evidence/{}", out["evidence_id"].as_str().unwrap()), &sp.key).await;
+    assert!(ev["record"]["ocsp_response"].is_string(), "the OCSP response is kept: {ev}");
+
+    let pdf = pdf_signed_by(&signer, BLANK_PDF.as_bytes());
+    let (status, out) = eco.p.post("/v1/verifications/pdf", &sp.key, json!({"pdf": B64.encode(&pdf)})).await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["signatures"][0]["outcome"]["result"], "OK", "{out}");
+    assert_eq!(out["signatures"][0]["outcome"]["check_method"], "ocsp", "{out}");
+}
+
 /// A one-page PDF (as scripts/pades-fixture.py `blank` writes it) with a signature dictionary
 /// appended as an incremental update, its CMS made by the card over the byte range.
 fn pdf_signed_by(signer: &CardSigner, base: &[u8]) -> Vec<u8> {
@@ -224,28 +260,31 @@ async fn documents_have_their_own_body_limit_body(b: Backend) {
     let attached = cms_by_card(&signer, &pdf, Encapsulation::Attached);
     let (status, out) = eco.p.post("/v1/verifications/cms", &sp.key, json!({"cms": B64.encode(&attached)})).await;
     assert_eq!((status, out["result"].as_str()), (200, Some("OK")), "{out}");
-    // Over the document limit: 413 problems.
-    let big = B64.encode(vec![b' '; 3 * MIB]);
-    for path in ["/v1/verifications/pdf", "/v1/verifications/cms"] {
-        let field = if path.ends_with("pdf") { "pdf" } else { "cms" };
-        if let Some((status, out)) = eco.p.post_too_large(path, &sp.key, json!({ field: big })).await {
-            assert_eq!(status, 413, "{path}: {out}");
-            assert_eq!(out["status"], 413, "{out}");
-        }
+    // One byte over the document limit: 413 problems. (Exactly one byte over, so that the server
+    // has read the whole request when it refuses it: no connection reset races the answer.)
+    for (path, field) in [("/v1/verifications/pdf", "pdf"), ("/v1/verifications/cms", "cms")] {
+        let (status, out) = eco.p.post(path, &sp.key, one_byte_over(3 * MIB, json!({ field: "" }), field)).await;
+        assert_eq!(status, 413, "{path}: {out}");
+        assert_eq!(out["status"], 413, "{out}");
     }
-    // The other routes keep the general limit (a 1.5 MiB document passes only the routes above).
-    let medium = B64.encode(vec![b' '; 3 * MIB / 2]);
-    if let Some((status, out)) = eco
-        .p
-        .post_too_large(
-            "/v1/verifications/sign-result",
-            &sp.key,
-            json!({"sign_certificate_jwe": medium, "digest": "AA=="}),
-        )
-        .await
-    {
+    // The other routes keep the general limit.
+    let body = one_byte_over(MIB, json!({"sign_certificate_jwe": "", "digest": "AA=="}), "sign_certificate_jwe");
+    let (status, _) = eco.p.post("/v1/verifications/sign-result", &sp.key, body).await;
+    assert_eq!(status, 413);
+    // Far over the limit: 413, or a reset before the client finished sending (then the server
+    // still answers).
+    let big = json!({"pdf": "A".repeat(8 * MIB)});
+    if let Some((status, out)) = eco.p.post_too_large("/v1/verifications/pdf", &sp.key, big).await {
         assert_eq!(status, 413, "{out}");
     }
+}
+
+/// `body` with `field` filled so that its JSON is `limit + 1` bytes.
+fn one_byte_over(limit: usize, mut body: Value, field: &str) -> Value {
+    let len = body.to_string().len();
+    body[field] = json!("A".repeat(limit + 1 - len));
+    assert_eq!(body.to_string().len(), limit + 1);
+    body
 }
 
 /// The interop virtualenv's python (jwcrypto), as the pki interop tests use it.

@@ -197,6 +197,17 @@ async fn renewal_keeps_the_user_body(b: Backend) {
     eco.publish_and_refresh().await;
     assert_ne!(eco.card(&card).read_certificate(Slot::Auth).unwrap(), old_auth, "renewed");
 
+    // The background scan (here run at once) follows the superseded certificates to their
+    // successors before the person comes back (the new-phone test covers the request path).
+    eco.platform.scan_all_successors().await.unwrap();
+    let (_, view) = eco.p.get(&format!("/v1/users/{g}"), &login_only.key).await;
+    let certs = view["certificates"].as_array().unwrap();
+    assert!(
+        certs.iter().any(|c| c["bound_by"] == "successor" && c["current"] == true && c["status"] == "valid"),
+        "{view}"
+    );
+    assert!(certs.iter().any(|c| c["current"] == false && c["revocation"]["meaning"] == "renewed"), "{view}");
+
     assert_eq!(ok_user(&login(&eco, &login_only, &card, CARD_PIN).await), g);
     assert_eq!(ok_user(&login(&eco, &bank, &card, CARD_PIN).await), u);
     assert_eq!(ok_user(&signed(&eco, &bank, &card, CARD_PASSWORD, b"renewed").await), u);

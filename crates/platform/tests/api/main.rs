@@ -6,6 +6,7 @@
 mod common;
 mod evidence;
 mod formats;
+mod h7_review;
 mod identity;
 mod login;
 mod monitoring;

@@ -190,6 +190,20 @@ async fn metered(eco: &Eco, sp_id: &str, kind: &str) -> u64 {
         .sum()
 }
 
+/// The platform's own meter count of `kind` for SP `sp_id` this month (what it mirrors of the
+/// authority's bill).
+async fn platform_metered(eco: &Eco, sp_id: &str, kind: &str) -> u64 {
+    let (status, report) = eco.p.get("/v1/admin/meter", &eco.admin_key).await;
+    assert_eq!(status, 200, "{report}");
+    report["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == kind && r["sp_id"] == sp_id)
+        .map(|r| r["count"].as_u64().unwrap())
+        .sum()
+}
+
 async fn run(eco: &Eco) -> Value {
     let (status, out) = eco.p.post("/v1/admin/monitoring/run", &eco.admin_key, json!({})).await;
     assert_eq!(status, 200, "{out}");
@@ -242,6 +256,7 @@ async fn a_move_is_one_signed_webhook_with_the_new_address_body(b: Backend) {
     assert_eq!(deliver(&eco).await["delivered"], 0);
     // The authority counted the 現況確認 of one person for this SP service.
     assert_eq!(metered(&eco, "SPINS", "status-check").await, 1);
+    assert_eq!(platform_metered(&eco, "SPINS", "status-check-reported").await, 2, "the platform's meter");
 
     // A move: the signature certificate is revoked (affiliationChanged), the auth one kept.
     eco.clock.advance(Duration::hours(1));
@@ -302,11 +317,21 @@ async fn a_move_is_one_signed_webhook_with_the_new_address_body(b: Backend) {
     assert_eq!(list["deliveries"][0]["status"], "delivered");
     assert_eq!(list["deliveries"][0]["id"], event["id"]);
     assert_eq!(list["deliveries"][0]["attempts"], 1);
+    // Delivered, the customer's facts are no longer kept in the outbox.
+    let (status, d) = eco.p.get(&format!("/v1/webhook/deliveries/{}", event["id"].as_str().unwrap()), &sp.key).await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(d["event"]["data"]["latest_facts"], Value::Null, "{d}");
+    assert_eq!(d["event"]["data"]["latest_facts_delivered"], true, "{d}");
+    assert!(!d.to_string().contains(NEW_ADDRESS), "{d}");
 
     // The latest facts on demand.
     let (status, facts) = eco.p.post(&format!("/v1/users/{user}/latest-facts"), &sp.key, json!({})).await;
     assert_eq!(status, 200, "{facts}");
     assert_eq!(facts["facts"]["address"], NEW_ADDRESS);
+    // Every latest-facts record the authority billed this SP is in the platform's meter too.
+    let billed = metered(&eco, "SPINS", "latest-facts").await;
+    assert!(billed >= 1);
+    assert_eq!(platform_metered(&eco, "SPINS", "latest-facts").await, billed);
 
     // Another tenant sees none of it: the same 404 as an unknown id.
     let other = tenant(&eco, "SPOTHER", json!({"facts": ["name", "address"]})).await;
@@ -334,16 +359,46 @@ async fn a_move_is_one_signed_webhook_with_the_new_address_body(b: Backend) {
     // The owner still has it.
     let (status, body) = eco.p.get(&format!("/v1/monitoring/subscriptions/{user}"), &sp.key).await;
     assert_eq!(status, 200, "{body}");
+
+    // The other tenant's webhook receives nothing of this tenant's events.
+    let other_receiver = Receiver::start().await;
+    set_webhook(&eco, &other, &other_receiver.url()).await;
+
+    // Another move while the card is not at hand: the reissued certificate (followed since the
+    // first move) is revoked and nothing new is written yet — the event says not_yet_synced.
+    let image = eco.authority_dir.join("cards").join(format!("{card}.card"));
+    std::fs::rename(&image, image.with_extension("away")).unwrap();
+    eco.clock.advance(Duration::hours(1));
+    eco.event(&person, json!({"kind": "facts-changed", "address": "東京都見本区遠町三丁目３番３号"})).await;
+    eco.publish_and_refresh().await;
+    assert_eq!(run(&eco).await["events"], 1);
+    assert_eq!(deliver(&eco).await["delivered"], 1);
+    let event = verified(receiver.received().last().unwrap(), &secret);
+    assert_eq!(event["type"], "facts_changed", "{event}");
+    assert_eq!(event["data"]["latest_facts"], Value::Null, "{event}");
+    assert_eq!(event["data"]["latest_facts_error"]["code"], "not_yet_synced", "{event}");
+    let (status, body) = eco.p.post(&format!("/v1/users/{user}/latest-facts"), &sp.key, json!({})).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("not_yet_synced")), "{body}");
+    assert!(other_receiver.received().is_empty());
+
+    // Ten years on, the consent has expired.
+    eco.clock.set(OffsetDateTime::new_utc(Date::from_calendar_date(2036, Month::April, 2).unwrap(), Time::MIDNIGHT));
+    let (status, body) = eco.p.post(&format!("/v1/users/{user}/latest-facts"), &sp.key, json!({})).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("consent_expired")), "{body}");
 }
 
-on_both!(death_loss_and_delivery_while_the_receiver_is_down, death_loss_and_delivery_while_the_receiver_is_down_body);
-async fn death_loss_and_delivery_while_the_receiver_is_down_body(b: Backend) {
+on_both!(
+    death_loss_return_and_delivery_while_the_receiver_is_down,
+    death_loss_return_and_delivery_while_the_receiver_is_down_body
+);
+async fn death_loss_return_and_delivery_while_the_receiver_is_down_body(b: Backend) {
     let eco = Eco::start(b).await;
     let sp = tenant(&eco, "SPBANK", json!({"facts": ["name", "address"]})).await;
     let (dead, _, dead_user) = customer(&eco, &sp, "見本　一郎", "1950-01-02").await;
     let (loser, loser_card, loser_user) = customer(&eco, &sp, "見本　二郎", "1980-03-04").await;
     let (quitter, quitter_card, quitter_user) = customer(&eco, &sp, "見本　三郎", "1970-07-08").await;
-    for u in [&dead_user, &loser_user, &quitter_user] {
+    let (returner, returner_card, returner_user) = customer(&eco, &sp, "見本　六郎", "1988-12-24").await;
+    for u in [&dead_user, &loser_user, &quitter_user, &returner_user] {
         subscribe(&eco, &sp, u).await;
     }
     let consent_id = consent(&eco, &sp, &quitter_card, &quitter_user, &["address"]).await;
@@ -356,19 +411,20 @@ async fn death_loss_and_delivery_while_the_receiver_is_down_body(b: Backend) {
     eco.clock.advance(Duration::hours(1));
     eco.event(&dead, json!({"kind": "death"})).await;
     eco.event(&loser, json!({"kind": "card-lost", "card_id": loser_card})).await;
+    eco.event(&returner, json!({"kind": "card-returned", "card_id": returner_card})).await;
     eco.publish_and_refresh().await;
-    // Two nodes run the job at the same time: 4 revoked certificates, 2 events in all (each
+    // Two nodes run the job at the same time: 6 revoked certificates, 3 events in all (each
     // pair is one event), whichever node stored them.
     let node = second_node(&eco).await;
     let (one, two) = tokio::join!(eco.platform.run_monitoring(), node.run_monitoring());
     let (one, two) = (one.unwrap(), two.unwrap());
-    assert_eq!((one.revoked, two.revoked, one.events + two.events), (4, 4, 2), "{one:?} {two:?}");
+    assert_eq!((one.revoked, two.revoked, one.events + two.events), (6, 6, 3), "{one:?} {two:?}");
 
     let out = deliver(&eco).await;
-    assert_eq!((out["delivered"].as_u64(), out["failed"].as_u64()), (Some(0), Some(2)), "{out}");
+    assert_eq!((out["delivered"].as_u64(), out["failed"].as_u64()), (Some(0), Some(3)), "{out}");
     let (_, list) = eco.p.get("/v1/webhook/deliveries?status=pending", &sp.key).await;
     let pending = list["deliveries"].as_array().unwrap().clone();
-    assert_eq!(pending.len(), 2, "{list}");
+    assert_eq!(pending.len(), 3, "{list}");
     for d in &pending {
         assert_eq!(d["attempts"], 1, "{d}");
         assert_eq!(d["last_error"], "could not connect", "{d}");
@@ -381,10 +437,10 @@ async fn death_loss_and_delivery_while_the_receiver_is_down_body(b: Backend) {
     // The receiver comes up on that port; after the backoff, each event arrives once.
     let receiver = Receiver::start_on(&port.to_string()).await;
     eco.clock.advance(Duration::seconds(31));
-    assert_eq!(deliver(&eco).await["delivered"], 2);
+    assert_eq!(deliver(&eco).await["delivered"], 3);
     assert_eq!(deliver(&eco).await["delivered"], 0);
     let got = receiver.received();
-    assert_eq!(got.len(), 2);
+    assert_eq!(got.len(), 3);
     let mut received_ids: Vec<String> = got.iter().map(|r| r.header("webhook-id")).collect();
     received_ids.sort();
     assert_eq!(received_ids, ids, "the same ids as the failed attempts");
@@ -395,6 +451,9 @@ async fn death_loss_and_delivery_while_the_receiver_is_down_body(b: Backend) {
     let lost = by_user(&loser_user);
     assert_eq!(lost["type"], "lost", "{lost}");
     assert_eq!(lost["data"]["reason"], "certificateHold");
+    let returned = by_user(&returner_user);
+    assert_eq!(returned["type"], "no_longer_used", "{returned}");
+    assert_eq!(returned["data"]["reason"], "cessationOfOperation");
 
     // Kill -9 during delivery: the request is at the receiver, unanswered, when the delivering
     // task dies (aborted: nothing after the send runs, as with kill -9). The event stays
@@ -421,8 +480,19 @@ async fn death_loss_and_delivery_while_the_receiver_is_down_body(b: Backend) {
     let last = receiver.received().last().cloned().unwrap();
     assert_eq!(last.header("webhook-id"), id);
     assert_eq!(last.body, receiver.shared.hung.lock().unwrap()[0].body, "the same event");
-    // The latest facts were fetched (and billed) once, for the first attempt, not again.
+    // The latest facts were fetched (and billed) once, for the first attempt, not again — and
+    // the platform's meter mirrors the authority's line.
     assert_eq!(metered(&eco, "SPBANK", "latest-facts").await, 1);
+    let (status, meter) = eco.p.get("/v1/meter?month=2026-04", &sp.key).await;
+    assert_eq!(status, 200, "{meter}");
+    let mirrored: Vec<(String, u64, u64)> = meter["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["kind"] == "latest-facts")
+        .map(|l| (l["kind"].as_str().unwrap().to_owned(), l["count"].as_u64().unwrap(), l["yen"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(mirrored, [("latest-facts".to_owned(), 1, 20)], "{meter}");
     let changed = verified(&last, &secret);
     assert_eq!(changed["type"], "facts_changed", "{changed}");
     // Consented to the address only, the tenant may have name and address: the address.
@@ -540,4 +610,94 @@ async fn a_renewal_is_one_webhook_failed_after_bounded_attempts_then_retried_bod
     let (status, _) = eco.p.delete(&format!("/v1/monitoring/subscriptions/{user}"), &sp.key).await;
     assert_eq!(status, 204);
     assert_eq!(run(&eco).await["users"], 0);
+}
+
+/// A test CA and a server certificate for 127.0.0.1, made with the openssl CLI:
+/// (CA PEM path, server certificate PEM path, server key PEM path).
+fn tls_files(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let sh = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    sh(&[
+        &["req", "-x509"][..],
+        &ec,
+        &["-keyout", "ca.key", "-out", "ca.pem", "-days", "30"],
+        &[
+            "-subj",
+            "/O=JPKI-TEST/CN=test webhook CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+        ],
+    ]
+    .concat());
+    sh(&[&["req"][..], &ec, &["-keyout", "hook.key", "-out", "hook.csr", "-subj", "/O=JPKI-TEST/CN=127.0.0.1"]]
+        .concat());
+    std::fs::write(
+        dir.join("hook.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    sh(&[
+        "x509",
+        "-req",
+        "-in",
+        "hook.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "hook.pem",
+        "-days",
+        "30",
+        "-extfile",
+        "hook.ext",
+    ]);
+    (dir.join("ca.pem"), dir.join("hook.pem"), dir.join("hook.key"))
+}
+
+on_both!(webhooks_go_over_https_to_a_trusted_receiver_only, webhooks_go_over_https_to_a_trusted_receiver_only_body);
+async fn webhooks_go_over_https_to_a_trusted_receiver_only_body(b: Backend) {
+    let dir = crate::common::temp_dir("webhook-tls");
+    let (ca, cert, key) = tls_files(&dir);
+    // The platform trusts the receiver's CA (Config::webhook_ca) besides the system's roots.
+    let eco = Eco::start_with(b, |c| c.webhook_ca = Some(ca.clone())).await;
+    let sp = tenant(&eco, "SPTLS", json!({})).await;
+    let (person, card, user) = customer(&eco, &sp, "見本　五郎", "1975-09-09").await;
+    subscribe(&eco, &sp, &user).await;
+
+    let shared = Shared::default();
+    let app = axum::Router::new().route("/hook", axum::routing::post(record)).with_state(shared.clone());
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key).await.unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        axum_server::from_tcp_rustls(listener, tls).serve(app.into_make_service()).await.unwrap();
+    });
+    let secret = set_webhook(&eco, &sp, &format!("https://127.0.0.1:{}/hook", addr.port())).await;
+
+    eco.event(&person, json!({"kind": "card-lost", "card_id": card})).await;
+    eco.publish_and_refresh().await;
+    assert_eq!(run(&eco).await["events"], 1);
+
+    // A node that does not trust the receiver's CA refuses the TLS handshake: nothing is sent.
+    let node = second_node(&eco).await;
+    let out = node.deliver_webhooks().await.unwrap();
+    assert_eq!((out.delivered, out.failed), (0, 1), "{out:?}");
+    assert!(shared.got.lock().unwrap().is_empty());
+    let (_, list) = eco.p.get("/v1/webhook/deliveries", &sp.key).await;
+    assert_eq!(list["deliveries"][0]["last_error"], "TLS failed (is the receiver's certificate trusted?)", "{list}");
+
+    // The node that trusts it delivers, over TLS, after the backoff.
+    eco.clock.advance(Duration::seconds(31));
+    assert_eq!(deliver(&eco).await["delivered"], 1);
+    let got = shared.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    assert_eq!(verified(&got[0], &secret)["type"], "lost");
+    server.abort();
 }

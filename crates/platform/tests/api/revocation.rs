@@ -15,6 +15,21 @@ use crate::on_both;
 
 const CONTRACT: &[u8] = "保険契約申込書 (synthetic test document)".as_bytes();
 
+/// Checks that `sp_id/web` is registered at the authority as a service of the test platform
+/// (what an OCSP check with `X-Hanko-SP` needs): adding the tenant registered it, so the
+/// platform's own (idempotent) registration answers "registered already".
+async fn register_at_authority(eco: &Eco, sp_id: &str) {
+    let (status, out) = eco
+        .a
+        .post(
+            "/v1/platform/services",
+            &eco.platform_key,
+            json!({"sp_id": sp_id, "service_id": "web", "name": format!("test SP {sp_id}")}),
+        )
+        .await;
+    assert_eq!((status, &out["created"]), (200, &json!(false)), "{out}");
+}
+
 async fn verify(eco: &Eco, sp: &Sp, cert: &str, sig: &str) -> (u16, Value) {
     eco.p
         .post(
@@ -70,6 +85,7 @@ on_both!(ocsp_tenant_gets_ok_then_revoked_with_the_response_kept_as_evidence, oc
 async fn ocsp_ok_then_revoked_body(b: Backend) {
     let eco = Eco::start(b).await;
     let sp = eco.tenant("SPINS", json!({"check_method": "ocsp"})).await;
+    register_at_authority(&eco, "SPINS").await;
     let (person, card) = eco.person_with_card("見本　花子", "1990-05-17").await;
     let (cert, sig) = eco.sign(&card, CONTRACT);
 
@@ -120,21 +136,44 @@ async fn ocsp_ok_then_revoked_body(b: Backend) {
     assert_eq!(at_authority["yen"], line(&meter, "signature-check")["yen"], "{billed}");
 }
 
-// (Tenants are registered at the authority when they are added, so an OCSP tenant the authority
-// does not know can no longer be made through the API; the 503 it would get is the authority's
-// refusal passed on, as for any unreachable revocation source.)
-on_both!(ocsp_garbage_is_a_result_and_never_billed, ocsp_garbage_body);
-async fn ocsp_garbage_body(b: Backend) {
+on_both!(an_ocsp_check_the_authority_refuses_is_a_clear_503, ocsp_refused_body);
+async fn ocsp_refused_body(b: Backend) {
     let eco = Eco::start(b).await;
-    let sp = eco.tenant("SPNEW", json!({"check_method": "ocsp"})).await;
+    // Adding a tenant registers it at the authority; a tenant the authority does not know (one
+    // stored before registration existed, or whose registration was withdrawn there) is made
+    // here through the store.
+    let tenant = hanko_platform::Tenant {
+        id: "TNUNREGISTERED".into(),
+        sp_id: "SPNEW".into(),
+        service_id: "web".into(),
+        name: "unregistered".into(),
+        check_method: hanko_platform::CheckMethod::Ocsp,
+        facts: vec![],
+        sensitive: true,
+        created_at: eco.clock.now(),
+    };
+    eco.platform.store().add_tenant(&tenant).await.unwrap();
+    let key = eco.platform.add_tenant_key(&tenant.id).await.unwrap().api_key;
+    let sp = Sp { id: tenant.id.clone(), key };
     let (_, card) = eco.person_with_card("見本　太郎", "1985-04-01").await;
-    let (_, sig) = eco.sign(&card, CONTRACT);
-    // Garbage still is a clear result, and no OCSP request is sent (nor billed) for it.
+    let (cert, sig) = eco.sign(&card, CONTRACT);
+    // Garbage is a clear result, and no OCSP request is sent (nor billed) for it.
     let (status, out) = verify(&eco, &sp, &B64.encode(b"not a certificate"), &sig).await;
     assert_eq!(status, 200, "{out}");
     assert_eq!(out["result"], "UNSUPPORTED_CERTIFICATE", "{out}");
     let (_, meter) = eco.p.get("/v1/meter?month=2026-04", &sp.key).await;
     assert!(!meter["lines"].as_array().unwrap().iter().any(|l| l["kind"] == "signature-check"), "{meter}");
+
+    // The authority disables the platform's key: OCSP answers `unauthorized`.
+    let (status, out) =
+        eco.a.post(&format!("/v1/admin/verifiers/{}/disable", eco.platform_id), &eco.operator_key, json!({})).await;
+    assert_eq!(status, 200, "{out}");
+    let (status, out) = verify(&eco, &sp, &cert, &sig).await;
+    assert_eq!(status, 503, "{out}");
+    let detail = out["detail"].as_str().unwrap();
+    assert!(detail.contains("unauthorized") && detail.contains("SPNEW/web"), "{detail}");
+    let (_, meter) = eco.p.get("/v1/meter?month=2026-04", &sp.key).await;
+    assert!(!meter["lines"].as_array().unwrap().iter().any(|l| l["kind"] == "signature-check"), "not billed: {meter}");
 }
 
 async fn reopen(eco: &Eco) -> Platform {
@@ -297,7 +336,6 @@ async fn meter_body(b: Backend) {
     let (_, out) = verify(&eco, &other, &cert, &B64.encode([0u8; 256])).await;
     assert_eq!(out["result"], "SIGNATURE_MISMATCH", "{out}");
     // What other areas report through Platform::meter.
-    eco.platform.meter(&a.id, "corresponding-serial", 1);
     eco.platform.meter(a.id.as_str(), "latest-facts", 2);
     eco.platform.meter(&a.id, "latest-facts", 0);
     eco.platform.meter(&a.id, "no spaces allowed", 1);
@@ -308,15 +346,28 @@ async fn meter_body(b: Backend) {
     assert!(lines.iter().all(|l| l["tenant_id"] == a.id.as_str() && l["sp_id"] == "SPA"), "{mine}");
     let get = |kind: &str| lines.iter().find(|l| l["kind"] == kind).map(|l| (l["count"].clone(), l["yen"].clone()));
     assert_eq!(get("verification.signature.OK"), Some((json!(3), json!(0))), "{mine}");
-    assert_eq!(get("corresponding-serial"), Some((json!(1), json!(2))));
     assert_eq!(get("latest-facts"), Some((json!(2), json!(40))));
     assert_eq!(get("latest-facts-not-obtainable"), Some((json!(1), json!(0))));
+    // The user-id binding asked the authority for the corresponding serials (2 yen each): the
+    // platform's line is the authority's bill for SPA/web.
+    let (count, yen) = get("corresponding-serial").expect("corresponding serials were asked for");
+    eco.authority.flush_meter().await.unwrap();
+    let (_, billed) = eco.a.get("/v1/admin/meter?month=2026-04", &eco.operator_key).await;
+    let bill = |sp: &str, kind: &str| {
+        billed["rows"].as_array().unwrap().iter().find(|r| r["sp_id"] == sp && r["kind"] == kind).cloned()
+    };
+    let at_authority = bill("SPA", "corresponding-serial").unwrap();
+    assert_eq!((count.clone(), yen.clone()), (at_authority["count"].clone(), at_authority["yen"].clone()), "{billed}");
     assert_eq!(lines.len(), 4, "{mine}");
-    assert_eq!(mine["total_yen"], 42);
+    assert_eq!(mine["total_yen"], json!(40 + yen.as_u64().unwrap()));
 
     let (_, theirs) = eco.p.get("/v1/meter?month=2026-04", &other.key).await;
-    assert_eq!(theirs["lines"].as_array().unwrap().len(), 1, "{theirs}");
-    assert_eq!(theirs["lines"][0]["kind"], "verification.signature.SIGNATURE_MISMATCH");
+    assert!(theirs["lines"].as_array().unwrap().iter().all(|l| l["tenant_id"] == other.id.as_str()), "{theirs}");
+    assert!(theirs["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["kind"] == "verification.signature.SIGNATURE_MISMATCH"));
 
     // The admin sees every tenant and the platform's own CRL downloads, as the authority does.
     let (status, all) = eco.p.get("/v1/admin/meter?month=2026-04", &eco.admin_key).await;
@@ -334,7 +385,7 @@ async fn meter_body(b: Backend) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["verifier_id"] == eco.platform_id.as_str() && r["kind"] == "crl-download")
+        .find(|r| r["verifier_id"] == eco.platform_id.as_str() && r["service_id"] == "-" && r["kind"] == "crl-download")
         .cloned()
         .unwrap();
     assert_eq!(downloads["count"], at_authority["count"], "{all} {billed}");

@@ -144,3 +144,59 @@ async fn sensitive_mode_off_returns_the_certificate_body(b: Backend) {
     assert_eq!(out["certificate"], cert.as_str());
     assert!(out.get("facts").is_none(), "no facts were granted: {out}");
 }
+
+on_both!(an_sp_searches_and_deletes_only_its_own_evidence, an_sp_searches_and_deletes_only_its_own_evidence_body);
+async fn an_sp_searches_and_deletes_only_its_own_evidence_body(b: Backend) {
+    let eco = Eco::start(b).await;
+    let sp = eco.tenant("SPBANK", json!({})).await;
+    let other = eco.tenant("SPOTHER", json!({})).await;
+    let (_, card) = eco.person_with_card("見本　太郎", "1985-04-01").await;
+    let (cert, sig) = eco.sign(&card, CONTRACT);
+    let good = json!({"certificate": cert, "signature": sig, "digest": sha256_b64(CONTRACT)});
+    let bad = json!({"certificate": cert, "signature": sig, "digest": sha256_b64(b"other")});
+    let mut ids = Vec::new();
+    for body in [&good, &bad, &good] {
+        let (_, out) = eco.p.post("/v1/verifications/signature", &sp.key, body.clone()).await;
+        ids.push(out["evidence_id"].as_str().unwrap().to_owned());
+    }
+    let (_, theirs) = eco.p.post("/v1/verifications/signature", &other.key, good.clone()).await;
+    let theirs = theirs["evidence_id"].as_str().unwrap().to_owned();
+
+    // Pages of 2, oldest first, only the caller's.
+    let (status, page) = eco.p.get("/v1/evidence?limit=2", &sp.key).await;
+    assert_eq!(status, 200, "{page}");
+    let got: Vec<&str> = page["records"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(got, [ids[0].as_str(), ids[1].as_str()]);
+    assert!(page["records"][0].get("record").is_none(), "summaries only: {page}");
+    let (_, rest) = eco.p.get(&format!("/v1/evidence?limit=2&after={}", page["next"]), &sp.key).await;
+    let got: Vec<&str> = rest["records"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(got, [ids[2].as_str()]);
+    assert!(rest["next"].is_null());
+    let (_, mismatches) = eco.p.get("/v1/evidence?result=SIGNATURE_MISMATCH", &sp.key).await;
+    assert_eq!(mismatches["records"].as_array().unwrap().len(), 1, "{mismatches}");
+    let user = page["records"][0]["user_id"].as_str().unwrap();
+    let (_, by_user) = eco.p.get(&format!("/v1/evidence?user_id={user}&kind=signature"), &sp.key).await;
+    assert_eq!(by_user["records"].as_array().unwrap().len(), 2, "{by_user}");
+    for bad_query in ["limit=0", "limit=201", "from=yesterday", "color=red", "user_id="] {
+        let (status, out) = eco.p.get(&format!("/v1/evidence?{bad_query}"), &sp.key).await;
+        assert_eq!(status, 400, "{bad_query}: {out}");
+    }
+
+    // Another SP's record cannot be deleted (404, as an unknown id); the caller's can, twice alike.
+    let (status, _) = eco.p.delete(&format!("/v1/evidence/{theirs}"), &sp.key).await;
+    assert_eq!(status, 404);
+    let (status, kept) = eco.p.get(&format!("/v1/evidence/{theirs}"), &other.key).await;
+    assert_eq!(status, 200);
+    assert!(kept["record"].is_object());
+    for _ in 0..2 {
+        let (status, out) = eco.p.delete(&format!("/v1/evidence/{}", ids[1]), &sp.key).await;
+        assert_eq!((status, out["deleted"].as_bool()), (200, Some(true)), "{out}");
+    }
+    let (_, deleted) = eco.p.get(&format!("/v1/evidence/{}", ids[1]), &sp.key).await;
+    assert!(deleted["record"].is_null(), "{deleted}");
+    assert!(deleted["purged_at"].is_string(), "{deleted}");
+    // The log stays whole: the deleted record's leaf hash is still there.
+    let report = eco.platform.verify_evidence_log().await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.records, 4);
+}

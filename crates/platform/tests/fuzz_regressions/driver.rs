@@ -40,7 +40,7 @@ enum M {
 }
 
 /// Every route of the router (`grep -ho '\.route(\s*"[^"]*"' crates/platform/src/*.rs`), `{}` for
-/// a path parameter, with the fields of its JSON body. `/{}` is a raw path.
+/// a path parameter, with the fields of its JSON body. The last entry is a raw path.
 const ROUTES: &[(M, &str, &[&str])] = &[
     (M::G, "/openapi.json", &[]),
     (M::G, "/healthz", &[]),
@@ -51,7 +51,34 @@ const ROUTES: &[(M, &str, &[&str])] = &[
     (M::P, "/v1/verifications/signature", &["certificate", "signature", "digest", "data", "digest_algorithm"]),
     (M::G, "/v1/evidence/{}", &[]),
     (M::G, "/{}", &[]),
+    (M::G, "/v1/admin/meter", &[]),
+    (M::P, "/v1/admin/monitoring/run", &[]),
+    (M::P, "/v1/admin/tenants/{}/webhook", &["url"]),
+    (M::P, "/v1/admin/webhooks/deliver", &[]),
+    (M::P, "/v1/auth/challenges", &[]),
+    (M::P, "/v1/certificates/status", &["certificate", "check_purpose"]),
+    (M::P, "/v1/consents", &["document", "signature", "certificate"]),
+    (M::P, "/v1/consents/document", &["items"]),
+    (M::G, "/v1/consents/{}", &[]),
     (M::G, "/v1/evidence/{}/proof", &[]),
+    (M::G, "/v1/jwks", &[]),
+    (M::G, "/v1/meter", &[]),
+    (M::P, "/v1/monitoring/subscriptions", &["user_id", "evidence_id"]),
+    (M::G, "/v1/monitoring/subscriptions/{}", &[]),
+    (M::G, "/v1/users", &[]),
+    (M::G, "/v1/users/{}", &[]),
+    (M::P, "/v1/users/{}/latest-facts", &[]),
+    (M::P, "/v1/users/{}/liveness", &[]),
+    (M::G, "/v1/users/{}/status-history", &[]),
+    (M::P, "/v1/verifications/authentication", &["challenge_id", "challenge", "certificate", "signature"]),
+    (M::P, "/v1/verifications/cms", &["cms", "data"]),
+    (M::P, "/v1/verifications/pdf", &["pdf"]),
+    (M::P, "/v1/verifications/sign-result", &["sign_certificate_jwe", "digest", "digest_algorithm"]),
+    (M::P, "/v1/webhook", &["url"]),
+    (M::G, "/v1/webhook/deliveries", &[]),
+    (M::G, "/v1/webhook/deliveries/{}", &[]),
+    (M::P, "/v1/webhook/deliveries/{}/retry", &[]),
+    (M::G, "/v1/evidence", &[]),
 ];
 
 struct Fixture {
@@ -220,6 +247,10 @@ async fn fixture(postgres: Option<&str>) -> Fixture {
         B64.encode(DOCUMENT),
         card.signature_serial.clone().unwrap_or_default(),
         card.auth_serial.clone(),
+        "signature_verification".into(),
+        "liveness_check".into(),
+        "http://127.0.0.1:9/hook".into(),
+        "2026-04".into(),
     ];
     eprintln!("platform_api: fixture ready in {}", dir.display());
     Fixture {
