@@ -67,7 +67,12 @@ pub struct EvidenceRecord {
 pub trait EvidenceStore: Send + Sync {
     /// Appends a record with id `id` as the next leaf of the evidence log (its canonical bytes,
     /// [`crate::evidence_log::leaf_bytes`], name its sequence number); returns that number.
-    async fn append_evidence(&self, id: &str, e: &NewEvidence) -> Result<i64, StoreError>;
+    async fn append_evidence(&self, id: &str, e: &NewEvidence) -> Result<i64, StoreError> {
+        let seqs = self.append_evidence_batch(&[(id.to_owned(), e.clone())]).await?;
+        seqs.first().copied().ok_or_else(|| StoreError::Corrupt("evidence append returned nothing".into()))
+    }
+    /// Appends several records in one transaction, in order; returns their sequence numbers.
+    async fn append_evidence_batch(&self, batch: &[(String, NewEvidence)]) -> Result<Vec<i64>, StoreError>;
     /// One record.
     async fn evidence(&self, id: &str) -> Result<Option<EvidenceRecord>, StoreError>;
     /// The log's storage: size, nodes, checkpoints, purge (crate::evidence_log).
@@ -99,8 +104,8 @@ fn evidence_row(r: &sqlx::any::AnyRow) -> Result<EvidenceRecord, StoreError> {
 
 #[async_trait]
 impl EvidenceStore for SqlStore {
-    async fn append_evidence(&self, id: &str, e: &NewEvidence) -> Result<i64, StoreError> {
-        crate::evidence_log::append(self, id, e).await
+    async fn append_evidence_batch(&self, batch: &[(String, NewEvidence)]) -> Result<Vec<i64>, StoreError> {
+        crate::evidence_log::append(self, batch).await
     }
 
     async fn evidence(&self, id: &str) -> Result<Option<EvidenceRecord>, StoreError> {
@@ -119,10 +124,11 @@ impl EvidenceStore for SqlStore {
 }
 
 impl Platform {
-    /// Appends an evidence record; returns its id. The record is durable when this returns.
+    /// Appends an evidence record; returns its id. The record is durable when this returns
+    /// (committed with the others waiting at the same moment: `evidence_log::Appender`).
     pub async fn append_evidence(&self, e: NewEvidence) -> Result<String, PlatformError> {
         let id = format!("ev-{}", crate::new_id());
-        self.store.append_evidence(&id, &e).await?;
+        self.appender.append(id.clone(), e).await?;
         Ok(id)
     }
 
