@@ -187,6 +187,10 @@ pub(crate) struct ServeArgs {
     /// Fetch the CRLs again every this many seconds (an unchanged CRL costs one 304).
     #[arg(long, default_value_t = 900)]
     crl_refresh: u64,
+    /// Checkpoint the evidence log (signed, RFC 3161 time-stamped) every this many seconds when
+    /// it grew.
+    #[arg(long, default_value_t = 600)]
+    checkpoint_interval: u64,
     /// How long a login challenge may be answered, in seconds (10–3600).
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(10..=3600))]
     challenge_lifetime: u64,
@@ -492,6 +496,7 @@ async fn serve(s: ServeArgs) -> Result<ExitCode> {
         }
     }
     let refresh = std::time::Duration::from_secs(s.crl_refresh.max(1));
+    let checkpoints = std::time::Duration::from_secs(s.checkpoint_interval.max(1));
     let challenge_lifetime = std::time::Duration::from_secs(s.challenge_lifetime);
     let jwe_policy = hanko_pki::jwe::JwePolicy::from_names(&s.jwe_alg, &s.jwe_enc)
         .map_err(|e| Failure::bad_input("bad-input", format!("--jwe-alg/--jwe-enc: {e}")))?;
@@ -501,6 +506,7 @@ async fn serve(s: ServeArgs) -> Result<ExitCode> {
         config.jwe_policy = jwe_policy;
         config.load_crls = true;
         config.monitoring_interval = monitoring;
+        config.checkpoint_interval = checkpoints;
         config.challenge_lifetime = challenge_lifetime;
         config.webhook_ca = s.webhook_ca.clone();
     })

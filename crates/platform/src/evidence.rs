@@ -67,16 +67,12 @@ pub struct EvidenceRecord {
 pub trait EvidenceStore: Send + Sync {
     /// Appends a record with id `id` as the next leaf of the evidence log (its canonical bytes,
     /// [`crate::evidence_log::leaf_bytes`], name its sequence number); returns that number.
-    async fn append_evidence(&self, id: &str, e: &NewEvidence) -> Result<i64, StoreError>;
-    /// Appends records `(id, record)` in order, durably when it returns: one commit for all of
-    /// them where the store can (group commit); returns their sequence numbers.
-    async fn append_evidence_batch(&self, batch: &[(String, NewEvidence)]) -> Result<Vec<i64>, StoreError> {
-        let mut seqs = Vec::with_capacity(batch.len());
-        for (id, e) in batch {
-            seqs.push(self.append_evidence(id, e).await?);
-        }
-        Ok(seqs)
+    async fn append_evidence(&self, id: &str, e: &NewEvidence) -> Result<i64, StoreError> {
+        let seqs = self.append_evidence_batch(&[(id.to_owned(), e.clone())]).await?;
+        seqs.first().copied().ok_or_else(|| StoreError::Corrupt("evidence append returned nothing".into()))
     }
+    /// Appends several records in one transaction, in order; returns their sequence numbers.
+    async fn append_evidence_batch(&self, batch: &[(String, NewEvidence)]) -> Result<Vec<i64>, StoreError>;
     /// One record.
     async fn evidence(&self, id: &str) -> Result<Option<EvidenceRecord>, StoreError>;
     /// The log's storage: size, nodes, checkpoints, purge (crate::evidence_log).
@@ -108,19 +104,8 @@ fn evidence_row(r: &sqlx::any::AnyRow) -> Result<EvidenceRecord, StoreError> {
 
 #[async_trait]
 impl EvidenceStore for SqlStore {
-    async fn append_evidence(&self, id: &str, e: &NewEvidence) -> Result<i64, StoreError> {
-        crate::evidence_log::append(self, id, e).await
-    }
-
     async fn append_evidence_batch(&self, batch: &[(String, NewEvidence)]) -> Result<Vec<i64>, StoreError> {
-        // One transaction, one commit (one fsync on SQLite) for the whole batch.
-        let mut tx = self.db.pool().begin().await?;
-        let mut seqs = Vec::with_capacity(batch.len());
-        for (id, e) in batch {
-            seqs.push(crate::evidence_log::append_in(&mut tx, id, e).await?);
-        }
-        tx.commit().await?;
-        Ok(seqs)
+        crate::evidence_log::append(self, batch).await
     }
 
     async fn evidence(&self, id: &str) -> Result<Option<EvidenceRecord>, StoreError> {
@@ -138,56 +123,13 @@ impl EvidenceStore for SqlStore {
     }
 }
 
-/// Records waiting for the evidence writer, and the writer's turn (see
-/// [`Platform::append_evidence`]).
-#[derive(Default)]
-pub(crate) struct Queue {
-    pending: std::sync::Mutex<Vec<Pending>>,
-    writer: tokio::sync::Mutex<()>,
-}
-
-/// A record waiting to be written; `done` gets `None` once it is durable, or the error.
-struct Pending {
-    record: (String, NewEvidence),
-    done: tokio::sync::oneshot::Sender<Option<String>>,
-}
-
 impl Platform {
-    /// Appends an evidence record; returns its id. The record is durable when this returns.
-    ///
-    /// Group commit: records of concurrent requests are written together, in one transaction,
-    /// by whichever request gets the writer's turn first; the others find theirs written when
-    /// their turn comes (one commit — one fsync on SQLite — per batch instead of one per
-    /// answer). The write runs in its own task, so a caller that goes away mid-write cannot
-    /// cancel the others' records.
+    /// Appends an evidence record; returns its id. The record is durable when this returns
+    /// (committed with the others waiting at the same moment: `evidence_log::Appender`).
     pub async fn append_evidence(&self, e: NewEvidence) -> Result<String, PlatformError> {
         let id = format!("ev-{}", crate::new_id());
-        let (done, written) = tokio::sync::oneshot::channel();
-        self.evidence_queue
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Pending { record: (id.clone(), e), done });
-        {
-            let _turn = self.evidence_queue.writer.lock().await;
-            let batch = std::mem::take(&mut *self.evidence_queue.pending.lock().unwrap_or_else(|p| p.into_inner()));
-            if !batch.is_empty() {
-                let store = self.store.clone();
-                let _ = tokio::spawn(async move {
-                    let (records, waiters): (Vec<_>, Vec<_>) = batch.into_iter().map(|p| (p.record, p.done)).unzip();
-                    let failed = store.append_evidence_batch(&records).await.err().map(|e| e.to_string());
-                    for w in waiters {
-                        let _ = w.send(failed.clone());
-                    }
-                })
-                .await;
-            }
-        }
-        match written.await {
-            Ok(None) => Ok(id),
-            Ok(Some(error)) => Err(PlatformError::Unavailable(format!("the evidence was not recorded: {error}"))),
-            Err(_) => Err(PlatformError::Unavailable("the evidence was not recorded: its writer stopped".into())),
-        }
+        self.appender.append(id.clone(), e).await?;
+        Ok(id)
     }
 
     /// Evidence record `id` of `tenant` (another tenant's is "not found").
@@ -222,44 +164,4 @@ pub(crate) fn routes() -> Router<Arc<Platform>> {
         .route("/v1/evidence", get(crate::evidence_api::search))
         .route("/v1/evidence/{id}", get(get_evidence).delete(crate::evidence_api::delete))
         .route("/v1/evidence/{id}/proof", get(crate::evidence_log::get_proof))
-}
-
-#[cfg(test)]
-mod batch_tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    fn record(n: u32) -> (String, NewEvidence) {
-        let e = NewEvidence {
-            tenant_id: "TNTEST".into(),
-            kind: "signature",
-            result: "OK".into(),
-            user_id: None,
-            record: serde_json::json!({ "n": n }),
-            at: OffsetDateTime::UNIX_EPOCH,
-        };
-        (format!("ev-test-{n}"), e)
-    }
-
-    #[tokio::test]
-    async fn a_batch_of_evidence_takes_consecutive_sequence_numbers_in_one_commit() {
-        let dir = std::env::temp_dir().join(format!("hanko-platform-evidence-batch-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let db = hanko_store::Db::connect(&format!("sqlite:{}", dir.join("p.sqlite").display())).await.unwrap();
-        let store = SqlStore::new(db).await.unwrap();
-        let (id, e) = record(0);
-        assert_eq!(store.append_evidence(&id, &e).await.unwrap(), 0);
-        let batch: Vec<_> = (1..=5).map(record).collect();
-        assert_eq!(store.append_evidence_batch(&batch).await.unwrap(), [1, 2, 3, 4, 5]);
-        for (n, (id, _)) in batch.iter().enumerate() {
-            let r = store.evidence(id).await.unwrap().unwrap();
-            assert_eq!(r.seq, n as i64 + 1);
-            assert_eq!(r.record["n"], n + 1);
-        }
-        // A batch that fails (a duplicate id) leaves nothing of itself behind, and the log goes on.
-        assert!(store.append_evidence_batch(&[record(6), record(1)]).await.is_err());
-        assert!(store.evidence("ev-test-6").await.unwrap().is_none());
-        assert_eq!(store.append_evidence_batch(&[record(7)]).await.unwrap(), [6]);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
 }

@@ -100,10 +100,10 @@ pub struct Platform {
     /// `Config::webhook_ca`; no redirects).
     pub(crate) webhook_http: webhooks::WebhookClient,
     pub(crate) evidence_keys: evidence_log::EvidenceKeys,
+    pub(crate) appender: evidence_log::Appender,
     /// The key sign results (JWE) are addressed to (`DATA_DIR/jwe.key`).
     pub(crate) jwe_key: hanko_pki::jwe::JweDecryptionKey,
     pub(crate) meter: meter::MeterBuffer,
-    pub(crate) evidence_queue: evidence::Queue,
 }
 
 impl std::fmt::Debug for Platform {
@@ -151,6 +151,7 @@ impl Platform {
             webhooks::WebhookClient::new(config.webhook_ca.as_deref(), config.environment == Environment::Production)?;
         let evidence_keys =
             evidence_log::EvidenceKeys::load_or_create(&config.data_dir.join(evidence_log::EVIDENCE_DIR), clock.now())?;
+        let appender = evidence_log::Appender::start(store.clone());
         let jwe_key = formats::load_or_create_jwe_key(&config.data_dir)?;
         let platform = Platform {
             store,
@@ -161,9 +162,9 @@ impl Platform {
             crls: Default::default(),
             webhook_http,
             evidence_keys,
+            appender,
             jwe_key,
             meter: Default::default(),
-            evidence_queue: Default::default(),
         };
         if platform.config.load_crls {
             platform.load_crls().await?;
