@@ -112,7 +112,7 @@ async fn cms_detached_and_attached_body(b: Backend) {
 on_both!(cms_and_pdf_for_an_ocsp_tenant_ask_about_the_signer, cms_and_pdf_for_an_ocsp_tenant_body);
 async fn cms_and_pdf_for_an_ocsp_tenant_body(b: Backend) {
     let eco = Eco::start(b).await;
-    let sp = eco.tenant("SPOCSP", json!({"check_method": "ocsp"})).await;
+    let sp = eco.tenant("SPOCSP", json!({"check_method": "ocsp", "sensitive": false})).await;
     let (_, card) = eco.person_with_card("見本　花子", "1990-05-17").await;
     let signer = CardSigner::new(&eco, &card);
     // The CMS also carries the CA certificate: OCSP must ask about the signer's, whatever the order.

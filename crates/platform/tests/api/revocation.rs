@@ -84,7 +84,8 @@ async fn evidence(eco: &Eco, sp: &Sp, id: &Value) -> Value {
 on_both!(ocsp_tenant_gets_ok_then_revoked_with_the_response_kept_as_evidence, ocsp_ok_then_revoked_body);
 async fn ocsp_ok_then_revoked_body(b: Backend) {
     let eco = Eco::start(b).await;
-    let sp = eco.tenant("SPINS", json!({"check_method": "ocsp"})).await;
+    // Sensitive-data mode off: this SP reads the kept OCSP response from its evidence.
+    let sp = eco.tenant("SPINS", json!({"check_method": "ocsp", "sensitive": false})).await;
     register_at_authority(&eco, "SPINS").await;
     let (person, card) = eco.person_with_card("見本　花子", "1990-05-17").await;
     let (cert, sig) = eco.sign(&card, CONTRACT);
