@@ -105,7 +105,7 @@ pub(crate) enum EvidenceCommand {
     CheckBundle {
         /// The bundle (JSON).
         file: PathBuf,
-        /// The checkpoint verifier key the platform publishes (<origin>+<hash>+<key>); without
+        /// The checkpoint verifier key the platform publishes (`<origin>+<hash>+<key>`); without
         /// it the bundle's own key is used and printed, to compare by hand.
         #[arg(long)]
         verifier_key: Option<String>,

@@ -3,7 +3,7 @@
 //!
 //! A token is a CMS `SignedData` (RFC 5652) whose `eContentType` is `id-ct-TSTInfo` and whose
 //! content is a DER [`TstInfo`], signed by a certificate whose only extendedKeyUsage is
-//! `id-kp-timeStamping`, marked critical (RFC 3161 §2.3, [`Profile::time_stamping`]). The
+//! `id-kp-timeStamping`, marked critical (RFC 3161 §2.3, [`crate::Profile::time_stamping`]). The
 //! signed attributes carry `signingCertificateV2` (RFC 5035 `ESSCertIDv2`), which
 //! `openssl ts -verify` requires. The signing reuses [`crate::cms`].
 //!
