@@ -131,11 +131,16 @@ if [ "$status" -ne 0 ]; then
 fi
 echo "API conformance of the authority: OK"
 
-# --- the platform, registered at that authority, with one tenant (an SP key) and its admin key
+# --- the platform, registered at that authority, with one tenant (an SP key) and its admin key.
+# A registration of its own, made now: the run above may have disabled or rotated the first one
+# (the admin routes take predictable ids).
 pdata=$work/platform
-printf '%s' "$platform_key" >"$work/platform-authority.key"
+registration=$("$hanko" authority add-verifier --data-dir "$data" --role platform --name "conformance platform" --json)
+printf '%s' "$registration" | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"], end="")' \
+  >"$work/platform-authority.key"
+platform2_id=$(printf '%s' "$registration" | python3 -c 'import json,sys; print(json.load(sys.stdin)["verifier"]["id"])')
 "$hanko" platform init --data-dir "$pdata" --authority "$url" --authority-key-file "$work/platform-authority.key" \
-  --anchors "$data" >/dev/null
+  --authority-id "$platform2_id" --anchors "$data" >/dev/null
 tenant=$("$hanko" platform add-tenant --data-dir "$pdata" --authority "$url" --sp-id SPCONFP --service-id web \
   --name conformance --facts name,address --json)
 sp_key=$(printf '%s' "$tenant" | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
@@ -161,10 +166,11 @@ bearer = "$sp_key"
 [auth.openapi.adminKey]
 bearer = "$admin_key"
 
-# A verification with a schema-valid body is refused unless its base64 fields hold a real
-# certificate and signature (or document, PDF, JWE): relations beyond JSON Schema.
+# Valid data is accepted except where acceptance needs what a schema cannot say: a verification,
+# a status check or a consent needs base64 fields holding a real certificate and signature (or
+# document, PDF, JWE); a subscription an existing user of the caller.
 [[operations]]
-include-path-regex = "^/v1/(verifications/|consents$|auth/)"
+include-path-regex = "^/v1/(verifications/|consents$|auth/|certificates/status$|monitoring/subscriptions$)"
 checks.positive_data_acceptance.enabled = false
 EOF
 echo "schemathesis $ST_VERSION against $purl/openapi.json ($examples examples per operation)"
