@@ -19,28 +19,11 @@ pub fn document() -> &'static str {
 }
 
 fn merge() -> Value {
-    let mut paths = Map::new();
-    let mut components: Map<String, Value> = Map::new();
-    for (name, text) in FRAGMENTS {
-        // A fragment that does not parse is a build defect, caught by the tests below; at run
-        // time it is left out rather than taking the service down.
-        let Ok(fragment) = serde_json::from_str::<Value>(text) else {
-            tracing::error!(fragment = name, "OpenAPI fragment does not parse");
-            continue;
-        };
-        if let Some(p) = fragment["paths"].as_object() {
-            paths.extend(p.clone());
-        }
-        if let Some(parts) = fragment["components"].as_object() {
-            for (section, entries) in parts {
-                if let (Some(target), Some(entries)) = (
-                    components.entry(section.clone()).or_insert_with(|| json!({})).as_object_mut(),
-                    entries.as_object(),
-                ) {
-                    target.extend(entries.clone());
-                }
-            }
-        }
+    let (mut paths, mut components, broken) = hanko_store::http::merge_fragments(&FRAGMENTS[..]);
+    for name in broken {
+        // A build defect, caught by the tests below; at run time the fragment is left out
+        // rather than taking the service down.
+        tracing::error!(fragment = name, "OpenAPI fragment does not parse");
     }
     for (path, item) in paths.iter_mut() {
         for op in item.as_object_mut().into_iter().flat_map(|i| i.values_mut()).filter_map(Value::as_object_mut) {
@@ -88,7 +71,7 @@ fn merge() -> Value {
 }
 
 /// The statuses the router itself answers before a handler runs, on every operation they can
-/// reach (each an `application/problem+json` body, see `api::problem_for_rejections`): 400 for
+/// reach (each an `application/problem+json` body, see `hanko_store::http::problem_for_rejections`): 400 for
 /// a path parameter that does not percent-decode and for a body that is not the operation's JSON
 /// (axum's 415 and 422 are mapped to 400), 413 for a body over `api::MAX_BODY`, 401 and 403 for
 /// a missing, unknown or unfit API key.

@@ -140,19 +140,11 @@ impl IntoResponse for PlatformError {
         } else {
             self.to_string()
         };
-        let mut body = serde_json::json!({
-            "type": "about:blank",
-            "title": status.canonical_reason().unwrap_or("error"),
-            "status": status.as_u16(),
-            "detail": detail,
-        });
+        let mut body = hanko_store::http::problem_body(status, &detail);
         if let PlatformError::Refused { code, .. } = &self {
             body["code"] = serde_json::json!(code);
         }
-        let mut response = (status, body.to_string()).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
+        let mut response = hanko_store::http::problem(status, &body);
         if let PlatformError::TooManyRequests(after) = self {
             response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(after.as_secs().max(1)));
         }

@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 const FRAGMENTS: &[(&str, &str)] = &[
     ("tenants", include_str!("openapi/tenants.json")),
@@ -24,28 +24,11 @@ pub fn document() -> &'static str {
 }
 
 fn merge() -> Value {
-    let mut paths = Map::new();
-    let mut components: Map<String, Value> = Map::new();
-    for (name, text) in FRAGMENTS {
-        // A fragment that does not parse is a build defect, caught by the test below; at run
-        // time it is left out rather than taking the service down.
-        let Ok(fragment) = serde_json::from_str::<Value>(text) else {
-            tracing::error!(fragment = name, "OpenAPI fragment does not parse");
-            continue;
-        };
-        if let Some(p) = fragment["paths"].as_object() {
-            paths.extend(p.clone());
-        }
-        if let Some(parts) = fragment["components"].as_object() {
-            for (section, entries) in parts {
-                if let (Some(target), Some(entries)) = (
-                    components.entry(section.clone()).or_insert_with(|| json!({})).as_object_mut(),
-                    entries.as_object(),
-                ) {
-                    target.extend(entries.clone());
-                }
-            }
-        }
+    let (paths, mut components, broken) = hanko_store::http::merge_fragments(FRAGMENTS);
+    for name in broken {
+        // A build defect, caught by the tests below; at run time the fragment is left out
+        // rather than taking the service down.
+        tracing::error!(fragment = name, "OpenAPI fragment does not parse");
     }
     let common = json!({
         "securitySchemes": {
@@ -65,15 +48,7 @@ fn merge() -> Value {
                     "code": {"type": "string", "description": "A stable code, where the SP tells refusals apart (the consent errors)"}}}
         }
     });
-    if let Some(common) = common.as_object() {
-        for (section, entries) in common {
-            if let (Some(target), Some(entries)) =
-                (components.entry(section.clone()).or_insert_with(|| json!({})).as_object_mut(), entries.as_object())
-            {
-                target.extend(entries.clone());
-            }
-        }
-    }
+    hanko_store::http::extend_components(&mut components, &common);
     json!({
         "openapi": "3.1.0",
         "info": {

@@ -1,6 +1,6 @@
 //! The SDK against a real authority and platform on loopback (the platform's test ecosystem).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, unreachable_pub, dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, unreachable_pub, dead_code, unused_imports)]
 
 #[path = "../../platform/tests/api/common.rs"]
 mod common;

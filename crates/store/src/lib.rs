@@ -15,6 +15,8 @@
 
 mod clock;
 mod files;
+#[cfg(feature = "http")]
+pub mod http;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -2,7 +2,6 @@
 //! the test moves.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use hanko_authority::{Authority, Config, ManualClock, Role};
@@ -11,76 +10,23 @@ use hanko_pki::time::OffsetDateTime;
 use hanko_store::Db;
 use serde_json::{json, Value};
 
-/// Which database a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// Runs an async test body once per backend: `on_both!(name, body_fn)` makes `name::sqlite`
-/// and `name::postgres`.
-#[macro_export]
-macro_rules! on_both {
-    ($name:ident, $body:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$body($crate::common::Backend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(b) = $crate::common::postgres_or_skip() {
-                    super::$body(b).await
-                }
-            }
-        }
-    };
-}
-
-/// The PostgreSQL backend, or `None` (printing SKIPPED) only when HANKO_SKIP_POSTGRES=1 says so.
-pub fn postgres_or_skip() -> Option<Backend> {
-    if std::env::var("HANKO_TEST_POSTGRES").is_ok() {
-        return Some(Backend::Postgres);
-    }
-    if std::env::var("HANKO_SKIP_POSTGRES").as_deref() == Ok("1") {
-        eprintln!("SKIPPED: the PostgreSQL half (HANKO_SKIP_POSTGRES=1)");
-        return None;
-    }
-    panic!(
-        "HANKO_TEST_POSTGRES is not set: run `export HANKO_TEST_POSTGRES=$(scripts/pg-up.sh)` \
-         (or HANKO_SKIP_POSTGRES=1 to skip the PostgreSQL half knowingly)"
-    )
-}
+#[path = "../../../store/tests/support/backends.rs"]
+mod backends;
+pub use backends::{postgres_or_skip, Backend};
 
 /// The time the test authorities start at.
 pub const START: OffsetDateTime = datetime!(2026-04-01 00:00 UTC);
 
-static SEQ: AtomicU32 = AtomicU32::new(0);
-
-/// A fresh, empty data directory.
+/// A fresh, empty directory.
 pub fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "hanko-authority-{tag}-{}-{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    backends::temp_dir("authority", tag)
 }
 
 /// The database URL of a fresh, empty database for `backend` (a new schema on PostgreSQL).
 pub fn database_url(backend: Backend, dir: &std::path::Path) -> String {
     match backend {
         Backend::Sqlite => format!("sqlite:{}", dir.join("authority.sqlite").display()),
-        Backend::Postgres => {
-            let base = std::env::var("HANKO_TEST_POSTGRES").unwrap();
-            let mut r = [0u8; 6];
-            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut r);
-            let schema = format!("t_{}", hex::encode(r));
-            format!("{base}{}hanko_schema={schema}", if base.contains('?') { '&' } else { '?' })
-        }
+        Backend::Postgres => backends::fresh_postgres_url("t"),
     }
 }
 
