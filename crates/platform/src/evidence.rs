@@ -150,9 +150,19 @@ async fn get_evidence(
     if tenant.sensitive {
         // Sensitive-data mode: results only. The certificate (which carries the 4 facts) and the
         // revocation data stay with the platform (`hanko platform evidence export` for an auditor).
+        // A CMS carries its signer's certificate, and the certificate's hash and the reason's
+        // words (a serial) are identifiers other SPs could match: none of them either.
         if let Some(r) = record.record.as_object_mut() {
-            for field in ["certificate", "revocation", "ocsp_response"] {
+            for field in ["certificate", "certificate_sha256", "revocation", "ocsp_response"] {
                 r.remove(field);
+            }
+            if let Some(inputs) = r.get_mut("inputs").and_then(serde_json::Value::as_object_mut) {
+                inputs.remove("cms");
+            }
+            if let Some(reason) = r.get_mut("reason").and_then(serde_json::Value::as_object_mut) {
+                let code = reason.get("code").and_then(serde_json::Value::as_str).unwrap_or_default();
+                let detail = crate::verify::sensitive_detail(code);
+                reason.insert("detail".into(), serde_json::json!(detail));
             }
         }
     }

@@ -22,6 +22,11 @@ use crate::Platform;
 /// Records per page at most (50 by default).
 pub const MAX_EVIDENCE_PAGE: i64 = 200;
 
+/// Log positions one page looks through at most: a search that matches little answers after
+/// this many of the caller's… positions with `next` to go on from, so one request never walks a
+/// whole log.
+pub const MAX_EVIDENCE_SCAN: i64 = 10_000;
+
 /// The filters of `GET /v1/evidence`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,13 +71,14 @@ pub struct EvidenceSummary {
 /// The storage of the SP's search and delete.
 #[async_trait]
 pub trait EvidenceSearchStore: Send + Sync {
-    /// Up to `limit` records of `tenant_id` after position `after` matching `q`'s equality
-    /// filters and the time range `[from, to)`, oldest first.
+    /// Up to `limit` records of `tenant_id` in the positions `(after, until]` matching `q`'s
+    /// equality filters and the time range `[from, to)`, oldest first.
     async fn search_evidence(
         &self,
         tenant_id: &str,
         q: &EvidenceQuery,
         range: (Option<i64>, Option<i64>),
+        until: i64,
         limit: i64,
     ) -> Result<Vec<EvidenceSummary>, StoreError>;
     /// Empties record `id` of `tenant_id` (leaf hash kept); `false` when there is none to empty.
@@ -86,12 +92,15 @@ impl EvidenceSearchStore for SqlStore {
         tenant_id: &str,
         q: &EvidenceQuery,
         (from, to): (Option<i64>, Option<i64>),
+        until: i64,
         limit: i64,
     ) -> Result<Vec<EvidenceSummary>, StoreError> {
-        // One statement, every filter optional; the (tenant_id, seq) index makes it a range scan.
+        // One statement, every filter optional; a range scan of the (tenant_id, seq) index, or of
+        // (tenant_id, user_id, seq) for a user, bounded by `until`. On the read-only connections
+        // (SQLite's one writer stays free for the appends).
         let rows = sqlx::query(
             "SELECT id, seq, kind, result, user_id, created_at, purged_at FROM evidence \
-             WHERE tenant_id = $1 AND seq > $2 \
+             WHERE tenant_id = $1 AND seq > $2 AND seq <= $9 \
              AND ($3 IS NULL OR user_id = $3) AND ($4 IS NULL OR result = $4) AND ($5 IS NULL OR kind = $5) \
              AND ($6 IS NULL OR created_at >= $6) AND ($7 IS NULL OR created_at < $7) \
              ORDER BY seq LIMIT $8",
@@ -104,7 +113,8 @@ impl EvidenceSearchStore for SqlStore {
         .bind(from)
         .bind(to)
         .bind(limit)
-        .fetch_all(self.db.pool())
+        .bind(until)
+        .fetch_all(self.db.reader())
         .await?;
         rows.iter()
             .map(|r| {
@@ -166,8 +176,18 @@ impl Platform {
             return Err(PlatformError::Invalid(format!("limit must be 1 to {MAX_EVIDENCE_PAGE}")));
         }
         let range = (time_param("from", q.from.as_deref())?, time_param("to", q.to.as_deref())?);
-        let records = self.store.search_evidence(tenant_id, q, range, limit).await?;
-        let next = if records.len() as i64 == limit { records.last().map(|r| r.seq) } else { None };
+        let after = q.after.unwrap_or(-1).max(-1);
+        let until = after.saturating_add(MAX_EVIDENCE_SCAN);
+        let records = self.store.search_evidence(tenant_id, q, range, until, limit).await?;
+        // A full page goes on after its last record; a short one after the scanned window, unless
+        // the window reached the end of the log.
+        let next = if records.len() as i64 == limit {
+            records.last().map(|r| r.seq)
+        } else if until < i64::try_from(self.store.log().log_size().await?).unwrap_or(i64::MAX).saturating_sub(1) {
+            Some(until)
+        } else {
+            None
+        };
         Ok(json!({"records": records, "next": next}))
     }
 

@@ -34,7 +34,7 @@ pub use config::{Config, Environment};
 pub use consents::ConsentStore;
 pub use error::PlatformError;
 pub use evidence::{EvidenceRecord, EvidenceStore, NewEvidence};
-pub use evidence_api::{EvidenceQuery, EvidenceSearchStore, EvidenceSummary, MAX_EVIDENCE_PAGE};
+pub use evidence_api::{EvidenceQuery, EvidenceSearchStore, EvidenceSummary, MAX_EVIDENCE_PAGE, MAX_EVIDENCE_SCAN};
 pub use evidence_log::{check_bundle, BundleReport, EvidenceKeys, LogReport, LogStore, StoredCheckpoint};
 pub use formats::{
     load_or_create_jwe_key, CmsRequest, FormatOutcome, PdfReport, PdfRequest, PdfSignatureReport, SignResultRequest,

@@ -37,7 +37,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("schema/5-sqlite.sql"),
         postgres: include_str!("schema/5-postgres.sql"),
     },
+    Migration {
+        version: 6,
+        description: "the SP's evidence search by user",
+        sqlite: EVIDENCE_BY_USER,
+        postgres: EVIDENCE_BY_USER,
+    },
 ];
+
+/// `GET /v1/evidence?user_id=…` reads the user's records only (evidence_api.rs).
+const EVIDENCE_BY_USER: &str = "CREATE INDEX evidence_tenant_user ON evidence (tenant_id, user_id, seq)";
 
 #[cfg(test)]
 mod tests {

@@ -168,6 +168,26 @@ pub fn classify(e: &VerifyError) -> Result<(ResultCode, Reason), PlatformError> 
     })
 }
 
+/// The sentence of a reason for a tenant in sensitive-data mode: the trust core's own words name
+/// the certificate's serial for some refusals (a revocation, an unknown certificate), which is an
+/// identifier every SP sees alike — the SP gets the code's meaning instead.
+pub(crate) fn sensitive_detail(code: &str) -> &'static str {
+    match code {
+        "revoked" => "the certificate is revoked (see revocation.meaning)",
+        "expired" => "the certificate has expired",
+        "not_yet_valid" => "the certificate is not valid yet",
+        "unknown_to_authority" => "the authority does not know the certificate",
+        "signature_invalid" | "cms_invalid" => "the signature does not verify over this document with this certificate",
+        "malformed_certificate" => "the certificate does not parse",
+        "unknown_issuer" | "certificate_signature_invalid" | "issuer_not_valid" => {
+            "the certificate was not issued by a trusted JPKI CA generation"
+        }
+        "wrong_certificate_kind" => "the certificate is of another kind than this use needs",
+        "key_usage" | "policy" => "the certificate does not fit the JPKI profile of its kind",
+        _ => "not valid",
+    }
+}
+
 pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
@@ -307,6 +327,15 @@ impl Platform {
             })
             .await?;
         self.meter(tenant, &format!("verification.{}.{}", checked.kind, result.as_str()), 1);
+        // The record keeps the trust core's words for an auditor; a sensitive-data SP gets the
+        // code's meaning (the words may name the serial).
+        let reason = match reason {
+            Some(mut r) if tenant.sensitive => {
+                r.detail = sensitive_detail(r.code).to_owned();
+                Some(r)
+            }
+            other => other,
+        };
         Ok(Outcome {
             evidence_id,
             result,

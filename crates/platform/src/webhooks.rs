@@ -17,8 +17,9 @@
 //! **SSRF guard.** Only `http`/`https` URLs without credentials; redirects are not followed. In
 //! the production environment a URL naming a loopback, private, link-local or otherwise
 //! non-public IP address, or `localhost`, is refused; the sandbox (test environment) allows them
-//! so that SPs can develop against a local receiver. A production deployment should also refuse
-//! names that *resolve* to such addresses, at its egress proxy or firewall.
+//! so that SPs can develop against a local receiver. In production a name must resolve to public
+//! addresses only — checked when the URL is set and again at each delivery, which connects to
+//! exactly the addresses checked (no DNS rebinding).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -437,6 +438,8 @@ fn is_public(ip: IpAddr) -> bool {
                 || a.is_documentation()
                 || o[0] == 0
                 || (o[0] == 100 && (64..128).contains(&o[1]))
+                || (o[0] == 198 && (o[1] & 0xfe) == 18) // benchmarking 198.18.0.0/15
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // protocol assignments 192.0.0.0/24
                 || o[0] >= 240)
         }
         IpAddr::V6(a) => {
@@ -451,7 +454,12 @@ fn is_public(ip: IpAddr) -> bool {
             if s[..6] == [0; 6] && !a.is_loopback() && !a.is_unspecified() {
                 return is_public(v4(&o[12..16]));
             }
-            if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+            // NAT64's local-use prefix (64:ff9b:1::/48, RFC 8215) reaches a site's own IPv4.
+            if s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1 {
+                return false;
+            }
+            // NAT64 (64:ff9b::/96) and SIIT's IPv4-translated addresses (::ffff:0:0:0/96).
+            if (s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4]) || s[..6] == [0, 0, 0, 0, 0xffff, 0] {
                 return is_public(v4(&o[12..16]));
             }
             if s[0] == 0x2002 {

@@ -54,6 +54,11 @@ impl Signer for CardSigner {
     }
 }
 
+/// A detached CMS of `content` signed by `card` (for other modules' tests).
+pub fn cms_detached_by_card(eco: &Eco, card: &str, content: &[u8]) -> Vec<u8> {
+    cms_by_card(&CardSigner::new(eco, card), content, Encapsulation::Detached)
+}
+
 fn cms_by_card(signer: &CardSigner, content: &[u8], mode: Encapsulation) -> Vec<u8> {
     cms::sign(signer, &signer.certificate, content, mode, DigestAlgorithm::Sha256, None, &[]).unwrap()
 }
@@ -78,7 +83,11 @@ async fn cms_detached_and_attached_body(b: Backend) {
     assert_eq!(ev["kind"], "cms");
     assert_eq!(ev["record"]["inputs"]["encapsulation"], "detached");
     assert_eq!(ev["record"]["inputs"]["digest"], sha256_b64(CONTRACT));
-    assert_eq!(ev["record"]["inputs"]["cms"], B64.encode(&detached));
+    // The CMS is kept for the auditor; a sensitive-data SP does not get it back (it carries the
+    // signer's certificate).
+    assert!(ev["record"]["inputs"].get("cms").is_none(), "{ev}");
+    let kept = eco.platform.export_evidence(out["evidence_id"].as_str().unwrap()).await.unwrap();
+    assert_eq!(kept["record"]["inputs"]["cms"], B64.encode(&detached));
 
     let attached = cms_by_card(&signer, CONTRACT, Encapsulation::Attached);
     let (status, out) = eco.p.post("/v1/verifications/cms", &sp.key, json!({"cms": B64.encode(&attached)})).await;

@@ -37,6 +37,21 @@ async fn sensitive_tenant_evidence_body(b: Backend) {
         "sensitive tenant got revocation data: {}",
         ev["record"]["revocation"]
     );
+    assert!(ev["record"].get("certificate_sha256").is_none(), "{ev}");
+    // A detached CMS carries the signer's certificate: not handed back either (the re-review).
+    let der = crate::formats::cms_detached_by_card(&eco, &card, DOC);
+    let (status, out) = eco
+        .p
+        .post(
+            "/v1/verifications/cms",
+            &sp.key,
+            json!({"cms": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &der),
+                   "data": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, DOC)}),
+        )
+        .await;
+    assert_eq!((status, out["result"].as_str()), (200, Some("OK")), "{out}");
+    let (_, ev) = eco.p.get(&format!("/v1/evidence/{}", out["evidence_id"].as_str().unwrap()), &sp.key).await;
+    assert!(ev["record"]["inputs"].get("cms").is_none() && ev["record"]["inputs"]["cms_sha256"].is_string(), "{ev}");
 }
 
 // Probe: NUL bytes and other junk in ids on every SP route: never a 500.
@@ -300,11 +315,15 @@ async fn webhook_ipv6_body(b: Backend) {
     let sp = eco.tenant("SPSSRF6", json!({})).await;
     let mut accepted = Vec::new();
     for url in [
-        "http://[64:ff9b::a9fe:a9fe]/", // NAT64 of 169.254.169.254
-        "http://[::7f00:1]/",           // IPv4-compatible 127.0.0.1
-        "http://[2002:7f00:1::1]/",     // 6to4 of 127.0.0.1
-        "http://[2002:a9fe:a9fe::1]/",  // 6to4 of 169.254.169.254
-        "http://[fec0::1]/",            // site-local
+        "http://[64:ff9b::a9fe:a9fe]/",   // NAT64 of 169.254.169.254
+        "http://[::7f00:1]/",             // IPv4-compatible 127.0.0.1
+        "http://[2002:7f00:1::1]/",       // 6to4 of 127.0.0.1
+        "http://[2002:a9fe:a9fe::1]/",    // 6to4 of 169.254.169.254
+        "http://[fec0::1]/",              // site-local
+        "http://[64:ff9b:1::a9fe:a9fe]/", // local-use NAT64 (the re-review)
+        "http://[::ffff:0:7f00:1]/",      // SIIT IPv4-translated 127.0.0.1
+        "http://198.18.0.1/",             // benchmarking
+        "http://192.0.0.8/",              // protocol assignments
     ] {
         let req = eco.p.client.put(format!("{}/v1/webhook", eco.p.base)).json(&json!({"url": url}));
         let (status, _) = eco.p.send(req, &sp.key).await;

@@ -64,6 +64,9 @@ async fn signature_ok_then_revoked_after_a_move_body(b: Backend) {
     assert_eq!(out["valid"], false);
     assert_eq!(out["reason"]["revocation"]["reason"], "affiliationChanged");
     assert_eq!(out["reason"]["revocation"]["meaning"], "facts-changed");
+    // A sensitive-data SP gets the code's meaning, not words naming the serial (an identifier
+    // other SPs could match).
+    assert_eq!(out["reason"]["detail"], "the certificate is revoked (see revocation.meaning)", "{out}");
     assert!(out.get("user_id").is_none(), "a revoked certificate identifies nobody: {out}");
     assert!(out.get("facts").is_none(), "{out}");
 }
