@@ -27,9 +27,20 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .merge(crate::app::routes())
         .merge(crate::admin::routes())
         .fallback(|| async { IdpError::not_found("route", "for this path") })
-        .layer(axum::middleware::map_response(hanko_store::http::problem_for_rejections))
+        .layer(axum::middleware::map_response(problem_for_rejections))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(idp)
+}
+
+/// axum's own refusals (`text/plain`) become problem+json like the provider's other errors; the
+/// OAuth errors (RFC 6749 §5.2 JSON, which clients parse by `error`) and the error pages (HTML,
+/// for the browser) the provider wrote itself pass unchanged.
+async fn problem_for_rejections(response: Response) -> Response {
+    let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if content_type.starts_with("application/json") || content_type.starts_with("text/html") {
+        return response;
+    }
+    hanko_store::http::problem_for_rejections(response).await
 }
 
 async fn discovery(State(idp): State<Arc<Idp>>) -> Response {

@@ -69,13 +69,18 @@ impl Idp {
         }
         let data =
             B64.decode(digest).map_err(|_| IdpError::Invalid("digest is not standard base64 with padding".into()))?;
-        let form = if data.len() > 64 {
-            DigestInfo::from_der(&data)
-                .map_err(|e| IdpError::Invalid(format!("digest is not a hash, nor a DigestInfo: {e}")))?;
-            "digest_info"
-        } else {
-            bare_hash_algorithm(data.len())?;
+        // A bare hash is 32, 48 or 64 bytes; a DigestInfo of one is 51, 67 or 83 (a SHA-256
+        // DigestInfo is shorter than a SHA-512 hash: the length alone does not tell them apart).
+        let form = if bare_hash_algorithm(data.len()).is_ok() {
             "hash"
+        } else {
+            DigestInfo::from_der(&data).map_err(|e| {
+                IdpError::Invalid(format!(
+                    "digest is neither a SHA-256/384/512 hash nor a DER DigestInfo of one ({} bytes: {e})",
+                    data.len()
+                ))
+            })?;
+            "digest_info"
         };
         let now = self.clock.now().unix_timestamp();
         let tx = SignTxRecord {
