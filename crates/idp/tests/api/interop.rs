@@ -256,3 +256,93 @@ async fn openid_client_sign_flow_result_decrypts_and_verifies_at_the_platform() 
     let (status, out) = send(verify(platform["jwe"].as_str().unwrap(), own["digest"].as_str().unwrap())).await;
     assert_eq!((status, out["result"].as_str()), (200, Some("SIGNATURE_MISMATCH")), "{out}");
 }
+
+/// The Rust `openidconnect` crate logs in: discovery, the authorization URL with PKCE S256 and a
+/// nonce, the card through the app API, the code exchange with a private_key_jwt assertion built
+/// by the test (the crate has none: it goes in as extra parameters), the ID token checked by the
+/// crate's verifier (ES256 by the JWKS, iss, aud, nonce, expiry; at_hash with
+/// `AccessTokenHash`), userinfo. The client uses the OpenID Connect claim formats (per-client
+/// `claim_format: oidc`): the crate's standard claims read `address` as an object.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openidconnect_crate_logs_in_with_an_assertion_as_extra_parameters() {
+    use openidconnect::core::{CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreResponseType};
+    use openidconnect::{
+        AccessTokenHash, AuthenticationFlow, AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce,
+        OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
+    };
+
+    let eco = real_time_eco(|_| {}).await;
+    let (_, card) = eco.person_with_card("見本 花子", "319850315").await;
+    let rp = eco.rp("RP30000001", json!({"claim_format": "oidc"})).await;
+    let http = openidconnect::reqwest::Client::builder()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(eco.issuer()).unwrap(), &http).await.unwrap();
+    let client = CoreClient::from_provider_metadata(metadata, ClientId::new(rp.client_id.clone()), None)
+        .set_redirect_uri(RedirectUrl::new(rp.redirect_uri.clone()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state, nonce) = client
+        .authorize_url(
+            AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("name".into()))
+        .add_scope(Scope::new("address".into()))
+        .add_scope(Scope::new("birthdate".into()))
+        .add_scope(Scope::new("gender".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+
+    let callback = user_approves(&eco, url.as_str(), &card).await;
+    let callback = reqwest::Url::parse(&callback).unwrap();
+    let pairs: std::collections::HashMap<_, _> = callback.query_pairs().into_owned().collect();
+    assert_eq!(pairs["state"], *state.secret());
+    assert_eq!(pairs["iss"], eco.issuer());
+
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let assertion = rp.assertion_with(&eco.issuer(), json!({"iat": now, "exp": now + 60}));
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(pairs["code"].clone()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .add_extra_param("client_assertion_type", hanko_idp::JWT_BEARER)
+        .add_extra_param("client_assertion", assertion)
+        .request_async(&http)
+        .await
+        .unwrap();
+
+    // The ID token: ES256 (the crate's verifier allows RS256 alone unless told; discovery says
+    // ES256, as a client registered for ES256 would be).
+    let verifier = client.id_token_verifier().set_allowed_algs([CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
+    let id_token = tokens.id_token().expect("an ID token");
+    let claims = id_token.claims(&verifier, &nonce).unwrap();
+    assert_eq!(claims.issuer().as_str(), eco.issuer());
+    assert_eq!(claims.audiences().iter().map(|a| a.as_str()).collect::<Vec<_>>(), ["RP30000001"]);
+    let at_hash = AccessTokenHash::from_token(
+        tokens.access_token(),
+        id_token.signing_alg().unwrap(),
+        id_token.signing_key(&verifier).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims.access_token_hash(), Some(&at_hash), "at_hash");
+    assert_eq!(claims.auth_context_ref().map(|a| a.as_str()), Some("aal3 crl"));
+
+    // A wrong nonce is refused by the same verifier.
+    assert!(id_token.claims(&verifier, &Nonce::new("another".into())).is_err());
+
+    let info: openidconnect::core::CoreUserInfoClaims = client
+        .user_info(tokens.access_token().clone(), Some(claims.subject().clone()))
+        .unwrap()
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert_eq!(info.subject(), claims.subject());
+    assert_eq!(info.name().and_then(|n| n.get(None)).map(|n| n.as_str()), Some("見本 花子"));
+    assert_eq!(info.birthdate().map(|b| b.as_str()), Some("1985-03-15"));
+    assert_eq!(info.gender().map(|g| g.as_str()), Some("female"));
+    let address = info.address().and_then(|a| a.formatted.as_ref()).map(|f| f.as_str());
+    assert_eq!(address, Some("東京都見本区試験町一丁目１番１号"));
+}
