@@ -7,4 +7,6 @@
 #[path = "../../../store/tests/support/backends.rs"]
 mod backends;
 mod common;
+mod devices;
 mod login;
+mod sign;
