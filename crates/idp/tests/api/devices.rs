@@ -15,7 +15,9 @@ use hanko_pki::{DigestAlgorithm, DigestInfo, JpkiCertificate};
 use serde_json::{json, Value};
 
 use crate::common::*;
-use crate::sign::{begin, claims_of, finish, login_now, refused, sign, token_for, Pending};
+use crate::sign::{
+    approve_sign, begin, claims_of, finish, login_now, refused, sign, sign_token, start_tx, token_for, Pending,
+};
 
 /// Approves a login request with `image` (a card, or a phone when `device` is `phone`): the
 /// auth key signs the challenge with the PIN. `input_assist` is sent as given.
@@ -197,6 +199,45 @@ async fn phones_cards_and_one_sub(backend: Backend) {
     let at_phone_only = device_login(&eco, &phone_only, &phone, "phone", &[]).await["sub"].clone();
     assert_ne!(at_phone_only, sub, "pairwise: another client, another sub");
     assert_eq!(device_login(&eco, &card_only, &card, "card", &[]).await["acr"], "aal3 crl");
+
+    // A phone signs through the signature API: its signature certificate names a phone
+    // (JPKI_MOBILE_DIGITAL_SIGNATURE), whatever the app says, and carries the facts asked for.
+    let sign_card_only = eco
+        .rp("RP00000053", json!({"devices": "card", "sign_result": {"jwks_uri": format!("{}/v1/jwks", eco.p)}}))
+        .await;
+    let cc = sign_token(&eco, &sign_card_only).await;
+    let (_, tx) = start_tx(&eco, &cc, &hash).await;
+    let p = begin(
+        &eco,
+        &sign_card_only,
+        "openid sign",
+        &[("sign_transaction_id", tx["sign_transaction_id"].as_str().unwrap())],
+    )
+    .await;
+    let (status, answer) = approve_sign(&eco, &p.request_id, &phone, "card").await;
+    assert_eq!((status, answer["status"].as_str()), (200, Some("failed")), "{answer}");
+    assert_eq!(answer["error_description"], "this service accepts the card only, not a smartphone");
+    let cc = sign_token(&eco, &either).await;
+    let (_, tx) = start_tx(&eco, &cc, &hash).await;
+    let p = begin(
+        &eco,
+        &either,
+        "openid sign name",
+        &[("sign_transaction_id", tx["sign_transaction_id"].as_str().unwrap())],
+    )
+    .await;
+    let (status, answer) = approve_sign(&eco, &p.request_id, &phone, "phone").await;
+    assert_eq!((status, answer["status"].as_str()), (200, Some("approved")), "{answer}");
+    let tokens = finish(&eco, &either, &p).await;
+    let id = claims_of(tokens["id_token"].as_str().unwrap());
+    assert_eq!((&id["sub"], &id["amr"]), (&sub, &json!(["phone", "pin"])), "{id}");
+    let (_, info) = send(
+        eco.http
+            .get(format!("{}/protocol/openid-connect/userinfo", eco.issuer()))
+            .bearer_auth(tokens["access_token"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(info["name"], "見本 花子", "the phone's signature certificate gives the facts: {info}");
 
     // The 4 facts with a phone: refused before anything is spent; the card then approves.
     let p = begin(&eco, &either, "openid name", &[]).await;
