@@ -285,7 +285,20 @@ impl Idp {
             let (challenge_id, _) = flow.challenge.clone().ok_or_else(|| {
                 IdpError::Conflict("read the request (GET) first: it holds the challenge to sign".into())
             })?;
-            self.platform.verify_login(&challenge_id, &certificate, &signature, &req.check_method).await?
+            match self.platform.verify_login(&challenge_id, &certificate, &signature, &req.check_method).await {
+                Ok(verdict) => verdict,
+                // The challenge is single use and lives 5 minutes at the platform: refused (or
+                // lost on the way), the request gets a new one at its next read.
+                Err(e) => {
+                    self.store.clear_challenge(id).await?;
+                    return Err(match e {
+                        IdpError::Invalid(detail) => IdpError::Conflict(format!(
+                            "{detail} — read the request again (GET) for a new challenge and sign that"
+                        )),
+                        e => e,
+                    });
+                }
+            }
         };
         if !verdict.valid {
             let why = verdict

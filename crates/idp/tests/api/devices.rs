@@ -146,6 +146,36 @@ async fn wrong_pins_count_down_and_a_blocked_pin_is_clean(backend: Backend) {
 }
 on_both!(wrong_pins, wrong_pins_count_down_and_a_blocked_pin_is_clean);
 
+/// The platform's challenge lives 5 minutes, the request 10: a user who signs an expired
+/// challenge gets a clear 409, and the request a new challenge to sign.
+async fn an_expired_challenge_is_replaced(backend: Backend) {
+    let eco = Eco::start(backend).await;
+    let (_, card) = eco.person_with_card("見本 花子", "319850315").await;
+    let rp = eco.rp("RP00000045", json!({})).await;
+    let p = begin(&eco, &rp, "openid", &[]).await;
+    let first = eco.app_request(&p.request_id).await["challenge"].clone();
+    eco.clock.advance(Duration::minutes(6));
+    let (status, out) = approve_with_challenge(&eco, &p.request_id, &card, &first).await;
+    assert_eq!(status, 409, "{out}");
+    assert!(out["detail"].as_str().unwrap().contains("new challenge"), "{out}");
+    let second = eco.app_request(&p.request_id).await["challenge"].clone();
+    assert_ne!(second, first);
+    let (status, answer) = approve_with(&eco, &p.request_id, &card, "card", None).await;
+    assert_eq!((status, answer["status"].as_str()), (200, Some("approved")), "{answer}");
+    let tokens = finish(&eco, &rp, &p).await;
+    assert!(tokens["id_token"].is_string());
+}
+on_both!(expired_challenge, an_expired_challenge_is_replaced);
+
+/// Approves with the card's signature over `challenge` (base64) as the app read it earlier.
+async fn approve_with_challenge(eco: &Eco, request_id: &str, card: &str, challenge: &Value) -> (u16, Value) {
+    let challenge = B64.decode(challenge.as_str().unwrap()).unwrap();
+    let signed =
+        serde_json::to_value(sign_document(&mut eco.card(card), Slot::Auth, PIN, &challenge).unwrap()).unwrap();
+    let body = json!({"certificate": signed["certificate"], "signature": signed["signature"]});
+    send(eco.http.post(format!("{}/api/app/requests/{request_id}/approval", eco.i)).json(&body)).await
+}
+
 /// Enrols an Android phone for the holder of `card` through the authority's smartphone API (an
 /// application signed with the card's signature key) with the PIN and password of the test
 /// cards; its image is saved next to the cards. The phone id.
