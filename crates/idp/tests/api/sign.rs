@@ -249,7 +249,7 @@ on_both!(sign_end_to_end, sign_hash_and_digest_info_end_to_end);
 async fn sign_refusals_and_per_client_jwe(backend: Backend) {
     // Transactions live 5 minutes here, requests 10: a transaction can expire under a live request.
     let eco = Eco::start_with(backend, |c| c.sign_transaction_lifetime = std::time::Duration::from_secs(300)).await;
-    let (_, card) = eco.person_with_card("見本 花子", "319850315").await;
+    let (person, card) = eco.person_with_card("見本 花子", "319850315").await;
     let key = JweDecryptionKey::generate_rsa2048().unwrap();
     let jwk = key.public_key().jwk(KeyAlgorithm::RsaOaep);
     let rp = eco.rp("RP00000020", json!({"sign_result": {"jwk": jwk, "alg": "RSA-OAEP", "enc": "A128GCM"}})).await;
@@ -364,6 +364,25 @@ async fn sign_refusals_and_per_client_jwe(backend: Backend) {
     let login = login_now(&eco, &rp, &card, "openid").await;
     let (status, body) = start_tx(&eco, login["access_token"].as_str().unwrap(), &B64.encode(&hash)).await;
     assert_eq!(status, 403, "{body}");
+
+    // acr_values=ocsp: the signature certificate is checked by OCSP (acr says so); once the
+    // card is reported lost, OCSP refuses it at once (the CRL held does not list it yet).
+    let (_, tx7) = start_tx(&eco, &cc, &B64.encode(&hash)).await;
+    let tx7 = tx7["sign_transaction_id"].as_str().unwrap().to_owned();
+    let p = begin(&eco, &rp, "openid sign", &[("sign_transaction_id", &tx7), ("acr_values", "ocsp")]).await;
+    let (_, answer) = approve_sign(&eco, &p.request_id, &card, "card").await;
+    assert_eq!(answer["status"], "approved", "{answer}");
+    assert_eq!(claims_of(finish(&eco, &rp, &p).await["id_token"].as_str().unwrap())["acr"], "aal3 ocsp");
+    eco.clock.advance(hanko_pki::time::Duration::minutes(1));
+    eco.event(&person, json!({"kind": "card-lost", "card_id": card})).await;
+    let (_, tx8) = start_tx(&eco, &cc, &B64.encode(&hash)).await;
+    let tx8 = tx8["sign_transaction_id"].as_str().unwrap().to_owned();
+    let p = begin(&eco, &rp, "openid sign", &[("sign_transaction_id", &tx8), ("acr_values", "ocsp")]).await;
+    let (_, answer) = approve_sign(&eco, &p.request_id, &card, "card").await;
+    assert_eq!(answer["status"], "failed", "{answer}");
+    let why = refused(&eco, &p).await["error_description"].clone();
+    assert!(why.starts_with("the certificate is suspended (held; OCSP)"), "{why}");
+    assert_eq!(result_of(&eco, &cc, &tx8).await.0, 409, "never signed");
 
     // A client without sign_result may not use the signature API.
     let plain = eco.rp("RP00000021", json!({})).await;
