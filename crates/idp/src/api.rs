@@ -32,15 +32,19 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .with_state(idp)
 }
 
-/// axum's own refusals (`text/plain`) become problem+json like the provider's other errors; the
-/// OAuth errors (RFC 6749 §5.2 JSON, which clients parse by `error`) and the error pages (HTML,
-/// for the browser) the provider wrote itself pass unchanged.
+/// axum's own refusals become problem+json; the RFC 6749 / 6750 errors of the OAuth endpoints
+/// (`application/json`, `{"error", "error_description"}`) pass unchanged.
 async fn problem_for_rejections(response: Response) -> Response {
-    let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if content_type.starts_with("application/json") || content_type.starts_with("text/html") {
-        return response;
+    let oauth = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if oauth {
+        response
+    } else {
+        hanko_store::http::problem_for_rejections(response).await
     }
-    hanko_store::http::problem_for_rejections(response).await
 }
 
 async fn discovery(State(idp): State<Arc<Idp>>) -> Response {
