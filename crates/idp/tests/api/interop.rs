@@ -261,7 +261,7 @@ async fn openid_client_sign_flow_result_decrypts_and_verifies_at_the_platform() 
 /// nonce, the card through the app API, the code exchange with a private_key_jwt assertion built
 /// by the test (the crate has none: it goes in as extra parameters), the ID token checked by the
 /// crate's verifier (ES256 by the JWKS, iss, aud, nonce, expiry; at_hash with
-/// `AccessTokenHash`), userinfo. The client uses the OpenID Connect claim formats (per-client
+/// `AccessTokenHash`), userinfo, the refresh. The client uses the OpenID Connect claim formats (per-client
 /// `claim_format: oidc`): the crate's standard claims read `address` as an object.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openidconnect_crate_logs_in_with_an_assertion_as_extra_parameters() {
@@ -345,4 +345,20 @@ async fn openidconnect_crate_logs_in_with_an_assertion_as_extra_parameters() {
     assert_eq!(info.gender().map(|g| g.as_str()), Some("female"));
     let address = info.address().and_then(|a| a.formatted.as_ref()).map(|f| f.as_str());
     assert_eq!(address, Some("東京都見本区試験町一丁目１番１号"));
+
+    // The refresh (another assertion: its jti is single use): a new access token and an ID token
+    // of the same subject (no nonce in a refreshed one), a new refresh token.
+    let assertion = rp.assertion_with(&eco.issuer(), json!({"iat": now, "exp": now + 60}));
+    let refreshed = client
+        .exchange_refresh_token(tokens.refresh_token().expect("a refresh token"))
+        .unwrap()
+        .add_extra_param("client_assertion_type", hanko_idp::JWT_BEARER)
+        .add_extra_param("client_assertion", assertion)
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert_ne!(refreshed.refresh_token().unwrap().secret(), tokens.refresh_token().unwrap().secret());
+    let again = refreshed.id_token().expect("a refreshed ID token");
+    let again = again.claims(&verifier, |n: Option<&Nonce>| n.map_or(Ok(()), |_| Err("a nonce".to_owned()))).unwrap();
+    assert_eq!(again.subject(), claims.subject());
 }
