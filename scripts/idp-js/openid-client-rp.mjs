@@ -3,11 +3,12 @@
 // first line on stdin is the configuration; each line this script prints on stdout is a JSON
 // object with `op`, and the test answers each `keys` and `user` op with one line on stdin.
 //
-//   config  {issuer, api_base, runs: [{client_id, alg: "ES256"|"RS256", flow: "login"|"sign",
+//   config  {issuer, api_base, runs: [{client_id, alg: "ES256"|"RS256", flow: "login"|"sign"|"cancel",
 //            scope?, redirect_uri, state_suffix?, expect_iss: bool,
 //            recipient?: "own"|"platform", digest_form?: "hash"|"digest_info"}]}
 //   → {op: "keys", clients: {client_id: {jwk, recipient_jwk?}}}     ← {}  (the test registers them)
-//   → {op: "user", client_id, url}          ← {callback}  (the test is the user with the card)
+//   → {op: "user", client_id, url, action?}  ← {callback}  (the test is the user with the card;
+//                                             action "cancel": the user declines)
 //   → {op: "done", runs: [...]}              what each run saw, for the test to check
 //
 // The RP keeps its keys: the client assertion keys (RS256 or ES256) and, for a sign run with
@@ -188,9 +189,37 @@ async function signRun(run) {
   return out;
 }
 
+// The user cancels: the error redirect (error, error_description, state, and iss when on) goes
+// through openid-client's response checks and surfaces as its AuthorizationResponseError.
+async function cancelRun(run) {
+  const rp = await discover(run);
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState() + (run.state_suffix ?? '');
+  const url = client.buildAuthorizationUrl(rp, {
+    redirect_uri: run.redirect_uri,
+    scope: 'openid',
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce: client.randomNonce(),
+  });
+  const { callback } = await ask({ op: 'user', client_id: run.client_id, url: url.href, action: 'cancel' });
+  const callbackUrl = new URL(callback);
+  check(callbackUrl.searchParams.has('iss') === run.expect_iss, `the error callback has iss: ${run.expect_iss}`);
+  try {
+    await client.authorizationCodeGrant(rp, callbackUrl, { pkceCodeVerifier: verifier, expectedState: state });
+  } catch (e) {
+    check(e instanceof client.AuthorizationResponseError, `an AuthorizationResponseError, not ${e}`);
+    return { client_id: run.client_id, state, callback: Object.fromEntries(callbackUrl.searchParams), error: e.error,
+             error_description: e.error_description };
+  }
+  throw new Error('a cancelled authorization gave tokens');
+}
+
 const results = [];
 for (const run of config.runs) {
-  results.push(run.flow === 'sign' ? await signRun(run) : await loginRun(run));
+  const flows = { sign: signRun, cancel: cancelRun, login: loginRun };
+  results.push(await flows[run.flow](run));
 }
 process.stdout.write(`${JSON.stringify({ op: 'done', runs: results })}\n`);
 process.exit(0);

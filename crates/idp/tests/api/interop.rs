@@ -54,13 +54,20 @@ async fn real_time_eco(configure: impl FnOnce(&mut hanko_idp::Config)) -> Eco {
 /// app API (a login: the auth key and PIN; a sign: the signature key and password over the
 /// transaction's bytes as given), continues with the flow's cookie. Returns the callback URL.
 async fn user_approves(eco: &Eco, url: &str, card_id: &str) -> String {
+    user_answers(eco, url, card_id, true).await
+}
+
+/// As [`user_approves`], or the user cancels in the app (`approve` false).
+async fn user_answers(eco: &Eco, url: &str, card_id: &str, approve: bool) -> String {
     let (status, headers, body) = eco.get_raw(url, None).await;
     assert_eq!(status, 303, "the authorization request: {body}");
     let location = headers["location"].to_str().unwrap().to_owned();
     let cookie = headers["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
     let request_id = request_id(&location);
     let req = eco.app_request(&request_id).await;
-    let (status, answer) = if req["kind"] == "sign" {
+    let (status, answer) = if !approve {
+        send(eco.http.post(format!("{}/api/app/requests/{request_id}/cancel", eco.i))).await
+    } else if req["kind"] == "sign" {
         let data = B64.decode(req["sign"]["data"].as_str().unwrap()).unwrap();
         let mut card = eco.card(card_id);
         let certificate = card.read_signature_certificate(PASSWORD).unwrap();
@@ -74,7 +81,8 @@ async fn user_approves(eco: &Eco, url: &str, card_id: &str) -> String {
     } else {
         eco.approve_login(&request_id, card_id).await
     };
-    assert_eq!((status, answer["status"].as_str()), (200, Some("approved")), "{answer}");
+    let expected = if approve { "approved" } else { "denied" };
+    assert_eq!((status, answer["status"].as_str()), (200, Some(expected)), "{answer}");
     let (status, _, callback) = eco.continue_flow(&request_id, &cookie).await;
     assert_eq!(status, 302, "{callback}");
     callback
@@ -131,7 +139,10 @@ async fn run_node_rp(eco: &Eco, script: &str, config: Value, settings: Value, ca
                 }
                 json!({})
             }
-            "user" => json!({"callback": user_approves(eco, msg["url"].as_str().unwrap(), card_id).await}),
+            "user" => {
+                let approve = msg["action"] != "cancel";
+                json!({"callback": user_answers(eco, msg["url"].as_str().unwrap(), card_id, approve).await})
+            }
             "done" => break msg,
             other => panic!("{script}: unknown op {other}"),
         };
@@ -150,7 +161,8 @@ fn redirect(client_id: &str) -> String {
 /// openid-client logs in with private_key_jwt (an ES256 and an RS256 client), PKCE S256, state
 /// (with a `;`, which must come back unchanged) and nonce; checks the ID token (signature by the
 /// JWKS, iss, aud, nonce; at_hash by the script), the callback's RFC 9207 `iss`; userinfo; the
-/// refresh with rotation, and the old refresh token refused.
+/// refresh with rotation, and the old refresh token refused. And a user who cancels: the error
+/// redirect passes openid-client's checks (state, iss) and surfaces as `access_denied`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openid_client_logs_in_with_private_key_jwt_es256_and_rs256() {
     let eco = real_time_eco(|_| {}).await;
@@ -161,11 +173,21 @@ async fn openid_client_logs_in_with_private_key_jwt_es256_and_rs256() {
             json!({"client_id": id, "alg": alg, "flow": "login", "redirect_uri": redirect(id),
                    "scope": "openid name address birthdate gender", "state_suffix": ";x=1", "expect_iss": true})
         })
+        .chain([
+            json!({"client_id": "RP10000004", "alg": "ES256", "flow": "cancel", "redirect_uri": redirect("RP10000004"),
+                       "state_suffix": ";x=1", "expect_iss": true}),
+        ])
         .collect();
     let config = json!({"issuer": eco.issuer(), "api_base": eco.i, "runs": runs});
     let report = run_node_rp(&eco, "openid-client-rp.mjs", config, json!({}), &card).await;
     let runs = report["runs"].as_array().unwrap();
-    assert_eq!(runs.len(), 2);
+    assert_eq!(runs.len(), 3);
+    let cancelled = &runs[2];
+    assert_eq!(cancelled["error"], "access_denied", "{cancelled}");
+    assert_eq!(cancelled["error_description"], "the user cancelled");
+    assert_eq!(cancelled["callback"]["state"], cancelled["state"]);
+    assert_eq!(cancelled["callback"]["iss"], eco.issuer());
+    let runs = &runs[..2];
     for run in runs {
         let id = &run["id_token"];
         assert_eq!(id["iss"], eco.issuer(), "{run}");
@@ -188,8 +210,8 @@ async fn openid_client_logs_in_with_private_key_jwt_es256_and_rs256() {
 }
 
 /// The deployment switch `authorization_response_iss = false`: discovery says so, the callback
-/// has no `iss`, and openid-client (which would refuse a missing `iss` when discovery promised
-/// one) completes the login.
+/// has no `iss` (nor has the error redirect of a cancel), and openid-client (which would refuse a
+/// missing `iss` when discovery promised one) completes the login.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openid_client_logs_in_without_the_authorization_response_iss() {
     let eco = real_time_eco(|c| c.authorization_response_iss = false).await;
@@ -198,6 +220,8 @@ async fn openid_client_logs_in_without_the_authorization_response_iss() {
     assert_eq!(discovery["authorization_response_iss_parameter_supported"], false);
     let config = json!({"issuer": eco.issuer(), "api_base": eco.i, "runs": [
         {"client_id": "RP10000003", "alg": "ES256", "flow": "login", "redirect_uri": redirect("RP10000003"),
+         "expect_iss": false},
+        {"client_id": "RP10000005", "alg": "ES256", "flow": "cancel", "redirect_uri": redirect("RP10000005"),
          "expect_iss": false}]});
     let report = run_node_rp(&eco, "openid-client-rp.mjs", config, json!({}), &card).await;
     let run = &report["runs"][0];
@@ -205,6 +229,9 @@ async fn openid_client_logs_in_without_the_authorization_response_iss() {
     assert!(run["callback"]["session_state"].is_string(), "{run}");
     assert_eq!(run["userinfo"]["sub"], run["id_token"]["sub"]);
     assert!(run["userinfo"].get("name").is_none(), "scope openid alone shares no facts: {run}");
+    let cancelled = &report["runs"][1];
+    assert_eq!(cancelled["error"], "access_denied", "{cancelled}");
+    assert!(cancelled["callback"].get("iss").is_none(), "{cancelled}");
 }
 
 /// The sign flow with openid-client: client_credentials (scope sign) → POST
