@@ -325,6 +325,9 @@ impl Idp {
 
     /// Ends a flow in the browser that started it: the code (or the error) to the client.
     async fn continue_flow(&self, id: &str, headers: &HeaderMap) -> Result<Response, IdpError> {
+        if !crate::valid_token_id(id) {
+            return Err(IdpError::not_found("request", id));
+        }
         let flow = self.store.flow(id).await?.ok_or_else(|| IdpError::not_found("request", id))?;
         let secret = cookie(headers, &cookie_name(id)).unwrap_or_default();
         if !crate::constant_eq(sha256_hex(secret.as_bytes()).as_bytes(), flow.browser_hash.as_bytes()) {

@@ -235,7 +235,14 @@ impl Idp {
                 return Ok(set.clone());
             }
         }
-        let fail = |e: String| IdpError::Invalid(format!("the client's JWKS at {uri}: {e}"));
+        // What the fetch found (refused, timed out, a status, a parse error) is logged, never
+        // answered: the callers are anonymous (a token request names any client; the app's
+        // approval of a sign request), and jwks_uri may name an address inside the provider's
+        // network.
+        let fail = |e: String| {
+            tracing::warn!(jwks_uri = %uri, error = %e, "fetching a JWKS failed");
+            IdpError::Invalid("the client's JWKS (jwks_uri) cannot be fetched or read; see the provider's log".into())
+        };
         let mut resp = self.http.get(uri).send().await.map_err(|e| fail(e.to_string()))?;
         if !resp.status().is_success() {
             return Err(fail(format!("HTTP {}", resp.status())));
@@ -355,7 +362,7 @@ impl Idp {
         if claims.get("nbf").is_some_and(|_| int("nbf").is_none_or(|n| n > now + 60)) {
             return Err(bad("client_assertion is not valid yet (nbf)".into()));
         }
-        if exp - issued > self.config.max_assertion_lifetime.as_secs() as i64 {
+        if exp.checked_sub(issued).is_none_or(|d| d > self.config.max_assertion_lifetime.as_secs() as i64) {
             return Err(bad("client_assertion lives longer than the provider accepts (one day)".into()));
         }
         let jti = claims.get("jti").and_then(Value::as_str).ok_or_else(|| bad("client_assertion has no jti".into()))?;

@@ -9,4 +9,5 @@ mod backends;
 mod common;
 mod devices;
 mod login;
+mod review;
 mod sign;
