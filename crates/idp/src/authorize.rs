@@ -185,6 +185,18 @@ async fn validate(idp: &Idp, p: &HashMap<String, String>) -> Result<(Client, Aut
     };
     let sign_transaction_id = p.get("sign_transaction_id").cloned();
     let signs = scopes.iter().any(|s| s == "sign");
+    // With `sign`, user_certificate is the SIGNATURE certificate, which carries all 4 facts:
+    // given alone it would hand over what the fact scopes (and the platform's filtering of a
+    // tenant's facts) hold back.
+    let all_facts = ["name", "address", "birthdate", "gender"].iter().all(|f| scopes.iter().any(|s| s == f));
+    if signs && scopes.iter().any(|s| s == "user_certificate") && !all_facts {
+        return Err(fail(
+            "invalid_scope",
+            "with sign, user_certificate is the signature certificate, which holds the 4 facts: ask for \
+             name address birthdate gender too"
+                .into(),
+        ));
+    }
     match (&sign_transaction_id, signs) {
         (Some(_), false) => {
             return Err(fail("invalid_request", "sign_transaction_id requires scope sign".into()));

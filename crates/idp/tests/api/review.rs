@@ -256,3 +256,99 @@ async fn refresh_narrows_and_ends(backend: Backend) {
     assert!(minutes <= 10 * 60 + 20, "ended after {minutes} minutes");
 }
 on_both!(l4_refresh_scope_and_session, refresh_narrows_and_ends);
+
+// --- M4: user_certificate with sign is the signature certificate: all 4 facts ------------------
+
+async fn user_certificate_does_not_bypass_fact_scopes(backend: Backend) {
+    let eco = Eco::start(backend).await;
+    let (_, card) = eco.person_with_card("見本 花子", "319850315").await;
+    let rp = eco.rp("RP00000090", json!({"sign_result": {"jwks_uri": format!("{}/v1/jwks", eco.p)}})).await;
+    let hash = B64.encode(DigestAlgorithm::Sha256.digest(b"terms"));
+    let cc = sign_token(&eco, &rp).await;
+    let (_, tx) = start_tx(&eco, &cc, &hash).await;
+    let tx = tx["sign_transaction_id"].as_str().unwrap().to_owned();
+    // No fact scope: the RP must not get the name through the certificate.
+    let flow = rp.start("openid sign user_certificate");
+    let mut params = flow.params(&rp);
+    params.push(("sign_transaction_id", &tx));
+    let (status, location, _) = eco.authorize(&params).await;
+    if status == 303 {
+        let p = crate::sign::Pending { request_id: request_id(&location), cookie: String::new(), flow };
+        let (_, answer) = approve_sign(&eco, &p.request_id, &card, "card").await;
+        panic!("a sign with user_certificate and no fact scope was approved: {answer}");
+    }
+    assert_eq!(status, 302, "{location}");
+    assert!(location.contains("error=invalid_scope"), "{location}");
+    // With all 4 facts it is what the RP asked for.
+    let flow = rp.start("openid sign user_certificate name address birthdate gender");
+    let mut params = flow.params(&rp);
+    params.push(("sign_transaction_id", &tx));
+    let (status, location, _) = eco.authorize(&params).await;
+    assert_eq!(status, 303, "{location}");
+}
+on_both!(m4_user_certificate_and_facts, user_certificate_does_not_bypass_fact_scopes);
+
+// --- L5: headers that keep the request id out of Referers and the pages out of frames ----------
+
+async fn pages_are_not_framed_nor_referred(backend: Backend) {
+    let eco = Eco::start(backend).await;
+    let rp = eco.rp("RP00000091", json!({})).await;
+    let flow = rp.start("openid");
+    let mut url = reqwest::Url::parse(&format!("{}/protocol/openid-connect/auth", eco.issuer())).unwrap();
+    url.query_pairs_mut().extend_pairs(flow.params(&rp));
+    let (status, headers, _) = eco.get_raw(url.as_str(), None).await;
+    assert_eq!(status, 303);
+    let id = request_id(headers["location"].to_str().unwrap());
+    for url in
+        [url.to_string(), format!("{}/app/requests/{id}/continue", eco.i), format!("{}/api/app/requests/{id}", eco.i)]
+    {
+        let (_, headers, _) = eco.get_raw(&url, None).await;
+        assert_eq!(headers.get("referrer-policy").map(|v| v.to_str().unwrap()), Some("no-referrer"), "{url}");
+        assert_eq!(headers.get("x-frame-options").map(|v| v.to_str().unwrap()), Some("DENY"), "{url}");
+    }
+}
+on_both!(l5_security_headers, pages_are_not_framed_nor_referred);
+
+// --- L6: anonymous token requests do not each make the provider fetch a client's JWKS ----------
+
+async fn a_failing_jwks_is_not_fetched_per_request(backend: Backend) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let eco = Eco::start(backend).await;
+    let hits = Arc::new(AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let counter = hits.clone();
+    let server = tokio::spawn(async move {
+        let app = axum::Router::new().route(
+            "/jwks",
+            axum::routing::get(move || {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down")
+                }
+            }),
+        );
+        axum::serve(listener, app).await.unwrap();
+    });
+    let rp = Rp::new("RP00000092", &eco.issuer());
+    let body = json!({"client_id": "RP00000092", "name": "JWKS URL RP", "redirect_uris": [rp.redirect_uri],
+                      "jwks_uri": format!("http://{addr}/jwks")});
+    let (status, out) =
+        send(eco.http.post(format!("{}/api/admin/clients", eco.i)).bearer_auth(&eco.admin_key).json(&body)).await;
+    assert_eq!(status, 201, "{out}");
+    for _ in 0..5 {
+        let (status, body) = eco
+            .token(&[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", hanko_idp::JWT_BEARER),
+                ("client_assertion", &assertion_now(&eco, &rp)),
+            ])
+            .await;
+        assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{body}");
+    }
+    server.abort();
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "fetches of a failing JWKS for 5 anonymous requests");
+}
+on_both!(l6_jwks_fetch_budget, a_failing_jwks_is_not_fetched_per_request);
