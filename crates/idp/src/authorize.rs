@@ -143,6 +143,11 @@ async fn validate(idp: &Idp, p: &HashMap<String, String>) -> Result<(Client, Aut
     if scopes.iter().any(|s| s.is_empty()) {
         return Err(fail("invalid_scope", "scope values are separated by single spaces".into()));
     }
+    // Each at most once: the request is stored as given, and an anonymous caller must not make
+    // each stored request as large as the body limit.
+    if scopes.iter().enumerate().any(|(i, s)| scopes[..i].contains(s)) {
+        return Err(fail("invalid_scope", "a scope value is given more than once".into()));
+    }
     if !scopes.iter().any(|s| s == "openid") {
         return Err(fail("invalid_scope", "scope must include openid".into()));
     }
@@ -176,6 +181,9 @@ async fn validate(idp: &Idp, p: &HashMap<String, String>) -> Result<(Client, Aut
         return Err(fail("login_required", "every login needs the card: prompt=none cannot be served".into()));
     }
     let acr_values = p.get("acr_values").cloned();
+    if acr_values.as_deref().is_some_and(|a| !printable(a)) {
+        return Err(fail("invalid_request", "acr_values: 1–255 characters of %x20-7E".into()));
+    }
     let acr: Vec<&str> = acr_values.as_deref().unwrap_or_default().split(' ').filter(|s| !s.is_empty()).collect();
     let check_method = match (acr.contains(&"crl"), acr.contains(&"ocsp")) {
         (true, true) => return Err(fail("invalid_request", "acr_values names both crl and ocsp".into())),

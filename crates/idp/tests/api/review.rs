@@ -352,3 +352,24 @@ async fn a_failing_jwks_is_not_fetched_per_request(backend: Backend) {
     assert_eq!(hits.load(Ordering::SeqCst), 1, "fetches of a failing JWKS for 5 anonymous requests");
 }
 on_both!(l6_jwks_fetch_budget, a_failing_jwks_is_not_fetched_per_request);
+
+// --- L7: what an anonymous authorization request stores is bounded ------------------------------
+
+async fn stored_requests_are_bounded(backend: Backend) {
+    let eco = Eco::start(backend).await;
+    let rp = eco.rp("RP00000093", json!({})).await;
+    let many = vec!["openid"; 5000].join(" ");
+    let long = "crl ".repeat(5000);
+    for (name, value, error) in
+        [("scope", many.as_str(), "invalid_scope"), ("acr_values", long.as_str(), "invalid_request")]
+    {
+        let flow = rp.start("openid");
+        let mut params: Vec<(&str, &str)> = flow.params(&rp).into_iter().filter(|(k, _)| *k != name).collect();
+        params.push((name, value));
+        let (status, location, cookie) = eco.authorize(&params).await;
+        assert_eq!(status, 302, "{name}: {location}");
+        assert!(location.contains(&format!("error={error}")), "{name}: {location}");
+        assert!(cookie.is_none());
+    }
+}
+on_both!(l7_stored_requests_bounded, stored_requests_are_bounded);
