@@ -373,3 +373,32 @@ async fn stored_requests_are_bounded(backend: Backend) {
     }
 }
 on_both!(l7_stored_requests_bounded, stored_requests_are_bounded);
+
+// --- H3: cross-device consent phishing (login CSRF the other way round) ----------------------------
+
+/// The attacker starts a login at an RP in the attacker's browser and sends the victim the
+/// wallet link (or shows its QR code): "log in with your My Number Card". The victim sees the
+/// RP's real name and approves with the victim's card; the attacker's browser, which holds the
+/// flow's cookie, continues and is logged in at the RP as the victim. Nothing ties the approving
+/// device to the browser that asked: the request id alone is the capability. A fix (not made
+/// here): an approval from a device without the flow's cookie carries a short code the
+/// originating browser shows (number matching), and the wallet says a request was started
+/// elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "finding H3 (not fixed, design): any device approves a request started in another browser"]
+async fn h3_a_request_started_elsewhere_is_not_approved_blind() {
+    let eco = Eco::start(Backend::Sqlite).await;
+    let (_, victim_card) = eco.person_with_card("見本 花子", "319850315").await;
+    let rp = eco.rp("RP00000094", json!({})).await;
+    let attacker = begin(&eco, &rp, "openid name", &[]).await; // the attacker's browser
+                                                               // The victim opens the link on another device (no cookie) and approves with the card.
+    let (status, answer) = eco.approve_login(&attacker.request_id, &victim_card).await;
+    assert_ne!(
+        (status, answer["status"].as_str()),
+        (200, Some("approved")),
+        "the victim's card approved the attacker's request blind"
+    );
+    let tokens = finish(&eco, &rp, &attacker).await;
+    let (_, info) = userinfo(&eco, tokens["access_token"].as_str().unwrap()).await;
+    panic!("the attacker's browser is logged in as the victim: {info}");
+}
