@@ -402,3 +402,17 @@ async fn h3_a_request_started_elsewhere_is_not_approved_blind() {
     let (_, info) = userinfo(&eco, tokens["access_token"].as_str().unwrap()).await;
     panic!("the attacker's browser is logged in as the victim: {info}");
 }
+
+/// When the platform says the idp has too many live challenges (429), the app is told to come
+/// back later (503), not that a gateway failed (502).
+async fn a_busy_platform_is_a_503(backend: Backend) {
+    let eco = Eco::start_full(backend, |_| {}, |p| p.max_live_challenges = 1).await;
+    let rp = eco.rp("RP00000095", json!({})).await;
+    let first = begin(&eco, &rp, "openid", &[]).await;
+    let (status, body) = send(eco.http.get(format!("{}/api/app/requests/{}", eco.i, first.request_id))).await;
+    assert_eq!(status, 200, "{body}");
+    let second = begin(&eco, &rp, "openid", &[]).await;
+    let (status, body) = send(eco.http.get(format!("{}/api/app/requests/{}", eco.i, second.request_id))).await;
+    assert_eq!(status, 503, "{body}");
+}
+on_both!(l8_busy_platform, a_busy_platform_is_a_503);
