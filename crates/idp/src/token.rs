@@ -148,8 +148,9 @@ impl Idp {
             }
             TakenCode::Invalid => return Err(OAuthError::invalid_grant("the code is unknown, expired or used")),
         };
+        // Another client's code answers like an unknown one (it is used up all the same).
         if flow.client_id != client.id {
-            return Err(OAuthError::invalid_grant("the code was issued to another client"));
+            return Err(OAuthError::invalid_grant("the code is unknown, expired or used"));
         }
         if flow.request.redirect_uri != *redirect_uri {
             return Err(OAuthError::invalid_grant("redirect_uri differs from the authorization request's"));

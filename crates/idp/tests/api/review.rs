@@ -416,3 +416,29 @@ async fn a_busy_platform_is_a_503(backend: Backend) {
     assert_eq!(status, 503, "{body}");
 }
 on_both!(l8_busy_platform, a_busy_platform_is_a_503);
+
+/// Another client's code is answered like an unknown one: a client learns nothing about codes
+/// that are not its own.
+async fn another_clients_code_is_unknown(backend: Backend) {
+    let eco = Eco::start(backend).await;
+    let (_, card) = eco.person_with_card("見本 花子", "319850315").await;
+    let a = eco.rp("RP00000096", json!({})).await;
+    let b = eco.rp("RP00000097", json!({})).await;
+    let p = begin(&eco, &a, "openid", &[]).await;
+    let (status, answer) = eco.approve_login(&p.request_id, &card).await;
+    assert_eq!((status, answer["status"].as_str()), (200, Some("approved")), "{answer}");
+    let (status, pairs, location) = eco.continue_flow(&p.request_id, &p.cookie).await;
+    assert_eq!(status, 302, "{location}");
+    let f1 = vec![
+        ("grant_type", "authorization_code"),
+        ("code", pairs["code"].as_str()),
+        ("redirect_uri", b.redirect_uri.as_str()),
+        ("code_verifier", p.flow.verifier.as_str()),
+    ];
+    let mut f2 = f1.clone();
+    f2[1] = ("code", "no-such-code");
+    let (s1, other) = token_for(&eco, &b, &f1).await;
+    let (s2, none) = token_for(&eco, &b, &f2).await;
+    assert_eq!((s1, &other), (s2, &none), "another client's code vs an unknown one");
+}
+on_both!(l9_other_clients_code, another_clients_code_is_unknown);
