@@ -10,4 +10,5 @@ mod common;
 mod devices;
 mod interop;
 mod login;
+mod review;
 mod sign;
