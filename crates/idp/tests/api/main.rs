@@ -7,4 +7,5 @@
 #[path = "../../../store/tests/support/backends.rs"]
 mod backends;
 mod common;
+mod attacks;
 mod login;
