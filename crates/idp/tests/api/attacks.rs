@@ -221,6 +221,10 @@ async fn authz(eco: &Eco, params: &[(&str, &str)]) -> (u16, Option<String>, Stri
 
 async fn authz_url(eco: &Eco, url: &str) -> (u16, Option<String>, String) {
     let (status, headers, body) = eco.get_raw(url, None).await;
+    if status == 400 {
+        let ct = headers.get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        assert!(ct.starts_with("text/html"), "the error page is HTML, not {ct}: {body}");
+    }
     (status, headers.get("location").map(|v| v.to_str().unwrap().to_owned()), body)
 }
 
@@ -229,7 +233,7 @@ async fn authz_url(eco: &Eco, url: &str) -> (u16, Option<String>, String) {
 fn page(r: &(u16, Option<String>, String)) {
     assert_eq!(r.0, 400, "{}", r.2);
     assert!(r.1.is_none(), "redirected to {:?}", r.1);
-    assert!(r.2.contains("id=\"error\""), "{}", r.2);
+    assert!(r.2.starts_with("<!doctype html>") && r.2.contains("<p id=\"error\">"), "{}", r.2);
 }
 
 /// An error redirect to `rp`'s redirect URI (query, never fragment) with `error`: its pairs.
