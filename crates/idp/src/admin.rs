@@ -74,6 +74,9 @@ impl Idp {
     pub async fn update_client(&self, id: &str, name: String, config: ClientConfig) -> Result<Client, IdpError> {
         valid_name(&name)?;
         config.validate()?;
+        if !valid_client_id(id) {
+            return Err(IdpError::NotFound("client".into()));
+        }
         let mut client = self.store.client(id).await?.ok_or_else(|| IdpError::not_found("client", id))?;
         client.name = name;
         client.config = config;
@@ -101,6 +104,9 @@ async fn get_client(
     _: AdminCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Client>, IdpError> {
+    if !valid_client_id(&id) {
+        return Err(IdpError::NotFound("client".into()));
+    }
     Ok(Json(idp.store.client(&id).await?.ok_or_else(|| IdpError::not_found("client", &id))?))
 }
 
@@ -121,7 +127,7 @@ async fn post_disable(
     _: AdminCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, IdpError> {
-    if !idp.store.disable_client(&id, idp.clock.now().unix_timestamp()).await? {
+    if !valid_client_id(&id) || !idp.store.disable_client(&id, idp.clock.now().unix_timestamp()).await? {
         return Err(IdpError::not_found("active client", &id));
     }
     Ok(StatusCode::NO_CONTENT)

@@ -117,6 +117,9 @@ fn b64(what: &str, s: &str) -> Result<Vec<u8>, IdpError> {
 impl Idp {
     /// A pending, unexpired flow and its client.
     async fn live_flow(&self, id: &str) -> Result<(FlowRecord, Client), IdpError> {
+        if !crate::valid_token_id(id) {
+            return Err(IdpError::NotFound("request".into()));
+        }
         let flow = self.store.flow(id).await?.ok_or_else(|| IdpError::not_found("request", id))?;
         let client = self.store.client(&flow.client_id).await?.ok_or_else(|| IdpError::not_found("request", id))?;
         Ok((flow, client))

@@ -195,7 +195,7 @@ async fn validate(idp: &Idp, p: &HashMap<String, String>) -> Result<(Client, Aut
         _ => {}
     }
     if let Some(id) = &sign_transaction_id {
-        let tx = idp.store.sign_tx(id).await.ok().flatten();
+        let tx = if crate::sign::is_uuid(id) { idp.store.sign_tx(id).await.ok().flatten() } else { None };
         let now = idp.clock.now().unix_timestamp();
         let usable = tx.is_some_and(|t| t.client_id == client.id && t.status == "started" && t.expires_at >= now);
         if !usable {
@@ -325,6 +325,9 @@ impl Idp {
 
     /// Ends a flow in the browser that started it: the code (or the error) to the client.
     async fn continue_flow(&self, id: &str, headers: &HeaderMap) -> Result<Response, IdpError> {
+        if !crate::valid_token_id(id) {
+            return Err(IdpError::NotFound("request".into()));
+        }
         let flow = self.store.flow(id).await?.ok_or_else(|| IdpError::not_found("request", id))?;
         let secret = cookie(headers, &cookie_name(id)).unwrap_or_default();
         if !crate::constant_eq(sha256_hex(secret.as_bytes()).as_bytes(), flow.browser_hash.as_bytes()) {

@@ -359,8 +359,8 @@ impl Idp {
             return Err(bad("client_assertion lives longer than the provider accepts (one day)".into()));
         }
         let jti = claims.get("jti").and_then(Value::as_str).ok_or_else(|| bad("client_assertion has no jti".into()))?;
-        if jti.is_empty() || jti.len() > 255 {
-            return Err(bad("client_assertion's jti must be 1–255 characters".into()));
+        if jti.is_empty() || jti.len() > 255 || jti.chars().any(char::is_control) {
+            return Err(bad("client_assertion's jti must be 1–255 bytes without control characters".into()));
         }
         if !self.store.use_assertion(&client.id, jti, exp).await? {
             return Err(bad("client_assertion was used before (jti)".into()));

@@ -156,6 +156,13 @@ pub(crate) fn random_token(n: usize) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
+/// Whether `s` may be one of our [`random_token`] ids (flows, grants): 1–64 base64url
+/// characters. Checked before a lookup so that garbage (a NUL, which PostgreSQL refuses in
+/// text) is an unknown id, never a database error.
+pub(crate) fn valid_token_id(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// SHA-256, hex.
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
     hex::encode(hanko_pki::DigestAlgorithm::Sha256.digest(data))

@@ -214,13 +214,21 @@ impl SqlStore {
         Ok(sqlx::query_scalar("SELECT id FROM clients ORDER BY id").fetch_all(self.db.pool()).await?)
     }
 
-    /// Disables a client; `false` when there is no such active client.
+    /// Disables a client and revokes its grants (their access and refresh tokens stop working);
+    /// `false` when there is no such active client.
     pub async fn disable_client(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let mut tx = self.db.pool().begin().await?;
         let done = sqlx::query("UPDATE clients SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL")
             .bind(id)
             .bind(now)
-            .execute(self.db.pool())
+            .execute(&mut *tx)
             .await?;
+        sqlx::query("UPDATE grants SET revoked_at = $2 WHERE client_id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 

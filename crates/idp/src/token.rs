@@ -198,18 +198,24 @@ impl Idp {
         let token = p.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
         let bad = || OAuthError::invalid_grant("the refresh token is unknown, expired, revoked or used");
         let (grant_id, secret) =
-            token.split_once('.').filter(|(g, s)| g.len() <= 64 && s.len() <= 128).ok_or_else(bad)?;
+            token.split_once('.').filter(|(g, s)| crate::valid_token_id(g) && s.len() <= 128).ok_or_else(bad)?;
         let now = self.clock.now().unix_timestamp();
         let grant = self.store.grant(grant_id).await?.ok_or_else(bad)?;
         if grant.client_id != client.id || grant.revoked || grant.refresh_expires_at.is_none_or(|e| e < now) {
             return Err(bad());
         }
-        if let Some(requested) = p.get("scope") {
-            let granted: Vec<&str> = grant.scope.split(' ').collect();
-            if requested.split(' ').any(|s| !granted.contains(&s)) {
-                return Err(OAuthError::invalid_scope("a refresh cannot widen the scope"));
+        // RFC 6749 §6: the scope asked for may narrow the grant's (for the new access token
+        // only), never widen it; left out, it is the grant's.
+        let scope = match p.get("scope") {
+            Some(requested) => {
+                let granted: Vec<&str> = grant.scope.split(' ').collect();
+                if requested.split(' ').any(|s| !granted.contains(&s)) {
+                    return Err(OAuthError::invalid_scope("a refresh cannot widen the scope"));
+                }
+                requested.clone()
             }
-        }
+            None => grant.scope.clone(),
+        };
         let new_secret = random_token(32);
         let expires = now + self.config.refresh_token_lifetime.as_secs() as i64;
         if !self
@@ -222,8 +228,7 @@ impl Idp {
             self.store.revoke_grant(&grant.id, now).await?;
             return Err(OAuthError::invalid_grant("the refresh token was used before; the grant is revoked"));
         }
-        let (access, expires_in) =
-            self.access_token(client, &grant.sub, &grant.scope, Some(&grant.id), "refresh_token")?;
+        let (access, expires_in) = self.access_token(client, &grant.sub, &scope, Some(&grant.id), "refresh_token")?;
         let id_token = self.id_token(client, &grant, &grant.claims, &access, None)?;
         Ok(json!({
             "access_token": access,
@@ -232,7 +237,7 @@ impl Idp {
             "refresh_token": format!("{}.{new_secret}", grant.id),
             "refresh_expires_in": self.config.refresh_token_lifetime.as_secs(),
             "id_token": id_token,
-            "scope": grant.scope,
+            "scope": scope,
         }))
     }
 
@@ -273,15 +278,18 @@ impl Idp {
     /// Answers userinfo for an access token.
     pub async fn userinfo(&self, token: &str) -> Result<Value, OAuthError> {
         let claims = self.access_token_claims(token).await?;
-        if !claims.get("scope").and_then(Value::as_str).unwrap_or_default().split(' ').any(|s| s == "openid") {
+        let scope: Vec<&str> = claims.get("scope").and_then(Value::as_str).unwrap_or_default().split(' ').collect();
+        if !scope.contains(&"openid") {
             return Err(OAuthError::insufficient_scope("userinfo needs a token of scope openid"));
         }
         let sid = claims.get("sid").and_then(Value::as_str).unwrap_or_default();
         let grant =
             self.store.grant(sid).await?.ok_or_else(|| OAuthError::invalid_token("the access token was revoked"))?;
         let mut out = json!({"sub": grant.sub});
+        // Each claim is named after the scope that asks for it: a token narrowed at a refresh
+        // reads only its own scope's claims.
         if let Some(Value::Object(c)) = grant.claims.get("claims") {
-            for (k, v) in c {
+            for (k, v) in c.iter().filter(|(k, _)| scope.contains(&k.as_str())) {
                 out[k] = v.clone();
             }
         }
