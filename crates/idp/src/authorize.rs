@@ -89,7 +89,8 @@ pub(crate) fn parse_params(raw: &str) -> Result<HashMap<String, String>, String>
 }
 
 fn url_pairs(raw: &str) -> Vec<(String, String)> {
-    reqwest::Url::parse(&format!("http://x/?{raw}"))
+    // A raw `#` in a form body is data, not the start of a fragment.
+    reqwest::Url::parse(&format!("http://x/?{}", raw.replace('#', "%23")))
         .map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
         .unwrap_or_default()
 }

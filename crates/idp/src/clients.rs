@@ -147,16 +147,18 @@ pub fn valid_client_id(s: &str) -> bool {
 }
 
 fn valid_url(s: &str, what: &str) -> Result<(), IdpError> {
+    let authority = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
     let ok = (1..=255).contains(&s.len())
-        && (s.starts_with("https://") || s.starts_with("http://"))
-        && !s.contains('#')
+        && authority.is_some_and(|a| !a.starts_with('/'))
+        && !s.contains(['#', '\\'])
         && s.bytes().all(|b| (0x21..0x7f).contains(&b))
-        && reqwest::Url::parse(s).is_ok();
+        && reqwest::Url::parse(s).is_ok_and(|u| u.username().is_empty() && u.password().is_none() && u.host().is_some());
     if ok {
         Ok(())
     } else {
         Err(IdpError::Invalid(format!(
-            "{what} {s:?} is not an absolute http(s) URI of 1–255 printable ASCII characters without a fragment"
+            "{what} {s:?} is not an absolute http(s) URI of 1–255 printable ASCII characters without user \
+             information or a fragment"
         )))
     }
 }
@@ -355,7 +357,7 @@ impl Idp {
         if claims.get("nbf").is_some_and(|_| int("nbf").is_none_or(|n| n > now + 60)) {
             return Err(bad("client_assertion is not valid yet (nbf)".into()));
         }
-        if exp - issued > self.config.max_assertion_lifetime.as_secs() as i64 {
+        if exp.saturating_sub(issued) > self.config.max_assertion_lifetime.as_secs() as i64 {
             return Err(bad("client_assertion lives longer than the provider accepts (one day)".into()));
         }
         let jti = claims.get("jti").and_then(Value::as_str).ok_or_else(|| bad("client_assertion has no jti".into()))?;

@@ -25,7 +25,8 @@ pub struct FlowRecord {
     pub request: AuthRequest,
     /// SHA-256 (hex) of the secret in the cookie of the browser that made the request.
     pub browser_hash: String,
-    /// `pending`, `approved`, `denied`, `failed`, `done`.
+    /// `pending`, `approved`, `denied`, `failed`, `done`, `replayed` (its code was presented
+    /// twice).
     pub status: String,
     /// The platform's challenge (id, bytes) the card signs, once asked for.
     pub challenge: Option<(String, Vec<u8>)>,
@@ -350,6 +351,12 @@ impl SqlStore {
         }
         let used: Option<i64> = row.try_get("code_used_at")?;
         Ok(if used.is_some() { TakenCode::Replayed(flow.id) } else { TakenCode::Invalid })
+    }
+
+    /// Marks a flow whose code was presented again (`status = 'replayed'`).
+    pub async fn mark_code_replayed(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE flows SET status = 'replayed' WHERE id = $1").bind(id).execute(self.db.pool()).await?;
+        Ok(())
     }
 
     /// Clears what a flow proved (the 4 facts): after the code exchange.

@@ -142,7 +142,10 @@ impl Idp {
         let flow = match self.store.take_code(&sha256_hex(code.as_bytes()), now).await? {
             TakenCode::Fresh(f) => f,
             TakenCode::Replayed(flow_id) => {
-                // RFC 6749 §4.1.2: a code used twice revokes what it granted.
+                // RFC 6749 §4.1.2: a code used twice revokes what it granted. The flow is marked
+                // first: an exchange of the same code still under way sees the mark after it
+                // stored its grant and revokes that grant itself.
+                self.store.mark_code_replayed(&flow_id).await?;
                 self.store.revoke_flow_grants(&flow_id, now).await?;
                 return Err(OAuthError::invalid_grant("the code was used before; the tokens it gave are revoked"));
             }
@@ -180,6 +183,10 @@ impl Idp {
         let refresh_token = format!("{}.{refresh}", grant.id);
         self.store.add_grant(&grant, Some(&sha256_hex(refresh.as_bytes()))).await?;
         self.store.clear_flow_result(&flow.id).await?;
+        if self.store.flow(&flow.id).await?.is_some_and(|f| f.status == "replayed") {
+            self.store.revoke_grant(&grant.id, now).await?;
+            return Err(OAuthError::invalid_grant("the code was used twice at once; the tokens it gave are revoked"));
+        }
         let (access, expires_in) = self.access_token(client, &sub, &scope, Some(&grant.id), "authorization_code")?;
         let id_token = self.id_token(client, &grant, &grant.claims, &access, Some(&flow.request.nonce))?;
         Ok(json!({

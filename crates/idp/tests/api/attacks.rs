@@ -1542,3 +1542,277 @@ async fn client_mistakes_never_get_a_500(backend: Backend) {
     assert_eq!(tokens(&eco, &rp, &card, "openid").await["token_type"], "Bearer");
 }
 on_both!(no_500_for_client_mistakes, client_mistakes_never_get_a_500);
+
+// --- races: the storage decides who wins ----------------------------------------------------------
+
+/// POSTs `forms` to the token endpoint all at once: the answers.
+async fn token_race(eco: &Eco, forms: Vec<Vec<(String, String)>>) -> Vec<(u16, Value)> {
+    let mut set = tokio::task::JoinSet::new();
+    for form in forms {
+        let (http, url) = (eco.http.clone(), token_url(eco));
+        set.spawn(async move { send(http.post(url).form(&form)).await });
+    }
+    let mut out = Vec::new();
+    while let Some(r) = set.join_next().await {
+        out.push(r.unwrap());
+    }
+    out
+}
+
+fn owned(form: &[(&str, &str)]) -> Vec<(String, String)> {
+    form.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+async fn a_code_raced_from_many_connections_gives_no_live_tokens(backend: Backend) {
+    let Setup { eco, rp, card } = setup(backend).await;
+    let ready = code_for(&eco, &rp, &card, "openid name").await;
+    let forms = (0..6)
+        .map(|_| {
+            let a = fresh(&eco, &rp);
+            owned(&[
+                ("grant_type", "authorization_code"),
+                ("code", &ready.code),
+                ("redirect_uri", &rp.redirect_uri),
+                ("code_verifier", &ready.flow.verifier),
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", &a),
+            ])
+        })
+        .collect();
+    let answers = token_race(&eco, forms).await;
+    let winners: Vec<&Value> = answers.iter().filter(|(s, _)| *s == 200).map(|(_, b)| b).collect();
+    assert!(winners.len() <= 1, "{answers:?}");
+    for a in answers.iter().filter(|(s, _)| *s != 200) {
+        oauth_error(a, 400, "invalid_grant");
+    }
+    // The code was presented more than once: whatever it gave is revoked.
+    for w in winners {
+        assert_eq!(userinfo(&eco, w["access_token"].as_str().unwrap()).await.0, 401);
+        oauth_error(&refresh(&eco, &rp, w["refresh_token"].as_str().unwrap(), None).await, 400, "invalid_grant");
+    }
+}
+on_both!(code_race, a_code_raced_from_many_connections_gives_no_live_tokens);
+
+async fn a_refresh_token_raced_from_many_connections_ends_the_grant(backend: Backend) {
+    let Setup { eco, rp, card } = setup(backend).await;
+    let t = tokens(&eco, &rp, &card, "openid").await;
+    let rt = t["refresh_token"].as_str().unwrap();
+    let forms = (0..6)
+        .map(|_| {
+            let a = fresh(&eco, &rp);
+            owned(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt),
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", &a),
+            ])
+        })
+        .collect();
+    let answers = token_race(&eco, forms).await;
+    let winners: Vec<&Value> = answers.iter().filter(|(s, _)| *s == 200).map(|(_, b)| b).collect();
+    assert_eq!(winners.len(), 1, "exactly one rotation wins: {answers:?}");
+    for a in answers.iter().filter(|(s, _)| *s != 200) {
+        oauth_error(a, 400, "invalid_grant");
+    }
+    // The others were reuse: the grant is over, the winner's new token included.
+    oauth_error(&refresh(&eco, &rp, winners[0]["refresh_token"].as_str().unwrap(), None).await, 400, "invalid_grant");
+    assert_eq!(userinfo(&eco, winners[0]["access_token"].as_str().unwrap()).await.0, 401);
+}
+on_both!(refresh_race, a_refresh_token_raced_from_many_connections_ends_the_grant);
+
+async fn one_assertion_raced_from_many_connections_is_accepted_once(backend: Backend) {
+    let Setup { eco, rp, .. } = setup(backend).await;
+    let a = fresh(&eco, &rp);
+    let verifier = "v".repeat(43);
+    let form = owned(&[
+        ("grant_type", "authorization_code"),
+        ("code", "no-such-code"),
+        ("redirect_uri", &rp.redirect_uri),
+        ("code_verifier", &verifier),
+        ("client_assertion_type", JWT_BEARER),
+        ("client_assertion", &a),
+    ]);
+    let answers = token_race(&eco, vec![form; 8]).await;
+    let accepted_n = answers.iter().filter(|(_, b)| b["error"] == "invalid_grant").count();
+    let refused_n = answers.iter().filter(|(s, b)| *s == 401 && b["error"] == "invalid_client").count();
+    assert_eq!((accepted_n, refused_n), (1, 7), "{answers:?}");
+}
+on_both!(assertion_race, one_assertion_raced_from_many_connections_is_accepted_once);
+
+async fn a_request_approved_from_many_connections_is_approved_once(backend: Backend) {
+    let Setup { eco, rp, card } = setup(backend).await;
+    let flow = rp.start("openid");
+    let (_, location, _) = eco.authorize(&flow.params(&rp)).await;
+    let id = request_id(&location);
+    let body = approval_body(&eco, &id, &card).await;
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (http, url, body) = (eco.http.clone(), format!("{}/api/app/requests/{id}/approval", eco.i), body.clone());
+        set.spawn(async move { send(http.post(url).json(&body)).await });
+    }
+    let mut answers = Vec::new();
+    while let Some(r) = set.join_next().await {
+        answers.push(r.unwrap());
+    }
+    let approved = answers.iter().filter(|(s, b)| *s == 200 && b["status"] == "approved").count();
+    assert_eq!(approved, 1, "{answers:?}");
+    // The others are refused as clients' mistakes (409 answered already, or the platform's
+    // challenge used up), never a server error.
+    assert!(answers.iter().all(|(s, _)| *s == 200 || (400..500).contains(s)), "{answers:?}");
+}
+on_both!(approval_race, a_request_approved_from_many_connections_is_approved_once);
+
+// --- more of the authorization endpoint ------------------------------------------------------------
+
+async fn the_error_page_escapes_what_the_attacker_wrote(backend: Backend) {
+    let Setup { eco, rp, .. } = setup(backend).await;
+    let flow = rp.start("openid");
+    let mut url = Url::parse(&auth_url(&eco)).unwrap();
+    url.query_pairs_mut().extend_pairs(flow.params(&rp));
+    let evil = "%3Cscript%3Ealert(1)%3C%2Fscript%3E";
+    let r = authz_url(&eco, &format!("{url}&{evil}=1&{evil}=2")).await;
+    page(&r);
+    assert!(!r.2.contains("<script>"), "{}", r.2);
+    assert!(r.2.contains("&lt;script&gt;"), "{}", r.2);
+    // The page is not to be framed or cached.
+    let (_, headers, _) = eco.get_raw(&format!("{url}&{evil}=1&{evil}=2"), None).await;
+    assert_eq!(headers.get("cache-control").unwrap(), "no-store");
+}
+sqlite_test!(error_page_xss, the_error_page_escapes_what_the_attacker_wrote);
+
+async fn the_post_form_of_the_authorization_request_keeps_state_byte_for_byte(backend: Backend) {
+    let Setup { eco, rp, card } = setup(backend).await;
+    let flow = rp.start("openid");
+    let mut form = Url::parse("http://x/").unwrap();
+    form.query_pairs_mut().extend_pairs(with(&flow.params(&rp), "state", "PLACEHOLDER"));
+    // A raw '#' and ';' in the form body are data.
+    let body = form.query().unwrap().replace("PLACEHOLDER", "a#b;c d");
+    let resp = eco
+        .http
+        .post(auth_url(&eco))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let id = request_id(&location);
+    assert_eq!(eco.approve_login(&id, &card).await.0, 200);
+    let (status, pairs, _) = eco.continue_flow(&id, &cookie).await;
+    assert_eq!(status, 302);
+    assert_eq!(pairs["state"], "a#b;c d");
+    // Not a form: refused, no redirect.
+    let resp = eco.http.post(auth_url(&eco)).header("content-type", "application/json").body(body).send().await.unwrap();
+    assert_eq!(resp.status(), 415);
+    assert!(resp.headers().get("location").is_none());
+}
+sqlite_test!(post_authorization_state, the_post_form_of_the_authorization_request_keeps_state_byte_for_byte);
+
+async fn registration_refuses_redirect_uris_that_invite_confusion(backend: Backend) {
+    let eco = Eco::start(backend).await;
+    let rp = Rp::new("RP00000009", &eco.issuer());
+    for uri in [
+        "https://user@rp.example/cb",
+        "https://user:pass@rp.example/cb",
+        "https://rp.example/cb#frag",
+        "javascript:alert(1)",
+        "data:text/html,hi",
+        "ftp://rp.example/cb",
+        "//rp.example/cb",
+        "/cb",
+        "https://rp.example/c b",
+        "https:///cb",
+        "https://rp.example\\@evil.example/cb",
+    ] {
+        let body = json!({"client_id": "RP00000009", "name": "x", "redirect_uris": [uri], "jwks": {"keys": [rp.public_jwk.clone()]}});
+        let (status, out) =
+            send(eco.http.post(format!("{}/api/admin/clients", eco.i)).bearer_auth(&eco.admin_key).json(&body)).await;
+        assert_eq!(status, 400, "{uri}: {out}");
+    }
+    // A symmetric key, or a private key, is not a client's public key.
+    for jwk in [json!({"kty": "oct", "k": "c2VjcmV0"}), json!({"kty": "EC", "crv": "P-384", "x": "AA", "y": "AA"})] {
+        let body = json!({"client_id": "RP00000009", "name": "x", "redirect_uris": ["https://rp.example/cb"], "jwks": {"keys": [jwk]}});
+        let (status, out) =
+            send(eco.http.post(format!("{}/api/admin/clients", eco.i)).bearer_auth(&eco.admin_key).json(&body)).await;
+        assert_eq!(status, 400, "{out}");
+    }
+}
+sqlite_test!(registration_redirect_uris, registration_refuses_redirect_uris_that_invite_confusion);
+
+async fn assertion_times_at_the_edges_of_i64_are_refused_cleanly(backend: Backend) {
+    let Setup { eco, rp, .. } = setup(backend).await;
+    for (iat, exp) in [(json!(i64::MIN), json!(i64::MAX)), (json!(-1), json!(i64::MAX)), (json!(0), json!(u64::MAX)), (json!(1.5), json!(2.5e18))] {
+        let r = probe(&eco, &assertion_with(&eco, &rp, |c| {
+            c.insert("iat".into(), iat.clone());
+            c.insert("exp".into(), exp.clone());
+        }))
+        .await;
+        refused_client(&r);
+    }
+}
+sqlite_test!(assertion_time_overflow, assertion_times_at_the_edges_of_i64_are_refused_cleanly);
+
+async fn answers_carry_the_headers_clients_rely_on(backend: Backend) {
+    let Setup { eco, rp, card } = setup(backend).await;
+    // Token answers and token errors are not cached.
+    let ready = code_for(&eco, &rp, &card, "openid").await;
+    let a = fresh(&eco, &rp);
+    let resp = eco
+        .http
+        .post(token_url(&eco))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", ready.code.as_str()),
+            ("redirect_uri", rp.redirect_uri.as_str()),
+            ("code_verifier", ready.flow.verifier.as_str()),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", a.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let tokens: Value = resp.json().await.unwrap();
+    let resp = eco.http.post(token_url(&eco)).form(&[("grant_type", "client_credentials")]).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    // A refused bearer token says why, as RFC 6750 asks.
+    let resp = eco.http.get(userinfo_url(&eco)).bearer_auth("forged").send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    let challenge = resp.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(challenge.starts_with("Bearer ") && challenge.contains("error=\"invalid_token\""), "{challenge}");
+    let (status, cc) = client_credentials(&eco, &rp).await;
+    assert_eq!(status, 400, "this RP has no sign_result: {cc}");
+    let _ = tokens;
+    // Discovery advertises exactly what is enforced.
+    let (_, d) = send(eco.http.get(format!("{}/.well-known/openid-configuration", eco.issuer()))).await;
+    assert_eq!(d["issuer"], eco.issuer());
+    assert_eq!(d["response_types_supported"], json!(["code"]));
+    assert_eq!(d["response_modes_supported"], json!(["query"]));
+    assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(d["token_endpoint_auth_methods_supported"], json!(["private_key_jwt"]));
+    assert_eq!(d["token_endpoint"], json!(token_url(&eco)));
+}
+sqlite_test!(response_headers, answers_carry_the_headers_clients_rely_on);
+
+async fn a_request_continued_before_approval_gives_no_code(backend: Backend) {
+    let Setup { eco, rp, .. } = setup(backend).await;
+    let flow = rp.start("openid");
+    let (_, location, cookie) = eco.authorize(&flow.params(&rp)).await;
+    let id = request_id(&location);
+    let (status, headers, _) =
+        eco.get_raw(&format!("{}/app/requests/{id}/continue", eco.i), Some(&cookie.unwrap())).await;
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], format!("/app/requests/{id}"));
+    // The wallet's view shows what the RP asked, and no secret of the browser.
+    let view = eco.app_request(&id).await;
+    assert_eq!(view["status"], "pending");
+    assert!(!view.to_string().contains(&flow.state) && !view.to_string().contains(&flow.nonce), "{view}");
+    assert!(!view.to_string().contains(&flow.challenge), "{view}");
+}
+sqlite_test!(continue_before_approval, a_request_continued_before_approval_gives_no_code);
