@@ -152,7 +152,8 @@ fn valid_url(s: &str, what: &str) -> Result<(), IdpError> {
         && authority.is_some_and(|a| !a.starts_with('/'))
         && !s.contains(['#', '\\'])
         && s.bytes().all(|b| (0x21..0x7f).contains(&b))
-        && reqwest::Url::parse(s).is_ok_and(|u| u.username().is_empty() && u.password().is_none() && u.host().is_some());
+        && reqwest::Url::parse(s)
+            .is_ok_and(|u| u.username().is_empty() && u.password().is_none() && u.host().is_some());
     if ok {
         Ok(())
     } else {

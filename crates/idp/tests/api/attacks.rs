@@ -278,17 +278,19 @@ async fn post_approval(eco: &Eco, request_id: &str, body: &Value) -> (u16, Value
 }
 
 async fn disable(eco: &Eco, client_id: &str) {
-    let (status, body) = send(
-        eco.http.post(format!("{}/api/admin/clients/{client_id}/disable", eco.i)).bearer_auth(&eco.admin_key),
-    )
-    .await;
+    let (status, body) =
+        send(eco.http.post(format!("{}/api/admin/clients/{client_id}/disable", eco.i)).bearer_auth(&eco.admin_key))
+            .await;
     assert_eq!(status, 204, "{body}");
 }
 
 async fn start_sign_tx(eco: &Eco, access_token: &str) -> (u16, Value) {
     let digest = B64.encode(DigestAlgorithm::Sha256.digest(b"the RP's document"));
     send(
-        eco.http.post(format!("{}/api/sign-transactions", eco.i)).bearer_auth(access_token).json(&json!({"digest": digest})),
+        eco.http
+            .post(format!("{}/api/sign-transactions", eco.i))
+            .bearer_auth(access_token)
+            .json(&json!({"digest": digest})),
     )
     .await
 }
@@ -385,11 +387,11 @@ async fn pkce_verifier_of_a_wrong_charset_or_length_is_refused(backend: Backend)
     let Setup { eco, rp, card } = setup(backend).await;
     // The challenge matches these verifiers, but RFC 7636 §4.1 does not allow them.
     for verifier in [
-        format!("{} !", "a".repeat(41)),       // space and '!'
-        "a".repeat(42),                        // too short
-        "a".repeat(129),                       // too long
-        format!("{}é", "a".repeat(42)),        // not ASCII
-        format!("{}%41", "a".repeat(40)),      // percent sign
+        format!("{} !", "a".repeat(41)),  // space and '!'
+        "a".repeat(42),                   // too short
+        "a".repeat(129),                  // too long
+        format!("{}é", "a".repeat(42)),   // not ASCII
+        format!("{}%41", "a".repeat(40)), // percent sign
     ] {
         let mut flow = rp.start("openid");
         flow.challenge = s256(&verifier);
@@ -544,7 +546,9 @@ async fn missing_overlong_or_non_printable_state_and_nonce_are_refused(backend: 
     let params = flow.params(&rp);
     let long = "s".repeat(256);
     for name in ["state", "nonce"] {
-        for bad in [None, Some(""), Some(long.as_str()), Some("a\u{1}b"), Some("tab\there"), Some("new\nline"), Some("日本")] {
+        for bad in
+            [None, Some(""), Some(long.as_str()), Some("a\u{1}b"), Some("tab\there"), Some("new\nline"), Some("日本")]
+        {
             let p = match bad {
                 None => without(&params, name),
                 Some(v) => with(&params, name, v),
@@ -642,7 +646,12 @@ async fn sign_and_sign_transaction_id_go_together(backend: Backend) {
     // sign without the transaction, the transaction without sign.
     error_redirect(&eco, &authz(&eco, &params).await, &rp, "invalid_request");
     let login = rp.start("openid");
-    error_redirect(&eco, &authz(&eco, &with(&login.params(&rp), "sign_transaction_id", &tx)).await, &rp, "invalid_request");
+    error_redirect(
+        &eco,
+        &authz(&eco, &with(&login.params(&rp), "sign_transaction_id", &tx)).await,
+        &rp,
+        "invalid_request",
+    );
     // A transaction that does not exist, or garbage.
     let unknown = "3f0e7c8e-8f4e-4b7e-9d2e-6c1f2a3b4c5d";
     for bad in [unknown, "not-a-uuid", "\u{0}"] {
@@ -655,7 +664,12 @@ async fn sign_and_sign_transaction_id_go_together(backend: Backend) {
     // The owner can use it, once.
     assert_eq!(authz(&eco, &with(&params, "sign_transaction_id", &tx)).await.0, 303);
     let again = rp.start("openid sign");
-    error_redirect(&eco, &authz(&eco, &with(&again.params(&rp), "sign_transaction_id", &tx)).await, &rp, "invalid_request");
+    error_redirect(
+        &eco,
+        &authz(&eco, &with(&again.params(&rp), "sign_transaction_id", &tx)).await,
+        &rp,
+        "invalid_request",
+    );
 }
 sqlite_test!(sign_and_transaction_id, sign_and_sign_transaction_id_go_together);
 
@@ -664,8 +678,12 @@ async fn unsupported_response_types_modes_and_prompts_are_refused(backend: Backe
     let flow = rp.start("openid");
     let params = flow.params(&rp);
     for rt in ["token", "id_token", "code id_token", "code token", "none", "CODE"] {
-        let pairs =
-            error_redirect(&eco, &authz(&eco, &with(&params, "response_type", rt)).await, &rp, "unsupported_response_type");
+        let pairs = error_redirect(
+            &eco,
+            &authz(&eco, &with(&params, "response_type", rt)).await,
+            &rp,
+            "unsupported_response_type",
+        );
         assert_eq!(pairs["state"], flow.state);
     }
     error_redirect(&eco, &authz(&eco, &without(&params, "response_type")).await, &rp, "invalid_request");
@@ -678,7 +696,12 @@ async fn unsupported_response_types_modes_and_prompts_are_refused(backend: Backe
         error_redirect(&eco, &authz(&eco, &with(&params, "prompt", prompt)).await, &rp, "login_required");
     }
     error_redirect(&eco, &authz(&eco, &with(&params, "request", "e30.e30.")).await, &rp, "request_not_supported");
-    error_redirect(&eco, &authz(&eco, &with(&params, "request_uri", "https://evil.example/r")).await, &rp, "request_uri_not_supported");
+    error_redirect(
+        &eco,
+        &authz(&eco, &with(&params, "request_uri", "https://evil.example/r")).await,
+        &rp,
+        "request_uri_not_supported",
+    );
     error_redirect(&eco, &authz(&eco, &with(&params, "acr_values", "aal3 crl ocsp")).await, &rp, "invalid_request");
 }
 sqlite_test!(response_type_mode_prompt, unsupported_response_types_modes_and_prompts_are_refused);
@@ -694,25 +717,40 @@ async fn a_client_assertion_is_used_once(backend: Backend) {
     assert!(r.1["error_description"].as_str().unwrap().contains("jti"), "{}", r.1);
     // The same jti in a new assertion is refused too; another client may use that jti.
     let jti = claims_of(&a)["jti"].as_str().unwrap().to_owned();
-    refused_client(&probe(&eco, &assertion_with(&eco, &rp, |c| {
-        c.insert("jti".into(), json!(jti));
-        c.insert("exp".into(), json!(now(&eco) + 30));
-    }))
-    .await);
+    refused_client(
+        &probe(
+            &eco,
+            &assertion_with(&eco, &rp, |c| {
+                c.insert("jti".into(), json!(jti));
+                c.insert("exp".into(), json!(now(&eco) + 30));
+            }),
+        )
+        .await,
+    );
     let other = eco.rp("RP00000002", json!({})).await;
     let mut c = base_claims(&eco, &other.client_id);
     c["jti"] = json!(jti);
     accepted(&probe(&eco, &es256(&other, &c)).await);
     // jti is required, and bounded.
-    refused_client(&probe(&eco, &assertion_with(&eco, &rp, |c| {
-        c.remove("jti");
-    }))
-    .await);
+    refused_client(
+        &probe(
+            &eco,
+            &assertion_with(&eco, &rp, |c| {
+                c.remove("jti");
+            }),
+        )
+        .await,
+    );
     let long = "j".repeat(256);
-    refused_client(&probe(&eco, &assertion_with(&eco, &rp, |c| {
-        c.insert("jti".into(), json!(long));
-    }))
-    .await);
+    refused_client(
+        &probe(
+            &eco,
+            &assertion_with(&eco, &rp, |c| {
+                c.insert("jti".into(), json!(long));
+            }),
+        )
+        .await,
+    );
 }
 on_both!(assertion_replay, a_client_assertion_is_used_once);
 
@@ -721,71 +759,126 @@ async fn assertion_lifetimes(backend: Backend) {
     let t = now(&eco);
     // Expired, and expiring now.
     for exp in [t - 1, t] {
-        refused_client(&probe(&eco, &assertion_with(&eco, &rp, |c| {
-            c.insert("iat".into(), json!(t - 60));
-            c.insert("exp".into(), json!(exp));
-        }))
-        .await);
+        refused_client(
+            &probe(
+                &eco,
+                &assertion_with(&eco, &rp, |c| {
+                    c.insert("iat".into(), json!(t - 60));
+                    c.insert("exp".into(), json!(exp));
+                }),
+            )
+            .await,
+        );
     }
     // Living longer than a day: with iat, and without (then from now).
-    refused_client(&probe(&eco, &assertion_with(&eco, &rp, |c| {
-        c.insert("exp".into(), json!(t + 86_401));
-    }))
-    .await);
-    refused_client(&probe(&eco, &assertion_with(&eco, &rp, |c| {
-        c.remove("iat");
-        c.insert("exp".into(), json!(t + 86_401));
-    }))
-    .await);
+    refused_client(
+        &probe(
+            &eco,
+            &assertion_with(&eco, &rp, |c| {
+                c.insert("exp".into(), json!(t + 86_401));
+            }),
+        )
+        .await,
+    );
+    refused_client(
+        &probe(
+            &eco,
+            &assertion_with(&eco, &rp, |c| {
+                c.remove("iat");
+                c.insert("exp".into(), json!(t + 86_401));
+            }),
+        )
+        .await,
+    );
     // Exactly 5 seconds and exactly one day are accepted (what real RPs send).
     for life in [5, 86_400] {
-        accepted(&probe(&eco, &assertion_with(&eco, &rp, |c| {
-            c.insert("exp".into(), json!(t + life));
-        }))
-        .await);
+        accepted(
+            &probe(
+                &eco,
+                &assertion_with(&eco, &rp, |c| {
+                    c.insert("exp".into(), json!(t + life));
+                }),
+            )
+            .await,
+        );
     }
     // iat is optional.
-    accepted(&probe(&eco, &assertion_with(&eco, &rp, |c| {
-        c.remove("iat");
-    }))
-    .await);
+    accepted(
+        &probe(
+            &eco,
+            &assertion_with(&eco, &rp, |c| {
+                c.remove("iat");
+            }),
+        )
+        .await,
+    );
     // exp is not.
-    refused_client(&probe(&eco, &assertion_with(&eco, &rp, |c| {
-        c.remove("exp");
-    }))
-    .await);
+    refused_client(
+        &probe(
+            &eco,
+            &assertion_with(&eco, &rp, |c| {
+                c.remove("exp");
+            }),
+        )
+        .await,
+    );
     // A one-day assertion made an hour ago still counts from its iat.
-    accepted(&probe(&eco, &assertion_with(&eco, &rp, |c| {
-        c.insert("iat".into(), json!(t - 3600));
-        c.insert("exp".into(), json!(t - 3600 + 86_400));
-    }))
-    .await);
+    accepted(
+        &probe(
+            &eco,
+            &assertion_with(&eco, &rp, |c| {
+                c.insert("iat".into(), json!(t - 3600));
+                c.insert("exp".into(), json!(t - 3600 + 86_400));
+            }),
+        )
+        .await,
+    );
     // Non-numeric times.
-    refused_client(&probe(&eco, &assertion_with(&eco, &rp, |c| {
-        c.insert("exp".into(), json!((t + 60).to_string()));
-    }))
-    .await);
+    refused_client(
+        &probe(
+            &eco,
+            &assertion_with(&eco, &rp, |c| {
+                c.insert("exp".into(), json!((t + 60).to_string()));
+            }),
+        )
+        .await,
+    );
 }
 sqlite_test!(assertion_lifetime, assertion_lifetimes);
 
 async fn an_assertion_issued_in_the_future_is_refused(backend: Backend) {
     let Setup { eco, rp, .. } = setup(backend).await;
     let t = now(&eco);
-    refused_client(&probe(&eco, &assertion_with(&eco, &rp, |c| {
-        c.insert("iat".into(), json!(t + 3600));
-        c.insert("exp".into(), json!(t + 3660));
-    }))
-    .await);
-    refused_client(&probe(&eco, &assertion_with(&eco, &rp, |c| {
-        c.insert("nbf".into(), json!(t + 3600));
-    }))
-    .await);
+    refused_client(
+        &probe(
+            &eco,
+            &assertion_with(&eco, &rp, |c| {
+                c.insert("iat".into(), json!(t + 3600));
+                c.insert("exp".into(), json!(t + 3660));
+            }),
+        )
+        .await,
+    );
+    refused_client(
+        &probe(
+            &eco,
+            &assertion_with(&eco, &rp, |c| {
+                c.insert("nbf".into(), json!(t + 3600));
+            }),
+        )
+        .await,
+    );
     // A small skew is tolerated.
-    accepted(&probe(&eco, &assertion_with(&eco, &rp, |c| {
-        c.insert("iat".into(), json!(t + 30));
-        c.insert("exp".into(), json!(t + 90));
-    }))
-    .await);
+    accepted(
+        &probe(
+            &eco,
+            &assertion_with(&eco, &rp, |c| {
+                c.insert("iat".into(), json!(t + 30));
+                c.insert("exp".into(), json!(t + 90));
+            }),
+        )
+        .await,
+    );
 }
 sqlite_test!(assertion_iat_in_future, an_assertion_issued_in_the_future_is_refused);
 
@@ -804,21 +897,34 @@ async fn assertion_audience(backend: Backend) {
         json!(null),
         json!(1),
     ] {
-        let r = probe(&eco, &assertion_with(&eco, &rp, |c| {
-            c.insert("aud".into(), aud.clone());
-        }))
+        let r = probe(
+            &eco,
+            &assertion_with(&eco, &rp, |c| {
+                c.insert("aud".into(), aud.clone());
+            }),
+        )
         .await;
         refused_client(&r);
     }
-    refused_client(&probe(&eco, &assertion_with(&eco, &rp, |c| {
-        c.remove("aud");
-    }))
-    .await);
+    refused_client(
+        &probe(
+            &eco,
+            &assertion_with(&eco, &rp, |c| {
+                c.remove("aud");
+            }),
+        )
+        .await,
+    );
     // A one-element array is what some RPs send.
-    accepted(&probe(&eco, &assertion_with(&eco, &rp, |c| {
-        c.insert("aud".into(), json!([token.clone()]));
-    }))
-    .await);
+    accepted(
+        &probe(
+            &eco,
+            &assertion_with(&eco, &rp, |c| {
+                c.insert("aud".into(), json!([token.clone()]));
+            }),
+        )
+        .await,
+    );
 }
 sqlite_test!(assertion_wrong_aud, assertion_audience);
 
@@ -827,7 +933,8 @@ async fn unsigned_or_wrongly_signed_assertions_are_refused(backend: Backend) {
     let claims = base_claims(&eco, &rp.client_id);
     let body = B64URL.encode(claims.to_string());
     // alg none, with and without a signature part.
-    for header in [json!({"alg": "none", "typ": "JWT"}), json!({"alg": "None"}), json!({"alg": "NONE", "kid": rp.kid})] {
+    for header in [json!({"alg": "none", "typ": "JWT"}), json!({"alg": "None"}), json!({"alg": "NONE", "kid": rp.kid})]
+    {
         let h = B64URL.encode(header.to_string());
         refused_client(&probe(&eco, &format!("{h}.{body}.")).await);
         refused_client(&probe(&eco, &format!("{h}.{body}")).await);
@@ -885,14 +992,24 @@ sqlite_test!(assertion_foreign_keys, assertions_signed_with_a_key_the_client_doe
 async fn assertion_identity(backend: Backend) {
     let Setup { eco, rp, .. } = setup(backend).await;
     // iss ≠ sub, no sub, client_id ≠ iss.
-    refused_client(&probe(&eco, &assertion_with(&eco, &rp, |c| {
-        c.insert("sub".into(), json!("RP00000002"));
-    }))
-    .await);
-    refused_client(&probe(&eco, &assertion_with(&eco, &rp, |c| {
-        c.remove("sub");
-    }))
-    .await);
+    refused_client(
+        &probe(
+            &eco,
+            &assertion_with(&eco, &rp, |c| {
+                c.insert("sub".into(), json!("RP00000002"));
+            }),
+        )
+        .await,
+    );
+    refused_client(
+        &probe(
+            &eco,
+            &assertion_with(&eco, &rp, |c| {
+                c.remove("sub");
+            }),
+        )
+        .await,
+    );
     let a = fresh(&eco, &rp);
     let verifier = "v".repeat(43);
     let r = eco
@@ -917,11 +1034,7 @@ async fn assertion_identity(backend: Backend) {
     let a = fresh(&eco, &rp);
     for t in ["urn:ietf:params:oauth:client-assertion-type:saml2-bearer", ""] {
         let r = eco
-            .token(&[
-                ("grant_type", "client_credentials"),
-                ("client_assertion_type", t),
-                ("client_assertion", &a),
-            ])
+            .token(&[("grant_type", "client_credentials"), ("client_assertion_type", t), ("client_assertion", &a)])
             .await;
         refused_client(&r);
     }
@@ -1050,8 +1163,7 @@ async fn forged_tampered_and_expired_access_tokens_are_refused(backend: Backend)
     let t = tokens(&eco, &rp, &card, "openid name").await;
     let at = t["access_token"].as_str().unwrap().to_owned();
     let claims = claims_of(&at);
-    let header: Value =
-        serde_json::from_slice(&B64URL.decode(at.split('.').next().unwrap()).unwrap()).unwrap();
+    let header: Value = serde_json::from_slice(&B64URL.decode(at.split('.').next().unwrap()).unwrap()).unwrap();
     // Another provider's token: the same claims, signed with another key under our kid, or its own.
     let (rsa, rsa_jwk) = rsa_key();
     for kid in [header["kid"].as_str().unwrap(), rsa_jwk["kid"].as_str().unwrap()] {
@@ -1065,7 +1177,11 @@ async fn forged_tampered_and_expired_access_tokens_are_refused(backend: Backend)
     }
     // Tampered: another scope, another sub, the signature cut or swapped.
     let parts: Vec<&str> = at.split('.').collect();
-    for change in [json!({"scope": "openid name address birthdate gender"}), json!({"sub": "someone-else"}), json!({"exp": claims["exp"].as_i64().unwrap() + 3600})] {
+    for change in [
+        json!({"scope": "openid name address birthdate gender"}),
+        json!({"sub": "someone-else"}),
+        json!({"exp": claims["exp"].as_i64().unwrap() + 3600}),
+    ] {
         let mut c = claims.clone();
         for (k, v) in change.as_object().unwrap() {
             c[k] = v.clone();
@@ -1198,11 +1314,12 @@ async fn the_flow_cookie_of_another_flow_is_refused(backend: Backend) {
     assert_eq!(status, 200, "{answer}");
     // B's cookie as it is, and B's secret under A's name; no cookie.
     let b_secret = cookie_b.split_once('=').unwrap().1;
-    for cookie in [cookie_b.clone(), format!("hanko_flow_{id_a}={b_secret}"), format!("hanko_flow_{id_a}="), String::new()]
+    for cookie in
+        [cookie_b.clone(), format!("hanko_flow_{id_a}={b_secret}"), format!("hanko_flow_{id_a}="), String::new()]
     {
         let (status, pairs, body) = eco.continue_flow(&id_a, &cookie).await;
         assert_eq!(status, 403, "{cookie}: {body}");
-        assert!(pairs.get("code").is_none());
+        assert!(!pairs.contains_key("code"));
     }
     // A's own cookie works, once: the code is issued once.
     let (status, pairs, _) = eco.continue_flow(&id_a, &cookie_a).await;
@@ -1210,7 +1327,7 @@ async fn the_flow_cookie_of_another_flow_is_refused(backend: Backend) {
     assert!(pairs.contains_key("code"));
     let (status, pairs, _) = eco.continue_flow(&id_a, &cookie_a).await;
     assert_eq!(status, 409);
-    assert!(pairs.get("code").is_none());
+    assert!(!pairs.contains_key("code"));
     // An unknown request.
     let (status, _, _) = eco.continue_flow("nosuchrequest", &cookie_a).await;
     assert_eq!(status, 404);
@@ -1286,7 +1403,13 @@ async fn every_route_refuses_wrong_credentials(backend: Backend) {
             // (what, request, expected status)
             let mut cases: Vec<(String, reqwest::RequestBuilder, u16)> = Vec::new();
             match (method, path.as_str()) {
-                (_, "/api/realms/main/.well-known/openid-configuration" | "/api/realms/main/protocol/openid-connect/certs" | "/openapi.json" | "/healthz") => {
+                (
+                    _,
+                    "/api/realms/main/.well-known/openid-configuration"
+                    | "/api/realms/main/protocol/openid-connect/certs"
+                    | "/openapi.json"
+                    | "/healthz",
+                ) => {
                     cases.push(("public, no credentials needed".into(), h.request(m.clone(), url(path)), 200));
                 }
                 (_, "/api/realms/main/protocol/openid-connect/auth") => {
@@ -1296,7 +1419,9 @@ async fn every_route_refuses_wrong_credentials(backend: Backend) {
                     let req = if method == "get" {
                         h.get(u.as_str())
                     } else {
-                        h.post(url(path)).header("content-type", "application/x-www-form-urlencoded").body(u.query().unwrap().to_owned())
+                        h.post(url(path))
+                            .header("content-type", "application/x-www-form-urlencoded")
+                            .body(u.query().unwrap().to_owned())
                     };
                     cases.push(("RP1's client_id with RP2's redirect URI".into(), req, 400));
                 }
@@ -1338,13 +1463,25 @@ async fn every_route_refuses_wrong_credentials(backend: Backend) {
                 }
                 (_, "/api/realms/main/protocol/openid-connect/userinfo") => {
                     cases.push(("no token".into(), h.request(m.clone(), url(path)), 401));
-                    cases.push(("the admin key".into(), h.request(m.clone(), url(path)).bearer_auth(&eco.admin_key), 401));
-                    cases.push(("RP1's client_credentials token".into(), h.request(m.clone(), url(path)).bearer_auth(&cc1), 403));
+                    cases.push((
+                        "the admin key".into(),
+                        h.request(m.clone(), url(path)).bearer_auth(&eco.admin_key),
+                        401,
+                    ));
+                    cases.push((
+                        "RP1's client_credentials token".into(),
+                        h.request(m.clone(), url(path)).bearer_auth(&cc1),
+                        403,
+                    ));
                 }
                 ("post", "/api/sign-transactions") => {
                     let body = json!({"digest": B64.encode([0u8; 32])});
                     cases.push(("no token".into(), h.post(url(path)).json(&body), 401));
-                    cases.push(("the admin key".into(), h.post(url(path)).bearer_auth(&eco.admin_key).json(&body), 401));
+                    cases.push((
+                        "the admin key".into(),
+                        h.post(url(path)).bearer_auth(&eco.admin_key).json(&body),
+                        401,
+                    ));
                     cases.push(("RP1's code token".into(), h.post(url(path)).bearer_auth(&at1).json(&body), 403));
                     cases.push(("RP2's code token".into(), h.post(url(path)).bearer_auth(&at2).json(&body), 403));
                 }
@@ -1368,19 +1505,31 @@ async fn every_route_refuses_wrong_credentials(backend: Backend) {
                     let u = url(&p.replace("{id}", &rp1.client_id));
                     let body = json!({"name": "x", "redirect_uris": ["https://evil.example/cb"], "jwks": {"keys": [rp2.public_jwk.clone()]}});
                     cases.push(("no key".into(), h.request(m.clone(), &u).json(&body), 401));
-                    cases.push(("an RP's access token".into(), h.request(m.clone(), &u).bearer_auth(&at1).json(&body), 401));
+                    cases.push((
+                        "an RP's access token".into(),
+                        h.request(m.clone(), &u).bearer_auth(&at1).json(&body),
+                        401,
+                    ));
                     cases.push((
                         "the platform's admin key".into(),
                         h.request(m.clone(), &u).bearer_auth(&eco.platform_admin).json(&body),
                         401,
                     ));
-                    cases.push(("a Basic admin key".into(), h.request(m.clone(), &u).basic_auth("admin", Some(&eco.admin_key)).json(&body), 401));
+                    cases.push((
+                        "a Basic admin key".into(),
+                        h.request(m.clone(), &u).basic_auth("admin", Some(&eco.admin_key)).json(&body),
+                        401,
+                    ));
                 }
                 (_, p) if p.starts_with("/api/app/requests/{id}") => {
                     // The request id is the capability: an unknown one finds nothing.
                     let u = url(&p.replace("{id}", &unknown_flow));
                     let body = json!({"certificate": "AAAA", "signature": "AAAA"});
-                    cases.push(("an unknown request".into(), h.request(m.clone(), &u).bearer_auth(&at1).json(&body), 404));
+                    cases.push((
+                        "an unknown request".into(),
+                        h.request(m.clone(), &u).bearer_auth(&at1).json(&body),
+                        404,
+                    ));
                 }
                 (_, p) => {
                     // A route this table does not know yet: without credentials it must at least
@@ -1431,7 +1580,12 @@ async fn the_purge_removes_expired_rows_only(backend: Backend) {
             .unwrap();
         n
     };
-    let before: Vec<i64> = vec![count("flows").await, count("grants").await, count("used_assertions").await, count("sign_transactions").await];
+    let before: Vec<i64> = vec![
+        count("flows").await,
+        count("grants").await,
+        count("used_assertions").await,
+        count("sign_transactions").await,
+    ];
     assert!(before.iter().all(|n| *n > 0), "{before:?}");
     // Nothing is due yet.
     assert_eq!(store.purge(now(&eco)).await.unwrap(), 0);
@@ -1500,31 +1654,40 @@ async fn client_mistakes_never_get_a_500(backend: Backend) {
         let a = assertion_with(&eco, &rp, |c| {
             c.insert("jti".into(), json!(jti));
         });
-        requests.push((format!("jti {jti:?}"), h.post(token_url(&eco)).form(&[
-            ("grant_type", "client_credentials"),
-            ("client_assertion_type", JWT_BEARER),
-            ("client_assertion", &a),
-        ])));
+        requests.push((
+            format!("jti {jti:?}"),
+            h.post(token_url(&eco)).form(&[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", &a),
+            ]),
+        ));
     }
     for rt in ["\u{0}.x", "abc\u{0}.x\u{0}"] {
         let a = fresh(&eco, &rp);
-        requests.push((format!("refresh {rt:?}"), h.post(token_url(&eco)).form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", rt),
-            ("client_assertion_type", JWT_BEARER),
-            ("client_assertion", &a),
-        ])));
+        requests.push((
+            format!("refresh {rt:?}"),
+            h.post(token_url(&eco)).form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt),
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", &a),
+            ]),
+        ));
     }
     let a = fresh(&eco, &rp);
     let verifier = "v".repeat(43);
-    requests.push(("code NUL".into(), h.post(token_url(&eco)).form(&[
-        ("grant_type", "authorization_code"),
-        ("code", "\u{0}"),
-        ("redirect_uri", "\u{0}"),
-        ("code_verifier", verifier.as_str()),
-        ("client_assertion_type", JWT_BEARER),
-        ("client_assertion", &a),
-    ])));
+    requests.push((
+        "code NUL".into(),
+        h.post(token_url(&eco)).form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "\u{0}"),
+            ("redirect_uri", "\u{0}"),
+            ("code_verifier", verifier.as_str()),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", &a),
+        ]),
+    ));
     for (what, req) in requests {
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
@@ -1704,7 +1867,8 @@ async fn the_post_form_of_the_authorization_request_keeps_state_byte_for_byte(ba
     assert_eq!(status, 302);
     assert_eq!(pairs["state"], "a#b;c d");
     // Not a form: refused, no redirect.
-    let resp = eco.http.post(auth_url(&eco)).header("content-type", "application/json").body(body).send().await.unwrap();
+    let resp =
+        eco.http.post(auth_url(&eco)).header("content-type", "application/json").body(body).send().await.unwrap();
     assert_eq!(resp.status(), 415);
     assert!(resp.headers().get("location").is_none());
 }
@@ -1743,11 +1907,19 @@ sqlite_test!(registration_redirect_uris, registration_refuses_redirect_uris_that
 
 async fn assertion_times_at_the_edges_of_i64_are_refused_cleanly(backend: Backend) {
     let Setup { eco, rp, .. } = setup(backend).await;
-    for (iat, exp) in [(json!(i64::MIN), json!(i64::MAX)), (json!(-1), json!(i64::MAX)), (json!(0), json!(u64::MAX)), (json!(1.5), json!(2.5e18))] {
-        let r = probe(&eco, &assertion_with(&eco, &rp, |c| {
-            c.insert("iat".into(), iat.clone());
-            c.insert("exp".into(), exp.clone());
-        }))
+    for (iat, exp) in [
+        (json!(i64::MIN), json!(i64::MAX)),
+        (json!(-1), json!(i64::MAX)),
+        (json!(0), json!(u64::MAX)),
+        (json!(1.5), json!(2.5e18)),
+    ] {
+        let r = probe(
+            &eco,
+            &assertion_with(&eco, &rp, |c| {
+                c.insert("iat".into(), iat.clone());
+                c.insert("exp".into(), exp.clone());
+            }),
+        )
         .await;
         refused_client(&r);
     }

@@ -6,6 +6,6 @@
 #[macro_use]
 #[path = "../../../store/tests/support/backends.rs"]
 mod backends;
-mod common;
 mod attacks;
+mod common;
 mod login;
