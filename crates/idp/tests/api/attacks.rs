@@ -154,7 +154,10 @@ async fn code_with(eco: &Eco, rp: &Rp, card: &str, flow: Flow) -> Ready {
     assert_eq!(answer["status"], "approved", "{answer}");
     let (status, pairs, location) = eco.continue_flow(&request_id, &cookie.unwrap()).await;
     assert_eq!(status, 302, "{location}");
+    assert!(location.starts_with(&format!("{}?", rp.redirect_uri)), "{location}");
     assert_eq!(pairs["state"], flow.state);
+    assert_eq!(pairs["iss"], eco.issuer(), "RFC 9207");
+    assert!(!pairs["session_state"].is_empty());
     Ready { code: pairs["code"].clone(), flow }
 }
 
@@ -1309,6 +1312,18 @@ async fn the_flow_cookie_of_another_flow_is_refused(backend: Backend) {
     let (_, loc_b, cookie_b) = eco.authorize(&b.params(&rp)).await;
     let id_a = request_id(&loc_a);
     assert_ne!(id_a, request_id(&loc_b));
+    // The cookie is the browser's alone: not readable by scripts, not sent cross-site on POSTs,
+    // only to this request's paths, gone when the request is.
+    let (_, headers, _) = {
+        let mut url = Url::parse(&auth_url(&eco)).unwrap();
+        url.query_pairs_mut().extend_pairs(rp.start("openid").params(&rp));
+        eco.get_raw(url.as_str(), None).await
+    };
+    let set_cookie = headers["set-cookie"].to_str().unwrap().to_owned();
+    let id = request_id(headers["location"].to_str().unwrap());
+    for attribute in ["HttpOnly", "SameSite=Lax", &format!("Path=/app/requests/{id}"), "Max-Age=600"] {
+        assert!(set_cookie.split("; ").any(|a| a == attribute), "{attribute} in {set_cookie}");
+    }
     let (cookie_a, cookie_b) = (cookie_a.unwrap(), cookie_b.unwrap());
     let (status, answer) = eco.approve_login(&id_a, &card).await;
     assert_eq!(status, 200, "{answer}");
