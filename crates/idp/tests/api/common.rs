@@ -27,7 +27,6 @@ pub use crate::backends::{postgres_or_skip, Backend};
 pub const START: OffsetDateTime = datetime!(2026-04-01 00:00 UTC);
 /// The PIN and password of every test card.
 pub const PIN: &[u8] = b"1234";
-#[allow(dead_code)]
 pub const PASSWORD: &[u8] = b"HANKO2026";
 
 /// A fresh, empty directory.
@@ -218,7 +217,6 @@ impl Eco {
     }
 
     /// Records a life event at the counter.
-    #[allow(dead_code)]
     pub async fn event(&self, person: &str, body: Value) -> Value {
         let (status, out) = send(
             self.http
