@@ -336,6 +336,14 @@ impl Idp {
         }
         let now = self.clock.now().unix_timestamp();
         let req = &flow.request;
+        // The client may have been disabled, or the redirect URI withdrawn (a lost domain), since
+        // the request was made: nothing goes to a URI that is no longer registered.
+        let client = self.store.client(&flow.client_id).await?;
+        if !client.is_some_and(|c| !c.disabled && c.config.redirect_uris.contains(&req.redirect_uri)) {
+            return Err(IdpError::Forbidden(
+                "the service no longer accepts this request's redirect URI; start again from the service".into(),
+            ));
+        }
         let clear = clear_cookie(id, self.secure_cookies());
         let mut response = match flow.status.as_str() {
             "pending" if flow.expires_at < now => {

@@ -2003,3 +2003,35 @@ async fn a_request_continued_before_approval_gives_no_code(backend: Backend) {
     assert!(!view.to_string().contains(&flow.challenge), "{view}");
 }
 sqlite_test!(continue_before_approval, a_request_continued_before_approval_gives_no_code);
+
+async fn a_redirect_uri_withdrawn_during_the_flow_gets_nothing(backend: Backend) {
+    let Setup { eco, rp, card } = setup(backend).await;
+    let flow = rp.start("openid");
+    let (_, location, cookie) = eco.authorize(&flow.params(&rp)).await;
+    let id = request_id(&location);
+    assert_eq!(eco.approve_login(&id, &card).await.0, 200);
+    // The RP lost its domain: the admin registers another redirect URI.
+    let body = json!({"name": "テストRP", "redirect_uris": ["https://new.rp.example/callback"],
+                      "jwks": {"keys": [rp.public_jwk.clone()]}});
+    let (status, out) = send(
+        eco.http.put(format!("{}/api/admin/clients/{}", eco.i, rp.client_id)).bearer_auth(&eco.admin_key).json(&body),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    let (status, headers, page) =
+        eco.get_raw(&format!("{}/app/requests/{id}/continue", eco.i), cookie.as_deref()).await;
+    assert_eq!(status, 403, "{page}");
+    assert!(headers.get("location").is_none(), "the code went to a withdrawn URI: {headers:?}");
+    // A client disabled during the flow gets nothing either.
+    let other = eco.rp("RP00000002", json!({})).await;
+    let flow = other.start("openid");
+    let (_, location, cookie) = eco.authorize(&flow.params(&other)).await;
+    let id = request_id(&location);
+    assert_eq!(eco.approve_login(&id, &card).await.0, 200);
+    disable(&eco, &other.client_id).await;
+    let (status, headers, page) =
+        eco.get_raw(&format!("{}/app/requests/{id}/continue", eco.i), cookie.as_deref()).await;
+    assert_eq!(status, 403, "{page}");
+    assert!(headers.get("location").is_none());
+}
+sqlite_test!(redirect_uri_withdrawn_mid_flow, a_redirect_uri_withdrawn_during_the_flow_gets_nothing);
