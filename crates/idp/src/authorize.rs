@@ -243,7 +243,18 @@ pub(crate) fn error_page(status: StatusCode, message: &str) -> Response {
          <body><main><h1>リクエストを処理できません / The request cannot be served</h1><p id=\"error\">{}</p></main></body></html>",
         html_escape(message)
     );
-    (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
+    // Not cached, not framed (no clickjacking), no scripts, no Referer.
+    (
+        status,
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        Html(body),
+    )
+        .into_response()
 }
 
 /// Escapes text for HTML.

@@ -1855,6 +1855,9 @@ async fn the_error_page_escapes_what_the_attacker_wrote(backend: Backend) {
     // The page is not to be framed or cached.
     let (_, headers, _) = eco.get_raw(&format!("{url}&{evil}=1&{evil}=2"), None).await;
     assert_eq!(headers.get("cache-control").unwrap(), "no-store");
+    assert_eq!(headers.get("x-frame-options").unwrap(), "DENY");
+    let csp = headers.get("content-security-policy").unwrap().to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"), "{csp}");
 }
 sqlite_test!(error_page_xss, the_error_page_escapes_what_the_attacker_wrote);
 
