@@ -151,6 +151,9 @@ impl Idp {
             }
             TakenCode::Invalid => return Err(OAuthError::invalid_grant("the code is unknown, expired or used")),
         };
+        // The code is spent whatever follows: what the card proved (the 4 facts) leaves the
+        // flow now, also when the exchange fails below.
+        self.store.clear_flow_result(&flow.id).await?;
         if flow.client_id != client.id {
             return Err(OAuthError::invalid_grant("the code was issued to another client"));
         }
@@ -182,7 +185,6 @@ impl Idp {
         };
         let refresh_token = format!("{}.{refresh}", grant.id);
         self.store.add_grant(&grant, Some(&sha256_hex(refresh.as_bytes()))).await?;
-        self.store.clear_flow_result(&flow.id).await?;
         if self.store.flow(&flow.id).await?.is_some_and(|f| f.status == "replayed") {
             self.store.revoke_grant(&grant.id, now).await?;
             return Err(OAuthError::invalid_grant("the code was used twice at once; the tokens it gave are revoked"));

@@ -139,6 +139,7 @@ async fn setup(backend: Backend) -> Setup {
 struct Ready {
     flow: Flow,
     code: String,
+    request_id: String,
 }
 
 async fn code_for(eco: &Eco, rp: &Rp, card: &str, scope: &str) -> Ready {
@@ -158,7 +159,7 @@ async fn code_with(eco: &Eco, rp: &Rp, card: &str, flow: Flow) -> Ready {
     assert_eq!(pairs["state"], flow.state);
     assert_eq!(pairs["iss"], eco.issuer(), "RFC 9207");
     assert!(!pairs["session_state"].is_empty());
-    Ready { code: pairs["code"].clone(), flow }
+    Ready { code: pairs["code"].clone(), flow, request_id }
 }
 
 async fn exchange_as(eco: &Eco, rp: &Rp, code: &str, verifier: &str, redirect_uri: &str) -> (u16, Value) {
@@ -377,10 +378,14 @@ sqlite_test!(pkce_verifier_missing, pkce_verifier_missing_is_invalid_request_and
 
 async fn pkce_mismatched_verifier_is_refused_and_burns_the_code(backend: Backend) {
     let Setup { eco, rp, card } = setup(backend).await;
-    let ready = code_for(&eco, &rp, &card, "openid").await;
+    let ready = code_for(&eco, &rp, &card, "openid name").await;
+    assert!(eco.idp.store().flow(&ready.request_id).await.unwrap().unwrap().result.is_some());
     let other = rp.start("openid").verifier;
     let r = exchange_as(&eco, &rp, &ready.code, &other, &rp.redirect_uri).await;
     oauth_error(&r, 400, "invalid_grant");
+    // What the card proved (the name) is not kept for a code that can no longer be exchanged.
+    let flow = eco.idp.store().flow(&ready.request_id).await.unwrap().unwrap();
+    assert!(flow.result.is_none(), "{:?}", flow.result);
     // Whoever tried a wrong verifier has the code: it is spent.
     oauth_error(&exchange(&eco, &rp, &ready).await, 400, "invalid_grant");
 }
