@@ -1592,6 +1592,11 @@ async fn the_purge_removes_expired_rows_only(backend: Backend) {
     let (_, cc) = client_credentials(&eco, &rp).await;
     let (_, tx) = start_sign_tx(&eco, cc["access_token"].as_str().unwrap()).await;
     let tx = tx["sign_transaction_id"].as_str().unwrap().to_owned();
+    // The longest-lived used assertion: a day.
+    let day = assertion_with(&eco, &rp, |c| {
+        c.insert("exp".into(), json!(now(&eco) + 86_400));
+    });
+    accepted(&probe(&eco, &day).await);
     let store = eco.idp.store();
     let count = |table: &'static str| async move {
         let n: i64 = hanko_store::sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
@@ -1611,7 +1616,7 @@ async fn the_purge_removes_expired_rows_only(backend: Backend) {
     assert_eq!(store.purge(now(&eco)).await.unwrap(), 0);
     assert!(store.flow(&pending).await.unwrap().is_some());
     // A day later everything is.
-    eco.clock.advance(Duration::days(1));
+    eco.clock.advance(Duration::days(1) + Duration::seconds(1));
     let n = store.purge(now(&eco)).await.unwrap();
     assert_eq!(n as i64, before.iter().sum::<i64>());
     for table in ["flows", "grants", "used_assertions", "sign_transactions"] {
@@ -1625,7 +1630,10 @@ async fn the_purge_removes_expired_rows_only(backend: Backend) {
     let (status, _) = userinfo(&eco, t["access_token"].as_str().unwrap()).await;
     assert_eq!(status, 401);
     oauth_error(&refresh(&eco, &rp, t["refresh_token"].as_str().unwrap(), None).await, 400, "invalid_grant");
-    // The service still works afterwards.
+    // A purged jti cannot be replayed: its assertion has expired.
+    refused_client(&probe(&eco, &day).await);
+    // The service still works afterwards (with the day's CRLs).
+    eco.publish_and_refresh().await;
     assert_eq!(tokens(&eco, &rp, &card, "openid").await["token_type"], "Bearer");
 }
 on_both!(purge, the_purge_removes_expired_rows_only);
