@@ -8,4 +8,6 @@
 mod backends;
 mod attacks;
 mod common;
+mod devices;
 mod login;
+mod sign;
