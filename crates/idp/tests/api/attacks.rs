@@ -1395,9 +1395,10 @@ async fn every_route_refuses_wrong_credentials(backend: Backend) {
     let code1 = code_for(&eco, &rp1, &card, "openid").await;
     let (_, cc1) = client_credentials(&eco, &rp1).await;
     let cc1 = cc1["access_token"].as_str().unwrap().to_owned();
-    let (status, tx) = start_sign_tx(&eco, &cc1).await;
-    assert_eq!(status, 201, "{tx}");
-    let tx = tx["sign_transaction_id"].as_str().unwrap().to_owned();
+    // A signed transaction of RP1 and the token of the authorization that signed it.
+    let digest = B64.encode(DigestAlgorithm::Sha256.digest(b"RP1's document"));
+    let (tx, signed) = crate::sign::sign(&eco, &rp1, &card, &digest, "openid sign").await;
+    let ts = signed["access_token"].as_str().unwrap().to_owned();
     let f1 = rp1.start("openid");
     let (_, loc1, cookie1) = eco.authorize(&f1.params(&rp1)).await;
     let f2 = rp1.start("openid");
@@ -1508,9 +1509,13 @@ async fn every_route_refuses_wrong_credentials(backend: Backend) {
                 ("get", "/api/sign-transactions/{id}/result") => {
                     let u = url(&path.replace("{id}", &tx));
                     cases.push(("no token".into(), h.get(&u), 401));
-                    cases.push(("RP2's code token".into(), h.get(&u).bearer_auth(&at2), 403));
+                    cases.push(("the admin key".into(), h.get(&u).bearer_auth(&eco.admin_key), 401));
+                    // Another client's transaction is unknown to it.
+                    cases.push(("RP2's code token".into(), h.get(&u).bearer_auth(&at2), 404));
                     cases.push(("RP1's code token of another grant".into(), h.get(&u).bearer_auth(&at1), 403));
                     cases.push(("RP1's client_credentials token".into(), h.get(&u).bearer_auth(&cc1), 403));
+                    // The refusals are not vacuous: the right token reads it.
+                    cases.push(("the token of the signing authorization".into(), h.get(&u).bearer_auth(&ts), 200));
                 }
                 ("get", "/app/requests/{id}/continue") => {
                     let u = url(&path.replace("{id}", &id1));
