@@ -522,15 +522,16 @@ impl SqlStore {
 
     // --- housekeeping ------------------------------------------------------------------------
 
-    /// Deletes what expired before `now` (flows, used assertions, sign transactions, grants whose
-    /// refresh token expired); the rows deleted.
+    /// Deletes what expired before `now` (grants whose refresh token expired, flows, used
+    /// assertions, sign transactions); the rows deleted. A flow stays as long as a grant made
+    /// from it: its code presented again, however late, still revokes that grant.
     pub async fn purge(&self, now: i64) -> Result<u64, StoreError> {
         let mut n = 0;
         for q in [
-            "DELETE FROM flows WHERE expires_at < $1",
+            "DELETE FROM grants WHERE refresh_expires_at IS NOT NULL AND refresh_expires_at < $1",
+            "DELETE FROM flows WHERE expires_at < $1 AND NOT EXISTS (SELECT 1 FROM grants WHERE grants.flow_id = flows.id)",
             "DELETE FROM used_assertions WHERE expires_at < $1",
             "DELETE FROM sign_transactions WHERE expires_at < $1",
-            "DELETE FROM grants WHERE refresh_expires_at IS NOT NULL AND refresh_expires_at < $1",
         ] {
             n += sqlx::query(q).bind(now).execute(self.db.pool()).await?.rows_affected();
         }

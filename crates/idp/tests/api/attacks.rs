@@ -2056,3 +2056,31 @@ async fn a_redirect_uri_withdrawn_during_the_flow_gets_nothing(backend: Backend)
     assert!(headers.get("location").is_none());
 }
 sqlite_test!(redirect_uri_withdrawn_mid_flow, a_redirect_uri_withdrawn_during_the_flow_gets_nothing);
+
+async fn a_code_replayed_late_still_revokes_a_grant_kept_alive_by_refreshes(backend: Backend) {
+    let Setup { eco, rp, card } = setup(backend).await;
+    let ready = code_for(&eco, &rp, &card, "openid name").await;
+    let (status, t) = exchange(&eco, &rp, &ready).await;
+    assert_eq!(status, 200, "{t}");
+    // The RP refreshes every 20 minutes: the grant outlives the code's flow's own expiry.
+    let mut rt = t["refresh_token"].as_str().unwrap().to_owned();
+    let mut at = String::new();
+    for _ in 0..3 {
+        eco.clock.advance(Duration::minutes(20));
+        let (status, r) = refresh(&eco, &rp, &rt, None).await;
+        assert_eq!(status, 200, "{r}");
+        rt = r["refresh_token"].as_str().unwrap().to_owned();
+        at = r["access_token"].as_str().unwrap().to_owned();
+        eco.idp.store().purge(now(&eco)).await.unwrap();
+    }
+    assert_eq!(userinfo(&eco, &at).await.0, 200);
+    // An hour after the login, the stolen code is tried: refused, and the grant ends.
+    oauth_error(&exchange(&eco, &rp, &ready).await, 400, "invalid_grant");
+    assert_eq!(userinfo(&eco, &at).await.0, 401);
+    oauth_error(&refresh(&eco, &rp, &rt, None).await, 400, "invalid_grant");
+    // Once the grant is gone, so is the flow.
+    eco.clock.advance(Duration::hours(1));
+    eco.idp.store().purge(now(&eco)).await.unwrap();
+    assert!(eco.idp.store().flow(&ready.request_id).await.unwrap().is_none());
+}
+on_both!(late_code_replay, a_code_replayed_late_still_revokes_a_grant_kept_alive_by_refreshes);
