@@ -372,6 +372,21 @@ async fn pkce_verifier_missing_is_invalid_request_and_spares_the_code(backend: B
         .await;
     oauth_error(&r, 400, "invalid_request");
     assert!(r.1["error_description"].as_str().unwrap().contains("code_verifier"), "{}", r.1);
+    // Whoever cannot authenticate as the client cannot spend its code either (with everything
+    // else right).
+    let thief = eco.rp("RP00000002", json!({})).await;
+    let forged = es256(&thief, &base_claims(&eco, &rp.client_id));
+    let r = eco
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &ready.code),
+            ("redirect_uri", &rp.redirect_uri),
+            ("code_verifier", &ready.flow.verifier),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", &forged),
+        ])
+        .await;
+    refused_client(&r);
     assert_eq!(exchange(&eco, &rp, &ready).await.0, 200);
 }
 sqlite_test!(pkce_verifier_missing, pkce_verifier_missing_is_invalid_request_and_spares_the_code);
