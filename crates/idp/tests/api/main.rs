@@ -9,5 +9,6 @@ mod backends;
 mod attacks;
 mod common;
 mod devices;
+mod interop;
 mod login;
 mod sign;
