@@ -87,7 +87,7 @@ impl Idp {
         valid_name(&name)?;
         config.validate()?;
         if !valid_client_id(id) {
-            return Err(IdpError::not_found("client", id));
+            return Err(IdpError::NotFound("client".into()));
         }
         let mut client = self.store.client(id).await?.ok_or_else(|| IdpError::not_found("client", id))?;
         client.name = name;
@@ -117,7 +117,7 @@ async fn get_client(
     Path(id): Path<String>,
 ) -> Result<Json<Client>, IdpError> {
     if !valid_client_id(&id) {
-        return Err(IdpError::not_found("client", &id));
+        return Err(IdpError::NotFound("client".into()));
     }
     Ok(Json(idp.store.client(&id).await?.ok_or_else(|| IdpError::not_found("client", &id))?))
 }

@@ -33,19 +33,19 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .with_state(idp)
 }
 
-/// axum's own refusals become problem+json; the RFC 6749 / 6750 errors of the OAuth endpoints
-/// (`application/json`, `{"error", "error_description"}`) pass unchanged.
+/// axum's own refusals become problem+json; the provider's own answers pass unchanged: RFC 6749
+/// errors (`application/json`, which OAuth clients parse) and the error page shown to the user
+/// (`text/html`).
 async fn problem_for_rejections(response: Response) -> Response {
-    let oauth = response
+    let own = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if oauth {
-        response
-    } else {
-        hanko_store::http::problem_for_rejections(response).await
+        .is_some_and(|t| t.starts_with("application/json") || t.starts_with("text/html"));
+    if own {
+        return response;
     }
+    hanko_store::http::problem_for_rejections(response).await
 }
 
 /// Headers every answer carries unless it set its own: the request id is in the wallet's URLs

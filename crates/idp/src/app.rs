@@ -130,7 +130,7 @@ impl Idp {
     /// A pending, unexpired flow and its client.
     async fn live_flow(&self, id: &str) -> Result<(FlowRecord, Client), IdpError> {
         if !crate::valid_token_id(id) {
-            return Err(IdpError::not_found("request", id));
+            return Err(IdpError::NotFound("request".into()));
         }
         let flow = self.store.flow(id).await?.ok_or_else(|| IdpError::not_found("request", id))?;
         let client = self.store.client(&flow.client_id).await?.ok_or_else(|| IdpError::not_found("request", id))?;

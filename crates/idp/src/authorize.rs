@@ -89,7 +89,8 @@ pub(crate) fn parse_params(raw: &str) -> Result<HashMap<String, String>, String>
 }
 
 fn url_pairs(raw: &str) -> Vec<(String, String)> {
-    reqwest::Url::parse(&format!("http://x/?{raw}"))
+    // A raw `#` in a form body is data, not the start of a fragment.
+    reqwest::Url::parse(&format!("http://x/?{}", raw.replace('#', "%23")))
         .map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
         .unwrap_or_default()
 }
@@ -215,7 +216,7 @@ async fn validate(idp: &Idp, p: &HashMap<String, String>) -> Result<(Client, Aut
         _ => {}
     }
     if let Some(id) = &sign_transaction_id {
-        let tx = idp.store.sign_tx(id).await.ok().flatten();
+        let tx = if crate::sign::is_uuid(id) { idp.store.sign_tx(id).await.ok().flatten() } else { None };
         let now = idp.clock.now().unix_timestamp();
         let usable = tx.is_some_and(|t| t.client_id == client.id && t.status == "started" && t.expires_at >= now);
         if !usable {
@@ -262,7 +263,18 @@ pub(crate) fn error_page(status: StatusCode, message: &str) -> Response {
          <body><main><h1>リクエストを処理できません / The request cannot be served</h1><p id=\"error\">{}</p></main></body></html>",
         html_escape(message)
     );
-    (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
+    // Not cached, not framed (no clickjacking), no scripts, no Referer.
+    (
+        status,
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        Html(body),
+    )
+        .into_response()
 }
 
 /// Escapes text for HTML.
@@ -346,7 +358,7 @@ impl Idp {
     /// Ends a flow in the browser that started it: the code (or the error) to the client.
     async fn continue_flow(&self, id: &str, headers: &HeaderMap) -> Result<Response, IdpError> {
         if !crate::valid_token_id(id) {
-            return Err(IdpError::not_found("request", id));
+            return Err(IdpError::NotFound("request".into()));
         }
         let flow = self.store.flow(id).await?.ok_or_else(|| IdpError::not_found("request", id))?;
         let secret = cookie(headers, &cookie_name(id)).unwrap_or_default();
@@ -355,6 +367,14 @@ impl Idp {
         }
         let now = self.clock.now().unix_timestamp();
         let req = &flow.request;
+        // The client may have been disabled, or the redirect URI withdrawn (a lost domain), since
+        // the request was made: nothing goes to a URI that is no longer registered.
+        let client = self.store.client(&flow.client_id).await?;
+        if !client.is_some_and(|c| !c.disabled && c.config.redirect_uris.contains(&req.redirect_uri)) {
+            return Err(IdpError::Forbidden(
+                "the service no longer accepts this request's redirect URI; start again from the service".into(),
+            ));
+        }
         let clear = clear_cookie(id, self.secure_cookies());
         let mut response = match flow.status.as_str() {
             "pending" if flow.expires_at < now => {

@@ -147,16 +147,19 @@ pub fn valid_client_id(s: &str) -> bool {
 }
 
 fn valid_url(s: &str, what: &str) -> Result<(), IdpError> {
+    let authority = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
     let ok = (1..=255).contains(&s.len())
-        && (s.starts_with("https://") || s.starts_with("http://"))
-        && !s.contains('#')
+        && authority.is_some_and(|a| !a.starts_with('/'))
+        && !s.contains(['#', '\\'])
         && s.bytes().all(|b| (0x21..0x7f).contains(&b))
-        && reqwest::Url::parse(s).is_ok();
+        && reqwest::Url::parse(s)
+            .is_ok_and(|u| u.username().is_empty() && u.password().is_none() && u.host().is_some());
     if ok {
         Ok(())
     } else {
         Err(IdpError::Invalid(format!(
-            "{what} {s:?} is not an absolute http(s) URI of 1–255 printable ASCII characters without a fragment"
+            "{what} {s:?} is not an absolute http(s) URI of 1–255 printable ASCII characters without user \
+             information or a fragment"
         )))
     }
 }
@@ -401,8 +404,8 @@ impl Idp {
             return Err(bad("client_assertion lives longer than the provider accepts (one day)".into()));
         }
         let jti = claims.get("jti").and_then(Value::as_str).ok_or_else(|| bad("client_assertion has no jti".into()))?;
-        if jti.is_empty() || jti.len() > 255 {
-            return Err(bad("client_assertion's jti must be 1–255 characters".into()));
+        if jti.is_empty() || jti.len() > 255 || jti.chars().any(char::is_control) {
+            return Err(bad("client_assertion's jti must be 1–255 bytes without control characters".into()));
         }
         if !self.store.use_assertion(&client.id, jti, exp).await? {
             return Err(bad("client_assertion was used before (jti)".into()));

@@ -25,7 +25,8 @@ pub struct FlowRecord {
     pub request: AuthRequest,
     /// SHA-256 (hex) of the secret in the cookie of the browser that made the request.
     pub browser_hash: String,
-    /// `pending`, `approved`, `denied`, `failed`, `done`.
+    /// `pending`, `approved`, `denied`, `failed`, `done`, `replayed` (its code was presented
+    /// twice).
     pub status: String,
     /// The platform's challenge (id, bytes) the card signs, once asked for.
     pub challenge: Option<(String, Vec<u8>)>,
@@ -214,13 +215,21 @@ impl SqlStore {
         Ok(sqlx::query_scalar("SELECT id FROM clients ORDER BY id").fetch_all(self.db.pool()).await?)
     }
 
-    /// Disables a client; `false` when there is no such active client.
+    /// Disables a client and revokes its grants (their access and refresh tokens stop working);
+    /// `false` when there is no such active client.
     pub async fn disable_client(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let mut tx = self.db.pool().begin().await?;
         let done = sqlx::query("UPDATE clients SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL")
             .bind(id)
             .bind(now)
-            .execute(self.db.pool())
+            .execute(&mut *tx)
             .await?;
+        sqlx::query("UPDATE grants SET revoked_at = $2 WHERE client_id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -352,6 +361,12 @@ impl SqlStore {
         }
         let used: Option<i64> = row.try_get("code_used_at")?;
         Ok(if used.is_some() { TakenCode::Replayed(flow.id) } else { TakenCode::Invalid })
+    }
+
+    /// Marks a flow whose code was presented again (`status = 'replayed'`).
+    pub async fn mark_code_replayed(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE flows SET status = 'replayed' WHERE id = $1").bind(id).execute(self.db.pool()).await?;
+        Ok(())
     }
 
     /// Clears what a flow proved (the 4 facts): after the code exchange.
@@ -507,15 +522,16 @@ impl SqlStore {
 
     // --- housekeeping ------------------------------------------------------------------------
 
-    /// Deletes what expired before `now` (flows, used assertions, sign transactions, grants whose
-    /// refresh token expired); the rows deleted.
+    /// Deletes what expired before `now` (grants whose refresh token expired, flows, used
+    /// assertions, sign transactions); the rows deleted. A flow stays as long as a grant made
+    /// from it: its code presented again, however late, still revokes that grant.
     pub async fn purge(&self, now: i64) -> Result<u64, StoreError> {
         let mut n = 0;
         for q in [
-            "DELETE FROM flows WHERE expires_at < $1",
+            "DELETE FROM grants WHERE refresh_expires_at IS NOT NULL AND refresh_expires_at < $1",
+            "DELETE FROM flows WHERE expires_at < $1 AND NOT EXISTS (SELECT 1 FROM grants WHERE grants.flow_id = flows.id)",
             "DELETE FROM used_assertions WHERE expires_at < $1",
             "DELETE FROM sign_transactions WHERE expires_at < $1",
-            "DELETE FROM grants WHERE refresh_expires_at IS NOT NULL AND refresh_expires_at < $1",
         ] {
             n += sqlx::query(q).bind(now).execute(self.db.pool()).await?.rows_affected();
         }

@@ -142,13 +142,19 @@ impl Idp {
         let flow = match self.store.take_code(&sha256_hex(code.as_bytes()), now).await? {
             TakenCode::Fresh(f) => f,
             TakenCode::Replayed(flow_id) => {
-                // RFC 6749 §4.1.2: a code used twice revokes what it granted.
+                // RFC 6749 §4.1.2: a code used twice revokes what it granted. The flow is marked
+                // first: an exchange of the same code still under way sees the mark after it
+                // stored its grant and revokes that grant itself.
+                self.store.mark_code_replayed(&flow_id).await?;
                 self.store.revoke_flow_grants(&flow_id, now).await?;
                 return Err(OAuthError::invalid_grant("the code was used before; the tokens it gave are revoked"));
             }
             TakenCode::Invalid => return Err(OAuthError::invalid_grant("the code is unknown, expired or used")),
         };
         // Another client's code answers like an unknown one (it is used up all the same).
+        // The code is spent whatever follows: what the card proved (the 4 facts) leaves the
+        // flow now, also when the exchange fails below.
+        self.store.clear_flow_result(&flow.id).await?;
         if flow.client_id != client.id {
             return Err(OAuthError::invalid_grant("the code is unknown, expired or used"));
         }
@@ -182,7 +188,10 @@ impl Idp {
         };
         let refresh_token = format!("{}.{refresh}", grant.id);
         self.store.add_grant(&grant, Some(&sha256_hex(refresh.as_bytes()))).await?;
-        self.store.clear_flow_result(&flow.id).await?;
+        if self.store.flow(&flow.id).await?.is_some_and(|f| f.status == "replayed") {
+            self.store.revoke_grant(&grant.id, now).await?;
+            return Err(OAuthError::invalid_grant("the code was used twice at once; the tokens it gave are revoked"));
+        }
         let (access, expires_in) = self.access_token(client, &sub, &scope, Some(&grant.id), "authorization_code")?;
         let id_token = self.id_token(client, &grant, &grant.claims, &access, Some(&flow.request.nonce))?;
         Ok(json!({
@@ -294,6 +303,8 @@ impl Idp {
         let grant =
             self.store.grant(sid).await?.ok_or_else(|| OAuthError::invalid_token("the access token was revoked"))?;
         let mut out = json!({"sub": grant.sub});
+        // Each claim is named after the scope that asks for it: a token narrowed at a refresh
+        // reads only its own scope's claims.
         if let Some(Value::Object(c)) = grant.claims.get("claims") {
             // Only what the token's scope covers (a refresh may have narrowed it); each claim is
             // named for its scope.

@@ -6,6 +6,7 @@
 #[macro_use]
 #[path = "../../../store/tests/support/backends.rs"]
 mod backends;
+mod attacks;
 mod common;
 mod devices;
 mod interop;
