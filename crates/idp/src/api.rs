@@ -25,10 +25,11 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .merge(crate::token::routes())
         .merge(crate::sign::routes())
         .merge(crate::app::routes())
-        .merge(crate::wallet::routes())
         .merge(crate::admin::routes())
         .fallback(|| async { IdpError::not_found("route", "for this path") })
         .layer(axum::middleware::map_response(hanko_store::http::problem_for_rejections))
+        // HTML pages with their own error pages (not turned into problem+json).
+        .merge(crate::wallet::routes())
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(idp)
 }

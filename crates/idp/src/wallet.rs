@@ -410,6 +410,11 @@ fn page(
 
 /// A page with one message: (Japanese, English).
 fn message_page(status: StatusCode, id: &str, title: (&str, &str), message: &str, back: bool) -> Response {
+    notice_page(status, status.is_success(), id, title, message, back)
+}
+
+/// A page with one message, `ok` or an alert.
+fn notice_page(status: StatusCode, ok: bool, id: &str, title: (&str, &str), message: &str, back: bool) -> Response {
     let back = if back {
         format!(
             "<p><a id=\"continue\" href=\"/app/requests/{}/continue\">サービスに戻る <span lang=\"en\">Back to the \
@@ -419,7 +424,7 @@ fn message_page(status: StatusCode, id: &str, title: (&str, &str), message: &str
     } else {
         String::new()
     };
-    let class = if status.is_success() { "ok" } else { "alert" };
+    let class = if ok { "ok" } else { "alert" };
     let body = format!(
         "<main><h1>{}<span class=\"en\" lang=\"en\">{}</span></h1><p id=\"message\" class=\"{class}\" \
          role=\"alert\">{}</p>{back}</main>",
@@ -1061,7 +1066,14 @@ fn outcome_page(id: &str, outcome: &ApprovalOutcome, starter: bool, substitute: 
             } else {
                 "この電子証明書は受け付けられませんでした。"
             };
-            message_page(StatusCode::OK, id, ("承認できませんでした", "Not approved"), &format!("{ja} / {d}"), starter)
+            notice_page(
+                StatusCode::OK,
+                false,
+                id,
+                ("承認できませんでした", "Not approved"),
+                &format!("{ja} / {d}"),
+                starter,
+            )
         }
     }
 }

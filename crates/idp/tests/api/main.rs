@@ -8,3 +8,4 @@
 mod backends;
 mod common;
 mod login;
+mod wallet;
