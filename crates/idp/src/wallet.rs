@@ -390,16 +390,19 @@ fn page(
     );
     let mut r = (status, Html(html)).into_response();
     let h = r.headers_mut();
+    // No form-action: browsers apply it to the redirects after the form too, and the form ends
+    // at the client's redirect URI.
     let csp = format!(
         "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; connect-src 'self'; \
-         img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+         img-src data:; frame-ancestors 'none'; base-uri 'none'"
     );
     if let Ok(v) = HeaderValue::from_str(&csp) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    // The URL holds the capability: never send it on.
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // The URL holds the capability: never send it to another origin. (`no-referrer` would make
+    // browsers send `Origin: null` with the form, which the CSRF check refuses.)
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if let Some(c) = set_cookie {

@@ -6,6 +6,7 @@
 #[macro_use]
 #[path = "../../../store/tests/support/backends.rs"]
 mod backends;
+mod browser;
 mod common;
 mod login;
 mod wallet;
