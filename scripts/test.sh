@@ -20,6 +20,10 @@ command -v script >/dev/null || need_apt+=(bsdutils)  # a terminal for jpki-cli'
 [ -f /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ] || need_apt+=(fonts-ipafont-gothic)
 # python3 with venv/pip: scripts/api-conformance.sh installs schemathesis into target/
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3 python3-venv)
+# the idp's browser tests: Debian's chromium driven by playwright-core (npm, scripts/idp-js)
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v node >/dev/null || need_apt+=(nodejs)
+command -v npm >/dev/null || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing ${need_apt[*]}"
   as_root apt-get update -qq
@@ -31,6 +35,8 @@ scripts/pcsc-up.sh  # pcscd with the vpcd readers and OpenSC, for the PC/SC test
 # same suite as SQLite, ARCHITECTURE.md §3.12); left running, log in target/pg.log.
 HANKO_TEST_POSTGRES=$(scripts/pg-up.sh)
 export HANKO_TEST_POSTGRES
+# the npm clients of the idp tests (playwright-core for the wallet's Chromium test)
+(cd scripts/idp-js && npm ci --no-audit --no-fund --loglevel=error)
 # jpki-cli (crates.io) is the independent JPKI client of the card tests; it links libpcsclite.
 command -v jpki-cli >/dev/null || { say "installing jpki-cli"; cargo install jpki-cli --locked -q; }
 

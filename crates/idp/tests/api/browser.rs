@@ -15,16 +15,17 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
-/// The path of `cmd`, or a failure naming scripts/test.sh.
+/// The path of `cmd` on PATH, or a failure naming scripts/test.sh.
 fn require(cmd: &str) -> PathBuf {
-    let out = std::process::Command::new("sh").args(["-c", &format!("command -v {cmd}")]).output().unwrap();
-    let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    assert!(
-        out.status.success() && !path.is_empty(),
-        "`{cmd}` is missing: the browser tests need Debian's chromium, node and npm — run scripts/test.sh (it \
-         installs them) or `apt-get install chromium nodejs npm`"
-    );
-    PathBuf::from(path)
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join(cmd)).find(|f| f.is_file()))
+        .unwrap_or_default();
+    found.unwrap_or_else(|| {
+        panic!(
+            "`{cmd}` is missing: the browser tests need Debian's chromium, node and npm — run scripts/test.sh (it \
+             installs them) or `apt-get install chromium nodejs npm`"
+        )
+    })
 }
 
 fn authorize_url(eco: &Eco, params: &[(&str, &str)]) -> String {
@@ -90,9 +91,8 @@ async fn chromium_walks_the_wallet_the_pc_flow_and_the_substitute_page(backend: 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let rp_base = format!("http://{}", listener.local_addr().unwrap());
     let rp_server = tokio::spawn(async move {
-        let app = axum::Router::new().fallback(|| async {
-            axum::response::Html("<!doctype html><title>RP</title><h1>RP callback</h1>")
-        });
+        let app = axum::Router::new()
+            .fallback(|| async { axum::response::Html("<!doctype html><title>RP</title><h1>RP callback</h1>") });
         axum::serve(listener, app).await.unwrap();
     });
     let rp = register(&eco, &rp_base, "RP00000001", json!({})).await;
