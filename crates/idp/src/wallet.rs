@@ -24,7 +24,7 @@
 //! instead of the card UI, a page choosing 「正常」 and a test card (completed with the card's
 //! default test PIN and password) or 「異常」 and an error; the app API cannot answer them.
 
-use std::path::{Path as FsPath, PathBuf};
+use std::path::Path as FsPath;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -1022,11 +1022,9 @@ async fn approve_with_card(
     let my_number = req.has("my_number");
     let facts = !req.facts().is_empty() && (!sign || my_number);
     let card_id = card_id.to_owned();
-    let answer = tokio::task::spawn_blocking(move || {
-        drive_card(&PathBuf::from(dir), &card_id, &task, &secrets, facts, my_number)
-    })
-    .await
-    .unwrap_or_else(|e| Err(CardProblem::Other(e.to_string())));
+    let answer = tokio::task::spawn_blocking(move || drive_card(&dir, &card_id, &task, &secrets, facts, my_number))
+        .await
+        .unwrap_or_else(|e| Err(CardProblem::Other(e.to_string())));
     match answer {
         Ok(approval) => Ok(idp.approve_as(&flow.id, approval, substitute).await),
         Err(p) => Err(Notice(p.message())),

@@ -191,7 +191,8 @@ async fn the_wallet_refuses_cross_site_and_cookieless_posts(backend: Backend) {
     let other_token = [("csrf", csrf2.as_str()), ("action", "approve"), ("card", card.as_str()), ("pin", "1234")];
     let no_token = [("action", "approve"), ("card", card.as_str()), ("pin", "1234")];
     let origin = eco.i.clone();
-    let attempts: Vec<(&str, Option<&str>, Vec<(&str, &str)>, &[(&str, &str)])> = vec![
+    type Attempt<'a> = (&'a str, Option<&'a str>, Vec<(&'a str, &'a str)>, &'a [(&'a str, &'a str)]);
+    let attempts: Vec<Attempt<'_>> = vec![
         ("no cookie", None, vec![], &good),
         ("no token", Some(&cookie), vec![], &no_token),
         ("another request's token", Some(&cookie), vec![], &other_token),
@@ -358,6 +359,9 @@ async fn the_substitute_page_answers_normal_with_a_test_card_or_an_error(backend
     let eco = Eco::start(backend).await;
     let (_, card) = eco.person_with_card("見本 八子", "419900202").await;
     let rp = eco.rp("RP00000009", json!({"substitute": true})).await;
+    // The substitute completes with the PIN and password the sandbox issues test cards with.
+    assert_eq!(hanko_idp::TEST_PIN.as_bytes(), PIN);
+    assert_eq!(hanko_idp::TEST_PASSWORD.as_bytes(), PASSWORD);
 
     // 正常 + the test card: completed with its default PIN, the 4 facts read.
     let (flow, id, cookie) = start(&eco, &rp, "openid name gender").await;
@@ -436,3 +440,47 @@ async fn the_substitute_page_answers_normal_with_a_test_card_or_an_error(backend
     assert_eq!(eco.idp.store().sign_tx(&tx).await.unwrap().unwrap().status, "signed");
 }
 on_both!(wallet_substitute, the_substitute_page_answers_normal_with_a_test_card_or_an_error);
+
+async fn the_my_number_needs_the_input_assist_pin_typed_or_the_shortcut(backend: Backend) {
+    let eco = Eco::start(backend).await;
+    let (_, card) = eco.person_with_card("見本 九子", "419900202").await;
+    let rp = eco.rp("RP00000011", json!({"my_number_purpose": "番号法別表 第一 項（試験）"})).await;
+    let (flow, id, cookie) = start(&eco, &rp, "openid gender my_number").await;
+    let (_, _, html) = wallet_get(&eco, &id, Some(&cookie)).await;
+    assert!(html.contains("data-share=\"my_number\"") && html.contains("data-share=\"gender\""));
+    let csrf = csrf_of(&html);
+    // Neither the input-assist PIN nor the shortcut: refused before the card.
+    let form = [("csrf", csrf.as_str()), ("action", "approve"), ("card", card.as_str()), ("pin", "1234")];
+    let (status, _, html) = wallet_post(&eco, &id, Some(&cookie), &[], &form).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("Enter the input-assist PIN"), "{html}");
+    // A wrong input-assist PIN: said with its tries left, not echoed.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("action", "approve"),
+        ("card", card.as_str()),
+        ("pin", "1234"),
+        ("assist_pin", "9753"),
+    ];
+    let (status, _, html) = wallet_post(&eco, &id, Some(&cookie), &[], &form).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("input-assist PIN") && html.contains("tries left"), "{html}");
+    assert!(!html.contains("9753"));
+    assert_eq!(status_of(&eco, &id).await, "pending");
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("action", "approve"),
+        ("card", card.as_str()),
+        ("pin", "1234"),
+        ("assist_pin", "1234"),
+    ];
+    let (status, _, html) = wallet_post(&eco, &id, Some(&cookie), &[], &form).await;
+    assert_eq!(status, 303, "{html}");
+    let (_, pairs, _) = eco.continue_flow(&id, &cookie).await;
+    let tokens = exchange(&eco, &rp, &flow, &pairs["code"]).await;
+    let info = userinfo(&eco, &tokens).await;
+    let number = eco.card(&card).read_my_number(hanko_card::AccessCode::Pin(PIN)).unwrap();
+    assert_eq!(info["my_number"].as_str().unwrap().as_bytes(), number.expose());
+    assert_eq!(info["gender"], "2");
+}
+on_both!(wallet_my_number, the_my_number_needs_the_input_assist_pin_typed_or_the_shortcut);
