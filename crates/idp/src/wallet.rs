@@ -547,7 +547,7 @@ fn shared_items(req: &AppRequest) -> String {
     format!("<ul class=\"share\" id=\"share\">{}</ul>", items.join(""))
 }
 
-fn cards_fieldset(cards: &[CardEntry], legend: (&str, &str)) -> String {
+fn cards_fieldset(cards: &[CardEntry], legend: (&str, &str), chosen: Option<&str>) -> String {
     let mut out = format!(
         "<fieldset id=\"cards\"><legend>{}<span class=\"en\" lang=\"en\">{}</span></legend>",
         legend.0, legend.1
@@ -561,9 +561,10 @@ fn cards_fieldset(cards: &[CardEntry], legend: (&str, &str)) -> String {
     for (i, c) in cards.iter().enumerate() {
         let id = html_escape(&c.id);
         out.push_str(&format!(
-            "<label for=\"card-{i}\"><input type=\"radio\" name=\"card\" id=\"card-{i}\" value=\"{id}\" required{}> \
+            "<label for=\"card-{i}\"><input type=\"radio\" name=\"card\" id=\"card-{i}\" value=\"{id}\" required{}{}> \
              <strong>{id}</strong> — {} ({})</label>",
             if c.usable { "" } else { " disabled" },
+            if chosen == Some(c.id.as_str()) { " checked" } else { "" },
             html_escape(&c.hint),
             c.device
         ));
@@ -602,6 +603,7 @@ async fn wallet_page(
     flow: &FlowRecord,
     binding: Binding,
     notice: Option<Notice>,
+    chosen: Option<&str>,
     status: StatusCode,
 ) -> Response {
     let id = flow.id.clone();
@@ -662,9 +664,9 @@ async fn wallet_page(
          value=\"{csrf}\">"
     ));
     if req.substitute {
-        body.push_str(&substitute_form(&cards));
+        body.push_str(&substitute_form(&cards, chosen));
     } else {
-        body.push_str(&cards_fieldset(&cards, ("カードを選ぶ", "Choose a card")));
+        body.push_str(&cards_fieldset(&cards, ("カードを選ぶ", "Choose a card"), chosen));
         let assist = !req.facts.is_empty() && !sign || req.my_number;
         if sign {
             body.push_str(
@@ -722,7 +724,7 @@ async fn wallet_page(
     page(status, &title, &body, Some(POLL), binding.set_cookie)
 }
 
-fn substitute_form(cards: &[CardEntry]) -> String {
+fn substitute_form(cards: &[CardEntry], chosen: Option<&str>) -> String {
     let mut out = String::from(
         "<h2 id=\"substitute\">認証API/署名APIテストレスポンス設定画面 <span class=\"en\" lang=\"en\">Test response \
          settings (authentication / signature API)</span></h2><fieldset id=\"outcome\"><legend>応答 <span \
@@ -737,9 +739,10 @@ fn substitute_form(cards: &[CardEntry]) -> String {
         .map(|(i, c)| {
             let id = html_escape(&c.id);
             format!(
-                "<label for=\"card-{i}\"><input type=\"radio\" name=\"card\" id=\"card-{i}\" value=\"{id}\"{}> \
+                "<label for=\"card-{i}\"><input type=\"radio\" name=\"card\" id=\"card-{i}\" value=\"{id}\"{}{}> \
                  <strong>{id}</strong> — {} ({})</label>",
                 if c.usable { "" } else { " disabled" },
+                if chosen == Some(c.id.as_str()) { " checked" } else { "" },
                 html_escape(&c.hint),
                 c.device
             )
@@ -783,7 +786,7 @@ async fn get_wallet(State(idp): State<Arc<Idp>>, Path(id): Path<String>, headers
     let Some(binding) = idp.binding(&flow, &headers, true) else {
         return error_message_page(&IdpError::Internal("no binding".into()), &id);
     };
-    wallet_page(&idp, &flow, binding, None, StatusCode::OK).await
+    wallet_page(&idp, &flow, binding, None, None, StatusCode::OK).await
 }
 
 async fn get_status(State(idp): State<Arc<Idp>>, Path(id): Path<String>) -> Result<Response, IdpError> {
@@ -858,11 +861,24 @@ async fn post_wallet(
         ("approve", false) => {
             let secrets = match wallet_secrets(&idp, &flow, &form) {
                 Ok(s) => s,
-                Err(m) => return wallet_page(&idp, &flow, binding, Some(Notice(m)), StatusCode::BAD_REQUEST).await,
+                Err(m) => {
+                    return wallet_page(
+                        &idp,
+                        &flow,
+                        binding,
+                        Some(Notice(m)),
+                        Some(field("card")),
+                        StatusCode::BAD_REQUEST,
+                    )
+                    .await
+                }
             };
             match approve_with_card(&idp, &flow, field("card"), secrets, false).await {
                 Ok(r) => r,
-                Err(m) => return wallet_page(&idp, &flow, binding, Some(m), StatusCode::BAD_REQUEST).await,
+                Err(m) => {
+                    return wallet_page(&idp, &flow, binding, Some(m), Some(field("card")), StatusCode::BAD_REQUEST)
+                        .await
+                }
             }
         }
         ("substitute", true) => match field("outcome") {
@@ -877,7 +893,10 @@ async fn post_wallet(
                 };
                 match approve_with_card(&idp, &flow, field("card"), secrets, true).await {
                     Ok(r) => r,
-                    Err(m) => return wallet_page(&idp, &flow, binding, Some(m), StatusCode::BAD_REQUEST).await,
+                    Err(m) => {
+                        return wallet_page(&idp, &flow, binding, Some(m), Some(field("card")), StatusCode::BAD_REQUEST)
+                            .await
+                    }
                 }
             }
             "error" => {
@@ -892,7 +911,15 @@ async fn post_wallet(
                     "unavailable" => ("temporarily_unavailable", "the service is temporarily unavailable"),
                     _ => {
                         let m = Notice("エラーの種類を選んでください。 / Choose an error.".into());
-                        return wallet_page(&idp, &flow, binding, Some(m), StatusCode::BAD_REQUEST).await;
+                        return wallet_page(
+                            &idp,
+                            &flow,
+                            binding,
+                            Some(m),
+                            Some(field("card")),
+                            StatusCode::BAD_REQUEST,
+                        )
+                        .await;
                     }
                 };
                 if error == "access_denied" && description == "the user cancelled" {
@@ -903,7 +930,7 @@ async fn post_wallet(
             }
             _ => {
                 let m = Notice("正常か異常かを選んでください。 / Choose success or an error.".into());
-                return wallet_page(&idp, &flow, binding, Some(m), StatusCode::BAD_REQUEST).await;
+                return wallet_page(&idp, &flow, binding, Some(m), Some(field("card")), StatusCode::BAD_REQUEST).await;
             }
         },
         (_, true) => {

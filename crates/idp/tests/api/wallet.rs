@@ -152,6 +152,7 @@ async fn a_wrong_pin_says_the_tries_left_then_locked_then_cancel_is_access_denie
         let (status, _, html) = wallet_post(&eco, &id, Some(&cookie), &[], &form).await;
         assert_eq!(status, 400, "{html}");
         assert!(!html.contains("9876"), "the PIN is never echoed");
+        assert!(html.contains(&format!("value=\"{card}\" required checked")), "the chosen card stays chosen");
         if left > 0 {
             assert!(html.contains(&format!("あと{left}回")) && html.contains(&format!("{left} tries left")), "{html}");
         } else {
