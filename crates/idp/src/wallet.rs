@@ -293,6 +293,10 @@ fn drive_card(
         CardFileError::InUse(_) => CardProblem::InUse,
         e => CardProblem::Other(e.to_string()),
     })?;
+    let device = match file.card().device() {
+        Device::Card => None,
+        Device::Android | Device::Iphone => Some("phone".to_owned()),
+    };
     let mut card = hanko_card::Client::new(file);
     let (certificate, signature) = match task {
         Task::Login(challenge) => {
@@ -356,7 +360,7 @@ fn drive_card(
     } else {
         None
     };
-    Ok(Approval { certificate: B64.encode(certificate), signature: B64.encode(signature), input_assist })
+    Ok(Approval { certificate: B64.encode(certificate), signature: B64.encode(signature), input_assist, device })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -952,6 +956,12 @@ async fn post_wallet(
     };
     match result {
         Ok(outcome) => outcome_page(&id, &outcome, binding.starter, substitute),
+        // Still pending (the platform's challenge expired or was refused: the next try gets a
+        // new one): the form again, saying so.
+        Err(IdpError::Conflict(m)) if matches!(idp.store.flow(&id).await, Ok(Some(f)) if f.status == "pending") => {
+            let notice = Notice(format!("もう一度お試しください。 / Please try again: {m}"));
+            wallet_page(&idp, &flow, binding, Some(notice), Some(field("card")), StatusCode::CONFLICT).await
+        }
         Err(e) => error_message_page(&e, &id),
     }
 }

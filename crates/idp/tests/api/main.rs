@@ -8,5 +8,7 @@
 mod backends;
 mod browser;
 mod common;
+mod devices;
 mod login;
+mod sign;
 mod wallet;

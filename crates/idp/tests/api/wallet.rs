@@ -286,8 +286,9 @@ async fn held_and_revoked_certificates_and_expired_requests_are_said_on_the_page
 }
 on_both!(wallet_refusals, held_and_revoked_certificates_and_expired_requests_are_said_on_the_page);
 
-/// A sign transaction of `rp` over a DigestInfo: (its id, the DigestInfo).
-async fn sign_transaction(eco: &Eco, rp: &Rp) -> (String, Vec<u8>) {
+/// A sign transaction of `rp` over SHA-256("a contract"): the bare hash, or its DigestInfo.
+/// The card signs the bytes as given: (the transaction id, those bytes).
+async fn sign_transaction(eco: &Eco, rp: &Rp, bare: bool) -> (String, Vec<u8>) {
     let assertion = rp.assertion(&eco.issuer());
     let (status, cc) = eco
         .token(&[
@@ -298,10 +299,11 @@ async fn sign_transaction(eco: &Eco, rp: &Rp) -> (String, Vec<u8>) {
         ])
         .await;
     assert_eq!(status, 200, "{cc}");
-    // A DigestInfo (the card signs the bytes as given). SHA-512: the skeleton takes anything up to
-    // 64 bytes for a bare hash, so a SHA-256 DigestInfo (51 bytes) is refused there, and a bare
-    // hash's signature does not verify at the platform's /v1/verifications/signature yet.
-    let di = DigestInfo::of(DigestAlgorithm::Sha512, b"a contract").to_der().unwrap();
+    let di = if bare {
+        DigestAlgorithm::Sha256.digest(b"a contract").to_vec()
+    } else {
+        DigestInfo::of(DigestAlgorithm::Sha256, b"a contract").to_der().unwrap()
+    };
     let (status, tx) = send(
         eco.http
             .post(format!("{}/api/sign-transactions", eco.i))
@@ -317,7 +319,7 @@ async fn the_wallet_signs_with_the_signature_password(backend: Backend) {
     let eco = Eco::start(backend).await;
     let (_, card) = eco.person_with_card("見本 七子", "419900202").await;
     let rp = eco.rp("RP00000001", json!({"sign_result": {"jwks_uri": format!("{}/v1/jwks", eco.p)}})).await;
-    let (tx, di) = sign_transaction(&eco, &rp).await;
+    let (tx, di) = sign_transaction(&eco, &rp, true).await;
     let mut flow = rp.start("openid sign");
     flow.scope = "openid sign".into();
     let mut params = flow.params(&rp);
@@ -326,7 +328,7 @@ async fn the_wallet_signs_with_the_signature_password(backend: Backend) {
     assert_eq!(status, 303, "{location}");
     let (id, cookie) = (request_id(&location), cookie.unwrap());
     let (_, _, html) = wallet_get(&eco, &id, Some(&cookie)).await;
-    let hash = hex::encode(DigestAlgorithm::Sha512.digest(b"a contract"));
+    let hash = hex::encode(DigestAlgorithm::Sha256.digest(b"a contract"));
     assert!(html.contains(&hash), "the document's hash is shown");
     assert!(html.contains("data-share=\"signature\"") && html.contains("minlength=\"6\""), "{html}");
     let csrf = csrf_of(&html);
@@ -423,7 +425,7 @@ async fn the_substitute_page_answers_normal_with_a_test_card_or_an_error(backend
     let rp = eco
         .rp("RP00000010", json!({"substitute": true, "sign_result": {"jwks_uri": format!("{}/v1/jwks", eco.p)}}))
         .await;
-    let (tx, _) = sign_transaction(&eco, &rp).await;
+    let (tx, _) = sign_transaction(&eco, &rp, false).await;
     let flow = rp.start("openid sign");
     let mut params = flow.params(&rp);
     params.push(("sign_transaction_id", &tx));
