@@ -28,7 +28,8 @@ const config = JSON.parse(readFileSync(configPath, 'utf8'));
 mkdirSync(config.screenshots, { recursive: true });
 const results = {};
 const failures = [];
-const TIMEOUT = 20000;
+// A bound on each wait (not a timing): the test suite runs many ecosystems at once on few cores.
+const TIMEOUT = 90000;
 
 function check(cond, what) {
   if (!cond) throw new Error(what);
@@ -55,7 +56,12 @@ function paramsOf(url) {
 }
 
 async function arriveAtRp(page, prefix) {
-  await page.waitForURL((u) => u.toString().startsWith(prefix), { timeout: TIMEOUT });
+  try {
+    await page.waitForURL((u) => u.toString().startsWith(prefix), { timeout: TIMEOUT });
+  } catch (e) {
+    const text = await page.locator('body').innerText().catch(() => '?');
+    throw new Error(`${e.message.split('\n')[0]} — at ${page.url()}: ${text.slice(0, 400)}`);
+  }
   return page.url();
 }
 
