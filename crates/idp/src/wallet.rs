@@ -303,11 +303,15 @@ fn drive_card(
             if card.pin_status(Slot::Auth).map_err(|e| client_problem(Secret::Auth, e))? == PinStatus::Blocked {
                 return Err(CardProblem::Locked(Secret::Auth));
             }
-            let certificate = card.read_certificate(Slot::Auth).map_err(|e| client_problem(Secret::Auth, e))?;
             let di = DigestInfo::of(DigestAlgorithm::Sha256, challenge)
                 .to_der()
                 .map_err(|e| CardProblem::Other(e.to_string()))?;
-            let signature = card.sign(Slot::Auth, &secrets.pin, &di).map_err(|e| client_problem(Secret::Auth, e))?;
+            // VERIFY first: a phone's certificate is read only after the PIN (a card's any time).
+            let auth = |e| client_problem(Secret::Auth, e);
+            card.verify_pin(Slot::Auth, &secrets.pin).map_err(auth)?;
+            card.select_ef(hanko_card::layout::jpki::AUTH_CERT).map_err(auth)?;
+            let certificate = card.read_der_ef().map_err(auth)?;
+            let signature = card.sign_verified(Slot::Auth, &di).map_err(auth)?;
             (certificate, signature)
         }
         Task::Sign(data) => {
