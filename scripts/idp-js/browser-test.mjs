@@ -3,6 +3,7 @@
 //
 //   login          authorize → wallet: choose the card, PIN, same-PIN shortcut → approve → the RP
 //                  redirect URI with code + state
+//   no_js          the same with JavaScript off (only the PC flow's polling needs it)
 //   wrong_pin      a wrong PIN: the message with the tries left; then cancel → access_denied
 //   pc             the PC flow: the first page shows the QR code and polls; a second browser context
 //                  (another device, no cookie) opens the app URL and approves; the first page moves
@@ -36,8 +37,8 @@ function check(cond, what) {
 }
 
 // A fresh browser context (a device of its own: no cookies shared).
-async function newContext(browser) {
-  const context = await browser.newContext({ locale: 'ja-JP', viewport: { width: 900, height: 1100 } });
+async function newContext(browser, options = {}) {
+  const context = await browser.newContext({ locale: 'ja-JP', viewport: { width: 900, height: 1100 }, ...options });
   context.setDefaultTimeout(TIMEOUT);
   return context;
 }
@@ -88,6 +89,20 @@ const cases = {
     await shot(page, '03-rp-callback');
     const params = paramsOf(url);
     check(params.code && params.state === c.state, `redirect ${url}`);
+    await context.close();
+    return { url, params };
+  },
+
+  // The wallet without JavaScript: the form alone logs in.
+  async no_js(browser, c) {
+    const context = await newContext(browser, { javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(c.authorize_url);
+    await approveWithCard(page, c.card, c.pin);
+    await page.getByRole('button', { name: /Approve/ }).click();
+    const url = await arriveAtRp(page, c.redirect_prefix);
+    const params = paramsOf(url);
+    check(params.code && params.state === c.state, `no-JS redirect ${url}`);
     await context.close();
     return { url, params };
   },

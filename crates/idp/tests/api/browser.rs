@@ -100,6 +100,7 @@ async fn chromium_walks_the_wallet_the_pc_flow_and_the_substitute_page(backend: 
 
     let login = rp.start("openid name address user_certificate");
     let wrong = rp.start("openid");
+    let no_js = rp.start("openid");
     let pc = rp.start("openid");
     let sub_ok = sub.start("openid name");
     let sub_err = sub.start("openid");
@@ -121,6 +122,7 @@ async fn chromium_walks_the_wallet_the_pc_flow_and_the_substitute_page(backend: 
         "cases": {
             "login": case(&login, &rp, json!({"card": card, "pin": "1234", "client_name": "テストRP RP00000001",
                                                "shared": ["name", "address", "user_certificate"]})),
+            "no_js": case(&no_js, &rp, json!({"card": card, "pin": "1234"})),
             "wrong_pin": case(&wrong, &rp, json!({"card": other_card, "wrong_pin": "9876"})),
             "pc": case(&pc, &rp, json!({"card": card, "pin": "1234"})),
             "substitute_ok": case(&sub_ok, &sub, json!({"card": card})),
@@ -157,6 +159,7 @@ async fn chromium_walks_the_wallet_the_pc_flow_and_the_substitute_page(backend: 
     assert_eq!(info["address"], "東京都見本区試験町一丁目１番１号");
     assert!(info["user_certificate"].is_string());
     exchange(&eco, &rp, &pc, &code("pc")).await;
+    exchange(&eco, &rp, &no_js, &code("no_js")).await;
     exchange(&eco, &sub, &sub_ok, &code("substitute_ok")).await;
     assert_eq!(result["wrong_pin"]["params"]["error"], "access_denied");
     assert!(result["wrong_pin"]["notice"].as_str().unwrap().contains(&format!("{} tries left", tries - 1)));
