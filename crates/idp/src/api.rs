@@ -30,6 +30,7 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .layer(axum::middleware::map_response(problem_for_rejections))
         // HTML pages with their own error pages (not turned into problem+json).
         .merge(crate::wallet::routes())
+        .layer(axum::middleware::map_response(security_headers))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(idp)
 }
@@ -47,6 +48,23 @@ async fn problem_for_rejections(response: Response) -> Response {
     } else {
         hanko_store::http::problem_for_rejections(response).await
     }
+}
+
+/// Headers every answer carries unless it set its own: the request id is in the wallet's URLs
+/// (no `Referer` may carry it to the RP or to anything a page loads), and no page of the provider
+/// may be framed (an approve button under someone else's page is a login CSRF).
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    for (name, value) in [
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ] {
+        if !h.contains_key(&name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    response
 }
 
 async fn discovery(State(idp): State<Arc<Idp>>) -> Response {

@@ -129,6 +129,9 @@ fn b64(what: &str, s: &str) -> Result<Vec<u8>, IdpError> {
 impl Idp {
     /// A pending, unexpired flow and its client.
     async fn live_flow(&self, id: &str) -> Result<(FlowRecord, Client), IdpError> {
+        if !crate::valid_token_id(id) {
+            return Err(IdpError::not_found("request", id));
+        }
         let flow = self.store.flow(id).await?.ok_or_else(|| IdpError::not_found("request", id))?;
         let client = self.store.client(&flow.client_id).await?.ok_or_else(|| IdpError::not_found("request", id))?;
         Ok((flow, client))
@@ -341,9 +344,12 @@ impl Idp {
             return self.fail_flow(id, "access_denied", description).await;
         }
         // A phone's user-authentication certificate carries the card's policy (20-pki.md §1):
-        // the certificate alone does not tell them apart, so the device is what the app read
-        // from (its own secure element or a card), unless the platform names a phone's type.
-        let phone = declared_phone || verdict.certificate_type.as_deref().is_some_and(|t| t.contains("MOBILE"));
+        // the certificate alone does not tell them apart, so for a login the device is what the
+        // app read from (its own secure element or a card), unless the platform names a phone's
+        // type. A signature certificate says which it is (its policy): the app's word does not
+        // count there, or a card would pass for a phone at a phone-only client.
+        let certified_phone = verdict.certificate_type.as_deref().is_some_and(|t| t.contains("MOBILE"));
+        let phone = if req.sign_transaction_id.is_some() { certified_phone } else { declared_phone || certified_phone };
         match (client.config.devices, phone) {
             (Devices::Card, true) => {
                 return self

@@ -75,7 +75,9 @@ impl PlatformClient {
         }
         let detail = body.get("detail").and_then(Value::as_str).unwrap_or("no detail").to_owned();
         Err(match status.as_u16() {
-            503 => IdpError::Unavailable(detail),
+            // Busy (a tenant's live challenges at their cap) or down: try again later, not a
+            // gateway fault.
+            429 | 503 => IdpError::Unavailable(detail),
             400 | 409 | 410 | 404 => IdpError::Invalid(format!("the platform refused: {detail}")),
             _ => IdpError::Platform(format!("HTTP {status}: {detail}")),
         })

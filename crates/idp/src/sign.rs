@@ -126,8 +126,10 @@ impl Idp {
                 let jwk = set
                     .get("keys")
                     .and_then(Value::as_array)
-                    .and_then(|keys| keys.iter().find(|k| k.get("kty").and_then(Value::as_str) == Some("RSA")))
-                    .ok_or_else(|| IdpError::Invalid(format!("no RSA key at the sign result JWKS {uri}")))?;
+                    .and_then(|keys| recipient_key(keys, &r.alg))
+                    .ok_or_else(|| {
+                        IdpError::Invalid("the sign result JWKS has no RSA encryption key for the client's alg".into())
+                    })?;
                 JweEncryptionKey::from_jwk(&jwk.to_string())
             }
             (None, None) => return Err(IdpError::Internal("sign_result without a key".into())),
@@ -158,6 +160,18 @@ impl Idp {
         let set = self.fetch_jwks(uri, false).await?;
         serde_json::to_value(set).map_err(|e| IdpError::Internal(e.to_string()))
     }
+}
+
+/// The key of a recipient's JWKS a sign result is encrypted to: an RSA key meant for encryption
+/// (`use` absent or `enc`) with the client's `alg` (or none named) — never a signing key that
+/// happens to come first.
+fn recipient_key<'k>(keys: &'k [Value], alg: &str) -> Option<&'k Value> {
+    let s = |k: &Value, name: &str| k.get(name).and_then(Value::as_str).map(str::to_owned);
+    keys.iter().find(|k| {
+        s(k, "kty").as_deref() == Some("RSA")
+            && s(k, "use").is_none_or(|u| u == "enc")
+            && s(k, "alg").is_none_or(|a| a == alg)
+    })
 }
 
 /// The access token of a request (`Authorization: Bearer …`), verified.
@@ -239,4 +253,23 @@ pub(crate) fn routes() -> Router<Arc<Idp>> {
     Router::new()
         .route("/api/sign-transactions", post(post_sign_transaction))
         .route("/api/sign-transactions/{id}/result", get(get_result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_recipient_key_is_an_encryption_key_for_the_alg() {
+        let keys = vec![
+            json!({"kty": "RSA", "use": "sig", "kid": "sig", "n": "x", "e": "AQAB"}),
+            json!({"kty": "EC", "use": "enc", "kid": "ec"}),
+            json!({"kty": "RSA", "alg": "RSA-OAEP", "kid": "oaep1"}),
+            json!({"kty": "RSA", "use": "enc", "alg": "RSA-OAEP-256", "kid": "enc"}),
+        ];
+        let kid = |alg| recipient_key(&keys, alg).and_then(|k| k["kid"].as_str()).map(str::to_owned);
+        assert_eq!(kid("RSA-OAEP-256").as_deref(), Some("enc"));
+        assert_eq!(kid("RSA-OAEP").as_deref(), Some("oaep1"));
+        assert!(recipient_key(&keys[..2], "RSA-OAEP-256").is_none());
+    }
 }

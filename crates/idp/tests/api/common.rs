@@ -85,6 +85,15 @@ impl Eco {
 
     /// Starts the ecosystem with idp settings changed by `configure`.
     pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Eco {
+        Eco::start_full(backend, configure, |_| {}).await
+    }
+
+    /// Starts the ecosystem with idp and platform settings changed.
+    pub async fn start_full(
+        backend: Backend,
+        configure: impl FnOnce(&mut Config),
+        configure_platform: impl FnOnce(&mut hanko_platform::Config),
+    ) -> Eco {
         let authority_dir = temp_dir("authority");
         let platform_dir = temp_dir("platform");
         let idp_dir = temp_dir("idp");
@@ -114,7 +123,8 @@ impl Eco {
         }
         std::fs::write(platform_dir.join(hanko_platform::AUTHORITY_KEY_FILE), &pf.api_key).unwrap();
         std::fs::write(platform_dir.join(hanko_platform::AUTHORITY_ID_FILE), &pf.verifier.id).unwrap();
-        let pconfig = hanko_platform::Config::new(&platform_dir, &a);
+        let mut pconfig = hanko_platform::Config::new(&platform_dir, &a);
+        configure_platform(&mut pconfig);
         let platform = Arc::new(
             hanko_platform::Platform::open(
                 Db::connect(&database_url(backend, &platform_dir, "platform")).await.unwrap(),

@@ -11,5 +11,6 @@ mod common;
 mod devices;
 mod interop;
 mod login;
+mod review;
 mod sign;
 mod wallet;
