@@ -20,6 +20,10 @@ command -v script >/dev/null || need_apt+=(bsdutils)  # a terminal for jpki-cli'
 [ -f /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ] || need_apt+=(fonts-ipafont-gothic)
 # python3 with venv/pip: scripts/api-conformance.sh installs schemathesis into target/
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3 python3-venv)
+# the idp's browser tests: Debian's chromium driven by playwright-core (npm, scripts/idp-js)
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v node >/dev/null || need_apt+=(nodejs)
+command -v npm >/dev/null || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing ${need_apt[*]}"
   as_root apt-get update -qq
@@ -34,7 +38,7 @@ export HANKO_TEST_POSTGRES
 # jpki-cli (crates.io) is the independent JPKI client of the card tests; it links libpcsclite.
 command -v jpki-cli >/dev/null || { say "installing jpki-cli"; cargo install jpki-cli --locked -q; }
 # Node.js and scripts/idp-js/node_modules (openid-client, jose …): the idp's interop tests run them.
-scripts/idp-js.sh >/dev/null
+scripts/idp-js.sh --chromium >/dev/null
 
 export CARGO_TERM_COLOR=never
 say "format"

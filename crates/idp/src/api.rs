@@ -28,6 +28,8 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .merge(crate::admin::routes())
         .fallback(|| async { IdpError::not_found("route", "for this path") })
         .layer(axum::middleware::map_response(problem_for_rejections))
+        // HTML pages with their own error pages (not turned into problem+json).
+        .merge(crate::wallet::routes())
         .layer(axum::middleware::map_response(security_headers))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(idp)

@@ -225,6 +225,17 @@ impl Idp {
 
     /// Approves request `id` with the card's (or the phone's) answer.
     pub async fn app_approve(&self, id: &str, approval: Approval) -> Result<ApprovalOutcome, IdpError> {
+        self.approve_as(id, approval, false).await
+    }
+
+    /// Approves request `id` with the card's answer; `substitute`: answered on the test-card
+    /// substitute page (only for clients in that mode, which the app may not answer).
+    pub(crate) async fn approve_as(
+        &self,
+        id: &str,
+        approval: Approval,
+        substitute: bool,
+    ) -> Result<ApprovalOutcome, IdpError> {
         let (flow, client) = self.live_flow(id).await?;
         let now = self.clock.now().unix_timestamp();
         if flow.status != "pending" {
@@ -233,10 +244,13 @@ impl Idp {
         if flow.expires_at < now {
             return Err(IdpError::Gone("this request expired; start the login again".into()));
         }
-        if client.config.substitute {
+        if client.config.substitute && !substitute {
             return Err(IdpError::Forbidden(
                 "this client uses the test-card substitute: answer on its page, not with the app".into(),
             ));
+        }
+        if substitute && !client.config.substitute {
+            return Err(IdpError::Forbidden("this client does not use the test-card substitute".into()));
         }
         let certificate = b64("certificate", &approval.certificate)?;
         let signature = b64("signature", &approval.signature)?;

@@ -16,6 +16,7 @@ mod service;
 mod sign;
 mod store;
 mod token;
+mod wallet;
 
 use std::sync::{Arc, RwLock};
 
@@ -31,6 +32,7 @@ pub use platform::PLATFORM_KEY_FILE;
 pub use service::serve;
 pub use sign::NewSignTransaction;
 pub use store::{FlowRecord, GrantRecord, SignTxRecord, SqlStore};
+pub use wallet::{TEST_PASSWORD, TEST_PIN};
 
 use hanko_pki::RsaPublicKey;
 use hanko_store::Db;

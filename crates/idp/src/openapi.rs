@@ -9,6 +9,7 @@ const FRAGMENTS: &[(&str, &str)] = &[
     ("oidc", include_str!("openapi/oidc.json")),
     ("sign", include_str!("openapi/sign.json")),
     ("app", include_str!("openapi/app.json")),
+    ("wallet", include_str!("openapi/wallet.json")),
     ("admin", include_str!("openapi/admin.json")),
 ];
 
@@ -81,6 +82,7 @@ mod tests {
             include_str!("token.rs"),
             include_str!("sign.rs"),
             include_str!("app.rs"),
+            include_str!("wallet.rs"),
             include_str!("admin.rs"),
         ];
         let mut routes = 0;

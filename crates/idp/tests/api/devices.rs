@@ -179,7 +179,7 @@ async fn approve_with_challenge(eco: &Eco, request_id: &str, card: &str, challen
 /// Enrols an Android phone for the holder of `card` through the authority's smartphone API (an
 /// application signed with the card's signature key) with the PIN and password of the test
 /// cards; its image is saved next to the cards. The phone id.
-async fn enrol_phone(eco: &Eco, card: &str) -> String {
+pub async fn enrol_phone(eco: &Eco, card: &str) -> String {
     let se = PhoneSecureElement::generate(Device::Android).unwrap();
     let (status, c) =
         send(eco.http.post(format!("{}/v1/smartphone/challenges", eco.a)).json(&json!({"card_id": card}))).await;

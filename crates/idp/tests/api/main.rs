@@ -7,9 +7,11 @@
 #[path = "../../../store/tests/support/backends.rs"]
 mod backends;
 mod attacks;
+mod browser;
 mod common;
 mod devices;
 mod interop;
 mod login;
 mod review;
 mod sign;
+mod wallet;
