@@ -79,6 +79,30 @@ fn signatures_verify_with_the_trust_core() {
             .unwrap();
         assert_eq!(v.certificate().facts().unwrap().name(), "試験　花子");
     }
+    // A bare SHA-256 (the authentication app's sign API when the RP submits a hash) is padded and
+    // signed as is: the trust core verifies it as the bare-digest form, and only as that.
+    let hash = DigestAlgorithm::Sha256.digest(doc);
+    let sig = c.sign(Slot::Signature, PASSWORD, &hash).unwrap();
+    let v = Verifier::new(&t);
+    let bare = v.verify_signature(
+        &i.sign_cert,
+        DigestAlgorithm::Sha256,
+        Signed::BareDigest(&hash),
+        &sig,
+        NOW,
+        RevocationCheck::Skip,
+    );
+    assert_eq!(bare.unwrap().form(), hanko_pki::verify::SignedForm::BareDigest);
+    assert!(v
+        .verify_signature(
+            &i.sign_cert,
+            DigestAlgorithm::Sha256,
+            Signed::Digest(&hash),
+            &sig,
+            NOW,
+            RevocationCheck::Skip
+        )
+        .is_err());
     // The auth key answers a challenge.
     let challenge = b"verifier nonce 0123456789";
     let di = DigestInfo::of(DigestAlgorithm::Sha256, challenge).to_der().unwrap();

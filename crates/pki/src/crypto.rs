@@ -86,6 +86,19 @@ impl RsaPublicKey {
             .map_err(|_| BadSignature)
     }
 
+    /// Verifies a PKCS#1 v1.5 type-1 `signature` whose recovered content is exactly `content`,
+    /// with no DigestInfo around it (what a card's `80 2A` makes of bare bytes): the RSA public
+    /// operation, then `00 01 FF…FF 00 ‖ content` compared in full in constant time (the `rsa`
+    /// crate's unprefixed PKCS#1 v1.5 verification). The signature names no hash algorithm.
+    pub fn verify_unprefixed(&self, content: &[u8], signature: &[u8]) -> Result<(), BadSignature> {
+        let spki = spki::SubjectPublicKeyInfoRef::from_der(&self.spki_der).map_err(|_| BadSignature)?;
+        let key = rsa::pkcs1::RsaPublicKey::from_der(spki.subject_public_key.raw_bytes()).map_err(|_| BadSignature)?;
+        let n = rsa::BigUint::from_bytes_be(key.modulus.as_bytes());
+        let e = rsa::BigUint::from_bytes_be(key.public_exponent.as_bytes());
+        let key = rsa::RsaPublicKey::new_with_max_size(n, e, 8192).map_err(|_| BadSignature)?;
+        key.verify(rsa::Pkcs1v15Sign::new_unprefixed(), content, signature).map_err(|_| BadSignature)
+    }
+
     /// Verifies an RSASSA-PKCS1-v1_5 `signature` over a precomputed `digest`.
     pub fn verify_digest(
         &self,

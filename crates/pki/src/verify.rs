@@ -435,6 +435,7 @@ pub struct VerifiedSignature {
     digest_algorithm: DigestAlgorithm,
     digest: Vec<u8>,
     signing_time: Option<OffsetDateTime>,
+    form: SignedForm,
 }
 
 impl VerifiedSignature {
@@ -453,6 +454,30 @@ impl VerifiedSignature {
     /// The CMS signingTime, if the signer stated one.
     pub fn signing_time(&self) -> Option<OffsetDateTime> {
         self.signing_time
+    }
+    /// What the signature's padding carried: a DigestInfo, or the bare digest.
+    pub fn form(&self) -> SignedForm {
+        self.form
+    }
+}
+
+/// What a verified PKCS#1 v1.5 signature's padding carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignedForm {
+    /// A DER DigestInfo (standard RSASSA-PKCS1-v1_5; CMS, the card's usual input).
+    DigestInfo,
+    /// The bare digest bytes, no DigestInfo ([`Signed::BareDigest`]).
+    BareDigest,
+}
+
+impl SignedForm {
+    /// `digest_info` / `hash`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignedForm::DigestInfo => "digest_info",
+            SignedForm::BareDigest => "hash",
+        }
     }
 }
 
@@ -491,6 +516,10 @@ pub enum Signed<'a> {
     Data(&'a [u8]),
     /// A digest computed elsewhere (e.g. an RP sends only the hash).
     Digest(&'a [u8]),
+    /// A digest the card signed as is, with no DigestInfo: the signature's recovered content is
+    /// exactly these bytes (the authentication app service's sign API when the RP submits a bare
+    /// hash). It must be `digest_algorithm`'s length, but the signature itself names no algorithm.
+    BareDigest(&'a [u8]),
 }
 
 /// Verifies certificates and signatures against a [`TrustStore`].
@@ -580,8 +609,8 @@ impl<'a> Verifier<'a> {
         revocation: RevocationCheck<'_>,
     ) -> Result<VerifiedSignature, VerifyError> {
         let certificate = self.verify_certificate(cert_der, Usage::Signature, at, revocation)?;
-        let digest = check_raw(&certificate, digest_algorithm, signed, signature)?;
-        Ok(VerifiedSignature { certificate, digest_algorithm, digest, signing_time: None })
+        let (digest, form) = check_raw(&certificate, digest_algorithm, signed, signature)?;
+        Ok(VerifiedSignature { certificate, digest_algorithm, digest, signing_time: None, form })
     }
 
     /// Verifies a legacy SHA-1 PKCS#1 v1.5 signature over `data` by a signature certificate.
@@ -634,19 +663,28 @@ impl<'a> Verifier<'a> {
             digest_algorithm: signature.digest_algorithm(),
             digest: signature.content_digest().to_vec(),
             signing_time: signature.signing_time(),
+            form: SignedForm::DigestInfo,
         })
     }
 }
 
-/// Verifies a raw PKCS#1 v1.5 signature with the certificate's key; returns the digest.
+/// Verifies a raw PKCS#1 v1.5 signature with the certificate's key; returns the digest and
+/// what the padding carried.
 fn check_raw(
     certificate: &VerifiedCertificate,
     algorithm: DigestAlgorithm,
     signed: Signed<'_>,
     signature: &[u8],
-) -> Result<Vec<u8>, VerifyError> {
+) -> Result<(Vec<u8>, SignedForm), VerifyError> {
     let key = RsaPublicKey::from_rsa_spki_der(certificate.cert.public_key_der())?;
     let digest = match signed {
+        Signed::BareDigest(d) => {
+            if d.len() != algorithm.output_len() {
+                return Err(VerifyError::DigestLength { algorithm, expected: algorithm.output_len(), got: d.len() });
+            }
+            key.verify_unprefixed(d, signature).map_err(|_| VerifyError::SignatureInvalid)?;
+            return Ok((d.to_vec(), SignedForm::BareDigest));
+        }
         Signed::Data(data) => algorithm.digest(data),
         Signed::Digest(d) => {
             DigestInfo::new(algorithm, d)
@@ -656,7 +694,7 @@ fn check_raw(
     };
     key.verify_digest(SignatureAlgorithm::for_digest(algorithm), &digest, signature)
         .map_err(|_| VerifyError::SignatureInvalid)?;
-    Ok(digest)
+    Ok((digest, SignedForm::DigestInfo))
 }
 
 fn revoked(serial: &Serial, status: RevocationStatus) -> Result<(), VerifyError> {
@@ -805,6 +843,56 @@ mod tests {
             NOW,
             RevocationCheck::Skip,
         );
+        assert!(matches!(e.unwrap_err(), VerifyError::DigestLength { got: 20, .. }));
+    }
+
+    /// A bare SHA-256 padded and signed as is (what the card's `80 2A` makes of 32 bytes that
+    /// are not a DigestInfo: the chip pads with `rsa`'s unprefixed PKCS#1 v1.5) verifies as the
+    /// bare-digest form only; the standard form is refused, and a tampered signature fails both.
+    #[test]
+    fn a_bare_digest_signature_verifies_only_as_the_bare_form() {
+        use rsa::pkcs8::DecodePrivateKey;
+        let w = world();
+        let (key, cert) = testutil::signature_cert(&w.sign_ca);
+        let set = crls(&w, &[]);
+        let chip = rsa::RsaPrivateKey::from_pkcs8_der(&key.to_pkcs8().unwrap()).unwrap();
+        let hash = DigestAlgorithm::Sha256.digest(b"application");
+        let sig = chip.sign(rsa::Pkcs1v15Sign::new_unprefixed(), &hash).unwrap();
+        let v = Verifier::new(&w.trust);
+        let sha256 = DigestAlgorithm::Sha256;
+        let ok = v.verify_signature(&cert, sha256, Signed::BareDigest(&hash), &sig, NOW, RevocationCheck::Crl(&set));
+        let ok = ok.unwrap();
+        assert_eq!((ok.form(), ok.form().as_str(), ok.digest()), (SignedForm::BareDigest, "hash", &hash[..]));
+        assert!(matches!(ok.certificate().revocation(), RevocationEvidence::Crl { .. }));
+        let e = v.verify_signature(&cert, sha256, Signed::Digest(&hash), &sig, NOW, RevocationCheck::Skip);
+        assert_eq!(e.unwrap_err(), VerifyError::SignatureInvalid);
+        // The standard form the other way round: a DigestInfo signature is not a bare one.
+        let standard = key.sign_digest(SignatureAlgorithm::RsaPkcs1Sha256, &hash).unwrap();
+        let ok = v.verify_signature(&cert, sha256, Signed::Digest(&hash), &standard, NOW, RevocationCheck::Skip);
+        assert_eq!(ok.unwrap().form(), SignedForm::DigestInfo);
+        let e = v.verify_signature(&cert, sha256, Signed::BareDigest(&hash), &standard, NOW, RevocationCheck::Skip);
+        assert_eq!(e.unwrap_err(), VerifyError::SignatureInvalid);
+        // Tampered (each byte position class: first, middle, last), another hash, another key.
+        for i in [0, sig.len() / 2, sig.len() - 1] {
+            let mut bad = sig.clone();
+            bad[i] ^= 0x01;
+            for signed in [Signed::BareDigest(&hash), Signed::Digest(&hash)] {
+                let e = v.verify_signature(&cert, sha256, signed, &bad, NOW, RevocationCheck::Skip);
+                assert_eq!(e.unwrap_err(), VerifyError::SignatureInvalid, "byte {i}");
+            }
+        }
+        let other = DigestAlgorithm::Sha256.digest(b"applicatioN");
+        let e = v.verify_signature(&cert, sha256, Signed::BareDigest(&other), &sig, NOW, RevocationCheck::Skip);
+        assert_eq!(e.unwrap_err(), VerifyError::SignatureInvalid);
+        let stranger =
+            rsa::RsaPrivateKey::from_pkcs8_der(&SoftwareKey::generate_rsa2048().unwrap().to_pkcs8().unwrap());
+        let forged = stranger.unwrap().sign(rsa::Pkcs1v15Sign::new_unprefixed(), &hash).unwrap();
+        let e = v.verify_signature(&cert, sha256, Signed::BareDigest(&hash), &forged, NOW, RevocationCheck::Skip);
+        assert_eq!(e.unwrap_err(), VerifyError::SignatureInvalid);
+        // A truncated signature, and a digest of the wrong length for the algorithm.
+        let e = v.verify_signature(&cert, sha256, Signed::BareDigest(&hash), &sig[1..], NOW, RevocationCheck::Skip);
+        assert_eq!(e.unwrap_err(), VerifyError::SignatureInvalid);
+        let e = v.verify_signature(&cert, sha256, Signed::BareDigest(&hash[..20]), &sig, NOW, RevocationCheck::Skip);
         assert!(matches!(e.unwrap_err(), VerifyError::DigestLength { got: 20, .. }));
     }
 

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::error::PlatformError;
-use crate::tenants::{SpCaller, Tenant};
+use crate::tenants::{CheckMethod, SpCaller, Tenant};
 use crate::verify::{b64, digest_algorithm, rfc3339, Checked, Outcome};
 use crate::Platform;
 
@@ -322,13 +322,29 @@ pub struct SignResultRequest {
     /// `sha256` (default), `sha384`, `sha512`.
     #[serde(default)]
     pub digest_algorithm: Option<String>,
+    /// `crl` or `ocsp` for this verification only, instead of the tenant's method.
+    #[serde(default)]
+    pub check_method: Option<CheckMethod>,
+}
+
+/// The answer for a sign result: the verification result, and for a valid signature what the
+/// card signed.
+#[derive(Debug, Serialize)]
+pub struct SignResultOutcome {
+    /// The verification result.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// `digest_info` (a standard RSASSA-PKCS1-v1_5 signature: the RP submitted a DigestInfo) or
+    /// `hash` (the card signed the bare digest: the RP submitted a hash), when valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_form: Option<&'static str>,
 }
 
 /// The JWE payload: the card's signature and its signature certificate (other members, such as
 /// the 4 facts, are ignored and never stored).
 #[derive(Deserialize)]
 struct SignResultPayload {
-    /// RSASSA-PKCS1-v1_5 over the DigestInfo of the digest, base64.
+    /// PKCS#1 v1.5 over the DigestInfo of the digest, or over the bare digest, base64.
     #[serde(alias = "signature_value")]
     signature: String,
     /// The signature certificate, base64 DER.
@@ -340,7 +356,8 @@ async fn post_sign_result(
     State(platform): State<Arc<Platform>>,
     SpCaller(tenant): SpCaller,
     Json(req): Json<SignResultRequest>,
-) -> Result<Json<Outcome>, PlatformError> {
+) -> Result<Json<SignResultOutcome>, PlatformError> {
+    let tenant = tenant.checking_with(req.check_method);
     let algorithm = digest_algorithm(req.digest_algorithm.as_deref())?;
     let digest = b64("digest", &req.digest)?;
     if digest.len() != algorithm.output_len() {
@@ -362,12 +379,18 @@ async fn post_sign_result(
     let signature = b64("sign_certificate_jwe signature", &payload.signature)?;
     crate::verify::check_sizes(&cert, &signature)?;
     let now = platform.clock.now();
+    // The standard form (the RP submitted a DigestInfo), then the bare digest (it submitted a hash).
     let (verdict, ocsp) = platform
         .with_revocation(&tenant, &cert, |v, rev| {
-            v.verify_signature(&cert, algorithm, Signed::Digest(&digest), &signature, now, rev)
-                .map(|s| s.certificate().clone())
+            let check = |signed| v.verify_signature(&cert, algorithm, signed, &signature, now, rev);
+            match check(Signed::Digest(&digest)) {
+                Err(VerifyError::SignatureInvalid) => check(Signed::BareDigest(&digest)),
+                other => other,
+            }
+            .map(|s| (s.form().as_str(), s.certificate().clone()))
         })
         .await?;
+    let signed_form = verdict.as_ref().ok().map(|(form, _)| *form);
     let inputs = json!({
         "jwe": {
             "alg": decrypted.key_algorithm.name(),
@@ -378,10 +401,13 @@ async fn post_sign_result(
         "digest_algorithm": algorithm.name(),
         "digest": B64.encode(&digest),
         "signature": B64.encode(&signature),
+        "signed_form": signed_form,
+        "check_method": tenant.check_method.as_str(),
+        "check_method_requested": req.check_method.map(CheckMethod::as_str),
     });
-    let verdict: Result<VerifiedCertificate, VerifyError> = verdict;
+    let verdict: Result<VerifiedCertificate, VerifyError> = verdict.map(|(_, c)| c);
     let checked = Checked { kind: "jwe", inputs, certificate: Some(cert), verdict, ocsp_response: ocsp };
-    Ok(Json(platform.conclude(&tenant, checked).await?))
+    Ok(Json(SignResultOutcome { outcome: platform.conclude(&tenant, checked).await?, signed_form }))
 }
 
 /// `GET /v1/jwks`: the platform's JWE public key, to register at the authentication app

@@ -37,8 +37,8 @@ pub use evidence::{EvidenceRecord, EvidenceStore, NewEvidence};
 pub use evidence_api::{EvidenceQuery, EvidenceSearchStore, EvidenceSummary, MAX_EVIDENCE_PAGE, MAX_EVIDENCE_SCAN};
 pub use evidence_log::{check_bundle, BundleReport, EvidenceKeys, LogReport, LogStore, StoredCheckpoint};
 pub use formats::{
-    load_or_create_jwe_key, CmsRequest, FormatOutcome, PdfReport, PdfRequest, PdfSignatureReport, SignResultRequest,
-    JWE_KEY_FILE,
+    load_or_create_jwe_key, CmsRequest, FormatOutcome, PdfReport, PdfRequest, PdfSignatureReport, SignResultOutcome,
+    SignResultRequest, JWE_KEY_FILE,
 };
 pub use hanko_store::{Clock, ManualClock, SystemClock};
 pub use login::{Challenge, CHALLENGE_BYTES};

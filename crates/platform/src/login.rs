@@ -23,7 +23,7 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use crate::error::PlatformError;
-use crate::tenants::SpCaller;
+use crate::tenants::{CheckMethod, SpCaller};
 use crate::users::Taken;
 use crate::verify::{b64, rfc3339, Checked, Outcome};
 use crate::Platform;
@@ -116,6 +116,10 @@ pub(crate) struct AuthenticationRequest {
     pub certificate: String,
     /// The signature over the challenge, base64.
     pub signature: String,
+    /// `crl` or `ocsp` for this verification only, instead of the tenant's method (the
+    /// authentication app service's `acr_values`).
+    #[serde(default)]
+    pub check_method: Option<CheckMethod>,
 }
 
 async fn post_authentication(
@@ -123,6 +127,7 @@ async fn post_authentication(
     SpCaller(tenant): SpCaller,
     Json(req): Json<AuthenticationRequest>,
 ) -> Result<Json<Outcome>, PlatformError> {
+    let tenant = tenant.checking_with(req.check_method);
     let cert = b64("certificate", &req.certificate)?;
     let signature = b64("signature", &req.signature)?;
     if signature.len() > 1024 {
@@ -153,6 +158,8 @@ async fn post_authentication(
         "digest_algorithm": "sha256",
         "signature": B64.encode(&signature),
         "challenge_taken_at": rfc3339(now),
+        "check_method": tenant.check_method.as_str(),
+        "check_method_requested": req.check_method.map(CheckMethod::as_str),
     });
     let checked = Checked { kind: "authentication", inputs, certificate: Some(cert), verdict, ocsp_response: ocsp };
     Ok(Json(platform.conclude(&tenant, checked).await?))

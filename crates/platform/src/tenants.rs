@@ -106,6 +106,15 @@ pub struct Tenant {
 }
 
 impl Tenant {
+    /// This tenant with its revocation check method replaced by `method` for one verification
+    /// (an SP's per-request `check_method`), or as it is.
+    pub fn checking_with(mut self, method: Option<CheckMethod>) -> Tenant {
+        if let Some(m) = method {
+            self.check_method = m;
+        }
+        self
+    }
+
     /// The `X-Hanko-SP` value naming this SP service at the authority.
     pub fn sp_header(&self) -> String {
         format!("{}/{}", self.sp_id, self.service_id)

@@ -433,3 +433,81 @@ async fn sign_result_algorithms_are_configurable_body(b: Backend) {
     let (status, out) = eco.p.post("/v1/verifications/sign-result", &sp.key, req).await;
     assert_eq!(status, 400, "{out}");
 }
+
+/// A sign result whose card signed the **bare** SHA-256 (the RP submitted a hash, not a
+/// DigestInfo) verifies, and says so (`signed_form: hash`), next to the standard form; a tampered
+/// one is a mismatch. `check_method: ocsp` overrides a CRL tenant's method: a card lost after the
+/// last CRL passes the CRL but OCSP (billed as a signature check) refuses it.
+async fn sign_result_over_a_bare_hash_body(b: Backend) {
+    let eco = Eco::start(b).await;
+    let sp = eco.tenant("SPBROKER", json!({})).await;
+    let (person, card) = eco.person_with_card("見本　花子", "1990-05-17").await;
+    let (_, standard) = eco.sign(&card, CONTRACT);
+    let mut client = eco.card(&card);
+    let certificate = B64.encode(client.read_signature_certificate(b"HANKO2026").unwrap());
+    let hash = DigestAlgorithm::Sha256.digest(CONTRACT);
+    let bare = client.sign(Slot::Signature, b"HANKO2026", &hash).unwrap();
+    let other = client.sign(Slot::Signature, b"HANKO2026", &DigestAlgorithm::Sha256.digest(b"other")).unwrap();
+    drop(client);
+    let (_, jwks) = eco.p.get("/v1/jwks", "").await;
+    let public = JweEncryptionKey::from_jwk(&jwks["keys"][0].to_string()).unwrap();
+    let seal = |signature: &str| {
+        let payload = json!({"signature": signature, "certificate": certificate});
+        let (alg, enc) = (KeyAlgorithm::RsaOaep256, ContentAlgorithm::A256Gcm);
+        jwe::encrypt(payload.to_string().as_bytes(), &public, alg, enc, &Map::new(), &mut OsRng).unwrap()
+    };
+    let verify = |signature: String, extra: Value| {
+        let mut req = json!({"sign_certificate_jwe": seal(&signature), "digest": B64.encode(&hash)});
+        for (k, v) in extra.as_object().unwrap() {
+            req[k] = v.clone();
+        }
+        let eco = &eco;
+        let key = sp.key.clone();
+        async move {
+            let (status, out) = eco.p.post("/v1/verifications/sign-result", &key, req).await;
+            if status != 200 {
+                return (status, out, Value::Null);
+            }
+            let (_, ev) = eco.p.get(&format!("/v1/evidence/{}", out["evidence_id"].as_str().unwrap()), &key).await;
+            (status, out, ev)
+        }
+    };
+
+    let (status, out, ev) = verify(B64.encode(&bare), json!({})).await;
+    assert_eq!((status, out["result"].as_str(), out["signed_form"].as_str()), (200, Some("OK"), Some("hash")), "{out}");
+    assert_eq!(out["certificate_type"], "JPKI_CARD_DIGITAL_SIGNATURE", "{out}");
+    assert_eq!(ev["record"]["inputs"]["signed_form"], "hash", "{ev}");
+    let (status, out, ev) = verify(standard.clone(), json!({})).await;
+    let form = out["signed_form"].as_str();
+    assert_eq!((status, out["result"].as_str(), form), (200, Some("OK"), Some("digest_info")), "{out}");
+    assert_eq!(ev["record"]["inputs"]["signed_form"], "digest_info", "{ev}");
+    // Tampered, or a bare signature over another hash: a mismatch, and no form.
+    let mut tampered = bare.clone();
+    tampered[100] ^= 0x40;
+    let (status, out, ev) = verify(B64.encode(&tampered), json!({})).await;
+    assert_eq!((status, out["result"].as_str()), (200, Some("SIGNATURE_MISMATCH")), "{out}");
+    assert!(out.get("signed_form").is_none(), "{out}");
+    assert_eq!(ev["record"]["inputs"]["signed_form"], Value::Null, "{ev}");
+    let (status, out, _) = verify(B64.encode(&other), json!({})).await;
+    assert_eq!((status, out["result"].as_str()), (200, Some("SIGNATURE_MISMATCH")), "{out}");
+
+    // The card is lost after the last CRL: the tenant's CRL still says good, OCSP asked for says
+    // held, and the OCSP check is billed.
+    eco.clock.advance(hanko_pki::time::Duration::minutes(5));
+    eco.event(&person, json!({"kind": "card-lost", "card_id": card})).await;
+    let (_, out, ev) = verify(B64.encode(&bare), json!({"check_method": "crl"})).await;
+    assert_eq!((out["result"].as_str(), out["check_method"].as_str()), (Some("OK"), Some("crl")), "{out}");
+    assert_eq!(ev["record"]["inputs"]["check_method"], "crl", "{ev}");
+    let (_, out, ev) = verify(B64.encode(&bare), json!({"check_method": "ocsp"})).await;
+    assert_eq!((out["result"].as_str(), out["check_method"].as_str()), (Some("CERTIFICATE_REVOKED"), Some("ocsp")));
+    assert_eq!(out["reason"]["revocation"]["meaning"], "lost", "{out}");
+    assert_eq!(ev["record"]["inputs"]["check_method"], "ocsp", "{ev}");
+    assert_eq!(ev["record"]["inputs"]["check_method_requested"], "ocsp", "{ev}");
+    let (_, meter) = eco.p.get("/v1/meter?month=2026-04", &sp.key).await;
+    let line = meter["lines"].as_array().unwrap().iter().find(|l| l["kind"] == "signature-check").cloned();
+    assert_eq!(line.map(|l| l["count"].clone()), Some(json!(1)), "{meter}");
+    let (status, out, _) = verify(B64.encode(&bare), json!({"check_method": "OCSP"})).await;
+    assert_eq!((status, &out["status"]), (400, &json!(400)), "{out}");
+    assert!(out["detail"].as_str().unwrap().contains("check_method"), "{out}");
+}
+on_both!(sign_result_over_a_bare_hash, sign_result_over_a_bare_hash_body);

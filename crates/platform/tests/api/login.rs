@@ -7,7 +7,7 @@ use base64::Engine;
 use hanko_pki::time::Duration;
 use hanko_platform::{Config, Platform, PlatformError};
 use hanko_store::Db;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::common::{Backend, Eco};
 use crate::identity::{auth_sign, challenge, login, CARD_PASSWORD, CARD_PIN};
@@ -208,3 +208,87 @@ async fn live_challenges_are_bounded_per_tenant_body(b: Backend) {
     }
 }
 on_both!(live_challenges_are_bounded_per_tenant, live_challenges_are_bounded_per_tenant_body);
+
+/// A login's `check_method` overrides the tenant's for that one verification (the
+/// authentication app service's `acr_values`): a CRL tenant asking for OCSP reaches the
+/// authority — a card lost after the last CRL passes the CRL check but OCSP refuses it, the
+/// authority bills an auth check — and the answer and the evidence say which method was used.
+async fn a_login_may_ask_for_another_check_method_body(b: Backend) {
+    let eco = Eco::start(b).await;
+    let sp = eco.tenant("SPIDP", json!({"sensitive": false})).await;
+    let (person, card) = eco.person_with_card("見本　花子", "1985-04-01").await;
+    let answer = |method: Option<&str>| {
+        let eco = &eco;
+        let sp = &sp;
+        let card = card.clone();
+        let method = method.map(str::to_owned);
+        async move {
+            let (id, bytes) = challenge(eco, sp).await;
+            let (certificate, signature) = auth_sign(eco, &card, CARD_PIN, &bytes);
+            let mut req = json!({"challenge_id": id, "certificate": certificate, "signature": signature});
+            if let Some(m) = method {
+                req["check_method"] = json!(m);
+            }
+            let (status, out) = eco.p.post("/v1/verifications/authentication", &sp.key, req).await;
+            assert_eq!(status, 200, "{out}");
+            let (_, ev) = eco.p.get(&format!("/v1/evidence/{}", out["evidence_id"].as_str().unwrap()), &sp.key).await;
+            (out, ev)
+        }
+    };
+    let auth_checks = || async {
+        let (status, meter) = eco.p.get("/v1/meter?month=2026-04", &sp.key).await;
+        assert_eq!(status, 200, "{meter}");
+        let line = meter["lines"].as_array().unwrap().iter().find(|l| l["kind"] == "auth-check").cloned();
+        line.map_or(0, |l| l["count"].as_i64().unwrap())
+    };
+
+    // The tenant's own method, then OCSP asked for: both valid, the OCSP one with its response.
+    let (out, ev) = answer(None).await;
+    assert_eq!((out["result"].as_str(), out["check_method"].as_str()), (Some("OK"), Some("crl")), "{out}");
+    assert_eq!(ev["record"]["inputs"]["check_method"], "crl", "{ev}");
+    assert_eq!(ev["record"]["inputs"]["check_method_requested"], Value::Null, "{ev}");
+    assert_eq!(auth_checks().await, 0);
+    let (out, ev) = answer(Some("ocsp")).await;
+    assert_eq!((out["result"].as_str(), out["check_method"].as_str()), (Some("OK"), Some("ocsp")), "{out}");
+    assert_eq!(ev["record"]["check_method"], "ocsp", "{ev}");
+    assert_eq!(ev["record"]["inputs"]["check_method"], "ocsp", "{ev}");
+    assert_eq!(ev["record"]["inputs"]["check_method_requested"], "ocsp", "{ev}");
+    assert_eq!(ev["record"]["revocation"]["method"], "ocsp", "{ev}");
+    assert!(ev["record"]["ocsp_response"].is_string(), "{ev}");
+    assert_eq!(auth_checks().await, 1);
+
+    // The card is lost; no CRL is published yet. The CRL (by default or asked for) still says
+    // good; OCSP says held at once.
+    eco.clock.advance(Duration::minutes(5));
+    eco.event(&person, json!({"kind": "card-lost", "card_id": card})).await;
+    for method in [None, Some("crl")] {
+        let (out, ev) = answer(method).await;
+        assert_eq!((out["result"].as_str(), out["check_method"].as_str()), (Some("OK"), Some("crl")), "{out}");
+        assert_eq!(ev["record"]["revocation"]["method"], "crl", "{ev}");
+        assert_eq!(ev["record"]["inputs"]["check_method_requested"], json!(method), "{ev}");
+    }
+    let (out, ev) = answer(Some("ocsp")).await;
+    assert_eq!(out["result"], "CERTIFICATE_REVOKED", "{out}");
+    assert_eq!(out["check_method"], "ocsp", "{out}");
+    assert_eq!(out["reason"]["revocation"]["meaning"], "lost", "{out}");
+    assert_eq!(ev["record"]["inputs"]["check_method"], "ocsp", "{ev}");
+    assert_eq!(auth_checks().await, 2);
+    // The tenant's setting itself is unchanged.
+    let (out, _) = answer(None).await;
+    assert_eq!((out["result"].as_str(), out["check_method"].as_str()), (Some("OK"), Some("crl")), "{out}");
+
+    // Any other value: a 400 problem, and the challenge is not used up.
+    let (id, bytes) = challenge(&eco, &sp).await;
+    let (certificate, signature) = auth_sign(&eco, &card, CARD_PIN, &bytes);
+    for bad in [json!("OCSP"), json!("none"), json!(""), json!(1)] {
+        let req = json!({"challenge_id": id, "certificate": certificate, "signature": signature, "check_method": bad});
+        let (status, out) = eco.p.post("/v1/verifications/authentication", &sp.key, req).await;
+        assert_eq!((status, &out["status"]), (400, &json!(400)), "{bad}: {out}");
+        assert!(out["detail"].as_str().unwrap().contains("check_method"), "{bad}: {out}");
+    }
+    let req = json!({"challenge_id": id, "certificate": certificate, "signature": signature, "check_method": "ocsp"});
+    let (status, out) = eco.p.post("/v1/verifications/authentication", &sp.key, req).await;
+    assert_eq!((status, out["result"].as_str()), (200, Some("CERTIFICATE_REVOKED")), "{out}");
+    assert_eq!(auth_checks().await, 3);
+}
+on_both!(a_login_may_ask_for_another_check_method, a_login_may_ask_for_another_check_method_body);

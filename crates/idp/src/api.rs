@@ -1,0 +1,76 @@
+//! The HTTP API: the OpenID Connect endpoints at the realm paths, the signature API, the app API
+//! and pages, the admin API, the OpenAPI document.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::error::IdpError;
+use crate::Idp;
+
+/// The provider's router.
+pub fn router(idp: Arc<Idp>) -> Router {
+    let max_body = idp.config.max_body;
+    Router::new()
+        .route("/api/realms/main/.well-known/openid-configuration", get(discovery))
+        .route("/api/realms/main/protocol/openid-connect/certs", get(certs))
+        .route("/openapi.json", get(openapi))
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .merge(crate::authorize::routes())
+        .merge(crate::token::routes())
+        .merge(crate::sign::routes())
+        .merge(crate::app::routes())
+        .merge(crate::admin::routes())
+        .fallback(|| async { IdpError::not_found("route", "for this path") })
+        .layer(axum::middleware::map_response(hanko_store::http::problem_for_rejections))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(idp)
+}
+
+async fn discovery(State(idp): State<Arc<Idp>>) -> Response {
+    let iss = idp.config.issuer();
+    let oidc = format!("{iss}/protocol/openid-connect");
+    let mut r = Json(json!({
+        "issuer": iss,
+        "authorization_endpoint": format!("{oidc}/auth"),
+        "token_endpoint": format!("{oidc}/token"),
+        "userinfo_endpoint": format!("{oidc}/userinfo"),
+        "jwks_uri": format!("{oidc}/certs"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "userinfo_signing_alg_values_supported": ["none"],
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": crate::authorize::SCOPES,
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "sid",
+                             "name", "address", "birthdate", "gender", "user_certificate"],
+        "acr_values_supported": ["aal3", "crl", "ocsp"],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": idp.config.authorization_response_iss,
+    }))
+    .into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    r
+}
+
+async fn certs(State(idp): State<Arc<Idp>>) -> Response {
+    let jwks = idp.keys.read().unwrap_or_else(|p| p.into_inner()).jwks().clone();
+    let mut r = Json(jwks).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    r
+}
+
+async fn openapi() -> ([(header::HeaderName, &'static str); 1], &'static str) {
+    ([(header::CONTENT_TYPE, "application/json")], crate::openapi::document())
+}
