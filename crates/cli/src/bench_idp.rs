@@ -81,11 +81,18 @@ pub(crate) struct Args {
     /// Measure ours only.
     #[arg(long)]
     no_yardstick: bool,
+    /// Where the idp's, the platform's and the authority's SQLite databases live: `disk` (--dir,
+    /// durable commits wait for the disk), `tmpfs` (/dev/shm: no disk wait, like the
+    /// yardstick's in-memory store), or `both`, each measured.
+    #[arg(long, default_value = "both", value_parser = ["both", "disk", "tmpfs"])]
+    storage: String,
 }
 
 const PIN: &str = "1234";
 const PASSWORD: &str = "HANKO2026";
 const CLIENT_ID: &str = "RPBENCH01";
+/// The scopes of the 4 facts (read from the card's input-assist AP).
+const FACTS: [&str; 4] = ["name", "address", "birthdate", "gender"];
 /// Never contacted: the flow stops at the redirect.
 const REDIRECT_URI: &str = "http://127.0.0.1/bench/callback";
 
@@ -141,16 +148,17 @@ fn serve_timed(
     times: Arc<ServerTimes>,
     classify: fn(&axum::http::Method, &str) -> &'static str,
 ) -> tokio::task::JoinHandle<()> {
-    let app = router.layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
-        let times = times.clone();
-        async move {
-            let what = classify(req.method(), req.uri().path());
-            let start = Instant::now();
-            let resp = next.run(req).await;
-            times.add(what, start.elapsed());
-            resp
-        }
-    }));
+    let app =
+        router.layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let times = times.clone();
+            async move {
+                let what = classify(req.method(), req.uri().path());
+                let start = Instant::now();
+                let resp = next.run(req).await;
+                times.add(what, start.elapsed());
+                resp
+            }
+        }));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
     })
@@ -214,8 +222,9 @@ impl Drop for World {
 fn client_key(alg: &str) -> Result<(EncodingKey, Algorithm)> {
     if alg == "ES256" {
         use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &aws_lc_rs::rand::SystemRandom::new())
-            .map_err(|_| anyhow::anyhow!("EC key generation failed"))?;
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &aws_lc_rs::rand::SystemRandom::new())
+                .map_err(|_| anyhow::anyhow!("EC key generation failed"))?;
         Ok((EncodingKey::from_ec_der(pkcs8.as_ref()), Algorithm::ES256))
     } else {
         use rsa::pkcs1::EncodeRsaPrivateKey;
@@ -225,9 +234,9 @@ fn client_key(alg: &str) -> Result<(EncodingKey, Algorithm)> {
     }
 }
 
-fn setup(args: &Args) -> Result<World> {
-    fresh_dir(&args.dir)?;
-    let dir = args.dir.canonicalize()?;
+fn setup(args: &Args, dir: &Path) -> Result<World> {
+    fresh_dir(dir)?;
+    let dir = dir.canonicalize()?;
     let (adir, pdir, idir) = (dir.join("authority"), dir.join("platform"), dir.join("idp"));
     for d in [&adir, &pdir, &idir] {
         std::fs::create_dir_all(d)?;
@@ -350,15 +359,27 @@ fn setup(args: &Args) -> Result<World> {
 
         // The RP discovers the provider.
         let issuer = format!("{idp_url}/api/realms/main");
-        let meta: Value =
-            http.get(format!("{issuer}/.well-known/openid-configuration")).send().await?.error_for_status()?.json().await?;
+        let meta: Value = http
+            .get(format!("{issuer}/.well-known/openid-configuration"))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
         let s = |k: &str| meta[k].as_str().map(str::to_owned).with_context(|| format!("discovery: no {k}"));
         let jwks: JwkSet = http.get(s("jwks_uri")?).send().await?.error_for_status()?.json().await?;
         let mut header = Header::new(alg);
         header.kid = Some(kid);
-        let rp = Rp { key, header, issuer: s("issuer")?, auth: s("authorization_endpoint")?, token: s("token_endpoint")?,
-                      userinfo: s("userinfo_endpoint")?, jwks };
-        let facts = scope.split(' ').any(|s| ["name", "address", "birthdate", "gender"].contains(&s));
+        let rp = Rp {
+            key,
+            header,
+            issuer: s("issuer")?,
+            auth: s("authorization_endpoint")?,
+            token: s("token_endpoint")?,
+            userinfo: s("userinfo_endpoint")?,
+            jwks,
+        };
+        let facts = scope.split(' ').any(|s| FACTS.contains(&s));
         let driver = Driver { rp, http, base: idp_url, scope, facts };
         anyhow::Ok((driver, card_ids, servers))
     })?;
@@ -588,8 +609,8 @@ async fn login(d: &Driver, card: &mut Card) -> Result<Steps> {
     let status = r.status();
     let info: Value = r.json().await?;
     ensure!(status == 200 && info["sub"] == claims["sub"], "userinfo: {status}: {info}");
-    if d.facts {
-        ensure!(info.get("name").is_some_and(Value::is_string) || !d.scope.contains("name"), "userinfo without the name: {info}");
+    for fact in d.scope.split(' ').filter(|s| FACTS.contains(s)) {
+        ensure!(info.get(fact).is_some_and(Value::is_string), "userinfo without {fact}: {info}");
     }
     t.userinfo = ms(s);
     Ok(t)
@@ -615,7 +636,12 @@ fn run_flows(w: &mut World, seconds: f64, progress: Option<&str>) -> Result<(u64
                     let n = done.load(Ordering::Relaxed);
                     let el = start.elapsed().as_secs_f64();
                     let bar = ((el / seconds).min(1.0) * 30.0) as usize;
-                    eprint!("\r{label} [{}{}] {n} logins, {:.0}/s  ", "#".repeat(bar), " ".repeat(30 - bar), n as f64 / el.max(1e-3));
+                    eprint!(
+                        "\r{label} [{}{}] {n} logins, {:.0}/s  ",
+                        "#".repeat(bar),
+                        " ".repeat(30 - bar),
+                        n as f64 / el.max(1e-3)
+                    );
                 }
             })
         });
@@ -676,7 +702,9 @@ fn yardstick(args: &Args, alg: &str) -> Result<Value> {
         .args(["--client-alg", alg, "--id-token-alg", "ES256"])
         .stdin(Stdio::null())
         .output()
-        .with_context(|| format!("running {} {} (scripts/idp-js.sh installs it)", args.node.display(), args.yardstick.display()))?;
+        .with_context(|| {
+            format!("running {} {} (scripts/idp-js.sh installs it)", args.node.display(), args.yardstick.display())
+        })?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     ensure!(
         out.status.success(),
@@ -703,28 +731,103 @@ fn card_sign_rate(card: &mut Card, seconds: f64) -> Result<f64> {
     Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
+/// One storage's results.
+struct Measured {
+    name: &'static str,
+    flows: u64,
+    seconds: f64,
+    breakdown: Value,
+}
+
+impl Measured {
+    fn rate(&self) -> f64 {
+        self.flows as f64 / self.seconds
+    }
+}
+
+/// One login at a time with the first card: where the time goes (client side and inside the
+/// idp and the platform, mean ms).
+fn breakdown(w: &mut World, seconds: u64) -> Result<Value> {
+    let rest = w.cards.split_off(1);
+    w.idp_times.take();
+    w.platform_times.take();
+    let (n, secs, steps) = run_flows(w, seconds.max(1) as f64, None)?;
+    w.cards.extend(rest);
+    let (idp, pf) = (w.idp_times.take(), w.platform_times.take());
+    let per = |x: f64| x / n.max(1) as f64;
+    let server = |m: &HashMap<&'static str, (u64, f64)>, k: &str| m.get(k).map_or(0.0, |(_, t)| 1000.0 * per(*t));
+    Ok(json!({
+        "flows": n,
+        "flows_per_second": n as f64 / secs,
+        "client_ms": {
+            "authorize": per(steps.authorize), "app_request": per(steps.app_request), "card": per(steps.card),
+            "approval": per(steps.approval), "continue": per(steps.continue_), "assertion": per(steps.assertion),
+            "token": per(steps.token), "id_token_check": per(steps.id_token_check), "userinfo": per(steps.userinfo),
+            "total": per(steps.total()),
+        },
+        "server_ms": {
+            "authorize": server(&idp, "authorize"), "app_request": server(&idp, "app_request"),
+            "approval": server(&idp, "approval"), "continue": server(&idp, "continue"),
+            "token": server(&idp, "token"), "userinfo": server(&idp, "userinfo"),
+            "platform_challenge": server(&pf, "platform_challenge"),
+            "platform_verification": server(&pf, "platform_verification"),
+        },
+    }))
+}
+
 pub(crate) fn run(args: &Args, json_out: bool) -> Result<ExitCode> {
     ensure!((1..=256).contains(&args.concurrency), "--concurrency must be 1 to 256");
     ensure!((1..=3600).contains(&args.seconds), "--seconds must be 1 to 3600");
     ensure!(args.scope.split(' ').any(|s| s == "openid"), "--scope must include openid");
     if !args.no_yardstick {
         ensure!(
-            args.yardstick.exists() && Path::new(&args.yardstick).parent().is_some_and(|p| p.join("node_modules").exists()),
+            args.yardstick.exists() && args.yardstick.parent().is_some_and(|p| p.join("node_modules").exists()),
             "the yardstick {} or its node_modules is missing: run scripts/idp-js.sh first (or --no-yardstick)",
             args.yardstick.display()
         );
     }
-    let mut w = setup(args)?;
-    let cores = cores();
+    let shm = Path::new("/dev/shm");
+    let tmpfs_dir = shm.join(format!("hanko-bench-idp-{}", std::process::id()));
+    let mut worlds: Vec<(&'static str, PathBuf)> = Vec::new();
+    if args.storage != "tmpfs" {
+        worlds.push(("disk", args.dir.clone()));
+    }
+    if args.storage != "disk" {
+        if shm.is_dir() {
+            worlds.push(("tmpfs", tmpfs_dir.clone()));
+        } else {
+            ensure!(args.storage == "both", "--storage tmpfs: there is no /dev/shm here");
+            eprintln!("idp: no /dev/shm: the databases on disk only");
+        }
+    }
+    let mut running = Vec::new();
+    for (name, dir) in &worlds {
+        eprintln!("idp: the ecosystem with its databases on {name} ({}) …", dir.display());
+        let mut w = setup(args, dir)?;
+        eprintln!("idp: warm-up …");
+        run_flows(&mut w, 1.0, None)?;
+        running.push((*name, w));
+    }
+    let cleanup = |worlds: &[(&'static str, PathBuf)]| {
+        for (name, dir) in worlds {
+            if *name == "tmpfs" || !args.keep {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    };
+    let result = measure(args, &mut running);
+    drop(running);
+    cleanup(&worlds);
+    let (measured, best_node, card_rate) = result?;
+    report(args, json_out, &measured, best_node.as_ref(), card_rate)
+}
 
-    // warm-up: every card logs in once
-    eprintln!("idp: warm-up …");
-    run_flows(&mut w, 1.0, None)?;
-    w.idp_times.take();
-    w.platform_times.take();
-
+/// The rounds (the yardstick, then each storage), then the breakdowns.
+#[allow(clippy::type_complexity)]
+fn measure(args: &Args, worlds: &mut [(&'static str, World)]) -> Result<(Vec<Measured>, Option<Value>, f64)> {
     let rounds = args.rounds.max(1);
-    let (mut best, mut best_node): (Option<(u64, f64, Steps)>, Option<Value>) = (None, None);
+    let mut best: Vec<Option<(u64, f64)>> = vec![None; worlds.len()];
+    let mut best_node: Option<Value> = None;
     for round in 1..=rounds {
         if !args.no_yardstick {
             eprintln!("idp: round {round}/{rounds}: node-oidc-provider, {} s …", args.seconds);
@@ -734,125 +837,137 @@ pub(crate) fn run(args: &Args, json_out: bool) -> Result<ExitCode> {
                 best_node = Some(y);
             }
         }
-        let label = format!("idp: round {round}/{rounds}: hanko idp");
-        eprintln!("{label}, {} s …", args.seconds);
-        let r = run_flows(&mut w, args.seconds as f64, Some(&label))?;
-        if best.as_ref().is_none_or(|b| r.0 as f64 / r.1 > b.0 as f64 / b.1) {
-            best = Some(r);
+        for (i, (name, w)) in worlds.iter_mut().enumerate() {
+            let label = format!("idp: round {round}/{rounds}: hanko idp ({name})");
+            eprintln!("{label}, {} s …", args.seconds);
+            let (n, secs, _) = run_flows(w, args.seconds as f64, Some(&label))?;
+            if best[i].is_none_or(|(bn, bs)| n as f64 / secs > bn as f64 / bs) {
+                best[i] = Some((n, secs));
+            }
         }
     }
-    let (flows, secs, _) = best.context("no run")?;
-    let ours = flows as f64 / secs;
-
-    // where the time goes: one flow at a time
-    eprintln!("idp: one login at a time for {} s (the breakdown) …", args.breakdown_seconds);
-    let rest = w.cards.split_off(1);
-    w.idp_times.take();
-    w.platform_times.take();
-    let (n1, s1, steps) = run_flows(&mut w, args.breakdown_seconds.max(1) as f64, None)?;
-    w.cards.extend(rest);
-    let idp_t = w.idp_times.take();
-    let pf_t = w.platform_times.take();
-    let per = |s: f64| s / n1.max(1) as f64;
-    let server_ms = |m: &HashMap<&'static str, (u64, f64)>, k: &str| m.get(k).map_or(0.0, |(_, t)| 1000.0 * t / n1.max(1) as f64);
-    let card_rate = card_sign_rate(&mut w.cards[0], 1.0)?;
-
-    let mean = Steps {
-        authorize: per(steps.authorize),
-        app_request: per(steps.app_request),
-        card: per(steps.card),
-        approval: per(steps.approval),
-        continue_: per(steps.continue_),
-        assertion: per(steps.assertion),
-        token: per(steps.token),
-        id_token_check: per(steps.id_token_check),
-        userinfo: per(steps.userinfo),
+    let mut measured = Vec::new();
+    for (i, (name, w)) in worlds.iter_mut().enumerate() {
+        eprintln!("idp: one login at a time for {} s ({name}) …", args.breakdown_seconds);
+        let (flows, seconds) = best[i].context("no run")?;
+        measured.push(Measured { name, flows, seconds, breakdown: breakdown(w, args.breakdown_seconds)? });
+    }
+    let card_rate = match worlds.first_mut() {
+        Some((_, w)) => card_sign_rate(&mut w.cards[0], 1.0)?,
+        None => bail!("no storage to measure"),
     };
-    let sequential = n1 as f64 / s1;
-    let node_fps = best_node.as_ref().and_then(|v| v["flows_per_second"].as_f64());
-    let ratio = node_fps.map(|n| ours / n);
-    let breakdown = json!({
-        "flows": n1,
-        "flows_per_second": sequential,
-        "client_ms": {
-            "authorize": mean.authorize, "app_request": mean.app_request, "card": mean.card,
-            "approval": mean.approval, "continue": mean.continue_, "assertion": mean.assertion,
-            "token": mean.token, "id_token_check": mean.id_token_check, "userinfo": mean.userinfo,
-            "total": mean.total(),
-        },
-        "server_ms": {
-            "authorize": server_ms(&idp_t, "authorize"), "app_request": server_ms(&idp_t, "app_request"),
-            "approval": server_ms(&idp_t, "approval"), "continue": server_ms(&idp_t, "continue"),
-            "token": server_ms(&idp_t, "token"), "userinfo": server_ms(&idp_t, "userinfo"),
-            "platform_challenge": server_ms(&pf_t, "platform_challenge"),
-            "platform_verification": server_ms(&pf_t, "platform_verification"),
-        },
-    });
+    Ok((measured, best_node, card_rate))
+}
+
+fn report(
+    args: &Args,
+    json_out: bool,
+    measured: &[Measured],
+    node: Option<&Value>,
+    card_rate: f64,
+) -> Result<ExitCode> {
+    let cores = cores();
+    let node_fps = node.and_then(|v| v["flows_per_second"].as_f64());
     let out = json!({
-        "hanko": {"flows": flows, "seconds": secs, "flows_per_second": ours, "concurrency": args.concurrency},
-        "yardstick": best_node,
-        "ratio": ratio,
+        "hanko": measured.iter().map(|m| (m.name.to_owned(), json!({
+            "flows": m.flows, "seconds": m.seconds, "flows_per_second": m.rate(),
+            "concurrency": args.concurrency, "ratio": node_fps.map(|n| m.rate() / n),
+            "breakdown": m.breakdown,
+        }))).collect::<serde_json::Map<_, _>>(),
+        "yardstick": node,
         "goal_ratio": 3.0,
         "scope": args.scope,
         "client_alg": args.client_alg,
         "cores": cores,
         "card_rsa2048_signatures_per_second": card_rate,
-        "breakdown": breakdown,
     });
-    drop(w);
-    if !args.keep {
-        let _ = std::fs::remove_dir_all(&args.dir);
-    }
     if json_out {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let b = &out["breakdown"];
-    let c = |k: &str| b["client_ms"][k].as_f64().unwrap_or(f64::NAN);
-    let sv = |k: &str| b["server_ms"][k].as_f64().unwrap_or(f64::NAN);
+    let rounds = args.rounds.max(1);
     println!("hanko bench idp  (full logins: authorize → app request → card → approval → continue → token → userinfo;");
     println!(
         "                  scope \"{}\", {} client assertions, {} in flight, {} s × {rounds} rounds, best of each;",
         args.scope, args.client_alg, args.concurrency, args.seconds
     );
-    println!("                  everything in one machine's {cores} cores: servers, RP, cards and the yardstick's node)");
-    println!("  hanko idp logins/s                          {ours:>10.1}");
-    match &best_node {
-        Some(y) => {
-            println!(
-                "  node-oidc-provider {} logins/s          {:>10.1}   (node {}, no card, opaque access tokens, in-memory store)",
-                y["version"].as_str().unwrap_or("?"),
-                node_fps.unwrap_or(f64::NAN),
-                y["node"].as_str().unwrap_or("?")
-            );
-            println!("  ratio                                       {:>9.2}×   (goal ≥ 3×)", ratio.unwrap_or(f64::NAN));
-        }
-        None => println!("  node-oidc-provider                          not measured (--no-yardstick)"),
+    println!("                  one machine's {cores} cores for everything: servers, RP, cards, the yardstick's node)");
+    let line = |label: &str, value: String, note: &str| println!("  {label:<64} {value:>9}   {note}");
+    for m in measured {
+        let what =
+            if m.name == "disk" { "databases on disk (durable commits)" } else { "databases on tmpfs (no disk wait)" };
+        line(&format!("hanko idp logins/s, {what}"), format!("{:.1}", m.rate()), "");
     }
-    println!(
-        "  the floor: the card's RSA-2048 signatures/s  {card_rate:>10.0}   (1 core, in process: at most {:.0} logins/s on {cores} cores)",
-        card_rate * cores as f64
+    match node {
+        Some(y) => {
+            line(
+                &format!("node-oidc-provider {} logins/s", y["version"].as_str().unwrap_or("?")),
+                format!("{:.1}", node_fps.unwrap_or(f64::NAN)),
+                &format!(
+                    "(node {}; no card, in-memory store, opaque access tokens)",
+                    y["node"].as_str().unwrap_or("?")
+                ),
+            );
+            for m in measured {
+                let r = node_fps.map_or(f64::NAN, |n| m.rate() / n);
+                line(&format!("ratio, databases on {}", m.name), format!("{r:.2}×"), "(goal ≥ 3×)");
+            }
+        }
+        None => println!("  node-oidc-provider: not measured (--no-yardstick)"),
+    }
+    line(
+        "the floor: the card's RSA-2048 signatures/s (1 core, in process)",
+        format!("{card_rate:.0}"),
+        &format!("(≤ {:.0} logins/s on {cores} cores)", card_rate * cores as f64),
     );
-    println!("where a login's time goes  (one at a time: {n1} logins, {sequential:.1}/s; mean ms, client side | inside the server)");
-    println!("  authorize (303 to the wallet)               {:>8.2} | {:>6.2}", c("authorize"), sv("authorize"));
-    println!(
-        "  app request (platform challenge {:.2})       {:>8.2} | {:>6.2}",
-        sv("platform_challenge"),
-        c("app_request"),
-        sv("app_request")
+    println!("where a login's time goes: one login at a time, mean ms, as the client sees it (inside the server)");
+    let header: String = measured
+        .iter()
+        .map(|m| {
+            format!(" {:>19}", format!("{} ({:.0}/s)", m.name, m.breakdown["flows_per_second"].as_f64().unwrap_or(0.0)))
+        })
+        .collect();
+    println!("  {:<46}{header}", "");
+    let row = |label: &str, client: &str, server: Option<&str>| {
+        let cells: String = measured
+            .iter()
+            .map(|m| {
+                let c = m.breakdown["client_ms"][client].as_f64().unwrap_or(f64::NAN);
+                match server {
+                    Some(k) => {
+                        format!(" {:>10.2} ({:>6.2})", c, m.breakdown["server_ms"][k].as_f64().unwrap_or(f64::NAN))
+                    }
+                    None => format!(" {c:>10.2}         "),
+                }
+            })
+            .collect();
+        println!("  {label:<46}{cells}");
+    };
+    let platform = |k: &str| -> String {
+        measured
+            .iter()
+            .map(|m| format!("{:.2}", m.breakdown["server_ms"][k].as_f64().unwrap_or(f64::NAN)))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    row("authorize (303 to the wallet)", "authorize", Some("authorize"));
+    row(
+        &format!("app request (platform challenge {})", platform("platform_challenge")),
+        "app_request",
+        Some("app_request"),
     );
-    println!("  card (VERIFY, certificate, RSA signature{}) {:>8.2}", if args.scope.contains("name") { ", facts" } else { "" }, c("card"));
-    println!(
-        "  approval (platform verification {:.2})       {:>8.2} | {:>6.2}",
-        sv("platform_verification"),
-        c("approval"),
-        sv("approval")
+    let facts = if args.scope.split(' ').any(|s| FACTS.contains(&s)) { " + facts" } else { "" };
+    row(&format!("card (VERIFY, certificate, RSA sign{facts})"), "card", None);
+    row(
+        &format!("approval (platform verification {})", platform("platform_verification")),
+        "approval",
+        Some("approval"),
     );
-    println!("  continue (302 to the RP with the code)      {:>8.2} | {:>6.2}", c("continue"), sv("continue"));
-    println!("  RP: client assertion ({})                {:>8.2}", args.client_alg, c("assertion"));
-    println!("  token                                       {:>8.2} | {:>6.2}", c("token"), sv("token"));
-    println!("  RP: ID token check                          {:>8.2}", c("id_token_check"));
-    println!("  userinfo                                    {:>8.2} | {:>6.2}", c("userinfo"), sv("userinfo"));
-    println!("  total                                       {:>8.2}", c("total"));
+    row("continue (302 to the RP with the code)", "continue", Some("continue"));
+    row(&format!("RP: client assertion ({})", args.client_alg), "assertion", None);
+    row("token", "token", Some("token"));
+    row("RP: ID token check", "id_token_check", None);
+    row("userinfo", "userinfo", Some("userinfo"));
+    row("total", "total", None);
     Ok(ExitCode::SUCCESS)
 }
