@@ -27,9 +27,24 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .merge(crate::app::routes())
         .merge(crate::admin::routes())
         .fallback(|| async { IdpError::not_found("route", "for this path") })
-        .layer(axum::middleware::map_response(hanko_store::http::problem_for_rejections))
+        .layer(axum::middleware::map_response(problem_for_rejections))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(idp)
+}
+
+/// axum's own refusals become problem+json; the RFC 6749 / 6750 errors of the OAuth endpoints
+/// (`application/json`, `{"error", "error_description"}`) pass unchanged.
+async fn problem_for_rejections(response: Response) -> Response {
+    let oauth = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if oauth {
+        response
+    } else {
+        hanko_store::http::problem_for_rejections(response).await
+    }
 }
 
 async fn discovery(State(idp): State<Arc<Idp>>) -> Response {

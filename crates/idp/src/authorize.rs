@@ -109,7 +109,7 @@ async fn validate(idp: &Idp, p: &HashMap<String, String>) -> Result<(Client, Aut
         }
     };
     let redirect_uri = p.get("redirect_uri").cloned().unwrap_or_default();
-    if !client.config.redirect_uris.iter().any(|u| *u == redirect_uri) {
+    if !client.config.redirect_uris.contains(&redirect_uri) {
         return Err(AuthzError::Page("redirect_uri is missing or not registered for this client".into()));
     }
     let state = p.get("state").filter(|s| printable(s)).cloned();

@@ -2,6 +2,8 @@
 //! idp, each a real HTTP server on loopback over SQLite or PostgreSQL, sharing one clock the test
 //! moves; an RP (client) with its own key; the user's side (cards through their APDUs).
 
+#![allow(dead_code)]
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -351,12 +353,6 @@ pub fn request_id(location: &str) -> String {
 /// The input-assist AP's files, read from the card with the PIN.
 pub fn input_assist_files(card: &mut Client<CardFile>, my_number: bool) -> Value {
     use hanko_card::{input_assist_ef as ef, AccessCode};
-    card.read_facts(AccessCode::Pin(PIN)).unwrap();
-    let read = |card: &mut Client<CardFile>, fid| {
-        card.select_ef(fid).unwrap();
-        B64.encode(card.read_binary(0, 0).unwrap())
-    };
-    let _ = read;
     let facts = card.read_facts(AccessCode::Pin(PIN)).unwrap();
     let mut out = json!({
         "facts": B64.encode(facts.as_bytes()),
@@ -463,8 +459,7 @@ impl Rp {
 
     /// A client assertion for the token endpoint with claims `extra` merged in.
     pub fn assertion_with(&self, issuer: &str, extra: Value) -> String {
-        let now = hanko_pki::time::OffsetDateTime::now_utc().unix_timestamp().max(START.unix_timestamp());
-        let _ = now;
+        // The ecosystem's clock starts at START and the tests move it.
         let now = START.unix_timestamp();
         let mut claims = json!({
             "iss": self.client_id, "sub": self.client_id,
