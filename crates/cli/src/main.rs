@@ -22,6 +22,7 @@ macro_rules! eprintln {
 mod bench_authority;
 mod bench_card;
 mod bench_crl;
+mod bench_idp;
 mod bench_platform;
 mod bench_verify;
 mod cmd_authority;
@@ -101,6 +102,9 @@ enum BenchCommand {
     /// The platform's verification API over HTTP (wrk, oha) vs the in-process verification limit
     /// × the cores; `--soak S` for errors and RSS growth under load.
     Platform(bench_platform::Args),
+    /// Full OpenID Connect logins per second through the idp (emulated cards in process) vs
+    /// node-oidc-provider doing the same flow; where a login's time goes.
+    Idp(bench_idp::Args),
     /// Build, parse and index an N-entry CRL, vs `openssl crl -noout` on the same file.
     Crl {
         /// Number of revoked entries.
@@ -284,6 +288,7 @@ fn main() -> std::process::ExitCode {
         Command::Bench(BenchCommand::Card(args)) => bench_card::run(&args),
         Command::Bench(BenchCommand::Authority(args)) => bench_authority::run(&args),
         Command::Bench(BenchCommand::Platform(args)) => bench_platform::run(&args),
+        Command::Bench(BenchCommand::Idp(args)) => bench_idp::run(&args, cli.json),
         Command::Bench(BenchCommand::Crl { entries, dir, fetch }) => {
             if fetch { bench_crl::run_fetch(entries, &dir) } else { bench_crl::run(entries, &dir) }
                 .map(|()| std::process::ExitCode::SUCCESS)
