@@ -137,9 +137,9 @@ impl Idp {
         Ok((flow, client))
     }
 
-    /// What the app shows for request `id` (asking the platform for the login challenge once).
+    /// What the app shows for request `id`.
     pub async fn app_request(&self, id: &str) -> Result<AppRequest, IdpError> {
-        let (mut flow, client) = self.live_flow(id).await?;
+        let (flow, client) = self.live_flow(id).await?;
         let now = self.clock.now().unix_timestamp();
         let pending = flow.status == "pending" && flow.expires_at >= now;
         let req = flow.request.clone();
@@ -149,14 +149,6 @@ impl Idp {
                 self.store.sign_tx(tx).await?.ok_or_else(|| IdpError::Gone("the sign transaction expired".into()))?;
             sign = Some(json!({"data": B64.encode(&tx.data), "form": tx.form}));
         } else if pending && !client.config.substitute {
-            if flow.challenge.is_none() {
-                let (cid, bytes) = self.platform.challenge().await?;
-                flow = self
-                    .store
-                    .set_challenge(id, &cid, &bytes)
-                    .await?
-                    .ok_or_else(|| IdpError::not_found("request", id))?;
-            }
             challenge = flow.challenge.as_ref().map(|(_, b)| B64.encode(b));
         }
         Ok(AppRequest {
@@ -299,23 +291,11 @@ impl Idp {
             }
             verdict
         } else {
-            let (challenge_id, _) = flow.challenge.clone().ok_or_else(|| {
-                IdpError::Conflict("read the request (GET) first: it holds the challenge to sign".into())
-            })?;
-            match self.platform.verify_login(&challenge_id, &certificate, &signature, &req.check_method).await {
-                Ok(verdict) => verdict,
-                // The challenge is single use and lives 5 minutes at the platform: refused (or
-                // lost on the way), the request gets a new one at its next read.
-                Err(e) => {
-                    self.store.clear_challenge(id).await?;
-                    return Err(match e {
-                        IdpError::Invalid(detail) => IdpError::Conflict(format!(
-                            "{detail} — read the request again (GET) for a new challenge and sign that"
-                        )),
-                        e => e,
-                    });
-                }
-            }
+            // The flow's own challenge (made with it, answered once: the flow ends with the first
+            // verdict), verified at the platform without state there.
+            let (_, challenge) =
+                flow.challenge.clone().ok_or_else(|| IdpError::Internal("a flow without its challenge".into()))?;
+            self.platform.verify_login(&challenge, &certificate, &signature, &req.check_method).await?
         };
         if !verdict.valid {
             let why = verdict

@@ -335,7 +335,9 @@ impl Idp {
             client_id: client.id.clone(),
             browser_hash: sha256_hex(secret.as_bytes()),
             status: "pending".into(),
-            challenge: None,
+            // The login challenge the card signs: the idp's own (the platform keeps no state for
+            // anonymous requests; see `own_challenge` in docs/platform.md).
+            challenge: Some(("idp".into(), crate::random_bytes(32))),
             result: None,
             code_issued: false,
             created_at: now,

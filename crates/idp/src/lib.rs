@@ -150,12 +150,17 @@ fn load_or_create_secret(path: &std::path::Path) -> Result<Zeroizing<Vec<u8>>, I
     Ok(Zeroizing::new(text.trim().as_bytes().to_vec()))
 }
 
+/// `n` random bytes.
+pub(crate) fn random_bytes(n: usize) -> Vec<u8> {
+    let mut b = vec![0u8; n];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
+    b
+}
+
 /// `n` random bytes, base64url without padding.
 pub(crate) fn random_token(n: usize) -> String {
     use base64::Engine as _;
-    let mut b = vec![0u8; n];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes(n))
 }
 
 /// Whether `s` can be an id this provider made with [`random_token`] (flows, grants): 1–64 of

@@ -22,13 +22,6 @@ pub(crate) struct PlatformClient {
     http: reqwest::Client,
 }
 
-/// A challenge issued by the platform.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Challenge {
-    pub(crate) challenge_id: String,
-    pub(crate) challenge: String,
-}
-
 /// The platform's verdict (its `Outcome`).
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Verdict {
@@ -75,7 +68,7 @@ impl PlatformClient {
         }
         let detail = body.get("detail").and_then(Value::as_str).unwrap_or("no detail").to_owned();
         Err(match status.as_u16() {
-            // Busy (a tenant's live challenges at their cap) or down: try again later, not a
+            // Busy or down: try again later, not a
             // gateway fault.
             429 | 503 => IdpError::Unavailable(detail),
             400 | 409 | 410 | 404 => IdpError::Invalid(format!("the platform refused: {detail}")),
@@ -83,24 +76,16 @@ impl PlatformClient {
         })
     }
 
-    /// A new login challenge.
-    pub(crate) async fn challenge(&self) -> Result<(String, Vec<u8>), IdpError> {
-        let c: Challenge = serde_json::from_value(self.post("/v1/auth/challenges", json!({})).await?)
-            .map_err(|e| IdpError::Platform(format!("challenge: {e}")))?;
-        let bytes = B64.decode(&c.challenge).map_err(|_| IdpError::Platform("challenge is not base64".into()))?;
-        Ok((c.challenge_id, bytes))
-    }
-
     /// Verifies a login: the card's signature over the challenge with its certificate.
     pub(crate) async fn verify_login(
         &self,
-        challenge_id: &str,
+        challenge: &[u8],
         certificate: &[u8],
         signature: &[u8],
         check_method: &str,
     ) -> Result<Verdict, IdpError> {
         let body = json!({
-            "challenge_id": challenge_id,
+            "own_challenge": B64.encode(challenge),
             "certificate": B64.encode(certificate),
             "signature": B64.encode(signature),
             "check_method": check_method,

@@ -28,7 +28,7 @@ pub struct FlowRecord {
     /// `pending`, `approved`, `denied`, `failed`, `done`, `replayed` (its code was presented
     /// twice).
     pub status: String,
-    /// The platform's challenge (id, bytes) the card signs, once asked for.
+    /// The login challenge (its source, `idp`, and its bytes) the card signs.
     pub challenge: Option<(String, Vec<u8>)>,
     /// What the approval proved (JSON), or the error given.
     pub result: Option<serde_json::Value>,
@@ -257,8 +257,8 @@ impl SqlStore {
     /// Stores a new authorization request.
     pub async fn add_flow(&self, f: &FlowRecord) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO flows (id, client_id, request, browser_hash, status, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO flows (id, client_id, request, browser_hash, status, created_at, expires_at, challenge_id, challenge) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&f.id)
         .bind(&f.client_id)
@@ -267,6 +267,8 @@ impl SqlStore {
         .bind(&f.status)
         .bind(f.created_at)
         .bind(f.expires_at)
+        .bind(f.challenge.as_ref().map(|(id, _)| id.clone()))
+        .bind(f.challenge.as_ref().map(|(_, b)| b.clone()))
         .execute(self.db.pool())
         .await?;
         Ok(())
@@ -276,34 +278,6 @@ impl SqlStore {
     pub async fn flow(&self, id: &str) -> Result<Option<FlowRecord>, StoreError> {
         let row = sqlx::query("SELECT * FROM flows WHERE id = $1").bind(id).fetch_optional(self.db.pool()).await?;
         row.as_ref().map(flow_row).transpose()
-    }
-
-    /// Records the challenge of a pending flow (first writer wins); the flow as it is now.
-    pub async fn set_challenge(
-        &self,
-        id: &str,
-        challenge_id: &str,
-        challenge: &[u8],
-    ) -> Result<Option<FlowRecord>, StoreError> {
-        sqlx::query(
-            "UPDATE flows SET challenge_id = $2, challenge = $3 WHERE id = $1 AND status = 'pending' AND challenge_id IS NULL",
-        )
-        .bind(id)
-        .bind(challenge_id)
-        .bind(challenge)
-        .execute(self.db.pool())
-        .await?;
-        self.flow(id).await
-    }
-
-    /// Forgets a pending flow's challenge (the platform refused it: expired, or used by an
-    /// answer that failed on the way), so that the next read asks the platform for a new one.
-    pub async fn clear_challenge(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE flows SET challenge_id = NULL, challenge = NULL WHERE id = $1 AND status = 'pending'")
-            .bind(id)
-            .execute(self.db.pool())
-            .await?;
-        Ok(())
     }
 
     /// Ends a pending flow with `status` and `result`; `false` when it was not pending (another

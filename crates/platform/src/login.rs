@@ -112,6 +112,11 @@ pub(crate) struct AuthenticationRequest {
     /// The challenge itself, base64 (or give `challenge_id`).
     #[serde(default)]
     pub challenge: Option<String>,
+    /// A challenge the caller issued itself (16–64 random bytes, base64) and keeps single use
+    /// itself — a broker such as the authentication app service, whose anonymous users must
+    /// not hold challenges here. The platform does not look it up; the evidence says so.
+    #[serde(default)]
+    pub own_challenge: Option<String>,
     /// The user-authentication certificate, base64 DER.
     pub certificate: String,
     /// The signature over the challenge, base64.
@@ -133,18 +138,29 @@ async fn post_authentication(
     if signature.len() > 1024 {
         return Err(PlatformError::Invalid("signature is longer than any RSA signature of a JPKI key".into()));
     }
-    let id = match (&req.challenge_id, &req.challenge) {
-        (Some(id), None) => {
+    let (id, challenge) = match (&req.challenge_id, &req.challenge, &req.own_challenge) {
+        (Some(id), None, None) => {
             if id.len() != 35 || !id.starts_with("ch_") {
                 return Err(PlatformError::not_found("challenge", id));
             }
-            id.clone()
+            // Used up before the answer is checked: a wrong answer burns the challenge too.
+            (Some(id.clone()), platform.take_challenge(&tenant.id, id).await?)
         }
-        (None, Some(c)) => challenge_id(&b64("challenge", c)?),
-        _ => return Err(PlatformError::Invalid("give exactly one of challenge_id and challenge".into())),
+        (None, Some(c), None) => {
+            let id = challenge_id(&b64("challenge", c)?);
+            (Some(id.clone()), platform.take_challenge(&tenant.id, &id).await?)
+        }
+        (None, None, Some(c)) => {
+            let bytes = b64("own_challenge", c)?;
+            if !(16..=64).contains(&bytes.len()) {
+                return Err(PlatformError::Invalid("own_challenge must be 16 to 64 bytes".into()));
+            }
+            (None, bytes)
+        }
+        _ => {
+            return Err(PlatformError::Invalid("give exactly one of challenge_id, challenge and own_challenge".into()))
+        }
     };
-    // Used up before the answer is checked: a wrong answer burns the challenge too.
-    let challenge = platform.take_challenge(&tenant.id, &id).await?;
     let now = platform.clock.now();
     let (verdict, ocsp) = platform
         .with_revocation(&tenant, &cert, |v, rev| {
@@ -154,6 +170,7 @@ async fn post_authentication(
         .await?;
     let inputs = json!({
         "challenge_id": id,
+        "challenge_source": if id.is_some() { "platform" } else { "caller" },
         "challenge": B64.encode(&challenge),
         "digest_algorithm": "sha256",
         "signature": B64.encode(&signature),

@@ -292,3 +292,35 @@ async fn a_login_may_ask_for_another_check_method_body(b: Backend) {
     assert_eq!(auth_checks().await, 3);
 }
 on_both!(a_login_may_ask_for_another_check_method, a_login_may_ask_for_another_check_method_body);
+
+/// A broker's own challenge (`own_challenge`): verified without any challenge state here, the
+/// evidence saying the caller chose it; the same answer twice is the caller's to refuse (the
+/// platform answers it again); its size is bounded; exactly one way of naming a challenge.
+async fn a_broker_may_bring_its_own_challenge_body(b: Backend) {
+    let eco = Eco::start(b).await;
+    let sp = eco.tenant("SPBROKER", json!({})).await;
+    let (_, card) = eco.person_with_card("見本　花子", "1985-04-01").await;
+    let path = "/v1/verifications/authentication";
+    let own = [7u8; 32];
+    let (certificate, signature) = auth_sign(&eco, &card, CARD_PIN, &own);
+    let answer = json!({"own_challenge": B64.encode(own), "certificate": certificate, "signature": signature});
+    let (status, out) = eco.p.post(path, &sp.key, answer.clone()).await;
+    assert_eq!((status, out["result"].as_str()), (200, Some("OK")), "{out}");
+    let (status, evidence) =
+        eco.p.get(&format!("/v1/evidence/{}", out["evidence_id"].as_str().unwrap()), &sp.key).await;
+    assert_eq!(status, 200, "{evidence}");
+    assert!(evidence.to_string().contains(r#""challenge_source":"caller""#), "{evidence}");
+    // Over other bytes: a mismatch.
+    let other = json!({"own_challenge": B64.encode([8u8; 32]), "certificate": certificate, "signature": signature});
+    let (_, out) = eco.p.post(path, &sp.key, other).await;
+    assert_eq!(out["result"], "SIGNATURE_MISMATCH", "{out}");
+    for bad in [
+        json!({"own_challenge": B64.encode([1u8; 15]), "certificate": certificate, "signature": signature}),
+        json!({"own_challenge": B64.encode([1u8; 65]), "certificate": certificate, "signature": signature}),
+        json!({"own_challenge": B64.encode(own), "challenge": B64.encode(own), "certificate": certificate, "signature": signature}),
+    ] {
+        let (status, out) = eco.p.post(path, &sp.key, bad).await;
+        assert_eq!(status, 400, "{out}");
+    }
+}
+on_both!(a_broker_may_bring_its_own_challenge, a_broker_may_bring_its_own_challenge_body);
