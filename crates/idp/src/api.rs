@@ -27,9 +27,20 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .merge(crate::app::routes())
         .merge(crate::admin::routes())
         .fallback(|| async { IdpError::not_found("route", "for this path") })
-        .layer(axum::middleware::map_response(hanko_store::http::problem_for_rejections))
+        .layer(axum::middleware::map_response(problems))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(idp)
+}
+
+/// axum's own rejections (a body too large, bad JSON, a wrong method) as problem+json — but not
+/// the RFC 6749 errors (application/json) of the OIDC endpoints nor the HTML error pages of the
+/// browser routes, which are answers already.
+async fn problems(response: Response) -> Response {
+    let ct = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ct.starts_with("application/json") || ct.starts_with("text/html") {
+        return response;
+    }
+    hanko_store::http::problem_for_rejections(response).await
 }
 
 async fn discovery(State(idp): State<Arc<Idp>>) -> Response {
