@@ -326,3 +326,33 @@ fn outcome(api: &Api, out: &Value, json_out: bool, cancelled: bool) -> Result<Ex
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::locate;
+
+    #[test]
+    fn a_request_is_a_wallet_url_an_app_api_url_or_an_id_with_url() {
+        let at = |r: &str, url: Option<&str>| locate(r, url).map_err(|e| e.to_string());
+        assert_eq!(
+            at("http://127.0.0.1:8460/app/requests/Qm9-x_1", None).unwrap(),
+            ("http://127.0.0.1:8460".into(), "Qm9-x_1".into())
+        );
+        assert_eq!(
+            at("https://idp.example/auth/app/requests/abc/continue?x=1", None).unwrap(),
+            ("https://idp.example/auth".into(), "abc".into()),
+            "a provider behind a path prefix"
+        );
+        assert_eq!(
+            at("https://idp.example/api/app/requests/abc", None).unwrap(),
+            ("https://idp.example".into(), "abc".into())
+        );
+        assert_eq!(at("abc", Some("http://x:1/")).unwrap(), ("http://x:1".into(), "abc".into()));
+        assert!(at("abc", None).unwrap_err().contains("--url"));
+        assert!(at("https://idp.example/elsewhere/abc", None).is_err());
+        assert!(at("https://idp.example/app/requests/a%2Fb", None).is_err());
+        assert!(at("../etc/passwd", Some("http://x")).is_err());
+        assert!(at(&"a".repeat(65), Some("http://x")).is_err());
+    }
+}
