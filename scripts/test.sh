@@ -33,6 +33,8 @@ HANKO_TEST_POSTGRES=$(scripts/pg-up.sh)
 export HANKO_TEST_POSTGRES
 # jpki-cli (crates.io) is the independent JPKI client of the card tests; it links libpcsclite.
 command -v jpki-cli >/dev/null || { say "installing jpki-cli"; cargo install jpki-cli --locked -q; }
+# Node.js and scripts/idp-js/node_modules (openid-client, jose …): the idp's interop tests run them.
+scripts/idp-js.sh >/dev/null
 
 # schemathesis (scripts/api-conformance.sh) installs into a venv in the background while the Rust
 # steps run: it is network, not CPU. The conformance step waits for it.

@@ -176,13 +176,20 @@ fn show(req: &Value) {
     }
 }
 
-fn open_card(a: &ApproveArgs) -> Result<Client<Box<dyn Transport>>> {
-    let transport: Box<dyn Transport> = match (&a.card, &a.reader) {
-        (Some(id), _) => Box::new(CardFile::open(&a.data.data_dir, id)?),
-        (None, Some(name)) => crate::cmd_card::reader_transport(name)?,
+/// The card (or phone) and whether it is a phone (the app API's `device`: a phone's
+/// user-authentication certificate carries the card's policy, so the app says what it read). A
+/// reader holds a card.
+fn open_card(a: &ApproveArgs) -> Result<(Client<Box<dyn Transport>>, bool)> {
+    let (transport, phone): (Box<dyn Transport>, bool) = match (&a.card, &a.reader) {
+        (Some(id), _) => {
+            let file = CardFile::open(&a.data.data_dir, id)?;
+            let phone = file.card().device() != hanko_card::Device::Card;
+            (Box::new(file), phone)
+        }
+        (None, Some(name)) => (crate::cmd_card::reader_transport(name)?, false),
         (None, None) => return Err(Failure::bad_input("usage", "give --card ID or --reader NAME").into()),
     };
-    Ok(Client::new(transport))
+    Ok((Client::new(transport), phone))
 }
 
 fn card_app(e: CardAppError) -> anyhow::Error {
@@ -248,7 +255,7 @@ async fn approve(a: ApproveArgs, json_out: bool) -> Result<ExitCode> {
     show(&req);
     let facts = !list(&req["facts"]).is_empty();
     let my_number = req["my_number"] == true;
-    let mut card = open_card(&a)?;
+    let (mut card, phone) = open_card(&a)?;
     let mut body = if req["kind"] == "sign" {
         let data = B64
             .decode(req["sign"]["data"].as_str().unwrap_or_default())
@@ -273,7 +280,8 @@ async fn approve(a: ApproveArgs, json_out: bool) -> Result<ExitCode> {
         let di = DigestInfo::of(DigestAlgorithm::Sha256, &challenge).to_der()?;
         let signature = card.sign(Slot::Auth, pin.as_bytes(), &di).map_err(explain)?;
         let mut body = json!({"certificate": B64.encode(certificate), "signature": B64.encode(signature)});
-        if facts || my_number {
+        // A phone has no input-assist AP: the provider says so (and keeps the request open).
+        if (facts || my_number) && !phone {
             let facts_pin = match &a.facts_pin_file {
                 Some(f) => secrets::PIN.resolve(Some(f))?,
                 None => pin,
@@ -282,6 +290,9 @@ async fn approve(a: ApproveArgs, json_out: bool) -> Result<ExitCode> {
         }
         body
     };
+    if phone {
+        body["device"] = json!("phone");
+    }
     let out = api.send(api.http.post(api.url("/approval")).json(&body)).await;
     // The request's answer holds the 4 facts' files: drop it at once.
     if let Some(obj) = body.as_object_mut() {

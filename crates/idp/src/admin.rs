@@ -34,10 +34,22 @@ impl FromRequestParts<Arc<Idp>> for AdminCaller {
     }
 }
 
+/// Unicode format characters (general category Cf) that change what the wallet shows without
+/// being seen: bidirectional overrides and isolates, zero-width characters, the soft hyphen, the
+/// BOM, interlinear annotations and tags. A client named with them could pass for another.
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{E0000}'..='\u{E007F}')
+}
+
 fn valid_name(name: &str) -> Result<(), IdpError> {
     let n = name.chars().count();
-    if n == 0 || n > 200 || name.chars().any(char::is_control) {
-        return Err(IdpError::Invalid("name: 1–200 characters, no control characters".into()));
+    if n == 0 || n > 200 || name.trim().is_empty() || name.chars().any(|c| c.is_control() || invisible(c)) {
+        return Err(IdpError::Invalid(
+            "name: 1–200 characters, no control, bidirectional or invisible formatting characters".into(),
+        ));
     }
     Ok(())
 }
@@ -74,6 +86,9 @@ impl Idp {
     pub async fn update_client(&self, id: &str, name: String, config: ClientConfig) -> Result<Client, IdpError> {
         valid_name(&name)?;
         config.validate()?;
+        if !valid_client_id(id) {
+            return Err(IdpError::not_found("client", id));
+        }
         let mut client = self.store.client(id).await?.ok_or_else(|| IdpError::not_found("client", id))?;
         client.name = name;
         client.config = config;
@@ -101,6 +116,9 @@ async fn get_client(
     _: AdminCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Client>, IdpError> {
+    if !valid_client_id(&id) {
+        return Err(IdpError::not_found("client", &id));
+    }
     Ok(Json(idp.store.client(&id).await?.ok_or_else(|| IdpError::not_found("client", &id))?))
 }
 
@@ -121,7 +139,7 @@ async fn post_disable(
     _: AdminCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, IdpError> {
-    if !idp.store.disable_client(&id, idp.clock.now().unix_timestamp()).await? {
+    if !valid_client_id(&id) || !idp.store.disable_client(&id, idp.clock.now().unix_timestamp()).await? {
         return Err(IdpError::not_found("active client", &id));
     }
     Ok(StatusCode::NO_CONTENT)

@@ -27,20 +27,43 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .merge(crate::app::routes())
         .merge(crate::admin::routes())
         .fallback(|| async { IdpError::not_found("route", "for this path") })
-        .layer(axum::middleware::map_response(problems))
+        .layer(axum::middleware::map_response(problem_for_rejections))
+        .layer(axum::middleware::map_response(security_headers))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(idp)
 }
 
-/// axum's own rejections (a body too large, bad JSON, a wrong method) as problem+json — but not
-/// the RFC 6749 errors (application/json) of the OIDC endpoints nor the HTML error pages of the
-/// browser routes, which are answers already.
-async fn problems(response: Response) -> Response {
-    let ct = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if ct.starts_with("application/json") || ct.starts_with("text/html") {
-        return response;
+/// axum's own refusals become problem+json; the RFC 6749 / 6750 errors of the OAuth endpoints
+/// (`application/json`, `{"error", "error_description"}`) and the HTML error pages of the browser
+/// routes (authorization, continue) pass unchanged.
+async fn problem_for_rejections(response: Response) -> Response {
+    let oauth = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if oauth {
+        response
+    } else {
+        hanko_store::http::problem_for_rejections(response).await
     }
-    hanko_store::http::problem_for_rejections(response).await
+}
+
+/// Headers every answer carries unless it set its own: the request id is in the wallet's URLs
+/// (no `Referer` may carry it to the RP or to anything a page loads), and no page of the provider
+/// may be framed (an approve button under someone else's page is a login CSRF).
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    for (name, value) in [
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ] {
+        if !h.contains_key(&name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    response
 }
 
 async fn discovery(State(idp): State<Arc<Idp>>) -> Response {

@@ -62,8 +62,9 @@ pub struct AppRequest {
     pub substitute: bool,
 }
 
-/// The input-assist AP's files as read from the card (base64).
-#[derive(Debug, Deserialize)]
+/// The input-assist AP's files as read from the card (base64). Its `Debug` shows none of them
+/// (they hold the 4 facts and the My Number).
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InputAssistFiles {
     /// The 4-facts EF (`0002`).
@@ -78,6 +79,12 @@ pub struct InputAssistFiles {
     pub cv_certificate: String,
 }
 
+impl std::fmt::Debug for InputAssistFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InputAssistFiles(redacted)")
+    }
+}
+
 /// `POST /api/app/requests/{id}/approval`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -90,6 +97,11 @@ pub struct Approval {
     /// The input-assist AP's files, when the 4 facts or the My Number are asked for.
     #[serde(default)]
     pub input_assist: Option<InputAssistFiles>,
+    /// What signed: `card` (default) or `phone` (the smartphone certificate in the phone's
+    /// secure element). A phone's user-authentication certificate carries the card's policy, so
+    /// the certificate alone cannot say.
+    #[serde(default)]
+    pub device: Option<String>,
 }
 
 /// The answer to an approval.
@@ -117,6 +129,9 @@ fn b64(what: &str, s: &str) -> Result<Vec<u8>, IdpError> {
 impl Idp {
     /// A pending, unexpired flow and its client.
     async fn live_flow(&self, id: &str) -> Result<(FlowRecord, Client), IdpError> {
+        if !crate::valid_token_id(id) {
+            return Err(IdpError::not_found("request", id));
+        }
         let flow = self.store.flow(id).await?.ok_or_else(|| IdpError::not_found("request", id))?;
         let client = self.store.client(&flow.client_id).await?.ok_or_else(|| IdpError::not_found("request", id))?;
         Ok((flow, client))
@@ -208,7 +223,7 @@ impl Idp {
         })
     }
 
-    /// Approves request `id` with the card's answer.
+    /// Approves request `id` with the card's (or the phone's) answer.
     pub async fn app_approve(&self, id: &str, approval: Approval) -> Result<ApprovalOutcome, IdpError> {
         let (flow, client) = self.live_flow(id).await?;
         let now = self.clock.now().unix_timestamp();
@@ -228,25 +243,65 @@ impl Idp {
         if signature.len() > 1024 {
             return Err(IdpError::Invalid("signature is longer than any JPKI signature".into()));
         }
+        let declared_phone = match approval.device.as_deref() {
+            None | Some("card") => false,
+            Some("phone") => true,
+            Some(_) => return Err(IdpError::Invalid("device is card or phone".into())),
+        };
         let req = flow.request.clone();
+        let wanted = req.facts();
+        // What the input-assist AP gives is checked before the platform is asked (the challenge
+        // is single use: a request refused here can be approved again).
+        let read = if (req.sign_transaction_id.is_none() && !wanted.is_empty()) || req.has("my_number") {
+            Some(self.input_assist_facts(&approval, &req, declared_phone)?)
+        } else {
+            None
+        };
         let verdict = if let Some(tx_id) = &req.sign_transaction_id {
-            let tx = self
-                .store
-                .sign_tx(tx_id)
-                .await?
-                .ok_or_else(|| IdpError::Gone("the sign transaction expired".into()))?;
+            let tx =
+                self.store.sign_tx(tx_id).await?.filter(|t| t.expires_at >= now).ok_or_else(|| {
+                    IdpError::Gone("the sign transaction expired; the service must start again".into())
+                })?;
             let (digest, algorithm) = match tx.form.as_str() {
                 "digest_info" => DigestInfo::from_der(&tx.data)
                     .map(|d| (d.digest, d.algorithm))
                     .map_err(|_| IdpError::Internal("stored DigestInfo does not parse".into()))?,
                 _ => (tx.data.clone(), crate::sign::bare_hash_algorithm(tx.data.len())?),
             };
-            self.platform.verify_signature(&digest, algorithm.name(), &certificate, &signature).await?
+            let verdict = self
+                .platform
+                .verify_signature(&digest, algorithm.name(), &certificate, &signature, &req.check_method)
+                .await?;
+            // The card signs the bytes as stored, padded as given: a signature in the other form
+            // (a DigestInfo made of a submitted hash, or the hash out of a submitted DigestInfo)
+            // is not what the service asked for.
+            if verdict.valid && verdict.signed_form.as_deref() != Some(tx.form.as_str()) {
+                let description = format!(
+                    "the card signed the {} form, but the service submitted {}: sign the bytes as given",
+                    verdict.signed_form.as_deref().unwrap_or("unknown"),
+                    if tx.form == "hash" { "a bare hash" } else { "a DigestInfo" }
+                );
+                return self.fail_flow(id, "access_denied", description).await;
+            }
+            verdict
         } else {
             let (challenge_id, _) = flow.challenge.clone().ok_or_else(|| {
                 IdpError::Conflict("read the request (GET) first: it holds the challenge to sign".into())
             })?;
-            self.platform.verify_login(&challenge_id, &certificate, &signature, &req.check_method).await?
+            match self.platform.verify_login(&challenge_id, &certificate, &signature, &req.check_method).await {
+                Ok(verdict) => verdict,
+                // The challenge is single use and lives 5 minutes at the platform: refused (or
+                // lost on the way), the request gets a new one at its next read.
+                Err(e) => {
+                    self.store.clear_challenge(id).await?;
+                    return Err(match e {
+                        IdpError::Invalid(detail) => IdpError::Conflict(format!(
+                            "{detail} — read the request again (GET) for a new challenge and sign that"
+                        )),
+                        e => e,
+                    });
+                }
+            }
         };
         if !verdict.valid {
             let why = verdict
@@ -258,18 +313,29 @@ impl Idp {
                 .to_owned();
             let revocation =
                 verdict.reason.as_ref().and_then(|r| r.pointer("/revocation/reason")).and_then(Value::as_str);
+            let how = if verdict.check_method == "ocsp" { "OCSP" } else { "the CRL" };
             let description = match (verdict.result.as_str(), revocation) {
-                ("CERTIFICATE_REVOKED", Some("certificateHold")) => {
-                    "the certificate is suspended (held): ask the municipality or the call centre".to_owned()
-                }
-                ("CERTIFICATE_REVOKED", _) => "the certificate is revoked: the card cannot log in".to_owned(),
+                ("CERTIFICATE_REVOKED", Some("certificateHold")) => format!(
+                    "the certificate is suspended (held; {how}): the card or phone was reported lost — ask the \
+                     municipality or the call centre"
+                ),
+                ("CERTIFICATE_REVOKED", _) => format!("the certificate is revoked ({how}): it cannot be used"),
                 ("CERTIFICATE_EXPIRED", _) => "the certificate has expired: renew it at the municipality".to_owned(),
+                ("SIGNATURE_MISMATCH", _) if req.sign_transaction_id.is_some() => {
+                    "the signature does not verify over the submitted bytes with this certificate".to_owned()
+                }
                 ("SIGNATURE_MISMATCH", _) => "the card's signature does not verify".to_owned(),
                 (r, _) => format!("the certificate is not accepted ({r}, {why})"),
             };
             return self.fail_flow(id, "access_denied", description).await;
         }
-        let phone = verdict.certificate_type.as_deref().is_some_and(|t| t.contains("SMARTPHONE"));
+        // A phone's user-authentication certificate carries the card's policy (20-pki.md §1):
+        // the certificate alone does not tell them apart, so for a login the device is what the
+        // app read from (its own secure element or a card), unless the platform names a phone's
+        // type. A signature certificate says which it is (its policy): the app's word does not
+        // count there, or a card would pass for a phone at a phone-only client.
+        let certified_phone = verdict.certificate_type.as_deref().is_some_and(|t| t.contains("MOBILE"));
+        let phone = if req.sign_transaction_id.is_some() { certified_phone } else { declared_phone || certified_phone };
         match (client.config.devices, phone) {
             (Devices::Card, true) => {
                 return self
@@ -285,13 +351,20 @@ impl Idp {
         }
         let user_id =
             verdict.user_id.clone().ok_or_else(|| IdpError::Platform("a valid verdict without a user id".into()))?;
-        let wanted = req.facts();
-        let facts = if wanted.is_empty() && !req.has("my_number") {
-            None
-        } else if req.sign_transaction_id.is_some() && !req.has("my_number") {
-            verdict.facts.as_ref().map(platform_facts)
-        } else {
-            Some(self.input_assist_facts(&approval, &req, phone)?)
+        let facts = match read {
+            Some((facts, my_number)) => {
+                // A sign with facts: the signature certificate's (the My Number came from the AP).
+                let facts = if req.sign_transaction_id.is_some() {
+                    verdict.facts.as_ref().and_then(|v| platform_facts(v).0)
+                } else {
+                    facts
+                };
+                Some((facts, my_number))
+            }
+            None if req.sign_transaction_id.is_some() && !wanted.is_empty() => {
+                verdict.facts.as_ref().map(platform_facts)
+            }
+            None => None,
         };
         let mut claims = serde_json::Map::new();
         if let Some((facts, my_number)) = &facts {
@@ -299,13 +372,14 @@ impl Idp {
                 claims.extend(fact_claims(f, &wanted, client.config.claim_format));
             }
             if let Some(n) = my_number {
-                claims.insert("my_number".into(), json!(n));
+                claims.insert("my_number".into(), json!(n.as_str()));
             }
         }
         if req.has("user_certificate") {
             claims.insert("user_certificate".into(), json!(B64.encode(&certificate)));
         }
-        let acr = match req.check_method.as_str() {
+        // The check the platform made (the request's acr_values or the client's default).
+        let acr = match verdict.check_method.as_str() {
             "ocsp" => "aal3 ocsp",
             _ => "aal3 crl",
         };
@@ -337,7 +411,9 @@ impl Idp {
     ) -> Result<(Option<Facts>, Option<String>), IdpError> {
         if phone {
             return Err(IdpError::Invalid(
-                "a smartphone certificate cannot give the 4 facts or the My Number: use the card".into(),
+                "a smartphone has no input-assist AP: the 4 facts and the My Number are read from the card — \
+                 approve this request with the card"
+                    .into(),
             ));
         }
         let files = approval.input_assist.as_ref().ok_or_else(|| {

@@ -109,7 +109,7 @@ async fn validate(idp: &Idp, p: &HashMap<String, String>) -> Result<(Client, Aut
         }
     };
     let redirect_uri = p.get("redirect_uri").cloned().unwrap_or_default();
-    if !client.config.redirect_uris.iter().any(|u| *u == redirect_uri) {
+    if !client.config.redirect_uris.contains(&redirect_uri) {
         return Err(AuthzError::Page("redirect_uri is missing or not registered for this client".into()));
     }
     let state = p.get("state").filter(|s| printable(s)).cloned();
@@ -142,6 +142,11 @@ async fn validate(idp: &Idp, p: &HashMap<String, String>) -> Result<(Client, Aut
     let scopes: Vec<String> = scope.split(' ').map(str::to_owned).collect();
     if scopes.iter().any(|s| s.is_empty()) {
         return Err(fail("invalid_scope", "scope values are separated by single spaces".into()));
+    }
+    // Each at most once: the request is stored as given, and an anonymous caller must not make
+    // each stored request as large as the body limit.
+    if scopes.iter().enumerate().any(|(i, s)| scopes[..i].contains(s)) {
+        return Err(fail("invalid_scope", "a scope value is given more than once".into()));
     }
     if !scopes.iter().any(|s| s == "openid") {
         return Err(fail("invalid_scope", "scope must include openid".into()));
@@ -176,6 +181,9 @@ async fn validate(idp: &Idp, p: &HashMap<String, String>) -> Result<(Client, Aut
         return Err(fail("login_required", "every login needs the card: prompt=none cannot be served".into()));
     }
     let acr_values = p.get("acr_values").cloned();
+    if acr_values.as_deref().is_some_and(|a| !printable(a)) {
+        return Err(fail("invalid_request", "acr_values: 1–255 characters of %x20-7E".into()));
+    }
     let acr: Vec<&str> = acr_values.as_deref().unwrap_or_default().split(' ').filter(|s| !s.is_empty()).collect();
     let check_method = match (acr.contains(&"crl"), acr.contains(&"ocsp")) {
         (true, true) => return Err(fail("invalid_request", "acr_values names both crl and ocsp".into())),
@@ -185,6 +193,18 @@ async fn validate(idp: &Idp, p: &HashMap<String, String>) -> Result<(Client, Aut
     };
     let sign_transaction_id = p.get("sign_transaction_id").cloned();
     let signs = scopes.iter().any(|s| s == "sign");
+    // With `sign`, user_certificate is the SIGNATURE certificate, which carries all 4 facts:
+    // given alone it would hand over what the fact scopes (and the platform's filtering of a
+    // tenant's facts) hold back.
+    let all_facts = ["name", "address", "birthdate", "gender"].iter().all(|f| scopes.iter().any(|s| s == f));
+    if signs && scopes.iter().any(|s| s == "user_certificate") && !all_facts {
+        return Err(fail(
+            "invalid_scope",
+            "with sign, user_certificate is the signature certificate, which holds the 4 facts: ask for \
+             name address birthdate gender too"
+                .into(),
+        ));
+    }
     match (&sign_transaction_id, signs) {
         (Some(_), false) => {
             return Err(fail("invalid_request", "sign_transaction_id requires scope sign".into()));
@@ -325,6 +345,9 @@ impl Idp {
 
     /// Ends a flow in the browser that started it: the code (or the error) to the client.
     async fn continue_flow(&self, id: &str, headers: &HeaderMap) -> Result<Response, IdpError> {
+        if !crate::valid_token_id(id) {
+            return Err(IdpError::not_found("request", id));
+        }
         let flow = self.store.flow(id).await?.ok_or_else(|| IdpError::not_found("request", id))?;
         let secret = cookie(headers, &cookie_name(id)).unwrap_or_default();
         if !crate::constant_eq(sha256_hex(secret.as_bytes()).as_bytes(), flow.browser_hash.as_bytes()) {

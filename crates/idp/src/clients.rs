@@ -224,35 +224,77 @@ fn usable_algorithm(k: &Jwk) -> Option<Algorithm> {
 #[derive(Default)]
 pub(crate) struct JwksCache {
     entries: Mutex<HashMap<String, (Instant, JwkSet)>>,
+    /// When fetching a URL last failed.
+    failures: Mutex<HashMap<String, Instant>>,
 }
 
 impl Idp {
     /// Fetches a JWKS document (bounded size, short timeout), through the cache unless `fresh`.
     pub(crate) async fn fetch_jwks(&self, uri: &str, fresh: bool) -> Result<JwkSet, IdpError> {
-        if let Some((at, set)) = self.jwks_cache.entries.lock().unwrap_or_else(|p| p.into_inner()).get(uri) {
-            let ttl = if fresh { JWKS_REFETCH } else { JWKS_TTL };
-            if at.elapsed() < ttl {
-                return Ok(set.clone());
+        let now = Instant::now();
+        {
+            let entries = self.jwks_cache.entries.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, set)) = entries.get(uri) {
+                let ttl = if fresh { JWKS_REFETCH } else { JWKS_TTL };
+                if now.duration_since(*at) < ttl {
+                    return Ok(set.clone());
+                }
             }
         }
-        let fail = |e: String| IdpError::Invalid(format!("the client's JWKS at {uri}: {e}"));
-        let mut resp = self.http.get(uri).send().await.map_err(|e| fail(e.to_string()))?;
+        // What the fetch found (refused, timed out, a status, a parse error) is logged, never
+        // answered: the callers are anonymous (a token request names any client; the app's
+        // approval of a sign request), and jwks_uri may name an address inside the provider's
+        // network. A failure is remembered for JWKS_REFETCH: anonymous token requests naming a
+        // client whose JWKS cannot be fetched do not each make the provider fetch it again.
+        let refused = || {
+            IdpError::Invalid("the client's JWKS (jwks_uri) cannot be fetched or read; see the provider's log".into())
+        };
+        {
+            let failures = self.jwks_cache.failures.lock().unwrap_or_else(|p| p.into_inner());
+            if failures.get(uri).is_some_and(|at| now.duration_since(*at) < JWKS_REFETCH) {
+                return Err(refused());
+            }
+        }
+        match self.fetch_jwks_now(uri).await {
+            Ok(set) => {
+                self.jwks_cache.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(uri);
+                let mut entries = self.jwks_cache.entries.lock().unwrap_or_else(|p| p.into_inner());
+                if entries.len() > 1000 {
+                    entries.clear();
+                }
+                entries.insert(uri.to_owned(), (Instant::now(), set.clone()));
+                Ok(set)
+            }
+            Err(e) => {
+                tracing::warn!(jwks_uri = %uri, error = %e, "fetching a JWKS failed");
+                let mut failures = self.jwks_cache.failures.lock().unwrap_or_else(|p| p.into_inner());
+                if failures.len() > 1000 {
+                    failures.clear();
+                }
+                failures.insert(uri.to_owned(), Instant::now());
+                Err(refused())
+            }
+        }
+    }
+
+    /// One fetch of a JWKS document: at most 64 KiB and 20 keys.
+    async fn fetch_jwks_now(&self, uri: &str) -> Result<JwkSet, String> {
+        let mut resp = self.http.get(uri).send().await.map_err(|e| e.to_string())?;
         if !resp.status().is_success() {
-            return Err(fail(format!("HTTP {}", resp.status())));
+            return Err(format!("HTTP {}", resp.status()));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| fail(e.to_string()))? {
+        while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
             body.extend_from_slice(&chunk);
             if body.len() > MAX_JWKS {
-                return Err(fail("larger than 64 KiB".into()));
+                return Err("larger than 64 KiB".into());
             }
         }
-        let set: JwkSet = serde_json::from_slice(&body).map_err(|e| fail(e.to_string()))?;
-        let mut entries = self.jwks_cache.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() > 1000 {
-            entries.clear();
+        let set: JwkSet = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+        // Every key may be tried for each assertion: as many as a registered JWKS may hold.
+        if set.keys.len() > 20 {
+            return Err(format!("{} keys, more than 20", set.keys.len()));
         }
-        entries.insert(uri.to_owned(), (Instant::now(), set.clone()));
         Ok(set)
     }
 
@@ -355,7 +397,7 @@ impl Idp {
         if claims.get("nbf").is_some_and(|_| int("nbf").is_none_or(|n| n > now + 60)) {
             return Err(bad("client_assertion is not valid yet (nbf)".into()));
         }
-        if exp - issued > self.config.max_assertion_lifetime.as_secs() as i64 {
+        if exp.checked_sub(issued).is_none_or(|d| d > self.config.max_assertion_lifetime.as_secs() as i64) {
             return Err(bad("client_assertion lives longer than the provider accepts (one day)".into()));
         }
         let jti = claims.get("jti").and_then(Value::as_str).ok_or_else(|| bad("client_assertion has no jti".into()))?;

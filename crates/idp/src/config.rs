@@ -31,6 +31,9 @@ pub struct Config {
     pub access_token_lifetime: Duration,
     /// Refresh token lifetime (default 30 minutes, the real service's session length).
     pub refresh_token_lifetime: Duration,
+    /// The longest a grant lives however often it is refreshed (default 10 hours, Keycloak's
+    /// "SSO Session Max"): its refresh token, and the facts userinfo answers from it, end then.
+    pub session_lifetime: Duration,
     /// How long a sign transaction waits for its signature and its result (default 10 minutes).
     pub sign_transaction_lifetime: Duration,
     /// The longest client assertion lifetime accepted (`exp - iat`, default one day: the real
@@ -55,6 +58,7 @@ impl Config {
             code_lifetime: Duration::from_secs(60),
             access_token_lifetime: Duration::from_secs(300),
             refresh_token_lifetime: Duration::from_secs(1800),
+            session_lifetime: Duration::from_secs(10 * 3600),
             sign_transaction_lifetime: Duration::from_secs(600),
             max_assertion_lifetime: Duration::from_secs(86_400),
             max_body: 64 * 1024,

@@ -165,6 +165,13 @@ pub(crate) fn random_token(n: usize) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
+/// Whether `s` can be an id this provider made with [`random_token`] (flows, grants): 1–64 of
+/// `[0-9A-Za-z_-]`. Anything else is unknown without asking the database (PostgreSQL refuses a
+/// NUL in a text parameter: that would be a 500).
+pub(crate) fn valid_token_id(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// SHA-256, hex.
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
     hex::encode(hanko_pki::DigestAlgorithm::Sha256.digest(data))

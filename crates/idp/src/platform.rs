@@ -43,6 +43,9 @@ pub(crate) struct Verdict {
     #[serde(default)]
     pub(crate) facts: Option<Value>,
     pub(crate) check_method: String,
+    /// For a signature: `digest_info` or `hash`, the form that verified.
+    #[serde(default)]
+    pub(crate) signed_form: Option<String>,
 }
 
 impl PlatformClient {
@@ -72,7 +75,9 @@ impl PlatformClient {
         }
         let detail = body.get("detail").and_then(Value::as_str).unwrap_or("no detail").to_owned();
         Err(match status.as_u16() {
-            503 => IdpError::Unavailable(detail),
+            // Busy (a tenant's live challenges at their cap) or down: try again later, not a
+            // gateway fault.
+            429 | 503 => IdpError::Unavailable(detail),
             400 | 409 | 410 | 404 => IdpError::Invalid(format!("the platform refused: {detail}")),
             _ => IdpError::Platform(format!("HTTP {status}: {detail}")),
         })
@@ -104,19 +109,23 @@ impl PlatformClient {
             .map_err(|e| IdpError::Platform(format!("authentication answer: {e}")))
     }
 
-    /// Verifies a signature over `digest` with its certificate.
+    /// Verifies a signature over `digest` with its certificate (the standard form over the
+    /// DigestInfo, or over the bare digest: the answer's `signed_form` says which), checking
+    /// revocation by `check_method`.
     pub(crate) async fn verify_signature(
         &self,
         digest: &[u8],
         digest_algorithm: &str,
         certificate: &[u8],
         signature: &[u8],
+        check_method: &str,
     ) -> Result<Verdict, IdpError> {
         let body = json!({
             "digest": B64.encode(digest),
             "digest_algorithm": digest_algorithm,
             "certificate": B64.encode(certificate),
             "signature": B64.encode(signature),
+            "check_method": check_method,
         });
         serde_json::from_value(self.post("/v1/verifications/signature", body).await?)
             .map_err(|e| IdpError::Platform(format!("signature answer: {e}")))

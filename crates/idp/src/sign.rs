@@ -69,13 +69,23 @@ impl Idp {
         }
         let data =
             B64.decode(digest).map_err(|_| IdpError::Invalid("digest is not standard base64 with padding".into()))?;
-        let form = if data.len() > 64 {
-            DigestInfo::from_der(&data)
-                .map_err(|e| IdpError::Invalid(format!("digest is not a hash, nor a DigestInfo: {e}")))?;
-            "digest_info"
-        } else {
-            bare_hash_algorithm(data.len())?;
+        // A SHA-256/384/512 hash is 32, 48 or 64 bytes; their DigestInfos are 51, 67 and 83.
+        let form = if bare_hash_algorithm(data.len()).is_ok() {
             "hash"
+        } else {
+            let di = DigestInfo::from_der(&data).map_err(|e| {
+                IdpError::Invalid(format!(
+                    "digest is neither a SHA-256/384/512 hash nor a DER DigestInfo of one ({} bytes: {e})",
+                    data.len()
+                ))
+            })?;
+            // Verified as the standard encoding (parameters NULL): another one could never verify.
+            if di.to_der().ok().as_deref() != Some(data.as_slice()) {
+                return Err(IdpError::Invalid(
+                    "digest: the DigestInfo is not in the standard DER encoding (algorithm parameters NULL)".into(),
+                ));
+            }
+            "digest_info"
         };
         let now = self.clock.now().unix_timestamp();
         let tx = SignTxRecord {
@@ -116,8 +126,10 @@ impl Idp {
                 let jwk = set
                     .get("keys")
                     .and_then(Value::as_array)
-                    .and_then(|keys| keys.iter().find(|k| k.get("kty").and_then(Value::as_str) == Some("RSA")))
-                    .ok_or_else(|| IdpError::Invalid(format!("no RSA key at the sign result JWKS {uri}")))?;
+                    .and_then(|keys| recipient_key(keys, &r.alg))
+                    .ok_or_else(|| {
+                        IdpError::Invalid("the sign result JWKS has no RSA encryption key for the client's alg".into())
+                    })?;
                 JweEncryptionKey::from_jwk(&jwk.to_string())
             }
             (None, None) => return Err(IdpError::Internal("sign_result without a key".into())),
@@ -148,6 +160,18 @@ impl Idp {
         let set = self.fetch_jwks(uri, false).await?;
         serde_json::to_value(set).map_err(|e| IdpError::Internal(e.to_string()))
     }
+}
+
+/// The key of a recipient's JWKS a sign result is encrypted to: an RSA key meant for encryption
+/// (`use` absent or `enc`) with the client's `alg` (or none named) — never a signing key that
+/// happens to come first.
+fn recipient_key<'k>(keys: &'k [Value], alg: &str) -> Option<&'k Value> {
+    let s = |k: &Value, name: &str| k.get(name).and_then(Value::as_str).map(str::to_owned);
+    keys.iter().find(|k| {
+        s(k, "kty").as_deref() == Some("RSA")
+            && s(k, "use").is_none_or(|u| u == "enc")
+            && s(k, "alg").is_none_or(|a| a == alg)
+    })
 }
 
 /// The access token of a request (`Authorization: Bearer …`), verified.
@@ -205,18 +229,23 @@ async fn get_result(
     if !is_uuid(&id) {
         return Err(not_found());
     }
+    // Another client's transaction, or one that expired, is unknown to the caller.
+    let caller = claims.get("azp").and_then(Value::as_str).unwrap_or_default();
+    let now = idp.clock.now().unix_timestamp();
+    let tx = idp.store.sign_tx(&id).await.map_err(|e| IdpError::from(e).into_response())?;
+    let tx = tx.filter(|t| t.client_id == caller && t.expires_at >= now).ok_or_else(not_found)?;
+    let Some(jwe) = tx.result.clone() else {
+        return Err(IdpError::Conflict("the transaction is not signed yet".into()).into_response());
+    };
+    // Signed: only the access token of the authorization that signed it may fetch it.
     let grant_id = claims.get("sid").and_then(Value::as_str).unwrap_or_default();
     let grant = idp.store.grant(grant_id).await.map_err(|e| IdpError::from(e).into_response())?;
-    let Some(grant) = grant.filter(|g| g.sign_transaction_id.as_deref() == Some(id.as_str())) else {
+    if !grant.is_some_and(|g| g.sign_transaction_id.as_deref() == Some(id.as_str()) && g.client_id == tx.client_id) {
         return Err(OAuthError::insufficient_scope(
             "fetch the result with the access token of the authorization that signed this transaction",
         )
         .into_response());
-    };
-    let tx = idp.store.sign_tx(&id).await.map_err(|e| IdpError::from(e).into_response())?;
-    let tx = tx.filter(|t| t.client_id == grant.client_id).ok_or_else(not_found)?;
-    let jwe =
-        tx.result.ok_or_else(|| IdpError::Conflict("the transaction is not signed yet".into()).into_response())?;
+    }
     Ok(Json(json!({"sign_transaction_id": tx.id, "sign_certificate_jwe": jwe})))
 }
 
@@ -224,4 +253,23 @@ pub(crate) fn routes() -> Router<Arc<Idp>> {
     Router::new()
         .route("/api/sign-transactions", post(post_sign_transaction))
         .route("/api/sign-transactions/{id}/result", get(get_result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_recipient_key_is_an_encryption_key_for_the_alg() {
+        let keys = vec![
+            json!({"kty": "RSA", "use": "sig", "kid": "sig", "n": "x", "e": "AQAB"}),
+            json!({"kty": "EC", "use": "enc", "kid": "ec"}),
+            json!({"kty": "RSA", "alg": "RSA-OAEP", "kid": "oaep1"}),
+            json!({"kty": "RSA", "use": "enc", "alg": "RSA-OAEP-256", "kid": "enc"}),
+        ];
+        let kid = |alg| recipient_key(&keys, alg).and_then(|k| k["kid"].as_str()).map(str::to_owned);
+        assert_eq!(kid("RSA-OAEP-256").as_deref(), Some("enc"));
+        assert_eq!(kid("RSA-OAEP").as_deref(), Some("oaep1"));
+        assert!(recipient_key(&keys[..2], "RSA-OAEP-256").is_none());
+    }
 }

@@ -287,6 +287,16 @@ impl SqlStore {
         self.flow(id).await
     }
 
+    /// Forgets a pending flow's challenge (the platform refused it: expired, or used by an
+    /// answer that failed on the way), so that the next read asks the platform for a new one.
+    pub async fn clear_challenge(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE flows SET challenge_id = NULL, challenge = NULL WHERE id = $1 AND status = 'pending'")
+            .bind(id)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Ends a pending flow with `status` and `result`; `false` when it was not pending (another
     /// approval or a cancel won).
     pub async fn finish_flow(&self, id: &str, status: &str, result: &serde_json::Value) -> Result<bool, StoreError> {

@@ -148,8 +148,9 @@ impl Idp {
             }
             TakenCode::Invalid => return Err(OAuthError::invalid_grant("the code is unknown, expired or used")),
         };
+        // Another client's code answers like an unknown one (it is used up all the same).
         if flow.client_id != client.id {
-            return Err(OAuthError::invalid_grant("the code was issued to another client"));
+            return Err(OAuthError::invalid_grant("the code is unknown, expired or used"));
         }
         if flow.request.redirect_uri != *redirect_uri {
             return Err(OAuthError::invalid_grant("redirect_uri differs from the authorization request's"));
@@ -173,7 +174,9 @@ impl Idp {
             claims: json!({"claims": result.get("claims"), "acr": result.get("acr"), "amr": result.get("amr"),
                            "auth_time": result.get("auth_time"), "session_state": result.get("session_state")}),
             sign_transaction_id: flow.request.sign_transaction_id.clone(),
-            refresh_expires_at: Some(now + self.config.refresh_token_lifetime.as_secs() as i64),
+            refresh_expires_at: Some(
+                now + self.config.refresh_token_lifetime.min(self.config.session_lifetime).as_secs() as i64,
+            ),
             created_at: now,
             revoked: false,
         };
@@ -198,20 +201,31 @@ impl Idp {
         let token = p.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
         let bad = || OAuthError::invalid_grant("the refresh token is unknown, expired, revoked or used");
         let (grant_id, secret) =
-            token.split_once('.').filter(|(g, s)| g.len() <= 64 && s.len() <= 128).ok_or_else(bad)?;
+            token.split_once('.').filter(|(g, s)| crate::valid_token_id(g) && s.len() <= 128).ok_or_else(bad)?;
         let now = self.clock.now().unix_timestamp();
         let grant = self.store.grant(grant_id).await?.ok_or_else(bad)?;
         if grant.client_id != client.id || grant.revoked || grant.refresh_expires_at.is_none_or(|e| e < now) {
             return Err(bad());
         }
-        if let Some(requested) = p.get("scope") {
-            let granted: Vec<&str> = grant.scope.split(' ').collect();
-            if requested.split(' ').any(|s| !granted.contains(&s)) {
-                return Err(OAuthError::invalid_scope("a refresh cannot widen the scope"));
+        // RFC 6749 §6: the new access token has the scope asked for, a subset of the grant's.
+        let scope = match p.get("scope") {
+            Some(requested) => {
+                let granted: Vec<&str> = grant.scope.split(' ').collect();
+                if requested.split(' ').any(|s| !granted.contains(&s)) {
+                    return Err(OAuthError::invalid_scope("a refresh cannot widen the scope"));
+                }
+                granted.into_iter().filter(|g| requested.split(' ').any(|r| r == *g)).collect::<Vec<_>>().join(" ")
             }
+            None => grant.scope.clone(),
+        };
+        // However often it is refreshed, the grant (and the facts it holds) ends with the session.
+        let session_end = grant.created_at.saturating_add(self.config.session_lifetime.as_secs() as i64);
+        if now >= session_end {
+            self.store.revoke_grant(&grant.id, now).await?;
+            return Err(OAuthError::invalid_grant("the session has ended: log in again"));
         }
         let new_secret = random_token(32);
-        let expires = now + self.config.refresh_token_lifetime.as_secs() as i64;
+        let expires = (now + self.config.refresh_token_lifetime.as_secs() as i64).min(session_end);
         if !self
             .store
             .rotate_refresh(&grant.id, &sha256_hex(secret.as_bytes()), &sha256_hex(new_secret.as_bytes()), expires)
@@ -222,17 +236,16 @@ impl Idp {
             self.store.revoke_grant(&grant.id, now).await?;
             return Err(OAuthError::invalid_grant("the refresh token was used before; the grant is revoked"));
         }
-        let (access, expires_in) =
-            self.access_token(client, &grant.sub, &grant.scope, Some(&grant.id), "refresh_token")?;
+        let (access, expires_in) = self.access_token(client, &grant.sub, &scope, Some(&grant.id), "refresh_token")?;
         let id_token = self.id_token(client, &grant, &grant.claims, &access, None)?;
         Ok(json!({
             "access_token": access,
             "token_type": "Bearer",
             "expires_in": expires_in,
             "refresh_token": format!("{}.{new_secret}", grant.id),
-            "refresh_expires_in": self.config.refresh_token_lifetime.as_secs(),
+            "refresh_expires_in": expires - now,
             "id_token": id_token,
-            "scope": grant.scope,
+            "scope": scope,
         }))
     }
 
@@ -273,7 +286,8 @@ impl Idp {
     /// Answers userinfo for an access token.
     pub async fn userinfo(&self, token: &str) -> Result<Value, OAuthError> {
         let claims = self.access_token_claims(token).await?;
-        if !claims.get("scope").and_then(Value::as_str).unwrap_or_default().split(' ').any(|s| s == "openid") {
+        let scopes: Vec<&str> = claims.get("scope").and_then(Value::as_str).unwrap_or_default().split(' ').collect();
+        if !scopes.contains(&"openid") {
             return Err(OAuthError::insufficient_scope("userinfo needs a token of scope openid"));
         }
         let sid = claims.get("sid").and_then(Value::as_str).unwrap_or_default();
@@ -281,7 +295,9 @@ impl Idp {
             self.store.grant(sid).await?.ok_or_else(|| OAuthError::invalid_token("the access token was revoked"))?;
         let mut out = json!({"sub": grant.sub});
         if let Some(Value::Object(c)) = grant.claims.get("claims") {
-            for (k, v) in c {
+            // Only what the token's scope covers (a refresh may have narrowed it); each claim is
+            // named for its scope.
+            for (k, v) in c.iter().filter(|(k, _)| scopes.contains(&k.as_str())) {
                 out[k] = v.clone();
             }
         }

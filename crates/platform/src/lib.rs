@@ -54,7 +54,9 @@ pub use store::SqlStore;
 pub use tenants::{AdminCaller, CheckMethod, FactItem, IssuedKey, NewTenant, Role, SpCaller, Tenant, TenantStore};
 pub use userapi::CheckPurpose;
 pub use users::{Binding, BoundBy, BoundCertificate, StatusCheck, Taken, UserRecord, UserStore};
-pub use verify::{certificate_type, classify, Checked, Outcome, Reason, ResultCode, SignatureRequest, MAX_SIGNATURE};
+pub use verify::{
+    certificate_type, classify, Checked, Outcome, Reason, ResultCode, SignatureOutcome, SignatureRequest, MAX_SIGNATURE,
+};
 pub use webhooks::{sign_webhook, DeliveryReport, WebhookStore};
 
 use hanko_pki::verify::TrustStore;

@@ -369,6 +369,23 @@ pub struct SignatureRequest {
     /// `sha256` (default), `sha384`, `sha512`.
     #[serde(default)]
     pub digest_algorithm: Option<String>,
+    /// `crl` or `ocsp` for this verification only, instead of the tenant's method (the
+    /// authentication app service's `acr_values`).
+    #[serde(default)]
+    pub check_method: Option<CheckMethod>,
+}
+
+/// The answer to a raw signature: the verification result and, when valid, what was signed.
+#[derive(Debug, Serialize)]
+pub struct SignatureOutcome {
+    /// The verification result.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// `digest_info` (standard RSASSA-PKCS1-v1_5 over the DigestInfo of the digest) or `hash`
+    /// (PKCS#1 v1.5 over the bare digest: what the card returns when it was given the hash
+    /// alone, as in the authentication app service's sign API), when valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_form: Option<&'static str>,
 }
 
 /// Largest signature accepted (RSA-8192 is 1024 bytes; JPKI keys are RSA-2048, 256 bytes): a
@@ -415,7 +432,8 @@ async fn post_signature(
     State(platform): State<Arc<Platform>>,
     SpCaller(tenant): SpCaller,
     Json(req): Json<SignatureRequest>,
-) -> Result<Json<Outcome>, PlatformError> {
+) -> Result<Json<SignatureOutcome>, PlatformError> {
+    let tenant = tenant.checking_with(req.check_method);
     let cert = b64("certificate", &req.certificate)?;
     let signature = b64("signature", &req.signature)?;
     check_sizes(&cert, &signature)?;
@@ -434,19 +452,30 @@ async fn post_signature(
         )));
     }
     let now = platform.clock.now();
+    // The standard form (over the DigestInfo), then the bare digest (the card was given the hash
+    // alone), as for the sign result.
     let (verdict, ocsp) = platform
         .with_revocation(&tenant, &cert, |v, rev| {
-            v.verify_signature(&cert, algorithm, Signed::Digest(&digest), &signature, now, rev)
-                .map(|s| s.certificate().clone())
+            let check = |signed| v.verify_signature(&cert, algorithm, signed, &signature, now, rev);
+            match check(Signed::Digest(&digest)) {
+                Err(VerifyError::SignatureInvalid) => check(Signed::BareDigest(&digest)),
+                other => other,
+            }
+            .map(|s| (s.form().as_str(), s.certificate().clone()))
         })
         .await?;
+    let signed_form = verdict.as_ref().ok().map(|(form, _)| *form);
     let inputs = json!({
         "digest_algorithm": algorithm.name(),
         "digest": B64.encode(&digest),
         "signature": B64.encode(&signature),
+        "signed_form": signed_form,
+        "check_method": tenant.check_method.as_str(),
+        "check_method_requested": req.check_method.map(CheckMethod::as_str),
     });
+    let verdict: Result<VerifiedCertificate, VerifyError> = verdict.map(|(_, c)| c);
     let checked = Checked { kind: "signature", inputs, certificate: Some(cert), verdict, ocsp_response: ocsp };
-    Ok(Json(platform.conclude(&tenant, checked).await?))
+    Ok(Json(SignatureOutcome { outcome: platform.conclude(&tenant, checked).await?, signed_form }))
 }
 
 pub(crate) fn routes() -> Router<Arc<Platform>> {

@@ -2,6 +2,8 @@
 //! idp, each a real HTTP server on loopback over SQLite or PostgreSQL, sharing one clock the test
 //! moves; an RP (client) with its own key; the user's side (cards through their APDUs).
 
+#![allow(dead_code)]
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -83,6 +85,15 @@ impl Eco {
 
     /// Starts the ecosystem with idp settings changed by `configure`.
     pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Eco {
+        Eco::start_full(backend, configure, |_| {}).await
+    }
+
+    /// Starts the ecosystem with idp and platform settings changed.
+    pub async fn start_full(
+        backend: Backend,
+        configure: impl FnOnce(&mut Config),
+        configure_platform: impl FnOnce(&mut hanko_platform::Config),
+    ) -> Eco {
         let authority_dir = temp_dir("authority");
         let platform_dir = temp_dir("platform");
         let idp_dir = temp_dir("idp");
@@ -112,7 +123,8 @@ impl Eco {
         }
         std::fs::write(platform_dir.join(hanko_platform::AUTHORITY_KEY_FILE), &pf.api_key).unwrap();
         std::fs::write(platform_dir.join(hanko_platform::AUTHORITY_ID_FILE), &pf.verifier.id).unwrap();
-        let pconfig = hanko_platform::Config::new(&platform_dir, &a);
+        let mut pconfig = hanko_platform::Config::new(&platform_dir, &a);
+        configure_platform(&mut pconfig);
         let platform = Arc::new(
             hanko_platform::Platform::open(
                 Db::connect(&database_url(backend, &platform_dir, "platform")).await.unwrap(),
@@ -351,12 +363,6 @@ pub fn request_id(location: &str) -> String {
 /// The input-assist AP's files, read from the card with the PIN.
 pub fn input_assist_files(card: &mut Client<CardFile>, my_number: bool) -> Value {
     use hanko_card::{input_assist_ef as ef, AccessCode};
-    card.read_facts(AccessCode::Pin(PIN)).unwrap();
-    let read = |card: &mut Client<CardFile>, fid| {
-        card.select_ef(fid).unwrap();
-        B64.encode(card.read_binary(0, 0).unwrap())
-    };
-    let _ = read;
     let facts = card.read_facts(AccessCode::Pin(PIN)).unwrap();
     let mut out = json!({
         "facts": B64.encode(facts.as_bytes()),
@@ -463,8 +469,7 @@ impl Rp {
 
     /// A client assertion for the token endpoint with claims `extra` merged in.
     pub fn assertion_with(&self, issuer: &str, extra: Value) -> String {
-        let now = hanko_pki::time::OffsetDateTime::now_utc().unix_timestamp().max(START.unix_timestamp());
-        let _ = now;
+        // The ecosystem's clock starts at START and the tests move it.
         let now = START.unix_timestamp();
         let mut claims = json!({
             "iss": self.client_id, "sub": self.client_id,

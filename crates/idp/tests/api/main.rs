@@ -7,4 +7,8 @@
 #[path = "../../../store/tests/support/backends.rs"]
 mod backends;
 mod common;
+mod devices;
+mod interop;
 mod login;
+mod review;
+mod sign;

@@ -208,3 +208,53 @@ async fn an_sp_searches_and_deletes_only_its_own_evidence_body(b: Backend) {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!(report.records, 4);
 }
+
+// A raw signature over the **bare** SHA-256 (the card was given the hash alone — the
+// authentication app service's sign API with a bare hash) verifies after the standard form is
+// tried, and `signed_form` says which form verified (also in the evidence); a bare signature
+// over another hash is a mismatch with no form. `check_method` overrides the tenant's method.
+on_both!(signature_over_a_bare_hash, signature_over_a_bare_hash_body);
+async fn signature_over_a_bare_hash_body(b: Backend) {
+    use hanko_card::Slot;
+    use hanko_pki::DigestAlgorithm;
+    let eco = Eco::start(b).await;
+    let sp = eco.tenant("SPBROKER", json!({})).await;
+    let (person, card) = eco.person_with_card("見本　花子", "1990-05-17").await;
+    let (cert, standard) = eco.sign(&card, CONTRACT);
+    let hash = DigestAlgorithm::Sha256.digest(CONTRACT);
+    let mut client = eco.card(&card);
+    let bare = B64.encode(client.sign(Slot::Signature, b"HANKO2026", &hash).unwrap());
+    let other = B64.encode(client.sign(Slot::Signature, b"HANKO2026", &DigestAlgorithm::Sha256.digest(b"x")).unwrap());
+    drop(client);
+    let verify = |signature: &str, extra: serde_json::Value| {
+        let mut req = json!({"certificate": cert, "signature": signature, "digest": B64.encode(&hash)});
+        for (k, v) in extra.as_object().unwrap() {
+            req[k] = v.clone();
+        }
+        let (eco, key) = (&eco, sp.key.clone());
+        async move { eco.p.post("/v1/verifications/signature", &key, req).await }
+    };
+    for (signature, form) in [(&bare, "hash"), (&standard, "digest_info")] {
+        let (status, out) = verify(signature, json!({})).await;
+        assert_eq!(
+            (status, out["result"].as_str(), out["signed_form"].as_str()),
+            (200, Some("OK"), Some(form)),
+            "{out}"
+        );
+        let (_, ev) = eco.p.get(&format!("/v1/evidence/{}", out["evidence_id"].as_str().unwrap()), &sp.key).await;
+        assert_eq!(ev["record"]["inputs"]["signed_form"], form, "{ev}");
+    }
+    let (status, out) = verify(&other, json!({})).await;
+    assert_eq!((status, out["result"].as_str()), (200, Some("SIGNATURE_MISMATCH")), "{out}");
+    assert!(out.get("signed_form").is_none(), "{out}");
+
+    // Lost after the last CRL: the CRL says good, OCSP asked for says held.
+    eco.clock.advance(hanko_pki::time::Duration::minutes(5));
+    eco.event(&person, json!({"kind": "card-lost", "card_id": card})).await;
+    let (_, out) = verify(&bare, json!({"check_method": "crl"})).await;
+    assert_eq!((out["result"].as_str(), out["check_method"].as_str()), (Some("OK"), Some("crl")), "{out}");
+    let (_, out) = verify(&bare, json!({"check_method": "ocsp"})).await;
+    assert_eq!((out["result"].as_str(), out["check_method"].as_str()), (Some("CERTIFICATE_REVOKED"), Some("ocsp")));
+    let (status, _) = verify(&bare, json!({"check_method": "OCSP"})).await;
+    assert_eq!(status, 400);
+}
