@@ -40,6 +40,17 @@ command -v jpki-cli >/dev/null || { say "installing jpki-cli"; cargo install jpk
 # Node.js and scripts/idp-js/node_modules (openid-client, jose …): the idp's interop tests run them.
 scripts/idp-js.sh --chromium >/dev/null
 
+# schemathesis (scripts/api-conformance.sh) installs into a venv in the background while the Rust
+# steps run: it is network, not CPU. The conformance step waits for it.
+mkdir -p target
+st_version=$(sed -n 's/^ST_VERSION=//p' scripts/api-conformance.sh)
+(
+  venv=target/schemathesis-venv
+  "$venv/bin/st" --version 2>/dev/null | grep -q "version $st_version\$" ||
+    { python3 -m venv "$venv" && "$venv/bin/pip" install -q "schemathesis==$st_version"; }
+) >target/schemathesis-install.log 2>&1 &
+st_install=$!
+
 export CARGO_TERM_COLOR=never
 say "format"
 cargo fmt --all -- --check
@@ -49,7 +60,9 @@ cargo fmt --all -- --check
 # build (without it) is checked below with the README's command.
 say "clippy"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
-cargo clippy --workspace --all-targets --locked -- -D warnings
+# Without --all-features only `pcsc` goes off, and only hanko-cardlink and hanko-cli have code
+# under cfg(feature = "pcsc"): lint those two again (the other crates' code is the same).
+cargo clippy -p hanko-cli -p hanko-cardlink --all-targets --locked -- -D warnings
 
 say "tests"
 mkdir -p target
@@ -75,6 +88,7 @@ fi
 grep -q -- "--features pcsc" target/no-pcsc.txt
 
 say "API conformance (schemathesis against /openapi.json)"
+wait "$st_install" || { cat target/schemathesis-install.log; echo "installing schemathesis failed"; exit 1; }
 scripts/api-conformance.sh target/release/hanko
 
 # --- fuzz smoke: every target for a few seconds, seeded with what the demo just made ------
@@ -147,6 +161,14 @@ SEEDS
   # tenant's record).
   mkdir -p fuzz/corpus/platform_api
   find fuzz/regressions/platform_api -type f ! -name README.md -exec cp {} fuzz/corpus/platform_api/ \;
+  # idp_parsers: the first byte picks the parser (0 an authorization query, 1 a client
+  # assertion, 2 an approval, 3 a client registration, 4 a sign transaction).
+  mkdir -p fuzz/corpus/idp_parsers
+  printf '\000response_type=code&client_id=RP00000001&redirect_uri=https%%3A%%2F%%2Frp.example%%2Fcb&scope=openid%%20name&state=s%%3B1&nonce=n&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256' > fuzz/corpus/idp_parsers/authorize
+  printf '\001eyJhbGciOiJFUzI1NiIsImtpZCI6InJwMSJ9.eyJpc3MiOiJSUDAwMDAwMDAxIiwic3ViIjoiUlAwMDAwMDAwMSIsImF1ZCI6WyJodHRwOi8veC9hcGkvcmVhbG1zL21haW4vcHJvdG9jb2wvb3BlbmlkLWNvbm5lY3QvdG9rZW4iXSwianRpIjoiMSIsImlhdCI6MSwiZXhwIjo2MX0.c2ln' > fuzz/corpus/idp_parsers/assertion
+  printf '\002{"certificate":"MIIB","signature":"AAAA","input_assist":{"facts":"/yA=","integrity_record":"AA==","cv_certificate":"AA=="}}' > fuzz/corpus/idp_parsers/approval
+  printf '\003{"client_id":"RP1","name":"n","redirect_uris":["https://rp.example/cb"],"jwks":{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]},"sign_result":{"jwks_uri":"http://127.0.0.1:8450/v1/jwks"},"devices":"card","claim_format":"oidc"}' > fuzz/corpus/idp_parsers/client
+  printf '\004{"digest":"n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg="}' > fuzz/corpus/idp_parsers/sign
   (cd fuzz && cargo fuzz build -O)
   # Every target must start, run and end cleanly: cargo-fuzz's exit status counts (a crash, a
   # target that does not build or start), an empty target list fails, and so does a run that
@@ -154,16 +176,40 @@ SEEDS
   # `cargo test` (crates/{authority,platform}/tests/fuzz_regressions).
   targets=$(cd fuzz && cargo fuzz list)
   [ -n "$targets" ] || { echo "cargo fuzz list found no fuzz targets"; exit 1; }
+  # HANKO_FUZZ_JOBS targets at a time (default 2; each libFuzzer run uses one core), each for
+  # FUZZ_SECONDS: the same fuzzing per target in half the wall time.
+  fuzz_jobs=${HANKO_FUZZ_JOBS:-2}
+  smoke() {
+    local t=$1 log=target/fuzz-$1.log
+    if ! (cd fuzz && cargo fuzz run -O "$t" -- -max_total_time="$FUZZ_SECONDS" -max_len=65536) >"$log" 2>&1; then
+      echo "fuzz target $t failed (log: $log, artifacts: fuzz/artifacts/$t)" >"target/fuzz-$t.status"
+    elif ! grep -qE '^Done [0-9]+ runs' "$log"; then
+      echo "fuzz target $t did not run (log: $log)" >"target/fuzz-$t.status"
+    elif [ -n "$(ls fuzz/artifacts/"$t" 2>/dev/null)" ]; then
+      echo "fuzz target $t found a crash: fuzz/artifacts/$t" >"target/fuzz-$t.status"
+    else
+      echo ok >"target/fuzz-$t.status"
+    fi
+  }
+  for t in $targets; do
+    rm -f "target/fuzz-$t.status"
+    while [ "$(jobs -rp | wc -l)" -ge "$fuzz_jobs" ]; do sleep 0.2; done
+    smoke "$t" &
+  done
+  wait
+  fuzz_failed=0
   for t in $targets; do
     log=target/fuzz-$t.log
-    if ! (cd fuzz && cargo fuzz run -O "$t" -- -max_total_time="$FUZZ_SECONDS" -max_len=65536) >"$log" 2>&1; then
+    status=$(cat "target/fuzz-$t.status" 2>/dev/null || echo "fuzz target $t left no status (log: $log)")
+    if [ "$status" = ok ]; then
+      grep -E '^Done [0-9]+ runs' "$log" | sed "s/^/$t: /"
+    else
       tail -n 30 "$log"
-      echo "fuzz target $t failed (log: $log, artifacts: fuzz/artifacts/$t)"
-      exit 1
+      echo "$status"
+      fuzz_failed=1
     fi
-    grep -E '^Done [0-9]+ runs' "$log" || { tail -n 30 "$log"; echo "fuzz target $t did not run (log: $log)"; exit 1; }
-    [ -z "$(ls fuzz/artifacts/"$t" 2>/dev/null)" ] || { echo "fuzz target $t found a crash: fuzz/artifacts/$t"; exit 1; }
   done
+  [ "$fuzz_failed" = 0 ] || exit 1
 fi
 
 passed=$(grep -oE 'test result: ok\. [0-9]+ passed' target/test-output.txt | awk '{s+=$4} END {print s+0}')

@@ -167,13 +167,13 @@ impl On {
 
 /// The card in the PC/SC reader whose name contains `name`.
 #[cfg(feature = "pcsc")]
-fn reader_transport(name: &str) -> Result<Box<dyn Transport>> {
+pub(crate) fn reader_transport(name: &str) -> Result<Box<dyn Transport>> {
     Ok(Box::new(hanko_cardlink::PcscTransport::connect(Some(name))?))
 }
 
 /// Without the `pcsc` feature there is no PC/SC library to reach a reader with.
 #[cfg(not(feature = "pcsc"))]
-fn reader_transport(_name: &str) -> Result<Box<dyn Transport>> {
+pub(crate) fn reader_transport(_name: &str) -> Result<Box<dyn Transport>> {
     Err(crate::no_pcsc("--reader"))
 }
 
@@ -211,7 +211,7 @@ pub(crate) struct NewArgs {
 
 /// A wrong or blocked PIN is a check that said no (exit status 1, codes `wrong-pin` /
 /// `pin-blocked`), the same in every card command.
-fn explain(e: ClientError) -> anyhow::Error {
+pub(crate) fn explain(e: ClientError) -> anyhow::Error {
     match e {
         ClientError::WrongPin { tries_left } => {
             Failure::refused("wrong-pin", format!("wrong PIN: {tries_left} tries left")).into()

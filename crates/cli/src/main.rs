@@ -25,8 +25,10 @@ mod bench_crl;
 mod bench_idp;
 mod bench_platform;
 mod bench_verify;
+mod cmd_app;
 mod cmd_authority;
 mod cmd_card;
+mod cmd_idp;
 mod cmd_ocsp;
 mod cmd_platform;
 mod cmd_verify;
@@ -72,6 +74,15 @@ enum Command {
     /// providers (tenants) against the authority, keeps evidence.
     #[command(subcommand)]
     Platform(cmd_platform::Command),
+    /// The authentication app service (デジタル認証アプリ): an OpenID Connect provider for the My
+    /// Number Card authentication and signature APIs, a tenant of a platform operator; set-up,
+    /// serving, client (RP) registration, key rotation. See docs/idp.md.
+    #[command(subcommand)]
+    Idp(cmd_idp::Command),
+    /// The user's app without a browser: approve or decline a pending login or signature
+    /// request of the authentication app service with a card.
+    #[command(subcommand)]
+    App(cmd_app::Command),
     /// Emulated My Number Cards (and real ones in PC/SC readers): issue, read, verify PINs, sign, serve to pcscd.
     ///
     /// `--card ID` uses a card of the data directory in process and needs nothing else.
@@ -242,6 +253,17 @@ pub(crate) fn classify(e: &anyhow::Error) -> (u8, &'static str) {
                 _ => (2, "platform"),
             };
         }
+        if let Some(i) = cause.downcast_ref::<hanko_idp::IdpError>() {
+            use hanko_idp::IdpError as I;
+            return match i {
+                I::Invalid(_) => (2, "bad-input"),
+                I::NotFound(_) => (2, "not-found"),
+                I::Conflict(_) => (2, "conflict"),
+                I::Unauthorized(_) | I::Forbidden(_) => (2, "forbidden"),
+                I::Store(_) => (2, "database"),
+                _ => (2, "idp"),
+            };
+        }
         if cause.downcast_ref::<hanko_store::StoreError>().is_some() {
             return (2, "database");
         }
@@ -282,6 +304,8 @@ fn main() -> std::process::ExitCode {
         Command::Authority(c) => cmd_authority::run(c),
         Command::Ocsp(c) => cmd_ocsp::run(c),
         Command::Platform(c) => cmd_platform::run(c, cli.json),
+        Command::Idp(c) => cmd_idp::run(c, cli.json),
+        Command::App(c) => cmd_app::run(c, cli.json),
         Command::Card(c) => cmd_card::run(c, cli.json),
         Command::Verify(c) => cmd_verify::run(c),
         Command::Bench(BenchCommand::Verify(args)) => bench_verify::run(&args),

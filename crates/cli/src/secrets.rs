@@ -85,6 +85,39 @@ impl Secret {
         }
     }
 
+    /// The value from `file` (its first line), else from the variable, else typed at a prompt
+    /// on the terminal without echo (only when stdin is a terminal); checked against its format.
+    /// The headless user app (`hanko app approve`) reads its PINs this way.
+    pub(crate) fn resolve(self, file: Option<&std::path::Path>) -> anyhow::Result<Zeroizing<String>> {
+        use std::io::IsTerminal as _;
+        if let Some(path) = file {
+            let text = Zeroizing::new(
+                std::fs::read_to_string(path)
+                    .map_err(|e| Failure::bad_input("io", format!("reading {}: {e}", path.display())))?,
+            );
+            let value = Zeroizing::new(text.lines().next().unwrap_or_default().trim().to_owned());
+            if !self.format.accepts(value.as_bytes()) {
+                return Err(Failure::bad_input(
+                    "malformed-secret",
+                    format!(
+                        "{} does not hold {}: it must be {} (nothing was sent to the card)",
+                        path.display(),
+                        self.what,
+                        self.rule
+                    ),
+                )
+                .into());
+            }
+            return Ok(value);
+        }
+        if std::env::var_os(self.var).is_some() || !std::io::stdin().is_terminal() {
+            return Ok(self.get()?);
+        }
+        let value = prompt(&format!("{} ({})", self.what, self.rule))?;
+        self.check(&value)?;
+        Ok(value)
+    }
+
     fn check(self, value: &str) -> Result<(), Failure> {
         let Secret { var, what, format, rule } = self;
         if value.is_empty() {
@@ -101,6 +134,22 @@ impl Secret {
         }
         Ok(())
     }
+}
+
+/// Reads a line from the terminal with echo off (`stty -echo`), the prompt on stderr.
+fn prompt(what: &str) -> anyhow::Result<Zeroizing<String>> {
+    use std::process::{Command, Stdio};
+    eprint!("{what}: ");
+    let stty = |arg: &str| Command::new("stty").arg(arg).stdin(Stdio::inherit()).status().is_ok_and(|s| s.success());
+    let hidden = stty("-echo");
+    let mut line = Zeroizing::new(String::new());
+    let read = std::io::stdin().read_line(&mut line);
+    if hidden {
+        stty("echo");
+    }
+    eprintln!();
+    read.map_err(|e| Failure::bad_input("io", format!("reading the terminal: {e}")))?;
+    Ok(Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned()))
 }
 
 #[cfg(test)]

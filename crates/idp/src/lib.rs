@@ -38,6 +38,15 @@ use hanko_pki::RsaPublicKey;
 use hanko_store::Db;
 use zeroize::Zeroizing;
 
+/// Entry points for the fuzz targets (`fuzz/fuzz_targets/idp_parsers.rs`); not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The parser of authorization queries and form bodies (a repeated parameter is an error).
+    pub fn parse_params(raw: &str) -> Result<std::collections::HashMap<String, String>, String> {
+        crate::authorize::parse_params(raw)
+    }
+}
+
 /// The file under the data directory holding the key pairwise subjects are derived with.
 pub const PAIRWISE_KEY_FILE: &str = "pairwise.key";
 /// The file under the data directory holding an admin key (written by `hanko idp init`).
