@@ -260,7 +260,15 @@ impl<T: Transport> Client<T> {
     pub(crate) fn chip_challenge(&mut self, key: &RsaPublicKey, what: &'static str) -> Result<(), CardAppError> {
         let mut challenge = [0u8; 32];
         aws_lc_rs::rand::fill(&mut challenge).map_err(|_| CardDataError::Malformed("no randomness for a challenge"))?;
-        let di = DigestInfo::of(DigestAlgorithm::Sha256, &challenge)
+        let signature = self.chip_sign(&challenge, what)?;
+        key.verify(SignatureAlgorithm::RsaPkcs1Sha256, &challenge, &signature)
+            .map_err(|_| CardDataError::BadSignature(what).into())
+    }
+
+    /// The selected AP's chip key signs `challenge` (`80 2A 00 00` over the SHA-256 DigestInfo,
+    /// no PIN).
+    fn chip_sign(&mut self, challenge: &[u8], what: &'static str) -> Result<Vec<u8>, CardAppError> {
+        let di = DigestInfo::of(DigestAlgorithm::Sha256, challenge)
             .to_der()
             .map_err(|_| CardDataError::Malformed("DigestInfo"))?;
         let cmd =
@@ -269,7 +277,17 @@ impl<T: Transport> Client<T> {
         if !r.sw.is_success() {
             return Err(ClientError::Status { what, sw: r.sw }.into());
         }
-        key.verify(SignatureAlgorithm::RsaPkcs1Sha256, &challenge, &r.data)
-            .map_err(|_| CardDataError::BadSignature(what).into())
+        Ok(r.data)
+    }
+
+    /// For a remote verifier, in the session opened by [`Client::read_facts`] or
+    /// [`Client::read_my_number`]: the certified chip key record (EF `0007`) and the chip's
+    /// signature over the verifier's `challenge` (`80 2A 00 00`, SHA-256 DigestInfo, no PIN).
+    /// With the CV certificate the verifier checks that the input-assist files it is sent were
+    /// read, now, from the genuine chip they belong to — not copied from another card earlier.
+    pub fn prove_input_assist_chip(&mut self, challenge: &[u8]) -> Result<(Vec<u8>, Vec<u8>), CardAppError> {
+        let record = self.read_ef_exact(ef::CHIP_KEY_RECORD, CHIP_KEY_RECORD_LEN)?;
+        let signature = self.chip_sign(challenge, "input-assist chip proof")?;
+        Ok((record, signature))
     }
 }

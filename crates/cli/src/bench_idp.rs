@@ -452,7 +452,7 @@ fn ms(since: Instant) -> f64 {
 
 /// The card's part: the auth certificate and the signature over `challenge` (VERIFY first), and
 /// the input-assist AP's files when facts are asked for.
-fn card_answer(card: &mut Card, challenge: &[u8], facts: bool) -> Result<Value> {
+fn card_answer(card: &mut Card, challenge: &[u8], facts: bool, assist_challenge: &[u8]) -> Result<Value> {
     let mut c = Client::new(card);
     let certificate = c.read_certificate(Slot::Auth)?;
     let di = DigestInfo::of(DigestAlgorithm::Sha256, challenge).to_der()?;
@@ -473,10 +473,15 @@ fn card_answer(card: &mut Card, challenge: &[u8], facts: bool) -> Result<Value> 
             }
             Ok(B64.encode(out))
         };
+        let integrity_record = read(input_assist_ef::INTEGRITY)?;
+        let cv_certificate = read(input_assist_ef::CV_CERTIFICATE)?;
+        let (record, chip_signature) = c.prove_input_assist_chip(assist_challenge)?;
         body["input_assist"] = json!({
             "facts": B64.encode(four.as_bytes()),
-            "integrity_record": read(input_assist_ef::INTEGRITY)?,
-            "cv_certificate": read(input_assist_ef::CV_CERTIFICATE)?,
+            "integrity_record": integrity_record,
+            "cv_certificate": cv_certificate,
+            "chip_key_record": B64.encode(record),
+            "chip_signature": B64.encode(chip_signature),
         });
     }
     Ok(body)
@@ -522,7 +527,7 @@ async fn login(d: &Driver, card: &mut Card) -> Result<Steps> {
     let id = location.rsplit('/').next().unwrap_or_default().to_owned();
     t.authorize = ms(s);
 
-    // the app reads the request (the idp asks the platform for the challenge)
+    // the app reads the request (with the idp's own challenge)
     let s = Instant::now();
     let r = d.http.get(format!("{}/api/app/requests/{id}", d.base)).send().await?;
     let status = r.status();
@@ -533,7 +538,11 @@ async fn login(d: &Driver, card: &mut Card) -> Result<Steps> {
 
     // the card
     let s = Instant::now();
-    let answer = card_answer(card, &bytes, d.facts)?;
+    let assist = match req["input_assist_challenge"].as_str() {
+        Some(c) => B64.decode(c)?,
+        None => Vec::new(),
+    };
+    let answer = card_answer(card, &bytes, d.facts, &assist)?;
     t.card = ms(s);
 
     // approval (the idp has the platform verify)

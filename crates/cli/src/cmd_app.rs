@@ -213,8 +213,19 @@ fn read_ef<T: Transport>(c: &mut Client<T>, fid: Fid, len: usize) -> Result<Vec<
     Ok(out)
 }
 
-/// The input-assist AP's files as the app API takes them, read with `pin`.
-fn input_assist<T: Transport>(c: &mut Client<T>, pin: &[u8], my_number: bool, facts: bool) -> Result<Value> {
+/// The input-assist AP's files as the app API takes them, read with `pin`, with the chip's
+/// signature over the request's `input_assist_challenge` (proof that they come from this card,
+/// now).
+fn input_assist<T: Transport>(
+    c: &mut Client<T>,
+    pin: &[u8],
+    my_number: bool,
+    facts: bool,
+    req: &Value,
+) -> Result<Value> {
+    let challenge = B64
+        .decode(req["input_assist_challenge"].as_str().unwrap_or_default())
+        .map_err(|_| anyhow::anyhow!("the request's input_assist_challenge is not base64"))?;
     let four = c.read_facts(AccessCode::Pin(pin)).map_err(card_app)?;
     let mut out = json!({
         "integrity_record": B64.encode(read_ef(c, ef::INTEGRITY, hanko_card::INTEGRITY_RECORD_LEN)?),
@@ -227,6 +238,9 @@ fn input_assist<T: Transport>(c: &mut Client<T>, pin: &[u8], my_number: bool, fa
         let ef = Zeroizing::new(read_ef(c, ef::MY_NUMBER, hanko_card::MY_NUMBER_EF_LEN)?);
         out["my_number"] = json!(B64.encode(&*ef));
     }
+    let (record, signature) = c.prove_input_assist_chip(&challenge).map_err(card_app)?;
+    out["chip_key_record"] = json!(B64.encode(record));
+    out["chip_signature"] = json!(B64.encode(signature));
     Ok(out)
 }
 
@@ -268,7 +282,7 @@ async fn approve(a: ApproveArgs, json_out: bool) -> Result<ExitCode> {
             // The 4 facts of a sign request come from the signature certificate; the My Number
             // only from the input-assist AP, which opens with the PIN (not the password).
             let pin = secrets::PIN.resolve(a.facts_pin_file.as_deref())?;
-            body["input_assist"] = input_assist(&mut card, pin.as_bytes(), true, facts)?;
+            body["input_assist"] = input_assist(&mut card, pin.as_bytes(), true, facts, &req)?;
         }
         body
     } else {
@@ -286,7 +300,7 @@ async fn approve(a: ApproveArgs, json_out: bool) -> Result<ExitCode> {
                 Some(f) => secrets::PIN.resolve(Some(f))?,
                 None => pin,
             };
-            body["input_assist"] = input_assist(&mut card, facts_pin.as_bytes(), my_number, facts)?;
+            body["input_assist"] = input_assist(&mut card, facts_pin.as_bytes(), my_number, facts, &req)?;
         }
         body
     };

@@ -18,7 +18,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use hanko_card::{CvCertificate, FourFacts, IntegrityRecord};
+use hanko_card::{ChipKeyRecord, CvCertificate, FourFacts, IntegrityRecord};
 use hanko_pki::DigestInfo;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -60,6 +60,10 @@ pub struct AppRequest {
     pub sign: Option<Value>,
     /// The client uses the test-card substitute instead of the app.
     pub substitute: bool,
+    /// When the 4 facts or the My Number are read from the input-assist AP: the bytes its chip
+    /// signs (base64; see [`InputAssistFiles::chip_signature`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_assist_challenge: Option<String>,
 }
 
 /// The input-assist AP's files as read from the card (base64). Its `Debug` shows none of them
@@ -77,6 +81,20 @@ pub struct InputAssistFiles {
     pub integrity_record: String,
     /// The CV certificate (`0004`).
     pub cv_certificate: String,
+    /// The chip key record (`0007`).
+    pub chip_key_record: String,
+    /// The input-assist chip's signature over the request's `input_assist_challenge`
+    /// (`80 2A 00 00`, PKCS#1 v1.5 over its SHA-256 DigestInfo): the files were read now, from
+    /// the chip they belong to (hanko_card `Client::prove_input_assist_chip`).
+    pub chip_signature: String,
+}
+
+/// The bytes the input-assist chip signs for a request: SHA-256 of a label and the request's
+/// login challenge, so that a proof made for one request is worthless for another.
+pub(crate) fn input_assist_challenge(flow_challenge: &[u8]) -> Vec<u8> {
+    let mut data = b"hanko idp input-assist\0".to_vec();
+    data.extend_from_slice(flow_challenge);
+    hanko_pki::DigestAlgorithm::Sha256.digest(&data)
 }
 
 impl std::fmt::Debug for InputAssistFiles {
@@ -165,6 +183,10 @@ impl Idp {
             challenge,
             sign,
             substitute: client.config.substitute,
+            input_assist_challenge: (req.has("my_number")
+                || (req.sign_transaction_id.is_none() && !req.facts().is_empty()))
+            .then(|| flow.challenge.as_ref().map(|(_, c)| B64.encode(input_assist_challenge(c))))
+            .flatten(),
         })
     }
 
@@ -256,10 +278,12 @@ impl Idp {
         };
         let req = flow.request.clone();
         let wanted = req.facts();
-        // What the input-assist AP gives is checked before the platform is asked (the challenge
-        // is single use: a request refused here can be approved again).
+        let (_, flow_challenge) =
+            flow.challenge.clone().ok_or_else(|| IdpError::Internal("a flow without its challenge".into()))?;
+        // What the input-assist AP gives is checked before the platform is asked (a request
+        // refused here can be approved again).
         let read = if (req.sign_transaction_id.is_none() && !wanted.is_empty()) || req.has("my_number") {
-            Some(self.input_assist_facts(&approval, &req, declared_phone)?)
+            Some(self.input_assist_facts(&approval, &req, declared_phone, &flow_challenge)?)
         } else {
             None
         };
@@ -402,6 +426,7 @@ impl Idp {
         approval: &Approval,
         req: &crate::authorize::AuthRequest,
         phone: bool,
+        flow_challenge: &[u8],
     ) -> Result<(Option<Facts>, Option<String>), IdpError> {
         if phone {
             return Err(IdpError::Invalid(
@@ -419,6 +444,24 @@ impl Idp {
         let cert = cert.verify(&root).map_err(bad)?;
         let record = IntegrityRecord::parse(&b64("integrity_record", &files.integrity_record)?).map_err(bad)?;
         let record = record.verify(&cert).map_err(bad)?;
+        // The files must come from a chip present now: its certified key signs this request's
+        // challenge. Copied files of another card (they are fixed data) do not pass.
+        let chip = ChipKeyRecord::parse(&b64("chip_key_record", &files.chip_key_record)?).map_err(bad)?;
+        let chip_key = chip.verify(&cert).map_err(bad)?;
+        let chip_signature = b64("chip_signature", &files.chip_signature)?;
+        chip_key
+            .verify(
+                hanko_pki::SignatureAlgorithm::RsaPkcs1Sha256,
+                &input_assist_challenge(flow_challenge),
+                &chip_signature,
+            )
+            .map_err(|_| {
+                IdpError::Invalid(
+                    "input-assist AP: the chip's signature over this request's input_assist_challenge does not verify \
+                     (the files must be read now, from the card that answers)"
+                        .into(),
+                )
+            })?;
         let facts = if req.facts().is_empty() {
             None
         } else {

@@ -278,6 +278,7 @@ fn drive_card(
     secrets: &Secrets,
     facts: bool,
     my_number: bool,
+    assist_challenge: &[u8],
 ) -> Result<Approval, CardProblem> {
     let file = CardFile::open(dir, card_id).map_err(|e| match e {
         CardFileError::NotFound { .. } | CardFileError::BadId(_) => CardProblem::NotFound,
@@ -346,11 +347,15 @@ fn drive_card(
         } else {
             None
         };
+        let (chip_key_record, chip_signature) =
+            card.prove_input_assist_chip(assist_challenge).map_err(|e| app_problem(Secret::Assist, e))?;
         Some(InputAssistFiles {
             facts: facts_file.map(|f| B64.encode(f)),
             my_number: number,
             integrity_record: B64.encode(integrity),
             cv_certificate: B64.encode(cv),
+            chip_key_record: B64.encode(chip_key_record),
+            chip_signature: B64.encode(chip_signature),
         })
     } else {
         None
@@ -1054,9 +1059,15 @@ async fn approve_with_card(
     let my_number = req.has("my_number");
     let facts = !req.facts().is_empty() && (!sign || my_number);
     let card_id = card_id.to_owned();
-    let answer = tokio::task::spawn_blocking(move || drive_card(&dir, &card_id, &task, &secrets, facts, my_number))
-        .await
-        .unwrap_or_else(|e| Err(CardProblem::Other(e.to_string())));
+    let assist_challenge = match idp.ensure_challenge(flow).await {
+        Ok(c) => crate::app::input_assist_challenge(&c),
+        Err(e) => return Ok(Err(e)),
+    };
+    let answer = tokio::task::spawn_blocking(move || {
+        drive_card(&dir, &card_id, &task, &secrets, facts, my_number, &assist_challenge)
+    })
+    .await
+    .unwrap_or_else(|e| Err(CardProblem::Other(e.to_string())));
     match answer {
         Ok(approval) => Ok(idp.approve_as(&flow.id, approval, substitute).await),
         Err(p) => Err(Notice(p.message())),

@@ -304,7 +304,11 @@ impl Eco {
         let signature = card.sign(Slot::Auth, PIN, &di).unwrap();
         let mut body = json!({"certificate": B64.encode(certificate), "signature": B64.encode(signature)});
         if !req["facts"].as_array().unwrap().is_empty() || req["my_number"] == true {
-            body["input_assist"] = input_assist_files(&mut card, req["my_number"] == true);
+            body["input_assist"] = input_assist_files(
+                &mut card,
+                req["my_number"] == true,
+                req["input_assist_challenge"].as_str().unwrap(),
+            );
         }
         send(self.http.post(format!("{}/api/app/requests/{request_id}/approval", self.i)).json(&body)).await
     }
@@ -360,8 +364,9 @@ pub fn request_id(location: &str) -> String {
     location.rsplit('/').next().unwrap().to_owned()
 }
 
-/// The input-assist AP's files, read from the card with the PIN.
-pub fn input_assist_files(card: &mut Client<CardFile>, my_number: bool) -> Value {
+/// The input-assist AP's files, read from the card with the PIN, with the chip's proof over
+/// `challenge_b64` (a request's `input_assist_challenge`).
+pub fn input_assist_files(card: &mut Client<CardFile>, my_number: bool, challenge_b64: &str) -> Value {
     use hanko_card::{input_assist_ef as ef, AccessCode};
     let facts = card.read_facts(AccessCode::Pin(PIN)).unwrap();
     let mut out = json!({
@@ -369,6 +374,9 @@ pub fn input_assist_files(card: &mut Client<CardFile>, my_number: bool) -> Value
         "integrity_record": B64.encode(read_ef(card, ef::INTEGRITY)),
         "cv_certificate": B64.encode(read_ef(card, ef::CV_CERTIFICATE)),
     });
+    let (record, signature) = card.prove_input_assist_chip(&B64.decode(challenge_b64).unwrap()).unwrap();
+    out["chip_key_record"] = json!(B64.encode(record));
+    out["chip_signature"] = json!(B64.encode(signature));
     if my_number {
         out["my_number"] = json!(B64.encode(read_ef(card, ef::MY_NUMBER)));
     }

@@ -363,7 +363,8 @@ async fn my_number_only_with_a_purpose(backend: Backend) {
     let office = eco.rp("RP00000061", json!({"my_number_purpose": "番号法別表第一 第9項 (synthetic)"})).await;
     let p = begin(&eco, &office, "openid my_number name", &[]).await;
     // A digit changed on the way: the integrity record refuses it; nothing is spent.
-    let mut files = input_assist_files(&mut eco.card(&card), true);
+    let assist = eco.app_request(&p.request_id).await["input_assist_challenge"].as_str().unwrap().to_owned();
+    let mut files = input_assist_files(&mut eco.card(&card), true, &assist);
     let mut ef = B64.decode(files["my_number"].as_str().unwrap()).unwrap();
     let last = ef.len() - 1;
     ef[last] = if ef[last] == b'1' { b'2' } else { b'1' };
@@ -373,7 +374,7 @@ async fn my_number_only_with_a_purpose(backend: Backend) {
     assert!(out["detail"].as_str().unwrap().contains("My Number"), "{out}");
     assert!(!out.to_string().contains(&expected));
     // Without the My Number EF: a clear 400.
-    let mut files = input_assist_files(&mut eco.card(&card), true);
+    let mut files = input_assist_files(&mut eco.card(&card), true, &assist);
     files.as_object_mut().unwrap().remove("my_number");
     let (status, out) = approve_with(&eco, &p.request_id, &card, "card", Some(files)).await;
     assert_eq!(status, 400, "{out}");

@@ -35,24 +35,36 @@ async fn approve_with_files(eco: &Eco, request_id: &str, card_id: &str, input_as
 // --- H1: the input-assist AP's files are not bound to the card that authenticated -----------
 
 /// Person B logs in with B's own card but sends the input-assist files once read from A's card
-/// (static data: anything that ever read A's card with the PIN has them). The idp checks them
-/// against the CV root only, so the RP is told B is A (name, address, birthdate, gender; and the
-/// My Number for a My Number Act client).
+/// (static data: anything that ever read A's card with the PIN has them). Fixed: the files must
+/// carry the chip's signature over this request's `input_assist_challenge`, which a copy made
+/// earlier (for another request) cannot; B's own chip cannot sign for A's chip key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding H1 (not fixed): the 4 facts / My Number are not bound to the authenticating card"]
 async fn h1_another_cards_input_assist_files_do_not_become_my_facts() {
     let eco = Eco::start(Backend::Sqlite).await;
     let (_, card_a) = eco.person_with_card("見本 花子", "319850315").await;
     let (_, card_b) = eco.person_with_card("試験 太郎", "319800101").await;
     let rp = eco.rp("RP00000081", json!({})).await;
-    let files_of_a = input_assist_files(&mut eco.card(&card_a), false);
+    // Copied earlier, during another request of A's.
+    let earlier = begin(&eco, &rp, "openid name birthdate", &[]).await;
+    let old = eco.app_request(&earlier.request_id).await["input_assist_challenge"].as_str().unwrap().to_owned();
+    let files_of_a = input_assist_files(&mut eco.card(&card_a), false, &old);
     let p = begin(&eco, &rp, "openid name birthdate", &[]).await;
-    let (status, answer) = approve_with_files(&eco, &p.request_id, &card_b, files_of_a).await;
-    if status == 200 && answer["status"] == "approved" {
-        let tokens = finish(&eco, &rp, &p).await;
-        let (_, info) = userinfo(&eco, tokens["access_token"].as_str().unwrap()).await;
-        assert_ne!(info["name"], "見本 花子", "B's card logged in carrying A's facts: {info}");
-    }
+    let (status, answer) = approve_with_files(&eco, &p.request_id, &card_b, files_of_a.clone()).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["detail"].as_str().unwrap().contains("input_assist_challenge"), "{answer}");
+    // A's files with B's chip proving them: the chip key record is A's, B's signature fails.
+    let now = eco.app_request(&p.request_id).await["input_assist_challenge"].as_str().unwrap().to_owned();
+    let files_of_b = input_assist_files(&mut eco.card(&card_b), false, &now);
+    let mut mixed = files_of_a;
+    mixed["chip_signature"] = files_of_b["chip_signature"].clone();
+    let (status, answer) = approve_with_files(&eco, &p.request_id, &card_b, mixed).await;
+    assert_eq!(status, 400, "{answer}");
+    // B's own files, proven now: B's facts.
+    let (status, answer) = approve_with_files(&eco, &p.request_id, &card_b, files_of_b).await;
+    assert_eq!((status, answer["status"].as_str()), (200, Some("approved")), "{answer}");
+    let tokens = finish(&eco, &rp, &p).await;
+    let (_, info) = userinfo(&eco, tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(info["name"], "試験 太郎", "{info}");
 }
 
 // --- H2 (fixed): anonymous callers cannot exhaust the platform's live-challenge budget -------
