@@ -193,6 +193,11 @@ pub(crate) struct AddArgs {
     /// Which devices may log in: the card, a smartphone certificate, or either.
     #[arg(long, value_enum, default_value = "either")]
     devices: DevicesArg,
+    /// A government body (行政機関): the signature API checks the signers' certificates and
+    /// refuses invalid ones. Without it (private services) the signature and the certificate
+    /// are returned unchecked, for the service's platform operator to verify.
+    #[arg(long)]
+    government: bool,
     /// The revocation check when a request's acr_values names none.
     #[arg(long, value_enum, default_value = "crl")]
     check_method: CheckArg,
@@ -494,6 +499,7 @@ fn new_client(a: &AddArgs) -> Result<NewClient> {
                 DevicesArg::Phone => Devices::Phone,
                 DevicesArg::Either => Devices::Either,
             },
+            government: a.government,
             check_method: a.check_method.as_str().to_owned(),
         },
     })

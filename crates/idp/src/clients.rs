@@ -105,6 +105,11 @@ pub struct ClientConfig {
     /// Which devices may log in.
     #[serde(default)]
     pub devices: Devices,
+    /// A government body (行政機関): the signature API checks its signers' certificates (and
+    /// refuses invalid ones). For private services (default) it returns the signature and the
+    /// certificate unchecked — their platform operator verifies them.
+    #[serde(default)]
+    pub government: bool,
     /// The revocation check when `acr_values` names none: `crl` (default) or `ocsp`.
     #[serde(default = "default_check")]
     pub check_method: String,

@@ -245,14 +245,18 @@ on_both!(sign_end_to_end, sign_hash_and_digest_info_end_to_end);
 /// The per-client recipient key and algorithms (RSA-OAEP + A128GCM) are honoured and the RP
 /// decrypts with its key; a result before approval is 409; a transaction named by a second
 /// authorization request is refused; a signature over other bytes ends the request with
-/// access_denied; expired transactions; a client without `sign_result`; malformed digests.
+/// access_denied — for a government client; a private client gets what the card returned, for its
+/// platform operator to refuse; expired transactions; a client without `sign_result`; malformed
+/// digests.
 async fn sign_refusals_and_per_client_jwe(backend: Backend) {
     // Transactions live 5 minutes here, requests 10: a transaction can expire under a live request.
     let eco = Eco::start_with(backend, |c| c.sign_transaction_lifetime = std::time::Duration::from_secs(300)).await;
     let (person, card) = eco.person_with_card("見本 花子", "319850315").await;
     let key = JweDecryptionKey::generate_rsa2048().unwrap();
     let jwk = key.public_key().jwk(KeyAlgorithm::RsaOaep);
-    let rp = eco.rp("RP00000020", json!({"sign_result": {"jwk": jwk, "alg": "RSA-OAEP", "enc": "A128GCM"}})).await;
+    let rp = eco
+        .rp("RP00000020", json!({"government": true, "sign_result": {"jwk": jwk, "alg": "RSA-OAEP", "enc": "A128GCM"}}))
+        .await;
     let hash = DigestAlgorithm::Sha256.digest(CONTRACT);
     let cc = sign_token(&eco, &rp).await;
 
@@ -383,6 +387,27 @@ async fn sign_refusals_and_per_client_jwe(backend: Backend) {
     let why = refused(&eco, &p).await["error_description"].clone();
     assert!(why.starts_with("the certificate is suspended (held; OCSP)"), "{why}");
     assert_eq!(result_of(&eco, &cc, &tx8).await.0, 409, "never signed");
+
+    // A private service: the signature API does not verify (seed 003: only for government
+    // bodies). The held card's signature and certificate reach the RP's platform operator,
+    // which refuses them.
+    let private = eco.rp("RP00000022", json!({"sign_result": {"jwks_uri": format!("{}/v1/jwks", eco.p)}})).await;
+    let pcc = sign_token(&eco, &private).await;
+    let (_, tx9) = start_tx(&eco, &pcc, &B64.encode(&hash)).await;
+    let tx9 = tx9["sign_transaction_id"].as_str().unwrap().to_owned();
+    let p = begin(&eco, &private, "openid sign", &[("sign_transaction_id", &tx9), ("acr_values", "ocsp")]).await;
+    let (_, answer) = approve_sign(&eco, &p.request_id, &card, "card").await;
+    assert_eq!(answer["status"], "approved", "{answer}");
+    let tokens = finish(&eco, &private, &p).await;
+    let (status, result) = result_of(&eco, tokens["access_token"].as_str().unwrap(), &tx9).await;
+    assert_eq!(status, 200, "{result}");
+    let platform_key = std::fs::read_to_string(eco.idp_dir.join(hanko_idp::PLATFORM_KEY_FILE)).unwrap();
+    let (status, verdict) = send(
+        eco.http.post(format!("{}/v1/verifications/sign-result", eco.p)).bearer_auth(platform_key.trim()).json(&json!({
+            "sign_certificate_jwe": result["sign_certificate_jwe"], "digest": B64.encode(&hash), "check_method": "ocsp"})),
+    )
+    .await;
+    assert_eq!((status, verdict["result"].as_str()), (200, Some("CERTIFICATE_REVOKED")), "{verdict}");
 
     // A client without sign_result may not use the signature API.
     let plain = eco.rp("RP00000021", json!({})).await;
