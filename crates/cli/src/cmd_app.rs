@@ -39,7 +39,7 @@ pub(crate) enum Command {
 #[derive(Args)]
 pub(crate) struct ApproveArgs {
     /// The request: the wallet URL the login was redirected to
-    /// (https://idp.example/app/requests/ID, also what the PC flow's QR code holds), or its ID
+    /// (`https://idp.example/app/requests/ID`, also what the PC flow's QR code holds), or its ID
     /// with --url.
     request: String,
     /// The provider's base URL, when REQUEST is an ID.
@@ -140,14 +140,19 @@ fn list(v: &Value) -> Vec<String> {
 }
 
 /// Says on stderr who asks and what will be shared or signed (never the values).
-fn show(req: &Value) {
+/// `s` without control characters (text from the server is printed to a terminal).
+fn printable(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).collect()
+}
+
+fn show(base: &str, req: &Value) {
     let client = format!(
         "{} ({})",
-        req["client"]["name"].as_str().unwrap_or_default(),
-        req["client"]["id"].as_str().unwrap_or_default()
+        printable(req["client"]["name"].as_str().unwrap_or_default()),
+        printable(req["client"]["id"].as_str().unwrap_or_default())
     );
     let sign = req["kind"] == "sign";
-    eprintln!("{client} asks you to {}", if sign { "sign" } else { "log in" });
+    eprintln!("provider {}: {client} asks you to {}", printable(base), if sign { "sign" } else { "log in" });
     if sign {
         let data = B64.decode(req["sign"]["data"].as_str().unwrap_or_default()).unwrap_or_default();
         let what = if req["sign"]["form"] == "digest_info" { "DigestInfo" } else { "hash" };
@@ -266,7 +271,7 @@ async fn approve(a: ApproveArgs, json_out: bool) -> Result<ExitCode> {
         )
         .into());
     }
-    show(&req);
+    show(&api.base, &req);
     let facts = !list(&req["facts"]).is_empty();
     let my_number = req["my_number"] == true;
     let (mut card, phone) = open_card(&a)?;
@@ -274,6 +279,17 @@ async fn approve(a: ApproveArgs, json_out: bool) -> Result<ExitCode> {
         let data = B64
             .decode(req["sign"]["data"].as_str().unwrap_or_default())
             .map_err(|_| anyhow::anyhow!("the request's sign data is not base64"))?;
+        // Only a hash or a DigestInfo of one: a provider may not have the signature key sign
+        // anything else (a document, another protocol's message).
+        let hash_len = [32, 48, 64].contains(&data.len());
+        let digest_info = hanko_pki::DigestInfo::from_der(&data).is_ok_and(|d| d.to_der().is_ok_and(|der| der == data));
+        if !hash_len && !digest_info {
+            return Err(Failure::bad_input(
+                "bad-input",
+                "the provider asks to sign bytes that are neither a SHA-256/384/512 hash nor a DigestInfo of one: refused",
+            )
+            .into());
+        }
         let password = secrets::PASSWORD.resolve(a.pin_file.as_deref())?;
         let signature = card.sign(Slot::Signature, password.as_bytes(), &data).map_err(explain)?;
         let certificate = card.read_signature_certificate(password.as_bytes()).map_err(explain)?;

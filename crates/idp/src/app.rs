@@ -321,10 +321,15 @@ impl Idp {
                 flow.challenge.clone().ok_or_else(|| IdpError::Internal("a flow without its challenge".into()))?;
             self.platform.verify_login(&challenge, &certificate, &signature, &req.check_method).await?
         };
-        // The signature API does not verify for private services (their platform operator does,
-        // from the JWE): only a government client's signature certificate is refused here
-        // (shared/spec/30-auth-app-api.md §1; seed 003: 「行政機関向けに限り署名用電子証明書の有効性を確認」).
-        let unchecked_sign = req.sign_transaction_id.is_some() && !client.config.government;
+        // The signature API does not check the signature certificate's validity for private
+        // services (their platform operator does, from the JWE): only a government client's
+        // revoked or expired signer is refused here (shared/spec/30-auth-app-api.md §1; seed 003:
+        // 「行政機関向けに限り署名用電子証明書の有効性を確認」). A signature that does not verify,
+        // or a certificate that is no JPKI signature certificate, is refused for everyone: the
+        // approval API is open to whoever holds the request id, not only to a card.
+        let unchecked_sign = req.sign_transaction_id.is_some()
+            && !client.config.government
+            && matches!(verdict.result.as_str(), "CERTIFICATE_REVOKED" | "CERTIFICATE_EXPIRED");
         if !verdict.valid && !unchecked_sign {
             let why = verdict
                 .reason
@@ -373,9 +378,10 @@ impl Idp {
         }
         let user_id = match (&verdict.user_id, verdict.valid) {
             (Some(u), true) => u.clone(),
-            // A private service's signature by a certificate the platform does not accept: no
-            // person is known; the sub names the certificate (the RP's platform refuses it).
-            (_, false) if unchecked_sign => format!("certificate:{}", crate::sha256_hex(&certificate)),
+            // A private service's signature by a revoked or expired certificate: no person is
+            // known, and the sub must not be one anybody holding that certificate could make
+            // again — a fresh one, never seen again.
+            (_, false) if unchecked_sign => format!("unverified:{}", random_token(16)),
             _ => return Err(IdpError::Platform("a valid verdict without a user id".into())),
         };
         let facts = match read {
@@ -402,12 +408,14 @@ impl Idp {
                 claims.insert("my_number".into(), json!(n.as_str()));
             }
         }
-        if req.has("user_certificate") {
+        if req.has("user_certificate") && verdict.valid {
             claims.insert("user_certificate".into(), json!(B64.encode(&certificate)));
         }
-        // The check the platform made (the request's acr_values or the client's default).
-        let acr = match verdict.check_method.as_str() {
-            "ocsp" => "aal3 ocsp",
+        // The check the platform made (the request's acr_values or the client's default); a
+        // signer the platform did not accept is no authentication at all.
+        let acr = match (verdict.valid, verdict.check_method.as_str()) {
+            (false, _) => "unverified",
+            (true, "ocsp") => "aal3 ocsp",
             _ => "aal3 crl",
         };
         let result = json!({

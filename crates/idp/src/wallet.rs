@@ -283,7 +283,11 @@ fn drive_card(
     let file = CardFile::open(dir, card_id).map_err(|e| match e {
         CardFileError::NotFound { .. } | CardFileError::BadId(_) => CardProblem::NotFound,
         CardFileError::InUse(_) => CardProblem::InUse,
-        e => CardProblem::Other(e.to_string()),
+        // The error names the server's cards directory: logged, not shown.
+        e => {
+            tracing::warn!(error = %e, "opening a card image failed");
+            CardProblem::Other("the card image cannot be opened".into())
+        }
     })?;
     let device = match file.card().device() {
         Device::Card => None,
@@ -956,8 +960,8 @@ async fn post_wallet(
     };
     match result {
         Ok(outcome) => outcome_page(&id, &outcome, binding.starter, substitute),
-        // Still pending (the platform's challenge expired or was refused: the next try gets a
-        // new one): the form again, saying so.
+        // Still pending (refused before the verdict — files that do not check, a platform that
+        // is busy): the form again, saying so.
         Err(IdpError::Conflict(m)) if matches!(idp.store.flow(&id).await, Ok(Some(f)) if f.status == "pending") => {
             let notice = Notice(format!("もう一度お試しください。 / Please try again: {m}"));
             wallet_page(&idp, &flow, binding, Some(notice), Some(field("card")), StatusCode::CONFLICT).await

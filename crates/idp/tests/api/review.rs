@@ -67,6 +67,29 @@ async fn h1_another_cards_input_assist_files_do_not_become_my_facts() {
     assert_eq!(info["name"], "試験 太郎", "{info}");
 }
 
+/// The rest of H1 (not fixed, card format): the chip key record is certified by the shared CV
+/// key for its modulus only, so B's chip may prove A's files (copied earlier) — nothing on the
+/// card binds the chip key to the integrity record, nor the input-assist AP to the auth key.
+/// The fix is a chip key record that certifies the digest of its card's integrity record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "finding H1b (not fixed, card format): the chip proof is not bound to the card's data"]
+async fn h1b_another_chip_cannot_prove_copied_files() {
+    let eco = Eco::start(Backend::Sqlite).await;
+    let (_, card_a) = eco.person_with_card("見本 花子", "319850315").await;
+    let (_, card_b) = eco.person_with_card("試験 太郎", "319800101").await;
+    let rp = eco.rp("RP00000084", json!({})).await;
+    let earlier = begin(&eco, &rp, "openid name", &[]).await;
+    let old = eco.app_request(&earlier.request_id).await["input_assist_challenge"].as_str().unwrap().to_owned();
+    let mut files = input_assist_files(&mut eco.card(&card_a), false, &old);
+    let p = begin(&eco, &rp, "openid name", &[]).await;
+    let now = eco.app_request(&p.request_id).await["input_assist_challenge"].as_str().unwrap().to_owned();
+    let own = input_assist_files(&mut eco.card(&card_b), false, &now);
+    files["chip_key_record"] = own["chip_key_record"].clone();
+    files["chip_signature"] = own["chip_signature"].clone();
+    let (status, answer) = approve_with_files(&eco, &p.request_id, &card_b, files).await;
+    assert_eq!(status, 400, "B's chip proved A's files: {answer}");
+}
+
 // --- H2 (fixed): anonymous callers cannot exhaust the platform's live-challenge budget -------
 
 /// The idp is ONE tenant of the platform for all its clients, and authorization requests are

@@ -399,6 +399,9 @@ async fn sign_refusals_and_per_client_jwe(backend: Backend) {
     let (_, answer) = approve_sign(&eco, &p.request_id, &card, "card").await;
     assert_eq!(answer["status"], "approved", "{answer}");
     let tokens = finish(&eco, &private, &p).await;
+    let id = claims_of(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["acr"], "unverified", "no authentication was made: {id}");
+    assert!(!id["sub"].as_str().unwrap().is_empty());
     let (status, result) = result_of(&eco, tokens["access_token"].as_str().unwrap(), &tx9).await;
     assert_eq!(status, 200, "{result}");
     let platform_key = std::fs::read_to_string(eco.idp_dir.join(hanko_idp::PLATFORM_KEY_FILE)).unwrap();
