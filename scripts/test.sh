@@ -93,7 +93,7 @@ scripts/api-conformance.sh target/release/hanko
 
 # --- fuzz smoke: every target for a few seconds, seeded with what the demo just made ------
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain provide them.
-FUZZ_SECONDS=${HANKO_FUZZ_SECONDS:-10}
+FUZZ_SECONDS=${HANKO_FUZZ_SECONDS:-5}
 if [ "$FUZZ_SECONDS" != "0" ]; then
   say "fuzz smoke (${FUZZ_SECONDS}s per target)"
   command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked -q

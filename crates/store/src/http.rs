@@ -86,3 +86,58 @@ pub fn extend_components(components: &mut Map<String, Value>, more: &Value) {
         }
     }
 }
+
+/// The checks every service's OpenAPI test makes, as one function: each fragment parses, every
+/// `$ref` of the merged `document` resolves, and every route registered in `sources` (the text
+/// of the files that call `.route("…")`; the OpenAPI spelling of `{*rest}` is `{rest}`) is a
+/// path of the document. The number of routes found, or what is wrong.
+pub fn check_document(fragments: &[(&str, &str)], document: &str, sources: &[&str]) -> Result<usize, String> {
+    for (name, text) in fragments {
+        serde_json::from_str::<Value>(text).map_err(|e| format!("openapi/{name}.json: {e}"))?;
+    }
+    let doc: Value = serde_json::from_str(document).map_err(|e| format!("the merged document: {e}"))?;
+    for part in document.split("\"$ref\":\"#/components/").skip(1) {
+        let target = part.split('"').next().unwrap_or_default();
+        let mut node = &doc["components"];
+        for seg in target.split('/') {
+            node = &node[seg];
+        }
+        if node.is_null() {
+            return Err(format!("dangling $ref #/components/{target}"));
+        }
+    }
+    let mut routes = 0;
+    for source in sources {
+        for part in source.split(".route(").skip(1) {
+            let Some(path) = part.trim_start().strip_prefix('"').and_then(|p| p.split('"').next()) else {
+                continue;
+            };
+            let path = path.replace("{*", "{");
+            if !doc["paths"][&path].is_object() {
+                return Err(format!("route {path} is not in the OpenAPI document"));
+            }
+            routes += 1;
+        }
+    }
+    Ok(routes)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod check_tests {
+    #[test]
+    fn an_undocumented_route_or_a_dangling_reference_is_reported() {
+        let fragment = r##"{"paths": {"/a": {"get": {"responses": {"200": {"$ref": "#/components/responses/X"}}}}}}"##;
+        let doc =
+            serde_json::json!({"paths": {"/a": {"get": {"responses": {"200": {"$ref": "#/components/responses/X"}}}}},
+                                     "components": {}})
+            .to_string();
+        let err = super::check_document(&[("f", fragment)], &doc, &[]).unwrap_err();
+        assert!(err.contains("dangling $ref"), "{err}");
+        let doc = serde_json::json!({"paths": {"/a": {}}, "components": {}}).to_string();
+        assert_eq!(super::check_document(&[], &doc, &[r#".route("/a", get(x))"#]), Ok(1));
+        let err = super::check_document(&[], &doc, &[r#".route("/b/{*rest}", get(x))"#]).unwrap_err();
+        assert!(err.contains("route /b/{rest}"), "{err}");
+        assert!(super::check_document(&[("broken", "{")], &doc, &[]).unwrap_err().contains("openapi/broken.json"));
+    }
+}
