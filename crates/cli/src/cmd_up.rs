@@ -115,8 +115,20 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
 
 fn database_url(dir: &Path, database: Option<&str>, service: &str) -> Option<String> {
     database.map(|url| {
-        let sep = if url.contains('?') { '&' } else { '?' };
-        format!("{url}{sep}hanko_schema=hanko_up_{service}")
+        // `hanko_schema=X` given: the services' schemas are X_<service>; else hanko_up_<service>.
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut prefix = "hanko_up".to_owned();
+        let mut rest: Vec<&str> = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.strip_prefix("hanko_schema=") {
+                Some(x) => prefix = x.to_owned(),
+                None => rest.push(pair),
+            }
+        }
+        let schema = format!("hanko_schema={prefix}_{service}");
+        rest.push(&schema);
+        let query = rest.join("&");
+        format!("{base}?{query}")
     })
     .or_else(|| Some(crate::cmd_authority::database_url(&dir.join(service), None)))
 }
@@ -298,7 +310,7 @@ async fn up(args: &Args) -> Result<ExitCode> {
         loop {
             every.tick().await;
             if let Err(e) = crate::up_console::sync(&sync).await {
-                tracing::warn!(error = %e, "sandbox sync");
+                eprintln!("hanko up: sandbox sync failed: {e:#}");
             }
         }
     }));

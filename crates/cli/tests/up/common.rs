@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 
 pub use crate::backends::{postgres_or_skip, Backend};
 
-pub const PIN: &str = "1234";
-pub const PASSWORD: &str = "HANKO2026";
+pub const PIN: &[u8] = b"1234";
+pub const PASSWORD: &[u8] = b"HANKO2026";
 
 /// A running `hanko up`.
 pub struct Up {
