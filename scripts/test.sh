@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() { printf '\n== %s\n' "$*"; }
+start_time=$SECONDS
+say() { printf '\n== %s  [%dm%02ds]\n' "$*" $(((SECONDS - start_time) / 60)) $(((SECONDS - start_time) % 60)); }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- system packages the tests talk to ---------------------------------------------------
@@ -73,9 +74,26 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --lock
 
 say "the README's main command, built as on a fresh machine (no PC/SC library)"
 # PKG_CONFIG=false: pkg-config finds nothing, as on a machine without libpcsclite-dev. The
-# default binary must build and run the demo; --reader must say how to get PC/SC.
-PKG_CONFIG=false cargo build -q --release --locked -p hanko-cli
-hanko=target/release/hanko
+# default binary must build and run `hanko up` and the demo; --reader must say how to get PC/SC.
+# The debug profile (the tests' build: only hanko-cardlink and hanko-cli are compiled again,
+# without the pcsc feature) rather than a third full compile in release: the same code, and
+# the README's `--release` differs only in optimisation.
+PKG_CONFIG=false cargo build -q --locked -p hanko-cli
+hanko=target/debug/hanko
+# hanko up: the first start creates everything and serves it; a second start reuses the data.
+rm -rf target/readme-up target/readme-up.json
+for start in first second; do
+  $hanko up --data-dir target/readme-up --port 0 --ready-file target/readme-up.json >target/readme-up-$start.txt 2>&1 &
+  up_pid=$!
+  for _ in $(seq 600); do [ -s target/readme-up.json ] && break; kill -0 $up_pid 2>/dev/null || break; sleep 0.2; done
+  [ -s target/readme-up.json ] || { cat target/readme-up-$start.txt; echo "hanko up ($start start) did not get ready"; exit 1; }
+  bank=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["urls"]["bank"])' target/readme-up.json)
+  curl -fsS "$bank/" | grep -q "見本銀行"
+  curl -fsS "$bank/healthz" | grep -q '"ok"'
+  grep -q "試験　花子" target/readme-up-$start.txt
+  kill -INT $up_pid; wait $up_pid || true
+  rm -f target/readme-up.json
+done
 rm -rf target/readme-demo
 $hanko demo --dir target/readme-demo > target/readme-demo.txt
 grep -q "verify CMS detached:  OK" target/readme-demo.txt
@@ -89,7 +107,7 @@ grep -q -- "--features pcsc" target/no-pcsc.txt
 
 say "API conformance (schemathesis against /openapi.json)"
 wait "$st_install" || { cat target/schemathesis-install.log; echo "installing schemathesis failed"; exit 1; }
-scripts/api-conformance.sh target/release/hanko
+scripts/api-conformance.sh target/debug/hanko
 
 # --- fuzz smoke: every target for a few seconds, seeded with what the demo just made ------
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain provide them.
