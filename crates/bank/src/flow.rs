@@ -19,7 +19,7 @@ use crate::error::{BankError, Text};
 use crate::pages::{self, PageLang};
 use crate::rp::{Finished, SignResult};
 use crate::store::Flow;
-use crate::Bank;
+use crate::{secure, Bank};
 
 /// The cookie binding a flow to the browser that started it.
 pub(crate) const BROWSER_COOKIE: &str = "hanko_bank_browser";
@@ -71,7 +71,7 @@ pub(crate) async fn start(
         })
         .await?;
     let mut response = Redirect::to(&started.url).into_response();
-    let cookie = format!("{BROWSER_COOKIE}={browser}; Path=/; HttpOnly; SameSite=Lax");
+    let cookie = format!("{BROWSER_COOKIE}={browser}; Path=/; HttpOnly; SameSite=Lax{}", secure(bank));
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }

@@ -168,6 +168,15 @@ impl Bank {
     }
 }
 
+/// `; Secure` for the bank's cookies when it is served over HTTPS.
+pub(crate) fn secure(bank: &Bank) -> &'static str {
+    if bank.config.base_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
 /// The bank's router.
 pub fn router(bank: Arc<Bank>) -> Router {
     Router::new()

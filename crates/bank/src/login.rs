@@ -14,7 +14,7 @@ use crate::error::BankError;
 use crate::flow::Done;
 use crate::pages::{self, escape, PageLang};
 use crate::store::Account;
-use crate::Bank;
+use crate::{secure, Bank};
 
 /// The session cookie.
 pub(crate) const SESSION_COOKIE: &str = "hanko_bank_session";
@@ -56,7 +56,7 @@ pub(crate) async fn start_session(bank: &Bank, account: &Account, to: &str) -> R
     let now = bank.now();
     bank.store.add_session(&hash(&id), &account.id, now, now + bank.config.session_lifetime.as_secs() as i64).await?;
     let mut response = Redirect::to(to).into_response();
-    let cookie = format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax");
+    let cookie = format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax{}", secure(bank));
     response.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| BankError::Internal(e.to_string()))?);
     Ok(response)
 }

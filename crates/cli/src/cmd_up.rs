@@ -322,7 +322,7 @@ async fn up(args: &Args) -> Result<ExitCode> {
     });
     println!("  bank        {}    ← start here: open an account, log in, sign", urls.bank);
     println!("  console     {console}    (the municipal counter: move, lose, renew a card)");
-    println!("  idp         {}/api/realms/main  (OpenID Connect; the wallet is under {}/app/)", urls.idp, urls.idp);
+    println!("  idp         {}/api/realms/main  (OpenID Connect; its wallet opens from the bank's buttons)", urls.idp);
     println!("  platform    {}  (API keys in {})", urls.platform, pdir.display());
     println!("  authority   {}", urls.authority);
     println!("cards (PIN {UP_PIN}, signature password {UP_PASSWORD}; see `hanko up --help`):");
