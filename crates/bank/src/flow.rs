@@ -204,8 +204,11 @@ async fn callback(
                 ),
             )
         };
-        let body = format!("<p class=\"alert\" role=\"alert\">{}</p><p><a class=\"button\" href=\"/\">{}</a></p>",
-            pages::escape(&message), l.pick("トップへ戻る", "Back to the top"));
+        let body = format!(
+            "<p class=\"alert\" role=\"alert\">{}</p><p><a class=\"button\" href=\"/\">{}</a></p>",
+            pages::escape(&message),
+            l.pick("トップへ戻る", "Back to the top")
+        );
         let logged_in = crate::login::customer(&bank, &headers).await?.is_some();
         return Ok(pages::page(lang, "/", title, logged_in, &body));
     }

@@ -162,7 +162,8 @@ impl Bank {
     /// Sets the platform webhook to this bank's receiver; keeps the secret.
     pub async fn register_webhook(&self) -> Result<(), BankError> {
         let answer = self.platform.set_webhook(&self.config.webhook_url()).await?;
-        let secret = answer["secret"].as_str().ok_or_else(|| BankError::Upstream("the webhook has no secret".into()))?;
+        let secret =
+            answer["secret"].as_str().ok_or_else(|| BankError::Upstream("the webhook has no secret".into()))?;
         self.store.set_setting("webhook_secret", secret).await?;
         Ok(())
     }
@@ -187,7 +188,9 @@ pub fn router(bank: Arc<Bank>) -> Router {
         .with_state(bank)
 }
 
-async fn health(axum::extract::State(bank): axum::extract::State<Arc<Bank>>) -> Result<Json<serde_json::Value>, BankError> {
+async fn health(
+    axum::extract::State(bank): axum::extract::State<Arc<Bank>>,
+) -> Result<Json<serde_json::Value>, BankError> {
     bank.store.setting("webhook_secret").await?;
     Ok(Json(json!({"status": "ok"})))
 }

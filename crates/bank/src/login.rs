@@ -57,7 +57,9 @@ pub(crate) async fn start_session(bank: &Bank, account: &Account, to: &str) -> R
     bank.store.add_session(&hash(&id), &account.id, now, now + bank.config.session_lifetime.as_secs() as i64).await?;
     let mut response = Redirect::to(to).into_response();
     let cookie = format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax{}", secure(bank));
-    response.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| BankError::Internal(e.to_string()))?);
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| BankError::Internal(e.to_string()))?);
     Ok(response)
 }
 
@@ -143,7 +145,9 @@ async fn logout(State(bank): State<Arc<Bank>>, headers: HeaderMap) -> Result<Res
     }
     let mut response = Redirect::to("/").into_response();
     let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
-    response.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| BankError::Internal(e.to_string()))?);
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| BankError::Internal(e.to_string()))?);
     Ok(response)
 }
 
