@@ -34,6 +34,7 @@ mod cmd_platform;
 mod cmd_verify;
 mod demo;
 mod files;
+mod ops;
 mod out;
 mod people;
 mod secrets;

@@ -212,7 +212,8 @@ async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> 
     let elapsed = start.elapsed();
     let status = response.status();
     metrics.observe(method, &route, status, elapsed.as_secs_f64());
-    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    // Milliseconds to the microsecond.
+    let latency_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
     span.in_scope(|| {
         if status.is_server_error() {
             tracing::warn!(target: "hanko::http", status = status.as_u16(), latency_ms, "response");
