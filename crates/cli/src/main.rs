@@ -35,6 +35,7 @@ mod cmd_up;
 mod cmd_verify;
 mod demo;
 mod files;
+mod ops;
 mod out;
 mod people;
 mod secrets;

@@ -933,7 +933,7 @@ async fn post_wallet(
                 if error == "access_denied" && description == "the user cancelled" {
                     idp.app_cancel(&id).await
                 } else {
-                    idp.fail_flow(&id, error, description.into()).await
+                    idp.fail_flow(&flow, error, description.into()).await
                 }
             }
             _ => {
