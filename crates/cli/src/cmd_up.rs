@@ -202,9 +202,9 @@ async fn up(args: &Args) -> Result<ExitCode> {
     }
     let adb = Some(database_url(&dir, database, "authority"));
     let authority = if first {
-        crate::cmd_authority::create(&adir, adb.as_deref(), clock.clone(), |_| {}).await?
+        crate::cmd_authority::create(&adir, adb.as_deref(), clock.clone(), |c| c.metrics_public = true).await?
     } else {
-        crate::cmd_authority::open(&adir, adb.as_deref(), clock.clone(), |_| {}).await?
+        crate::cmd_authority::open(&adir, adb.as_deref(), clock.clone(), |c| c.metrics_public = true).await?
     };
     let residents = if first { residents(&authority).await? } else { read_state(&dir)?.residents };
     if first {
@@ -230,6 +230,7 @@ async fn up(args: &Args) -> Result<ExitCode> {
     pconfig.load_crls = true;
     pconfig.crl_refresh = tick;
     pconfig.monitoring_interval = tick;
+    pconfig.metrics_public = true;
     let platform =
         Arc::new(hanko_platform::Platform::open(db(&dir, database, "platform").await?, pconfig, clock.clone()).await?);
     platform.refresh_crls().await.context("the platform fetching the authority's CRLs")?;
@@ -265,6 +266,7 @@ async fn up(args: &Args) -> Result<ExitCode> {
     let mut iconfig = hanko_idp::Config::new(&idir, &urls.idp, &urls.platform);
     iconfig.cards_dir = Some(adir.clone());
     iconfig.cv_root = Some(adir.join("cv").join("root.spki.der"));
+    iconfig.metrics_public = true;
     let idp = Arc::new(hanko_idp::Idp::open(db(&dir, database, "idp").await?, iconfig, clock.clone()).await?);
     let idp_admin_file = idir.join(hanko_idp::ADMIN_KEY_FILE);
     if first {
