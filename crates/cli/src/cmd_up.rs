@@ -71,6 +71,10 @@ pub(crate) struct Args {
     /// with `hanko authority event` reaches the bank in seconds, not the next day).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     tick: u64,
+    /// Log format on stderr: text or json (one object a line). RUST_LOG filters [default: warn];
+    /// every service serves GET /metrics (Prometheus) and GET /healthz without a key here.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: crate::ops::LogFormat,
 }
 
 /// One resident as `up.json` keeps it.
@@ -157,13 +161,7 @@ fn read_key(path: &Path) -> Result<Zeroizing<String>> {
 }
 
 async fn up(args: &Args) -> Result<ExitCode> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    crate::ops::init_logs_at(args.log_format, "warn");
     let dir = &args.data_dir;
     let database = args.database.as_deref();
     if let Some(url) = database {

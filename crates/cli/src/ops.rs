@@ -32,9 +32,14 @@ pub(crate) enum LogFormat {
 /// Starts logging to stderr in `format`, filtered by RUST_LOG (default `info`). A second call
 /// (two services in one process) keeps the first subscriber.
 pub(crate) fn init_logs(format: LogFormat) {
+    init_logs_at(format, "info")
+}
+
+/// [`init_logs`] with another default filter (`hanko up` prints its own summary: warnings only).
+pub(crate) fn init_logs_at(format: LogFormat, default: &str) {
     let filter = || {
         tracing_subscriber::EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
     };
     let builder = tracing_subscriber::fmt().with_env_filter(filter()).with_writer(std::io::stderr);
     let _ = match format {
