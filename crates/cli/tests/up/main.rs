@@ -8,5 +8,6 @@
 #[macro_use]
 #[path = "../../../store/tests/support/backends.rs"]
 mod backends;
+mod browser;
 mod common;
 mod login;

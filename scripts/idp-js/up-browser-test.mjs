@@ -1,0 +1,527 @@
+// Headless Chromium (Debian's `chromium`, unmodified) walks the demo bank of `hanko up` like a
+// person, through playwright-core, in ONE browser process for every case. The cases run in
+// order and tell one story: 試験　花子 finds no account, opens one (signature certificate, the
+// pre-filled form, occupation and purpose, the verification record), logs in, checks her age,
+// signs a contract, consents to the latest facts, moves (the console's 転居) and sees 「異動あり」
+// with her new address; around her, 見本　みらい (17) fails the age check, 見本　太郎 types a wrong
+// PIN, someone cancels in the wallet, 架空　一 loses his card, and the pages are read in English.
+//
+//   home              the home page: the bank's name, the open-an-account and log-in buttons
+//   login_no_account  log in with a card that has no account → 「口座が見つかりません」
+//   open_account      POST /open → wallet: card + signature password → /open/form pre-filled from
+//                     the certificate → occupation, purpose → the wallet again → the verification
+//                     record (method, document, the facts, occupation, purpose, evidence id)
+//   logout_login      log out; log in with the authentication PIN → /me with the account
+//   age_check         見本　みらい (17) refused at 18; 試験　花子 passes
+//   contract          /me/contract: sign the contract in the wallet, download its .p7s
+//   consent           /me/consent: consent to the latest 4 facts (a signature in the wallet)
+//   move              the console (its sign-in URL), 転居 of 試験　花子 → /me shows 「異動あり」 and
+//                     the new address
+//   wrong_pin         見本　太郎 types a wrong PIN: the wallet says how many tries are left; the
+//                     right PIN then goes through (the counter is reset)
+//   cancel            キャンセル in the wallet → the bank's cancellation page
+//   lost_card         the console's 紛失 for 架空　一 → his login is refused with a clear message
+//   english           ?lang=en: the home page, /me, the login page in English
+//
+// Usage: node up-browser-test.mjs CONFIG.json RESULT.json
+// CONFIG: {chromium, screenshots, ready_file (hanko up's --ready-file: urls, console, residents,
+//          pin, password), only?: [case names]}
+// RESULT: {cases: {NAME: {ok, skipped?, error?, screenshots: [...], ...what it saw}}, failed: [...]}
+// Exit status 0 only when every case did what it should; each failure is printed with its case
+// name. A case whose page the bank does not have yet fails as "skip: not built" (never a pass);
+// a case whose earlier step failed (its `needs`) is not run and fails as "not run".
+
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const [configPath, resultPath] = process.argv.slice(2);
+if (!configPath || !resultPath) {
+  console.error('usage: node up-browser-test.mjs CONFIG.json RESULT.json');
+  process.exit(2);
+}
+const config = JSON.parse(readFileSync(configPath, 'utf8'));
+const ready = config.ready_file ? JSON.parse(readFileSync(config.ready_file, 'utf8')) : config.ready;
+const BANK = ready.urls.bank;
+const IDP = ready.urls.idp;
+const CONSOLE_SIGN_IN = ready.console;
+const PIN = ready.pin ?? config.pin;
+const PASSWORD = ready.password ?? config.password;
+mkdirSync(config.screenshots, { recursive: true });
+
+// A bound on each wait (not a timing): the test suite runs many things at once on few cores.
+const TIMEOUT = 90000;
+
+function resident(prefix) {
+  const r = ready.residents.find((r) => r.name.startsWith(prefix));
+  if (!r) throw new Error(`no resident ${prefix} in the ready file`);
+  return r;
+}
+const HANAKO = resident('試験');
+const TARO = resident('見本　太郎');
+const HAJIME = resident('架空');
+const MIRAI = resident('見本　みらい');
+
+class Failure extends Error {}
+class NotBuilt extends Error {}
+
+function check(cond, what) {
+  if (!cond) throw new Failure(what);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The person's tools.
+
+// A fresh browser context: a device of its own (its own cookies).
+async function newContext(browser, options = {}) {
+  const context = await browser.newContext({
+    locale: 'ja-JP',
+    viewport: { width: 1000, height: 900 },
+    acceptDownloads: true,
+    ...options,
+  });
+  context.setDefaultTimeout(TIMEOUT);
+  context.setDefaultNavigationTimeout(TIMEOUT);
+  return context;
+}
+
+// The screenshots of the running case: `NN-K-label.png` (NN the case's number, K its step).
+let current = null;
+async function shot(page, label) {
+  current.step += 1;
+  const name = `${current.number}-${current.step}-${label}.png`;
+  await page.screenshot({ path: `${config.screenshots}/${name}`, fullPage: true });
+  current.screenshots.push(name);
+  return name;
+}
+
+async function text(page, selector = 'body') {
+  return (await page.locator(selector).first().innerText()).replace(/\s+/g, ' ').trim();
+}
+
+// Goes to a bank page; a 404 means the bank does not have it yet.
+async function visit(page, url) {
+  let response;
+  try {
+    response = await page.goto(url);
+  } catch (e) {
+    // Chromium refuses to show an error answer without a body (axum's 404 of an unknown route).
+    if (!/ERR_HTTP_RESPONSE_CODE_FAILURE/.test(e.message)) throw e;
+    const probe = await page.context().request.get(url, { maxRedirects: 0 });
+    if (probe.status() === 404) throw new NotBuilt(`${new URL(url).pathname} answers 404`);
+    throw new Failure(`${url} answers ${probe.status()} without a page`);
+  }
+  if (response && response.status() === 404) throw new NotBuilt(`${new URL(url).pathname} answers 404`);
+  return response;
+}
+
+// Waits until the browser is at `prefix` (a bank page after the wallet), with what the page says
+// when it is not.
+async function arriveAt(page, prefix, what) {
+  try {
+    await page.waitForURL((u) => u.toString().startsWith(prefix), { timeout: TIMEOUT });
+  } catch (e) {
+    const body = await text(page).catch(() => '?');
+    throw new Failure(`${what}: still at ${page.url()}: ${body.slice(0, 400)}`);
+  }
+  await page.waitForLoadState('load');
+}
+
+async function atWallet(page) {
+  try {
+    await page.waitForURL((u) => u.toString().startsWith(`${IDP}/app/requests/`), { timeout: TIMEOUT });
+  } catch (e) {
+    const body = await text(page).catch(() => '?');
+    throw new Failure(`not sent to the wallet: at ${page.url()}: ${body.slice(0, 400)}`);
+  }
+  await page.locator('#form').waitFor();
+}
+
+// In the wallet: chooses the card, types the PIN (a login) or the signature password (a
+// signature), and approves. Returns what the wallet asked (its heading).
+async function approveInWallet(page, card, secret, label) {
+  await atWallet(page);
+  const heading = await text(page, 'h1');
+  await page.locator(`input[name="card"][value="${card}"]`).check();
+  await page.locator('#pin').fill(secret);
+  if (await page.locator('#same_pin').count()) await page.locator('#same_pin').check();
+  await shot(page, `wallet-${label}`);
+  await page.locator('#approve').click();
+  return heading;
+}
+
+// Logs in with `card` from the login page; the bank's page after the wallet.
+async function logIn(page, card, label = 'login') {
+  await visit(page, `${BANK}/login`);
+  await page.locator('#login-start').click();
+  await approveInWallet(page, card, PIN, label);
+  await arriveAt(page, BANK, 'back at the bank after the login');
+}
+
+async function logOut(page) {
+  await page.getByRole('button', { name: /ログアウト|Log out/ }).click();
+  await page.waitForURL(`${BANK}/`);
+}
+
+// The console, signed in with the URL `hanko up` printed; clicks `button` in the row of `card`.
+// The console's message (#done).
+async function atTheCounter(context, card, button, label) {
+  const page = await context.newPage();
+  await page.goto(CONSOLE_SIGN_IN);
+  await page.locator('table').waitFor();
+  const row = page.locator('tr').filter({ has: page.locator('code', { hasText: card }) });
+  check((await row.count()) === 1, `the console has no row for card ${card}`);
+  await shot(page, `console-${label}`);
+  await row.getByRole('button', { name: button }).click();
+  const done = await text(page, '#done');
+  await shot(page, `console-${label}-done`);
+  await page.close();
+  return done;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cases, in the order of the story.
+
+const state = {};
+
+const cases = [
+  ['01', 'home', [], async ({ hanako }) => {
+    const page = await hanako.newPage();
+    await visit(page, `${BANK}/`);
+    const body = await text(page);
+    check(body.includes('見本銀行'), `the home page does not name the bank: ${body.slice(0, 200)}`);
+    check(await page.locator('#open').isVisible(), 'no open-an-account button (#open)');
+    check(await page.locator('#login').isVisible(), 'no log-in button (#login)');
+    await shot(page, 'home');
+    const title = await page.title();
+    await page.close();
+    return { title };
+  }],
+
+  ['02', 'login_no_account', [], async ({ hanako }) => {
+    const page = await hanako.newPage();
+    await visit(page, `${BANK}/`);
+    await page.locator('#login').click();
+    await page.waitForURL(`${BANK}/login`);
+    await shot(page, 'login');
+    await page.locator('#login-start').click();
+    const wallet = await approveInWallet(page, HANAKO.card_id, PIN, 'login');
+    check(/ログインの要求/.test(wallet), `the wallet asks for something else: ${wallet}`);
+    await arriveAt(page, BANK, 'back at the bank');
+    const title = await text(page, 'h1');
+    check(title === '口座が見つかりません', `the bank says ${title}`);
+    const sessions = (await hanako.cookies(BANK)).filter((c) => c.name === 'hanko_bank_session');
+    check(sessions.length === 0, 'a session without an account');
+    await shot(page, 'no-account');
+    await page.close();
+    return { title };
+  }],
+
+  ['03', 'open_account', [], async ({ hanako }) => {
+    const page = await hanako.newPage();
+    await visit(page, `${BANK}/`);
+    check((await page.locator('#open').getAttribute('href')) === '/open', 'the home page links elsewhere to open');
+    await visit(page, `${BANK}/open`);
+    if ((await page.locator('#open-start').count()) === 0) throw new NotBuilt('/open has no #open-start button');
+    await shot(page, 'open');
+    // The first signature: the bank reads the facts from the signature certificate.
+    await page.locator('#open-start').click();
+    const first = await approveInWallet(page, HANAKO.card_id, PASSWORD, 'open-sign-certificate');
+    check(/電子署名の要求/.test(first), `the wallet asks for ${first}`);
+    await arriveAt(page, `${BANK}/open/form`, 'the account form after the first signature');
+    const prefilled = {};
+    for (const f of ['name', 'address', 'birth_date', 'sex']) {
+      const el = page.locator(`#${f}`);
+      check((await el.count()) === 1, `the form has no #${f}`);
+      prefilled[f] = (await el.inputValue().catch(() => null)) ?? (await el.innerText());
+    }
+    check(prefilled.name.replace(/\s/g, '') === HANAKO.name.replace(/\s/g, ''), `pre-filled name ${prefilled.name}`);
+    check(prefilled.address.length > 0, 'no pre-filled address');
+    await shot(page, 'open-form');
+    await page.locator('#occupation').selectOption({ index: 1 });
+    await page.locator('#purpose').selectOption({ index: 1 });
+    const occupation = await page.locator('#occupation option:checked').innerText();
+    const purpose = await page.locator('#purpose option:checked').innerText();
+    await shot(page, 'open-form-filled');
+    await page.locator('#open-submit').click();
+    // The second signature: the application itself.
+    await approveInWallet(page, HANAKO.card_id, PASSWORD, 'open-sign-application');
+    await arriveAt(page, `${BANK}/records/`, 'the verification record after the application');
+    const record = await text(page, 'main');
+    for (const want of [HANAKO.name, occupation, purpose]) {
+      check(record.includes(want.trim()), `the record lacks ${want}: ${record.slice(0, 600)}`);
+    }
+    check(/署名|signature/i.test(record), 'the record names no method');
+    const evidence = await text(page, '#evidence-id').catch(() => '');
+    check(evidence.length > 0, 'the record has no evidence id (#evidence-id)');
+    const account = await text(page, '#account-number').catch(() => '');
+    await shot(page, 'record');
+    state.account = account;
+    await page.close();
+    return { prefilled, occupation, purpose, evidence, account, record_url: page.url() };
+  }],
+
+  ['04', 'logout_login', ['open_account'], async ({ hanako }) => {
+    const page = await hanako.newPage();
+    await visit(page, `${BANK}/me`);
+    check(page.url() === `${BANK}/me`, `not logged in after opening the account: ${page.url()}`);
+    await logOut(page);
+    await visit(page, `${BANK}/me`);
+    check(page.url() === `${BANK}/login`, `/me without a session goes to ${page.url()}`);
+    await logIn(page, HANAKO.card_id);
+    check(page.url() === `${BANK}/me`, `the login ends at ${page.url()}`);
+    const me = await text(page, 'main');
+    check(me.includes(HANAKO.name), `/me does not show the name: ${me.slice(0, 300)}`);
+    if (state.account) check(me.includes(state.account), `/me does not show the account ${state.account}`);
+    await shot(page, 'me');
+    await page.close();
+    return {};
+  }],
+
+  ['05', 'age_check', [], async ({ browser, hanako }) => {
+    // 見本　みらい, 17, in a browser of her own.
+    const mirai = await newContext(browser);
+    const page = await mirai.newPage();
+    await visit(page, `${BANK}/age`);
+    if ((await page.locator('#age-start').count()) === 0) throw new NotBuilt('/age has no #age-start button');
+    await shot(page, 'age');
+    await page.locator('#age-start').click();
+    await approveInWallet(page, MIRAI.card_id, PASSWORD, 'age-mirai');
+    await arriveAt(page, BANK, 'back at the bank after the age check');
+    const refused = await text(page, '#age-result');
+    check(/18歳未満|not 18|under 18/i.test(refused), `みらい (17): ${refused}`);
+    await shot(page, 'age-refused');
+    await mirai.close();
+    // 試験　花子 passes.
+    const p2 = await hanako.newPage();
+    await visit(p2, `${BANK}/age`);
+    await p2.locator('#age-start').click();
+    await approveInWallet(p2, HANAKO.card_id, PASSWORD, 'age-hanako');
+    await arriveAt(p2, BANK, 'back at the bank after the age check');
+    const passed = await text(p2, '#age-result');
+    check(/18歳以上|18 or older|over 18/i.test(passed), `花子: ${passed}`);
+    check(!passed.includes('1985'), 'the birth date is shown');
+    await shot(p2, 'age-passed');
+    await p2.close();
+    return { refused, passed };
+  }],
+
+  ['06', 'contract', ['open_account'], async ({ hanako }) => {
+    const page = await hanako.newPage();
+    await visit(page, `${BANK}/me/contract`);
+    if ((await page.locator('#contract-sign').count()) === 0) throw new NotBuilt('/me/contract has no #contract-sign');
+    await shot(page, 'contract');
+    await page.locator('#contract-sign').click();
+    await approveInWallet(page, HANAKO.card_id, PASSWORD, 'contract');
+    await arriveAt(page, BANK, 'back at the bank after signing');
+    const signed = await text(page, 'main');
+    await shot(page, 'contract-signed');
+    const link = page.locator('#download-p7s');
+    check((await link.count()) === 1, `no .p7s download link (#download-p7s): ${signed.slice(0, 300)}`);
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    const file = `${config.screenshots}/contract.p7s`;
+    await download.saveAs(file);
+    const bytes = readFileSync(file);
+    check(bytes.length > 500 && bytes[0] === 0x30, `the .p7s is not DER (${bytes.length} bytes)`);
+    await page.close();
+    return { p7s: file, p7s_name: download.suggestedFilename(), size: bytes.length };
+  }],
+
+  ['07', 'consent', ['open_account'], async ({ hanako }) => {
+    const page = await hanako.newPage();
+    await visit(page, `${BANK}/me/consent`);
+    if ((await page.locator('#consent-sign').count()) === 0) throw new NotBuilt('/me/consent has no #consent-sign');
+    await shot(page, 'consent');
+    await page.locator('#consent-sign').click();
+    await approveInWallet(page, HANAKO.card_id, PASSWORD, 'consent');
+    await arriveAt(page, BANK, 'back at the bank after consenting');
+    const done = await text(page, 'main');
+    check(/同意/.test(done), `the consent page: ${done.slice(0, 300)}`);
+    await shot(page, 'consent-given');
+    await page.close();
+    return { done };
+  }],
+
+  ['08', 'move', ['open_account', 'consent'], async ({ browser, hanako }) => {
+    // The operator's own browser.
+    const operator = await newContext(browser);
+    const done = await atTheCounter(operator, HANAKO.card_id, /転居/, 'move');
+    await operator.close();
+    check(/転居を記録しました/.test(done), `the console says ${done}`);
+    const address = (done.match(/新住所 ([^）)]+)/) || [])[1];
+    check(address, `no new address in ${done}`);
+    // The bank heard it from the platform's webhook (delivered by the console's sync); the
+    // new address is fetched with the consent. A bounded number of reloads.
+    const page = await hanako.newPage();
+    let me = '';
+    for (let i = 0; i < 30; i += 1) {
+      await visit(page, `${BANK}/me`);
+      me = await text(page, 'main');
+      if (me.includes('異動あり') && me.includes(address)) break;
+      await page.waitForTimeout(1000);
+    }
+    check(page.url() === `${BANK}/me`, `not logged in: ${page.url()}`);
+    const changed = await text(page, '#changed').catch(() => '');
+    check(changed.includes('異動あり'), `/me shows no 異動あり: ${me.slice(0, 400)}`);
+    check(me.includes(address), `/me does not show the new address ${address}: ${me.slice(0, 400)}`);
+    await shot(page, 'me-changed');
+    await page.close();
+    return { console: done, address, changed };
+  }],
+
+  ['09', 'wrong_pin', [], async ({ browser }) => {
+    const taro = await newContext(browser);
+    const page = await taro.newPage();
+    await visit(page, `${BANK}/login`);
+    await page.locator('#login-start').click();
+    await approveInWallet(page, TARO.card_id, '9876', 'wrong-pin');
+    const notice = await text(page, '#notice');
+    const m = notice.match(/あと(\d+)回/);
+    check(m && new RegExp(`${m[1]} tries left`).test(notice), `the wallet says ${notice}`);
+    check(!notice.includes('9876'), 'the PIN is echoed');
+    check((await page.locator('#pin').inputValue()) === '', 'the PIN is written back into its input');
+    await shot(page, 'wrong-pin');
+    // The right PIN goes through (and resets the counter).
+    await page.locator(`input[name="card"][value="${TARO.card_id}"]`).check();
+    await page.locator('#pin').fill(PIN);
+    await page.locator('#approve').click();
+    await arriveAt(page, BANK, 'back at the bank after the right PIN');
+    const title = await text(page, 'h1');
+    check(title === '口座が見つかりません', `after the right PIN the bank says ${title}`);
+    await taro.close();
+    return { notice, tries_left: Number(m[1]) };
+  }],
+
+  ['10', 'cancel', [], async ({ hanako }) => {
+    const page = await hanako.newPage();
+    await visit(page, `${BANK}/`);
+    // Logged in: log out first, then cancel the login in the wallet.
+    if (await page.getByRole('button', { name: /ログアウト/ }).count()) await logOut(page);
+    await visit(page, `${BANK}/login`);
+    await page.locator('#login-start').click();
+    await atWallet(page);
+    await shot(page, 'wallet-before-cancel');
+    await page.locator('#cancel').click();
+    await arriveAt(page, BANK, 'back at the bank after cancelling');
+    const title = await text(page, 'h1');
+    const body = await text(page, 'main');
+    check(title === 'キャンセルしました', `the bank says ${title}: ${body.slice(0, 200)}`);
+    check(/情報は何も送られていません/.test(body), `the cancellation page: ${body}`);
+    await shot(page, 'cancelled');
+    await page.close();
+    return { title };
+  }],
+
+  ['11', 'lost_card', [], async ({ browser }) => {
+    const operator = await newContext(browser);
+    const done = await atTheCounter(operator, HAJIME.card_id, /紛失/, 'lost');
+    await operator.close();
+    check(/紛失を記録しました/.test(done), `the console says ${done}`);
+    const hajime = await newContext(browser);
+    const page = await hajime.newPage();
+    await visit(page, `${BANK}/login`);
+    await page.locator('#login-start').click();
+    await approveInWallet(page, HAJIME.card_id, PIN, 'lost');
+    // The wallet refuses and says why; back at the bank, the bank says it too.
+    const wallet = await text(page, 'main');
+    check(/一時保留/.test(wallet), `the wallet says ${wallet.slice(0, 400)}`);
+    await shot(page, 'wallet-refused');
+    await page.locator('#continue').click();
+    await arriveAt(page, BANK, 'back at the bank after the refusal');
+    const bank = await text(page, 'main');
+    check(!(await hajime.cookies(BANK)).some((c) => c.name === 'hanko_bank_session'), 'a session for a lost card');
+    check(/一時保留|held|suspended/.test(bank), `the bank says ${bank.slice(0, 400)}`);
+    await shot(page, 'bank-refused');
+    await hajime.close();
+    return { console: done, wallet, bank };
+  }],
+
+  ['12', 'english', ['open_account'], async ({ browser }) => {
+    const context = await newContext(browser, { locale: 'en-US' });
+    const page = await context.newPage();
+    await visit(page, `${BANK}/?lang=en`);
+    const home = await text(page);
+    check(home.includes('Mihon Bank') && /Open an account/.test(home), `the English home: ${home.slice(0, 300)}`);
+    check((await page.locator('html').getAttribute('lang')) === 'en', 'html lang is not en');
+    await shot(page, 'home-en');
+    // The language stays (a cookie): the login page and the pages after the wallet.
+    await visit(page, `${BANK}/login`);
+    check(/Log in with the My Number Card/.test(await text(page)), 'the login page is not in English');
+    await shot(page, 'login-en');
+    await page.locator('#login-start').click();
+    await approveInWallet(page, HANAKO.card_id, PIN, 'login-en');
+    await arriveAt(page, `${BANK}/me`, '/me after the login');
+    const me = await text(page, 'main');
+    check(/My page/.test(me) && /Account number/.test(me), `/me in English: ${me.slice(0, 300)}`);
+    await shot(page, 'me-en');
+    for (const path of ['/open', '/age']) {
+      const r = await page.goto(`${BANK}${path}`);
+      if (r && r.status() === 404) throw new NotBuilt(`${path} answers 404`);
+      check(!/[ぁ-ん]{4,}/.test(await text(page, 'main')), `${path} is not in English`);
+      await shot(page, `${path.slice(1)}-en`);
+    }
+    await visit(page, `${BANK}/?lang=ja`);
+    check((await text(page)).includes('見本銀行'), 'back to Japanese');
+    await context.close();
+    return {};
+  }],
+];
+
+// ---------------------------------------------------------------------------------------------
+
+const browser = await chromium.launch({
+  executablePath: config.chromium,
+  headless: true,
+  args: ['--no-sandbox', '--disable-dev-shm-usage'],
+});
+const results = {};
+const failed = [];
+try {
+  console.log(`chromium ${browser.version()}`);
+  // 試験　花子's own browser, kept through her story.
+  const hanako = await newContext(browser);
+  for (const [number, name, needs, run] of cases) {
+    if (config.only && !config.only.includes(name)) continue;
+    current = { number, step: 0, screenshots: [] };
+    const result = { ok: false, screenshots: current.screenshots };
+    const blocked = needs.filter((n) => failed.includes(n));
+    if (blocked.length) {
+      // The story needs an earlier step: not run, and a failure of its own.
+      failed.push(name);
+      result.error = `not run: needs ${blocked.join(', ')}, which failed`;
+      console.log(`FAIL ${name}: ${result.error}`);
+      results[name] = result;
+      continue;
+    }
+    try {
+      Object.assign(result, await run({ browser, hanako }), { ok: true });
+      console.log(`ok   ${name}`);
+    } catch (e) {
+      failed.push(name);
+      const message = String(e && e.message ? e.message : e).split('\n')[0];
+      if (e instanceof NotBuilt) {
+        result.skipped = `skip: not built (${message})`;
+        console.log(`FAIL ${name}: skip: not built (${message})`);
+      } else {
+        result.error = message;
+        console.log(`FAIL ${name}: ${message}`);
+      }
+      // What the browser showed when it failed; then every page of the case is closed.
+      let k = 0;
+      for (const context of browser.contexts()) {
+        for (const p of context.pages()) {
+          k += 1;
+          await p.screenshot({ path: `${config.screenshots}/${number}-failed-${k}.png`, fullPage: true }).catch(() => {});
+          await p.close().catch(() => {});
+        }
+        if (context !== hanako) await context.close().catch(() => {});
+      }
+    }
+    results[name] = result;
+  }
+  await hanako.close();
+} finally {
+  await browser.close();
+}
+writeFileSync(resultPath, JSON.stringify({ cases: results, failed }, null, 2));
+console.log(`${Object.keys(results).length - failed.length} passed, ${failed.length} failed`);
+process.exit(failed.length === 0 ? 0 : 1);
