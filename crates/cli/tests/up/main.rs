@@ -11,3 +11,4 @@ mod backends;
 mod browser;
 mod common;
 mod login;
+mod lost;
