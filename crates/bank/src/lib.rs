@@ -1,9 +1,13 @@
 #![doc = include_str!("../README.md")]
 
+mod age;
 mod error;
 mod flow;
 mod login;
+mod open;
 pub mod pages;
+mod records;
+mod recover;
 mod rp;
 mod schema;
 mod store;
@@ -162,7 +166,8 @@ impl Bank {
     /// Sets the platform webhook to this bank's receiver; keeps the secret.
     pub async fn register_webhook(&self) -> Result<(), BankError> {
         let answer = self.platform.set_webhook(&self.config.webhook_url()).await?;
-        let secret = answer["secret"].as_str().ok_or_else(|| BankError::Upstream("the webhook has no secret".into()))?;
+        let secret =
+            answer["secret"].as_str().ok_or_else(|| BankError::Upstream("the webhook has no secret".into()))?;
         self.store.set_setting("webhook_secret", secret).await?;
         Ok(())
     }
@@ -174,11 +179,17 @@ pub fn router(bank: Arc<Bank>) -> Router {
         .route("/healthz", get(health))
         .merge(login::routes())
         .merge(flow::routes())
+        .merge(open::routes())
+        .merge(recover::routes())
+        .merge(age::routes())
+        .merge(records::routes())
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
         .with_state(bank)
 }
 
-async fn health(axum::extract::State(bank): axum::extract::State<Arc<Bank>>) -> Result<Json<serde_json::Value>, BankError> {
+async fn health(
+    axum::extract::State(bank): axum::extract::State<Arc<Bank>>,
+) -> Result<Json<serde_json::Value>, BankError> {
     bank.store.setting("webhook_secret").await?;
     Ok(Json(json!({"status": "ok"})))
 }

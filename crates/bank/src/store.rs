@@ -85,7 +85,8 @@ fn account(r: &sqlx::any::AnyRow) -> Result<Account, StoreError> {
     })
 }
 
-const ACCOUNT_COLUMNS: &str = "id, number, sub, platform_user_id, name, address, birth_date, sex, occupation, purpose, \
+const ACCOUNT_COLUMNS: &str =
+    "id, number, sub, platform_user_id, name, address, birth_date, sex, occupation, purpose, \
                                opened_at, changed_at, change_note, consent_id";
 
 impl Store {
@@ -125,10 +126,12 @@ impl Store {
     }
 
     async fn account_where(&self, clause: &str, value: &str) -> Result<Option<Account>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM bank_accounts WHERE {clause} = $1 ORDER BY opened_at LIMIT 1"))
-            .bind(value)
-            .fetch_optional(self.db.pool())
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM bank_accounts WHERE {clause} = $1 ORDER BY opened_at LIMIT 1"
+        ))
+        .bind(value)
+        .fetch_optional(self.db.pool())
+        .await?;
         row.as_ref().map(account).transpose()
     }
 
@@ -149,10 +152,11 @@ impl Store {
 
     /// Every account, newest first (the staff dashboard; the demo has a handful).
     pub async fn accounts(&self, limit: i64) -> Result<Vec<Account>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM bank_accounts ORDER BY opened_at DESC LIMIT $1"))
-            .bind(limit)
-            .fetch_all(self.db.pool())
-            .await?;
+        let rows =
+            sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM bank_accounts ORDER BY opened_at DESC LIMIT $1"))
+                .bind(limit)
+                .fetch_all(self.db.pool())
+                .await?;
         rows.iter().map(account).collect()
     }
 
@@ -177,7 +181,13 @@ impl Store {
     }
 
     /// Records a change (異動) reported for the platform user; returns how many accounts.
-    pub async fn mark_changed(&self, user_id: &str, at: i64, note: &str, address: Option<&str>) -> Result<u64, StoreError> {
+    pub async fn mark_changed(
+        &self,
+        user_id: &str,
+        at: i64,
+        note: &str,
+        address: Option<&str>,
+    ) -> Result<u64, StoreError> {
         let done = sqlx::query(
             "UPDATE bank_accounts SET changed_at = $1, change_note = $2, address = COALESCE($3, address) \
              WHERE platform_user_id = $4",
@@ -241,10 +251,11 @@ impl Store {
 
     /// An account's records, newest first: (id, kind, created_at).
     pub async fn records_of(&self, account_id: &str) -> Result<Vec<(String, String, i64)>, StoreError> {
-        let rows = sqlx::query("SELECT id, kind, created_at FROM bank_records WHERE account_id = $1 ORDER BY created_at DESC")
-            .bind(account_id)
-            .fetch_all(self.db.pool())
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, kind, created_at FROM bank_records WHERE account_id = $1 ORDER BY created_at DESC")
+                .bind(account_id)
+                .fetch_all(self.db.pool())
+                .await?;
         rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("kind")?, r.try_get("created_at")?))).collect()
     }
 
@@ -302,7 +313,13 @@ impl Store {
     }
 
     /// Adds a session (the cookie's SHA-256).
-    pub async fn add_session(&self, id_hash: &str, account_id: &str, now: i64, expires_at: i64) -> Result<(), StoreError> {
+    pub async fn add_session(
+        &self,
+        id_hash: &str,
+        account_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO bank_sessions (id_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(id_hash)
             .bind(account_id)
@@ -329,7 +346,14 @@ impl Store {
     }
 
     /// Stores a webhook event once; `false` when its id was seen before (a redelivery).
-    pub async fn add_event(&self, id: &str, kind: &str, user_id: &str, at: i64, body: &str) -> Result<bool, StoreError> {
+    pub async fn add_event(
+        &self,
+        id: &str,
+        kind: &str,
+        user_id: &str,
+        at: i64,
+        body: &str,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO bank_events (id, kind, user_id, received_at, body) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
         )
@@ -345,10 +369,11 @@ impl Store {
 
     /// The newest events: (id, kind, user_id, received_at).
     pub async fn events(&self, limit: i64) -> Result<Vec<(String, String, String, i64)>, StoreError> {
-        let rows = sqlx::query("SELECT id, kind, user_id, received_at FROM bank_events ORDER BY received_at DESC LIMIT $1")
-            .bind(limit)
-            .fetch_all(self.db.pool())
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, kind, user_id, received_at FROM bank_events ORDER BY received_at DESC LIMIT $1")
+                .bind(limit)
+                .fetch_all(self.db.pool())
+                .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("id")?, r.try_get("kind")?, r.try_get("user_id")?, r.try_get("received_at")?)))
             .collect()
@@ -364,11 +389,13 @@ impl Store {
 
     /// Sets a setting.
     pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO bank_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2")
-            .bind(key)
-            .bind(value)
-            .execute(self.db.pool())
-            .await?;
+        sqlx::query(
+            "INSERT INTO bank_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(self.db.pool())
+        .await?;
         Ok(())
     }
 }
