@@ -224,6 +224,10 @@ async fn callback(
 async fn dispatch(bank: &Arc<Bank>, done: Done) -> Result<Response, BankError> {
     match done.flow.kind.as_str() {
         "login" => crate::login::logged_in(bank, done).await,
+        "open" => crate::open::verified(bank, done).await,
+        "apply" => crate::open::applied(bank, done).await,
+        "recover" => crate::recover::recovered(bank, done).await,
+        "age" => crate::age::checked(bank, done).await,
         "contract" => crate::contract::signed(bank, done).await,
         "consent" => crate::consent::signed(bank, done).await,
         other => Err(BankError::Internal(format!("no step for a {other} flow"))),

@@ -1,11 +1,15 @@
 #![doc = include_str!("../README.md")]
 
+mod age;
 mod consent;
 mod contract;
 mod error;
 mod flow;
 mod login;
+mod open;
 pub mod pages;
+mod records;
+mod recover;
 mod rp;
 mod schema;
 mod staff;
@@ -179,6 +183,10 @@ pub fn router(bank: Arc<Bank>) -> Router {
         .route("/healthz", get(health))
         .merge(login::routes())
         .merge(flow::routes())
+        .merge(open::routes())
+        .merge(recover::routes())
+        .merge(age::routes())
+        .merge(records::routes())
         .merge(contract::routes())
         .merge(consent::routes())
         .merge(webhook::routes())

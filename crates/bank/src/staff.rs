@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::error::{BankError, Text};
 use crate::pages::{self, escape, PageLang};
@@ -113,7 +112,13 @@ async fn dashboard(
             .records_of(&a.id)
             .await?
             .into_iter()
-            .map(|(id, kind, _)| format!("<a href=\"/staff/records/{}\">{}</a>", escape(&id), escape(&kind)))
+            .map(|(id, kind, _)| {
+                format!(
+                    "<a href=\"/staff/records/{}\">{}</a>",
+                    escape(&id),
+                    escape(crate::records::kind_text(l, &kind))
+                )
+            })
             .collect::<Vec<_>>()
             .join(" ");
         accounts.push_str(&format!(
@@ -154,31 +159,6 @@ async fn dashboard(
     Ok(pages::page(lang, "/staff", l.pick("職員用ダッシュボード", "Staff dashboard"), false, &body))
 }
 
-/// A JSON value as HTML: objects as tables, arrays as lists, scalars as text.
-fn render(value: &Value, depth: usize) -> String {
-    match value {
-        Value::Object(map) if depth < 6 => {
-            let mut out = String::from("<table>");
-            for (k, v) in map {
-                out.push_str(&format!("<tr><th>{}</th><td>{}</td></tr>", escape(k), render(v, depth + 1)));
-            }
-            out.push_str("</table>");
-            out
-        }
-        Value::Array(items) if depth < 6 => {
-            let mut out = String::from("<ul>");
-            for v in items {
-                out.push_str(&format!("<li>{}</li>", render(v, depth + 1)));
-            }
-            out.push_str("</ul>");
-            out
-        }
-        Value::String(s) => escape(s),
-        Value::Null => "—".to_owned(),
-        other => escape(&other.to_string()),
-    }
-}
-
 async fn record(
     State(bank): State<Arc<Bank>>,
     lang: PageLang,
@@ -203,10 +183,10 @@ async fn record(
         "<div class=\"card\">{}</div><div class=\"card\" id=\"record\">{}</div><p><a href=\"/staff\">{}</a></p>",
         pages::table(&[
             (l.pick("記録 ID", "Record id"), &id),
-            (l.pick("種類", "Kind"), &kind),
+            (l.pick("種類", "Kind"), crate::records::kind_text(l, &kind)),
             (l.pick("口座", "Account"), &account)
         ]),
-        render(&value, 0),
+        crate::records::record_html(l, &value),
         l.pick("ダッシュボードへ戻る", "Back to the dashboard"),
     );
     Ok(pages::page(lang, "/staff", l.pick("本人確認記録", "Verification record"), false, &body))
