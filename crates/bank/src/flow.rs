@@ -228,8 +228,11 @@ async fn callback(
                 format!("{} ({error}: {description})", app_refusal(description).get(l)),
             )
         };
-        let body = format!("<p class=\"alert\" role=\"alert\">{}</p><p><a class=\"button\" href=\"/\">{}</a></p>",
-            pages::escape(&message), l.pick("トップへ戻る", "Back to the top"));
+        let body = format!(
+            "<p class=\"alert\" role=\"alert\">{}</p><p><a class=\"button\" href=\"/\">{}</a></p>",
+            pages::escape(&message),
+            l.pick("トップへ戻る", "Back to the top")
+        );
         let logged_in = crate::login::customer(&bank, &headers).await?.is_some();
         return Ok(pages::page(lang, "/", title, logged_in, &body));
     }
@@ -245,6 +248,12 @@ async fn callback(
 async fn dispatch(bank: &Arc<Bank>, done: Done) -> Result<Response, BankError> {
     match done.flow.kind.as_str() {
         "login" => crate::login::logged_in(bank, done).await,
+        "open" => crate::open::verified(bank, done).await,
+        "apply" => crate::open::applied(bank, done).await,
+        "recover" => crate::recover::recovered(bank, done).await,
+        "age" => crate::age::checked(bank, done).await,
+        "contract" => crate::contract::signed(bank, done).await,
+        "consent" => crate::consent::signed(bank, done).await,
         other => Err(BankError::Internal(format!("no step for a {other} flow"))),
     }
 }

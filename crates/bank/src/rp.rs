@@ -102,14 +102,21 @@ fn random(n: usize) -> String {
 }
 
 /// Reads a PKCS#8 key file, or makes one (mode 0600) with `make`.
-fn load_or_make(path: &Path, make: impl FnOnce() -> Result<Zeroizing<Vec<u8>>, BankError>) -> Result<Zeroizing<Vec<u8>>, BankError> {
+fn load_or_make(
+    path: &Path,
+    make: impl FnOnce() -> Result<Zeroizing<Vec<u8>>, BankError>,
+) -> Result<Zeroizing<Vec<u8>>, BankError> {
     match std::fs::read(path) {
         Ok(der) => Ok(Zeroizing::new(der)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let der = make()?;
-            if !hanko_store::create_new(path, &der, 0o600).map_err(|e| BankError::Internal(format!("{}: {e}", path.display())))? {
+            if !hanko_store::create_new(path, &der, 0o600)
+                .map_err(|e| BankError::Internal(format!("{}: {e}", path.display())))?
+            {
                 // Another process made it first: use theirs.
-                return std::fs::read(path).map(Zeroizing::new).map_err(|e| BankError::Internal(format!("{}: {e}", path.display())));
+                return std::fs::read(path)
+                    .map(Zeroizing::new)
+                    .map_err(|e| BankError::Internal(format!("{}: {e}", path.display())));
             }
             Ok(der)
         }
@@ -123,8 +130,9 @@ impl Rp {
     pub fn open(dir: &Path, client_id: &str, issuer: &str, redirect_uri: &str) -> Result<Rp, BankError> {
         use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
         let ec = load_or_make(&dir.join(CLIENT_KEY_FILE), || {
-            let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &aws_lc_rs::rand::SystemRandom::new())
-                .map_err(|_| BankError::Internal("EC key generation failed".into()))?;
+            let pkcs8 =
+                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &aws_lc_rs::rand::SystemRandom::new())
+                    .map_err(|_| BankError::Internal("EC key generation failed".into()))?;
             Ok(Zeroizing::new(pkcs8.as_ref().to_vec()))
         })?;
         EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &ec)
@@ -132,7 +140,8 @@ impl Rp {
         let signing_key = EncodingKey::from_ec_der(&ec);
         let jwk = Jwk::from_encoding_key(&signing_key, Algorithm::ES256)
             .map_err(|e| BankError::Internal(format!("client JWK: {e}")))?;
-        let kid = jwk.thumbprint(ThumbprintHash::SHA256).map_err(|e| BankError::Internal(format!("client JWK: {e}")))?;
+        let kid =
+            jwk.thumbprint(ThumbprintHash::SHA256).map_err(|e| BankError::Internal(format!("client JWK: {e}")))?;
         let mut signing_jwk = serde_json::to_value(&jwk).map_err(|e| BankError::Internal(e.to_string()))?;
         signing_jwk["kid"] = json!(kid);
         signing_jwk["use"] = json!("sig");
@@ -142,7 +151,8 @@ impl Rp {
                 .and_then(|k| k.to_pkcs8())
                 .map_err(|e| BankError::Internal(format!("JWE key: {e}")))
         })?;
-        let jwe_key = JweDecryptionKey::from_pkcs8(&jwe).map_err(|e| BankError::Internal(format!("{JWE_KEY_FILE}: {e}")))?;
+        let jwe_key =
+            JweDecryptionKey::from_pkcs8(&jwe).map_err(|e| BankError::Internal(format!("{JWE_KEY_FILE}: {e}")))?;
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(15))
             .redirect(reqwest::redirect::Policy::none())
@@ -217,8 +227,10 @@ impl Rp {
         BankError,
     > {
         let m = self.metadata().await?;
-        let redirect = RedirectUrl::new(self.redirect_uri.clone()).map_err(|e| BankError::Internal(format!("redirect URI: {e}")))?;
-        Ok(CoreClient::from_provider_metadata((*m).clone(), ClientId::new(self.client_id.clone()), None).set_redirect_uri(redirect))
+        let redirect = RedirectUrl::new(self.redirect_uri.clone())
+            .map_err(|e| BankError::Internal(format!("redirect URI: {e}")))?;
+        Ok(CoreClient::from_provider_metadata((*m).clone(), ClientId::new(self.client_id.clone()), None)
+            .set_redirect_uri(redirect))
     }
 
     fn token_endpoint(&self) -> String {
@@ -237,7 +249,8 @@ impl Rp {
                             "jti": random(18), "iat": now, "exp": now + 60});
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, &claims, &self.signing_key).map_err(|e| BankError::Internal(format!("assertion: {e}")))
+        jsonwebtoken::encode(&header, &claims, &self.signing_key)
+            .map_err(|e| BankError::Internal(format!("assertion: {e}")))
     }
 
     /// Starts a login (`scope` beyond `openid`, e.g. none) or, with `sign_tx`, the user's
@@ -249,7 +262,11 @@ impl Rp {
         let nonce = random(24);
         let (s, n) = (state.clone(), nonce.clone());
         let mut request = client
-            .authorize_url(AuthenticationFlow::<CoreResponseType>::AuthorizationCode, move || CsrfToken::new(s), move || Nonce::new(n))
+            .authorize_url(
+                AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+                move || CsrfToken::new(s),
+                move || Nonce::new(n),
+            )
             .set_pkce_challenge(challenge);
         for scope in scopes {
             request = request.add_scope(Scope::new((*scope).to_owned()));
@@ -258,7 +275,13 @@ impl Rp {
             request = request.add_extra_param("sign_transaction_id", tx.clone());
         }
         let (url, _, _) = request.url();
-        Ok(Started { url: url.to_string(), state, nonce, pkce_verifier: Zeroizing::new(verifier.secret().clone()), sign_tx })
+        Ok(Started {
+            url: url.to_string(),
+            state,
+            nonce,
+            pkce_verifier: Zeroizing::new(verifier.secret().clone()),
+            sign_tx,
+        })
     }
 
     /// Exchanges the code and checks the ID token (signature by the provider's JWKS, ES256;
@@ -280,7 +303,8 @@ impl Rp {
             .claims(&verifier, &Nonce::new(nonce.to_owned()))
             .map_err(|e| BankError::Upstream(format!("the ID token: {e}")))?;
         let alg = id_token.signing_alg().map_err(|e| BankError::Upstream(format!("the ID token's alg: {e}")))?;
-        let key = id_token.signing_key(&verifier).map_err(|e| BankError::Upstream(format!("the ID token's key: {e}")))?;
+        let key =
+            id_token.signing_key(&verifier).map_err(|e| BankError::Upstream(format!("the ID token's key: {e}")))?;
         let expected = AccessTokenHash::from_token(tokens.access_token(), alg, key)
             .map_err(|e| BankError::Upstream(format!("at_hash: {e}")))?;
         if claims.access_token_hash() != Some(&expected) {
@@ -353,12 +377,15 @@ impl Rp {
         if !status.is_success() {
             return Err(BankError::Upstream(format!("the sign result ({status}): {body}")));
         }
-        let jwe = body["sign_certificate_jwe"].as_str().ok_or_else(|| BankError::Upstream("no sign_certificate_jwe".into()))?;
+        let jwe = body["sign_certificate_jwe"]
+            .as_str()
+            .ok_or_else(|| BankError::Upstream("no sign_certificate_jwe".into()))?;
         let plain = self
             .jwe_key
             .decrypt(jwe, &JwePolicy::default())
             .map_err(|e| BankError::Upstream(format!("the sign result JWE: {e}")))?;
-        let payload: Value = serde_json::from_slice(&plain.plaintext).map_err(|e| BankError::Upstream(format!("the sign result: {e}")))?;
+        let payload: Value = serde_json::from_slice(&plain.plaintext)
+            .map_err(|e| BankError::Upstream(format!("the sign result: {e}")))?;
         let field = |k: &str| {
             payload[k]
                 .as_str()
