@@ -3,29 +3,36 @@
 // order and tell one story: 試験　花子 finds no account, opens one (signature certificate, the
 // pre-filled form, occupation and purpose, the verification record), logs in, checks her age,
 // signs a contract, consents to the latest facts, moves (the console's 転居) and sees 「異動あり」
-// with her new address; around her, 見本　みらい (17) fails the age check, 見本　太郎 types a wrong
-// PIN, someone cancels in the wallet, 架空　一 loses his card, and the pages are read in English.
+// with her new address; around her, 見本　みらい (17) fails the age check, the bank's staff see
+// the change, 見本　太郎 types a wrong PIN, someone cancels in the wallet, 架空　一 loses his
+// card, and the pages are read in English.
 //
-//   home              the home page: the bank's name, the open-an-account and log-in buttons
-//   login_no_account  log in with a card that has no account → 「口座が見つかりません」
-//   open_account      POST /open → wallet: card + signature password → /open/form pre-filled from
-//                     the certificate → occupation, purpose → the wallet again → the verification
-//                     record (method, document, the facts, occupation, purpose, evidence id)
-//   logout_login      log out; log in with the authentication PIN → /me with the account
-//   age_check         見本　みらい (17) refused at 18; 試験　花子 passes
-//   contract          /me/contract: sign the contract in the wallet, download its .p7s
-//   consent           /me/consent: consent to the latest 4 facts (a signature in the wallet)
-//   move              the console (its sign-in URL), 転居 of 試験　花子 → /me shows 「異動あり」 and
-//                     the new address
-//   wrong_pin         見本　太郎 types a wrong PIN: the wallet says how many tries are left; the
-//                     right PIN then goes through (the counter is reset)
-//   cancel            キャンセル in the wallet → the bank's cancellation page
-//   lost_card         the console's 紛失 for 架空　一 → his login is refused with a clear message
-//   english           ?lang=en: the home page, /me, the login page in English
+//   01 home              the home page: the bank's name, the open-an-account and log-in buttons
+//   02 login_no_account  log in with a card that has no account → 「口座が見つかりません」
+//   03 open_account      /open → wallet: card + signature password → /open/form pre-filled from
+//                        the certificate → occupation, purpose → the wallet again → the
+//                        verification record (method, time, document, the facts, occupation,
+//                        purpose, evidence id, kept 7 years)
+//   04 logout_login      log out; log in with the authentication PIN → /me with the account
+//   05 age_check         見本　みらい (17) refused at 18; 試験　花子 passes; no birth date shown
+//   06 contract          /me/contract: sign the PDF's hash in the wallet, download the PDF and
+//                        its .p7s (the Rust test has openssl verify them)
+//   07 consent           /me/consent: consent to the latest facts (a signature in the wallet)
+//   08 move              the console (its sign-in URL), 転居 of 試験　花子 → /me shows 「異動あり」
+//                        and the new address
+//   09 staff             the staff dashboard (the URL hanko up printed) shows the account's
+//                        「異動あり」 and the webhook event; without the key it is refused
+//   10 wrong_pin         見本　太郎 types a wrong PIN: the wallet says how many tries are left;
+//                        the right PIN then goes through (the counter is reset)
+//   11 cancel            キャンセル in the wallet → the bank's cancellation page
+//   12 lost_card         the console's 紛失 for 架空　一 → his login is refused with a clear
+//                        message, in the wallet and at the bank
+//   13 recover_unknown   account recovery by someone with no account → 「口座は見つかりませんでした」
+//   14 english           ?lang=en: the home page, the login, /me, /open, /age in English
 //
 // Usage: node up-browser-test.mjs CONFIG.json RESULT.json
-// CONFIG: {chromium, screenshots, ready_file (hanko up's --ready-file: urls, console, residents,
-//          pin, password), only?: [case names]}
+// CONFIG: {chromium, screenshots, ready_file (hanko up's --ready-file: urls, console, staff,
+//          residents, pin, password) or ready (its content), only?: [case names]}
 // RESULT: {cases: {NAME: {ok, skipped?, error?, screenshots: [...], ...what it saw}}, failed: [...]}
 // Exit status 0 only when every case did what it should; each failure is printed with its case
 // name. A case whose page the bank does not have yet fails as "skip: not built" (never a pass);
@@ -405,7 +412,31 @@ const cases = [
     return { console: done, address, changed };
   }],
 
-  ['09', 'wrong_pin', [], async ({ browser }) => {
+  ['09', 'staff', ['open_account', 'move'], async ({ browser }) => {
+    // The bank's staff, in their own browser, with the URL hanko up printed.
+    if (!ready.staff) throw new NotBuilt('the ready file has no staff URL');
+    const staff = await newContext(browser);
+    const page = await staff.newPage();
+    await visit(page, ready.staff);
+    check(page.url() === `${BANK}/staff`, `the staff sign-in ends at ${page.url()}`);
+    const row = page.locator(`#account-${state.account}`);
+    check((await row.count()) === 1, `the dashboard has no row #account-${state.account}`);
+    const badge = await text(page, `#changed-${state.account}`).catch(() => '');
+    check(badge.includes('異動あり'), `the dashboard shows no 異動あり for ${state.account}: ${badge}`);
+    const events = await text(page, '#events');
+    check(/facts_changed|affiliation_changed/.test(events) && events.includes(state.account), `the events: ${events}`);
+    await shot(page, 'staff');
+    // Without the key: refused.
+    const stranger = await newContext(browser);
+    const other = await stranger.newPage();
+    const r = await other.goto(`${BANK}/staff`);
+    check(r.status() === 403, `/staff without the key answers ${r.status()}`);
+    await stranger.close();
+    await staff.close();
+    return { badge, events };
+  }],
+
+  ['10', 'wrong_pin', [], async ({ browser }) => {
     const taro = await newContext(browser);
     const page = await taro.newPage();
     await visit(page, `${BANK}/login`);
@@ -428,7 +459,7 @@ const cases = [
     return { notice, tries_left: Number(m[1]) };
   }],
 
-  ['10', 'cancel', [], async ({ hanako }) => {
+  ['11', 'cancel', [], async ({ hanako }) => {
     const page = await hanako.newPage();
     await visit(page, `${BANK}/`);
     // Logged in: log out first, then cancel the login in the wallet.
@@ -448,7 +479,7 @@ const cases = [
     return { title };
   }],
 
-  ['11', 'lost_card', [], async ({ browser }) => {
+  ['12', 'lost_card', [], async ({ browser }) => {
     const operator = await newContext(browser);
     const done = await atTheCounter(operator, HAJIME.card_id, /紛失/, 'lost');
     await operator.close();
@@ -472,7 +503,27 @@ const cases = [
     return { console: done, wallet, bank };
   }],
 
-  ['12', 'english', ['open_account'], async ({ browser }) => {
+  ['13', 'recover_unknown', [], async ({ browser }) => {
+    // Account recovery by someone with no account (見本　太郎): the bank finds none and says so.
+    const taro = await newContext(browser);
+    const page = await taro.newPage();
+    await visit(page, `${BANK}/`);
+    await page.getByRole('link', { name: /アカウント復旧/ }).click();
+    await page.waitForURL(`${BANK}/recover`);
+    if ((await page.locator('#recover-start').count()) === 0) throw new NotBuilt('/recover has no #recover-start');
+    await shot(page, 'recover');
+    await page.locator('#recover-start').click();
+    await approveInWallet(page, TARO.card_id, PASSWORD, 'recover');
+    await arriveAt(page, BANK, 'back at the bank after the recovery signature');
+    const message = await text(page, '#not-recovered').catch(() => '');
+    check(/口座は見つかりませんでした/.test(message), `the bank says ${(await text(page, 'main')).slice(0, 300)}`);
+    check(!(await taro.cookies(BANK)).some((c) => c.name === 'hanko_bank_session'), 'a session without an account');
+    await shot(page, 'not-recovered');
+    await taro.close();
+    return { message };
+  }],
+
+  ['14', 'english', ['open_account'], async ({ browser }) => {
     const context = await newContext(browser, { locale: 'en-US' });
     const page = await context.newPage();
     await visit(page, `${BANK}/?lang=en`);
