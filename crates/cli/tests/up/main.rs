@@ -6,7 +6,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, unreachable_pub)]
 
 #[macro_use]
+#[allow(dead_code)]
 #[path = "../../../store/tests/support/backends.rs"]
 mod backends;
 mod common;
+mod consent;
+mod contract;
 mod login;
+mod moving;
+mod staff;
