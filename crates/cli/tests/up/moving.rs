@@ -67,6 +67,11 @@ async fn the_move_reaches_the_bank(backend: Backend) {
     let changed = element(&me.body, "changed").unwrap_or_else(|| panic!("no 異動あり: {}", me.body));
     assert!(changed.contains("異動あり"), "{changed}");
     assert!(me.body.contains(&new_address), "the new address {new_address} on /me: {}", me.body);
+    let english = browser.get(&format!("{}/me?lang=en", up.bank)).await;
+    let changed = element(&english.body, "changed").unwrap();
+    assert!(changed.contains("Facts changed") && changed.contains("address was updated"), "{changed}");
+    assert!(!changed.contains("異動"), "{changed}");
+    browser.get(&format!("{}/me?lang=ja", up.bank)).await;
 
     let staff = Browser::new();
     let dashboard = staff.follow(staff.get(up.ready["staff"].as_str().unwrap()).await).await;
