@@ -4,7 +4,8 @@ use crate::common::*;
 
 /// The consent page explains what the bank receives, the fee it bears, how long and how to
 /// withdraw; the signed consent reaches the platform (a consent id), `/me` shows it, and a second
-/// consent is not asked for. Cancelled at the app, nothing is consented.
+/// consent is not asked for while the platform says it is in force. Cancelled at the app,
+/// nothing is consented.
 async fn give_consent(backend: Backend) {
     let up = Up::start(backend);
     let browser = Browser::new();
@@ -41,7 +42,9 @@ async fn give_consent(backend: Backend) {
     assert!(element(&me.body, "consent").unwrap().contains(&consent_id), "{}", me.body);
     assert!(element(&me.body, "consent-link").is_none());
     let page = browser.get(&format!("{}/me/consent", up.bank)).await;
-    assert!(element(&page.body, "consent-status").unwrap().contains(&consent_id), "{}", page.body);
+    let status = page.body.split("id=\"consent-status\"").nth(1).unwrap().split("</p>").next().unwrap();
+    assert!(status.contains(&consent_id) && status.contains("有効期限"), "the platform's state: {status}");
+    assert!(element(&page.body, "consent-start").is_none());
     let again = browser.post(&format!("{}/me/consent", up.bank), &[]).await;
     assert_eq!((again.status, again.location.as_deref()), (303, Some(format!("{}/me/consent", up.bank).as_str())));
 }
