@@ -27,6 +27,32 @@ use crate::Bank;
 /// The items the bank asks for.
 const ITEMS: [&str; 2] = ["name", "address"];
 
+/// The consent's state at the platform (`{"status": "active" | "withdrawn" | "expired",
+/// "expires_at", …}`), or `None` when the platform cannot say now (the page then shows what the
+/// bank knows).
+async fn at_platform(bank: &Bank, id: &str) -> Option<serde_json::Value> {
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return None;
+    }
+    match bank.platform.call(reqwest::Method::GET, &format!("/v1/consents/{id}"), None).await {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!(error = %e, "the consent's status at the platform");
+            None
+        }
+    }
+}
+
+/// Whether the account holds a consent that is still in force (as far as the platform says).
+async fn in_force(bank: &Bank, a: &Account) -> Option<(String, Option<serde_json::Value>)> {
+    let id = a.consent_id.clone()?;
+    let state = at_platform(bank, &id).await;
+    match state.as_ref().and_then(|s| s["status"].as_str()) {
+        Some("withdrawn") | Some("expired") => None,
+        _ => Some((id, state)),
+    }
+}
+
 /// The customer's page's part about the consent.
 pub(crate) fn me_section(l: Lang, a: &Account) -> String {
     let status = match &a.consent_id {
@@ -68,21 +94,37 @@ async fn page(State(bank): State<Arc<Bank>>, lang: PageLang, headers: HeaderMap)
         )),
         (l.pick("有効期間", "Valid for"), l.pick("同意から10年間（カードや証明書を更新しても続きます）", "10 years from your consent (it survives new cards and certificates)")),
         (l.pick("撤回", "Withdrawing"), l.pick(
-            "いつでも撤回できます。お住まいの市区町村の窓口、または当行にお申し出ください。撤回後は最新の情報を受け取りません。",
-            "You can withdraw at any time, at your municipal office or by telling the bank. After that the bank receives nothing.",
+            "いつでも撤回できます。お住まいの市区町村の窓口でお申し出ください。撤回後、当行は最新の情報を受け取りません（この画面に「撤回済み」と表示されます）。",
+            "You can withdraw at any time at your municipal office. After that the bank receives nothing (this page then says so).",
         )),
         (l.pick("提供の仕組み", "How"), l.pick(
             "プラットフォーム事業者を通じて、地方公共団体情報システム機構から提供されます（公的個人認証法に基づく最新の利用者情報の提供）。",
             "J-LIS provides it through the platform operator (the JPKI Act's provision of a user's latest information).",
         )),
     ]);
-    let action = match &a.consent_id {
-        Some(id) => format!(
-            "<p class=\"ok\" role=\"status\" id=\"consent-status\">{} <code>{}</code></p>",
-            l.pick("同意済みです。同意番号", "You have consented. Consent"),
-            escape(id)
+    let ended = match &a.consent_id {
+        Some(_) => format!(
+            "<p class=\"alert\" role=\"status\" id=\"consent-ended\">{}</p>",
+            l.pick(
+                "以前の同意は撤回されたか、有効期限が切れています。",
+                "Your earlier consent was withdrawn or has expired."
+            )
         ),
-        None => format!(
+        None => String::new(),
+    };
+    let action = match in_force(&bank, &a).await {
+        Some((id, state)) => format!(
+            "<p class=\"ok\" role=\"status\" id=\"consent-status\">{} <code>{}</code>{}</p>",
+            l.pick("同意済みです。同意番号", "You have consented. Consent"),
+            escape(&id),
+            state
+                .as_ref()
+                .and_then(|s| s["expires_at"].as_str())
+                .map(|e| format!(" ({} {})", l.pick("有効期限", "valid until"), escape(e.get(..10).unwrap_or(e))))
+                .unwrap_or_default()
+        ),
+        None => ended
+            + &format!(
             "<p>{}</p><form method=\"post\" action=\"/me/consent\"><button id=\"consent-start\" type=\"submit\">{}</button></form>",
             l.pick(
                 "同意は、同意書にマイナンバーカードの署名用電子証明書（6〜16桁の暗証番号）で電子署名して行います。",
@@ -110,7 +152,7 @@ async fn page(State(bank): State<Arc<Bank>>, lang: PageLang, headers: HeaderMap)
 async fn start(State(bank): State<Arc<Bank>>, headers: HeaderMap) -> Result<Response, BankError> {
     same_origin(&bank, &headers)?;
     let a = require(&bank, &headers).await?;
-    if a.consent_id.is_some() {
+    if in_force(&bank, &a).await.is_some() {
         return Ok(Redirect::to("/me/consent").into_response());
     }
     let answer = bank.platform.consent_document(&ITEMS).await?;

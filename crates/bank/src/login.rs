@@ -172,7 +172,7 @@ async fn me(State(bank): State<Arc<Bank>>, lang: PageLang, headers: HeaderMap) -
         body.push_str(&format!(
             "<p class=\"changed\" id=\"changed\" role=\"status\">{} {}</p>",
             l.pick("異動あり", "Facts changed"),
-            escape(note)
+            escape(crate::webhook::note_text(l, note))
         ));
     }
     body.push_str(&format!("<div class=\"card\"><h2>{}</h2>{}</div>", l.pick("口座", "Account"), account_rows(l, &a)));

@@ -103,7 +103,7 @@ async fn dashboard(
                 n = escape(&a.number),
                 label = l.pick("異動あり", "Facts changed"),
                 at = escape(&pages::time_text(at)),
-                note = escape(note),
+                note = escape(crate::webhook::note_text(l, note)),
             ),
             _ => String::new(),
         };

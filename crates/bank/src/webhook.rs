@@ -17,6 +17,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::error::BankError;
+use crate::pages::Lang;
 use crate::Bank;
 
 /// How far a delivery's timestamp may be from the bank's clock.
@@ -52,6 +53,14 @@ fn change(kind: &str, data: &Value) -> Option<(String, Option<String>)> {
         _ => return None,
     };
     Some((note, address))
+}
+
+/// A change note (`ja / en`) in the page's language.
+pub(crate) fn note_text(l: Lang, note: &str) -> &str {
+    match note.split_once(" / ") {
+        Some((ja, en)) => l.pick(ja, en),
+        None => note,
+    }
 }
 
 /// The event as stored: the latest facts left out (they are on the account).
@@ -131,5 +140,9 @@ mod tests {
         assert!(note.contains("not_yet_synced"), "{note}");
         assert!(change("renewed", &json!({})).unwrap().0.contains("renewed"));
         assert!(change("something_new", &json!({})).is_none());
+        let (note, _) = change("lost", &json!({})).unwrap();
+        assert!(note_text(Lang::Ja, &note).contains("紛失") && !note_text(Lang::Ja, &note).contains("lost"));
+        assert!(note_text(Lang::En, &note).contains("lost") && !note_text(Lang::En, &note).contains("紛失"));
+        assert_eq!(note_text(Lang::En, "probe"), "probe");
     }
 }
