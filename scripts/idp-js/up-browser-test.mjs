@@ -408,6 +408,7 @@ const cases = [
     check(changed.includes('異動あり'), `/me shows no 異動あり: ${me.slice(0, 400)}`);
     check(me.includes(address), `/me does not show the new address ${address}: ${me.slice(0, 400)}`);
     await shot(page, 'me-changed');
+    state.moved = true;
     await page.close();
     return { console: done, address, changed };
   }],
@@ -540,6 +541,10 @@ const cases = [
     await arriveAt(page, `${BANK}/me`, '/me after the login');
     const me = await text(page, 'main');
     check(/My page/.test(me) && /Account number/.test(me), `/me in English: ${me.slice(0, 300)}`);
+    if (state.moved) {
+      const changed = await text(page, '#changed');
+      check(/^Facts changed/.test(changed) && !/[ぁ-ん]/.test(changed), `the change note in English: ${changed}`);
+    }
     await shot(page, 'me-en');
     for (const path of ['/open', '/age']) {
       const r = await page.goto(`${BANK}${path}`);
