@@ -585,9 +585,12 @@ try {
       results[name] = result;
       continue;
     }
+    const started = Date.now();
     try {
       Object.assign(result, await run({ browser, hanako }), { ok: true });
-      console.log(`ok   ${name}`);
+      // Wall time, screenshots included: information, never an assertion.
+      result.ms = Date.now() - started;
+      console.log(`ok   ${name} (${result.ms} ms)`);
     } catch (e) {
       failed.push(name);
       const message = String(e && e.message ? e.message : e).split('\n')[0];
