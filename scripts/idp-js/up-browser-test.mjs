@@ -564,7 +564,17 @@ const cases = [
 const browser = await chromium.launch({
   executablePath: config.chromium,
   headless: true,
-  args: ['--no-sandbox', '--disable-dev-shm-usage'],
+  // The flags of scripts/idp-js/README.md (no network beyond loopback here).
+  args: [
+    '--no-sandbox',
+    '--disable-dev-shm-usage',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 });
 const results = {};
 const failed = [];
