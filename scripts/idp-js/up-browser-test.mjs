@@ -3,8 +3,8 @@
 // order and tell one story: 試験　花子 finds no account, opens one (signature certificate, the
 // pre-filled form, occupation and purpose, the verification record), logs in, checks her age,
 // signs a contract, consents to the latest facts, moves (the console's 転居) and sees 「異動あり」
-// with her new address; around her, 見本　みらい (17) fails the age check, the bank's staff see
-// the change, 見本　太郎 types a wrong PIN, someone cancels in the wallet, 架空　一 loses his
+// with her new address, and recovers her account with the new certificate; around her,
+// 見本　みらい (17) fails the age check, the bank's staff see the change, 見本　太郎 types a wrong PIN, someone cancels in the wallet, 架空　一 loses his
 // card, and the pages are read in English.
 //
 //   01 home              the home page: the bank's name, the open-an-account and log-in buttons
@@ -22,13 +22,16 @@
 //                        and the new address
 //   09 staff             the staff dashboard (the URL hanko up printed) shows the account's
 //                        「異動あり」 and the webhook event; without the key it is refused
-//   10 wrong_pin         見本　太郎 types a wrong PIN: the wallet says how many tries are left;
+//   10 recover           case 7: the move wrote a new signature certificate (serials linked);
+//                        /recover with it, logged out → /me 「アカウントを復旧しました」, the same
+//                        account, the new address, a recovery record
+//   11 wrong_pin         見本　太郎 types a wrong PIN: the wallet says how many tries are left;
 //                        the right PIN then goes through (the counter is reset)
-//   11 cancel            キャンセル in the wallet → the bank's cancellation page
-//   12 lost_card         the console's 紛失 for 架空　一 → his login is refused with a clear
+//   12 cancel            キャンセル in the wallet → the bank's cancellation page
+//   13 lost_card         the console's 紛失 for 架空　一 → his login is refused with a clear
 //                        message, in the wallet and at the bank
-//   13 recover_unknown   account recovery by someone with no account → 「口座は見つかりませんでした」
-//   14 english           ?lang=en: the home page, the login, /me, /open, /age in English
+//   14 recover_unknown   account recovery by someone with no account → 「口座は見つかりませんでした」
+//   15 english           ?lang=en: the home page, the login, /me, /open, /age in English
 //
 // Usage: node up-browser-test.mjs CONFIG.json RESULT.json
 // CONFIG: {chromium, screenshots, ready_file (hanko up's --ready-file: urls, console, staff,
@@ -409,6 +412,7 @@ const cases = [
     check(me.includes(address), `/me does not show the new address ${address}: ${me.slice(0, 400)}`);
     await shot(page, 'me-changed');
     state.moved = true;
+    state.newAddress = address;
     await page.close();
     return { console: done, address, changed };
   }],
@@ -437,7 +441,32 @@ const cases = [
     return { badge, events };
   }],
 
-  ['10', 'wrong_pin', [], async ({ browser }) => {
+  ['10', 'recover', ['open_account', 'move'], async ({ hanako }) => {
+    // Case 7: the move put a new signature certificate on her card (the old one revoked, the
+    // serials linked). She recovers with it from a fresh start: the platform's user id follows
+    // the linkage and finds her account; she is logged in to the same account, with the new
+    // address, and a recovery record.
+    const page = await hanako.newPage();
+    await visit(page, `${BANK}/me`);
+    await logOut(page);
+    await page.getByRole('link', { name: /アカウント復旧/ }).click();
+    await page.waitForURL(`${BANK}/recover`);
+    await shot(page, 'recover');
+    await page.locator('#recover-start').click();
+    await approveInWallet(page, HANAKO.card_id, PASSWORD, 'recover');
+    await arriveAt(page, `${BANK}/me`, '/me after the recovery');
+    const recovered = await text(page, '#recovered').catch(() => '');
+    check(/アカウントを復旧しました/.test(recovered), `/me says ${(await text(page, 'main')).slice(0, 300)}`);
+    const me = await text(page, 'main');
+    check(me.includes(state.account), `/me shows another account than ${state.account}`);
+    check(me.includes(state.newAddress), `/me does not show the new address ${state.newAddress}`);
+    check(/アカウント復旧の本人確認記録/.test(me), 'no recovery record on /me');
+    await shot(page, 'recovered');
+    await page.close();
+    return { recovered };
+  }],
+
+  ['11', 'wrong_pin', [], async ({ browser }) => {
     const taro = await newContext(browser);
     const page = await taro.newPage();
     await visit(page, `${BANK}/login`);
@@ -460,7 +489,7 @@ const cases = [
     return { notice, tries_left: Number(m[1]) };
   }],
 
-  ['11', 'cancel', [], async ({ hanako }) => {
+  ['12', 'cancel', [], async ({ hanako }) => {
     const page = await hanako.newPage();
     await visit(page, `${BANK}/`);
     // Logged in: log out first, then cancel the login in the wallet.
@@ -480,7 +509,7 @@ const cases = [
     return { title };
   }],
 
-  ['12', 'lost_card', [], async ({ browser }) => {
+  ['13', 'lost_card', [], async ({ browser }) => {
     const operator = await newContext(browser);
     const done = await atTheCounter(operator, HAJIME.card_id, /紛失/, 'lost');
     await operator.close();
@@ -504,7 +533,7 @@ const cases = [
     return { console: done, wallet, bank };
   }],
 
-  ['13', 'recover_unknown', [], async ({ browser }) => {
+  ['14', 'recover_unknown', [], async ({ browser }) => {
     // Account recovery by someone with no account (見本　太郎): the bank finds none and says so.
     const taro = await newContext(browser);
     const page = await taro.newPage();
@@ -524,7 +553,7 @@ const cases = [
     return { message };
   }],
 
-  ['14', 'english', ['open_account'], async ({ browser }) => {
+  ['15', 'english', ['open_account'], async ({ browser }) => {
     const context = await newContext(browser, { locale: 'en-US' });
     const page = await context.newPage();
     await visit(page, `${BANK}/?lang=en`);

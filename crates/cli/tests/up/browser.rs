@@ -1,8 +1,9 @@
 //! Headless Chromium (Debian's `chromium`, unmodified) walks every flow of the demo bank over a
 //! real `hanko up`, like a person: the home page, a login without an account, opening an account
 //! (the wallet twice, the pre-filled form, the verification record), logging out and in, the age
-//! check, a contract and its .p7s, the consent, a move at the console and 「異動あり」, a wrong
-//! PIN, a cancel, a lost card, the English pages. The walk is `scripts/idp-js/up-browser-test.mjs`
+//! check, a contract and its .p7s, the consent, a move at the console and 「異動あり」, the staff
+//! dashboard, recovery with the new certificate, a wrong PIN, a cancel, a lost card, recovery
+//! without an account, the English pages. The walk is `scripts/idp-js/up-browser-test.mjs`
 //! (playwright-core, one browser process for every case), run with the Node.js
 //! `scripts/idp-js.sh --chromium` gives (it installs chromium, Node.js and playwright-core when
 //! missing). Screenshots of every step are kept under `target/test-artifacts/up-browser/`.
@@ -45,7 +46,7 @@ fn node(root: &Path) -> PathBuf {
 }
 
 /// The cases the script walks, in order (each must pass; see the script for what each checks).
-const CASES: [&str; 14] = [
+const CASES: [&str; 15] = [
     "home",
     "login_no_account",
     "open_account",
@@ -55,6 +56,7 @@ const CASES: [&str; 14] = [
     "consent",
     "move",
     "staff",
+    "recover",
     "wrong_pin",
     "cancel",
     "lost_card",
