@@ -4,8 +4,9 @@
 // pre-filled form, occupation and purpose, the verification record), logs in, checks her age,
 // signs a contract, consents to the latest facts, moves (the console's 転居) and sees 「異動あり」
 // with her new address, and recovers her account with the new certificate; around her,
-// 見本　みらい (17) fails the age check, the bank's staff see the change, 見本　太郎 types a wrong PIN, someone cancels in the wallet, 架空　一 loses his
-// card, and the pages are read in English.
+// 見本　みらい (17) fails the age check, the bank's staff see the change, 見本　太郎 types a wrong
+// PIN, 例題　さくら locks her card, someone cancels in the wallet, 架空　一 loses his card, and
+// the pages are read in English.
 //
 //   01 home              the home page: the bank's name, the open-an-account and log-in buttons
 //   02 login_no_account  log in with a card that has no account → 「口座が見つかりません」
@@ -27,11 +28,13 @@
 //                        account, the new address, a recovery record
 //   11 wrong_pin         見本　太郎 types a wrong PIN: the wallet says how many tries are left;
 //                        the right PIN then goes through (the counter is reset)
-//   12 cancel            キャンセル in the wallet → the bank's cancellation page
-//   13 lost_card         the console's 紛失 for 架空　一 → his login is refused with a clear
+//   12 pin_locked        例題　さくら's wrong PINs: the tries count down, then 「ロックされています」,
+//                        even for the right PIN; cancel → the bank's cancellation page
+//   13 cancel            キャンセル in the wallet → the bank's cancellation page
+//   14 lost_card         the console's 紛失 for 架空　一 → his login is refused with a clear
 //                        message, in the wallet and at the bank
-//   14 recover_unknown   account recovery by someone with no account → 「口座は見つかりませんでした」
-//   15 english           ?lang=en: the home page, the login, /me, /open, /age in English
+//   15 recover_unknown   account recovery by someone with no account → 「口座は見つかりませんでした」
+//   16 english           ?lang=en: the home page, the login, /me, /open, /age in English
 //
 // Usage: node up-browser-test.mjs CONFIG.json RESULT.json
 // CONFIG: {chromium, screenshots, ready_file (hanko up's --ready-file: urls, console, staff,
@@ -70,6 +73,7 @@ const HANAKO = resident('試験');
 const TARO = resident('見本　太郎');
 const HAJIME = resident('架空');
 const MIRAI = resident('見本　みらい');
+const SAKURA = resident('例題');
 
 class Failure extends Error {}
 class NotBuilt extends Error {}
@@ -489,7 +493,42 @@ const cases = [
     return { notice, tries_left: Number(m[1]) };
   }],
 
-  ['12', 'cancel', [], async ({ hanako }) => {
+  ['12', 'pin_locked', [], async ({ browser }) => {
+    // 例題　さくら's card (her own story: nobody else uses it) after wrong PINs: the tries count
+    // down, then the card is locked and says so — even to the right PIN.
+    const sakura = await newContext(browser);
+    const page = await sakura.newPage();
+    await visit(page, `${BANK}/login`);
+    await page.locator('#login-start').click();
+    const notices = [];
+    await approveInWallet(page, SAKURA.card_id, '9876', 'pin-locked');
+    for (let i = 0; i < 5; i += 1) {
+      const notice = await text(page, '#notice');
+      notices.push(notice);
+      if (/ロックされています/.test(notice) && !/あと\d+回/.test(notice)) break;
+      await page.locator(`input[name="card"][value="${SAKURA.card_id}"]`).check();
+      await page.locator('#pin').fill('9876');
+      await page.locator('#approve').click();
+    }
+    const locked = notices[notices.length - 1];
+    check(/暗証番号がロックされています/.test(locked) && /locked/.test(locked), `the wallet says ${notices.join(' | ')}`);
+    const counted = notices.map((n) => (n.match(/あと(\d+)回/) || [])[1]).filter(Boolean).map(Number);
+    check(counted.length >= 2 && counted.every((n, i) => i === 0 || n === counted[i - 1] - 1), `tries ${counted}`);
+    // The right PIN does not open a locked card.
+    await page.locator(`input[name="card"][value="${SAKURA.card_id}"]`).check();
+    await page.locator('#pin').fill(PIN);
+    await page.locator('#approve').click();
+    const still = await text(page, '#notice');
+    check(/ロックされています/.test(still), `after the right PIN the wallet says ${still}`);
+    await shot(page, 'locked');
+    await page.locator('#cancel').click();
+    await arriveAt(page, BANK, 'back at the bank after cancelling');
+    check((await text(page, 'h1')) === 'キャンセルしました', 'no cancellation page after a locked card');
+    await sakura.close();
+    return { notices, tries: counted };
+  }],
+
+  ['13', 'cancel', [], async ({ hanako }) => {
     const page = await hanako.newPage();
     await visit(page, `${BANK}/`);
     // Logged in: log out first, then cancel the login in the wallet.
@@ -509,7 +548,7 @@ const cases = [
     return { title };
   }],
 
-  ['13', 'lost_card', [], async ({ browser }) => {
+  ['14', 'lost_card', [], async ({ browser }) => {
     const operator = await newContext(browser);
     const done = await atTheCounter(operator, HAJIME.card_id, /紛失/, 'lost');
     await operator.close();
@@ -533,7 +572,7 @@ const cases = [
     return { console: done, wallet, bank };
   }],
 
-  ['14', 'recover_unknown', [], async ({ browser }) => {
+  ['15', 'recover_unknown', [], async ({ browser }) => {
     // Account recovery by someone with no account (見本　太郎): the bank finds none and says so.
     const taro = await newContext(browser);
     const page = await taro.newPage();
@@ -553,7 +592,7 @@ const cases = [
     return { message };
   }],
 
-  ['15', 'english', ['open_account'], async ({ browser }) => {
+  ['16', 'english', ['open_account'], async ({ browser }) => {
     const context = await newContext(browser, { locale: 'en-US' });
     const page = await context.newPage();
     await visit(page, `${BANK}/?lang=en`);

@@ -2,8 +2,8 @@
 //! real `hanko up`, like a person: the home page, a login without an account, opening an account
 //! (the wallet twice, the pre-filled form, the verification record), logging out and in, the age
 //! check, a contract and its .p7s, the consent, a move at the console and 「異動あり」, the staff
-//! dashboard, recovery with the new certificate, a wrong PIN, a cancel, a lost card, recovery
-//! without an account, the English pages. The walk is `scripts/idp-js/up-browser-test.mjs`
+//! dashboard, recovery with the new certificate, a wrong PIN, a locked PIN, a cancel, a lost
+//! card, recovery without an account, the English pages. The walk is `scripts/idp-js/up-browser-test.mjs`
 //! (playwright-core, one browser process for every case), run with the Node.js
 //! `scripts/idp-js.sh --chromium` gives (it installs chromium, Node.js and playwright-core when
 //! missing). Screenshots of every step are kept under `target/test-artifacts/up-browser/`.
@@ -46,7 +46,7 @@ fn node(root: &Path) -> PathBuf {
 }
 
 /// The cases the script walks, in order (each must pass; see the script for what each checks).
-const CASES: [&str; 15] = [
+const CASES: [&str; 16] = [
     "home",
     "login_no_account",
     "open_account",
@@ -58,6 +58,7 @@ const CASES: [&str; 15] = [
     "staff",
     "recover",
     "wrong_pin",
+    "pin_locked",
     "cancel",
     "lost_card",
     "recover_unknown",
@@ -148,6 +149,8 @@ async fn chromium_walks_every_flow_of_the_bank() {
     // One try spent by the wrong PIN, given back by the right one (the card's own counter).
     assert_eq!(cases["wrong_pin"]["tries_left"], json!(taro_tries - 1));
     assert_eq!(up.card(&taro).pin_status(Slot::Auth).unwrap(), PinStatus::Tries(taro_tries), "the counter is reset");
+    let sakura = up.card_of("例題");
+    assert_eq!(up.card(&sakura).pin_status(Slot::Auth).unwrap(), PinStatus::Blocked, "さくら's PIN is locked");
     let lost = &cases["lost_card"];
     assert!(lost["bank"].as_str().unwrap().contains("一時保留"), "{lost}");
 }
