@@ -145,6 +145,33 @@ pub(crate) fn refusal(outcome: &hanko_sp::Outcome) -> BankError {
     BankError::Refused(text)
 }
 
+/// What the authentication app's refusal (its `error_description`) means to the customer.
+fn app_refusal(description: &str) -> Text {
+    if description.contains("held") || description.contains("suspended") {
+        Text::new(
+            "このカードの電子証明書は一時保留（紛失・停止）中のため使えません。市区町村の窓口またはコールセンターにお問い合わせください。",
+            "This card's certificate is on hold (reported lost or suspended) and cannot be used. Please contact your municipal office or the call centre.",
+        )
+    } else if description.contains("revoked") {
+        Text::new(
+            "このカードの電子証明書は失効しているため使えません。",
+            "This card's certificate has been revoked and cannot be used.",
+        )
+    } else if description.contains("expired") {
+        Text::new(
+            "このカードの電子証明書は有効期限が切れています。市区町村の窓口で更新してください。",
+            "This card's certificate has expired. Please renew it at your municipal office.",
+        )
+    } else if description.contains("locked") {
+        Text::new(
+            "暗証番号がロックされています。市区町村の窓口で初期化してください。",
+            "The PIN is locked. Your municipal office can reset it.",
+        )
+    } else {
+        Text::new("認証アプリが手続きを受け付けませんでした。", "The authentication app did not accept the request.")
+    }
+}
+
 #[derive(Deserialize)]
 struct Callback {
     state: Option<String>,
@@ -184,7 +211,9 @@ async fn callback(
     }
     if let Some(error) = &q.error {
         let l = lang.lang;
-        let (title, message) = if error == "access_denied" {
+        let description = q.error_description.as_deref().unwrap_or_default();
+        let cancelled = error == "access_denied" && (description.is_empty() || description == "the user cancelled");
+        let (title, message) = if cancelled {
             (
                 l.pick("キャンセルしました", "Cancelled"),
                 l.pick(
@@ -196,12 +225,7 @@ async fn callback(
         } else {
             (
                 l.pick("手続きを完了できませんでした", "The request could not be completed"),
-                format!(
-                    "{} ({}: {})",
-                    l.pick("認証アプリがエラーを返しました", "The authentication app answered an error"),
-                    error,
-                    q.error_description.as_deref().unwrap_or_default()
-                ),
+                format!("{} ({error}: {description})", app_refusal(description).get(l)),
             )
         };
         let body = format!(
@@ -224,6 +248,12 @@ async fn callback(
 async fn dispatch(bank: &Arc<Bank>, done: Done) -> Result<Response, BankError> {
     match done.flow.kind.as_str() {
         "login" => crate::login::logged_in(bank, done).await,
+        "open" => crate::open::verified(bank, done).await,
+        "apply" => crate::open::applied(bank, done).await,
+        "recover" => crate::recover::recovered(bank, done).await,
+        "age" => crate::age::checked(bank, done).await,
+        "contract" => crate::contract::signed(bank, done).await,
+        "consent" => crate::consent::signed(bank, done).await,
         other => Err(BankError::Internal(format!("no step for a {other} flow"))),
     }
 }

@@ -1,12 +1,20 @@
 #![doc = include_str!("../README.md")]
 
+mod age;
+mod consent;
+mod contract;
 mod error;
 mod flow;
 mod login;
+mod open;
 pub mod pages;
+mod records;
+mod recover;
 mod rp;
 mod schema;
+mod staff;
 mod store;
+mod webhook;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,7 +28,7 @@ use zeroize::Zeroizing;
 
 pub use error::{BankError, Text};
 pub use rp::{Rp, CLIENT_KEY_FILE, JWE_KEY_FILE};
-pub use store::{Account, Flow, Store};
+pub use store::{Account, Contract, Flow, Store};
 
 /// The file under the data directory holding the bank's API key at the platform operator.
 pub const PLATFORM_KEY_FILE: &str = "platform.key";
@@ -184,6 +192,14 @@ pub fn router(bank: Arc<Bank>) -> Router {
         .route("/healthz", get(health))
         .merge(login::routes())
         .merge(flow::routes())
+        .merge(open::routes())
+        .merge(recover::routes())
+        .merge(age::routes())
+        .merge(records::routes())
+        .merge(contract::routes())
+        .merge(consent::routes())
+        .merge(webhook::routes())
+        .merge(staff::routes())
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
         .with_state(bank)
 }

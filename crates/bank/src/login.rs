@@ -158,7 +158,7 @@ pub(crate) fn account_rows(l: pages::Lang, a: &Account) -> String {
         (l.pick("氏名", "Name"), &a.name),
         (l.pick("住所", "Address"), &a.address),
         (l.pick("生年月日", "Birth date"), &a.birth_date),
-        (l.pick("性別", "Sex"), &a.sex),
+        (l.pick("性別", "Sex"), &crate::records::sex_text(l, &a.sex)),
         (l.pick("職業", "Occupation"), &a.occupation),
         (l.pick("取引を行う目的", "Purpose of transactions"), &a.purpose),
     ])
@@ -172,17 +172,31 @@ async fn me(State(bank): State<Arc<Bank>>, lang: PageLang, headers: HeaderMap) -
         body.push_str(&format!(
             "<p class=\"changed\" id=\"changed\" role=\"status\">{} {}</p>",
             l.pick("異動あり", "Facts changed"),
-            escape(note)
+            escape(crate::webhook::note_text(l, note))
         ));
     }
     body.push_str(&format!("<div class=\"card\"><h2>{}</h2>{}</div>", l.pick("口座", "Account"), account_rows(l, &a)));
+    body.push_str(&crate::consent::me_section(l, &a));
+    body.push_str(&crate::contract::me_section(&bank, l, &a).await?);
     let records = bank.store.records_of(&a.id).await?;
+    if records.first().is_some_and(|(_, kind, at)| kind == "recovery" && *at > bank.now() - 600) {
+        body.insert_str(
+            0,
+            &format!(
+                "<p class=\"ok\" id=\"recovered\" role=\"status\">{}</p>",
+                l.pick(
+                    "アカウントを復旧しました。これからは新しいマイナンバーカードでログインできます。",
+                    "Your account is recovered: from now on, log in with your new My Number Card."
+                )
+            ),
+        );
+    }
     if !records.is_empty() {
         body.push_str(&format!("<div class=\"card\"><h2>{}</h2><ul>", l.pick("本人確認記録", "Verification records")));
         for (id, kind, at) in records {
             body.push_str(&format!(
                 "<li><a href=\"/records/{id}\">{}</a> — {}</li>",
-                escape(&kind),
+                escape(crate::records::kind_text(l, &kind)),
                 escape(&crate::pages::time_text(at))
             ));
         }

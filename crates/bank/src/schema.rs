@@ -4,12 +4,20 @@
 use hanko_store::Migration;
 
 /// The migrations of the bank.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "accounts, verification records, flows, sessions, contracts, webhook events, settings",
-    sqlite: include_str!("schema/1-sqlite.sql"),
-    postgres: include_str!("schema/1-postgres.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "accounts, verification records, flows, sessions, contracts, webhook events, settings",
+        sqlite: include_str!("schema/1-sqlite.sql"),
+        postgres: include_str!("schema/1-postgres.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "account applications; one account per platform user",
+        sqlite: include_str!("schema/2-sqlite.sql"),
+        postgres: include_str!("schema/2-postgres.sql"),
+    },
+];
 
 #[cfg(test)]
 mod tests {

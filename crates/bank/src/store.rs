@@ -60,6 +60,27 @@ pub struct Flow {
     pub created_at: i64,
 }
 
+/// A contract: the PDF the customer signs, then its detached CMS signature.
+#[derive(Debug, Clone)]
+pub struct Contract {
+    /// Internal id (in the download URLs).
+    pub id: String,
+    /// The customer's account.
+    pub account_id: String,
+    /// What it is.
+    pub title: String,
+    /// The PDF.
+    pub pdf: Vec<u8>,
+    /// The CMS `SignedData` (detached), once signed.
+    pub cms: Option<Vec<u8>>,
+    /// The platform's evidence id of the CMS verification, once signed.
+    pub evidence_id: Option<String>,
+    /// When made.
+    pub created_at: i64,
+    /// When signed.
+    pub signed_at: Option<i64>,
+}
+
 /// The bank's tables.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -309,6 +330,11 @@ impl Store {
     pub async fn purge(&self, flows_before: i64, now: i64) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM bank_flows WHERE created_at < $1").bind(flows_before).execute(self.db.pool()).await?;
         sqlx::query("DELETE FROM bank_sessions WHERE expires_at < $1").bind(now).execute(self.db.pool()).await?;
+        // Contracts whose signature never came back (cancelled, abandoned).
+        sqlx::query("DELETE FROM bank_contracts WHERE cms IS NULL AND created_at < $1")
+            .bind(flows_before)
+            .execute(self.db.pool())
+            .await?;
         Ok(())
     }
 
@@ -377,6 +403,119 @@ impl Store {
         rows.iter()
             .map(|r| Ok((r.try_get("id")?, r.try_get("kind")?, r.try_get("user_id")?, r.try_get("received_at")?)))
             .collect()
+    }
+
+    /// Stores a webhook event once and, for a new one, the change it reports on the accounts
+    /// of its user (`note`, and the new `address` when the event carries it) in the same
+    /// transaction: `None` when its id was seen before (a redelivery: nothing changes), else how
+    /// many accounts were marked.
+    pub async fn add_event_with_change(
+        &self,
+        id: &str,
+        kind: &str,
+        user_id: &str,
+        at: i64,
+        body: &str,
+        change: Option<(&str, Option<&str>)>,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut tx = self.db.pool().begin().await?;
+        let added = sqlx::query(
+            "INSERT INTO bank_events (id, kind, user_id, received_at, body) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(kind)
+        .bind(user_id)
+        .bind(at)
+        .bind(body)
+        .execute(&mut *tx)
+        .await?;
+        if added.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let mut marked = 0;
+        if let Some((note, address)) = change {
+            marked = sqlx::query(
+                "UPDATE bank_accounts SET changed_at = $1, change_note = $2, address = COALESCE($3, address) \
+                 WHERE platform_user_id = $4",
+            )
+            .bind(at)
+            .bind(note)
+            .bind(address)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(Some(marked))
+    }
+
+    /// Adds a contract (unsigned).
+    pub async fn add_contract(&self, c: &Contract) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO bank_contracts (id, account_id, title, pdf, cms, evidence_id, created_at, signed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&c.id)
+        .bind(&c.account_id)
+        .bind(&c.title)
+        .bind(&c.pdf)
+        .bind(&c.cms)
+        .bind(&c.evidence_id)
+        .bind(c.created_at)
+        .bind(c.signed_at)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Keeps a contract's signature; `false` when it is unknown or signed already.
+    pub async fn sign_contract(&self, id: &str, cms: &[u8], evidence_id: &str, at: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE bank_contracts SET cms = $1, evidence_id = $2, signed_at = $3 WHERE id = $4 AND cms IS NULL",
+        )
+        .bind(cms)
+        .bind(evidence_id)
+        .bind(at)
+        .bind(id)
+        .execute(self.db.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// A contract.
+    pub async fn contract(&self, id: &str) -> Result<Option<Contract>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, account_id, title, pdf, cms, evidence_id, created_at, signed_at FROM bank_contracts WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.db.pool())
+        .await?;
+        row.map(|r| {
+            Ok(Contract {
+                id: r.try_get("id")?,
+                account_id: r.try_get("account_id")?,
+                title: r.try_get("title")?,
+                pdf: r.try_get("pdf")?,
+                cms: r.try_get("cms")?,
+                evidence_id: r.try_get("evidence_id")?,
+                created_at: r.try_get("created_at")?,
+                signed_at: r.try_get("signed_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// An account's signed contracts, newest first: (id, title, signed_at).
+    pub async fn signed_contracts_of(&self, account_id: &str) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, title, signed_at FROM bank_contracts WHERE account_id = $1 AND signed_at IS NOT NULL \
+             ORDER BY signed_at DESC",
+        )
+        .bind(account_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("title")?, r.try_get("signed_at")?))).collect()
     }
 
     /// A setting.

@@ -327,6 +327,7 @@ async fn up(args: &Args) -> Result<ExitCode> {
     }));
 
     let console = format!("{}/?token={}", urls.console, token.as_str());
+    let staff = format!("{}/staff?key={}", urls.bank, read_key(&bdir.join(hanko_bank::STAFF_KEY_FILE))?.as_str());
     println!(
         "hanko up — the JPKI ecosystem in one process (data {}{})",
         dir.display(),
@@ -337,6 +338,7 @@ async fn up(args: &Args) -> Result<ExitCode> {
     );
     println!("  bank        {}    ← start here: open an account, log in, sign", urls.bank);
     println!("  console     {console}    (the municipal counter: move, lose, renew a card)");
+    println!("  staff       {staff}    (the bank's staff dashboard: accounts, 異動あり, records)");
     println!("  idp         {}/api/realms/main  (OpenID Connect; its wallet opens from the bank's buttons)", urls.idp);
     println!("  platform    {}  (API keys in {})", urls.platform, pdir.display());
     println!("  authority   {}", urls.authority);
@@ -346,7 +348,7 @@ async fn up(args: &Args) -> Result<ExitCode> {
     }
     println!("Ctrl-C stops; a second `hanko up` reuses the data.");
     if let Some(file) = &args.ready_file {
-        let ready = json!({"urls": urls, "console": console, "data_dir": dir, "residents": eco.residents,
+        let ready = json!({"urls": urls, "console": console, "staff": staff, "data_dir": dir, "residents": eco.residents,
                            "pin": UP_PIN, "password": UP_PASSWORD});
         write_atomic(file, serde_json::to_string_pretty(&ready)?.as_bytes(), 0o600)?;
     }

@@ -1,5 +1,7 @@
 //! The harness: `hanko up` as a child process, a cookie-keeping browser, the user's app.
 
+#![allow(dead_code)]
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -21,6 +23,7 @@ pub const PASSWORD: &[u8] = b"HANKO2026";
 /// A running `hanko up`.
 pub struct Up {
     child: Child,
+    pub backend: Backend,
     pub dir: PathBuf,
     pub ready: Value,
     pub bank: String,
@@ -63,6 +66,7 @@ impl Up {
         let child = cmd.spawn().unwrap();
         let mut up = Up {
             child,
+            backend,
             dir,
             ready: Value::Null,
             bank: String::new(),
@@ -99,6 +103,28 @@ impl Up {
         let _ = self.child.kill();
         let _ = self.child.wait();
         std::mem::take(&mut self.dir)
+    }
+
+    /// The resident (from the ready file) whose name starts with `name`.
+    pub fn resident(&self, name: &str) -> Value {
+        self.ready["residents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"].as_str().unwrap().starts_with(name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no resident {name}"))
+    }
+
+    /// The bank's store, opened beside the running bank (the test plays the platform when it
+    /// needs the webhook secret the bank keeps there).
+    pub async fn bank_store(&self) -> hanko_bank::Store {
+        let url = match self.backend {
+            // `hanko up` makes the schemas <hanko_schema>_<service>.
+            Backend::Postgres => format!("{}_bank", postgres_url_for(&self.dir)),
+            Backend::Sqlite => format!("sqlite:{}", self.dir.join("bank").join("authority.sqlite").display()),
+        };
+        hanko_bank::Store::new(hanko_store::Db::connect(&url).await.unwrap()).await.unwrap()
     }
 
     /// The card id of the resident whose name starts with `name`.
@@ -229,6 +255,14 @@ impl Browser {
         Page { url: url.to_owned(), status, location, body: resp.text().await.unwrap() }
     }
 
+    /// GETs a download: (status, content type, bytes).
+    pub async fn bytes(&self, url: &str) -> (u16, String, Vec<u8>) {
+        let resp = self.http.get(url).header("cookie", self.cookie_header()).send().await.unwrap();
+        let status = resp.status().as_u16();
+        let kind = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        (status, kind, resp.bytes().await.unwrap().to_vec())
+    }
+
     pub async fn get(&self, url: &str) -> Page {
         let resp = self.http.get(url).header("cookie", self.cookie_header()).send().await.unwrap();
         self.answer(url, resp).await
@@ -284,4 +318,34 @@ pub fn element(body: &str, id: &str) -> Option<String> {
     let open_end = start + body[start..].find('>')? + 1;
     let close = open_end + body[open_end..].find("</")?;
     Some(body[open_end..close].to_owned())
+}
+
+/// The value of the form input `name` in a page.
+pub fn input_value(body: &str, name: &str) -> String {
+    let at = body.find(&format!("name=\"{name}\"")).unwrap_or_else(|| panic!("no input {name} in {body}"));
+    let rest = &body[at..];
+    let v = rest.find("value=\"").unwrap() + 7;
+    rest[v..v + rest[v..].find('"').unwrap()].to_owned()
+}
+
+// replaced by a1's flow at merge (tests/up/open.rs `open_account`)
+/// Opens an account with `card` in `browser` through the bank's real flow (the first signature,
+/// the form, the signed application); the browser is logged in afterwards. The account number.
+pub async fn open_account(up: &Up, browser: &Browser, card: &str) -> String {
+    let start = browser.post(&format!("{}/open", up.bank), &[]).await;
+    assert_eq!(start.status, 303, "{start:?}");
+    let form = browser.through_app(up, start, Some(card)).await;
+    assert!(form.url.ends_with("/open/form"), "{form:?}");
+    let token = input_value(&form.body, "token");
+    let start = browser
+        .post(
+            &format!("{}/open/form", up.bank),
+            &[("token", &token), ("occupation", "会社員"), ("purpose", "生計費決済")],
+        )
+        .await;
+    assert_eq!(start.status, 303, "{start:?}");
+    let record = browser.through_app(up, start, Some(card)).await;
+    assert_eq!(record.status, 200, "{record:?}");
+    assert!(browser.cookie("hanko_bank_session").is_some(), "logged in after opening");
+    element(&record.body, "account-number").unwrap_or_else(|| panic!("no account number: {}", record.body))
 }

@@ -6,7 +6,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, unreachable_pub)]
 
 #[macro_use]
+#[allow(dead_code)]
 #[path = "../../../store/tests/support/backends.rs"]
 mod backends;
+mod browser;
 mod common;
+mod consent;
+mod contract;
 mod login;
+mod lost;
+mod moving;
+mod staff;
