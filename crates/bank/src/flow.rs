@@ -233,15 +233,20 @@ async fn callback(
             pages::escape(&message),
             l.pick("トップへ戻る", "Back to the top")
         );
+        bank.metrics.flow(&flow.kind, if cancelled { "cancelled" } else { "refused" });
         let logged_in = crate::login::customer(&bank, &headers).await?.is_some();
         return Ok(pages::page(lang, "/", title, logged_in, &body));
     }
     let code = q.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 512).ok_or_else(|| {
         BankError::invalid("認証アプリからの応答が不完全です。", "The authentication app's answer is incomplete.")
     })?;
-    let finished = bank.rp.finish(code, &flow.nonce, &flow.pkce_verifier).await?;
-    let done = Done { flow, finished, lang, headers };
-    dispatch(&bank, done).await
+    let kind = flow.kind.clone();
+    let result = match bank.rp.finish(code, &flow.nonce, &flow.pkce_verifier).await {
+        Ok(finished) => dispatch(&bank, Done { flow, finished, lang, headers }).await,
+        Err(e) => Err(e),
+    };
+    bank.metrics.flow(&kind, crate::metrics::outcome(&result));
+    result
 }
 
 /// Runs the step a flow was for.

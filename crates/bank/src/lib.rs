@@ -6,6 +6,7 @@ mod contract;
 mod error;
 mod flow;
 mod login;
+mod metrics;
 mod open;
 pub mod pages;
 mod records;
@@ -54,6 +55,8 @@ pub struct Config {
     pub session_lifetime: Duration,
     /// How long the user has to finish an authorization request (default 10 minutes).
     pub flow_lifetime: Duration,
+    /// Serve `GET /metrics` without the staff key (a scraper on loopback; `hanko up`).
+    pub metrics_public: bool,
 }
 
 impl Config {
@@ -67,6 +70,7 @@ impl Config {
             platform_url: platform_url.trim_end_matches('/').to_owned(),
             session_lifetime: Duration::from_secs(1800),
             flow_lifetime: Duration::from_secs(600),
+            metrics_public: false,
         }
     }
 
@@ -89,6 +93,7 @@ pub struct Bank {
     pub(crate) rp: Rp,
     pub(crate) platform: hanko_sp::Client,
     pub(crate) secret: Zeroizing<Vec<u8>>,
+    pub(crate) metrics: metrics::BankMetrics,
 }
 
 impl std::fmt::Debug for Bank {
@@ -129,7 +134,7 @@ impl Bank {
         let rp = Rp::open(dir, &config.client_id, &config.issuer, &config.redirect_uri())?;
         let secret = read_or_make_secret(&dir.join(SECRET_FILE))?;
         read_or_make_secret(&dir.join(STAFF_KEY_FILE))?;
-        Ok(Bank { store: Store::new(db).await?, config, clock, rp, platform, secret })
+        Ok(Bank { store: Store::new(db).await?, config, clock, rp, platform, secret, metrics: Default::default() })
     }
 
     /// The settings.
@@ -188,8 +193,10 @@ pub(crate) fn secure(bank: &Bank) -> &'static str {
 
 /// The bank's router.
 pub fn router(bank: Arc<Bank>) -> Router {
-    Router::new()
+    let metrics = bank.metrics.metrics.clone();
+    let router = Router::new()
         .route("/healthz", get(health))
+        .route("/metrics", get(metrics::get_metrics))
         .merge(login::routes())
         .merge(flow::routes())
         .merge(open::routes())
@@ -201,14 +208,24 @@ pub fn router(bank: Arc<Bank>) -> Router {
         .merge(webhook::routes())
         .merge(staff::routes())
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
-        .with_state(bank)
+        .with_state(bank);
+    metrics.measure(router)
 }
 
-async fn health(
-    axum::extract::State(bank): axum::extract::State<Arc<Bank>>,
-) -> Result<Json<serde_json::Value>, BankError> {
-    bank.store.setting("webhook_secret").await?;
-    Ok(Json(json!({"status": "ok"})))
+/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+async fn health(axum::extract::State(bank): axum::extract::State<Arc<Bank>>) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    match bank.store.db().ping().await {
+        Ok(()) => Json(json!({"status": "ok", "database": "ok"})).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health: the database does not answer");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "database": "unavailable"})),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// Serves the bank on `listener` until `shutdown` completes, purging old flows and sessions

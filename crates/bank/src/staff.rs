@@ -37,6 +37,11 @@ fn staff_key(bank: &Bank) -> Result<String, BankError> {
     Ok(text.trim().to_owned())
 }
 
+/// Whether `given` is the staff key (`GET /metrics` as a Bearer token).
+pub(crate) fn is_staff_key(bank: &Bank, given: &str) -> Result<bool, BankError> {
+    Ok(!given.is_empty() && equal(given, &staff_key(bank)?))
+}
+
 fn equal(a: &str, b: &str) -> bool {
     aws_lc_rs::constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
 }

@@ -92,6 +92,7 @@ async fn receive(State(bank): State<Arc<Bank>>, headers: HeaderMap, body: Bytes)
     };
     let kind = event["type"].as_str().unwrap_or_default();
     let user = event["user_id"].as_str().unwrap_or_default();
+    bank.metrics.webhook(kind);
     let change = change(kind, &event["data"]);
     let applied = bank
         .store

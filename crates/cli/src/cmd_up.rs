@@ -276,7 +276,8 @@ async fn up(args: &Args) -> Result<ExitCode> {
     tasks.push(tokio::spawn(hanko_idp::serve(idp, il, std::future::pending())));
 
     // The bank: its client at the provider and its webhook at the platform, for this start's URLs.
-    let bconfig = hanko_bank::Config::new(&bdir, &urls.bank, &issuer, &urls.platform);
+    let mut bconfig = hanko_bank::Config::new(&bdir, &urls.bank, &issuer, &urls.platform);
+    bconfig.metrics_public = true;
     let bank = Arc::new(hanko_bank::Bank::open(db(&dir, database, "bank").await?, bconfig, clock.clone()).await?);
     let registration = bank.rp().registration("見本銀行 Mihon Bank (JPKI-TEST)");
     let client_url = format!("{}/api/admin/clients/{}", urls.idp, bank.rp().client_id());
