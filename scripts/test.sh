@@ -187,6 +187,11 @@ SEEDS
   printf '\002{"certificate":"MIIB","signature":"AAAA","input_assist":{"facts":"/yA=","integrity_record":"AA==","cv_certificate":"AA=="}}' > fuzz/corpus/idp_parsers/approval
   printf '\003{"client_id":"RP1","name":"n","redirect_uris":["https://rp.example/cb"],"jwks":{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]},"sign_result":{"jwks_uri":"http://127.0.0.1:8450/v1/jwks"},"devices":"card","claim_format":"oidc"}' > fuzz/corpus/idp_parsers/client
   printf '\004{"digest":"n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg="}' > fuzz/corpus/idp_parsers/sign
+  # bank_parsers: 0 a webhook body, 1 a stored record, 2 a contract's name and number.
+  mkdir -p fuzz/corpus/bank_parsers
+  printf '\000{"id":"evt_1","type":"facts_changed","user_id":"u1","data":{"latest_facts":{"name":"見本　花子","address":"東京都見本区架空台三丁目４番５号"}}}' > fuzz/corpus/bank_parsers/webhook
+  printf '\001{"kind":"account_opening","method":{"ja":"<b>","en":"x"},"facts":{"name":"<script>"}}' > fuzz/corpus/bank_parsers/record
+  printf '\002試験　花子 (a) \\ )\n1234567' > fuzz/corpus/bank_parsers/contract
   (cd fuzz && cargo fuzz build -O)
   # Every target must start, run and end cleanly: cargo-fuzz's exit status counts (a crash, a
   # target that does not build or start), an empty target list fails, and so does a run that

@@ -46,6 +46,26 @@ fn jst_date(unix: i64) -> String {
     pages::time_text(unix).split(' ').next().unwrap_or_default().to_owned()
 }
 
+pub(crate) fn fuzzing_pdf(name: &str, number: &str) -> Vec<u8> {
+    let account = Account {
+        id: String::new(),
+        number: number.to_owned(),
+        sub: None,
+        platform_user_id: String::new(),
+        name: name.to_owned(),
+        address: String::new(),
+        birth_date: String::new(),
+        sex: String::new(),
+        occupation: String::new(),
+        purpose: String::new(),
+        opened_at: 0,
+        changed_at: None,
+        change_note: None,
+        consent_id: None,
+    };
+    contract_pdf(&account, "2026-12-06")
+}
+
 /// The contract of `account` dated `date`: the same bytes for the same inputs, so the PDF the
 /// customer previewed is the PDF that is signed (the form carries its SHA-256).
 fn contract_pdf(account: &Account, date: &str) -> Vec<u8> {

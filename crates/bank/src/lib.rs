@@ -31,6 +31,39 @@ pub use error::{BankError, Text};
 pub use rp::{Rp, CLIENT_KEY_FILE, JWE_KEY_FILE};
 pub use store::{Account, Contract, Flow, Store};
 
+/// Entry points for the fuzz target (`fuzz/fuzz_targets/bank_parsers.rs`); not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use serde_json::Value;
+
+    /// A webhook body as the receiver reads it after the signature check: the change it means
+    /// for an account and the body as stored.
+    pub fn webhook_event(body: &[u8]) -> Option<(Option<(String, Option<String>)>, String)> {
+        let event: Value = serde_json::from_slice(body).ok()?;
+        let kind = event["type"].as_str().unwrap_or_default();
+        Some((crate::webhook::fuzzing_change(kind, &event["data"]), crate::webhook::fuzzing_stored_body(&event)))
+    }
+
+    /// A stored verification record rendered as the record page (both languages).
+    pub fn record_page(record: &[u8]) -> Option<(String, String)> {
+        let record: Value = serde_json::from_slice(record).ok()?;
+        Some((
+            crate::records::record_html(crate::pages::Lang::Ja, &record),
+            crate::records::record_html(crate::pages::Lang::En, &record),
+        ))
+    }
+
+    /// The contract PDF of a customer with this name and account number.
+    pub fn contract(name: &str, number: &str) -> Vec<u8> {
+        crate::contract::fuzzing_pdf(name, number)
+    }
+
+    /// Escapes text for HTML.
+    pub fn escape(s: &str) -> String {
+        crate::pages::escape(s)
+    }
+}
+
 /// The file under the data directory holding the bank's API key at the platform operator.
 pub const PLATFORM_KEY_FILE: &str = "platform.key";
 /// The file under the data directory holding the key of the bank's cookies and form tokens.

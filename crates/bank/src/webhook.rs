@@ -55,6 +55,14 @@ fn change(kind: &str, data: &Value) -> Option<(String, Option<String>)> {
     Some((note, address))
 }
 
+pub(crate) fn fuzzing_change(kind: &str, data: &Value) -> Option<(String, Option<String>)> {
+    change(kind, data)
+}
+
+pub(crate) fn fuzzing_stored_body(event: &Value) -> String {
+    stored_body(event)
+}
+
 /// A change note (`ja / en`) in the page's language.
 pub(crate) fn note_text(l: Lang, note: &str) -> &str {
     match note.split_once(" / ") {
