@@ -17,3 +17,4 @@ mod login;
 mod lost;
 mod moving;
 mod staff;
+mod timing;
