@@ -34,6 +34,7 @@ use crate::pages::{self, escape, Lang, PageLang};
 use crate::records::{self, canonical_json, random_id, sha256, Declared, Evidence, Facts, Method, Transaction};
 use crate::store::Account;
 use crate::Bank;
+use hanko_sp::kyc;
 
 /// How long an application waits for its signed form (seconds).
 const APPLICATION_LIFETIME: i64 = 3600;
@@ -234,7 +235,8 @@ async fn open_page(State(bank): State<Arc<Bank>>, lang: PageLang, headers: Heade
         "<div class=\"card\"><p>{intro}</p>{steps}\
          <ol><li>{s1}</li><li>{s2}</li><li>{s3}</li></ol></div>\
          <div class=\"card\"><h2>{law_h}</h2><p id=\"law\">{law}</p><p>{keep}</p></div>\
-         <div class=\"card\"><p>{need}</p><form method=\"post\" action=\"/open\"><button id=\"open-start\" type=\"submit\">{start}</button></form></div>",
+         <div class=\"card\"><p>{need}</p><form method=\"post\" action=\"/open\"><button id=\"open-start\" type=\"submit\">{start}</button></form></div>\
+         {methods}",
         intro = l.pick(
             "マイナンバーカードの署名用電子証明書で本人確認をして、その場で口座を開設します。来店や書類の郵送は要りません。",
             "Open an account on the spot, with an identity check by the My Number Card's signature certificate. No branch visit, no papers by post."
@@ -266,8 +268,67 @@ async fn open_page(State(bank): State<Arc<Bank>>, lang: PageLang, headers: Heade
             "Have your My Number Card and its signature password ready. A card of a child under 15 has no signature certificate: such a card cannot open an account."
         ),
         start = l.pick("本人確認に進む（デジタル認証アプリ）", "Continue to the identity check (authentication app)"),
+        methods = methods_card(&bank, l),
     );
     Ok(pages::page(lang, "/open", l.pick("口座開設", "Open an account"), false, &body))
+}
+
+/// The online methods a customer might ask for, as `form` values: only the JPKI signature is
+/// offered here; the others are answered with what the law (the policy table) says.
+const METHODS: [(&str, kyc::Method); 5] = [
+    ("jpki-signature", kyc::Method::JpkiSignature),
+    ("jpki-login", kyc::Method::JpkiUserAuthentication),
+    ("chip-selfie", kyc::Method::ChipAndSelfie),
+    ("image-upload", kyc::Method::ImageUpload),
+    ("registered-mail", kyc::Method::DocumentsByRegisteredMail),
+];
+
+/// Today in Japan (the law's dates are Japanese dates).
+fn today_jst(bank: &Bank) -> time::Date {
+    bank.clock.now().to_offset(records::jst()).date()
+}
+
+/// What the AML Act says of each method for opening an account today (hanko_sp::kyc).
+fn methods_card(bank: &Bank, l: Lang) -> String {
+    let policy = kyc::Policy::standard();
+    let today = today_jst(bank);
+    let mut rows = String::new();
+    for (value, method) in METHODS {
+        let d = policy.decide(kyc::Law::AmlAct, kyc::Transaction::AccountOpening, method, today);
+        let name = l.pick(method.name_ja(), method.name_en());
+        let (mark, reason) = if d.accepted {
+            ("✓", l.pick(&d.reason_ja, &d.reason_en).to_owned())
+        } else {
+            ("✗", l.pick(&d.reason_ja, &d.reason_en).to_owned())
+        };
+        rows.push_str(&format!(
+            "<tr data-method=\"{value}\"><td>{mark}</td><td>{}</td><td>{}</td></tr>",
+            escape(name),
+            escape(&reason)
+        ));
+    }
+    format!(
+        "<div class=\"card\" id=\"methods\"><h2>{h}</h2><p>{p}</p><table>{rows}</table>\
+         <form method=\"post\" action=\"/open\"><label for=\"method\">{ask}</label><select id=\"method\" name=\"method\">{options}</select> \
+         <button class=\"secondary\" type=\"submit\">{go}</button></form></div>",
+        h = l.pick("本人確認の方法（犯収法・口座開設）", "Identity-check methods (AML Act, account opening)"),
+        p = l.pick(
+            "法令が認める方法だけを受け付けます。当行がオンラインで提供するのは署名用電子証明書による方法です。",
+            "Only methods the law accepts are taken. Online, this bank offers the signature-certificate method."
+        ),
+        ask = l.pick("ほかの方法を選ぶ", "Choose another method"),
+        go = l.pick("この方法で進む", "Continue with this method"),
+        options = METHODS
+            .iter()
+            .map(|(v, m)| format!("<option value=\"{v}\">{}</option>", escape(l.pick(m.name_ja(), m.name_en()))))
+            .collect::<String>(),
+    )
+}
+
+#[derive(Deserialize)]
+struct StartForm {
+    #[serde(default)]
+    method: Option<String>,
 }
 
 /// The statement the first signature is over.
@@ -281,8 +342,39 @@ fn statement(bank: &Bank, what: &str) -> String {
     }))
 }
 
-async fn open_start(State(bank): State<Arc<Bank>>, headers: HeaderMap) -> Result<Response, BankError> {
+async fn open_start(
+    State(bank): State<Arc<Bank>>,
+    headers: HeaderMap,
+    Form(form): Form<StartForm>,
+) -> Result<Response, BankError> {
     same_origin(&bank, &headers)?;
+    // A method the law does not accept for opening an account is refused with the law's reason;
+    // one it accepts but this bank does not offer online is said as such.
+    let asked = form.method.as_deref().unwrap_or("jpki-signature");
+    let method = METHODS
+        .iter()
+        .find(|(v, _)| *v == asked)
+        .map(|(_, m)| *m)
+        .ok_or_else(|| BankError::invalid("本人確認の方法が不明です。", "Unknown identity-check method."))?;
+    if method != kyc::Method::JpkiSignature {
+        let d = kyc::Policy::standard().decide(
+            kyc::Law::AmlAct,
+            kyc::Transaction::AccountOpening,
+            method,
+            today_jst(&bank),
+        );
+        return Err(if d.accepted {
+            BankError::refused(
+                format!("{}は法令上認められますが、当行ではオンラインで提供していません。署名用電子証明書による方法をお選びください。", method.name_ja()),
+                format!("The law accepts {}, but this bank does not offer it online. Please use the signature certificate.", method.name_en()),
+            )
+        } else {
+            BankError::refused(
+                format!("この方法では口座を開設できません：{}", d.reason_ja),
+                format!("This method cannot open an account: {}", d.reason_en),
+            )
+        });
+    }
     if customer(&bank, &headers).await?.is_some() {
         return Ok(Redirect::to("/open").into_response());
     }

@@ -16,5 +16,6 @@ mod contract;
 mod login;
 mod lost;
 mod moving;
+mod policy;
 mod staff;
 mod timing;
