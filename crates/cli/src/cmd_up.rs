@@ -406,7 +406,20 @@ async fn residents(authority: &Authority) -> Result<Vec<Resident>> {
         municipality: "Mihon-ku".into(),
     });
     let mut out = Vec::new();
+    // A progress bar on a terminal; nothing otherwise (scripts read the summary).
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::new(people.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "hanko up: issuing cards (keys made in the chip) {bar:20} {pos}/{len} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
     for p in people {
+        bar.set_message(p.facts.name().to_owned());
         let person = authority
             .add_person(NewPerson {
                 facts: p.facts.clone(),
@@ -430,7 +443,9 @@ async fn residents(authority: &Authority) -> Result<Vec<Resident>> {
             card_id: card.card_id,
             signature: card.signature_serial.is_some(),
         });
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     Ok(out)
 }
 
