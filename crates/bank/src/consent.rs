@@ -172,7 +172,7 @@ pub(crate) async fn signed(bank: &Arc<Bank>, done: Done) -> Result<Response, Ban
         .and_then(|d| B64.decode(d).ok())
         .ok_or_else(|| BankError::Internal("the consent flow has no document".into()))?;
     let (result, outcome) = done.signed(bank).await?;
-    crate::contract::same_person(&a, &outcome)?;
+    crate::contract::same_person(&a, &outcome, &done.finished.sub)?;
     let answer = match bank.platform.consent(&document, &result.signature, &result.certificate).await {
         Ok(answer) => answer,
         Err(hanko_sp::Error::Problem { code: Some(code), .. }) if code == "consent_conflict" => {

@@ -227,13 +227,19 @@ pub(crate) async fn flow_customer(bank: &Bank, done: &Done) -> Result<Account, B
 }
 
 /// The card that signed must be the account holder's (the platform's user id for the bank).
-pub(crate) fn same_person(a: &Account, outcome: &hanko_sp::Outcome) -> Result<(), BankError> {
-    match outcome.user_id.as_deref() {
-        Some(user) if !a.platform_user_id.is_empty() && user != a.platform_user_id => Err(BankError::refused(
+pub(crate) fn same_person(a: &Account, outcome: &hanko_sp::Outcome, sub: &str) -> Result<(), BankError> {
+    // Both must match, and a missing value matches nothing: the platform's user id of the
+    // signer (it follows the card's renewals) and the provider's pairwise subject.
+    let user_matches =
+        outcome.user_id.as_deref().is_some_and(|u| !a.platform_user_id.is_empty() && u == a.platform_user_id);
+    let sub_matches = a.sub.as_deref().is_some_and(|s| s == sub);
+    if user_matches && sub_matches {
+        Ok(())
+    } else {
+        Err(BankError::refused(
             "このマイナンバーカードは口座名義人のものではありません。ご本人のカードで署名してください。",
             "This My Number Card is not the account holder's. Please sign with your own card.",
-        )),
-        _ => Ok(()),
+        ))
     }
 }
 
@@ -252,7 +258,7 @@ pub(crate) async fn signed(bank: &Arc<Bank>, done: Done) -> Result<Response, Ban
         .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
         .ok_or_else(|| BankError::Internal("the contract flow has no signing time".into()))?;
     let (result, outcome) = done.signed(bank).await?;
-    same_person(&a, &outcome)?;
+    same_person(&a, &outcome, &done.finished.sub)?;
     let p7s = cms::assemble(
         &result.certificate,
         &contract.pdf,

@@ -56,7 +56,7 @@ pub(crate) async fn start(
         scopes.push("sign");
     }
     let started = bank.rp.start(&scopes, sign_tx).await?;
-    let browser = pages::cookie(headers, BROWSER_COOKIE).filter(|b| b.len() == 36).unwrap_or_else(random_id);
+    let browser = browser_id(bank, headers).unwrap_or_else(|| new_browser_id(bank));
     bank.store
         .add_flow(&Flow {
             state: started.state.clone(),
@@ -71,11 +71,37 @@ pub(crate) async fn start(
         })
         .await?;
     let mut response = Redirect::to(&started.url).into_response();
-    let cookie = format!("{BROWSER_COOKIE}={browser}; Path=/; HttpOnly; SameSite=Lax{}", secure(bank));
+    set_browser_cookie(bank, &mut response, &browser);
+    Ok(response)
+}
+
+/// A fresh browser id: random, with the bank's MAC (a value the bank did not make is ignored).
+pub(crate) fn new_browser_id(bank: &Bank) -> String {
+    let id = random_id();
+    let mac = bank.mac(&["browser", &id]);
+    format!("{id}.{}", &mac[..32])
+}
+
+/// The browser id of a request, when it carries one the bank made.
+pub(crate) fn browser_id(bank: &Bank, headers: &HeaderMap) -> Option<String> {
+    let value = pages::cookie(headers, BROWSER_COOKIE)?;
+    let (id, mac) = value.split_once('.')?;
+    let expected = bank.mac(&["browser", id]);
+    (id.len() == 36
+        && aws_lc_rs::constant_time::verify_slices_are_equal(mac.as_bytes(), &expected.as_bytes()[..32]).is_ok())
+    .then_some(value)
+}
+
+/// Sets (or, with `None`, clears) the browser-binding cookie on a response.
+pub(crate) fn set_browser_cookie(bank: &Bank, response: &mut Response, browser: &str) {
+    let cookie = if browser.is_empty() {
+        format!("{BROWSER_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}", secure(bank))
+    } else {
+        format!("{BROWSER_COOKIE}={browser}; Path=/; HttpOnly; SameSite=Lax{}", secure(bank))
+    };
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
-    Ok(response)
 }
 
 /// What the callback hands to a step.
@@ -193,9 +219,11 @@ async fn callback(
             "This request has ended or expired. Please start again.",
         ))
     };
-    let state = q.state.as_deref().filter(|s| !s.is_empty() && s.len() <= 128).ok_or_else(unknown)?;
-    let flow = bank.store.take_flow(state).await?.ok_or_else(unknown)?;
-    if pages::cookie(&headers, BROWSER_COOKIE).as_deref() != Some(flow.browser.as_str()) {
+    // Printable ASCII only: a NUL or a control character never reaches the database.
+    let printable = |v: &&str| !v.is_empty() && v.len() <= 512 && v.bytes().all(|b| (0x21..0x7f).contains(&b));
+    let state = q.state.as_deref().filter(printable).filter(|s| s.len() <= 128).ok_or_else(unknown)?;
+    let mut flow = bank.store.take_flow(state).await?.ok_or_else(unknown)?;
+    if browser_id(&bank, &headers).as_deref() != Some(flow.browser.as_str()) {
         return Err(BankError::Forbidden(Text::new(
             "この手続きは別のブラウザで始められました。このブラウザで最初からやり直してください。",
             "This request was started in another browser. Please start again in this one.",
@@ -204,11 +232,22 @@ async fn callback(
     if bank.now() > flow.created_at + bank.config.flow_lifetime.as_secs() as i64 {
         return Err(unknown());
     }
-    if let Some(iss) = &q.iss {
-        if *iss != bank.config.issuer {
+    // RFC 9207: the issuer in the response must be ours; required when the provider says it
+    // sends it (discovery's authorization_response_iss_parameter_supported).
+    match &q.iss {
+        Some(iss) if *iss != bank.config.issuer => {
             return Err(BankError::Upstream(format!("the authorization response came from another issuer {iss:?}")));
         }
+        None if bank.rp.response_iss_required().await? => {
+            return Err(BankError::Upstream("the authorization response lacks iss (RFC 9207)".into()));
+        }
+        _ => {}
     }
+    // From here on the flow's step works under a fresh browser id, set on this response: a
+    // browser id someone planted in this browser (cookies ignore ports) no longer reaches what
+    // the step stores (the pending application's facts).
+    flow.browser = new_browser_id(&bank);
+    let browser = flow.browser.clone();
     if let Some(error) = &q.error {
         let l = lang.lang;
         let description = q.error_description.as_deref().unwrap_or_default();
@@ -237,7 +276,7 @@ async fn callback(
         let logged_in = crate::login::customer(&bank, &headers).await?.is_some();
         return Ok(pages::page(lang, "/", title, logged_in, &body));
     }
-    let code = q.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 512).ok_or_else(|| {
+    let code = q.code.as_deref().filter(printable).ok_or_else(|| {
         BankError::invalid("認証アプリからの応答が不完全です。", "The authentication app's answer is incomplete.")
     })?;
     let kind = flow.kind.clone();
@@ -246,7 +285,10 @@ async fn callback(
         Err(e) => Err(e),
     };
     bank.metrics.flow(&kind, crate::metrics::outcome(&result));
-    result
+    result.map(|mut response| {
+        set_browser_cookie(&bank, &mut response, &browser);
+        response
+    })
 }
 
 /// Runs the step a flow was for.

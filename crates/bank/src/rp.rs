@@ -34,8 +34,9 @@ pub const CLIENT_KEY_FILE: &str = "client.key";
 /// The key sign results are encrypted to (RSA-2048, PKCS#8) under the data directory.
 pub const JWE_KEY_FILE: &str = "jwe.key";
 
-/// An authorization request the user has not finished: what the callback needs.
-#[derive(Debug, Clone)]
+/// An authorization request the user has not finished: what the callback needs (`Debug`
+/// elides the secrets).
+#[derive(Clone)]
 pub struct Started {
     /// Where to send the browser.
     pub url: String,
@@ -49,8 +50,13 @@ pub struct Started {
     pub sign_tx: Option<String>,
 }
 
-/// The end of a code flow: the ID token's facts and the access token.
-#[derive(Debug)]
+impl std::fmt::Debug for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Started").field("url", &self.url).field("sign_tx", &self.sign_tx).finish_non_exhaustive()
+    }
+}
+
+/// The end of a code flow: the ID token's facts and the access token (`Debug` elides it).
 pub struct Finished {
     /// The pairwise subject.
     pub sub: String,
@@ -58,6 +64,12 @@ pub struct Finished {
     pub acr: Option<String>,
     /// The access token (for userinfo or the sign result).
     pub access_token: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for Finished {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Finished").field("sub", &self.sub).field("acr", &self.acr).finish_non_exhaustive()
+    }
 }
 
 /// A decrypted sign result.
@@ -87,6 +99,7 @@ pub struct Rp {
     jwe_key: JweDecryptionKey,
     http: reqwest::Client,
     metadata: RwLock<Option<Arc<CoreProviderMetadata>>>,
+    iss_required: tokio::sync::OnceCell<bool>,
 }
 
 impl std::fmt::Debug for Rp {
@@ -168,6 +181,7 @@ impl Rp {
             jwe_key,
             http,
             metadata: RwLock::new(None),
+            iss_required: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -231,6 +245,29 @@ impl Rp {
             .map_err(|e| BankError::Internal(format!("redirect URI: {e}")))?;
         Ok(CoreClient::from_provider_metadata((*m).clone(), ClientId::new(self.client_id.clone()), None)
             .set_redirect_uri(redirect))
+    }
+
+    /// Whether the provider says it puts `iss` in authorization responses (RFC 9207): the bank
+    /// then requires it.
+    pub async fn response_iss_required(&self) -> Result<bool, BankError> {
+        // The crate's metadata type drops this field: read the discovery document once.
+        self.iss_required
+            .get_or_try_init(|| async {
+                let url = format!("{}/.well-known/openid-configuration", self.issuer);
+                let doc: Value = self
+                    .http
+                    .get(&url)
+                    .send()
+                    .await
+                    .and_then(|r| r.error_for_status())
+                    .map_err(|e| BankError::Unavailable(format!("discovery: {e}")))?
+                    .json()
+                    .await
+                    .map_err(|e| BankError::Upstream(format!("discovery: {e}")))?;
+                Ok(doc["authorization_response_iss_parameter_supported"] == true)
+            })
+            .await
+            .copied()
     }
 
     fn token_endpoint(&self) -> String {

@@ -173,6 +173,9 @@ async fn record(
     if !signed_in(&bank, &headers)? {
         return Err(forbidden());
     }
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(BankError::NotFound(Text::new("記録が見つかりません。", "No such record.")));
+    }
     let l = lang.lang;
     let not_found =
         || BankError::NotFound(Text::new("その本人確認記録はありません。", "There is no such verification record."));

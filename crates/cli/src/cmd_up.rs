@@ -178,6 +178,12 @@ async fn up(args: &Args) -> Result<ExitCode> {
         );
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // The databases hold the register, the customers and their facts: only this user reads them.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("restricting {} to its owner", dir.display()))?;
+    }
     let dir = dir.canonicalize()?;
     let [adir, pdir, idir, bdir] = SERVICES.map(|s| dir.join(s));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);

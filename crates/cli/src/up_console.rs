@@ -231,6 +231,15 @@ pub(crate) async fn serve(
         .route("/cards/{card}/lost", post(lost))
         .route("/cards/{card}/renew", post(renew))
         .route("/sync", post(sync_now))
+        .layer(axum::middleware::map_response(|mut r: Response| async move {
+            // Never framed (cookies do not separate ports: a page of another port could frame it).
+            r.headers_mut().insert(header::X_FRAME_OPTIONS, axum::http::HeaderValue::from_static("DENY"));
+            r.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                axum::http::HeaderValue::from_static("frame-ancestors 'none'"),
+            );
+            r
+        }))
         .with_state(Console { eco, token });
     axum::serve(listener, app).await
 }
