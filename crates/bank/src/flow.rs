@@ -222,7 +222,7 @@ async fn callback(
     // Printable ASCII only: a NUL or a control character never reaches the database.
     let printable = |v: &&str| !v.is_empty() && v.len() <= 512 && v.bytes().all(|b| (0x21..0x7f).contains(&b));
     let state = q.state.as_deref().filter(printable).filter(|s| s.len() <= 128).ok_or_else(unknown)?;
-    let mut flow = bank.store.take_flow(state).await?.ok_or_else(unknown)?;
+    let flow = bank.store.take_flow(state).await?.ok_or_else(unknown)?;
     if browser_id(&bank, &headers).as_deref() != Some(flow.browser.as_str()) {
         return Err(BankError::Forbidden(Text::new(
             "この手続きは別のブラウザで始められました。このブラウザで最初からやり直してください。",
@@ -246,8 +246,8 @@ async fn callback(
     // From here on the flow's step works under a fresh browser id, set on this response: a
     // browser id someone planted in this browser (cookies ignore ports) no longer reaches what
     // the step stores (the pending application's facts).
-    flow.browser = new_browser_id(&bank);
-    let browser = flow.browser.clone();
+    let browser = new_browser_id(&bank);
+    let old_browser = flow.browser.clone();
     if let Some(error) = &q.error {
         let l = lang.lang;
         let description = q.error_description.as_deref().unwrap_or_default();
@@ -285,10 +285,10 @@ async fn callback(
         Err(e) => Err(e),
     };
     bank.metrics.flow(&kind, crate::metrics::outcome(&result));
-    result.map(|mut response| {
-        set_browser_cookie(&bank, &mut response, &browser);
-        response
-    })
+    let mut response = result?;
+    crate::open::rebind_browser(&bank, &old_browser, &browser).await?;
+    set_browser_cookie(&bank, &mut response, &browser);
+    Ok(response)
 }
 
 /// Runs the step a flow was for.

@@ -160,6 +160,17 @@ async fn drop_application(bank: &Bank, id: &str) -> Result<(), BankError> {
     Ok(())
 }
 
+/// Moves the browser's pending application to its renewed browser id (after each callback).
+pub(crate) async fn rebind_browser(bank: &Bank, old: &str, new: &str) -> Result<(), BankError> {
+    sqlx::query("UPDATE bank_applications SET browser = $1 WHERE browser = $2")
+        .bind(new)
+        .bind(old)
+        .execute(bank.store.db().pool())
+        .await
+        .map_err(hanko_store::StoreError::from)?;
+    Ok(())
+}
+
 /// Drops the applications of this browser and those older than their lifetime.
 async fn purge_applications(bank: &Bank, browser: &str) -> Result<(), BankError> {
     sqlx::query("DELETE FROM bank_applications WHERE created_at < $1 OR browser = $2")

@@ -122,7 +122,7 @@ impl Up {
         let url = match self.backend {
             // `hanko up` makes the schemas <hanko_schema>_<service>.
             Backend::Postgres => format!("{}_bank", postgres_url_for(&self.dir)),
-            Backend::Sqlite => format!("sqlite:{}", self.dir.join("bank").join("authority.sqlite").display()),
+            Backend::Sqlite => format!("sqlite:{}", self.dir.join("bank").join("bank.sqlite").display()),
         };
         hanko_bank::Store::new(hanko_store::Db::connect(&url).await.unwrap()).await.unwrap()
     }
