@@ -177,7 +177,7 @@ async fn me(State(bank): State<Arc<Bank>>, lang: PageLang, headers: HeaderMap) -
     }
     body.push_str(&format!("<div class=\"card\"><h2>{}</h2>{}</div>", l.pick("口座", "Account"), account_rows(l, &a)));
     let records = bank.store.records_of(&a.id).await?;
-    if records.first().is_some_and(|(_, kind, at)| kind == "recovery" && *at > bank.now() - 600) {
+    if records.iter().any(|(_, kind, at)| kind == "recovery" && *at > bank.now() - 600) {
         body.insert_str(
             0,
             &format!(

@@ -372,7 +372,10 @@ pub(crate) fn record_html(l: Lang, record: &Value) -> String {
         (
             "serial",
             l.pick("証明書の発行者・シリアル番号", "Certificate issuer and serial"),
-            format!("{} / {}", text(record, "/document/issuer"), text(record, "/document/serial")),
+            match text(record, "/document/serial") {
+                serial if serial.is_empty() => String::new(),
+                serial => format!("{} / {serial}", text(record, "/document/issuer")),
+            },
         ),
         ("name", l.pick("氏名", "Name"), text(record, "/facts/name")),
         ("address", l.pick("住居", "Address"), text(record, "/facts/address")),
@@ -395,7 +398,7 @@ pub(crate) fn record_html(l: Lang, record: &Value) -> String {
         ),
         ("retain-until", l.pick("保存期限", "Kept until"), text(record, "/retain_until")),
     ];
-    rows.retain(|(_, _, v)| !v.is_empty() && v != "（）" && v != " / ");
+    rows.retain(|(_, _, v)| !v.is_empty() && v != "（）");
     let mut out = String::from("<table id=\"record\">");
     for (id, label, value) in rows {
         out.push_str(&format!("<tr id=\"r-{id}\"><th>{}</th><td>{}</td></tr>", escape(label), escape(&value)));

@@ -114,23 +114,24 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode> {
 }
 
 fn database_url(dir: &Path, database: Option<&str>, service: &str) -> Option<String> {
-    database.map(|url| {
-        // `hanko_schema=X` given: the services' schemas are X_<service>; else hanko_up_<service>.
-        let (base, query) = url.split_once('?').unwrap_or((url, ""));
-        let mut prefix = "hanko_up".to_owned();
-        let mut rest: Vec<&str> = Vec::new();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            match pair.strip_prefix("hanko_schema=") {
-                Some(x) => prefix = x.to_owned(),
-                None => rest.push(pair),
+    database
+        .map(|url| {
+            // `hanko_schema=X` given: the services' schemas are X_<service>; else hanko_up_<service>.
+            let (base, query) = url.split_once('?').unwrap_or((url, ""));
+            let mut prefix = "hanko_up".to_owned();
+            let mut rest: Vec<&str> = Vec::new();
+            for pair in query.split('&').filter(|p| !p.is_empty()) {
+                match pair.strip_prefix("hanko_schema=") {
+                    Some(x) => prefix = x.to_owned(),
+                    None => rest.push(pair),
+                }
             }
-        }
-        let schema = format!("hanko_schema={prefix}_{service}");
-        rest.push(&schema);
-        let query = rest.join("&");
-        format!("{base}?{query}")
-    })
-    .or_else(|| Some(crate::cmd_authority::database_url(&dir.join(service), None)))
+            let schema = format!("hanko_schema={prefix}_{service}");
+            rest.push(&schema);
+            let query = rest.join("&");
+            format!("{base}?{query}")
+        })
+        .or_else(|| Some(crate::cmd_authority::database_url(&dir.join(service), None)))
 }
 
 async fn db(dir: &Path, database: Option<&str>, service: &str) -> Result<hanko_store::Db> {
@@ -142,9 +143,9 @@ async fn db(dir: &Path, database: Option<&str>, service: &str) -> Result<hanko_s
 
 async fn listen(port: u16, offset: u16) -> Result<tokio::net::TcpListener> {
     let port = if port == 0 { 0 } else { port.checked_add(offset).context("--port is too high")? };
-    tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| {
-        format!("listening on 127.0.0.1:{port} (another hanko up running? choose another --port)")
-    })
+    tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("listening on 127.0.0.1:{port} (another hanko up running? choose another --port)"))
 }
 
 fn read_key(path: &Path) -> Result<Zeroizing<String>> {
@@ -198,7 +199,8 @@ async fn up(args: &Args) -> Result<ExitCode> {
     }
     let adb = database_url(&dir, database, "authority");
     let authority = if first {
-        crate::cmd_authority::create(&adir, adb.as_deref().filter(|_| database.is_some()), clock.clone(), |_| {}).await?
+        crate::cmd_authority::create(&adir, adb.as_deref().filter(|_| database.is_some()), clock.clone(), |_| {})
+            .await?
     } else {
         crate::cmd_authority::open(&adir, adb.as_deref().filter(|_| database.is_some()), clock.clone(), |_| {}).await?
     };
@@ -226,7 +228,8 @@ async fn up(args: &Args) -> Result<ExitCode> {
     pconfig.load_crls = true;
     pconfig.crl_refresh = tick;
     pconfig.monitoring_interval = tick;
-    let platform = Arc::new(hanko_platform::Platform::open(db(&dir, database, "platform").await?, pconfig, clock.clone()).await?);
+    let platform =
+        Arc::new(hanko_platform::Platform::open(db(&dir, database, "platform").await?, pconfig, clock.clone()).await?);
     platform.refresh_crls().await.context("the platform fetching the authority's CRLs")?;
     let admin_file = pdir.join("admin.key");
     if first {
@@ -276,9 +279,15 @@ async fn up(args: &Args) -> Result<ExitCode> {
     let registration = bank.rp().registration("見本銀行 Mihon Bank (JPKI-TEST)");
     let client_url = format!("{}/api/admin/clients/{}", urls.idp, bank.rp().client_id());
     if first {
-        admin_call(&http, reqwest::Method::POST, &format!("{}/api/admin/clients", urls.idp), &idp_admin, Some(registration))
-            .await
-            .context("registering the bank at the identity provider")?;
+        admin_call(
+            &http,
+            reqwest::Method::POST,
+            &format!("{}/api/admin/clients", urls.idp),
+            &idp_admin,
+            Some(registration),
+        )
+        .await
+        .context("registering the bank at the identity provider")?;
     } else {
         let mut update = registration;
         if let Some(o) = update.as_object_mut() {
@@ -316,10 +325,14 @@ async fn up(args: &Args) -> Result<ExitCode> {
     }));
 
     let console = format!("{}/?token={}", urls.console, token.as_str());
-    println!("hanko up — the JPKI ecosystem in one process (data {}{})", dir.display(), match database {
-        Some(_) => ", PostgreSQL",
-        None => ", SQLite",
-    });
+    println!(
+        "hanko up — the JPKI ecosystem in one process (data {}{})",
+        dir.display(),
+        match database {
+            Some(_) => ", PostgreSQL",
+            None => ", SQLite",
+        }
+    );
     println!("  bank        {}    ← start here: open an account, log in, sign", urls.bank);
     println!("  console     {console}    (the municipal counter: move, lose, renew a card)");
     println!("  idp         {}/api/realms/main  (OpenID Connect; the wallet is under {}/app/)", urls.idp, urls.idp);
@@ -349,7 +362,13 @@ fn read_state(dir: &Path) -> Result<State> {
     serde_json::from_str(&text).with_context(|| format!("{} is not hanko up's state", path.display()))
 }
 
-async fn admin_call(http: &reqwest::Client, method: reqwest::Method, url: &str, key: &str, body: Option<Value>) -> Result<Value> {
+async fn admin_call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    key: &str,
+    body: Option<Value>,
+) -> Result<Value> {
     let mut request = http.request(method, url).bearer_auth(key);
     if let Some(body) = body {
         request = request.json(&body);
@@ -368,16 +387,28 @@ async fn admin_call(http: &reqwest::Client, method: reqwest::Method, url: &str, 
 async fn residents(authority: &Authority) -> Result<Vec<Resident>> {
     let mut people = crate::people::synthetic()?;
     let today = authority.clock().now().date();
-    let born = today.replace_year(today.year() - 17).or_else(|_| today.replace_day(28).and_then(|d| d.replace_year(d.year() - 17)))?;
+    let born = today
+        .replace_year(today.year() - 17)
+        .or_else(|_| today.replace_day(28).and_then(|d| d.replace_year(d.year() - 17)))?;
     people.push(crate::people::Person {
-        facts: BasicFacts::new("見本　みらい", Sex::FEMALE, BirthDate::Known(born), "東京都見本区試験町三丁目５番８号")?,
+        facts: BasicFacts::new(
+            "見本　みらい",
+            Sex::FEMALE,
+            BirthDate::Known(born),
+            "東京都見本区試験町三丁目５番８号",
+        )?,
         prefecture: "Tokyo-to".into(),
         municipality: "Mihon-ku".into(),
     });
     let mut out = Vec::new();
     for p in people {
         let person = authority
-            .add_person(NewPerson { facts: p.facts.clone(), prefecture: p.prefecture, municipality: p.municipality, ward: false })
+            .add_person(NewPerson {
+                facts: p.facts.clone(),
+                prefecture: p.prefecture,
+                municipality: p.municipality,
+                ward: false,
+            })
             .await?;
         let card = authority
             .issue_card(

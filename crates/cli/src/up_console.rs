@@ -64,7 +64,9 @@ fn signed_in(c: &Console, headers: &HeaderMap) -> bool {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .any(|(k, v)| k == COOKIE && aws_lc_rs::constant_time::verify_slices_are_equal(v.as_bytes(), c.token.as_bytes()).is_ok())
+        .any(|(k, v)| {
+            k == COOKIE && aws_lc_rs::constant_time::verify_slices_are_equal(v.as_bytes(), c.token.as_bytes()).is_ok()
+        })
 }
 
 fn refuse() -> Response {
@@ -169,7 +171,13 @@ async fn move_person(State(c): State<Console>, headers: HeaderMap, Path(id): Pat
         Err(e) => return after(&c, format!("転居できません / cannot move: {e}")).await,
     };
     let to = ADDRESSES.iter().find(|a| **a != current).copied().unwrap_or(ADDRESSES[0]);
-    let event = LifeEvent::FactsChanged { name: None, address: Some(to.to_owned()), locality: None, birth_date: None, sex: None };
+    let event = LifeEvent::FactsChanged {
+        name: None,
+        address: Some(to.to_owned()),
+        locality: None,
+        birth_date: None,
+        sex: None,
+    };
     let what = match c.eco.authority.record_event(&id, event).await {
         Ok(_) => format!("転居を記録しました（新住所 {to}）/ move recorded"),
         Err(e) => format!("転居できません / cannot move: {e}"),
@@ -185,7 +193,9 @@ async fn lost(State(c): State<Console>, headers: HeaderMap, Path(card): Path<Str
         return (StatusCode::NOT_FOUND, "no such card").into_response();
     };
     let what = match c.eco.authority.record_event(&r.person_id, LifeEvent::CardLost { card_id: card.clone() }).await {
-        Ok(_) => format!("カード {card} の紛失を記録しました（証明書は一時保留）/ card reported lost (certificates on hold)"),
+        Ok(_) => {
+            format!("カード {card} の紛失を記録しました（証明書は一時保留）/ card reported lost (certificates on hold)")
+        }
         Err(e) => format!("紛失を記録できません / cannot record the loss: {e}"),
     };
     after(&c, what).await
@@ -210,7 +220,11 @@ async fn sync_now(State(c): State<Console>, headers: HeaderMap) -> Response {
 }
 
 /// Serves the console on `listener`.
-pub(crate) async fn serve(eco: Arc<Eco>, listener: tokio::net::TcpListener, token: Zeroizing<String>) -> std::io::Result<()> {
+pub(crate) async fn serve(
+    eco: Arc<Eco>,
+    listener: tokio::net::TcpListener,
+    token: Zeroizing<String>,
+) -> std::io::Result<()> {
     let app = Router::new()
         .route("/", get(index))
         .route("/residents/{id}/move", post(move_person))

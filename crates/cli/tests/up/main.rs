@@ -8,5 +8,8 @@
 #[macro_use]
 #[path = "../../../store/tests/support/backends.rs"]
 mod backends;
+mod age;
 mod common;
 mod login;
+mod open;
+mod recover;
