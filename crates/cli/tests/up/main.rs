@@ -7,8 +7,10 @@
 
 #[macro_use]
 #[path = "../../../store/tests/support/backends.rs"]
+#[allow(dead_code)] // the harness: not every helper is used by every suite
 mod backends;
 mod age;
+#[allow(dead_code)]
 mod common;
 mod login;
 mod open;

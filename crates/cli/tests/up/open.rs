@@ -65,6 +65,10 @@ async fn open_an_account(backend: Backend) {
     let browser = Browser::new();
     let card = up.card_of("試験");
 
+    // The explanation, in English too.
+    let en = Browser::new().get(&format!("{}/open?lang=en", up.bank)).await;
+    assert!(en.body.contains("AML Act") && en.body.contains("kept for 7 years"), "{}", en.body);
+
     // The form, pre-filled.
     let started = Instant::now();
     let start = browser.post(&format!("{}/open", up.bank), &[]).await;
