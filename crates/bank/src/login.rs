@@ -179,7 +179,7 @@ async fn me(State(bank): State<Arc<Bank>>, lang: PageLang, headers: HeaderMap) -
     body.push_str(&crate::consent::me_section(l, &a));
     body.push_str(&crate::contract::me_section(&bank, l, &a).await?);
     let records = bank.store.records_of(&a.id).await?;
-    if records.first().is_some_and(|(_, kind, at)| kind == "recovery" && *at > bank.now() - 600) {
+    if records.iter().any(|(_, kind, at)| kind == "recovery" && *at > bank.now() - 600) {
         body.insert_str(
             0,
             &format!(

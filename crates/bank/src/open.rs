@@ -336,12 +336,6 @@ fn methods_card(bank: &Bank, l: Lang) -> String {
     )
 }
 
-#[derive(Deserialize)]
-struct StartForm {
-    #[serde(default)]
-    method: Option<String>,
-}
-
 /// The statement the first signature is over.
 fn statement(bank: &Bank, what: &str) -> String {
     canonical_json(&json!({
@@ -356,12 +350,14 @@ fn statement(bank: &Bank, what: &str) -> String {
 async fn open_start(
     State(bank): State<Arc<Bank>>,
     headers: HeaderMap,
-    Form(form): Form<StartForm>,
+    body: axum::body::Bytes,
 ) -> Result<Response, BankError> {
     same_origin(&bank, &headers)?;
     // A method the law does not accept for opening an account is refused with the law's reason;
-    // one it accepts but this bank does not offer online is said as such.
-    let asked = form.method.as_deref().unwrap_or("jpki-signature");
+    // one it accepts but this bank does not offer online is said as such. The body is optional
+    // (a bare POST is the default method): `method=<token>`, the tokens are ASCII.
+    let body = std::str::from_utf8(&body).unwrap_or_default();
+    let asked = body.split('&').find_map(|p| p.strip_prefix("method=")).unwrap_or("jpki-signature");
     let method = METHODS
         .iter()
         .find(|(v, _)| *v == asked)

@@ -23,6 +23,7 @@ use time::{Date, OffsetDateTime, UtcOffset};
 use crate::error::{BankError, Text};
 use crate::pages::{self, escape, Lang, PageLang};
 use crate::Bank;
+use hanko_sp::kyc;
 
 /// Japan Standard Time (UTC+9), the bank's calendar.
 pub(crate) fn jst() -> UtcOffset {
@@ -298,6 +299,36 @@ pub(crate) fn kyc_record(
             record["facts"] = facts.to_json();
             record["occupation"] = json!(declared.occupation);
             record["purpose"] = json!(declared.purpose);
+            // The law's table (hanko_sp::kyc) decides and checks the record: the method must be
+            // accepted for opening an account today (in Japan), and every item the AML Act asks
+            // for must be there — a record it refuses is never kept.
+            let policy = kyc::Policy::standard();
+            let mut legal = kyc::VerificationRecord::builder(
+                kyc::Law::AmlAct,
+                kyc::Transaction::AccountOpening,
+                kyc::Method::JpkiSignature,
+                at,
+            )
+            .with_checked_by("見本銀行（MIHON）")
+            .with_document(kyc::DocumentType::JpkiSignatureCertificate, certificate.serial().to_string())
+            .with_name(&facts.name)
+            .with_address(&facts.address)
+            .with_sex(sex_text(Lang::Ja, &facts.sex))
+            .with_occupation(&declared.occupation)
+            .with_purpose_of_transaction(&declared.purpose)
+            .with_evidence_id(&outcome.evidence_id);
+            if let Some(birth) = facts.birth() {
+                legal = legal.with_birth_date(birth);
+            }
+            let legal = legal.build(&policy).map_err(|e| match e {
+                kyc::RecordError::MethodRefused(d) => BankError::refused(
+                    format!("法令が認めない方法です：{}", d.reason_ja),
+                    format!("The law refuses this method: {}", d.reason_en),
+                ),
+                e => BankError::Internal(format!("the verification record is incomplete: {e}")),
+            })?;
+            record["legal_record"] =
+                serde_json::to_value(&legal).map_err(|e| BankError::Internal(format!("the legal record: {e}")))?;
             ("犯罪による収益の移転防止に関する法律（犯収法）第4条・第6条", "預貯金契約の締結（口座開設）", 7)
         }
         Transaction::Recovery => {
@@ -372,7 +403,10 @@ pub(crate) fn record_html(l: Lang, record: &Value) -> String {
         (
             "serial",
             l.pick("証明書の発行者・シリアル番号", "Certificate issuer and serial"),
-            format!("{} / {}", text(record, "/document/issuer"), text(record, "/document/serial")),
+            match text(record, "/document/serial") {
+                serial if serial.is_empty() => String::new(),
+                serial => format!("{} / {serial}", text(record, "/document/issuer")),
+            },
         ),
         ("name", l.pick("氏名", "Name"), text(record, "/facts/name")),
         ("address", l.pick("住居", "Address"), text(record, "/facts/address")),
@@ -395,7 +429,7 @@ pub(crate) fn record_html(l: Lang, record: &Value) -> String {
         ),
         ("retain-until", l.pick("保存期限", "Kept until"), text(record, "/retain_until")),
     ];
-    rows.retain(|(_, _, v)| !v.is_empty() && v != "（）" && v != " / ");
+    rows.retain(|(_, _, v)| !v.is_empty() && v != "（）");
     let mut out = String::from("<table id=\"record\">");
     for (id, label, value) in rows {
         out.push_str(&format!("<tr id=\"r-{id}\"><th>{}</th><td>{}</td></tr>", escape(label), escape(&value)));

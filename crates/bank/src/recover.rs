@@ -67,8 +67,8 @@ fn not_found(lang: PageLang, several: bool) -> Response {
     let l = lang.lang;
     let p = if several {
         l.pick(
-            "お名前・生年月日・性別が同じ口座が複数あり、自動では復旧できません。お手数ですが見本銀行の窓口にお問い合わせください。",
-            "Several accounts have your name, birth date and sex: the bank cannot decide which is yours online. Please contact Mihon Bank.",
+            "このカードでは口座を自動で復旧できません。お手数ですが見本銀行の窓口にお問い合わせください。",
+            "This card cannot recover an account online. Please contact Mihon Bank.",
         )
     } else {
         l.pick(
@@ -100,7 +100,18 @@ pub(crate) async fn recovered(bank: &Arc<Bank>, done: Done) -> Result<Response, 
             let ids = crate::open::accounts_with_facts(bank, &facts).await?;
             match ids.as_slice() {
                 [id] => match bank.store.account(id).await? {
-                    Some(a) => (a, "facts"),
+                    // The same name, birth date and sex could be another person's: facts alone
+                    // recover an account only when its holder's card can no longer be used (the
+                    // platform's 現況確認 of the account's user finds no valid certificate: lost,
+                    // returned, revoked). Otherwise the holder still has their card.
+                    Some(a) => {
+                        let live = bank.platform.liveness(&a.platform_user_id).await?;
+                        if live["any_valid"] != false {
+                            tracing::warn!(account = %a.id, "recovery by facts refused: the holder's card is valid");
+                            return Ok(not_found(done.lang, true));
+                        }
+                        (a, "facts")
+                    }
                     None => return Ok(not_found(done.lang, false)),
                 },
                 [] => return Ok(not_found(done.lang, false)),
@@ -112,6 +123,8 @@ pub(crate) async fn recovered(bank: &Arc<Bank>, done: Done) -> Result<Response, 
         bank.platform.monitor(&user_id).await?;
     }
     bank.store.bind_account(&account.id, Some(&done.finished.sub), &user_id).await?;
+    // Every other session of the account ends: whoever held it before logs in again.
+    bank.store.end_sessions_of(&account.id).await?;
     // The certificate's facts are the current ones (a new card may come with a new address).
     sqlx::query("UPDATE bank_accounts SET name = $1, address = $2, birth_date = $3, sex = $4 WHERE id = $5")
         .bind(&facts.name)
@@ -133,6 +146,7 @@ pub(crate) async fn recovered(bank: &Arc<Bank>, done: Done) -> Result<Response, 
     )?;
     record.record["account_number"] = json!(account.number);
     record.record["matched_by"] = json!(matched_by);
+    record.record["previous_platform_user_id"] = json!(account.platform_user_id);
     record.record["statement"] = json!(statement);
     records::keep(bank, Some(&account.id), record).await?;
     tracing::info!(account = %account.id, matched_by, "account recovered");

@@ -365,6 +365,12 @@ impl Store {
             .await?)
     }
 
+    /// Ends every session of an account (after a recovery rebinds it).
+    pub async fn end_sessions_of(&self, account_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM bank_sessions WHERE account_id = $1").bind(account_id).execute(self.db.pool()).await?;
+        Ok(())
+    }
+
     /// Ends a session.
     pub async fn end_session(&self, id_hash: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM bank_sessions WHERE id_hash = $1").bind(id_hash).execute(self.db.pool()).await?;

@@ -328,23 +328,11 @@ pub fn input_value(body: &str, name: &str) -> String {
     rest[v..v + rest[v..].find('"').unwrap()].to_owned()
 }
 
-// replaced by a1's flow at merge (tests/up/open.rs `open_account`)
-/// Opens an account with `card` in `browser` through the bank's real flow (the first signature,
-/// the form, the signed application); the browser is logged in afterwards. The account number.
+/// Opens an account with `card` in `browser` through the bank's real flow (`open::open_account`:
+/// the first signature, the form, the signed application); the browser is logged in afterwards.
+/// The account number.
 pub async fn open_account(up: &Up, browser: &Browser, card: &str) -> String {
-    let start = browser.post(&format!("{}/open", up.bank), &[]).await;
-    assert_eq!(start.status, 303, "{start:?}");
-    let form = browser.through_app(up, start, Some(card)).await;
-    assert!(form.url.ends_with("/open/form"), "{form:?}");
-    let token = input_value(&form.body, "token");
-    let start = browser
-        .post(
-            &format!("{}/open/form", up.bank),
-            &[("token", &token), ("occupation", "会社員"), ("purpose", "生計費決済")],
-        )
-        .await;
-    assert_eq!(start.status, 303, "{start:?}");
-    let record = browser.through_app(up, start, Some(card)).await;
+    let record = crate::open::open_account(up, browser, card, "会社員", "生計費決済").await;
     assert_eq!(record.status, 200, "{record:?}");
     assert!(browser.cookie("hanko_bank_session").is_some(), "logged in after opening");
     element(&record.body, "account-number").unwrap_or_else(|| panic!("no account number: {}", record.body))

@@ -6,16 +6,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, unreachable_pub)]
 
 #[macro_use]
-#[allow(dead_code)]
+#[allow(dead_code)] // the harness: not every helper is used by every suite
 #[path = "../../../store/tests/support/backends.rs"]
 mod backends;
+mod age;
 mod browser;
+#[allow(dead_code)]
 mod common;
 mod consent;
 mod contract;
 mod login;
 mod lost;
 mod moving;
+mod open;
 mod policy;
+mod recover;
 mod staff;
 mod timing;
