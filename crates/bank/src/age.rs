@@ -161,7 +161,12 @@ pub(crate) async fn checked(bank: &Arc<Bank>, done: Done) -> Result<Response, Ba
         d.remove("not_after");
     }
     let logged_in = crate::login::customer(bank, &done.headers).await?;
-    records::keep(bank, logged_in.as_ref().map(|a| a.id.as_str()), record).await?;
+    // The record goes with the logged-in customer's account only when it was their card.
+    let holder = logged_in
+        .as_ref()
+        .filter(|a| crate::contract::same_person(a, &outcome, &done.finished.sub).is_ok())
+        .map(|a| a.id.as_str());
+    records::keep(bank, holder, record).await?;
     let l = done.lang.lang;
     let (class, result_id, text) = match (reached, l) {
         (true, pages::Lang::Ja) => ("ok", "yes", format!("{min}歳以上であることを確認しました")),

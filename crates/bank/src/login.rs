@@ -123,6 +123,10 @@ async fn login_start(State(bank): State<Arc<Bank>>, headers: HeaderMap) -> Resul
 /// The `login` step: the pairwise `sub` finds the account.
 pub(crate) async fn logged_in(bank: &Arc<Bank>, done: Done) -> Result<Response, BankError> {
     if let Some(account) = bank.store.account_by_sub(&done.finished.sub).await? {
+        // The session this browser had before (if any) ends: a new login, a new session id.
+        if let Some(old) = pages::cookie(&done.headers, SESSION_COOKIE) {
+            bank.store.end_session(&hash(&old)).await?;
+        }
         return start_session(bank, &account, "/me").await;
     }
     let l = done.lang.lang;
@@ -143,7 +147,12 @@ async fn logout(State(bank): State<Arc<Bank>>, headers: HeaderMap) -> Result<Res
     if let Some(id) = pages::cookie(&headers, SESSION_COOKIE) {
         bank.store.end_session(&hash(&id)).await?;
     }
+    // The browser binding goes too (and with it any application in progress in this browser).
+    if let Some(browser) = crate::flow::browser_id(&bank, &headers) {
+        crate::open::rebind_browser(&bank, &browser, "").await?;
+    }
     let mut response = Redirect::to("/").into_response();
+    crate::flow::set_browser_cookie(&bank, &mut response, "");
     let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
     response
         .headers_mut()

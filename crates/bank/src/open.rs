@@ -610,7 +610,11 @@ pub(crate) async fn applied(bank: &Arc<Bank>, done: Done) -> Result<Response, Ba
     let document =
         app.document.clone().ok_or_else(|| BankError::Internal("an application signed without its document".into()))?;
     if done.flow.digest.as_deref() != Some(sha256(&document).as_slice()) {
-        return Err(BankError::Internal("the signed hash is not the application's".into()));
+        // The form was sent again after this signature started: the application changed.
+        return Err(BankError::refused(
+            "申込内容が署名の後に変更されました。最初からやり直してください。",
+            "The application changed after this signature was started. Please start again.",
+        ));
     }
     let (result, outcome) = done.signed(bank).await?;
     if outcome.user_id.as_deref() != Some(app.user_id.as_str()) || done.finished.sub != app.sub {
