@@ -36,9 +36,12 @@ pub use store::{Account, Contract, Flow, Store};
 pub mod fuzzing {
     use serde_json::Value;
 
+    /// What an event changes on an account: the note and the new address.
+    pub type Change = Option<(String, Option<String>)>;
+
     /// A webhook body as the receiver reads it after the signature check: the change it means
     /// for an account and the body as stored.
-    pub fn webhook_event(body: &[u8]) -> Option<(Option<(String, Option<String>)>, String)> {
+    pub fn webhook_event(body: &[u8]) -> Option<(Change, String)> {
         let event: Value = serde_json::from_slice(body).ok()?;
         let kind = event["type"].as_str().unwrap_or_default();
         Some((crate::webhook::fuzzing_change(kind, &event["data"]), crate::webhook::fuzzing_stored_body(&event)))

@@ -11,7 +11,6 @@
 mod backends;
 mod age;
 mod browser;
-#[allow(dead_code)]
 mod common;
 mod consent;
 mod contract;

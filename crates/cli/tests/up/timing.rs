@@ -92,7 +92,8 @@ async fn account_opening_time() {
         rows.len()
     );
     println!("{:<28} {:>9} {:>9}", "step", "1st trip", "2nd trip");
-    let steps: [(&str, fn(&Trip) -> Duration); 6] = [
+    type Step = fn(&Trip) -> Duration;
+    let steps: [(&str, Step); 6] = [
         ("bank: start (sign tx)", |t| t.bank_start),
         ("browser → wallet", |t| t.to_wallet),
         ("app: read the request", |t| t.app_read),
