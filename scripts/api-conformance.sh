@@ -4,7 +4,7 @@
 # status, the documented content type and schema, never a 5xx; data the schema allows is
 # accepted unless a state-dependent reason refuses it). Fails on any failure.
 #
-#   scripts/api-conformance.sh path/to/hanko     (test.sh passes target/release/hanko)
+#   scripts/api-conformance.sh path/to/hanko     (test.sh passes target/debug/hanko)
 #
 # A fresh authority on a temporary data directory over SQLite, on loopback, with a counter key
 # and an operator key (authority init) and a platform key with one registered SP service; stopped at the end.

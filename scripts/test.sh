@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() { printf '\n== %s\n' "$*"; }
+start_time=$SECONDS
+say() { printf '\n== %s  [%dm%02ds]\n' "$*" $(((SECONDS - start_time) / 60)) $(((SECONDS - start_time) % 60)); }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- system packages the tests talk to ---------------------------------------------------
@@ -73,9 +74,26 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --lock
 
 say "the README's main command, built as on a fresh machine (no PC/SC library)"
 # PKG_CONFIG=false: pkg-config finds nothing, as on a machine without libpcsclite-dev. The
-# default binary must build and run the demo; --reader must say how to get PC/SC.
-PKG_CONFIG=false cargo build -q --release --locked -p hanko-cli
-hanko=target/release/hanko
+# default binary must build and run `hanko up` and the demo; --reader must say how to get PC/SC.
+# The debug profile (the tests' build: only hanko-cardlink and hanko-cli are compiled again,
+# without the pcsc feature) rather than a third full compile in release: the same code, and
+# the README's `--release` differs only in optimisation.
+PKG_CONFIG=false cargo build -q --locked -p hanko-cli
+hanko=target/debug/hanko
+# hanko up: the first start creates everything and serves it; a second start reuses the data.
+rm -rf target/readme-up target/readme-up.json
+for start in first second; do
+  $hanko up --data-dir target/readme-up --port 0 --ready-file target/readme-up.json >target/readme-up-$start.txt 2>&1 &
+  up_pid=$!
+  for _ in $(seq 600); do [ -s target/readme-up.json ] && break; kill -0 $up_pid 2>/dev/null || break; sleep 0.2; done
+  [ -s target/readme-up.json ] || { cat target/readme-up-$start.txt; echo "hanko up ($start start) did not get ready"; exit 1; }
+  bank=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["urls"]["bank"])' target/readme-up.json)
+  curl -fsS "$bank/" | grep -q "見本銀行"
+  curl -fsS "$bank/healthz" | grep -q '"ok"'
+  grep -q "試験　花子" target/readme-up-$start.txt
+  kill -INT $up_pid; wait $up_pid || true
+  rm -f target/readme-up.json
+done
 rm -rf target/readme-demo
 $hanko demo --dir target/readme-demo > target/readme-demo.txt
 grep -q "verify CMS detached:  OK" target/readme-demo.txt
@@ -89,7 +107,7 @@ grep -q -- "--features pcsc" target/no-pcsc.txt
 
 say "API conformance (schemathesis against /openapi.json)"
 wait "$st_install" || { cat target/schemathesis-install.log; echo "installing schemathesis failed"; exit 1; }
-scripts/api-conformance.sh target/release/hanko
+scripts/api-conformance.sh target/debug/hanko
 
 # --- fuzz smoke: every target for a few seconds, seeded with what the demo just made ------
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain provide them.
@@ -169,6 +187,11 @@ SEEDS
   printf '\002{"certificate":"MIIB","signature":"AAAA","input_assist":{"facts":"/yA=","integrity_record":"AA==","cv_certificate":"AA=="}}' > fuzz/corpus/idp_parsers/approval
   printf '\003{"client_id":"RP1","name":"n","redirect_uris":["https://rp.example/cb"],"jwks":{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]},"sign_result":{"jwks_uri":"http://127.0.0.1:8450/v1/jwks"},"devices":"card","claim_format":"oidc"}' > fuzz/corpus/idp_parsers/client
   printf '\004{"digest":"n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg="}' > fuzz/corpus/idp_parsers/sign
+  # bank_parsers: 0 a webhook body, 1 a stored record, 2 a contract's name and number.
+  mkdir -p fuzz/corpus/bank_parsers
+  printf '\000{"id":"evt_1","type":"facts_changed","user_id":"u1","data":{"latest_facts":{"name":"見本　花子","address":"東京都見本区架空台三丁目４番５号"}}}' > fuzz/corpus/bank_parsers/webhook
+  printf '\001{"kind":"account_opening","method":{"ja":"<b>","en":"x"},"facts":{"name":"<script>"}}' > fuzz/corpus/bank_parsers/record
+  printf '\002試験　花子 (a) \\ )\n1234567' > fuzz/corpus/bank_parsers/contract
   (cd fuzz && cargo fuzz build -O)
   # Every target must start, run and end cleanly: cargo-fuzz's exit status counts (a crash, a
   # target that does not build or start), an empty target list fails, and so does a run that

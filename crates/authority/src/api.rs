@@ -7,6 +7,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hanko_card::Slot;
+use hanko_pki::time::format_description::well_known::Rfc3339;
 use hanko_pki::{BasicFacts, BirthDate, Serial, Sex, SubstituteMap};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -22,12 +23,13 @@ use crate::Authority;
 /// a few KiB).
 pub const MAX_BODY: usize = 64 * 1024;
 
-/// The authority's router: counter, publication (CRL, OCSP), verifier services, admin, and the
-/// OpenAPI document at `/openapi.json`.
+/// The authority's router: counter, publication (CRL, OCSP), verifier services, admin, the
+/// OpenAPI document at `/openapi.json`, `/healthz` and `/metrics`.
 pub fn router(authority: Arc<Authority>) -> Router {
     // Rate limiting per client address and key on the unauthenticated routes.
     let public_limit = axum::middleware::from_fn_with_state(authority.clone(), crate::limit::public_limit);
-    Router::new()
+    let metrics = authority.metrics.metrics.clone();
+    let router = Router::new()
         .route("/v1/counter/persons", post(add_person))
         .route("/v1/counter/persons/{id}", get(get_person))
         .route("/v1/counter/persons/{id}/cards", post(issue_card))
@@ -38,6 +40,8 @@ pub fn router(authority: Arc<Authority>) -> Router {
         .route("/v1/counter/certificates/{serial}/revocation", post(revoke))
         .route("/v1/admin/generations", post(new_generation))
         .route("/openapi.json", get(openapi).route_layer(public_limit.clone()))
+        .route("/healthz", get(health).route_layer(public_limit.clone()))
+        .route("/metrics", get(crate::metrics::get_metrics).route_layer(public_limit.clone()))
         .merge(crate::verifiers::routes())
         .merge(crate::publish::routes())
         .merge(crate::ocsp::routes())
@@ -48,7 +52,45 @@ pub fn router(authority: Arc<Authority>) -> Router {
         .fallback(|| async { AuthorityError::not_found("route", "for this path") })
         .layer(axum::middleware::map_response(hanko_store::http::problem_for_rejections))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(authority)
+        .with_state(authority);
+    metrics.measure(router)
+}
+
+/// `GET /healthz`: the database answers (else 503, `unavailable`), and each CA generation's
+/// CRL was published in time (`overdue`: past its nextUpdate — the publication task stopped,
+/// and platforms will soon refuse to answer from it).
+async fn health(State(a): State<Arc<Authority>>) -> (axum::http::StatusCode, Json<Value>) {
+    let crls = match tokio::time::timeout(std::time::Duration::from_secs(2), a.published_crls()).await {
+        Ok(Ok(crls)) => crls,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health check: the database does not answer");
+            return (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "database": "unreachable"})),
+            );
+        }
+        Err(_) => {
+            tracing::warn!("health check: the database did not answer within 2 s");
+            return (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "database": "unreachable"})),
+            );
+        }
+    };
+    let now = a.clock.now();
+    let list: Vec<Value> = crls
+        .iter()
+        .map(|c| {
+            json!({"kind": c.kind.as_str(), "generation": c.generation,
+                   "next_update": c.next_update.format(&Rfc3339).ok(), "overdue": c.next_update <= now})
+        })
+        .collect();
+    let overdue = crls.iter().any(|c| c.next_update <= now);
+    (
+        axum::http::StatusCode::OK,
+        Json(json!({"status": if overdue { "overdue" } else { "ok" }, "database": "ok", "crls": list,
+                    "crl_failures_total": a.crl_failures()})),
+    )
 }
 
 /// A JSON Schema `integer` as a `u32`: any JSON number with no fractional part (`18` and `18.0`

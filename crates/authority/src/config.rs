@@ -75,6 +75,9 @@ pub struct Config {
     /// Requests per client address and per bearer key on the unauthenticated routes
     /// (`/openapi.json`, `/v1/smartphone/*`); default 60 at once, then 10 a second.
     pub public_rate: crate::Rate,
+    /// Serve `GET /metrics` without a key (default: an operator key is needed). For a scraper on
+    /// a private network or on loopback (`hanko up`).
+    pub metrics_public: bool,
 }
 
 impl Config {
@@ -102,6 +105,7 @@ impl Config {
             age_thresholds: vec![15, 16, 18, 20, 65],
             age_check_rate: crate::Rate::new(5, Duration::from_secs(24 * 3600 / 5)),
             public_rate: crate::Rate::new(60, Duration::from_millis(100)),
+            metrics_public: false,
         }
     }
 }

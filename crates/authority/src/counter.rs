@@ -313,6 +313,7 @@ impl Authority {
         };
         record.der = Some(der);
         self.store.store_certificate(&record).await?;
+        self.metrics.issued(kind);
         Ok(record)
     }
 
@@ -329,6 +330,7 @@ impl Authority {
         let done = self.store.revoke(serial, self.clock.now(), reason).await?;
         if done {
             self.ocsp.register_changed(serial);
+            self.metrics.revoked(reason);
         }
         Ok(done)
     }

@@ -9,6 +9,7 @@ mod counter;
 mod error;
 mod limit;
 mod meter;
+mod metrics;
 mod ocsp;
 pub mod openapi;
 mod phone;
@@ -92,6 +93,7 @@ pub struct Authority {
     pub(crate) crl_failures: std::sync::atomic::AtomicU64,
     pub(crate) age_limit: limit::Limiter,
     pub(crate) public_limit: limit::Limiter,
+    pub(crate) metrics: metrics::AuthorityMetrics,
 }
 
 impl std::fmt::Debug for Authority {
@@ -140,6 +142,7 @@ impl Authority {
             crl_failures: std::sync::atomic::AtomicU64::new(0),
             age_limit,
             public_limit,
+            metrics: Default::default(),
         };
         let hashed = authority.store.backfill_key_hashes().await?;
         if hashed > 0 {

@@ -104,6 +104,8 @@ struct Cached {
     null_parameters: bool,
     this_update: OffsetDateTime,
     body: Bytes,
+    /// The certStatus answered (`good` or `revoked`: an `unknown` answer is never cached).
+    status: &'static str,
 }
 
 /// What a canonical cacheable request (one CertID, no nonce) names, remembered by the SHA-256
@@ -217,12 +219,12 @@ impl OcspCache {
         hash: CertIdHash,
         null_parameters: bool,
         now: OffsetDateTime,
-    ) -> Option<Bytes> {
+    ) -> Option<(Bytes, &'static str)> {
         let answers = self.answers.read().unwrap_or_else(|p| p.into_inner());
         answers.map.get(serial)?.iter().find_map(|c| {
             let fresh = c.this_update <= now && now < c.this_update + CACHE_FRESH;
             (fresh && c.issuer == issuer && c.hash == hash && c.null_parameters == null_parameters)
-                .then(|| c.body.clone())
+                .then(|| (c.body.clone(), c.status))
         })
     }
 
@@ -307,8 +309,31 @@ impl OcspCache {
 
 /// What one verifier asked, after authentication and parsing.
 enum Outcome {
-    Answer(Bytes),
+    /// A signed answer: its body, the certStatus of its first certificate, whether it was
+    /// pre-signed (cached).
+    Answer(Bytes, &'static str, bool),
     Error(OcspResponseStatus),
+}
+
+/// The RFC 6960 certStatus name.
+fn cert_status(status: &RevocationStatus) -> &'static str {
+    match status {
+        RevocationStatus::Good => "good",
+        RevocationStatus::Revoked(_) => "revoked",
+        _ => "unknown",
+    }
+}
+
+/// The RFC 6960 OCSPResponseStatus name.
+fn response_status(status: OcspResponseStatus) -> &'static str {
+    match status {
+        OcspResponseStatus::Successful => "successful",
+        OcspResponseStatus::MalformedRequest => "malformedRequest",
+        OcspResponseStatus::InternalError => "internalError",
+        OcspResponseStatus::TryLater => "tryLater",
+        OcspResponseStatus::SigRequired => "sigRequired",
+        OcspResponseStatus::Unauthorized => "unauthorized",
+    }
 }
 
 fn ocsp_response(body: Bytes) -> Response {
@@ -320,7 +345,7 @@ fn ocsp_response(body: Bytes) -> Response {
 impl Outcome {
     fn into_response(self) -> Response {
         match self {
-            Outcome::Answer(b) => ocsp_response(b),
+            Outcome::Answer(b, _, _) => ocsp_response(b),
             Outcome::Error(s) => ocsp_response(Bytes::from(error_response(s).unwrap_or_default())),
         }
     }
@@ -395,7 +420,7 @@ impl Authority {
             (i, self.ocsp.lookup(i, &asked.serial, asked.hash, asked.null_parameters, self.clock.now())?)
         };
         self.meter(caller, billable(issuers[issuer].kind));
-        Some(Outcome::Answer(body))
+        Some(Outcome::Answer(body.0, body.1, true))
     }
 
     /// Answers one DER `OCSPRequest` for `caller`.
@@ -434,11 +459,13 @@ impl Authority {
                 Ok(c) => c.hash_algorithm.parameters.is_some(),
                 Err(e) => return Outcome::Error(internal(e)),
             };
-            if let Some(body) = self.ocsp.lookup(signer, id.serial(), id.hash_algorithm(), null_parameters, now) {
+            if let Some((body, status)) =
+                self.ocsp.lookup(signer, id.serial(), id.hash_algorithm(), null_parameters, now)
+            {
                 // A cached answer is never `unknown`: this request may be remembered.
                 self.ocsp.remember_request(der, id, asked(&issuers[signer], id, null_parameters));
                 self.meter(caller, billable(issuers[signer].kind));
-                return Outcome::Answer(body);
+                return Outcome::Answer(body, status, true);
             }
             cache_form = Some(null_parameters);
         }
@@ -484,7 +511,7 @@ impl Authority {
         // Never an `unknown` answer: random serials must not fill the cache.
         if let (Some(null_parameters), Some((id, status))) = (cache_form, entries.first()) {
             if matches!(status, RevocationStatus::Unknown) {
-                return Outcome::Answer(body);
+                return Outcome::Answer(body, "unknown", false);
             }
             self.ocsp.remember_request(der, id, asked(&issuers[signer], id, null_parameters));
             let cached = Cached {
@@ -493,10 +520,12 @@ impl Authority {
                 null_parameters,
                 this_update: now,
                 body: body.clone(),
+                status: cert_status(status),
             };
             self.ocsp.insert(id.serial().clone(), cached, epoch, now);
         }
-        Outcome::Answer(body)
+        let first = entries.first().map(|(_, s)| cert_status(s)).unwrap_or("unknown");
+        Outcome::Answer(body, first, false)
     }
 
     /// Reads the register's change feed now and drops the cached OCSP answers of every changed
@@ -565,17 +594,29 @@ fn caller_or_status(caller: Result<Caller, AuthorityError>) -> Result<Caller, Ou
     })
 }
 
+impl Authority {
+    /// The HTTP answer of `outcome`, counted in the metrics.
+    fn ocsp_answer(&self, outcome: Outcome) -> Response {
+        match &outcome {
+            Outcome::Answer(_, status, cached) => self.metrics.ocsp_response(status, *cached),
+            Outcome::Error(e) => self.metrics.ocsp_response(response_status(*e), false),
+        }
+        outcome.into_response()
+    }
+}
+
 async fn post_ocsp(State(a): State<Arc<Authority>>, caller: Result<Caller, AuthorityError>, body: Body) -> Response {
     let caller = match caller_or_status(caller) {
         Ok(c) => c,
-        Err(o) => return o.into_response(),
+        Err(o) => return a.ocsp_answer(o),
     };
     // One byte over the budget is enough to know the request is too large.
     let der = match axum::body::to_bytes(body, MAX_REQUEST_LEN + 1).await {
         Ok(b) if b.len() <= MAX_REQUEST_LEN => b,
-        _ => return Outcome::Error(OcspResponseStatus::MalformedRequest).into_response(),
+        _ => return a.ocsp_answer(Outcome::Error(OcspResponseStatus::MalformedRequest)),
     };
-    a.answer_ocsp(&caller, &der).await.into_response()
+    let outcome = a.answer_ocsp(&caller, &der).await;
+    a.ocsp_answer(outcome)
 }
 
 /// RFC 6960 A.1: the base64 of the DER request, URL-encoded (axum percent-decodes the path).
@@ -595,12 +636,13 @@ async fn get_ocsp(
 ) -> Response {
     let caller = match caller_or_status(caller) {
         Ok(c) => c,
-        Err(o) => return o.into_response(),
+        Err(o) => return a.ocsp_answer(o),
     };
     let Some(der) = encoded.ok().and_then(|Path(s)| decode_get(&s)) else {
-        return Outcome::Error(OcspResponseStatus::MalformedRequest).into_response();
+        return a.ocsp_answer(Outcome::Error(OcspResponseStatus::MalformedRequest));
     };
-    a.answer_ocsp(&caller, &der).await.into_response()
+    let outcome = a.answer_ocsp(&caller, &der).await;
+    a.ocsp_answer(outcome)
 }
 
 /// `POST /ocsp`, `GET /ocsp/{base64}`.

@@ -422,12 +422,14 @@ impl Authority {
         for (kind, id) in generations {
             match self.publish_one(kind, &id, this_update, next_update).await {
                 Ok((p, repairs)) => {
+                    self.metrics.crl_publication(kind, true);
                     let repaired = u64::try_from(repairs.len()).unwrap_or(u64::MAX);
                     self.crl_failures.fetch_add(repaired, std::sync::atomic::Ordering::Relaxed);
                     report.published.push(p);
                     report.listed_as_unspecified.extend(repairs);
                 }
                 Err(e) => {
+                    self.metrics.crl_publication(kind, false);
                     self.crl_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tracing::error!(kind = kind.as_str(), generation = %id, error = %e,
                         "publishing this generation's CRL failed; the other generations are published");

@@ -25,6 +25,10 @@ pub(crate) enum Command {
     Init(Common),
     /// Run the HTTP API (counter, CRL, OCSP, serial services, consents, smartphone
     /// certificates, metering; OpenAPI at /openapi.json) until Ctrl-C.
+    ///
+    /// GET /healthz: the database and the CRLs' publication. GET /metrics: Prometheus metrics
+    /// (requests, latencies, certificates issued and revoked, CRL publications, OCSP responses),
+    /// with an operator key unless --public-metrics. See docs/authority.md, "Metrics and health".
     Serve(ServeArgs),
     /// Register a synthetic resident with the 4 facts.
     AddPerson(PersonArgs),
@@ -246,6 +250,8 @@ pub(crate) struct Common {
 pub(crate) struct ServeArgs {
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    ops: crate::ops::ServeOps,
     /// Address to listen on. Plain HTTP only on a loopback address, unless --insecure-http.
     #[arg(long, default_value = "127.0.0.1:8440")]
     listen: String,
@@ -1140,13 +1146,7 @@ fn outcome_text(out: &hanko_authority::Outcome) -> String {
 }
 
 async fn serve(s: ServeArgs) -> Result<ExitCode> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    crate::ops::init_logs(s.ops.log_format);
     let c = &s.common;
     if s.tls_cert.is_none() && !s.insecure_http {
         use std::net::ToSocketAddrs;
@@ -1169,6 +1169,7 @@ async fn serve(s: ServeArgs) -> Result<ExitCode> {
     let a = open(&c.data.data_dir, c.database.as_deref(), clock(c.at.as_deref())?, |config| {
         config.ocsp_lag = lag;
         config.emigration = emigration;
+        config.metrics_public = s.ops.public_metrics;
     })
     .await?;
     let listener =

@@ -27,6 +27,10 @@ pub(crate) enum Command {
     /// Run the provider over HTTP until Ctrl-C: the OpenID Connect endpoints at
     /// BASE/api/realms/main, the signature API, the web wallet and the app API, the admin API
     /// (OpenAPI at /openapi.json). SIGHUP reloads the signing keys (after `rotate-keys`).
+    ///
+    /// GET /healthz: the database. GET /metrics: Prometheus metrics (requests, latencies, logins
+    /// and sign transactions by outcome), with the admin key unless --public-metrics. See
+    /// docs/idp.md, "Metrics and health".
     Serve(ServeArgs),
     /// Registered clients (RPs): add, show, list, disable.
     #[command(subcommand)]
@@ -120,6 +124,8 @@ pub(crate) struct InitArgs {
 pub(crate) struct ServeArgs {
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    ops: crate::ops::ServeOps,
     /// Address to listen on (plain HTTP: loopback only; put a TLS proxy in front otherwise).
     #[arg(long, default_value = "127.0.0.1:8460")]
     listen: String,
@@ -379,13 +385,7 @@ async fn init(i: InitArgs, json_out: bool) -> Result<ExitCode> {
 }
 
 async fn serve(s: ServeArgs) -> Result<ExitCode> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    crate::ops::init_logs(s.ops.log_format);
     {
         use std::net::ToSocketAddrs;
         let addrs: Vec<std::net::SocketAddr> =
@@ -414,6 +414,7 @@ async fn serve(s: ServeArgs) -> Result<ExitCode> {
         config.cards_dir = s.cards_dir.clone();
         config.cv_root = cv_root.clone();
         config.request_lifetime = std::time::Duration::from_secs(s.request_lifetime);
+        config.metrics_public = s.ops.public_metrics;
     })
     .await?;
     // The first line on stdout is the URL, so scripts can read it.

@@ -22,6 +22,10 @@ pub(crate) enum Command {
     Init(InitArgs),
     /// Run the HTTP API (tenants, verification, evidence; OpenAPI at /openapi.json) and the CRL
     /// refresh until Ctrl-C.
+    ///
+    /// GET /healthz: the database and the CRLs held. GET /metrics: Prometheus metrics (requests,
+    /// latencies, verifications by result, CRL age, webhook backlog, monitoring runs), with the
+    /// admin key unless --public-metrics. See docs/platform.md, "Metrics and health".
     Serve(ServeArgs),
     /// Add a tenant: a service provider's service (SP事業者ID + サービスID), registered at the
     /// authority first (which must be running). Prints its API key once.
@@ -181,6 +185,8 @@ pub(crate) struct MonitorArgs {
 pub(crate) struct ServeArgs {
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    ops: crate::ops::ServeOps,
     /// Address to listen on (plain HTTP: loopback only).
     #[arg(long, default_value = "127.0.0.1:8450")]
     listen: String,
@@ -476,13 +482,7 @@ async fn run_async(cmd: Command, json_out: bool) -> Result<ExitCode> {
 }
 
 async fn serve(s: ServeArgs) -> Result<ExitCode> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    crate::ops::init_logs(s.ops.log_format);
     {
         use std::net::ToSocketAddrs;
         let addrs: Vec<std::net::SocketAddr> =
@@ -509,6 +509,7 @@ async fn serve(s: ServeArgs) -> Result<ExitCode> {
         config.checkpoint_interval = checkpoints;
         config.challenge_lifetime = challenge_lifetime;
         config.webhook_ca = s.webhook_ca.clone();
+        config.metrics_public = s.ops.public_metrics;
     })
     .await?;
     let listener =

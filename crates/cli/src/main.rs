@@ -31,12 +31,15 @@ mod cmd_card;
 mod cmd_idp;
 mod cmd_ocsp;
 mod cmd_platform;
+mod cmd_up;
 mod cmd_verify;
 mod demo;
 mod files;
+mod ops;
 mod out;
 mod people;
 mod secrets;
+mod up_console;
 
 use std::path::PathBuf;
 
@@ -63,6 +66,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the whole ecosystem in one process on loopback: the authority, a platform operator,
+    /// the authentication app service with its wallet, the demo bank and a sandbox console. The
+    /// first start creates everything; a later one reuses the data. Start here.
+    Up(cmd_up::Args),
     /// Create a sandbox authority, issue certificates to a few synthetic people, revoke one,
     /// publish CRLs and verify everything — printing what was made.
     Demo(demo::Args),
@@ -300,6 +307,7 @@ fn main() -> std::process::ExitCode {
         Err(e) => e.exit(),
     };
     let result = match cli.command {
+        Command::Up(args) => cmd_up::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Authority(c) => cmd_authority::run(c),
         Command::Ocsp(c) => cmd_ocsp::run(c),

@@ -16,11 +16,13 @@ use crate::Idp;
 /// The provider's router.
 pub fn router(idp: Arc<Idp>) -> Router {
     let max_body = idp.config.max_body;
-    Router::new()
+    let metrics = idp.metrics.metrics.clone();
+    let router = Router::new()
         .route("/api/realms/main/.well-known/openid-configuration", get(discovery))
         .route("/api/realms/main/protocol/openid-connect/certs", get(certs))
         .route("/openapi.json", get(openapi))
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/healthz", get(health))
+        .route("/metrics", get(crate::metrics::get_metrics))
         .merge(crate::authorize::routes())
         .merge(crate::token::routes())
         .merge(crate::sign::routes())
@@ -32,7 +34,20 @@ pub fn router(idp: Arc<Idp>) -> Router {
         .merge(crate::wallet::routes())
         .layer(axum::middleware::map_response(security_headers))
         .layer(DefaultBodyLimit::max(max_body))
-        .with_state(idp)
+        .with_state(idp);
+    metrics.measure(router)
+}
+
+/// `GET /healthz`: the database answers (else 503, `unavailable`).
+async fn health(State(idp): State<Arc<Idp>>) -> Response {
+    match idp.store.ping().await {
+        Ok(()) => Json(json!({"status": "ok", "database": "ok"})).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: the database does not answer");
+            let body = json!({"status": "unavailable", "database": "unreachable"});
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
+    }
 }
 
 /// axum's own refusals become problem+json; the provider's own answers pass unchanged: RFC 6749

@@ -197,6 +197,7 @@ impl Idp {
         if !self.store.finish_flow(&flow.id, "denied", &result).await? {
             return Err(IdpError::Conflict("this request was answered already".into()));
         }
+        self.metrics.flow_ended(&flow, "denied");
         Ok(ApprovalOutcome {
             status: "denied",
             error: Some("access_denied"),
@@ -208,14 +209,16 @@ impl Idp {
     /// Ends request `id` as refused (the card or the certificate not accepted).
     pub(crate) async fn fail_flow(
         &self,
-        id: &str,
+        flow: &FlowRecord,
         error: &'static str,
         description: String,
     ) -> Result<ApprovalOutcome, IdpError> {
+        let id = &flow.id;
         let result = json!({"error": error, "error_description": description});
         if !self.store.finish_flow(id, "failed", &result).await? {
             return Err(IdpError::Conflict("this request was answered already".into()));
         }
+        self.metrics.flow_ended(flow, "failed");
         Ok(ApprovalOutcome {
             status: "failed",
             error: Some(error),
@@ -225,10 +228,12 @@ impl Idp {
     }
 
     /// Ends request `id` as approved with what was proved.
-    pub(crate) async fn approve_flow(&self, id: &str, result: Value) -> Result<ApprovalOutcome, IdpError> {
+    pub(crate) async fn approve_flow(&self, flow: &FlowRecord, result: Value) -> Result<ApprovalOutcome, IdpError> {
+        let id = &flow.id;
         if !self.store.finish_flow(id, "approved", &result).await? {
             return Err(IdpError::Conflict("this request was answered already".into()));
         }
+        self.metrics.flow_ended(flow, "approved");
         Ok(ApprovalOutcome {
             status: "approved",
             error: None,
@@ -311,7 +316,7 @@ impl Idp {
                     verdict.signed_form.as_deref().unwrap_or("unknown"),
                     if tx.form == "hash" { "a bare hash" } else { "a DigestInfo" }
                 );
-                return self.fail_flow(id, "access_denied", description).await;
+                return self.fail_flow(&flow, "access_denied", description).await;
             }
             verdict
         } else {
@@ -354,7 +359,7 @@ impl Idp {
                 ("SIGNATURE_MISMATCH", _) => "the card's signature does not verify".to_owned(),
                 (r, _) => format!("the certificate is not accepted ({r}, {why})"),
             };
-            return self.fail_flow(id, "access_denied", description).await;
+            return self.fail_flow(&flow, "access_denied", description).await;
         }
         // A phone's user-authentication certificate carries the card's policy (20-pki.md §1):
         // the certificate alone does not tell them apart, so for a login the device is what the
@@ -366,12 +371,12 @@ impl Idp {
         match (client.config.devices, phone) {
             (Devices::Card, true) => {
                 return self
-                    .fail_flow(id, "access_denied", "this service accepts the card only, not a smartphone".into())
+                    .fail_flow(&flow, "access_denied", "this service accepts the card only, not a smartphone".into())
                     .await
             }
             (Devices::Phone, false) => {
                 return self
-                    .fail_flow(id, "access_denied", "this service accepts a smartphone certificate only".into())
+                    .fail_flow(&flow, "access_denied", "this service accepts a smartphone certificate only".into())
                     .await
             }
             _ => {}
@@ -433,7 +438,7 @@ impl Idp {
                 return Err(IdpError::Conflict("the sign transaction was signed already".into()));
             }
         }
-        self.approve_flow(id, result).await
+        self.approve_flow(&flow, result).await
     }
 
     /// The 4 facts (and the My Number) from the input-assist AP's files, checked against the

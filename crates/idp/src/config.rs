@@ -41,6 +41,9 @@ pub struct Config {
     pub max_assertion_lifetime: Duration,
     /// Largest request body accepted.
     pub max_body: usize,
+    /// Serve `GET /metrics` without a key (default: the admin key is needed). For a scraper on
+    /// a private network or on loopback (`hanko up`).
+    pub metrics_public: bool,
 }
 
 impl Config {
@@ -62,6 +65,7 @@ impl Config {
             sign_transaction_lifetime: Duration::from_secs(600),
             max_assertion_lifetime: Duration::from_secs(86_400),
             max_body: 64 * 1024,
+            metrics_public: false,
         }
     }
 

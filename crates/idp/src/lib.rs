@@ -9,6 +9,7 @@ mod clients;
 mod config;
 mod error;
 pub mod keys;
+mod metrics;
 pub mod openapi;
 mod platform;
 mod schema;
@@ -61,6 +62,7 @@ pub struct Idp {
     pub(crate) platform: platform::PlatformClient,
     pub(crate) http: reqwest::Client,
     pub(crate) jwks_cache: clients::JwksCache,
+    pub(crate) metrics: metrics::IdpMetrics,
     pairwise_key: Zeroizing<Vec<u8>>,
 }
 
@@ -98,6 +100,7 @@ impl Idp {
             platform,
             http,
             jwks_cache: Default::default(),
+            metrics: Default::default(),
             pairwise_key,
         })
     }

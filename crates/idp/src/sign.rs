@@ -100,6 +100,7 @@ impl Idp {
             expires_at: now + self.config.sign_transaction_lifetime.as_secs() as i64,
         };
         self.store.add_sign_tx(&tx).await?;
+        self.metrics.sign_transaction_started();
         Ok(tx)
     }
 

@@ -496,6 +496,11 @@ impl SqlStore {
 
     // --- housekeeping ------------------------------------------------------------------------
 
+    /// Whether the database answers (for `/healthz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await
+    }
+
     /// Deletes what expired before `now` (grants whose refresh token expired, flows, used
     /// assertions, sign transactions); the rows deleted. A flow stays as long as a grant made
     /// from it: its code presented again, however late, still revokes that grant.

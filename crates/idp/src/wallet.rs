@@ -214,6 +214,9 @@ enum CardProblem {
     Locked(Secret),
     NotFound,
     InUse,
+    /// The card holds no signature key (a child's card, or one whose signature certificate was
+    /// never issued): asked to sign, it answers `6A 82` to the signature PIN's EF.
+    NoSignature,
     Other(String),
 }
 
@@ -235,6 +238,7 @@ impl CardProblem {
             CardProblem::InUse => "選んだカードは別の処理で使用中です。少し待ってからやり直してください。 / The card \
                                    is in use; try again shortly."
                 .into(),
+            CardProblem::NoSignature => "このカードには署名用電子証明書がありません（15歳未満の方のカードには搭載されていません）。電子署名が必要な手続きには使えません。キャンセルしてサービスの画面にお戻りください。 / This card has no signature certificate (a card of a child under 15 has none): it cannot be used where a signature is needed. Cancel to go back to the service.".into(),
             CardProblem::Other(m) => format!("カードを読み取れません。 / The card could not be read: {m}"),
         }
     }
@@ -311,7 +315,11 @@ fn drive_card(
             (certificate, signature)
         }
         Task::Sign(data) => {
-            if card.pin_status(Slot::Signature).map_err(|e| client_problem(Secret::Sign, e))? == PinStatus::Blocked {
+            let status = card.pin_status(Slot::Signature).map_err(|e| match e {
+                ClientError::Status { sw: hanko_card::StatusWord::FILE_NOT_FOUND, .. } => CardProblem::NoSignature,
+                e => client_problem(Secret::Sign, e),
+            })?;
+            if status == PinStatus::Blocked {
                 return Err(CardProblem::Locked(Secret::Sign));
             }
             let certificate =
@@ -933,7 +941,7 @@ async fn post_wallet(
                 if error == "access_denied" && description == "the user cancelled" {
                     idp.app_cancel(&id).await
                 } else {
-                    idp.fail_flow(&id, error, description.into()).await
+                    idp.fail_flow(&flow, error, description.into()).await
                 }
             }
             _ => {

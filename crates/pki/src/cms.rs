@@ -22,6 +22,9 @@
 //!   (`id-data`), `messageDigest` and optionally `signingTime`, signature algorithm
 //!   `rsaEncryption`. The key is only ever reached through [`Signer::sign_digest`], so a JPKI
 //!   card (which signs a `DigestInfo`) can be the signer.
+//! * [`signed_attributes`] and [`assemble`] split [`sign`] in two for a signer that answers
+//!   later (a card behind the authentication app): the attributes whose hash is signed, then the
+//!   same message around the signature that came back.
 //! * [`SignedMessage::from_der`] parses hostile bytes under budgets ([`MAX_MESSAGE_LEN`],
 //!   [`MAX_SIGNERS`], [`MAX_CERTIFICATES`], [`MAX_SET_ELEMENTS`], [`MAX_DEPTH`]);
 //!   [`SignedMessage::verify`] checks the one signer's signature and returns a
@@ -84,10 +87,10 @@ pub enum Encapsulation {
 #[non_exhaustive]
 pub enum CmsError {
     // --- caller misuse (sign) ---
-    /// [`sign`]: the signer certificate is not a DER X.509 certificate.
+    /// [`sign`], [`assemble`]: the signer certificate is not a DER X.509 certificate.
     #[error("signer certificate is not a DER certificate: {0}")]
     SignerCertificateDer(der::Error),
-    /// [`sign`]: an extra certificate is not a DER X.509 certificate.
+    /// [`sign`], [`assemble`]: an extra certificate is not a DER X.509 certificate.
     #[error("extra certificate #{index} is not a DER certificate: {error}")]
     ExtraCertificateDer {
         /// Its position in `extra_certificates`.
@@ -98,14 +101,16 @@ pub enum CmsError {
     /// [`sign`]: the signer certificate does not certify the signer's public key.
     #[error("the signer certificate does not belong to the signing key")]
     KeyMismatch,
-    /// [`sign`]: the signing time cannot be encoded (before 1970 or after 9999).
+    /// [`sign`], [`signed_attributes`], [`assemble`]: the signing time cannot be encoded (before
+    /// 1970 or after 9999).
     #[error("signing time {0} cannot be encoded")]
     SigningTimeOutOfRange(OffsetDateTime),
     /// [`sign`]: the signer failed.
     #[error(transparent)]
     Signer(#[from] SignerError),
     /// [`sign`]: the signer returned a signature that does not verify under the certificate's
-    /// key (a faulty card or HSM); nothing was emitted.
+    /// key (a faulty card or HSM); [`assemble`]: the signature given does not verify over the
+    /// signed attributes under the certificate's key. Nothing was emitted.
     #[error("the signer produced a signature that does not verify")]
     SignerFault,
 
@@ -291,30 +296,58 @@ pub(crate) fn sign_typed(
     signing_time: Option<OffsetDateTime>,
     extra_certificates: &[&[u8]],
 ) -> Result<Vec<u8>, CmsError> {
-    let TypedContent { content_type, content, extra_attributes, include_certificates } = typed;
-    let signer_certificate = Certificate::from_der(signer_certificate_der).map_err(CmsError::SignerCertificateDer)?;
-    let tbs = &signer_certificate.tbs_certificate;
-    if tbs.subject_public_key_info != *signer.public_key() {
+    let unsigned = Unsigned::new(signer_certificate_der, typed, digest, signing_time, extra_certificates)?;
+    if unsigned.signer_certificate.tbs_certificate.subject_public_key_info != *signer.public_key() {
         return Err(CmsError::KeyMismatch);
     }
-    let public_key = RsaPublicKey::from_spki(&tbs.subject_public_key_info).map_err(CmsError::Key)?;
-    let sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-        issuer: tbs.issuer.clone(),
-        serial_number: tbs.serial_number.clone(),
-    });
+    let signature =
+        signer.sign_digest(SignatureAlgorithm::for_digest(digest), &digest.digest(&unsigned.to_be_signed))?;
+    unsigned.finish(signature, mode)
+}
 
-    let mut certificates = vec![signer_certificate.clone()];
-    for (index, der) in extra_certificates.iter().enumerate() {
-        let certificate = Certificate::from_der(der).map_err(|error| CmsError::ExtraCertificateDer { index, error })?;
-        if !certificates.contains(&certificate) {
-            certificates.push(certificate);
-        }
-    }
-    if certificates.len() > MAX_CERTIFICATES {
-        return Err(CmsError::TooManyCertificates { count: certificates.len(), max: MAX_CERTIFICATES });
-    }
+/// The DER of the signed attributes [`sign`] puts over `content` — `contentType` (`id-data`),
+/// `messageDigest` and, when given, `signingTime` — with the `SET OF` tag: the bytes whose hash
+/// the signer signs (RFC 5652 §5.4).
+///
+/// For a signer that answers later (a JPKI card through the authentication app): have it sign
+/// `digest.digest(&signed_attributes(..))` (as a `DigestInfo`), then [`assemble`] the message
+/// with the same `content`, `digest` and `signing_time`.
+pub fn signed_attributes(
+    content: &[u8],
+    digest: DigestAlgorithm,
+    signing_time: Option<OffsetDateTime>,
+) -> Result<Vec<u8>, CmsError> {
+    Ok(build_signed_attributes(ID_DATA, content, digest, signing_time, Vec::new())?.to_der()?)
+}
 
-    // RFC 5652 §11: contentType, messageDigest, signingTime.
+/// Assembles what [`sign`] produces from a `signature` made elsewhere over the hash of
+/// [`signed_attributes`]`(content, digest, signing_time)`: PKCS#1 v1.5 by the key of
+/// `signer_certificate_der`. The signature is checked against the certificate's key before
+/// anything is returned ([`CmsError::SignerFault`]: a signature over other attributes, by
+/// another key, or garbage).
+pub fn assemble(
+    signer_certificate_der: &[u8],
+    content: &[u8],
+    mode: Encapsulation,
+    digest: DigestAlgorithm,
+    signing_time: Option<OffsetDateTime>,
+    signature: &[u8],
+    extra_certificates: &[&[u8]],
+) -> Result<Vec<u8>, CmsError> {
+    let typed =
+        TypedContent { content_type: ID_DATA, content, extra_attributes: Vec::new(), include_certificates: true };
+    Unsigned::new(signer_certificate_der, typed, digest, signing_time, extra_certificates)?
+        .finish(signature.to_vec(), mode)
+}
+
+/// RFC 5652 §11: `contentType`, `messageDigest`, `signingTime` (when given), then `extra`.
+fn build_signed_attributes(
+    content_type: ObjectIdentifier,
+    content: &[u8],
+    digest: DigestAlgorithm,
+    signing_time: Option<OffsetDateTime>,
+    extra: Vec<Attribute>,
+) -> Result<SignedAttributes, CmsError> {
     let mut attributes = vec![
         single_valued(ID_CONTENT_TYPE, Any::encode_from(&content_type)?)?,
         single_valued(ID_MESSAGE_DIGEST, Any::new(Tag::OctetString, digest.digest(content))?)?,
@@ -323,43 +356,113 @@ pub(crate) fn sign_typed(
         let time = x509_time(at).map_err(|_| CmsError::SigningTimeOutOfRange(at))?;
         attributes.push(single_valued(ID_SIGNING_TIME, Any::from_der(&time.to_der()?)?)?);
     }
-    attributes.extend(extra_attributes);
-    let signed_attrs: SignedAttributes = SetOfVec::try_from(attributes)?;
+    attributes.extend(extra);
+    Ok(SetOfVec::try_from(attributes)?)
+}
 
-    // RFC 5652 §5.4: the signature covers the DER of the attributes with the SET OF tag.
-    let to_be_signed = signed_attrs.to_der()?;
-    let algorithm = SignatureAlgorithm::for_digest(digest);
-    let signature = signer.sign_digest(algorithm, &digest.digest(&to_be_signed))?;
-    public_key.verify(algorithm, &to_be_signed, &signature).map_err(|_| CmsError::SignerFault)?;
+/// A message ready for its signature: everything [`sign`] and [`assemble`] share.
+struct Unsigned<'a> {
+    signer_certificate: Certificate,
+    public_key: RsaPublicKey,
+    certificates: Vec<Certificate>,
+    signed_attrs: SignedAttributes,
+    /// The DER of `signed_attrs` (RFC 5652 §5.4: the signature covers it with the SET OF tag).
+    to_be_signed: Vec<u8>,
+    content_type: ObjectIdentifier,
+    content: &'a [u8],
+    digest: DigestAlgorithm,
+    include_certificates: bool,
+}
 
-    let digest_algorithm = AlgorithmIdentifierOwned { oid: digest.oid(), parameters: None };
-    let signer_info = SignerInfo {
-        version: CmsVersion::V1,
-        sid,
-        digest_alg: digest_algorithm.clone(),
-        signed_attrs: Some(signed_attrs),
-        signature_algorithm: AlgorithmIdentifierOwned { oid: oid::RSA_ENCRYPTION, parameters: Some(Any::null()) },
-        signature: OctetString::new(signature)?,
-        unsigned_attrs: None,
-    };
-    let econtent = match mode {
-        Encapsulation::Attached => Some(Any::new(Tag::OctetString, content)?),
-        Encapsulation::Detached => None,
-    };
-    let certificates = certificates.into_iter().map(CertificateChoices::Certificate).collect::<Vec<_>>();
-    let signed_data = SignedData {
-        version: if content_type == ID_DATA { CmsVersion::V1 } else { CmsVersion::V3 },
-        digest_algorithms: SetOfVec::try_from(vec![digest_algorithm])?,
-        encap_content_info: EncapsulatedContentInfo { econtent_type: content_type, econtent },
-        certificates: if include_certificates { Some(CertificateSet::try_from(certificates)?) } else { None },
-        crls: None,
-        signer_infos: SignerInfos::try_from(vec![signer_info])?,
-    };
-    let der = ContentInfo { content_type: ID_SIGNED_DATA, content: Any::encode_from(&signed_data)? }.to_der()?;
-    if der.len() > MAX_MESSAGE_LEN {
-        return Err(CmsError::TooLarge { len: der.len(), max: MAX_MESSAGE_LEN });
+impl<'a> Unsigned<'a> {
+    fn new(
+        signer_certificate_der: &[u8],
+        typed: TypedContent<'a>,
+        digest: DigestAlgorithm,
+        signing_time: Option<OffsetDateTime>,
+        extra_certificates: &[&[u8]],
+    ) -> Result<Unsigned<'a>, CmsError> {
+        let TypedContent { content_type, content, extra_attributes, include_certificates } = typed;
+        let signer_certificate =
+            Certificate::from_der(signer_certificate_der).map_err(CmsError::SignerCertificateDer)?;
+        let public_key = RsaPublicKey::from_spki(&signer_certificate.tbs_certificate.subject_public_key_info)
+            .map_err(CmsError::Key)?;
+        let mut certificates = vec![signer_certificate.clone()];
+        for (index, der) in extra_certificates.iter().enumerate() {
+            let certificate =
+                Certificate::from_der(der).map_err(|error| CmsError::ExtraCertificateDer { index, error })?;
+            if !certificates.contains(&certificate) {
+                certificates.push(certificate);
+            }
+        }
+        if certificates.len() > MAX_CERTIFICATES {
+            return Err(CmsError::TooManyCertificates { count: certificates.len(), max: MAX_CERTIFICATES });
+        }
+        let signed_attrs = build_signed_attributes(content_type, content, digest, signing_time, extra_attributes)?;
+        let to_be_signed = signed_attrs.to_der()?;
+        Ok(Unsigned {
+            signer_certificate,
+            public_key,
+            certificates,
+            signed_attrs,
+            to_be_signed,
+            content_type,
+            content,
+            digest,
+            include_certificates,
+        })
     }
-    Ok(der)
+
+    /// Checks `signature` against the signer certificate's key, then encodes the message.
+    fn finish(self, signature: Vec<u8>, mode: Encapsulation) -> Result<Vec<u8>, CmsError> {
+        let Unsigned {
+            signer_certificate,
+            public_key,
+            certificates,
+            signed_attrs,
+            to_be_signed,
+            content_type,
+            content,
+            digest,
+            include_certificates,
+        } = self;
+        let tbs = &signer_certificate.tbs_certificate;
+        let algorithm = SignatureAlgorithm::for_digest(digest);
+        public_key.verify(algorithm, &to_be_signed, &signature).map_err(|_| CmsError::SignerFault)?;
+        let sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: tbs.issuer.clone(),
+            serial_number: tbs.serial_number.clone(),
+        });
+
+        let digest_algorithm = AlgorithmIdentifierOwned { oid: digest.oid(), parameters: None };
+        let signer_info = SignerInfo {
+            version: CmsVersion::V1,
+            sid,
+            digest_alg: digest_algorithm.clone(),
+            signed_attrs: Some(signed_attrs),
+            signature_algorithm: AlgorithmIdentifierOwned { oid: oid::RSA_ENCRYPTION, parameters: Some(Any::null()) },
+            signature: OctetString::new(signature)?,
+            unsigned_attrs: None,
+        };
+        let econtent = match mode {
+            Encapsulation::Attached => Some(Any::new(Tag::OctetString, content)?),
+            Encapsulation::Detached => None,
+        };
+        let certificates = certificates.into_iter().map(CertificateChoices::Certificate).collect::<Vec<_>>();
+        let signed_data = SignedData {
+            version: if content_type == ID_DATA { CmsVersion::V1 } else { CmsVersion::V3 },
+            digest_algorithms: SetOfVec::try_from(vec![digest_algorithm])?,
+            encap_content_info: EncapsulatedContentInfo { econtent_type: content_type, econtent },
+            certificates: if include_certificates { Some(CertificateSet::try_from(certificates)?) } else { None },
+            crls: None,
+            signer_infos: SignerInfos::try_from(vec![signer_info])?,
+        };
+        let der = ContentInfo { content_type: ID_SIGNED_DATA, content: Any::encode_from(&signed_data)? }.to_der()?;
+        if der.len() > MAX_MESSAGE_LEN {
+            return Err(CmsError::TooLarge { len: der.len(), max: MAX_MESSAGE_LEN });
+        }
+        Ok(der)
+    }
 }
 
 pub(crate) fn single_valued(oid: ObjectIdentifier, value: Any) -> Result<Attribute, CmsError> {
@@ -1245,6 +1348,61 @@ mod tests {
         let f = fixture();
         let r = sign(&Faulty(&f.key), &f.cert, DOCUMENT, Encapsulation::Detached, DigestAlgorithm::Sha256, None, &[]);
         assert_eq!(r, Err(CmsError::SignerFault));
+    }
+
+    /// The card's way: the hash of the signed attributes leaves, the signature comes back, the
+    /// message is assembled around it — the same bytes as [`sign`] with the key at hand.
+    #[test]
+    fn assemble_of_a_signature_made_elsewhere_equals_sign() {
+        let f = fixture();
+        for mode in [Encapsulation::Detached, Encapsulation::Attached] {
+            for digest in ALL_DIGESTS {
+                for at in [Some(testutil::NOW), None] {
+                    let attributes = signed_attributes(DOCUMENT, digest, at).unwrap();
+                    assert_eq!(attributes[0], 0x31, "signed with the SET OF tag");
+                    let signature =
+                        f.key.sign_digest(SignatureAlgorithm::for_digest(digest), &digest.digest(&attributes)).unwrap();
+                    let extra = [f.ca.certificate_der()];
+                    let assembled = assemble(&f.cert, DOCUMENT, mode, digest, at, &signature, &extra).unwrap();
+                    let signed = sign(&f.key, &f.cert, DOCUMENT, mode, digest, at, &extra).unwrap();
+                    assert_eq!(assembled, signed, "{mode:?} {digest:?} {at:?}");
+                    let detached = (mode == Encapsulation::Detached).then_some(DOCUMENT);
+                    let verified = verify(&assembled, detached).unwrap();
+                    assert_eq!(verified.signing_time(), at);
+                    assert_eq!(verified.signature(), signature.as_slice());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn assemble_refuses_a_signature_that_does_not_verify() {
+        let f = fixture();
+        let d = DigestAlgorithm::Sha256;
+        let attributes = signed_attributes(DOCUMENT, d, Some(testutil::NOW)).unwrap();
+        let good = f.key.sign_digest(SignatureAlgorithm::RsaPkcs1Sha256, &d.digest(&attributes)).unwrap();
+        let assemble_with = |content: &[u8], at, signature: &[u8]| {
+            assemble(&f.cert, content, Encapsulation::Detached, d, at, signature, &[])
+        };
+        assert!(assemble_with(DOCUMENT, Some(testutil::NOW), &good).is_ok());
+        // Another document, another signing time, a flipped bit, another key, garbage.
+        assert_eq!(assemble_with(b"another document", Some(testutil::NOW), &good), Err(CmsError::SignerFault));
+        let later = testutil::NOW + time::Duration::seconds(1);
+        assert_eq!(assemble_with(DOCUMENT, Some(later), &good), Err(CmsError::SignerFault));
+        assert_eq!(assemble_with(DOCUMENT, None, &good), Err(CmsError::SignerFault));
+        let mut flipped = good.clone();
+        flipped[10] ^= 1;
+        assert_eq!(assemble_with(DOCUMENT, Some(testutil::NOW), &flipped), Err(CmsError::SignerFault));
+        let other = SoftwareKey::generate_rsa2048().unwrap();
+        let by_other = other.sign_digest(SignatureAlgorithm::RsaPkcs1Sha256, &d.digest(&attributes)).unwrap();
+        assert_eq!(assemble_with(DOCUMENT, Some(testutil::NOW), &by_other), Err(CmsError::SignerFault));
+        assert_eq!(assemble_with(DOCUMENT, Some(testutil::NOW), &[]), Err(CmsError::SignerFault));
+        assert_eq!(assemble_with(DOCUMENT, Some(testutil::NOW), &[7; 256]), Err(CmsError::SignerFault));
+        // Caller misuse as in sign.
+        let r = assemble(&f.cert[1..], DOCUMENT, Encapsulation::Detached, d, None, &good, &[]);
+        assert!(matches!(r, Err(CmsError::SignerCertificateDer(_))));
+        let r = assemble(&f.cert, DOCUMENT, Encapsulation::Detached, d, None, &good, &[b"junk"]);
+        assert!(matches!(r, Err(CmsError::ExtraCertificateDer { index: 0, .. })));
     }
 
     #[test]

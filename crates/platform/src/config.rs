@@ -76,6 +76,10 @@ pub struct Config {
     /// Extra trust anchors (a PEM file of CA certificates) for `https` webhook receivers,
     /// besides the system's roots — e.g. an SP's private CA.
     pub webhook_ca: Option<PathBuf>,
+    /// Serve `GET /metrics` without a key (default: the admin key is needed). For a scraper on
+    /// a private network or on loopback (`hanko up`); counts of verifications and webhooks are
+    /// business data.
+    pub metrics_public: bool,
 }
 
 impl Config {
@@ -101,6 +105,7 @@ impl Config {
             webhook_max_attempts: 12,
             webhook_backoff: Duration::from_secs(30),
             webhook_ca: None,
+            metrics_public: false,
         }
     }
 }

@@ -12,6 +12,7 @@ mod formats;
 mod identity;
 mod login;
 mod meter;
+mod metrics;
 mod monitoring;
 mod ocsp;
 pub mod openapi;
@@ -106,6 +107,7 @@ pub struct Platform {
     /// The key sign results (JWE) are addressed to (`DATA_DIR/jwe.key`).
     pub(crate) jwe_key: hanko_pki::jwe::JweDecryptionKey,
     pub(crate) meter: meter::MeterBuffer,
+    pub(crate) metrics: metrics::PlatformMetrics,
 }
 
 impl std::fmt::Debug for Platform {
@@ -167,6 +169,7 @@ impl Platform {
             appender,
             jwe_key,
             meter: Default::default(),
+            metrics: Default::default(),
         };
         if platform.config.load_crls {
             platform.load_crls().await?;

@@ -406,6 +406,12 @@ impl Platform {
     /// Monitoring: checks every monitored user of every tenant against the CRLs held, reports
     /// the serials checked to the authority, and stores one event per newly seen revocation.
     pub async fn run_monitoring(&self) -> Result<MonitoringReport, PlatformError> {
+        let result = self.monitoring_pass().await;
+        self.metrics.monitoring_run(&result);
+        result
+    }
+
+    async fn monitoring_pass(&self) -> Result<MonitoringReport, PlatformError> {
         let mut report = MonitoringReport::default();
         if let Err(e) = self.poll_withdrawals().await {
             report.errors.push(format!("consent withdrawals: {e}"));

@@ -241,6 +241,12 @@ impl Platform {
     /// the new ones — only those: the other generations' indexes are kept as they are — keeps
     /// them under the data directory, and switches the set in at once. Refreshes are serialised.
     pub async fn refresh_crls(&self) -> Result<CrlRefresh, PlatformError> {
+        let result = self.fetch_crls().await;
+        self.metrics.crl_refresh(&result);
+        result
+    }
+
+    async fn fetch_crls(&self) -> Result<CrlRefresh, PlatformError> {
         let mut held = self.crls.held.lock().await;
         self.reload_anchors();
         let listings = self.authority.crl_list().await?;

@@ -124,6 +124,8 @@ impl Tenant {
 /// The storage of tenants and keys.
 #[async_trait]
 pub trait TenantStore: Send + Sync {
+    /// Whether the database answers (for `/healthz`).
+    async fn ping(&self) -> Result<(), StoreError>;
     /// Adds a tenant.
     async fn add_tenant(&self, t: &Tenant) -> Result<(), StoreError>;
     /// A tenant.
@@ -183,6 +185,10 @@ fn tenant_row(r: &sqlx::any::AnyRow) -> Result<Tenant, StoreError> {
 
 #[async_trait]
 impl TenantStore for SqlStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await
+    }
+
     async fn add_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
         let facts: Vec<&str> = t.facts.iter().map(|f| f.as_str()).collect();
         sqlx::query(

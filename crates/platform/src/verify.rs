@@ -327,6 +327,7 @@ impl Platform {
             })
             .await?;
         self.meter(tenant, &format!("verification.{}.{}", checked.kind, result.as_str()), 1);
+        self.metrics.verification(checked.kind, result, tenant.check_method.as_str());
         // The record keeps the trust core's words for an auditor; a sensitive-data SP gets the
         // code's meaning (the words may name the serial).
         let reason = match reason {

@@ -171,6 +171,8 @@ pub trait WebhookStore: Send + Sync {
     async fn events(&self, tenant_id: &str, status: Option<&str>, limit: i64) -> Result<Vec<EventRow>, StoreError>;
     /// Re-queues a failed event of the tenant; `false` when there is none.
     async fn requeue_event(&self, tenant_id: &str, id: &str, now: OffsetDateTime) -> Result<bool, StoreError>;
+    /// The undelivered events of tenants with an endpoint, of every tenant: (pending, failed).
+    async fn webhook_backlog(&self) -> Result<(i64, i64), StoreError>;
 }
 
 fn event_row(r: &sqlx::any::AnyRow) -> Result<EventRow, StoreError> {
@@ -350,6 +352,24 @@ impl WebhookStore for SqlStore {
         .execute(self.db.pool())
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn webhook_backlog(&self) -> Result<(i64, i64), StoreError> {
+        let rows = sqlx::query(
+            "SELECT e.delivery, COUNT(*) AS n FROM monitoring_events e JOIN webhooks w ON w.tenant_id = e.tenant_id \
+             WHERE e.delivery IN ('pending', 'failed') GROUP BY e.delivery",
+        )
+        .fetch_all(self.db.reader())
+        .await?;
+        let (mut pending, mut failed) = (0, 0);
+        for r in rows {
+            let n: i64 = r.try_get("n")?;
+            match r.try_get::<String, _>("delivery")?.as_str() {
+                "pending" => pending = n,
+                _ => failed = n,
+            }
+        }
+        Ok((pending, failed))
     }
 }
 
@@ -661,10 +681,14 @@ impl Platform {
             }
             while let Some(done) = tasks.join_next().await {
                 match done {
-                    Ok(Ok(Attempt::Delivered { .. })) => report.delivered += 1,
+                    Ok(Ok(Attempt::Delivered { .. })) => {
+                        report.delivered += 1;
+                        self.metrics.webhook_attempt("delivered");
+                    }
                     Ok(Ok(Attempt::Failed { last, .. })) => {
                         report.failed += 1;
                         report.gave_up += usize::from(last);
+                        self.metrics.webhook_attempt(if last { "gave_up" } else { "failed" });
                     }
                     Ok(Err(e)) => tracing::warn!(error = %e, "webhook delivery"),
                     Err(e) => tracing::warn!(error = %e, "webhook delivery task"),

@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+pub mod kyc;
+
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde::de::DeserializeOwned;

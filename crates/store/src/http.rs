@@ -1,11 +1,14 @@
 //! What every service's HTTP API shares (feature `http`): `application/problem+json` answers
 //! (RFC 9457), the rewrite of axum's own refusals into them, and the merge of per-area OpenAPI
 //! fragments. The services keep their own error types and statuses; only the wire form is here.
+//! [`metrics`]: each service's Prometheus metrics, the request-measuring layer and `/metrics`.
 
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
+
+pub mod metrics;
 
 /// The RFC 9457 body of `status` with `detail` (`type` is `about:blank`, `title` the reason
 /// phrase). Add members (a stable `code`) before answering with [`problem`].

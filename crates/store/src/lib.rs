@@ -198,6 +198,15 @@ impl Db {
         &self.reader
     }
 
+    /// Whether the database answers within 2 s (`SELECT 1` on a [`Db::reader`] connection, so
+    /// a health check does not queue behind the writer): for `/healthz`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(&self.reader)).await {
+            Ok(done) => done.map(|_| ()).map_err(StoreError::from),
+            Err(_) => Err(StoreError::Database(sqlx::Error::PoolTimedOut)),
+        }
+    }
+
     /// Which dialect this database speaks.
     pub fn dialect(&self) -> Dialect {
         self.dialect

@@ -7,6 +7,7 @@ mod common;
 mod consent;
 mod counter;
 mod meter;
+mod metrics;
 mod phone;
 mod publication;
 mod robustness;

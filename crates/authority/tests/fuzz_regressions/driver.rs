@@ -105,6 +105,8 @@ const ROUTES: &[(M, &str, &[&str])] = &[
     (M::P, "/v1/admin/verifiers", &["role", "name"]),
     (M::P, "/v1/admin/verifiers/{}/services", &["sp_id", "service_id", "name"]),
     (M::G, "/{}", &[]),
+    (M::G, "/healthz", &[]),
+    (M::G, "/metrics", &[]),
 ];
 
 /// Routes whose success is expensive (key generation, card writes): (burst, executions per

@@ -12,6 +12,7 @@ mod common;
 mod devices;
 mod interop;
 mod login;
+mod metrics;
 mod review;
 mod sign;
 mod wallet;

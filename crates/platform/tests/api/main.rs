@@ -8,6 +8,7 @@ mod evidence;
 mod formats;
 mod identity;
 mod login;
+mod metrics;
 mod monitoring;
 mod review;
 mod revocation;

@@ -79,6 +79,7 @@ const ROUTES: &[(M, &str, &[&str])] = &[
     (M::G, "/v1/webhook/deliveries/{}", &[]),
     (M::P, "/v1/webhook/deliveries/{}/retry", &[]),
     (M::G, "/v1/evidence", &[]),
+    (M::G, "/metrics", &[]),
 ];
 
 struct Fixture {
