@@ -56,7 +56,7 @@ pub(crate) struct Args {
     #[arg(long, env = "HANKO_UP_DIR", default_value = "hanko-up")]
     data_dir: PathBuf,
     /// PostgreSQL instead of SQLite: `postgres://user@host/db` (each service gets its own
-    /// schema, hanko_up_<service>). Give the same URL at every start.
+    /// schema, `hanko_up_<service>`). Give the same URL at every start.
     #[arg(long, env = "HANKO_DATABASE")]
     database: Option<String>,
     /// The first of five consecutive loopback ports; 0 takes any free ones.
