@@ -15,6 +15,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # --- system packages the tests talk to ---------------------------------------------------
 need_apt=()
 command -v openssl >/dev/null || need_apt+=(openssl)
+command -v curl >/dev/null || need_apt+=(curl)  # the hanko up smoke below
 command -v cc >/dev/null || need_apt+=(build-essential)
 command -v script >/dev/null || need_apt+=(bsdutils)  # a terminal for jpki-cli's PIN prompt
 # the Japanese font of the card-face images (the card tests check rendered text)
