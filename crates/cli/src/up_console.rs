@@ -18,6 +18,8 @@ use hanko_authority::LifeEvent;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use hanko_bank::pages::escape;
+
 use crate::cmd_up::Eco;
 
 const COOKIE: &str = "hanko_console";
@@ -53,20 +55,9 @@ pub(crate) async fn sync(eco: &Eco) -> anyhow::Result<String> {
     ))
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
-}
-
 fn signed_in(c: &Console, headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .any(|(k, v)| {
-            k == COOKIE && aws_lc_rs::constant_time::verify_slices_are_equal(v.as_bytes(), c.token.as_bytes()).is_ok()
-        })
+    hanko_bank::pages::cookie(headers, COOKIE)
+        .is_some_and(|v| aws_lc_rs::constant_time::verify_slices_are_equal(v.as_bytes(), c.token.as_bytes()).is_ok())
 }
 
 fn refuse() -> Response {
