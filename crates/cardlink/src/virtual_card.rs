@@ -83,3 +83,20 @@ impl<C: VirtualCard + ?Sized> VirtualCard for Box<C> {
         (**self).before_reply()
     }
 }
+
+/// The other IC documents (licence, residence card, passport) served like a card. Persistence
+/// (a licence PIN counter) is the image adapter's job: see [`hanko_documents::Chip::take_dirty`].
+impl VirtualCard for hanko_documents::DocumentChip {
+    fn atr(&self) -> Vec<u8> {
+        hanko_documents::Chip::atr(self)
+    }
+    fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
+        hanko_documents::Chip::process(self, apdu)
+    }
+    fn reset(&mut self) {
+        hanko_documents::Chip::reset(self)
+    }
+    fn power_off(&mut self) {
+        hanko_documents::Chip::reset(self)
+    }
+}
