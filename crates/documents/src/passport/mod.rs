@@ -4,6 +4,9 @@
 //! To be built (issue 12): BAC and PACE-GM, secure messaging 3DES and AES, EF.COM, DG1, DG2,
 //! DG14, DG15, EF.SOD, passive and active authentication.
 
+pub mod pace;
+pub mod sm;
+
 use serde::{Deserialize, Serialize};
 
 /// The emulated passport chip.
