@@ -245,3 +245,21 @@ pub enum CheckError {
     #[error(transparent)]
     MyNumber(#[from] crate::mynumber::MyNumberError),
 }
+
+/// Reads and verifies a document of `kind` through `t` with the access code the holder gave:
+/// the counter check of all four documents. Dispatches to the document's module.
+pub fn check(
+    kind: DocumentKind,
+    t: &mut dyn hanko_card::Transport,
+    code: &AccessCode,
+    trust: &TrustAnchors,
+    now: time::OffsetDateTime,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<Report, CheckError> {
+    match kind {
+        DocumentKind::MyNumberCard => crate::mynumber::check(t, code, trust, now, progress),
+        DocumentKind::DriverLicence => crate::licence::check(t, code, trust, now, progress),
+        DocumentKind::ResidenceCard => crate::residence::check(t, code, trust, now, progress),
+        DocumentKind::Passport => crate::passport::check(t, code, trust, now, progress),
+    }
+}

@@ -11,3 +11,14 @@ pub enum MyNumberError {
     #[error("My Number Card: not built yet")]
     NotBuilt,
 }
+
+/// Reads and verifies this document at the counter (see [`crate::check()`]).
+pub fn check(
+    _t: &mut dyn hanko_card::Transport,
+    _code: &crate::AccessCode,
+    _trust: &crate::TrustAnchors,
+    _now: time::OffsetDateTime,
+    _progress: &mut dyn FnMut(crate::Progress<'_>),
+) -> Result<crate::Report, crate::CheckError> {
+    Err(MyNumberError::NotBuilt.into())
+}
