@@ -4,7 +4,7 @@
 //! AES-CBC / AES-CMAC for AES secure messaging.
 //!
 //! Inputs are whole blocks where a mode needs them; a length that is not a multiple of the block
-//! size is caller misuse and answers [`CryptoError::Length`], never a panic.
+//! size is caller misuse and answers a [`CryptoError`], never a panic.
 
 use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
 use cmac::Mac;
