@@ -38,7 +38,25 @@ scripts/pcsc-up.sh  # pcscd with the vpcd readers and OpenSC, for the PC/SC test
 HANKO_TEST_POSTGRES=$(scripts/pg-up.sh)
 export HANKO_TEST_POSTGRES
 # jpki-cli (crates.io) is the independent JPKI client of the card tests; it links libpcsclite.
-command -v jpki-cli >/dev/null || { say "installing jpki-cli"; cargo install jpki-cli --locked -q; }
+# Both cargo installs run in the background (logs in target/) and are awaited where first needed:
+# they fill the cores while the steps below wait on the network or on single-threaded links.
+mkdir -p target
+background_install() { # name, then the command
+  local name=$1; shift
+  say "installing $name (in the background; log: target/install-$name.log)"
+  ("$@" >"target/install-$name.log" 2>&1 || { echo "installing $name failed" >>"target/install-$name.log"; exit 1; }) &
+  eval "install_$(echo "$name" | tr - _)=$!"
+}
+await_install() {
+  local pid_var=install_$(echo "$1" | tr - _)
+  [ -n "${!pid_var:-}" ] || return 0
+  wait "${!pid_var}" || { cat "target/install-$1.log"; exit 1; }
+}
+command -v jpki-cli >/dev/null || background_install jpki-cli cargo install jpki-cli --locked -q
+FUZZ_SECONDS=${HANKO_FUZZ_SECONDS:-5}
+if [ "$FUZZ_SECONDS" != "0" ] && ! command -v cargo-fuzz >/dev/null; then
+  background_install cargo-fuzz cargo install cargo-fuzz --locked -q
+fi
 # Node.js and scripts/idp-js/node_modules (openid-client, jose …): the idp's interop tests run them.
 scripts/idp-js.sh --chromium >/dev/null
 
@@ -67,7 +85,7 @@ cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 cargo clippy -p hanko-cli -p hanko-cardlink --all-targets --locked -- -D warnings
 
 say "tests"
-mkdir -p target
+await_install jpki-cli
 cargo test --workspace --all-features --locked 2>&1 | tee target/test-output.txt
 
 say "docs"
@@ -112,10 +130,9 @@ scripts/api-conformance.sh target/debug/hanko
 
 # --- fuzz smoke: every target for a few seconds, seeded with what the demo just made ------
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain provide them.
-FUZZ_SECONDS=${HANKO_FUZZ_SECONDS:-5}
 if [ "$FUZZ_SECONDS" != "0" ]; then
   say "fuzz smoke (${FUZZ_SECONDS}s per target)"
-  command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked -q
+  await_install cargo-fuzz
   export RUSTC_BOOTSTRAP=1
   demo=target/readme-demo
   mkdir -p fuzz/corpus/certificate fuzz/corpus/crl fuzz/corpus/cms fuzz/corpus/ocsp_request fuzz/corpus/ocsp_response
@@ -193,7 +210,12 @@ SEEDS
   printf '\000{"id":"evt_1","type":"facts_changed","user_id":"u1","data":{"latest_facts":{"name":"見本　花子","address":"東京都見本区架空台三丁目４番５号"}}}' > fuzz/corpus/bank_parsers/webhook
   printf '\001{"kind":"account_opening","method":{"ja":"<b>","en":"x"},"facts":{"name":"<script>"}}' > fuzz/corpus/bank_parsers/record
   printf '\002試験　花子 (a) \\ )\n1234567' > fuzz/corpus/bank_parsers/contract
-  (cd fuzz && cargo fuzz build -O)
+  # No sanitizer and opt-level 1 (fuzz/Cargo.toml): the smoke asks "does every target start, run
+  # and end without a panic", and the workspace forbids unsafe code, so AddressSanitizer would only
+  # instrument dependencies' unsafe Rust (the C of aws-lc is not instrumented either way); dropping
+  # it and most of the optimisation halves the cold fuzz build, the largest step on a fresh machine.
+  fuzz_flags=(-O --sanitizer none)
+  (cd fuzz && cargo fuzz build "${fuzz_flags[@]}")
   # Every target must start, run and end cleanly: cargo-fuzz's exit status counts (a crash, a
   # target that does not build or start), an empty target list fails, and so does a run that
   # never reports libFuzzer's "Done N runs". Reproducers of old crashes are replayed by
@@ -205,7 +227,7 @@ SEEDS
   fuzz_jobs=${HANKO_FUZZ_JOBS:-2}
   smoke() {
     local t=$1 log=target/fuzz-$1.log
-    if ! (cd fuzz && cargo fuzz run -O "$t" -- -max_total_time="$FUZZ_SECONDS" -max_len=65536) >"$log" 2>&1; then
+    if ! (cd fuzz && cargo fuzz run "${fuzz_flags[@]}" "$t" -- -max_total_time="$FUZZ_SECONDS" -max_len=65536) >"$log" 2>&1; then
       echo "fuzz target $t failed (log: $log, artifacts: fuzz/artifacts/$t)" >"target/fuzz-$t.status"
     elif ! grep -qE '^Done [0-9]+ runs' "$log"; then
       echo "fuzz target $t did not run (log: $log)" >"target/fuzz-$t.status"
