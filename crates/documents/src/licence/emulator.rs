@@ -11,7 +11,7 @@
 //! | VERIFY, case 1 | `00 20 00 81` (no data) | `63 Cx`: tries left, none spent |
 //!
 //! The PINs live in the MF (IEF01, IEF02) and stay verified when DF1 or DF2 is selected:
-//! public readers of real licences verify under the MF and then select the DFs [S], so
+//! public readers of real licences verify under the MF and then select the DFs \[S\], so
 //! clearing them on a DF select (as the My Number Card's APs do) would lock every such reader
 //! out. Power-on, reset and removal clear them, as does a wrong VERIFY of that PIN.
 //!
@@ -27,14 +27,14 @@ use hanko_card::{Command, Ins, Response, StatusWord};
 
 use super::files::{DF1_AID, DF2_AID, DF3_AID, FID_01, FID_02, FID_COMMON, FID_PIN_FLAG};
 
-/// The licence's ATR [I]: the spec gives none. A PC/SC reader builds a contactless Type B
+/// The licence's ATR \[I\]: the spec gives none. A PC/SC reader builds a contactless Type B
 /// card's ATR from its ATQB (PC/SC part 3 §3.1.3.2.3.1): `3B 88 80 01`, then the 7 bytes of
 /// application data + protocol info of the ATQB and the MBLI byte, then TCK. The ATQB bytes are
 /// chosen: application data `00 00 00 00`, protocol info `77 81 81` (ISO 14443-4, FWI 8), MBLI
-/// `00` [I]; TCK `7E` = XOR of T0 … the last historical byte.
+/// `00` \[I\]; TCK `7E` = XOR of T0 … the last historical byte.
 pub const ATR: [u8; 13] = [0x3B, 0x88, 0x80, 0x01, 0x00, 0x00, 0x00, 0x00, 0x77, 0x81, 0x81, 0x00, 0x7E];
 
-/// Tries of each PIN [V].
+/// Tries of each PIN \[V\].
 pub const PIN_TRIES: u8 = 3;
 /// Largest command the chip accepts.
 pub const MAX_COMMAND_LEN: usize = 4 + 3 + 255 + 3;

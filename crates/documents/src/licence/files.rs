@@ -16,20 +16,20 @@
 //! | DF1/EF07 | `0007` | electronic signature (578 B) | PIN1 |
 //! | DF2/EF01 | `0001` | photo, tag `5F40`, JPEG 2000 (2000 B) | PIN1 + PIN2 |
 //!
-//! File sizes are those public readers of real licences use [S]; the access of EF03–EF07 is
-//! [I] (the spec gives it for EF01, EF02 and the photo only). Every file is fixed-length: the
-//! TLVs, the end tag `FF`, then `FF` padding [I].
+//! File sizes are those public readers of real licences use \[S\]; the access of EF03–EF07 is
+//! \[I\] (the spec gives it for EF01, EF02 and the photo only). Every file is fixed-length: the
+//! TLVs, the end tag `FF`, then `FF` padding \[I\].
 
 use encoding_rs::EUC_JP;
 use time::{Date, Month};
 
 use hanko_pki::Era;
 
-/// DF1 (the licence data) AID [V].
+/// DF1 (the licence data) AID \[V\].
 pub const DF1_AID: [u8; 16] = [0xA0, 0, 0, 0x02, 0x31, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-/// DF2 (the photo) AID [V].
+/// DF2 (the photo) AID \[V\].
 pub const DF2_AID: [u8; 16] = [0xA0, 0, 0, 0x02, 0x31, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-/// DF3 AID [V] (no file of DF3 is in the spec; the emulator selects it and holds nothing).
+/// DF3 AID \[V\] (no file of DF3 is in the spec; the emulator selects it and holds nothing).
 pub const DF3_AID: [u8; 16] = [0xA0, 0, 0, 0x02, 0x48, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
 /// MF/EF01, the common data.
@@ -41,16 +41,16 @@ pub const FID_01: u16 = 0x0001;
 /// MF/IEF02 (PIN2) and DF1/EF02.
 pub const FID_02: u16 = 0x0002;
 
-/// Fixed sizes of DF1/EF01…EF07 [S].
+/// Fixed sizes of DF1/EF01…EF07 \[S\].
 pub const DF1_SIZES: [usize; 7] = [880, 82, 264, 640, 663, 256, 578];
-/// Size of DF2/EF01 (the photo) [S]; larger when the photo needs it.
+/// Size of DF2/EF01 (the photo) \[S\]; larger when the photo needs it.
 pub const PHOTO_SIZE: usize = 2000;
 /// Largest file the reader accepts (a budget on what a hostile chip can make it read).
 pub const MAX_FILE_LEN: usize = 16 * 1024;
 /// Most TLVs parsed from one file.
 pub const MAX_TLVS: usize = 128;
 
-/// The end tag: the data of a file stops here [V].
+/// The end tag: the data of a file stops here \[V\].
 pub const END_TAG: u16 = 0xFF;
 
 /// A licence file that does not parse. Names the file (`"DF1/EF01"`) and the place.
@@ -110,7 +110,7 @@ pub enum FileError {
 }
 
 /// One licence TLV: a 1-byte tag (2 bytes for `5F xx`), a length of 1 byte (`00`–`7F`) or
-/// `81 ll` / `82 hh ll` [V].
+/// `81 ll` / `82 hh ll` \[V\].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tlv<'a> {
     /// The tag (`0x12`, `0x5F40`).
@@ -259,7 +259,7 @@ pub enum JisPiece {
 }
 
 /// Licence text: JIS X 0208 as stored on the chip (two bytes `21`–`7E` per character, no
-/// escape sequences [S]) with 外字 references.
+/// escape sequences \[S\]) with 外字 references.
 ///
 /// Decoding goes through **EUC-JP** (the `encoding_rs` crate): a raw JIS X 0208 code with the
 /// high bit of both bytes set *is* its EUC-JP form, so the conversion is stateless and a 外字
@@ -280,7 +280,7 @@ impl JisText {
 
     /// Decodes the stored bytes. Errors say why (odd length, a byte outside JIS X 0208).
     pub fn decode(bytes: &[u8]) -> Result<JisText, &'static str> {
-        if bytes.len() % 2 != 0 {
+        if !bytes.len().is_multiple_of(2) {
             return Err("JIS X 0208 text of odd length");
         }
         let mut pieces = Vec::new();
@@ -352,7 +352,7 @@ impl core::fmt::Display for JisText {
 
 // --- era dates ----------------------------------------------------------------------------
 
-/// A licence date: 7 ASCII characters, era digit (1 明治 … 5 令和) + YYMMDD [V]; `000000`
+/// A licence date: 7 ASCII characters, era digit (1 明治 … 5 令和) + YYMMDD \[V\]; `000000`
 /// after the era digit means "not held" (a licence class the holder does not have).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EraDate {
@@ -423,13 +423,13 @@ fn encode_bcd_date(d: Date) -> [u8; 4] {
 
 // --- MF/EF01 common data and MF/EF02 PIN-set flag -----------------------------------------
 
-/// The crypto function id of tag `46` (second byte): which signature EF07 holds [V field].
-/// The values are [I]: the public spec gives the field, not the codes.
+/// The crypto function id of tag `46` (second byte): which signature EF07 holds \[V field\].
+/// The values are \[I\]: the public spec gives the field, not the codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CryptoFunction(pub u8);
 
 impl CryptoFunction {
-    /// RSA-2048, PKCS#1 v1.5, SHA-256 over DF1/EF01 ‖ DF1/EF02 ‖ DF2/EF01 [S algorithm, I code].
+    /// RSA-2048, PKCS#1 v1.5, SHA-256 over DF1/EF01 ‖ DF1/EF02 ‖ DF2/EF01 \[S algorithm, I code\].
     pub const RSA2048_SHA256: CryptoFunction = CryptoFunction(0x01);
 }
 
@@ -485,11 +485,11 @@ impl CommonData {
     }
 }
 
-/// Tag of the PIN-set flag in MF/EF02 [I] (the spec names the value's bit b1, not the tag;
+/// Tag of the PIN-set flag in MF/EF02 \[I\] (the spec names the value's bit b1, not the tag;
 /// the reader takes the first TLV whatever its tag).
 pub const TAG_PIN_FLAG: u16 = 0xC1;
 
-/// Parses MF/EF02: `true` when the holder set PINs, `false` when both are `****` [V].
+/// Parses MF/EF02: `true` when the holder set PINs, `false` when both are `****` \[V\].
 pub fn parse_pin_flag(bytes: &[u8]) -> Result<bool, FileError> {
     let tlvs = parse_tlvs("MF/EF02", bytes)?;
     let t = tlvs.first().ok_or(FileError::Missing { file: "MF/EF02", tag: TAG_PIN_FLAG })?;
@@ -504,8 +504,8 @@ pub fn encode_pin_flag(set: bool) -> Vec<u8> {
 
 // --- DF1/EF01 the entries -----------------------------------------------------------------
 
-/// The licence classes with a date each, tags `22`–`33` in order [V] (names as the NPA spec
-/// labels them [S]).
+/// The licence classes with a date each, tags `22`–`33` in order \[V\] (names as the NPA spec
+/// labels them \[S\]).
 pub const CLASSES: [(u16, &str, &str); 18] = [
     (0x22, "class_ni_sho_gen", "免許の年月日(二・小・原)"),
     (0x23, "class_other", "免許の年月日(他)"),
@@ -527,10 +527,10 @@ pub const CLASSES: [(u16, &str, &str); 18] = [
     (0x33, "class_semi_medium", "免許の年月日(準中型)"),
 ];
 
-/// DF1/EF01: the licence entries except 本籍 [V tags].
+/// DF1/EF01: the licence entries except 本籍 \[V tags\].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entries {
-    /// `11` JIS X 0208 edition (ASCII, e.g. `1997`) [I form].
+    /// `11` JIS X 0208 edition (ASCII, e.g. `1997`) \[I form\].
     pub jis_edition: String,
     /// `12` 氏名.
     pub name: JisText,
@@ -630,7 +630,7 @@ impl Entries {
 
 // --- DF1/EF02 本籍, EF03/EF05 外字, EF04/EF06 changes, DF2/EF01 photo ----------------------
 
-/// Parses DF1/EF02: 本籍, tag `41` [V].
+/// Parses DF1/EF02: 本籍, tag `41` \[V\].
 pub fn parse_honseki(bytes: &[u8]) -> Result<JisText, FileError> {
     Tags::parse("DF1/EF02", bytes)?.text(0x41)
 }
@@ -640,8 +640,8 @@ pub fn encode_honseki(t: &JisText) -> Result<Vec<u8>, &'static str> {
     Ok(pad_file(encode_tlv(0x41, &t.encode()?), DF1_SIZES[1]))
 }
 
-/// 外字 glyphs of DF1/EF03 (EF05): tags `48`, `49` [S], each a bitmap kept as stored. Which
-/// reference `FFF1`–`FFF7` selects which glyph is not in the public spec [I]: the reader keeps
+/// 外字 glyphs of DF1/EF03 (EF05): tags `48`, `49` \[S\], each a bitmap kept as stored. Which
+/// reference `FFF1`–`FFF7` selects which glyph is not in the public spec \[I\]: the reader keeps
 /// the bitmaps and shows each reference as [`GAIJI_MARK`].
 pub fn parse_gaiji(file: &'static str, bytes: &[u8]) -> Result<Vec<(u16, Vec<u8>)>, FileError> {
     Ok(parse_tlvs(file, bytes)?
@@ -661,7 +661,7 @@ pub fn encode_gaiji(glyphs: &[Vec<u8>], size: usize) -> Vec<u8> {
 }
 
 /// One entry changed after issue (記載事項変更, written at a police station, not signed).
-/// The layout is [I]: in EF04/EF06 after tag `50` (追記の有無, [S]) each entry is a
+/// The layout is \[I\]: in EF04/EF06 after tag `50` (追記の有無, \[S\]) each entry is a
 /// constructed tag `51` holding `52` the date (era date), `53` the commission (JIS), `54` the
 /// new content (JIS, e.g. 新住所 …).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -712,7 +712,7 @@ pub fn encode_changes(entries: &[ChangeEntry], size: usize) -> Result<Vec<u8>, &
     Ok(pad_file(b, size))
 }
 
-/// Parses DF2/EF01: the photo under `5F40` [V] (JPEG 2000, checked by its signature box or
+/// Parses DF2/EF01: the photo under `5F40` \[V\] (JPEG 2000, checked by its signature box or
 /// codestream marker).
 pub fn parse_photo(bytes: &[u8]) -> Result<Vec<u8>, FileError> {
     let t = Tags::parse("DF2/EF01", bytes)?;

@@ -20,7 +20,7 @@ use super::LicenceError;
 pub const SANDBOX_SIGNER_NAME: &str = "JPKI-TEST 公安委員会 TEST";
 /// The sandbox issuer name EF07 names for that key.
 pub const SANDBOX_ISSUER_NAME: &str = "JPKI-TEST 警察庁 TEST CA";
-/// The PIN of a holder who set none: `****` [V].
+/// The PIN of a holder who set none: `****` \[V\].
 pub const DEFAULT_PIN: [u8; 4] = *b"****";
 
 /// A sandbox police signing key (RSA-2048). `Debug` shows only the names.
@@ -161,7 +161,7 @@ pub fn sample_holder(n: u32) -> LicenceHolder {
         },
         honseki: JisText::plain("見本県見本市見本町一番地"),
         gaiji: vec![gaiji_glyph],
-        changes: if n % 2 == 0 {
+        changes: if n.is_multiple_of(2) {
             vec![ChangeEntry {
                 date: date(2025, 9, 1),
                 commission: JisText::plain("見本県公安委員会"),

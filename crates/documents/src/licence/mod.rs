@@ -16,7 +16,7 @@
 //! authentication in the spec: a copy of the signed files onto another chip passes, so
 //! [`crate::ChipCheck::NotProven`] is reported.
 //!
-//! Marks in the docs: [V] primary spec or working reader code, [S] secondary, [I] inference.
+//! Marks in the docs: \[V\] primary spec or working reader code, \[S\] secondary, \[I\] inference.
 
 pub mod emulator;
 pub mod files;

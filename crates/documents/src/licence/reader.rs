@@ -40,7 +40,7 @@ pub struct SignedFiles {
     pub photo: Vec<u8>,
 }
 
-/// Everything read from a licence, parsed. Nothing here is verified yet: see [`super::verify`].
+/// Everything read from a licence, parsed. Nothing here is verified yet: see [`super::verify()`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LicenceData {
     /// MF/EF01.

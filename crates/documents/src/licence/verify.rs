@@ -1,20 +1,20 @@
 //! The electronic signature of DF1/EF07 and its check (shared/spec/40-id-documents.md §1).
 //!
 //! EF07 holds the signature value, the signer's serial, issuer name, subject name and subject
-//! key identifier [V fields] — no certificate: the verifier selects the police signing key by
+//! key identifier \[V fields\] — no certificate: the verifier selects the police signing key by
 //! the SKI among the keys it trusts ([`crate::TrustAnchors::police_keys`]). The algorithm is
 //! RSA-2048 PKCS#1 v1.5 with SHA-256 over DF1/EF01 ‖ DF1/EF02 ‖ DF2/EF01, the value under tag
-//! `B1` [S]; it is chosen by the crypto function id of MF/EF01 tag `46`
+//! `B1` \[S\]; it is chosen by the crypto function id of MF/EF01 tag `46`
 //! ([`CryptoFunction`]) and any other id is refused by name.
 //!
 //! | tag | content | mark |
 //! |---|---|---|
-//! | `B1` | signature value (256 bytes) | [S] |
-//! | `B2` | serial (of the signer's record) | [I] tag |
-//! | `B3` | issuer name, UTF-8 | [I] tag and encoding |
-//! | `B4` | subject name, UTF-8 | [I] tag and encoding |
-//! | `B5` | subject key identifier (SHA-1 of the key, 20 bytes) | [I] tag |
-//! | `B6` | SHA-256 of each signed file (3 × 32 bytes) | [I], not in the NPA spec |
+//! | `B1` | signature value (256 bytes) | \[S\] |
+//! | `B2` | serial (of the signer's record) | \[I\] tag |
+//! | `B3` | issuer name, UTF-8 | \[I\] tag and encoding |
+//! | `B4` | subject name, UTF-8 | \[I\] tag and encoding |
+//! | `B5` | subject key identifier (SHA-1 of the key, 20 bytes) | \[I\] tag |
+//! | `B6` | SHA-256 of each signed file (3 × 32 bytes) | \[I\], not in the NPA spec |
 //!
 //! `B6` is a diagnostic only this emulator writes: the signature alone cannot say *which*
 //! file was changed, so when it fails and `B6` is there the verifier names the file whose hash
@@ -28,7 +28,7 @@ use hanko_pki::{RsaPublicKey, SignatureAlgorithm};
 use super::files::{encode_tlv, pad_file, parse_tlvs, CryptoFunction, FileError, DF1_SIZES};
 use super::LicenceError;
 
-/// The files the signature covers, in order [S].
+/// The files the signature covers, in order \[S\].
 pub const SIGNED_FILES: [&str; 3] = ["DF1/EF01", "DF1/EF02", "DF2/EF01"];
 /// Most bytes accepted in a name of EF07.
 pub const MAX_NAME_LEN: usize = 256;
