@@ -210,6 +210,13 @@ SEEDS
   printf '\000{"id":"evt_1","type":"facts_changed","user_id":"u1","data":{"latest_facts":{"name":"見本　花子","address":"東京都見本区架空台三丁目４番５号"}}}' > fuzz/corpus/bank_parsers/webhook
   printf '\001{"kind":"account_opening","method":{"ja":"<b>","en":"x"},"facts":{"name":"<script>"}}' > fuzz/corpus/bank_parsers/record
   printf '\002試験　花子 (a) \\ )\n1234567' > fuzz/corpus/bank_parsers/contract
+  # documents_licence: 0 a licence file (DF1/EF01 name + end tag; MF/EF01 common data), 1 a
+  # hostile chip's answers (2-byte length each) to our reader, 2 APDUs (1-byte length each) to the chip.
+  mkdir -p fuzz/corpus/documents_licence
+  printf '\x00\x11\x04\x31\x39\x39\x37\x12\x04\x38\x2B\x4B\x5C\x16\x07\x34\x30\x32\x30\x35\x31\x35\xFF\xFF' > fuzz/corpus/documents_licence/entries
+  printf '\x00\x45\x0B\x30\x31\x30\x20\x24\x06\x01\x20\x29\x06\x15\x46\x02\x00\x01\xFF' > fuzz/corpus/documents_licence/common
+  printf '\x01\x00\x02\x90\x00\x00\x02\x90\x00\x00\x12\x45\x0B\x30\x31\x30\x20\x24\x06\x01\x20\x29\x06\x15\x46\x02\x00\x01\x90\x00\x00\x02\x90\x00\x00\x05\xC1\x01\x01\x90\x00\x00\x02\x63\xC3\x00\x02\x90\x00' > fuzz/corpus/documents_licence/reader
+  printf '\x02\x04\x00\xA4\x00\x00\x07\x00\xA4\x02\x0C\x02\x2F\x01\x05\x00\xB0\x00\x00\x00\x04\x00\x20\x00\x81\x09\x00\x20\x00\x81\x04\x31\x32\x33\x34\x09\x00\x20\x00\x82\x04\x35\x36\x37\x38\x15\x00\xA4\x04\x0C\x10\xA0\x00\x00\x02\x31\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x07\x00\xA4\x02\x0C\x02\x00\x01\x07\x00\xB0\x00\x00\x00\x00\x00' > fuzz/corpus/documents_licence/apdus
   # No sanitizer and opt-level 1 (fuzz/Cargo.toml): the smoke asks "does every target start, run
   # and end without a panic", and the workspace forbids unsafe code, so AddressSanitizer would only
   # instrument dependencies' unsafe Rust (the C of aws-lc is not instrumented either way); dropping
