@@ -215,7 +215,7 @@ pub fn router(counter: Arc<Counter>) -> Router {
         .merge(checks::routes())
         .merge(records::routes())
         .layer(axum::extract::DefaultBodyLimit::max(checks::MAX_BODY))
-        .layer(axum::middleware::map_response(hanko_store::http::problem_for_rejections))
+        .layer(axum::middleware::map_response(rejections))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(counter);
     metrics.measure(router)
@@ -230,6 +230,20 @@ async fn security_headers(mut response: axum::response::Response) -> axum::respo
     hanko_store::http::page::security_headers(response.headers_mut(), CSP);
     response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     response
+}
+
+/// axum's own refusals as problem+json (the HTML pages' own refusals stay HTML).
+async fn rejections(response: axum::response::Response) -> axum::response::Response {
+    let html = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if html {
+        response
+    } else {
+        hanko_store::http::problem_for_rejections(response).await
+    }
 }
 
 async fn openapi_json() -> axum::response::Response {
