@@ -100,7 +100,8 @@
     const rec = $("record").querySelector("tbody");
     rec.replaceChildren();
     row(rec, [t.recorded, jst(s.record.checked_at)]);
-    row(rec, [t.document, s.record.document]);
+    const docOption = document.querySelector(`#document option[value="${s.record.document}"]`);
+    row(rec, [t.document, docOption ? docOption.textContent : s.record.document]);
     if (s.record.number_b_tail) row(rec, [t.tail, s.record.number_b_tail]);
     row(rec, [t.policy, s.record.policy]);
     row(rec, [t.keepUntil, jst(s.record.retain_until)]);
