@@ -143,6 +143,10 @@ impl Checks {
     fn set(&self, id: &str, state: JobState) {
         let mut inner = self.lock();
         if let Some(job) = inner.jobs.get_mut(id) {
+            if job.finished.is_some() {
+                // Ended already (timed out): a late progress report or result changes nothing.
+                return;
+            }
             if !matches!(state, JobState::Running { .. }) {
                 job.finished = Some(Instant::now());
             }
