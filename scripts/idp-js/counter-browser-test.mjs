@@ -51,7 +51,7 @@ const browser = await chromium.launch({
   headless: true,
   args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu', '--no-first-run'],
 });
-const context = await browser.newContext({ locale: 'ja-JP', viewport: { width: 1100, height: 900 } });
+const context = await browser.newContext({ locale: 'ja-JP', viewport: { width: 1280, height: 900 } });
 context.setDefaultTimeout(TIMEOUT);
 const page = await context.newPage();
 const consoleErrors = [];

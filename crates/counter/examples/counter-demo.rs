@@ -61,7 +61,17 @@ fn source(
 
 /// The sample My Number Card with its 券面AP, and the CV root's key (the counter's trust anchor).
 fn my_number_card() -> (hanko_card::Card, Vec<u8>) {
-    let issuer = hanko_card::CvIssuer::generate().expect("a sandbox CV issuer");
+    // The card-face and input-assist hierarchies under one sandbox CV root (the reader reads the
+    // name and address text from the input-assist AP, verified under the same root).
+    let root = hanko_pki::SoftwareKey::generate_rsa2048().unwrap();
+    let key = || hanko_pki::SoftwareKey::generate_rsa2048().unwrap();
+    let (root_id, face_id, assist_id) = (
+        hanko_card::CvKeyId::SANDBOX_ROOT,
+        hanko_card::CvKeyId::SANDBOX_CARD_FACE,
+        hanko_card::CvKeyId::SANDBOX_INPUT_ASSIST,
+    );
+    let issuer = hanko_card::CvIssuer::new(&root, root_id, key(), face_id).unwrap();
+    let assist = hanko_card::CvIssuer::new(&root, root_id, key(), assist_id).unwrap();
     let facts = hanko_card::CardFacts::new(
         hanko_card::MyNumber::from_body(b"99123456780").unwrap(),
         "試験　花子",
@@ -71,7 +81,8 @@ fn my_number_card() -> (hanko_card::Card, Vec<u8>) {
     )
     .unwrap();
     let face = hanko_card::card_face_app(&facts, &issuer, date!(2035 - 12 - 31), "2285", "99999").unwrap();
-    let card = hanko_card::sample::issue(hanko_card::Device::Card, vec![face]).unwrap().card;
+    let assist = hanko_card::input_assist_app(&facts, &assist, b"1234", 2035, "2285").unwrap();
+    let card = hanko_card::sample::issue(hanko_card::Device::Card, vec![assist, face]).unwrap().card;
     (card, issuer.root_public_key().spki_der().to_vec())
 }
 
