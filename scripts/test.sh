@@ -210,6 +210,9 @@ SEEDS
   printf '\000{"id":"evt_1","type":"facts_changed","user_id":"u1","data":{"latest_facts":{"name":"見本　花子","address":"東京都見本区架空台三丁目４番５号"}}}' > fuzz/corpus/bank_parsers/webhook
   printf '\001{"kind":"account_opening","method":{"ja":"<b>","en":"x"},"facts":{"name":"<script>"}}' > fuzz/corpus/bank_parsers/record
   printf '\002試験　花子 (a) \\ )\n1234567' > fuzz/corpus/bank_parsers/contract
+  # counter_photo: the first byte picks the format (0 JPEG 2000); the synthetic portrait.
+  mkdir -p fuzz/corpus/counter_photo
+  { printf '\000'; cat crates/card/assets/portrait.jp2; } > fuzz/corpus/counter_photo/portrait
   # documents_licence: 0 a licence file (DF1/EF01 name + end tag; MF/EF01 common data), 1 a
   # hostile chip's answers (2-byte length each) to our reader, 2 APDUs (1-byte length each) to the chip.
   mkdir -p fuzz/corpus/documents_licence

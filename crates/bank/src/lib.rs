@@ -252,14 +252,10 @@ pub fn router(bank: Arc<Bank>) -> Router {
 /// Every answer: no framing (clickjacking; cookies do not separate ports), no MIME sniffing, no
 /// referrer beyond the bank (a wallet URL carries a request id).
 async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
-    use axum::http::{header, HeaderValue};
-    let h = response.headers_mut();
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
+    hanko_store::http::page::security_headers(
+        response.headers_mut(),
         "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self' http: https:",
-    ));
+    );
     response
 }
 

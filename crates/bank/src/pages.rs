@@ -9,40 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 /// The cookie that remembers the language.
 pub const LANG_COOKIE: &str = "hanko_bank_lang";
 
-/// The page language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    /// 日本語 (default).
-    Ja,
-    /// English.
-    En,
-}
-
-impl Lang {
-    /// `ja` or `en`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Ja => "ja",
-            Lang::En => "en",
-        }
-    }
-
-    /// The Japanese or the English text.
-    pub fn pick<'a>(self, ja: &'a str, en: &'a str) -> &'a str {
-        match self {
-            Lang::Ja => ja,
-            Lang::En => en,
-        }
-    }
-
-    fn parse(s: &str) -> Option<Lang> {
-        match s {
-            "ja" => Some(Lang::Ja),
-            "en" => Some(Lang::En),
-            _ => None,
-        }
-    }
-}
+pub use hanko_store::http::page::{cookie, escape, Lang};
 
 /// The language of a request: `?lang=` (also remembered), else the cookie, else Japanese.
 /// `changed` is set when `?lang=` asked for it (the page then sets the cookie).
@@ -58,42 +25,9 @@ impl<S: Send + Sync> FromRequestParts<S> for PageLang {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<PageLang, Self::Rejection> {
-        let query = parts.uri.query().unwrap_or_default();
-        if let Some(lang) = query.split('&').filter_map(|p| p.strip_prefix("lang=")).find_map(Lang::parse) {
-            return Ok(PageLang { lang, changed: true });
-        }
-        let lang = cookie(&parts.headers, LANG_COOKIE).and_then(|v| Lang::parse(&v)).unwrap_or(Lang::Ja);
-        Ok(PageLang { lang, changed: false })
+        let (lang, changed) = Lang::of_request(parts.uri.query(), &parts.headers, LANG_COOKIE);
+        Ok(PageLang { lang, changed })
     }
-}
-
-/// A cookie's value.
-pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
-
-/// HTML-escapes text for element content and quoted attributes.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const STYLE: &str = "body{font-family:system-ui,'Noto Sans JP',sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}\
@@ -198,16 +132,5 @@ pub fn time_text(unix: i64) -> String {
             )
         }
         Err(_) => unix.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escapes_markup_and_controls() {
-        assert_eq!(escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
-        assert_eq!(escape("a\u{0}b"), "a\u{FFFD}b");
     }
 }

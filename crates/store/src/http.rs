@@ -2,6 +2,7 @@
 //! (RFC 9457), the rewrite of axum's own refusals into them, and the merge of per-area OpenAPI
 //! fragments. The services keep their own error types and statuses; only the wire form is here.
 //! [`metrics`]: each service's Prometheus metrics, the request-measuring layer and `/metrics`.
+//! [`page`]: what the HTML pages share (escaping, cookies, the language, security headers).
 
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
@@ -9,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
 pub mod metrics;
+pub mod page;
 
 /// The RFC 9457 body of `status` with `detail` (`type` is `about:blank`, `title` the reason
 /// phrase). Add members (a stable `code`) before answering with [`problem`].
