@@ -128,7 +128,11 @@ impl ChipPaceEngine for ShimChip {
     fn mse_set_at(&mut self, _data: &[u8]) -> Result<(), StatusWord> {
         Ok(())
     }
-    fn general_authenticate(&mut self, data: &[u8], _rng: &mut dyn RngCore) -> Result<(Vec<u8>, Option<SmKeys>), StatusWord> {
+    fn general_authenticate(
+        &mut self,
+        data: &[u8],
+        _rng: &mut dyn RngCore,
+    ) -> Result<(Vec<u8>, Option<SmKeys>), StatusWord> {
         if data != shim_keys(&self.0).tag() {
             return Err(StatusWord(0x6300));
         }
@@ -165,7 +169,8 @@ fn shim_terminal(
         PacePasswordRef::Mrz(m) => (1u8, m),
         PacePasswordRef::Can(c) => (2u8, c),
     };
-    let mut mse = vec![0x00, 0x22, 0xC1, 0xA4, 0x0F, 0x80, 0x0A, 0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, 0x02, 0x02];
+    let mut mse =
+        vec![0x00, 0x22, 0xC1, 0xA4, 0x0F, 0x80, 0x0A, 0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, 0x02, 0x02];
     mse.extend([0x83, 0x01, reference]);
     mse[4] = (mse.len() - 5) as u8;
     assert_eq!(t.transmit(&mse).unwrap(), [0x90, 0x00]);
@@ -233,7 +238,10 @@ fn a_flipped_mac_ends_the_secure_messaging_session() {
     assert!(sm.is_closed());
     // The chip forgot the keys: a command protected under them is refused, and EFs do not
     // read in plain.
-    let mut fresh = SecureChannel::new(establish(&mut Loopback(chip(&i, AccessControl::Bac)), &BacKeys::from_mrz_information(&info), &mut OsRng).unwrap());
+    let mut fresh = SecureChannel::new(
+        establish(&mut Loopback(chip(&i, AccessControl::Bac)), &BacKeys::from_mrz_information(&info), &mut OsRng)
+            .unwrap(),
+    );
     let wire = fresh.protect(&select).unwrap();
     assert_ne!(t.transmit(&wire).unwrap(), [0x90, 0x00]);
     assert_eq!(t.transmit(&[0x00, 0xA4, 0x02, 0x0C, 0x02, 0x01, 0x1E]).unwrap(), [0x69, 0x82]);
@@ -255,7 +263,8 @@ fn a_tampered_data_group_fails_naming_it() {
 #[test]
 fn a_dsc_under_another_csca_fails_the_chain() {
     let (i, other) = (issuer(), issuer());
-    let e = passport_err(check(chip(&i, AccessControl::Bac), &sample_holder(1).access_code(), &trust(&other)).unwrap_err());
+    let e =
+        passport_err(check(chip(&i, AccessControl::Bac), &sample_holder(1).access_code(), &trust(&other)).unwrap_err());
     assert!(matches!(e, PassportError::ChainBroken { .. }), "{e:?}");
 }
 

@@ -156,7 +156,8 @@ pub fn establish(t: &mut dyn Transport, keys: &BacKeys, rng: &mut dyn RngCore) -
     rng.fill_bytes(&mut rnd_ifd);
     rng.fill_bytes(&mut k_ifd[..]);
     let data = terminal_cryptogram(keys, &rnd_icc, &rnd_ifd, &k_ifd);
-    let cmd = Command { cla: 0, ins: INS_MUTUAL_AUTHENTICATE, p1: 0, p2: 0, data: &data, le: Some(40), extended: false };
+    let cmd =
+        Command { cla: 0, ins: INS_MUTUAL_AUTHENTICATE, p1: 0, p2: 0, data: &data, le: Some(40), extended: false };
     let r = Response::parse(&t.transmit(&cmd.encode())?).map_err(|_| BacError::BadAnswer("short response"))?;
     match r.sw {
         StatusWord::SUCCESS => terminal_finish(keys, &r.data, &rnd_icc, &rnd_ifd, &k_ifd),

@@ -78,7 +78,7 @@ pub enum PacePasswordRef<'a> {
 }
 
 /// The chip's side of PACE as `passport/pace.rs` provides it (`pace::ChipPace`, 9303-11 §4.4).
-pub trait ChipPaceEngine {
+pub trait ChipPaceEngine: Send {
     /// MSE:Set AT (`00 22 C1 A4`) data field.
     fn mse_set_at(&mut self, data: &[u8]) -> Result<(), StatusWord>;
     /// GENERAL AUTHENTICATE (`10 86 00 00` / `00 86 00 00`) data field `7C …` → response `7C …`;
@@ -147,7 +147,6 @@ impl core::fmt::Debug for PassportChip {
         write!(f, "PassportChip({:?}, {} files, [elided])", self.access, self.files.len())
     }
 }
-
 
 impl PassportChip {
     /// A chip over `files` (FID → content, EF.SOD already signed over them).
@@ -299,7 +298,12 @@ impl PassportChip {
         if offset >= content.len() {
             return Response::status(StatusWord::WRONG_OFFSET);
         }
-        let le = c.le.unwrap_or(256);
+        // Under SM a short-Le answer must fit 256 bytes once protected: at most 0xDF data bytes
+        // (a reader then asks for the rest; 9303 readers expect fewer bytes than Le).
+        let mut le = c.le.unwrap_or(256);
+        if protected && le <= 256 {
+            le = le.min(0xDF);
+        }
         let end = content.len().min(offset + le);
         let chunk = content[offset..end].to_vec();
         if c.ins == Ins::READ_BINARY {
@@ -552,8 +556,10 @@ pub fn issue(
     let mrz = holder.mrz_fields().to_mrz().ok_or(super::PassportError::BadHolder("MRZ fields"))?;
     let info = lds::mrz_information(&holder.document_number, &holder.birth, &holder.expiry)
         .ok_or(super::PassportError::BadHolder("MRZ information"))?;
-    let aa = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|e| super::PassportError::Issuer(e.to_string()))?;
-    let aa_pkcs8 = Zeroizing::new(aa.to_pkcs8v1().map_err(|e| super::PassportError::Issuer(e.to_string()))?.as_ref().to_vec());
+    let aa = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+        .map_err(|e| super::PassportError::Issuer(e.to_string()))?;
+    let aa_pkcs8 =
+        Zeroizing::new(aa.to_pkcs8v1().map_err(|e| super::PassportError::Issuer(e.to_string()))?.as_ref().to_vec());
     let spki = AsDer::<aws_lc_rs::encoding::PublicKeyX509Der>::as_der(aa.public_key())
         .map_err(|e| super::PassportError::Issuer(e.to_string()))?;
     let mut infos = vec![lds::SecurityInfo::active_authentication(lds::ECDSA_PLAIN_SHA256)?];

@@ -110,7 +110,11 @@ fn certify(
         ext(ID_CE_SUBJECT_KEY_IDENTIFIER, false, &SubjectKeyIdentifier(OctetString::new(ski)?))?,
     ];
     if ca {
-        extensions.push(ext(ID_CE_BASIC_CONSTRAINTS, true, &BasicConstraints { ca: true, path_len_constraint: Some(0) })?);
+        extensions.push(ext(
+            ID_CE_BASIC_CONSTRAINTS,
+            true,
+            &BasicConstraints { ca: true, path_len_constraint: Some(0) },
+        )?);
     } else {
         let aki = AuthorityKeyIdentifier {
             key_identifier: Some(OctetString::new(issuer_ski)?),
@@ -124,7 +128,10 @@ fn certify(
         serial_number: SerialNumber::new(&serial)?,
         signature: sha256_with_rsa(),
         issuer: issuer.clone(),
-        validity: Validity { not_before: hanko_pki::x509_time(not_before)?, not_after: hanko_pki::x509_time(not_after)? },
+        validity: Validity {
+            not_before: hanko_pki::x509_time(not_before)?,
+            not_after: hanko_pki::x509_time(not_after)?,
+        },
         subject,
         subject_public_key_info: spki,
         issuer_unique_id: None,
@@ -132,15 +139,23 @@ fn certify(
         extensions: Some(extensions),
     };
     let signature = signer.sign(SignatureAlgorithm::RsaPkcs1Sha256, &tbs.to_der()?).map_err(key_err)?;
-    Ok(Certificate { tbs_certificate: tbs, signature_algorithm: sha256_with_rsa(), signature: BitString::from_bytes(&signature)? }
-        .to_der()?)
+    Ok(Certificate {
+        tbs_certificate: tbs,
+        signature_algorithm: sha256_with_rsa(),
+        signature: BitString::from_bytes(&signature)?,
+    }
+    .to_der()?)
 }
 
 impl PassportIssuer {
     /// A fresh sandbox CSCA (valid `now` − 1 day … + 15 years) and DSC (valid `now` − 1 day …
     /// + 10 years) for `country` (ISO 3166 alpha-2, `JP`). Keys come from aws-lc's DRBG;
     /// serial numbers from `rng`.
-    pub fn generate(country: &str, now: OffsetDateTime, rng: &mut dyn RngCore) -> Result<PassportIssuer, PassportError> {
+    pub fn generate(
+        country: &str,
+        now: OffsetDateTime,
+        rng: &mut dyn RngCore,
+    ) -> Result<PassportIssuer, PassportError> {
         let day = time::Duration::days(1);
         Self::generate_with_validity(
             country,
@@ -161,10 +176,33 @@ impl PassportIssuer {
         let csca_key = SoftwareKey::generate_rsa2048().map_err(key_err)?;
         let csca_name = name("CSCA TEST", country)?;
         let csca_ski = hanko_pki::key_identifier(csca_key.public_key());
-        let csca = certify(&csca_key, &csca_name, &csca_ski, csca_name.clone(), &csca_key, true, csca_validity.0, csca_validity.1, rng)?;
+        let csca = certify(
+            &csca_key,
+            &csca_name,
+            &csca_ski,
+            csca_name.clone(),
+            &csca_key,
+            true,
+            csca_validity.0,
+            csca_validity.1,
+            rng,
+        )?;
         let dsc_key = SoftwareKey::generate_rsa2048().map_err(key_err)?;
-        let dsc = certify(&csca_key, &csca_name, &csca_ski, name("DS TEST", country)?, &dsc_key, false, dsc_validity.0, dsc_validity.1, rng)?;
-        Ok(PassportIssuer { csca: IssuerKey { key: csca_key, certificate: csca }, dsc: IssuerKey { key: dsc_key, certificate: dsc } })
+        let dsc = certify(
+            &csca_key,
+            &csca_name,
+            &csca_ski,
+            name("DS TEST", country)?,
+            &dsc_key,
+            false,
+            dsc_validity.0,
+            dsc_validity.1,
+            rng,
+        )?;
+        Ok(PassportIssuer {
+            csca: IssuerKey { key: csca_key, certificate: csca },
+            dsc: IssuerKey { key: dsc_key, certificate: dsc },
+        })
     }
 
     /// The CSCA certificate DER: what goes into [`crate::TrustAnchors::cscas`].
@@ -191,8 +229,14 @@ impl PassportIssuer {
         let csca_key = Zeroizing::new(stored.csca_key.into_bytes());
         let dsc_key = Zeroizing::new(stored.dsc_key.into_bytes());
         Ok(PassportIssuer {
-            csca: IssuerKey { key: SoftwareKey::from_pkcs8(&csca_key).map_err(key_err)?, certificate: stored.csca.to_der()? },
-            dsc: IssuerKey { key: SoftwareKey::from_pkcs8(&dsc_key).map_err(key_err)?, certificate: stored.dsc.to_der()? },
+            csca: IssuerKey {
+                key: SoftwareKey::from_pkcs8(&csca_key).map_err(key_err)?,
+                certificate: stored.csca.to_der()?,
+            },
+            dsc: IssuerKey {
+                key: SoftwareKey::from_pkcs8(&dsc_key).map_err(key_err)?,
+                certificate: stored.dsc.to_der()?,
+            },
         })
     }
 }

@@ -97,10 +97,10 @@ fn outer<'a>(file: &'static str, bytes: &'a [u8], tag: u32) -> Result<&'a [u8], 
 }
 
 fn inner<'a>(file: &'static str, bytes: &'a [u8], tag: u32, what: &'static str) -> Result<&'a [u8], LdsError> {
-    tlv::find(bytes, tag).map_err(|error| LdsError::Tlv { file, error })?.map(|t| t.value).ok_or(LdsError::Missing {
-        file,
-        what,
-    })
+    tlv::find(bytes, tag)
+        .map_err(|error| LdsError::Tlv { file, error })?
+        .map(|t| t.value)
+        .ok_or(LdsError::Missing { file, what })
 }
 
 // --- MRZ (9303-3 §4.9, 9303-4 §4.2) -------------------------------------------------------------
@@ -180,11 +180,7 @@ impl MrzFields {
     pub fn to_mrz(&self) -> Option<String> {
         let code = mrz_field(&self.document_code, 2)?;
         let state = mrz_field(&self.issuing_state, 3)?;
-        let name = format!(
-            "{}<<{}",
-            self.surname.trim().replace(' ', "<"),
-            self.given_names.trim().replace(' ', "<")
-        );
+        let name = format!("{}<<{}", self.surname.trim().replace(' ', "<"), self.given_names.trim().replace(' ', "<"));
         let name = mrz_field(&name, 39)?;
         let number = mrz_field(&self.document_number, 9)?;
         let nat = mrz_field(&self.nationality, 3)?;
@@ -197,9 +193,7 @@ impl MrzFields {
         let cp = check_digit(&personal)?;
         let composite = format!("{number}{cn}{birth}{cb}{expiry}{ce}{personal}{cp}");
         let cc = check_digit(&composite)?;
-        Some(format!(
-            "{code}{state}{name}{number}{cn}{nat}{birth}{cb}{sex}{expiry}{ce}{personal}{cp}{cc}"
-        ))
+        Some(format!("{code}{state}{name}{number}{cn}{nat}{birth}{cb}{sex}{expiry}{ce}{personal}{cp}{cc}"))
     }
 
     /// Parses an 88-character TD3 MRZ (the two lines concatenated), checking every check digit.
@@ -478,14 +472,16 @@ mod tests {
     use super::*;
 
     /// ICAO 9303-4 Appendix A specimen (Utopia, Anna Maria Eriksson).
-    const SPECIMEN: &str =
-        "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<L898902C36UTO7408122F1204159ZE184226B<<<<<10";
+    const SPECIMEN: &str = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<L898902C36UTO7408122F1204159ZE184226B<<<<<10";
 
     #[test]
     fn icao_specimen_mrz_parses_and_rebuilds() {
         let f = MrzFields::parse(SPECIMEN).unwrap();
         assert_eq!((f.surname.as_str(), f.given_names.as_str()), ("ERIKSSON", "ANNA MARIA"));
-        assert_eq!((f.document_number.as_str(), f.birth.as_str(), f.expiry.as_str()), ("L898902C3", "740812", "120415"));
+        assert_eq!(
+            (f.document_number.as_str(), f.birth.as_str(), f.expiry.as_str()),
+            ("L898902C3", "740812", "120415")
+        );
         assert_eq!(f.to_mrz().unwrap(), SPECIMEN);
         let mut broken = SPECIMEN.to_owned().into_bytes();
         broken[60] = b'9';

@@ -165,7 +165,17 @@ fn date(yymmdd: &str, future: bool, now: time::OffsetDateTime) -> String {
     let yy: i32 = yy.parse().unwrap_or(0);
     let this = now.year() % 100;
     // Birth dates are in the past; expiry dates within the next 10 years or past.
-    let century = if future { if yy <= this + 20 { 2000 } else { 1900 } } else if yy <= this { 2000 } else { 1900 };
+    let century = if future {
+        if yy <= this + 20 {
+            2000
+        } else {
+            1900
+        }
+    } else if yy <= this {
+        2000
+    } else {
+        1900
+    };
     let (mm, dd) = rest.split_at(2.min(rest.len()));
     format!("{:04}-{mm}-{dd}", century + yy)
 }

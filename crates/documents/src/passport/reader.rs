@@ -233,7 +233,8 @@ impl<'t> PassportReader<'t> {
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Vec<u8>, PassportError> {
         let mut out = self.read_at(0, 8.min(CHUNK))?;
-        let total = tlv_total_len(&out).ok_or(PassportError::Status { what: step_static(step), sw: StatusWord::SUCCESS })?;
+        let total =
+            tlv_total_len(&out).ok_or(PassportError::Status { what: step_static(step), sw: StatusWord::SUCCESS })?;
         if total > MAX_FILE_LEN {
             return Err(PassportError::FileTooLarge { len: total, max: MAX_FILE_LEN });
         }

@@ -150,9 +150,11 @@ impl SecureChannel {
     /// A session from BAC's or PACE's keys.
     pub fn new(keys: SmKeys) -> SecureChannel {
         match keys {
-            SmKeys::Tdes { enc, mac, ssc } => {
-                SecureChannel { cipher: Cipher::Tdes { enc, mac }, ssc: u128::from(u64::from_be_bytes(ssc)), closed: false }
-            }
+            SmKeys::Tdes { enc, mac, ssc } => SecureChannel {
+                cipher: Cipher::Tdes { enc, mac },
+                ssc: u128::from(u64::from_be_bytes(ssc)),
+                closed: false,
+            },
             SmKeys::Aes { enc, mac } => SecureChannel { cipher: Cipher::Aes { enc, mac }, ssc: 0, closed: false },
         }
     }

@@ -142,9 +142,14 @@ pub struct SignedSod {
 /// eContentType = ldsSecurityObject, messageDigest matches, RSA PKCS#1 v1.5 signature by the
 /// embedded DSC. Bounded by `hanko_pki::cms`'s budgets.
 pub fn parse_and_verify_signature(sod: &[u8]) -> Result<SignedSod, PassportError> {
-    let (t, _) = tlv::parse_one(sod).map_err(|e| PassportError::Lds(super::lds::LdsError::Tlv { file: "EF.SOD", error: e }))?;
+    let (t, _) =
+        tlv::parse_one(sod).map_err(|e| PassportError::Lds(super::lds::LdsError::Tlv { file: "EF.SOD", error: e }))?;
     if t.tag != TAG_SOD {
-        return Err(PassportError::Lds(super::lds::LdsError::WrongTag { file: "EF.SOD", expected: TAG_SOD, found: t.tag }));
+        return Err(PassportError::Lds(super::lds::LdsError::WrongTag {
+            file: "EF.SOD",
+            expected: TAG_SOD,
+            found: t.tag,
+        }));
     }
     let message = SignedMessage::from_der(t.value).map_err(PassportError::Sod)?;
     if message.content_type() != ID_LDS_SECURITY_OBJECT {
@@ -161,10 +166,5 @@ pub fn parse_and_verify_signature(sod: &[u8]) -> Result<SignedSod, PassportError
     }
     let hash_algorithm = DigestAlgorithm::from_oid(lds.hash_algorithm.oid)
         .ok_or(PassportError::UnsupportedHash(lds.hash_algorithm.oid))?;
-    Ok(SignedSod {
-        lds,
-        hash_algorithm,
-        dsc: sig.signer_certificate_der().to_vec(),
-        signing_time: sig.signing_time(),
-    })
+    Ok(SignedSod { lds, hash_algorithm, dsc: sig.signer_certificate_der().to_vec(), signing_time: sig.signing_time() })
 }

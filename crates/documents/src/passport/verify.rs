@@ -50,15 +50,35 @@ fn country(name: &Name) -> Option<String> {
 /// in Japan meets most; `None` for others.
 pub fn alpha2(state: &str) -> Option<&'static str> {
     const T: &[(&str, &str)] = &[
-        ("JPN", "JP"), ("USA", "US"), ("CHN", "CN"), ("KOR", "KR"), ("TWN", "TW"), ("PHL", "PH"), ("VNM", "VN"),
-        ("THA", "TH"), ("IDN", "ID"), ("IND", "IN"), ("NPL", "NP"), ("BRA", "BR"), ("GBR", "GB"), ("D", "DE"),
-        ("FRA", "FR"), ("AUS", "AU"), ("CAN", "CA"), ("UTO", "UT"),
+        ("JPN", "JP"),
+        ("USA", "US"),
+        ("CHN", "CN"),
+        ("KOR", "KR"),
+        ("TWN", "TW"),
+        ("PHL", "PH"),
+        ("VNM", "VN"),
+        ("THA", "TH"),
+        ("IDN", "ID"),
+        ("IND", "IN"),
+        ("NPL", "NP"),
+        ("BRA", "BR"),
+        ("GBR", "GB"),
+        ("D", "DE"),
+        ("FRA", "FR"),
+        ("AUS", "AU"),
+        ("CAN", "CA"),
+        ("UTO", "UT"),
     ];
     T.iter().find(|(a, _)| *a == state).map(|(_, b)| *b)
 }
 
 fn ext<'a, T: Decode<'a>>(cert: &'a Certificate, oid: const_oid::ObjectIdentifier) -> Option<T> {
-    cert.tbs_certificate.extensions.as_ref()?.iter().find(|e| e.extn_id == oid).and_then(|e| T::from_der(e.extn_value.as_bytes()).ok())
+    cert.tbs_certificate
+        .extensions
+        .as_ref()?
+        .iter()
+        .find(|e| e.extn_id == oid)
+        .and_then(|e| T::from_der(e.extn_value.as_bytes()).ok())
 }
 
 fn within(cert: &Certificate, at: OffsetDateTime) -> bool {
@@ -177,7 +197,10 @@ pub fn verify_active_authentication(
         Some(d) => lds::parse_dg14(d)?,
         None => return Err(PassportError::AaUnsupported("ECDSA AA without DG14")),
     };
-    let aa = infos.iter().find(|i| i.protocol == lds::ID_AA).ok_or(PassportError::AaUnsupported("DG14 has no ActiveAuthenticationInfo"))?;
+    let aa = infos
+        .iter()
+        .find(|i| i.protocol == lds::ID_AA)
+        .ok_or(PassportError::AaUnsupported("DG14 has no ActiveAuthenticationInfo"))?;
     let alg = aa.optional_data.as_ref().and_then(|a| a.decode_as::<der::asn1::ObjectIdentifier>().ok());
     if alg != Some(lds::ECDSA_PLAIN_SHA256) {
         return Err(PassportError::AaUnsupported("AA signature algorithm other than ecdsa-plain-SHA256"));
