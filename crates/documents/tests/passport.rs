@@ -152,10 +152,14 @@ impl Tag for SmKeys {
     }
 }
 
-fn shim_chip(p: PacePasswordRef<'_>, _rng: &mut dyn RngCore) -> Box<dyn ChipPaceEngine> {
-    Box::new(ShimChip(match p {
+fn shim_chip(
+    p: PacePasswordRef<'_>,
+    _card_access: &[u8],
+    _rng: &mut dyn RngCore,
+) -> Result<Box<dyn ChipPaceEngine>, StatusWord> {
+    Ok(Box::new(ShimChip(match p {
         PacePasswordRef::Mrz(m) | PacePasswordRef::Can(m) => m.to_owned(),
-    }))
+    })))
 }
 
 fn shim_terminal(

@@ -90,8 +90,10 @@ pub trait ChipPaceEngine: Send {
     ) -> Result<(Vec<u8>, Option<SmKeys>), StatusWord>;
 }
 
-/// Makes the chip's PACE engine for a password (MSE:Set AT's password reference chooses which).
-pub type ChipPaceFactory = fn(PacePasswordRef<'_>, &mut dyn RngCore) -> Box<dyn ChipPaceEngine>;
+/// Makes the chip's PACE engine for a password (MSE:Set AT's password reference chooses which)
+/// and the chip's EF.CardAccess (its PACEInfo); an error is the status word MSE:Set AT answers.
+pub type ChipPaceFactory =
+    fn(PacePasswordRef<'_>, &[u8], &mut dyn RngCore) -> Result<Box<dyn ChipPaceEngine>, StatusWord>;
 
 /// The built-in engine: `pace.rs`'s `ChipPace` once it lands; until then none (MSE:Set AT
 /// answers `6A 88`).
@@ -137,7 +139,7 @@ pub struct PassportChip {
     #[serde(with = "secret")]
     aa_key: Zeroizing<Vec<u8>>,
     #[serde(skip)]
-    state: Volatile,
+    state: Box<Volatile>,
     #[serde(skip)]
     pace_factory: Option<ChipPaceFactory>,
 }
@@ -163,7 +165,7 @@ impl PassportChip {
             can: Zeroizing::new(can.unwrap_or("").as_bytes().to_vec()),
             files,
             aa_key: aa_key_pkcs8,
-            state: Volatile::default(),
+            state: Box::default(),
             pace_factory: None,
         }
     }
@@ -369,7 +371,11 @@ impl PassportChip {
             }
             _ => return Response::status(StatusWord::DATA_NOT_FOUND),
         };
-        let mut engine = factory(password, &mut OsRng);
+        let card_access = self.file(Fid::CARD_ACCESS).unwrap_or_default();
+        let mut engine = match factory(password, card_access, &mut OsRng) {
+            Ok(e) => e,
+            Err(sw) => return Response::status(sw),
+        };
         match engine.mse_set_at(&c.data) {
             Ok(()) => {
                 self.state.pace = Some(engine);
@@ -454,7 +460,7 @@ impl crate::Chip for PassportChip {
     }
 
     fn reset(&mut self) {
-        self.state = Volatile::default();
+        *self.state = Volatile::default();
     }
 
     fn take_dirty(&mut self) -> bool {
@@ -528,7 +534,7 @@ pub fn sample_holder(n: u32) -> Holder {
         given_names: GIVEN[i].into(),
         document_number: format!("TS{:07}", n % 10_000_000),
         birth: format!("9{}0401", n % 10),
-        sex: if i % 3 == 0 { 'F' } else { 'M' },
+        sex: if i.is_multiple_of(3) { 'F' } else { 'M' },
         expiry: "350331".into(),
         face: super::lds::Face {
             image_type: super::lds::FaceImageType::Jpeg2000,

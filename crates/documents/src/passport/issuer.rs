@@ -148,9 +148,9 @@ fn certify(
 }
 
 impl PassportIssuer {
-    /// A fresh sandbox CSCA (valid `now` − 1 day … + 15 years) and DSC (valid `now` − 1 day …
-    /// + 10 years) for `country` (ISO 3166 alpha-2, `JP`). Keys come from aws-lc's DRBG;
-    /// serial numbers from `rng`.
+    /// A fresh sandbox CSCA (valid from a day before `now` for 15 years) and DSC (valid from a
+    /// day before `now` for 10 years) for `country` (ISO 3166 alpha-2, `JP`). Keys come from
+    /// aws-lc's DRBG; serial numbers from `rng`.
     pub fn generate(
         country: &str,
         now: OffsetDateTime,

@@ -311,7 +311,8 @@ pub fn encode_dg2(face: &Face) -> Vec<u8> {
     let block = (FACE_INFO + IMAGE_INFO + face.image.len()) as u32;
     let record_len = FAC_HEADER as u32 + block;
     let mut r = Vec::with_capacity(record_len as usize);
-    r.extend_from_slice(b"FAC\0010\0");
+    r.extend_from_slice(b"FAC\x00");
+    r.extend_from_slice(b"010\x00");
     r.extend_from_slice(&record_len.to_be_bytes());
     r.extend_from_slice(&1u16.to_be_bytes());
     // Facial information: block length, 0 feature points, gender unspecified, eye/hair colour
