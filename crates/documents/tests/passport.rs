@@ -109,10 +109,12 @@ fn pace_only_answers_6a88_to_bac() {
     // EF.CardAccess announces PACE and reads in plain; the rest does not.
     assert_eq!(c.process(&[0x00, 0xA4, 0x02, 0x0C, 0x02, 0x01, 0x1C]), [0x90, 0x00]);
     assert_eq!(c.process(&[0x00, 0xA4, 0x02, 0x0C, 0x02, 0x01, 0x1E]), [0x69, 0x82]);
-    // Without a PACE engine the reader tries BAC (allowed for BAC+PACE chips) and reports the
-    // chip's 6A 88 as "PACE-only".
-    let e = passport_err(check(c, &sample_holder(1).access_code(), &trust(&i)).unwrap_err());
-    assert!(matches!(e, PassportError::PaceOnly(StatusWord(0x6A88))), "{e:?}");
+    // The counter check goes through PACE when it is built in; without a PACE engine the reader
+    // tries BAC (allowed for BAC+PACE chips) and reports the chip's 6A 88 as "PACE-only".
+    match check(c, &sample_holder(1).access_code(), &trust(&i)) {
+        Ok(report) => assert!(report.issuer.method.contains("PACE"), "{}", report.issuer.method),
+        Err(e) => assert!(matches!(passport_err(e), PassportError::PaceOnly(StatusWord(0x6A88)))),
+    }
 }
 
 // --- a test-only PACE shim (NOT PACE: a fixed derivation so that AES SM can be exercised) ------
@@ -327,7 +329,9 @@ fn pace_gm_with_the_built_in_engine() {
         Ok(report) => {
             assert!(report.issuer.method.contains("PACE"), "{}", report.issuer.method);
             assert!(matches!(report.chip, ChipCheck::Proven { .. }));
-            for (access, code) in [(AccessControl::PaceOnly, holder.access_code()), (AccessControl::BacAndPace, holder.access_code())] {
+            for (access, code) in
+                [(AccessControl::PaceOnly, holder.access_code()), (AccessControl::BacAndPace, holder.access_code())]
+            {
                 let report = check(chip(&i, access), &code, &trust(&i)).unwrap();
                 assert!(report.issuer.method.contains("PACE"), "{}", report.issuer.method);
             }

@@ -27,7 +27,7 @@ fn run() -> Result<(), String> {
     let name = std::ffi::CString::new(reader.as_str()).map_err(|e| e.to_string())?;
     let card = ctx.connect(&name, pcsc::ShareMode::Shared, pcsc::Protocols::ANY).map_err(|e| e.to_string())?;
     let mut sm = EmrtdComms::new(card);
-    println!("atr: {}", emrtd::bytes2hex(&sm.get_atr().map_err(|e| e.to_string())?));
+    // (EmrtdComms::get_atr asks for the ATR attribute, which vpcd's driver does not offer.)
     sm.select_emrtd_application().map_err(|e| e.to_string())?;
     let secret = other_mrz(doc, birth, expiry).map_err(|e| e.to_string())?;
     sm.establish_bac_session_keys(secret.as_bytes()).map_err(|e| e.to_string())?;
@@ -41,7 +41,7 @@ fn run() -> Result<(), String> {
     let sod = read(b"\x01\x1D", "EF.SOD")?;
     let (digest, hashes, dsc) = passive_authentication(&sod, &store).map_err(|e| format!("passive authentication: {e}"))?;
     println!("passive authentication: ok");
-    println!("dsc subject: {:?}", dsc.subject_name().entries().map(|e| e.data().as_utf8().map(|s| s.to_string()).unwrap_or_default()).collect::<Vec<_>>());
+    println!("dsc subject: {:?}", dsc.subject_name().entries().map(|e| String::from_utf8_lossy(e.data().as_slice()).into_owned()).collect::<Vec<_>>());
     let dg1 = read(b"\x01\x01", "EF.DG1")?;
     validate_dg(&dg1, 1, digest, &hashes).map_err(|e| format!("DG1 hash: {e}"))?;
     println!("dg1 hash: ok");

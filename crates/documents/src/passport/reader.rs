@@ -233,8 +233,10 @@ impl<'t> PassportReader<'t> {
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Vec<u8>, PassportError> {
         let mut out = self.read_at(0, 8.min(CHUNK))?;
-        let total =
-            tlv_total_len(&out).ok_or(PassportError::Status { what: step_static(step), sw: StatusWord::SUCCESS })?;
+        let total = tlv_total_len(&out).ok_or(PassportError::Lds(lds::LdsError::Invalid {
+            file: "EF",
+            why: "does not start with a BER-TLV header",
+        }))?;
         if total > MAX_FILE_LEN {
             return Err(PassportError::FileTooLarge { len: total, max: MAX_FILE_LEN });
         }
@@ -288,10 +290,6 @@ impl<'t> PassportReader<'t> {
         }
         Ok(r.data)
     }
-}
-
-fn step_static(_: &str) -> &'static str {
-    "file header"
 }
 
 /// The length of the TLV at the start of `head` (tag, length and value), if its header is there.
