@@ -210,6 +210,13 @@ SEEDS
   printf '\000{"id":"evt_1","type":"facts_changed","user_id":"u1","data":{"latest_facts":{"name":"見本　花子","address":"東京都見本区架空台三丁目４番５号"}}}' > fuzz/corpus/bank_parsers/webhook
   printf '\001{"kind":"account_opening","method":{"ja":"<b>","en":"x"},"facts":{"name":"<script>"}}' > fuzz/corpus/bank_parsers/record
   printf '\002試験　花子 (a) \\ )\n1234567' > fuzz/corpus/bank_parsers/contract
+  # documents_passport: 0 EF.SOD, 1 LDS files (here ICAO's specimen DG1), 2 SM unwrap (ICAO
+  # 9303-11 App. D's protected response), 3 chip APDUs (length-prefixed), 4 reader vs hostile chip.
+  mkdir -p fuzz/corpus/documents_passport
+  printf '\001\x61\x5b\x5f\x1f\x58P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<L898902C36UTO7408122F1204159ZE184226B<<<<<10' > fuzz/corpus/documents_passport/dg1
+  printf '\002\x99\x02\x90\x00\x8e\x08\xfa\x85\x5a\x5d\x4c\x50\xa8\xed\x90\x00' > fuzz/corpus/documents_passport/sm
+  printf '\003\x0c\x00\xa4\x04\x0c\x07\xa0\x00\x00\x02\x47\x10\x01\x05\x00\x84\x00\x00\x08\x07\x00\xa4\x02\x0c\x02\x01\x1c\x05\x00\xb0\x00\x00\x00' > fuzz/corpus/documents_passport/apdus
+  printf '\004\x02\x90\x00\x02\x6a\x82\x02\x90\x00\x02\x90\x00\x0a\x01\x02\x03\x04\x05\x06\x07\x08\x90\x00' > fuzz/corpus/documents_passport/responses
   # counter_photo: the first byte picks the format (0 JPEG 2000); the synthetic portrait.
   mkdir -p fuzz/corpus/counter_photo
   { printf '\000'; cat crates/card/assets/portrait.jp2; } > fuzz/corpus/counter_photo/portrait
