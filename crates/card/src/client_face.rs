@@ -10,10 +10,10 @@ use core::fmt;
 
 use hanko_pki::{BirthDate, RsaPublicKey, SignatureAlgorithm};
 
+use crate::apdu::{Command, Ins};
 use crate::card_face::{
     ef, AgeRecord, CardFace, CardFaceInfo, MyNumberImage, MAX_CARD_FACE_LEN, MAX_CARD_FACE_RECORD_LEN,
 };
-use crate::apdu::{Command, Ins};
 use crate::client::{Client, ClientError};
 use crate::client_facts::{AccessCode, CardAppError};
 use crate::cv::{sha256, CardDataError, CvCertificate, CvKeyId, VerifiedCvCertificate, CV_CERTIFICATE_LEN};
@@ -60,7 +60,6 @@ impl VerifiedCardFace {
         self.signer
     }
 }
-
 
 /// Shortest challenge [`Client::prove_card_face_chip`] sends (a fresh one, so a recorded answer
 /// never fits again).

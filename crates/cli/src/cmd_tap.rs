@@ -269,7 +269,9 @@ fn reader(_name: &str) -> Result<Box<dyn Transport + Send>> {
 fn trust(data: &Path) -> Result<TrustStore> {
     let dir = authority_dir(data).join("ca").join("auth");
     let mut t = TrustStore::new(PolicySet::sandbox());
-    for g in std::fs::read_dir(&dir).with_context(|| format!("reading {} (the authority's CA certificates)", dir.display()))? {
+    for g in std::fs::read_dir(&dir)
+        .with_context(|| format!("reading {} (the authority's CA certificates)", dir.display()))?
+    {
         let path = g?.path().join("ca.der");
         t.add_anchor(&read_der(&path)?, CaKind::Auth).with_context(|| format!("trust anchor {}", path.display()))?;
     }
@@ -362,7 +364,10 @@ impl FileStore {
 }
 
 fn hex32(s: &str) -> Result<[u8; 32], TapError> {
-    hex::decode(s).ok().and_then(|v| v.try_into().ok()).ok_or_else(|| TapError::Store("a fingerprint is not 32 bytes".into()))
+    hex::decode(s)
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| TapError::Store("a fingerprint is not 32 bytes".into()))
 }
 
 impl TapStore for FileStore {
@@ -378,7 +383,10 @@ impl TapStore for FileStore {
             birth_date_key: r.birth_date_key().as_str().to_owned(),
             chip_key: hex::encode(r.chip_key_fingerprint()),
             terminal: r.terminal().to_string(),
-            registered_at: r.registered_at().format(&time::format_description::well_known::Rfc3339).map_err(|e| TapError::Store(e.to_string()))?,
+            registered_at: r
+                .registered_at()
+                .format(&time::format_description::well_known::Rfc3339)
+                .map_err(|e| TapError::Store(e.to_string()))?,
         });
         self.save(&rows)
     }
@@ -567,7 +575,10 @@ pub(crate) fn run(cmd: Command, json: bool) -> Result<ExitCode> {
             let mut p = load_policy_file(&data.data_dir)?;
             p.services.insert(id.clone(), level);
             save_policy_file(&data.data_dir, &p)?;
-            emit(json, &json!({"service": id, "level": level, "tap_use": if level == 1 { "allowed" } else { "refused (level 1 only)" }}))?;
+            emit(
+                json,
+                &json!({"service": id, "level": level, "tap_use": if level == 1 { "allowed" } else { "refused (level 1 only)" }}),
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Register(f) => flow(f, "register", json),
@@ -591,7 +602,12 @@ pub(crate) fn run(cmd: Command, json: bool) -> Result<ExitCode> {
                 // The seller checks the certificate at sale (chain and period here; revocation is
                 // the authority's OCSP, `hanko tap register`'s check, when it sells online).
                 hanko_pki::verify::Verifier::new(&trust)
-                    .verify_certificate(&der, hanko_pki::verify::Usage::Authentication, now, hanko_pki::verify::RevocationCheck::Skip)
+                    .verify_certificate(
+                        &der,
+                        hanko_pki::verify::Usage::Authentication,
+                        now,
+                        hanko_pki::verify::RevocationCheck::Skip,
+                    )
                     .map_err(|e| Failure::refused("certificate", format!("card {card}: {e}")))?;
                 seller
                     .add(&key, ticket, &JpkiCertificate::from_der(&der)?)
@@ -599,7 +615,10 @@ pub(crate) fn run(cmd: Command, json: bool) -> Result<ExitCode> {
             }
             let list = seller.export(&key);
             write_atomic(&out, serde_json::to_string_pretty(&list)?.as_bytes(), 0o644)?;
-            emit(json, &json!({"whitelist": out.display().to_string(), "event": event, "entries": list.entries.len(), "key_check": list.key_check}))?;
+            emit(
+                json,
+                &json!({"whitelist": out.display().to_string(), "event": event, "entries": list.entries.len(), "key_check": list.key_check}),
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Gate(g) => gate(g, json),
@@ -612,7 +631,8 @@ fn gate(g: GateArgs, json: bool) -> Result<ExitCode> {
         &std::fs::read(&g.whitelist).with_context(|| format!("reading {}", g.whitelist.display()))?,
     )
     .map_err(|e| Failure::bad_input("bad-input", format!("{}: {e}", g.whitelist.display())))?;
-    let mut gate = Gate::new(read_key(&g.key_file)?, &list).map_err(|e| Failure::bad_input("bad-input", e.to_string()))?;
+    let mut gate =
+        Gate::new(read_key(&g.key_file)?, &list).map_err(|e| Failure::bad_input("bad-input", e.to_string()))?;
     let entered_path = match &g.entered {
         Some(p) => p.clone(),
         None => tap_dir(data)?.join(format!("gate-{}.json", sanitize(gate.event()))),
@@ -628,8 +648,7 @@ fn gate(g: GateArgs, json: bool) -> Result<ExitCode> {
     let mut card = open_card(data, &g.card)?;
     let cert = Client::new(&mut *card).read_certificate(Slot::Auth).map_err(crate::cmd_card::explain)?;
     let started = std::time::Instant::now();
-    let decision =
-        gate.admit(&trust, &cert, at).map_err(|e| Failure::refused("certificate", format!("gate: {e}")))?;
+    let decision = gate.admit(&trust, &cert, at).map_err(|e| Failure::refused("certificate", format!("gate: {e}")))?;
     let elapsed = started.elapsed();
     let all: Vec<&str> = gate.entered().collect();
     write_atomic(&entered_path, serde_json::to_string(&all)?.as_bytes(), 0o644)?;

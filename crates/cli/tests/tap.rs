@@ -43,7 +43,9 @@ fn refused(data: &Path, args: &[&str]) -> (i32, String) {
     assert!(!out.status.success(), "hanko {args:?} should fail: {}", String::from_utf8_lossy(&out.stdout));
     let code = match serde_json::from_slice::<Value>(&out.stderr) {
         Ok(e) => e["error"]["code"].as_str().unwrap_or_default().to_owned(),
-        Err(_) => serde_json::from_slice::<Value>(&out.stdout).map(|v| v["result"].as_str().unwrap_or_default().to_owned()).unwrap_or_default(),
+        Err(_) => serde_json::from_slice::<Value>(&out.stdout)
+            .map(|v| v["result"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_default(),
     };
     (out.status.code().unwrap(), code)
 }
@@ -125,8 +127,14 @@ fn tap_register_then_visit_without_pin_and_the_offline_gate() {
     assert_eq!((out["result"].as_str(), out["pin"].as_str()), (Some("ok"), Some("none")), "{out}");
     // The guard; an unregistered card.
     assert_eq!(refused(&data, &strs(&args(&flow("visit", &a, "web", "library")))), (1, "refused-environment".into()));
-    assert_eq!(refused(&data, &strs(&args(&flow("visit", &a, "desk-9", "library")))), (1, "refused-unregistered-terminal".into()));
-    assert_eq!(refused(&data, &strs(&args(&flow("visit", &a, "desk-1", "account")))), (1, "refused-assurance-level".into()));
+    assert_eq!(
+        refused(&data, &strs(&args(&flow("visit", &a, "desk-9", "library")))),
+        (1, "refused-unregistered-terminal".into())
+    );
+    assert_eq!(
+        refused(&data, &strs(&args(&flow("visit", &a, "desk-1", "account")))),
+        (1, "refused-assurance-level".into())
+    );
     assert_eq!(refused(&data, &strs(&args(&flow("visit", &b, "desk-1", "library")))), (1, "not-registered".into()));
 
     // The 2015 offline variant: the seller exports; the authority goes away; the gate decides.
@@ -136,7 +144,19 @@ fn tap_register_then_visit_without_pin_and_the_offline_gate() {
     let ticket = format!("T-0001={a}");
     ok(
         &data,
-        &["tap", "whitelist", "export", "--event", "concert", "--key-file", conv.to_str().unwrap(), "--ticket", &ticket, "--out", list.to_str().unwrap()],
+        &[
+            "tap",
+            "whitelist",
+            "export",
+            "--event",
+            "concert",
+            "--key-file",
+            conv.to_str().unwrap(),
+            "--ticket",
+            &ticket,
+            "--out",
+            list.to_str().unwrap(),
+        ],
         false,
     );
     drop(server);

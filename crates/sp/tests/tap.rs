@@ -11,7 +11,7 @@ use std::path::Path;
 
 use common::{Backend, Eco};
 use hanko_authority::{Clock, Role};
-use hanko_card::{Client, ClientError, CardAppError, PinStatus, Slot, Transport, TransportError};
+use hanko_card::{CardAppError, Client, ClientError, PinStatus, Slot, Transport, TransportError};
 use hanko_cardlink::CardFile;
 use hanko_pki::verify::TrustStore;
 use hanko_pki::{CaKind, JpkiCertificate, PolicySet, RsaPublicKey};
@@ -138,7 +138,11 @@ async fn registration_then_a_pinless_visit_then_revocation_fails_the_visit() {
     let serial = reg.registration.serial().to_owned();
     let (status, out) = eco
         .a
-        .post(&format!("/v1/counter/certificates/{serial}/revocation"), &eco.counter_key, json!({"reason": "keyCompromise"}))
+        .post(
+            &format!("/v1/counter/certificates/{serial}/revocation"),
+            &eco.counter_key,
+            json!({"reason": "keyCompromise"}),
+        )
         .await;
     assert_eq!(status, 200, "{out}");
     let err = tap.visit(&term("desk-1"), &svc("library"), &mut card(&eco, &id), eco.clock.now()).await.unwrap_err();

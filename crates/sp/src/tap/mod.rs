@@ -214,10 +214,13 @@ pub trait TapStore: Send + Sync {
     fn remove(&self, service: &ServiceId, certificate: &[u8; 32]) -> Result<bool, TapError>;
 }
 
+/// Registrations by (service, certificate fingerprint).
+type Rows = HashMap<(ServiceId, [u8; 32]), Registration>;
+
 /// Registrations in memory.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    rows: Mutex<HashMap<(ServiceId, [u8; 32]), Registration>>,
+    rows: Mutex<Rows>,
 }
 
 impl MemoryStore {
@@ -225,7 +228,7 @@ impl MemoryStore {
     pub fn new() -> MemoryStore {
         MemoryStore::default()
     }
-    fn rows(&self) -> Result<std::sync::MutexGuard<'_, HashMap<(ServiceId, [u8; 32]), Registration>>, TapError> {
+    fn rows(&self) -> Result<std::sync::MutexGuard<'_, Rows>, TapError> {
         self.rows.lock().map_err(|_| TapError::Store("lock poisoned".into()))
     }
 }
@@ -295,7 +298,10 @@ pub struct TapService<S> {
 
 impl<S> core::fmt::Debug for TapService<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("TapService").field("policy", &self.policy).field("validity", &self.validity).finish_non_exhaustive()
+        f.debug_struct("TapService")
+            .field("policy", &self.policy)
+            .field("validity", &self.validity)
+            .finish_non_exhaustive()
     }
 }
 
@@ -344,7 +350,8 @@ impl<S: TapStore> TapService<S> {
             let verified = c
                 .verify_integrity(&self.cv_root, IntegrityScope::FourFacts)
                 .map_err(|error| TapError::Card { step, error })?;
-            let birth = verified.facts().map(|f| f.birth_date()).and_then(|b| b.date()).ok_or(TapError::UnknownBirthDate)?;
+            let birth =
+                verified.facts().map(|f| f.birth_date()).and_then(|b| b.date()).ok_or(TapError::UnknownBirthDate)?;
             drop(verified);
             let key = birth_date_key(birth).map_err(|_| TapError::UnknownBirthDate)?;
             let key = Zeroizing::new(String::from_utf8(key.to_vec()).map_err(|_| TapError::UnknownBirthDate)?);
@@ -353,7 +360,8 @@ impl<S: TapStore> TapService<S> {
                 .map_err(TapError::ChipCheck)?;
             (cert, sig, key, chip)
         };
-        let verified = self.validity.check_authentication(&self.trust, &certificate, &challenge, &signature, at).await?;
+        let verified =
+            self.validity.check_authentication(&self.trust, &certificate, &challenge, &signature, at).await?;
         let registration = Registration {
             service: permit.service().clone(),
             certificate: sha256(&certificate),

@@ -269,8 +269,7 @@ impl Policy {
         if !environment.allows_tap() {
             return Err(Refusal::Environment { terminal: terminal.clone(), environment });
         }
-        let level =
-            *self.services.get(service).ok_or_else(|| Refusal::UnknownService { service: service.clone() })?;
+        let level = *self.services.get(service).ok_or_else(|| Refusal::UnknownService { service: service.clone() })?;
         if level != AssuranceLevel::Level1 {
             return Err(Refusal::AssuranceLevel { service: service.clone(), level });
         }
@@ -309,10 +308,7 @@ mod tests {
             assert_eq!(permit.terminal(), &t(id));
             assert_eq!(permit.service(), &s("library"));
         }
-        assert_eq!(
-            p.check(&t("desk-9"), &s("library")),
-            Err(Refusal::UnregisteredTerminal { terminal: t("desk-9") })
-        );
+        assert_eq!(p.check(&t("desk-9"), &s("library")), Err(Refusal::UnregisteredTerminal { terminal: t("desk-9") }));
         for (id, env) in [("web", Environment::Online), ("stall", Environment::Outdoors)] {
             let r = p.check(&t(id), &s("library")).unwrap_err();
             assert_eq!(r, Refusal::Environment { terminal: t(id), environment: env });

@@ -165,7 +165,12 @@ impl Seller {
     }
     /// Records a sale: `ticket` for the card whose (already validity-checked) user-authentication
     /// certificate is `certificate`. One ticket per card per list.
-    pub fn add(&mut self, key: &ConversionKey, ticket: &str, certificate: &JpkiCertificate) -> Result<(), WhitelistError> {
+    pub fn add(
+        &mut self,
+        key: &ConversionKey,
+        ticket: &str,
+        certificate: &JpkiCertificate,
+    ) -> Result<(), WhitelistError> {
         check_ticket(ticket)?;
         let value = key.convert(certificate);
         if self.participants.contains_key(ticket) || self.participants.values().any(|v| *v == value) {
@@ -288,7 +293,12 @@ impl Gate {
     /// The gate check, offline: the card's user-authentication certificate must be a valid one
     /// of a trusted CA at `at` (chain, profile, validity period; revocation not checked \[I\]),
     /// then its conversion value is looked up; a listed ticket enters once.
-    pub fn admit(&mut self, trust: &TrustStore, certificate: &[u8], at: OffsetDateTime) -> Result<GateDecision, WhitelistError> {
+    pub fn admit(
+        &mut self,
+        trust: &TrustStore,
+        certificate: &[u8],
+        at: OffsetDateTime,
+    ) -> Result<GateDecision, WhitelistError> {
         let verified =
             Verifier::new(trust).verify_certificate(certificate, Usage::Authentication, at, RevocationCheck::Skip)?;
         let value = self.key.convert(verified.certificate());
@@ -342,10 +352,10 @@ mod tests {
         bad.entries.push(WhitelistEntry { ticket: "T-1".into(), value: "00".repeat(32) });
         bad.entries.push(WhitelistEntry { ticket: "T-1".into(), value: "11".repeat(32) });
         assert!(matches!(Gate::new(k2(), &bad), Err(WhitelistError::Duplicate(_))));
-        assert!(matches!(
-            Gate::new(ConversionKey::generate().unwrap(), &good),
-            Err(WhitelistError::WrongKey { .. })
-        ));
-        assert!(serde_json::from_str::<Whitelist>(r#"{"version":1,"event":"e","key_check":"x","entries":[],"serials":[]}"#).is_err());
+        assert!(matches!(Gate::new(ConversionKey::generate().unwrap(), &good), Err(WhitelistError::WrongKey { .. })));
+        assert!(serde_json::from_str::<Whitelist>(
+            r#"{"version":1,"event":"e","key_check":"x","entries":[],"serials":[]}"#
+        )
+        .is_err());
     }
 }
