@@ -358,6 +358,10 @@ impl<S: TapStore> TapService<S> {
             let chip = c
                 .prove_card_face_chip(key.as_bytes(), &self.cv_root, &fresh_challenge()?)
                 .map_err(TapError::ChipCheck)?;
+            // The 券面AP's signed age record must say what the input-assist AP said.
+            if chip.birth_date() != hanko_pki::BirthDate::Known(birth) {
+                return Err(TapError::ChipMismatch);
+            }
             (cert, sig, key, chip)
         };
         let verified =
