@@ -210,6 +210,9 @@ SEEDS
   printf '\000{"id":"evt_1","type":"facts_changed","user_id":"u1","data":{"latest_facts":{"name":"見本　花子","address":"東京都見本区架空台三丁目４番５号"}}}' > fuzz/corpus/bank_parsers/webhook
   printf '\001{"kind":"account_opening","method":{"ja":"<b>","en":"x"},"facts":{"name":"<script>"}}' > fuzz/corpus/bank_parsers/record
   printf '\002試験　花子 (a) \\ )\n1234567' > fuzz/corpus/bank_parsers/contract
+  # tap_whitelist: a whitelist (JSON), a NUL, then the certificate a card gives at the gate.
+  mkdir -p fuzz/corpus/tap_whitelist
+  printf '{"version":1,"event":"concert","key_check":"x","entries":[{"ticket":"T-0001","value":"%s"}]}\000' "$(printf 'ab%.0s' $(seq 32))" > fuzz/corpus/tap_whitelist/list
   # documents_passport: 0 EF.SOD, 1 LDS files (here ICAO's specimen DG1), 2 SM unwrap (ICAO
   # 9303-11 App. D's protected response), 3 chip APDUs (length-prefixed), 4 reader vs hostile chip.
   mkdir -p fuzz/corpus/documents_passport

@@ -226,7 +226,7 @@ fn check_key_value(v: &[u8], what: &'static str) -> Result<(), CardDataError> {
 }
 
 /// The RSA public key of a checked key value.
-fn key_from_value(v: &[u8]) -> Result<RsaPublicKey, CardDataError> {
+pub(crate) fn key_from_value(v: &[u8]) -> Result<RsaPublicKey, CardDataError> {
     check_key_value(v, "chip key is not 90 03 01 00 01 91 82 01 00 <2048-bit modulus>")?;
     let n = rsa::BigUint::from_bytes_be(&v[KEY_HEAD.len()..]);
     let key =

@@ -673,3 +673,120 @@ fn card_face_images_are_drawn_with_a_japanese_font_at_card_size_and_marked_as_sa
         parsed.security_code_png().len()
     );
 }
+
+// ---- The PIN-less tap chip check: the 券面AP's internal authentication after the birth-date key ----
+
+const CHALLENGE: [u8; 32] = [0x5A; 32];
+
+/// `00 88 00 9A 20 <challenge> 00` to the selected AP.
+fn internal_auth_apdu(card: &mut Card, challenge: &[u8]) -> Response {
+    let mut raw = vec![0x00, 0x88, 0x00, 0x9A, challenge.len() as u8];
+    raw.extend_from_slice(challenge);
+    raw.push(0x00);
+    Response::parse(&card.process(&raw)).unwrap()
+}
+
+#[test]
+fn card_face_internal_authentication_needs_the_birth_date_key_in_this_session() {
+    let (mut card, _) = issued();
+    assert_eq!(apdu(&mut card, SELECT_FACE).sw, StatusWord::SUCCESS);
+    assert_eq!(internal_auth_apdu(&mut card, &CHALLENGE).sw, StatusWord::SECURITY_STATUS_NOT_SATISFIED, "no VERIFY");
+    // 照合番号B opens the face, not the internal authentication.
+    assert_eq!(verify(&mut card, 0x12, NUMBER_B), StatusWord::SUCCESS);
+    assert_eq!(internal_auth_apdu(&mut card, &CHALLENGE).sw, StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+    // The free chip challenge `80 2A 00 00` is unchanged: no code needed.
+    assert_eq!(apdu(&mut card, SELECT_FACE).sw, StatusWord::SUCCESS);
+    let di = DigestInfo::of(DigestAlgorithm::Sha256, &CHALLENGE).to_der().unwrap();
+    let mut raw = vec![0x80, 0x2A, 0x00, 0x00, di.len() as u8];
+    raw.extend_from_slice(&di);
+    raw.push(0x00);
+    let free = Response::parse(&card.process(&raw)).unwrap();
+    assert_eq!((free.sw, free.data.len()), (StatusWord::SUCCESS, 256));
+
+    assert_eq!(verify(&mut card, 0x11, BIRTH_KEY), StatusWord::SUCCESS);
+    let r = internal_auth_apdu(&mut card, &CHALLENGE);
+    assert_eq!((r.sw, r.data.len()), (StatusWord::SUCCESS, 256));
+    // The same chip key as the free challenge: PKCS#1 v1.5 SHA-256 of the challenge.
+    assert_eq!(r.data, free.data, "PKCS#1 v1.5 is deterministic: the same key signed the same DigestInfo");
+    // A new SELECT, a reset, or another AP's VERIFY closes it again.
+    assert_eq!(apdu(&mut card, SELECT_FACE).sw, StatusWord::SUCCESS);
+    assert_eq!(internal_auth_apdu(&mut card, &CHALLENGE).sw, StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+    assert_eq!(verify(&mut card, 0x11, BIRTH_KEY), StatusWord::SUCCESS);
+    card.reset();
+    assert_eq!(apdu(&mut card, SELECT_FACE).sw, StatusWord::SUCCESS);
+    assert_eq!(internal_auth_apdu(&mut card, &CHALLENGE).sw, StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+    // Bad lengths and P1 are refused, never a panic.
+    assert_eq!(verify(&mut card, 0x11, BIRTH_KEY), StatusWord::SUCCESS);
+    assert_eq!(apdu(&mut card, "0088009A00").sw.sw1(), 0x67);
+    assert_eq!(apdu(&mut card, "0088019A04 01020304 00").sw, StatusWord::WRONG_P1P2);
+    assert_eq!(internal_auth_apdu(&mut card, &[7; 246]).sw, StatusWord::WRONG_LENGTH);
+}
+
+#[test]
+fn the_chip_proof_verifies_under_the_cv_root_and_binds_the_challenge() {
+    let (card, root) = issued();
+    let mut c = Client::new(card);
+    let proof = c.prove_card_face_chip(BIRTH_KEY, &root, &CHALLENGE).unwrap();
+    assert_eq!(proof.challenge(), &CHALLENGE);
+    assert_eq!(proof.birth_date(), BirthDate::Known(date!(1980 - 02 - 17)));
+    assert_eq!((proof.issuer_key_id(), proof.signer_key_id()), (CvKeyId::SANDBOX_ROOT, CvKeyId::SANDBOX_CARD_FACE));
+    let again = c.prove_card_face_chip(BIRTH_KEY, &root, &[0x33; 16]).unwrap();
+    assert_eq!(again.chip_key_fingerprint(), proof.chip_key_fingerprint(), "one chip, one key");
+    assert!(!format!("{proof:?}").contains("1980"), "Debug shows no birth date");
+
+    // The answer to one challenge proves nothing about another.
+    let cert = c.read_card_face_certificate(&root).unwrap();
+    let age = c.read_age_record(BIRTH_KEY).unwrap();
+    let answer = c.card_face_internal_authenticate(&CHALLENGE).unwrap();
+    VerifiedChip::verify_answer(&age, &cert, &CHALLENGE, &answer).unwrap();
+    assert_eq!(
+        VerifiedChip::verify_answer(&age, &cert, &[0xA5; 32], &answer),
+        Err(CardDataError::BadSignature("card-face internal authentication"))
+    );
+    // Nor does a too-short or too-long challenge pass, before anything is sent.
+    assert!(matches!(c.prove_card_face_chip(BIRTH_KEY, &root, &[1; 15]), Err(CardAppError::Data(_))));
+    assert!(matches!(c.prove_card_face_chip(BIRTH_KEY, &root, &[1; 246]), Err(CardAppError::Data(_))));
+    // Without the birth-date key in the session the chip refuses: 69 82.
+    c.read_card_face_certificate(&root).unwrap();
+    assert_eq!(
+        c.card_face_internal_authenticate(&CHALLENGE).err(),
+        Some(CardAppError::Client(ClientError::Status {
+            what: "card-face internal authenticate",
+            sw: StatusWord::SECURITY_STATUS_NOT_SATISFIED
+        }))
+    );
+}
+
+#[test]
+fn a_wrong_birth_date_counts_down_its_tries_and_blocks() {
+    let (card, root) = issued();
+    let mut c = Client::new(card);
+    let wrong = |c: &mut Client<Card>| c.prove_card_face_chip(b"550218", &root, &CHALLENGE).err();
+    for n in [9, 8] {
+        assert_eq!(wrong(&mut c), Some(CardAppError::Client(ClientError::WrongPin { tries_left: n })));
+    }
+    c.prove_card_face_chip(BIRTH_KEY, &root, &CHALLENGE).unwrap();
+    for n in (1..=9).rev() {
+        assert_eq!(wrong(&mut c), Some(CardAppError::Client(ClientError::WrongPin { tries_left: n })), "reset to 10");
+    }
+    assert_eq!(wrong(&mut c), Some(CardAppError::Client(ClientError::PinBlocked)));
+    assert_eq!(
+        c.prove_card_face_chip(BIRTH_KEY, &root, &CHALLENGE).err(),
+        Some(CardAppError::Client(ClientError::PinBlocked)),
+        "blocked, even with the right birth date"
+    );
+}
+
+#[test]
+fn a_card_of_another_cv_issuer_fails_the_chip_proof() {
+    let (_, root) = issued();
+    let other = issuers();
+    let card = personalise(apps(&other, face_app(&other.card_face)));
+    let mut c = Client::new(card);
+    assert_eq!(
+        c.prove_card_face_chip(BIRTH_KEY, &root, &CHALLENGE).err(),
+        Some(CardAppError::Data(CardDataError::BadSignature("CV certificate")))
+    );
+    // Under its own root it passes: the failure is the issuer, not the card.
+    c.prove_card_face_chip(BIRTH_KEY, other.card_face.root_public_key(), &CHALLENGE).unwrap();
+}

@@ -8,14 +8,15 @@
 
 use core::fmt;
 
-use hanko_pki::RsaPublicKey;
+use hanko_pki::{BirthDate, RsaPublicKey, SignatureAlgorithm};
 
+use crate::apdu::{Command, Ins};
 use crate::card_face::{
     ef, AgeRecord, CardFace, CardFaceInfo, MyNumberImage, MAX_CARD_FACE_LEN, MAX_CARD_FACE_RECORD_LEN,
 };
-use crate::client::Client;
+use crate::client::{Client, ClientError};
 use crate::client_facts::{AccessCode, CardAppError};
-use crate::cv::{CardDataError, CvCertificate, CvKeyId, VerifiedCvCertificate, CV_CERTIFICATE_LEN};
+use crate::cv::{sha256, CardDataError, CvCertificate, CvKeyId, VerifiedCvCertificate, CV_CERTIFICATE_LEN};
 use crate::emulator::Fid;
 use crate::input_assist::parse_len;
 use crate::juki::{self, ResidentRecordCode, RECORD_CODE_LEN};
@@ -55,6 +56,89 @@ impl VerifiedCardFace {
         self.issuer
     }
     /// The card-face data-signing key ID that signed DF28.
+    pub fn signer_key_id(&self) -> CvKeyId {
+        self.signer
+    }
+}
+
+/// Shortest challenge [`Client::prove_card_face_chip`] sends (a fresh one, so a recorded answer
+/// never fits again).
+pub const MIN_CHIP_CHALLENGE_LEN: usize = 16;
+/// Longest challenge: what one INTERNAL AUTHENTICATE carries under RSA-2048 PKCS#1 v1.5 (the
+/// chip answers `67 00` above 245 bytes).
+pub const MAX_CHIP_CHALLENGE_LEN: usize = 245;
+
+/// Proof that a genuine chip answered a verifier's challenge through the 券面AP's internal
+/// authentication — the check the official PIN-less tap software (かざし利用ソフト) makes: 「券面事項
+/// 確認AP（内部認証のみ）生年月日PINをインプットに内部認証結果を応答するIF … マイナンバーカードの
+/// 真正性を確認するために使用」 (seed 000; 10-card.md §4, §7).
+///
+/// What was checked: the 券面AP's CV certificate (EF `0004`) under the configured CV root; the
+/// age record (EF `0001`, opened by the birth-date key) signed under that certificate, so that its
+/// DF12 is a chip key the issuer vouches for; and the chip's PKCS#1 v1.5 SHA-256 signature over
+/// exactly [`VerifiedChip::challenge`] with that key. Only [`VerifiedChip::verify_answer`] (which
+/// [`Client::prove_card_face_chip`] calls) makes one. `Debug` shows no holder data.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VerifiedChip {
+    challenge: Vec<u8>,
+    chip_key: [u8; 32],
+    birth_date: BirthDate,
+    issuer: CvKeyId,
+    signer: CvKeyId,
+}
+
+impl fmt::Debug for VerifiedChip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedChip")
+            .field("chip_key", &hex::encode(&self.chip_key[..8]))
+            .field("issuer", &self.issuer)
+            .field("signer", &self.signer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifiedChip {
+    /// Checks a chip's answer: the age record under a verified CV certificate of the 券面AP,
+    /// then `signature` (PKCS#1 v1.5 SHA-256) over `challenge` with the record's DF12 key.
+    pub fn verify_answer(
+        age: &AgeRecord,
+        certificate: &VerifiedCvCertificate,
+        challenge: &[u8],
+        signature: &[u8],
+    ) -> Result<VerifiedChip, CardDataError> {
+        if !(MIN_CHIP_CHALLENGE_LEN..=MAX_CHIP_CHALLENGE_LEN).contains(&challenge.len()) {
+            return Err(CardDataError::Malformed("chip challenge is not 16-245 bytes"));
+        }
+        age.verify(certificate)?;
+        let key = crate::card_face::key_from_value(age.chip_key())?;
+        key.verify(SignatureAlgorithm::RsaPkcs1Sha256, challenge, signature)
+            .map_err(|_| CardDataError::BadSignature("card-face internal authentication"))?;
+        Ok(VerifiedChip {
+            challenge: challenge.to_vec(),
+            chip_key: sha256(age.chip_key()),
+            birth_date: age.birth_date(),
+            issuer: certificate.issuer_key_id(),
+            signer: certificate.subject_key_id(),
+        })
+    }
+    /// The challenge the chip signed (the verifier's, so a verifier can check it is its own).
+    pub fn challenge(&self) -> &[u8] {
+        &self.challenge
+    }
+    /// SHA-256 of the chip key as the age record stores it (DF12): stable for one card, different
+    /// on every other — what a registration remembers to recognise the same chip later.
+    pub fn chip_key_fingerprint(&self) -> [u8; 32] {
+        self.chip_key
+    }
+    /// DF11 of the signed age record: the birth date the card holds.
+    pub fn birth_date(&self) -> BirthDate {
+        self.birth_date
+    }
+    /// The CV certificate's issuer (root) key ID.
+    pub fn issuer_key_id(&self) -> CvKeyId {
+        self.issuer
+    }
+    /// The card-face data-signing key ID that signed the age record.
     pub fn signer_key_id(&self) -> CvKeyId {
         self.signer
     }
@@ -168,6 +252,50 @@ impl<T: Transport> Client<T> {
         self.open_card_face(ef::BIRTH_DATE_KEY, birth_date_key)?;
         let file = self.read_tlv_ef(ef::AGE_RECORD, [0xFF, 0x10], MAX_CARD_FACE_RECORD_LEN)?;
         Ok(AgeRecord::parse(&file)?)
+    }
+
+    /// INTERNAL AUTHENTICATE in the selected 券面AP with its chip key (`00 88 00 9A Lc
+    /// <challenge> 00`): the chip's PKCS#1 v1.5 SHA-256 signature over `challenge`. The chip
+    /// answers only after the birth-date key was verified in this session (else `69 82`).
+    pub fn card_face_internal_authenticate(&mut self, challenge: &[u8]) -> Result<Vec<u8>, CardAppError> {
+        let p2 = 0x80 | (ef::CHIP_KEY.0 as u8);
+        let cmd = Command {
+            cla: 0,
+            ins: Ins::INTERNAL_AUTHENTICATE,
+            p1: 0,
+            p2,
+            data: challenge,
+            le: Some(256),
+            extended: false,
+        };
+        let r = self.transmit(&cmd)?;
+        if !r.sw.is_success() {
+            return Err(ClientError::Status { what: "card-face internal authenticate", sw: r.sw }.into());
+        }
+        if r.data.len() != 256 {
+            return Err(CardDataError::Malformed("internal authentication answer is not 256 bytes").into());
+        }
+        Ok(r.data)
+    }
+
+    /// The PIN-less tap check of the chip (see [`VerifiedChip`]): reads the 券面AP's CV
+    /// certificate and checks it with `root_public_key`, VERIFYs `birth_date_key` (era
+    /// `YYMMDD`, [`crate::birth_date_key`]; a wrong one spends one of its tries), reads the age
+    /// record, checks it under the certificate, sends `challenge` (the verifier's, fresh,
+    /// 16–245 bytes) by INTERNAL AUTHENTICATE and checks the answer with the record's chip key.
+    pub fn prove_card_face_chip(
+        &mut self,
+        birth_date_key: &[u8],
+        root_public_key: &RsaPublicKey,
+        challenge: &[u8],
+    ) -> Result<VerifiedChip, CardAppError> {
+        if !(MIN_CHIP_CHALLENGE_LEN..=MAX_CHIP_CHALLENGE_LEN).contains(&challenge.len()) {
+            return Err(CardDataError::Malformed("chip challenge is not 16-245 bytes").into());
+        }
+        let cert = self.read_card_face_certificate(root_public_key)?;
+        let age = self.read_age_record(birth_date_key)?;
+        let signature = self.card_face_internal_authenticate(challenge)?;
+        Ok(VerifiedChip::verify_answer(&age, &cert, challenge, &signature)?)
     }
 
     /// VERIFY 照合番号A (the My Number) in the 券面AP, then read and parse the rendered My Number

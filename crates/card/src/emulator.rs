@@ -523,6 +523,15 @@ impl Card {
             Ok(f) => f,
             Err(sw) => return Response::status(sw),
         };
+        // The 券面AP answers INTERNAL AUTHENTICATE only after its birth-date key (EF `0011`) was
+        // verified in this session: the official tap software's 「生年月日PINをインプットに内部認証
+        // 結果を応答するIF」 (10-card.md §4, seed 000). Its free `80 2A 00 00` chip challenge is
+        // a separate command and stays free.
+        if self.selected_app().is_some_and(|a| a.aid == crate::layout::AID_CARD_FACE)
+            && !self.verified.contains(&crate::card_face::ef::BIRTH_DATE_KEY)
+        {
+            return Response::status(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+        }
         match self.key_for(fid).map(|k| k.sign_sha256(cmd.data)) {
             Ok(Ok(sig)) => Response::ok(sig),
             Ok(Err(_)) => Response::status(StatusWord::UNKNOWN_ERROR),

@@ -31,6 +31,7 @@ mod cmd_card;
 mod cmd_idp;
 mod cmd_ocsp;
 mod cmd_platform;
+mod cmd_tap;
 mod cmd_up;
 mod cmd_verify;
 mod demo;
@@ -106,6 +107,10 @@ enum Command {
     /// Benchmarks that print ratios against yardsticks measured in the same run.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// PIN-less tap use (かざし利用) at managed terminals, assurance level 1 only: register a card
+    /// (PIN), later visits without a PIN; and the 2015 offline whitelist gate. See docs/tap.md.
+    #[command(subcommand)]
+    Tap(cmd_tap::Command),
 }
 
 #[derive(Subcommand)]
@@ -315,6 +320,7 @@ fn main() -> std::process::ExitCode {
         Command::Idp(c) => cmd_idp::run(c, cli.json),
         Command::App(c) => cmd_app::run(c, cli.json),
         Command::Card(c) => cmd_card::run(c, cli.json),
+        Command::Tap(c) => cmd_tap::run(c, cli.json),
         Command::Verify(c) => cmd_verify::run(c),
         Command::Bench(BenchCommand::Verify(args)) => bench_verify::run(&args),
         Command::Bench(BenchCommand::Card(args)) => bench_card::run(&args),

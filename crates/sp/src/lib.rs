@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod kyc;
+pub mod tap;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
