@@ -10,6 +10,10 @@
 //! | MUTUAL AUTHENTICATE | `00 82 00 00 28 ‖ E_IFD ‖ M_IFD ‖ 00` | `E_ICC ‖ M_ICC` `90 00`; `63 00` wrong number |
 //! | VERIFY (SM) | `08 20 00 86 13 86 11 01 ‖ cryptogram` | `90 00`; `63 00` wrong number (no retry limit) |
 //!
+//! Access: MF files are free; DF1 needs the card number verified **and** SM; DF2 and DF3 need
+//! the card number verified and may be read plain or under SM (independent readers read them
+//! plain \[S\]).
+//!
 //! Errors: no challenge → `69 85`; DF1 without the card number verified or without SM, DF2/DF3
 //! without the card number → `69 82`; a secure-messaging object that does not open (not one
 //! `86` object, indicator not `01`, ciphertext not whole blocks, bad padding after decryption,

@@ -8,14 +8,16 @@
 //! | DF1/EF01 | `85` | `D0` front image (7000, MMR TIFF) | 7004 | card number + SM |
 //! | DF1/EF02 | `86` | `D1` photo (3000, colour JPEG 2000) | 3004 | card number + SM |
 //! | DF2/EF01 | `81` | `D2` address write date (8) ‖ `D3` municipality code (6) ‖ `D4` address (320, UTF-8) | 342 | card number |
-//! | DF2/EF02 | `82` | `D5` comprehensive permission for activity outside status \[I\] (160, UTF-8) | 164 | card number |
-//! | DF2/EF03 | `83` | `D6` individual permission for activity outside status \[I\] (160, UTF-8) | 164 | card number |
-//! | DF2/EF04 | `84` | `D7` renewal application (1: `0` none, `1` applied) \[I\] | 3 | card number |
+//! | DF2/EF02 | `82` | `D5` comprehensive permission for activity outside status (120, UTF-8) | 122 | card number |
+//! | DF2/EF03 | `83` | `D6` individual permission for activity outside status (120, UTF-8) | 122 | card number |
+//! | DF2/EF04 | `84` | `D7` renewal application (1: `0` none, `1` applied) | 3 | card number |
 //! | DF3/EF01 | `82` | `DA` check code (256) ‖ `DB` X.509 certificate (1200) | 1464 | card number |
 //!
 //! DF2/EF02–EF04 exist on residence cards only; DF1/EF02 and DF3/EF01 not for holders under 16.
-//! The lengths of `D2`, `D3` follow from the 342-byte DF2/EF01; those of `D5`–`D7` and the
-//! access rules of DF2/DF3 are not in shared/spec and are inferences \[I\].
+//! The lengths of `D2`, `D3` follow from the 342-byte DF2/EF01. Those of `D5`–`D7` (files of
+//! 122, 122 and 3 bytes) and the plain reads of DF2/DF3 after VERIFY are not in shared/spec:
+//! they follow an independent reader written to the official spec (github.com/eringoio/
+//! zairyu-card-reader, reader/residence_card_reader.py) \[S\].
 
 use serde::{Deserialize, Serialize};
 
@@ -33,8 +35,8 @@ pub const WRITE_DATE_LEN: usize = 8;
 pub const MUNICIPALITY_LEN: usize = 6;
 /// Length of the `D4` address.
 pub const ADDRESS_LEN: usize = 320;
-/// Length of `D5` and `D6` \[I\].
-pub const PERMISSION_LEN: usize = 160;
+/// Length of `D5` and `D6` \[S\].
+pub const PERMISSION_LEN: usize = 120;
 /// Length of the `DA` check code (RSA-2048).
 pub const CHECK_CODE_LEN: usize = 256;
 /// Length of the `DB` certificate field.
@@ -299,6 +301,8 @@ mod tests {
         let a = Address { written_on: "20260401".into(), municipality_code: "131016".into(), address: "見本".into() };
         let f = encode::address(&a);
         assert_eq!(f.len(), 342);
+        assert_eq!(encode::permission(0xD5, "許可").len(), 122);
+        assert_eq!(encode::renewal(true).len(), 3);
         assert_eq!(parse_address(&f).unwrap(), a);
         assert_eq!(encode::signature(&[1; 256], &[0x30, 0x03, 2, 1, 5]).len(), 1464);
         let s = parse_signature(&encode::signature(&[1; 256], &[0x30, 0x03, 2, 1, 5])).unwrap();

@@ -141,7 +141,7 @@ pub fn read_residence_with(
     rng: &mut dyn RngCore,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<ResidenceRecord, ResidenceError> {
-    const TOTAL: usize = 6 + 3 + 7004 + 3004 + 342 + 164 + 164 + 3 + 1464;
+    const TOTAL: usize = 6 + 3 + 7004 + 3004 + 342 + 122 + 122 + 3 + 1464;
     let mut done = 0usize;
     let mut step = |name: &'static str, n: usize, progress: &mut dyn FnMut(Progress<'_>)| {
         done += n;
@@ -181,7 +181,7 @@ pub fn read_residence_with(
     let renewal_applied = read(t, "READ BINARY DF2/EF04", 0x84, Some(&ks))?
         .map(|f| parsed("DF2/EF04 renewal", files::parse_renewal(&f)))
         .transpose()?;
-    step("back side", 342 + 164 + 164 + 3, progress);
+    step("back side", 342 + 122 + 122 + 3, progress);
 
     select(t, "SELECT DF3", Some(&AID_DF3))?;
     let signature = read(t, "READ BINARY DF3/EF01", 0x82, Some(&ks))?
