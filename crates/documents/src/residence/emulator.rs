@@ -109,6 +109,16 @@ impl Volatile {
 pub struct ResidenceChip {
     suite: Suite,
     card_number: CardNumber,
+    files: Box<Files>,
+    #[serde(skip)]
+    st: Volatile,
+    #[serde(skip)]
+    rng: Option<Box<dyn RngCore + Send + Sync>>,
+}
+
+/// The EFs as stored (TLV included).
+#[derive(Serialize, Deserialize)]
+struct Files {
     common: Vec<u8>,
     card_type: Vec<u8>,
     front_image: Vec<u8>,
@@ -118,10 +128,6 @@ pub struct ResidenceChip {
     permission_individual: Option<Vec<u8>>,
     renewal: Option<Vec<u8>>,
     signature: Option<Vec<u8>>,
-    #[serde(skip)]
-    st: Volatile,
-    #[serde(skip)]
-    rng: Option<Box<dyn RngCore + Send + Sync>>,
 }
 
 /// The encoded files of a new card, from the issuer.
@@ -141,15 +147,17 @@ impl ResidenceChip {
         ResidenceChip {
             suite: Suite::Gen1Tdes,
             card_number: c.card_number,
-            common: encode::common(b"0150"),
-            card_type: encode::card_type(c.card_type),
-            front_image: encode::front_image(c.front_image),
-            photo: c.photo.map(encode::photo),
-            address: encode::address(c.address),
-            permission_comprehensive: c.permissions.map(|(p, _)| encode::permission(0xD5, p)),
-            permission_individual: c.permissions.map(|(_, p)| encode::permission(0xD6, p)),
-            renewal: c.renewal_applied.map(encode::renewal),
-            signature: c.signature.map(|(code, cert)| encode::signature(code, cert)),
+            files: Box::new(Files {
+                common: encode::common(b"0150"),
+                card_type: encode::card_type(c.card_type),
+                front_image: encode::front_image(c.front_image),
+                photo: c.photo.map(encode::photo),
+                address: encode::address(c.address),
+                permission_comprehensive: c.permissions.map(|(p, _)| encode::permission(0xD5, p)),
+                permission_individual: c.permissions.map(|(_, p)| encode::permission(0xD6, p)),
+                renewal: c.renewal_applied.map(encode::renewal),
+                signature: c.signature.map(|(code, cert)| encode::signature(code, cert)),
+            }),
             st: Volatile::default(),
             rng: None,
         }
@@ -167,15 +175,15 @@ impl ResidenceChip {
     /// when the card has no such file.
     pub fn file_mut(&mut self, ef: Ef) -> Option<&mut Vec<u8>> {
         match ef {
-            Ef::Common => Some(&mut self.common),
-            Ef::CardType => Some(&mut self.card_type),
-            Ef::FrontImage => Some(&mut self.front_image),
-            Ef::Photo => self.photo.as_mut(),
-            Ef::Address => Some(&mut self.address),
-            Ef::PermissionComprehensive => self.permission_comprehensive.as_mut(),
-            Ef::PermissionIndividual => self.permission_individual.as_mut(),
-            Ef::Renewal => self.renewal.as_mut(),
-            Ef::Signature => self.signature.as_mut(),
+            Ef::Common => Some(&mut self.files.common),
+            Ef::CardType => Some(&mut self.files.card_type),
+            Ef::FrontImage => Some(&mut self.files.front_image),
+            Ef::Photo => self.files.photo.as_mut(),
+            Ef::Address => Some(&mut self.files.address),
+            Ef::PermissionComprehensive => self.files.permission_comprehensive.as_mut(),
+            Ef::PermissionIndividual => self.files.permission_individual.as_mut(),
+            Ef::Renewal => self.files.renewal.as_mut(),
+            Ef::Signature => self.files.signature.as_mut(),
         }
     }
 
@@ -194,15 +202,15 @@ impl ResidenceChip {
 
     fn file(&self, ef: Ef) -> Option<&[u8]> {
         match ef {
-            Ef::Common => Some(&self.common),
-            Ef::CardType => Some(&self.card_type),
-            Ef::FrontImage => Some(&self.front_image),
-            Ef::Photo => self.photo.as_deref(),
-            Ef::Address => Some(&self.address),
-            Ef::PermissionComprehensive => self.permission_comprehensive.as_deref(),
-            Ef::PermissionIndividual => self.permission_individual.as_deref(),
-            Ef::Renewal => self.renewal.as_deref(),
-            Ef::Signature => self.signature.as_deref(),
+            Ef::Common => Some(&self.files.common),
+            Ef::CardType => Some(&self.files.card_type),
+            Ef::FrontImage => Some(&self.files.front_image),
+            Ef::Photo => self.files.photo.as_deref(),
+            Ef::Address => Some(&self.files.address),
+            Ef::PermissionComprehensive => self.files.permission_comprehensive.as_deref(),
+            Ef::PermissionIndividual => self.files.permission_individual.as_deref(),
+            Ef::Renewal => self.files.renewal.as_deref(),
+            Ef::Signature => self.files.signature.as_deref(),
         }
     }
 
@@ -378,9 +386,9 @@ impl core::fmt::Debug for ResidenceChip {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("ResidenceChip")
             .field("suite", &self.suite)
-            .field("card_type", &self.card_type)
-            .field("photo", &self.photo.is_some())
-            .field("signature", &self.signature.is_some())
+            .field("card_type", &self.files.card_type)
+            .field("photo", &self.files.photo.is_some())
+            .field("signature", &self.files.signature.is_some())
             .finish_non_exhaustive()
     }
 }

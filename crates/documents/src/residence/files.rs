@@ -174,7 +174,7 @@ pub(crate) fn padded(value: &[u8], len: usize) -> Vec<u8> {
     v
 }
 
-fn field<'a>(input: &'a [u8], tag: u8, len: usize) -> Result<&'a [u8], FileError> {
+fn field(input: &[u8], tag: u8, len: usize) -> Result<&[u8], FileError> {
     let t = tlv::find(input, u32::from(tag))?.ok_or(FileError::Missing(tag))?;
     if t.value.len() != len {
         return Err(FileError::Length { tag, len: t.value.len(), expected: len });

@@ -283,7 +283,7 @@ pub fn sample_holder(n: u32) -> ResidenceHolder {
             CardType::ResidenceCard,
             Some(SYNTHETIC_PHOTO_JP2.to_vec()),
             Some(("許可：原則28時間以内・風俗営業等の従事を除く（見本）".to_owned(), String::new())),
-            Some(n % 2 == 0),
+            Some(n.is_multiple_of(2)),
         ),
     };
     ResidenceHolder {
