@@ -490,3 +490,78 @@ fn openssl_parses_and_chains_the_issuer_certificates() {
     assert!(o.status.success(), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A smoke of the fuzz target's modes (fuzz/fuzz_targets/documents_residence.rs) in the test
+/// suite: mutated commands into the chip (before and after authentication), random files into
+/// the parsers, random cryptograms into the SM unwrap. Nothing may panic; every answer ends in
+/// a status word.
+#[test]
+fn hostile_input_is_answered_not_panicked_on() {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let valid: Vec<Vec<u8>> = vec![
+        h("00A40000023F00"),
+        h("00A4040C10D392F0004F0200000000000000000000"),
+        h("00A4040C10D392F0004F0300000000000000000000"),
+        h("00A4040C10D392F0004F0400000000000000000000"),
+        h("0084000008"),
+        h("00B08B00000000"),
+        h("00B0000104"),
+        h("08B08500000004960200000000"),
+        h("0820008613861101000102030405060708090A0B0C0D0E0F"),
+        h("0082000028").into_iter().chain([0u8; 41]).collect(),
+    ];
+    let keys = residence::sm::AuthKeys::derive(residence::sm::Suite::Gen1Tdes, &number("AA12345678BB"));
+    let mut c = chip(0);
+    for i in 0..6000u32 {
+        if i % 50 == 0 {
+            c.reset();
+            if i % 100 == 0 {
+                // A genuine session, so that the secure paths are reached too.
+                send(&mut c, &h("00A40000023F00"));
+                let r = send(&mut c, &h("0084000008"));
+                let rnd_icc: [u8; 8] = r[..8].try_into().unwrap();
+                let data = residence::sm::terminal_auth(&keys, &[1; 8], &rnd_icc, &[2; 16]);
+                let r = send(&mut c, &[&h("0082000028")[..], &data, &[0]].concat());
+                let ks = residence::sm::terminal_finish(&keys, &[1; 8], &rnd_icc, &[2; 16], &r[..r.len() - 2]).unwrap();
+                let w = ks.wrap(b"AA12345678BB");
+                send(&mut c, &[&[0x08, 0x20, 0x00, 0x86, w.len() as u8][..], &w].concat());
+            }
+        }
+        let mut a = valid[(next() % valid.len() as u64) as usize].clone();
+        match next() % 4 {
+            0 => {
+                let at = (next() % a.len() as u64) as usize;
+                a[at] = next() as u8;
+            }
+            1 => a.truncate((next() % (a.len() as u64 + 1)) as usize),
+            2 => a.extend((0..next() % 8).map(|_| next() as u8)),
+            _ => {}
+        }
+        let r = c.process(&a);
+        assert!(r.len() >= 2, "{a:02X?}");
+    }
+    let ks = residence::sm::SessionKey::derive(&[1; 16], &[2; 16]);
+    for _ in 0..3000 {
+        let len = (next() % 400) as usize;
+        let mut f: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        if let Some(first) = f.first_mut() {
+            *first = [0xC0, 0xC1, 0xD0, 0xD1, 0xD2, 0xD5, 0xD7, 0xDA, 0x86][(next() % 9) as usize];
+        }
+        let _ = residence::files::parse_common(&f);
+        let _ = residence::files::parse_card_type(&f);
+        let _ = residence::files::parse_front_image(&f);
+        let _ = residence::files::parse_photo(&f);
+        let _ = residence::files::parse_address(&f);
+        let _ = residence::files::parse_permission(&f, 0xD5);
+        let _ = residence::files::parse_renewal(&f);
+        let _ = residence::files::parse_signature(&f);
+        let _ = ks.unwrap(&f);
+        let _ = residence::sm::parse_le(&f);
+    }
+}
