@@ -565,3 +565,10 @@ fn hostile_input_is_answered_not_panicked_on() {
         let _ = residence::sm::parse_le(&f);
     }
 }
+
+#[test]
+fn debug_output_never_shows_the_address_or_the_number() {
+    let rec = residence::read_residence(&mut Loopback(chip(0)), &number("AA12345678BB"), &mut |_| {}).unwrap();
+    let d = format!("{rec:?} {:?} {:?}", number("AA12345678BB"), chip(0));
+    assert!(!d.contains("見本") && !d.contains("AA12345678BB"), "{d}");
+}

@@ -108,7 +108,8 @@ impl CardType {
 }
 
 /// DF2/EF01: the address on the back side, written at the municipal office (not signed).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` elides the address (one of the four facts never logged).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {
     /// `D2` write date, `YYYYMMDD` as written.
     pub written_on: String,
@@ -128,8 +129,8 @@ pub struct SignatureFile {
 }
 
 /// Everything read from a residence card, parsed; nothing verified yet (see
-/// [`super::verify`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// [`super::verify`]). `Debug` shows only which parts are present and their sizes.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResidenceRecord {
     /// `C0` spec version (4 characters).
     pub spec_version: String,
@@ -152,6 +153,31 @@ pub struct ResidenceRecord {
     pub renewal_applied: Option<bool>,
     /// DF3/EF01 (`None` for holders under 16).
     pub signature: Option<SignatureFile>,
+}
+
+impl core::fmt::Debug for Address {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Address")
+            .field("written_on", &self.written_on)
+            .field("municipality_code", &self.municipality_code)
+            .field("address", &"[elided]")
+            .finish()
+    }
+}
+
+impl core::fmt::Debug for ResidenceRecord {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ResidenceRecord")
+            .field("spec_version", &self.spec_version)
+            .field("card_type", &self.card_type)
+            .field("front_image_len", &self.front_image.len())
+            .field("photo_len", &self.photo.as_ref().map(Vec::len))
+            .field("address", &self.address)
+            .field("permissions", &(self.permission_comprehensive.is_some(), self.permission_individual.is_some()))
+            .field("renewal_applied", &self.renewal_applied)
+            .field("signature", &self.signature.is_some())
+            .finish()
+    }
 }
 
 impl ResidenceRecord {
