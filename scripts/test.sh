@@ -210,6 +210,14 @@ SEEDS
   printf '\000{"id":"evt_1","type":"facts_changed","user_id":"u1","data":{"latest_facts":{"name":"見本　花子","address":"東京都見本区架空台三丁目４番５号"}}}' > fuzz/corpus/bank_parsers/webhook
   printf '\001{"kind":"account_opening","method":{"ja":"<b>","en":"x"},"facts":{"name":"<script>"}}' > fuzz/corpus/bank_parsers/record
   printf '\002試験　花子 (a) \\ )\n1234567' > fuzz/corpus/bank_parsers/contract
+  # documents_residence: byte 0 = mode (0 files, 1 SM unwrap, 2 chip APDUs, 3 chip APDUs after a
+  # genuine card-number authentication, 4 the reader over replayed responses).
+  mkdir -p fuzz/corpus/documents_residence
+  printf '\000\301\001\061' > fuzz/corpus/documents_residence/card_type
+  printf '\001\206\011\001\001\002\003\004\005\006\007\010' > fuzz/corpus/documents_residence/sm
+  printf '\002\007\000\244\000\000\002\077\000\007\000\260\213\000\000\000\000\005\000\204\000\000\010' > fuzz/corpus/documents_residence/apdus
+  printf '\003\025\000\244\004\014\020\323\222\360\000\117\002\000\000\000\000\000\000\000\000\000\000\015\011\260\205\000\000\000\004\226\002\000\000\000\000' > fuzz/corpus/documents_residence/session
+  printf '\004\002\220\000\010\302\001\061\220\000\000\000\000' > fuzz/corpus/documents_residence/replay
   # tap_whitelist: a whitelist (JSON), a NUL, then the certificate a card gives at the gate.
   mkdir -p fuzz/corpus/tap_whitelist
   printf '{"version":1,"event":"concert","key_check":"x","entries":[{"ticket":"T-0001","value":"%s"}]}\000' "$(printf 'ab%.0s' $(seq 32))" > fuzz/corpus/tap_whitelist/list
