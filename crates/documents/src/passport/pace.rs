@@ -407,9 +407,12 @@ struct PaceInfoDer {
 /// holding the PACEInfos given (DER: the SET OF sorted, duplicates dropped).
 pub fn card_access(infos: &[PaceInfo]) -> Vec<u8> {
     let mut set = SetOfVec::new();
-    for i in infos {
+    for (n, i) in infos.iter().enumerate() {
+        if infos[..n].contains(i) {
+            continue; // a duplicate PACEInfo says nothing new
+        }
         let der = PaceInfoDer { protocol: i.protocol, version: i.version, parameter_id: i.parameter_id };
-        // `insert` refuses a duplicate; a duplicate PACEInfo says nothing new.
+        // `insert` keeps the SET OF sorted; it fails only on an encoding error.
         let _ = set.insert(der);
     }
     set.to_der().unwrap_or_default()
@@ -863,3 +866,510 @@ pub fn establish(
     Ok(SmKeys::Aes { enc, mac })
 }
 
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use rand_core::OsRng;
+    use std::collections::VecDeque;
+
+    fn h(s: &str) -> Vec<u8> {
+        hex::decode(s.replace([' ', '\n'], "")).unwrap()
+    }
+
+    /// Hands out the bytes given, in order (the worked example's nonce and private keys).
+    struct Scripted(VecDeque<u8>);
+
+    impl Scripted {
+        fn new(parts: &[&str]) -> Scripted {
+            Scripted(parts.iter().flat_map(|p| h(p)).collect())
+        }
+    }
+
+    impl RngCore for Scripted {
+        fn next_u32(&mut self) -> u32 {
+            rand_core::impls::next_u32_via_fill(self)
+        }
+        fn next_u64(&mut self) -> u64 {
+            rand_core::impls::next_u64_via_fill(self)
+        }
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            for b in dest {
+                *b = self.0.pop_front().expect("script exhausted");
+            }
+        }
+        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+            self.fill_bytes(dest);
+            Ok(())
+        }
+    }
+
+    type Hook = Box<dyn FnMut(&[u8], Vec<u8>) -> Vec<u8>>;
+
+    /// An in-memory Transport to a [`ChipPace`], recording the exchange; `hook` may rewrite the
+    /// chip's raw answers (a misbehaving chip).
+    struct Link<R: RngCore> {
+        chip: ChipPace,
+        rng: R,
+        keys: Option<SmKeys>,
+        log: Vec<(Vec<u8>, Vec<u8>)>,
+        hook: Option<Hook>,
+    }
+
+    impl<R: RngCore> Link<R> {
+        fn new(chip: ChipPace, rng: R) -> Link<R> {
+            Link { chip, rng, keys: None, log: Vec::new(), hook: None }
+        }
+    }
+
+    impl<R: RngCore> Transport for Link<R> {
+        fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+            let cmd = Command::parse(apdu).map_err(|e| TransportError(e.to_string()))?;
+            let (resp, keys) =
+                self.chip.handle(&cmd, &mut self.rng).unwrap_or((Response::status(StatusWord::INS_NOT_SUPPORTED), None));
+            if keys.is_some() {
+                self.keys = keys;
+            }
+            let mut raw = resp.encode();
+            if let Some(hook) = self.hook.as_mut() {
+                raw = hook(apdu, raw);
+            }
+            self.log.push((apdu.to_vec(), raw.clone()));
+            Ok(raw)
+        }
+    }
+
+    fn aes(k: &SmKeys) -> (Vec<u8>, Vec<u8>) {
+        match k {
+            SmKeys::Aes { enc, mac } => (enc.to_vec(), mac.to_vec()),
+            SmKeys::Tdes { .. } => panic!("PACE-AES gave TDES keys"),
+        }
+    }
+
+    fn mrz() -> PacePassword {
+        PacePassword::Mrz("T22000129364081251010318".into())
+    }
+
+    fn appendix_g_info() -> PaceInfo {
+        PaceInfo { protocol: ID_PACE_ECDH_GM_AES_CBC_CMAC_128, version: 2, parameter_id: Some(PARAM_BRAINPOOL_P256R1) }
+    }
+
+    // ICAO Doc 9303-11 Appendix G.1: PACE ECDH Generic Mapping, brainpoolP256r1, AES-128.
+    const G_CARD_ACCESS: &str = "31143012060A04007F0007020204020202010202010D";
+    const G_NONCE: &str = "3F00C4D39D153F2B2A214A078D899B22";
+    const G_Z: &str = "95A3A016522EE98D01E76CB6B98B42C3";
+    const G_SK_MAP_IFD: &str = "7F4EF07B9EA82FD78AD689B38D0BC78CF21F249D953BC46F4C6E19259C010F99";
+    const G_SK_MAP_IC: &str = "498FF49756F2DC1587840041839A85982BE7761D14715FB091EFA7BCE9058560";
+    const G_SK_DH_IFD: &str = "A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595";
+    const G_SK_DH_IC: &str = "107CF58696EF6155053340FD633392BA81909DF7B9706F226F32086C7AFF974A";
+    const G_PK_MAP_IFD: &str = "04 7ACF3EFC982EC45565A4B155129EFBC74650DCBFA6362D896FC70262E0C2CC5E
+        544552DCB6725218799115B55C9BAA6D9F6BC3A9618E70C25AF71777A9C4922D";
+    const G_PK_MAP_IC: &str = "04 824FBA91C9CBE26BEF53A0EBE7342A3BF178CEA9F45DE0B70AA601651FBA3F57
+        30D8C879AAA9C9F73991E61B58F4D52EB87A0A0C709A49DC63719363CCD13C54";
+    const G_H: &str = "04 60332EF2450B5D247EF6D3868397D398852ED6E8CAF6FFEEF6BF85CA57057FD5
+        0840CA7415BAF3E43BD414D35AA4608B93A2CAF3A4E3EA4E82C9C13D03EB7181";
+    const G_G_HAT: &str = "04 8CED63C91426D4F0EB1435E7CB1D74A46723A0AF21C89634F65A9AE87A9265E2
+        8C879506743F8611AC33645C5B985C80B5F09A0B83407C1B6A4D857AE76FE522";
+    const G_PK_DH_IFD: &str = "04 2DB7A64C0355044EC9DF190514C625CBA2CEA48754887122F3A5EF0D5EDD301C
+        3556F3B3B186DF10B857B58F6A7EB80F20BA5DC7BE1D43D9BF850149FBB36462";
+    const G_PK_DH_IC: &str = "04 9E880F842905B8B3181F7AF7CAA9F0EFB743847F44A306D2D28C1D9EC65DF6DB
+        7764B22277A2EDDC3C265A9F018F9CB852E111B768B326904B59A0193776F094";
+    const G_K: &str = "28768D20701247DAE81804C9E780EDE582A9996DB4A315020B2733197DB84925";
+    const G_KS_ENC: &str = "F5F0E35C0D7161EE6724EE513A0D9A7F";
+    const G_KS_MAC: &str = "FE251C7858B356B24514B3BD5F4297D1";
+    const G_T_IFD: &str = "C2B0BD78D94BA866";
+    const G_T_IC: &str = "3ABB9674BCE93C08";
+
+    /// Appendix G.1, value by value: password key, nonce, mapping, key agreement, keys, tokens.
+    #[test]
+    fn icao_appendix_g_values() {
+        let curve = PaceCurve::BrainpoolP256r1;
+        assert_eq!(Sha1::digest(b"T22000129364081251010318").to_vec(), h("7E2D2A41C74EA0B38CD36F863939BFA8E9032AAD"));
+        let kpi = mrz().key(PaceCipher::Aes128);
+        assert_eq!(kpi.to_vec(), h("89DED1B26624EC1E634C1989302849DD"));
+        assert_eq!(crypto::aes_cbc_encrypt(&kpi, &[0; 16], &h(G_NONCE)).unwrap(), h(G_Z));
+        assert_eq!(curve.mul(&h(G_SK_MAP_IFD), None).unwrap(), h(G_PK_MAP_IFD));
+        assert_eq!(curve.mul(&h(G_SK_MAP_IC), None).unwrap(), h(G_PK_MAP_IC));
+        let hh = curve.mul(&h(G_SK_MAP_IFD), Some(&h(G_PK_MAP_IC))).unwrap();
+        assert_eq!(hh, h(G_H));
+        assert_eq!(curve.mul(&h(G_SK_MAP_IC), Some(&h(G_PK_MAP_IFD))).unwrap(), h(G_H));
+        let g_hat = curve.map(&h(G_NONCE), &hh).unwrap();
+        assert_eq!(g_hat, h(G_G_HAT));
+        assert_eq!(curve.mul(&h(G_SK_DH_IFD), Some(&g_hat)).unwrap(), h(G_PK_DH_IFD));
+        assert_eq!(curve.mul(&h(G_SK_DH_IC), Some(&g_hat)).unwrap(), h(G_PK_DH_IC));
+        let k = curve.mul(&h(G_SK_DH_IFD), Some(&h(G_PK_DH_IC))).unwrap();
+        assert_eq!(k[1..33].to_vec(), h(G_K));
+        let (enc, mac) = session_keys(PaceCipher::Aes128, curve, &k);
+        assert_eq!((enc.to_vec(), mac.to_vec()), (h(G_KS_ENC), h(G_KS_MAC)));
+        let oid = ID_PACE_ECDH_GM_AES_CBC_CMAC_128;
+        assert_eq!(
+            public_key_object(&oid, &h(G_PK_DH_IC)),
+            [h("7F494F060A04007F00070202040202864104"), h(G_PK_DH_IC)[1..].to_vec()].concat()
+        );
+        assert_eq!(token(&mac, &oid, &h(G_PK_DH_IC)).unwrap().to_vec(), h(G_T_IFD));
+        assert_eq!(token(&mac, &oid, &h(G_PK_DH_IFD)).unwrap().to_vec(), h(G_T_IC));
+        assert_eq!(parse_card_access(&h(G_CARD_ACCESS)).unwrap(), vec![appendix_g_info()]);
+        assert_eq!(card_access(&[appendix_g_info()]), h(G_CARD_ACCESS));
+    }
+
+    /// Appendix G.1 as a run: our terminal against our chip, each fed the example's nonce and
+    /// private keys, sends and receives the example's APDUs byte for byte.
+    #[test]
+    fn icao_appendix_g_transcript() {
+        let info = parse_card_access(&h(G_CARD_ACCESS)).unwrap()[0];
+        let chip = ChipPace::new(&mrz(), &info, &mut OsRng).unwrap();
+        let mut link = Link::new(chip, Scripted::new(&[G_NONCE, G_SK_MAP_IC, G_SK_DH_IC]));
+        let mut rng = Scripted::new(&[G_SK_MAP_IFD, G_SK_DH_IFD]);
+        let keys = establish(&mut link, &mrz(), &info, &mut rng).unwrap();
+        let expected = [
+            ("0022C1A40F800A04007F00070202040202830101", "9000"),
+            ("10860000027C0000", "7C12801095A3A016522EE98D01E76CB6B98B42C39000"),
+            (
+                "10860000457C43814104 7ACF3EFC982EC45565A4B155129EFBC74650DCBFA6362D896FC70262E0C2CC5E
+                 544552DCB6725218799115B55C9BAA6D9F6BC3A9618E70C25AF71777A9C4922D 00",
+                "7C43824104 824FBA91C9CBE26BEF53A0EBE7342A3BF178CEA9F45DE0B70AA601651FBA3F57
+                 30D8C879AAA9C9F73991E61B58F4D52EB87A0A0C709A49DC63719363CCD13C54 9000",
+            ),
+            (
+                "10860000457C43834104 2DB7A64C0355044EC9DF190514C625CBA2CEA48754887122F3A5EF0D5EDD301C
+                 3556F3B3B186DF10B857B58F6A7EB80F20BA5DC7BE1D43D9BF850149FBB36462 00",
+                "7C43844104 9E880F842905B8B3181F7AF7CAA9F0EFB743847F44A306D2D28C1D9EC65DF6DB
+                 7764B22277A2EDDC3C265A9F018F9CB852E111B768B326904B59A0193776F094 9000",
+            ),
+            ("008600000C7C0A8508C2B0BD78D94BA86600", "7C0A86083ABB9674BCE93C089000"),
+        ];
+        assert_eq!(link.log.len(), expected.len());
+        for ((cmd, resp), (want_cmd, want_resp)) in link.log.iter().zip(expected) {
+            assert_eq!(hex::encode_upper(cmd), hex::encode_upper(h(want_cmd)));
+            assert_eq!(hex::encode_upper(resp), hex::encode_upper(h(want_resp)));
+        }
+        assert_eq!(aes(&keys), (h(G_KS_ENC), h(G_KS_MAC)));
+        assert_eq!(aes(link.keys.as_ref().unwrap()), (h(G_KS_ENC), h(G_KS_MAC)));
+    }
+
+    fn run(chip_pwd: &PacePassword, term_pwd: &PacePassword, info: &PaceInfo) -> (Result<SmKeys, PaceError>, Link<OsRng>) {
+        let chip = ChipPace::new(chip_pwd, info, &mut OsRng).unwrap();
+        let mut link = Link::new(chip, OsRng);
+        (establish(&mut link, term_pwd, info, &mut OsRng), link)
+    }
+
+    #[test]
+    fn full_runs_mrz_and_can_on_p256_give_equal_keys() {
+        let info = PaceInfo::sandbox();
+        for pwd in [|| PacePassword::Mrz("L898902C<369080619406236".into()), || PacePassword::Can("123456".into())] {
+            let (keys, link) = run(&pwd(), &pwd(), &info);
+            let (enc, mac) = aes(&keys.unwrap());
+            assert_eq!((enc.len(), mac.len()), (16, 16));
+            assert_eq!(aes(link.keys.as_ref().unwrap()), (enc, mac));
+            assert!(!link.chip.in_progress());
+        }
+        // The other ciphers and curve run too.
+        for (protocol, param, len) in [
+            (ID_PACE_ECDH_GM_AES_CBC_CMAC_192, PARAM_NIST_P256, 24),
+            (ID_PACE_ECDH_GM_AES_CBC_CMAC_256, PARAM_BRAINPOOL_P256R1, 32),
+        ] {
+            let info = PaceInfo { protocol, version: 2, parameter_id: Some(param) };
+            let (keys, link) = run(&PacePassword::Can("654321".into()), &PacePassword::Can("654321".into()), &info);
+            let keys = aes(&keys.unwrap());
+            assert_eq!(keys.0.len(), len);
+            assert_eq!(aes(link.keys.as_ref().unwrap()), keys);
+        }
+    }
+
+    #[test]
+    fn wrong_password_fails_on_both_sides_with_63_00() {
+        let info = PaceInfo::sandbox();
+        let (r, mut link) =
+            run(&PacePassword::Can("123456".into()), &PacePassword::Can("123457".into()), &info);
+        assert!(matches!(r, Err(PaceError::WrongPassword)), "{r:?}");
+        assert_eq!(link.log.last().unwrap().1, vec![0x63, 0x00]);
+        assert!(link.keys.is_none());
+        // The session is over: another step 4 is out of order.
+        assert_eq!(
+            link.chip.general_authenticate(&h("7C0A85080000000000000000"), &mut OsRng).unwrap_err(),
+            StatusWord::CONDITIONS_NOT_SATISFIED
+        );
+        let (r, _) = run(
+            &PacePassword::Mrz("L898902C<369080619406236".into()),
+            &PacePassword::Mrz("L898902C<369080619406235".into()),
+            &info,
+        );
+        assert!(matches!(r, Err(PaceError::WrongPassword)));
+    }
+
+    #[test]
+    fn mse_set_at_checks_protocol_password_and_parameters() {
+        let info = PaceInfo::sandbox();
+        let mut chip = ChipPace::new(&PacePassword::Can("123456".into()), &info, &mut OsRng).unwrap();
+        let oid = tlv::encode(0x80, ID_PACE_ECDH_GM_AES_CBC_CMAC_128.as_bytes());
+        let other = tlv::encode(0x80, ID_PACE_ECDH_GM_AES_CBC_CMAC_256.as_bytes());
+        let ok = [oid.clone(), h("830102")].concat();
+        assert_eq!(chip.general_authenticate(&h("7C00"), &mut OsRng).unwrap_err(), StatusWord::CONDITIONS_NOT_SATISFIED);
+        assert_eq!(chip.mse_set_at(&[oid.clone(), h("830101")].concat()), Err(StatusWord::DATA_NOT_FOUND));
+        assert_eq!(chip.mse_set_at(&[other, h("830102")].concat()), Err(StatusWord::WRONG_DATA));
+        assert_eq!(chip.mse_set_at(&[ok.clone(), h("84010D")].concat()), Err(StatusWord::WRONG_DATA));
+        assert_eq!(chip.mse_set_at(&[ok.clone(), h("830102")].concat()), Err(StatusWord::WRONG_DATA));
+        assert_eq!(chip.mse_set_at(&[ok.clone(), h("9900")].concat()), Err(StatusWord::WRONG_DATA));
+        assert_eq!(chip.mse_set_at(&oid), Err(StatusWord::WRONG_DATA));
+        assert_eq!(chip.mse_set_at(&h("80")), Err(StatusWord::WRONG_DATA));
+        assert_eq!(chip.mse_set_at(&[ok.clone(), h("84010C")].concat()), Ok(()));
+        assert_eq!(chip.next_step(), Some(1));
+        assert_eq!(chip.mse_set_at(&ok), Ok(()));
+    }
+
+    #[test]
+    fn chaining_is_checked() {
+        let info = PaceInfo::sandbox();
+        let mut chip = ChipPace::new(&PacePassword::Can("123456".into()), &info, &mut OsRng).unwrap();
+        let mse = h("002 2C1A40F800A04007F00070202040202830102".replace(' ', "").as_str());
+        let (r, _) = chip.handle(&Command::parse(&mse).unwrap(), &mut OsRng).unwrap();
+        assert_eq!(r.sw, StatusWord::SUCCESS);
+        // Step 1 sent as the last of a chain: refused, run over.
+        let (r, _) = chip.handle(&Command::parse(&h("00860000027C0000")).unwrap(), &mut OsRng).unwrap();
+        assert_eq!(r.sw, StatusWord::CONDITIONS_NOT_SATISFIED);
+        assert!(!chip.in_progress());
+        // P1-P2 must be 00 00.
+        chip.handle(&Command::parse(&mse).unwrap(), &mut OsRng).unwrap();
+        let (r, _) = chip.handle(&Command::parse(&h("10860100027C0000")).unwrap(), &mut OsRng).unwrap();
+        assert_eq!(r.sw, StatusWord::WRONG_P1P2);
+        // Not PACE's: left to the caller.
+        assert!(chip.handle(&Command::parse(&h("00B0000000")).unwrap(), &mut OsRng).is_none());
+        assert!(chip.handle(&Command::parse(&h("0C860000027C0000")).unwrap(), &mut OsRng).is_none());
+    }
+
+    /// Drives a chip through MSE and step 1 and returns it with the terminal's view (nonce).
+    fn chip_after_nonce(info: &PaceInfo, chip_rng: &mut dyn RngCore) -> (ChipPace, Vec<u8>) {
+        let pwd = PacePassword::Can("123456".into());
+        let mut chip = ChipPace::new(&pwd, info, &mut OsRng).unwrap();
+        chip.mse_set_at(&[tlv::encode(0x80, info.protocol.as_bytes()), h("830102")].concat()).unwrap();
+        let (z, _) = chip.general_authenticate(&h("7C00"), chip_rng).unwrap();
+        let z = find_in_7c(&z, 0x80).unwrap();
+        let s = crypto::aes_cbc_decrypt(&pwd.key(PaceCipher::Aes128), &[0; 16], z).unwrap();
+        (chip, s)
+    }
+
+    #[test]
+    fn chip_refuses_bad_points() {
+        let info = PaceInfo::sandbox();
+        let curve = PaceCurve::NistP256;
+        let good = curve.mul(&[7; 32], None).unwrap();
+        let mut off = good.clone();
+        off[64] ^= 1;
+        let mut compressed = vec![0x02];
+        compressed.extend_from_slice(&good[1..33]);
+        let mut zero = vec![0x04];
+        zero.extend_from_slice(&[0; 64]);
+        for bad in [off, vec![0x00], zero, compressed, good[..64].to_vec(), [good.clone(), vec![0]].concat()] {
+            // As the mapping key (step 2) …
+            let (mut chip, _) = chip_after_nonce(&info, &mut OsRng);
+            assert_eq!(chip.general_authenticate(&wrap_7c(0x81, &bad), &mut OsRng).unwrap_err(), StatusWord::WRONG_DATA);
+            assert!(!chip.in_progress());
+            // … and as the key-agreement key (step 3).
+            let (mut chip, _) = chip_after_nonce(&info, &mut OsRng);
+            chip.general_authenticate(&wrap_7c(0x81, &good), &mut OsRng).unwrap();
+            assert_eq!(chip.general_authenticate(&wrap_7c(0x83, &bad), &mut OsRng).unwrap_err(), StatusWord::WRONG_DATA);
+        }
+    }
+
+    /// 9303-11 §4.4.3.3.3: the chip refuses a terminal key equal to its own ephemeral key.
+    #[test]
+    fn chip_refuses_its_own_key_back() {
+        let info = PaceInfo::sandbox();
+        let curve = PaceCurve::NistP256;
+        let sk_map_ic = [0x11u8; 32];
+        let sk_dh_ic = [0x22u8; 32];
+        let mut rng = Scripted(VecDeque::new());
+        rng.0.extend([0x33u8; 16]); // s
+        let (mut chip, s) = chip_after_nonce(&info, &mut rng);
+        // Mapping: the terminal's key is fine, the chip draws sk_map_ic.
+        let sk_map_ifd = [0x44u8; 32];
+        let mut rng = Scripted(sk_map_ic.into_iter().collect());
+        let r = chip.general_authenticate(&wrap_7c(0x81, &curve.mul(&sk_map_ifd, None).unwrap()), &mut rng).unwrap();
+        let pk_map_ic = find_in_7c(&r.0, 0x82).unwrap().to_vec();
+        let g_hat = curve.map(&s, &curve.mul(&sk_map_ifd, Some(&pk_map_ic)).unwrap()).unwrap();
+        // Key agreement: the terminal sends exactly the key the chip is about to make.
+        let echo = curve.mul(&sk_dh_ic, Some(&g_hat)).unwrap();
+        let mut rng = Scripted(sk_dh_ic.into_iter().collect());
+        assert_eq!(chip.general_authenticate(&wrap_7c(0x83, &echo), &mut rng).unwrap_err(), StatusWord::WRONG_DATA);
+        // The same at the mapping step.
+        let (mut chip, _) = chip_after_nonce(&info, &mut OsRng);
+        let mut rng = Scripted(sk_map_ic.into_iter().collect());
+        let echo = curve.mul(&sk_map_ic, None).unwrap();
+        assert_eq!(chip.general_authenticate(&wrap_7c(0x81, &echo), &mut rng).unwrap_err(), StatusWord::WRONG_DATA);
+    }
+
+    /// The terminal refuses a chip that sends a bad point or echoes the terminal's own key.
+    #[test]
+    fn terminal_refuses_bad_chip_points() {
+        let info = PaceInfo::sandbox();
+        let pwd = || PacePassword::Can("123456".into());
+        type Rewrite = fn(&[u8], Vec<u8>) -> Vec<u8>;
+        let flip_step2: Rewrite = |cmd, mut raw| {
+            if cmd.get(4..7) == Some(&[0x45, 0x7C, 0x43][..]) && cmd[7] == 0x81 {
+                raw[60] ^= 1;
+            }
+            raw
+        };
+        let echo_step3: Rewrite = |cmd, raw| {
+            if cmd.get(4..8) == Some(&[0x45, 0x7C, 0x43, 0x83][..]) {
+                let mut r = cmd[5..5 + 0x45].to_vec();
+                r[2] = 0x84;
+                r.extend_from_slice(&[0x90, 0x00]);
+                return r;
+            }
+            raw
+        };
+        let identity_step3: Rewrite = |cmd, raw| {
+            if cmd.get(4..8) == Some(&[0x45, 0x7C, 0x43, 0x83][..]) {
+                return h("7C0384010090 00".replace(' ', "").as_str());
+            }
+            raw
+        };
+        for (hook, want) in [(flip_step2, 2), (echo_step3, 3), (identity_step3, 3)] {
+            let chip = ChipPace::new(&pwd(), &info, &mut OsRng).unwrap();
+            let mut link = Link::new(chip, OsRng);
+            link.hook = Some(Box::new(hook));
+            match establish(&mut link, &pwd(), &info, &mut OsRng) {
+                Err(PaceError::BadPoint { step }) => assert_eq!(step, want),
+                other => panic!("{other:?}"),
+            }
+        }
+        // A chip token that does not verify.
+        let chip = ChipPace::new(&pwd(), &info, &mut OsRng).unwrap();
+        let mut link = Link::new(chip, OsRng);
+        link.hook = Some(Box::new(|cmd: &[u8], mut raw: Vec<u8>| {
+            if cmd[0] == 0x00 && cmd[1] == 0x86 {
+                raw[5] ^= 1;
+            }
+            raw
+        }));
+        assert!(matches!(establish(&mut link, &pwd(), &info, &mut OsRng), Err(PaceError::ChipToken)));
+    }
+
+    /// Tiny deterministic generator for the hostile-input sweep.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn bytes(&mut self, max: usize) -> Vec<u8> {
+            let n = (self.next() as usize) % (max + 1);
+            (0..n).map(|_| self.next() as u8).collect()
+        }
+    }
+
+    #[test]
+    fn malformed_7c_objects_are_refused_without_panics() {
+        let info = PaceInfo::sandbox();
+        let good = PaceCurve::NistP256.mul(&[9; 32], None).unwrap();
+        let fixed: Vec<Vec<u8>> = vec![
+            vec![],
+            h("7C"),
+            h("7C01"),
+            h("7C0000"),
+            h("7D00"),
+            h("7C0381"),
+            h("7C028100"),
+            h("7C03810100"),
+            h("7C80"),
+            h("7C84FFFFFFFF"),
+            h("7C837FFFFF"),
+            [h("7C4381"), good.clone()].concat(),
+            [h("7C45824104"), good[1..].to_vec(), h("8100")].concat(),
+            [h("7C458141"), good.clone(), h("8100")].concat(),
+            h("7C0A8509000000000000000000"),
+            h("7C098507000000000000000000"),
+            h("7C0285007C00"),
+            vec![0x7C; 300],
+        ];
+        let mut rnd = XorShift(0x9303_0011);
+        for step in 1..=4u8 {
+            let mut inputs = fixed.clone();
+            inputs.extend((0..500).map(|_| {
+                let mut b = rnd.bytes(80);
+                if let Some(first) = b.first_mut() {
+                    *first = 0x7C;
+                }
+                b
+            }));
+            for input in inputs {
+                let (mut chip, _) = chip_after_nonce(&info, &mut OsRng);
+                if step >= 3 {
+                    chip.general_authenticate(&wrap_7c(0x81, &good), &mut OsRng).unwrap();
+                }
+                if step == 4 {
+                    chip.general_authenticate(&wrap_7c(0x83, &good), &mut OsRng).unwrap();
+                }
+                if step == 1 {
+                    chip.mse_set_at(&[tlv::encode(0x80, info.protocol.as_bytes()), h("830102")].concat()).unwrap();
+                }
+                let r = chip.general_authenticate(&input, &mut OsRng);
+                assert!(r.is_err(), "step {step}: {} accepted", hex::encode(&input));
+                assert!(!chip.in_progress());
+            }
+        }
+    }
+
+    #[test]
+    fn card_access_round_trips_and_skips_other_infos() {
+        let infos = [
+            PaceInfo::sandbox(),
+            appendix_g_info(),
+            PaceInfo { protocol: ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4.6.2"), version: 2, parameter_id: None },
+        ];
+        let der = card_access(&infos);
+        let mut back = parse_card_access(&der).unwrap();
+        back.sort_by_key(|i| i.protocol.as_bytes().to_vec());
+        let mut want = infos.to_vec();
+        want.sort_by_key(|i| i.protocol.as_bytes().to_vec());
+        assert_eq!(back, want);
+        assert!(back.iter().any(|i| i.suite().is_err()));
+        assert_eq!(parse_card_access(&card_access(&[PaceInfo::sandbox(), PaceInfo::sandbox()])).unwrap().len(), 1);
+        // A ChipAuthenticationInfo (id-CA-ECDH-AES-CBC-CMAC-128, version 1, keyId 1) and a
+        // PACEDomainParameterInfo-like entry are skipped.
+        let ca = h("300F060A04007F00070202030202020101");
+        let dp = h("3010060904007F000702020402 3003020101".replace(' ', "").as_str());
+        let pace = h("3012060A04007F0007020204020202010202010C");
+        let set = [vec![0x31, (ca.len() + dp.len() + pace.len()) as u8], ca, dp, pace].concat();
+        assert_eq!(parse_card_access(&set).unwrap(), vec![PaceInfo::sandbox()]);
+        // Hostile files.
+        assert!(matches!(parse_card_access(&[]), Err(PaceError::CardAccess(_))));
+        assert!(matches!(parse_card_access(&h("3000")), Err(PaceError::CardAccess(_))));
+        assert_eq!(parse_card_access(&h("3100")).unwrap(), vec![]);
+        assert!(matches!(parse_card_access(&h("31143012060A04007F0007020204020202010202010D00")), Err(PaceError::CardAccess(_))));
+        assert!(matches!(parse_card_access(&h("31133012060A04007F0007020204020202010202010D")), Err(PaceError::CardAccess(_))));
+        assert!(matches!(
+            parse_card_access(&vec![0x31; MAX_CARD_ACCESS_LEN + 1]),
+            Err(PaceError::CardAccessTooLong { .. })
+        ));
+        let many: Vec<u8> = (0..40).flat_map(|_| h("300806032A0304020102")).collect();
+        let many = [vec![0x31, 0x82, (many.len() >> 8) as u8, many.len() as u8], many].concat();
+        assert!(matches!(parse_card_access(&many), Err(PaceError::TooManySecurityInfos { .. })));
+        let mut rnd = XorShift(42);
+        for _ in 0..2000 {
+            let _ = parse_card_access(&rnd.bytes(64));
+        }
+    }
+
+    #[test]
+    fn unsupported_infos_and_secrets_do_not_print() {
+        for info in [
+            PaceInfo { parameter_id: Some(15), ..PaceInfo::sandbox() },
+            PaceInfo { parameter_id: None, ..PaceInfo::sandbox() },
+            PaceInfo { version: 1, ..PaceInfo::sandbox() },
+            PaceInfo { protocol: ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4.1.2"), ..PaceInfo::sandbox() },
+        ] {
+            assert!(matches!(info.suite(), Err(PaceError::Unsupported { .. })));
+            assert!(ChipPace::new(&PacePassword::Can("1".into()), &info, &mut OsRng).is_err());
+        }
+        let p = PacePassword::Can("123456".into());
+        assert!(!format!("{p:?}").contains("123456"));
+        let chip = ChipPace::new(&p, &PaceInfo::sandbox(), &mut OsRng).unwrap();
+        assert!(format!("{chip:?}").contains("elided"));
+    }
+}
