@@ -234,6 +234,12 @@ impl PaceCurve {
         1 + 2 * self.field_len()
     }
 
+    /// `k·G` (uncompressed) for a private scalar `k` (big-endian, non-zero, below the order);
+    /// `None` otherwise.
+    pub fn public_key(self, k: &[u8]) -> Option<Vec<u8>> {
+        self.mul(k, None)
+    }
+
     /// `k·B` (uncompressed), `B` the curve's generator when `base` is `None`, else the point
     /// given (checked on the curve). `None` when `k` is not a scalar, `base` is not a point or
     /// the product is the identity.
