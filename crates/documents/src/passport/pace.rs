@@ -15,17 +15,18 @@
 //! | 3 | `10 86 00 00` `7C {83 PK_DH,IFD}` (on `G'`) | `7C {84 PK_DH,IC}`; both: `K = x(SK_DH·PK_DH)` |
 //! | 4 | `00 86 00 00` `7C {85 T_IFD}` | `7C {86 T_IC}`, or `63 00` when `T_IFD` is wrong |
 //!
-//! Keys (9303-11 §9.7.1, §9.7.3): `KDF(K, c) = SHA-1(K ‖ c)[0..16]` for AES-128 and
+//! Keys (9303-11 §9.7 "Key derivation mechanism"; Appendix G checks every value): `KDF(K, c) = SHA-1(K ‖ c)[0..16]` for AES-128 and
 //! `SHA-256(K ‖ c)[0..24 | 0..32]` for AES-192/256 (`c` a 32-bit big-endian counter);
 //! `Kπ = KDF(f(π), 3)` with `f(π) = SHA-1(MRZ information)` (all 20 bytes) for the MRZ and the
 //! CAN's characters themselves (ISO 8859-1) for the CAN; `KSenc = KDF(K, 1)`,
-//! `KSmac = KDF(K, 2)`. Tokens (9303-11 §4.4.3.4): `T = CMAC(KSmac, 7F49 {06 OID, 86 PK})[0..8]`,
+//! `KSmac = KDF(K, 2)`. Tokens (9303-11 §4.4, "Authentication token"): `T = CMAC(KSmac, 7F49 {06 OID, 86 PK})[0..8]`,
 //! the terminal's over the chip's `PK_DH,IC` and the chip's over the terminal's `PK_DH,IFD`.
 //! Points travel uncompressed (`04 ‖ X ‖ Y`); every received point must be on the curve and
-//! not the identity, and a received ephemeral key equal to one's own is refused (9303-11
-//! §4.4.3.3.3: the chip SHALL check `PK_DH,IFD ≠ PK_DH,IC`; the terminal checks it too).
+//! not the identity, and a received ephemeral key equal to one's own is refused (9303-11 §4.4
+//! key agreement step: the chip SHALL check `PK_DH,IFD ≠ PK_DH,IC`; the terminal checks it too).
 //!
-//! Status words the chip answers (9303-11 §4.4.4.2, BSI TR-03110-3 B.11): `63 00` authentication
+//! Status words the chip answers (9303-11 §4.4 GENERAL AUTHENTICATE status bytes, as BSI
+//! TR-03110-3 B.11): `63 00` authentication
 //! failed (the terminal's token is wrong — a wrong password — and the session is over), `6A 80`
 //! incorrect data (malformed `7C`, a bad point, an unsupported algorithm in MSE:Set AT), `6A 88`
 //! referenced data not found (a password the chip does not hold), `69 85` conditions of use not
@@ -51,7 +52,7 @@ use zeroize::{Zeroize, Zeroizing};
 use super::sm::SmKeys;
 use crate::{crypto, tlv};
 
-/// `id-PACE` = bsi-de protocols(2) smartcard(2) 4 (9303-11 §9.2.3).
+/// `id-PACE` = bsi-de protocols(2) smartcard(2) 4 (9303-11 §9.2, PACEInfo).
 pub const ID_PACE: ObjectIdentifier = ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4");
 /// `id-PACE-ECDH-GM-AES-CBC-CMAC-128`.
 pub const ID_PACE_ECDH_GM_AES_CBC_CMAC_128: ObjectIdentifier =
@@ -81,9 +82,10 @@ pub const INS_GENERAL_AUTHENTICATE: Ins = Ins(0x86);
 pub const MSE_SET_AT_PACE: [u8; 2] = [0xC1, 0xA4];
 /// The CLA bit of ISO 7816-4 command chaining (`10`: more commands follow).
 pub const CLA_CHAINING: u8 = 0x10;
-/// Authentication failed (9303-11 §4.4.4.2): the terminal's token did not verify.
+/// Authentication failed (9303-11 §4.4, GENERAL AUTHENTICATE): the terminal's token did not verify.
 pub const SW_AUTHENTICATION_FAILED: StatusWord = StatusWord(0x6300);
-/// Length of an authentication token (CMAC truncated to 8 bytes, 9303-11 §9.4.3? §4.4.3.4).
+/// Length of an authentication token (AES-CMAC truncated to 8 bytes, 9303-11 §4.4, "Authentication
+/// token").
 pub const TOKEN_LEN: usize = 8;
 
 /// Scalars drawn before giving up (rejection sampling; each try fails with probability < 2⁻¹).
@@ -174,7 +176,7 @@ impl PaceCipher {
         }
     }
 
-    /// `KDF(K, c)` (9303-11 §9.7.1): `SHA-1(K ‖ c)[0..16]` for AES-128, `SHA-256(K ‖ c)` cut to
+    /// `KDF(K, c)` (9303-11 §9.7, "Key derivation function"): `SHA-1(K ‖ c)[0..16]` for AES-128, `SHA-256(K ‖ c)` cut to
     /// the key length for AES-192/256.
     pub fn kdf(self, secret: &[u8], counter: u32) -> Zeroizing<Vec<u8>> {
         let mut out = Zeroizing::new(match self {
@@ -250,7 +252,7 @@ impl PaceCurve {
         }
     }
 
-    /// The Generic Mapping `G' = s·G + H` (9303-11 §4.4.3.3.2); `None` when the result is the
+    /// The Generic Mapping `G' = s·G + H` (9303-11 §4.4, "Generic Mapping", ECDH); `None` when the result is the
     /// identity or `H` is not a point.
     fn map(self, s: &[u8], h: &[u8]) -> Option<Vec<u8>> {
         match self {
@@ -344,7 +346,7 @@ pub struct PaceSuite {
     pub curve: PaceCurve,
 }
 
-/// `PACEInfo` (9303-11 §9.2.1), one of EF.CardAccess's SecurityInfos:
+/// `PACEInfo` (9303-11 §9.2), one of EF.CardAccess's SecurityInfos:
 ///
 /// ```text
 /// PACEInfo ::= SEQUENCE {
@@ -409,7 +411,7 @@ struct PaceInfoDer {
     parameter_id: Option<u32>,
 }
 
-/// EF.CardAccess (9303-10 §3.11.3, 9303-11 §9.2): `SecurityInfos ::= SET OF SecurityInfo`, here
+/// EF.CardAccess (9303-10 EF.CardAccess, 9303-11 §9.2): `SecurityInfos ::= SET OF SecurityInfo`, here
 /// holding the PACEInfos given (DER: the SET OF sorted, duplicates dropped).
 pub fn card_access(infos: &[PaceInfo]) -> Vec<u8> {
     let mut set = SetOfVec::new();
@@ -464,7 +466,7 @@ fn is_pace_info_oid(oid: &ObjectIdentifier) -> bool {
     oid.as_bytes().starts_with(ID_PACE.as_bytes()) && oid.arcs().count() == ID_PACE.arcs().count() + 2
 }
 
-/// The password PACE runs on (9303-11 §4.4.1; the CAN or the MRZ printed on the data page).
+/// The password PACE runs on (9303-11 §4.4; the CAN or the MRZ printed on the data page).
 pub enum PacePassword {
     /// The MRZ information, as for BAC: document number (9, `<`-padded) + check digit + birth
     /// date + check digit + expiry date + check digit (24 characters).
@@ -474,7 +476,7 @@ pub enum PacePassword {
 }
 
 impl PacePassword {
-    /// The password reference of MSE:Set AT tag `83` (9303-11 §4.4.4.1): `01` MRZ, `02` CAN.
+    /// The password reference of MSE:Set AT tag `83` (9303-11 §4.4, MSE:Set AT): `01` MRZ, `02` CAN.
     pub fn reference(&self) -> u8 {
         match self {
             PacePassword::Mrz(_) => 0x01,
@@ -482,7 +484,7 @@ impl PacePassword {
         }
     }
 
-    /// `Kπ = KDF(f(π), 3)` (9303-11 §9.7.3): `f(π)` = `SHA-1(MRZ information)` (20 bytes) or the
+    /// `Kπ = KDF(f(π), 3)` (9303-11 §9.7, key derivation for PACE passwords): `f(π)` = `SHA-1(MRZ information)` (20 bytes) or the
     /// CAN's characters.
     pub fn key(&self, cipher: PaceCipher) -> Zeroizing<Vec<u8>> {
         match self {
@@ -513,7 +515,8 @@ impl Drop for PacePassword {
 }
 
 /// `7F49 {06 OID, 86 PK}`: the public key data object the tokens are computed over
-/// (9303-11 §4.4.3.4, §9.4.? "Public key data objects", ECDH: `86` the uncompressed point).
+/// (9303-11 §4.4 "Authentication token" and §9 "Public key data objects"; ECDH: `86` the
+/// uncompressed point).
 fn public_key_object(protocol: &ObjectIdentifier, pk: &[u8]) -> Vec<u8> {
     let mut inner = tlv::encode(0x06, protocol.as_bytes());
     inner.extend_from_slice(&tlv::encode(0x86, pk));
@@ -586,7 +589,9 @@ pub struct ChipPace {
     protocol: ObjectIdentifier,
     parameter_id: Option<u32>,
     suite: PaceSuite,
-    password_ref: u8,
+    /// The passwords the chip holds: (MSE reference, `Kπ`).
+    passwords: Vec<(u8, Zeroizing<Vec<u8>>)>,
+    /// `Kπ` of the password MSE:Set AT chose.
     kpi: Zeroizing<Vec<u8>>,
     step: ChipStep,
 }
@@ -601,14 +606,24 @@ impl ChipPace {
     /// A chip holding `password` and answering the PACE of `info`. `rng` is not drawn from
     /// today (the nonce and keys are drawn per run in [`ChipPace::general_authenticate`]).
     pub fn new(password: &PacePassword, info: &PaceInfo, rng: &mut dyn RngCore) -> Result<ChipPace, PaceError> {
+        ChipPace::with_passwords(core::slice::from_ref(password), info, rng)
+    }
+
+    /// A chip holding several passwords (a passport answering both its MRZ and its CAN); the
+    /// terminal picks one with MSE:Set AT tag `83`. When two share a reference the first counts.
+    pub fn with_passwords(
+        passwords: &[PacePassword],
+        info: &PaceInfo,
+        rng: &mut dyn RngCore,
+    ) -> Result<ChipPace, PaceError> {
         let _ = rng;
         let suite = info.suite()?;
         Ok(ChipPace {
             protocol: info.protocol,
             parameter_id: info.parameter_id,
             suite,
-            password_ref: password.reference(),
-            kpi: password.key(suite.cipher),
+            passwords: passwords.iter().map(|p| (p.reference(), p.key(suite.cipher))).collect(),
+            kpi: Zeroizing::new(Vec::new()),
             step: ChipStep::Idle,
         })
     }
@@ -652,11 +667,13 @@ impl ChipPace {
                 return Err(StatusWord::WRONG_DATA);
             }
         }
-        match pwd {
-            Some([r]) if *r == self.password_ref => {}
-            Some([0x01..=0x04]) => return Err(StatusWord::DATA_NOT_FOUND),
+        let kpi = match pwd {
+            Some([r @ 0x01..=0x04]) => {
+                &self.passwords.iter().find(|(held, _)| held == r).ok_or(StatusWord::DATA_NOT_FOUND)?.1
+            }
             _ => return Err(StatusWord::WRONG_DATA),
-        }
+        };
+        self.kpi = kpi.clone();
         self.step = ChipStep::Set;
         Ok(())
     }
@@ -705,7 +722,7 @@ impl ChipPace {
                 }
                 let sk = curve.random_scalar(rng).ok_or(StatusWord::UNKNOWN_ERROR)?;
                 let pk_ic = curve.mul(&sk, Some(&g_hat)).ok_or(StatusWord::UNKNOWN_ERROR)?;
-                // 9303-11 §4.4.3.3.3: the chip SHALL check that PK_DH,IFD ≠ PK_DH,IC.
+                // 9303-11 §4.4 (key agreement): the chip SHALL check that PK_DH,IFD ≠ PK_DH,IC.
                 if pk_ic == pk_ifd {
                     return Err(StatusWord::WRONG_DATA);
                 }
@@ -739,7 +756,7 @@ impl ChipPace {
     }
 
     /// GENERAL AUTHENTICATE as a whole command: P1-P2 must be `00 00`, and the CLA's chaining bit
-    /// set for steps 1–3 (`10 86`) and clear for step 4 (`00 86`) (9303-11 §4.4.4.2); otherwise
+    /// set for steps 1–3 (`10 86`) and clear for step 4 (`00 86`) (9303-11 §4.4, GENERAL AUTHENTICATE); otherwise
     /// `69 85` (or `6A 86`) and the run is over.
     pub fn general_authenticate_apdu(
         &mut self,
@@ -1125,6 +1142,25 @@ mod tests {
     }
 
     #[test]
+    fn a_chip_with_mrz_and_can_answers_either() {
+        let info = PaceInfo::sandbox();
+        let mrz = || PacePassword::Mrz("L898902C<369080619406236".into());
+        let can = || PacePassword::Can("123456".into());
+        for pwd in [mrz(), can()] {
+            let chip = ChipPace::with_passwords(&[mrz(), can()], &info, &mut OsRng).unwrap();
+            let mut link = Link::new(chip, OsRng);
+            let keys = establish(&mut link, &pwd, &info, &mut OsRng).unwrap();
+            assert_eq!(aes(&keys), aes(link.keys.as_ref().unwrap()));
+        }
+        let chip = ChipPace::with_passwords(&[mrz()], &info, &mut OsRng).unwrap();
+        let mut link = Link::new(chip, OsRng);
+        match establish(&mut link, &can(), &info, &mut OsRng) {
+            Err(PaceError::Refused { step: 0, sw }) => assert_eq!(sw, StatusWord::DATA_NOT_FOUND),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn chaining_is_checked() {
         let info = PaceInfo::sandbox();
         let mut chip = ChipPace::new(&PacePassword::Can("123456".into()), &info, &mut OsRng).unwrap();
@@ -1178,7 +1214,7 @@ mod tests {
         }
     }
 
-    /// 9303-11 §4.4.3.3.3: the chip refuses a terminal key equal to its own ephemeral key.
+    /// 9303-11 §4.4 (key agreement): the chip refuses a terminal key equal to its own ephemeral key.
     #[test]
     fn chip_refuses_its_own_key_back() {
         let info = PaceInfo::sandbox();
