@@ -37,8 +37,7 @@ use der::{
     Decode, Encode, Reader, Sequence, SliceReader, Tag, Tagged, ValueOrd,
 };
 use elliptic_curve::{
-    point::AffineCoordinates, subtle::ConstantTimeEq, CurveArithmetic, CurveGroup, Field, FieldBytes,
-    Group, PrimeField,
+    point::AffineCoordinates, subtle::ConstantTimeEq, CurveArithmetic, CurveGroup, Field, FieldBytes, Group, PrimeField,
 };
 use hanko_card::{
     apdu::{Command, Ins, Response, StatusWord},
@@ -55,14 +54,11 @@ use crate::{crypto, tlv};
 /// `id-PACE` = bsi-de protocols(2) smartcard(2) 4 (9303-11 §9.2, PACEInfo).
 pub const ID_PACE: ObjectIdentifier = ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4");
 /// `id-PACE-ECDH-GM-AES-CBC-CMAC-128`.
-pub const ID_PACE_ECDH_GM_AES_CBC_CMAC_128: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4.2.2");
+pub const ID_PACE_ECDH_GM_AES_CBC_CMAC_128: ObjectIdentifier = ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4.2.2");
 /// `id-PACE-ECDH-GM-AES-CBC-CMAC-192`.
-pub const ID_PACE_ECDH_GM_AES_CBC_CMAC_192: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4.2.3");
+pub const ID_PACE_ECDH_GM_AES_CBC_CMAC_192: ObjectIdentifier = ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4.2.3");
 /// `id-PACE-ECDH-GM-AES-CBC-CMAC-256`.
-pub const ID_PACE_ECDH_GM_AES_CBC_CMAC_256: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4.2.4");
+pub const ID_PACE_ECDH_GM_AES_CBC_CMAC_256: ObjectIdentifier = ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4.2.4");
 
 /// Standardized domain parameters 12: NIST P-256 (secp256r1) (9303-11 §9.5.1, table).
 pub const PARAM_NIST_P256: u32 = 12;
@@ -146,7 +142,7 @@ pub enum PaceError {
     /// The chip's authentication token did not verify: this is not the chip the password opens.
     #[error("PACE: the chip's authentication token does not verify")]
     ChipToken,
-    /// The random source gave no valid scalar in [`MAX_SCALAR_TRIES`] tries.
+    /// The random source gave no valid scalar in 64 tries.
     #[error("PACE: the random source gave no usable scalar")]
     Random,
     /// The transport failed.
@@ -889,7 +885,6 @@ pub fn establish(
     Ok(SmKeys::Aes { enc, mac })
 }
 
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -949,8 +944,10 @@ mod tests {
     impl<R: RngCore> Transport for Link<R> {
         fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
             let cmd = Command::parse(apdu).map_err(|e| TransportError(e.to_string()))?;
-            let (resp, keys) =
-                self.chip.handle(&cmd, &mut self.rng).unwrap_or((Response::status(StatusWord::INS_NOT_SUPPORTED), None));
+            let (resp, keys) = self
+                .chip
+                .handle(&cmd, &mut self.rng)
+                .unwrap_or((Response::status(StatusWord::INS_NOT_SUPPORTED), None));
             if keys.is_some() {
                 self.keys = keys;
             }
@@ -1071,7 +1068,11 @@ mod tests {
         assert_eq!(aes(link.keys.as_ref().unwrap()), (h(G_KS_ENC), h(G_KS_MAC)));
     }
 
-    fn run(chip_pwd: &PacePassword, term_pwd: &PacePassword, info: &PaceInfo) -> (Result<SmKeys, PaceError>, Link<OsRng>) {
+    fn run(
+        chip_pwd: &PacePassword,
+        term_pwd: &PacePassword,
+        info: &PaceInfo,
+    ) -> (Result<SmKeys, PaceError>, Link<OsRng>) {
         let chip = ChipPace::new(chip_pwd, info, &mut OsRng).unwrap();
         let mut link = Link::new(chip, OsRng);
         (establish(&mut link, term_pwd, info, &mut OsRng), link)
@@ -1103,8 +1104,7 @@ mod tests {
     #[test]
     fn wrong_password_fails_on_both_sides_with_63_00() {
         let info = PaceInfo::sandbox();
-        let (r, mut link) =
-            run(&PacePassword::Can("123456".into()), &PacePassword::Can("123457".into()), &info);
+        let (r, mut link) = run(&PacePassword::Can("123456".into()), &PacePassword::Can("123457".into()), &info);
         assert!(matches!(r, Err(PaceError::WrongPassword)), "{r:?}");
         assert_eq!(link.log.last().unwrap().1, vec![0x63, 0x00]);
         assert!(link.keys.is_none());
@@ -1128,7 +1128,10 @@ mod tests {
         let oid = tlv::encode(0x80, ID_PACE_ECDH_GM_AES_CBC_CMAC_128.as_bytes());
         let other = tlv::encode(0x80, ID_PACE_ECDH_GM_AES_CBC_CMAC_256.as_bytes());
         let ok = [oid.clone(), h("830102")].concat();
-        assert_eq!(chip.general_authenticate(&h("7C00"), &mut OsRng).unwrap_err(), StatusWord::CONDITIONS_NOT_SATISFIED);
+        assert_eq!(
+            chip.general_authenticate(&h("7C00"), &mut OsRng).unwrap_err(),
+            StatusWord::CONDITIONS_NOT_SATISFIED
+        );
         assert_eq!(chip.mse_set_at(&[oid.clone(), h("830101")].concat()), Err(StatusWord::DATA_NOT_FOUND));
         assert_eq!(chip.mse_set_at(&[other, h("830102")].concat()), Err(StatusWord::WRONG_DATA));
         assert_eq!(chip.mse_set_at(&[ok.clone(), h("84010D")].concat()), Err(StatusWord::WRONG_DATA));
@@ -1205,12 +1208,18 @@ mod tests {
         for bad in [off, vec![0x00], zero, compressed, good[..64].to_vec(), [good.clone(), vec![0]].concat()] {
             // As the mapping key (step 2) …
             let (mut chip, _) = chip_after_nonce(&info, &mut OsRng);
-            assert_eq!(chip.general_authenticate(&wrap_7c(0x81, &bad), &mut OsRng).unwrap_err(), StatusWord::WRONG_DATA);
+            assert_eq!(
+                chip.general_authenticate(&wrap_7c(0x81, &bad), &mut OsRng).unwrap_err(),
+                StatusWord::WRONG_DATA
+            );
             assert!(!chip.in_progress());
             // … and as the key-agreement key (step 3).
             let (mut chip, _) = chip_after_nonce(&info, &mut OsRng);
             chip.general_authenticate(&wrap_7c(0x81, &good), &mut OsRng).unwrap();
-            assert_eq!(chip.general_authenticate(&wrap_7c(0x83, &bad), &mut OsRng).unwrap_err(), StatusWord::WRONG_DATA);
+            assert_eq!(
+                chip.general_authenticate(&wrap_7c(0x83, &bad), &mut OsRng).unwrap_err(),
+                StatusWord::WRONG_DATA
+            );
         }
     }
 
@@ -1362,7 +1371,11 @@ mod tests {
         let infos = [
             PaceInfo::sandbox(),
             appendix_g_info(),
-            PaceInfo { protocol: ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4.6.2"), version: 2, parameter_id: None },
+            PaceInfo {
+                protocol: ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4.6.2"),
+                version: 2,
+                parameter_id: None,
+            },
         ];
         let der = card_access(&infos);
         let mut back = parse_card_access(&der).unwrap();
@@ -1383,8 +1396,14 @@ mod tests {
         assert!(matches!(parse_card_access(&[]), Err(PaceError::CardAccess(_))));
         assert!(matches!(parse_card_access(&h("3000")), Err(PaceError::CardAccess(_))));
         assert_eq!(parse_card_access(&h("3100")).unwrap(), vec![]);
-        assert!(matches!(parse_card_access(&h("31143012060A04007F0007020204020202010202010D00")), Err(PaceError::CardAccess(_))));
-        assert!(matches!(parse_card_access(&h("31133012060A04007F0007020204020202010202010D")), Err(PaceError::CardAccess(_))));
+        assert!(matches!(
+            parse_card_access(&h("31143012060A04007F0007020204020202010202010D00")),
+            Err(PaceError::CardAccess(_))
+        ));
+        assert!(matches!(
+            parse_card_access(&h("31133012060A04007F0007020204020202010202010D")),
+            Err(PaceError::CardAccess(_))
+        ));
         assert!(matches!(
             parse_card_access(&vec![0x31; MAX_CARD_ACCESS_LEN + 1]),
             Err(PaceError::CardAccessTooLong { .. })
