@@ -193,6 +193,13 @@ SEEDS
   printf '\000{"id":"evt_1","type":"facts_changed","user_id":"u1","data":{"latest_facts":{"name":"見本　花子","address":"東京都見本区架空台三丁目４番５号"}}}' > fuzz/corpus/bank_parsers/webhook
   printf '\001{"kind":"account_opening","method":{"ja":"<b>","en":"x"},"facts":{"name":"<script>"}}' > fuzz/corpus/bank_parsers/record
   printf '\002試験　花子 (a) \\ )\n1234567' > fuzz/corpus/bank_parsers/contract
+  # documents_pace: 0 EF.CardAccess (ICAO 9303-11 App. G), 1/2 MSE:Set AT and GENERAL AUTHENTICATE
+  # data split at A5, 3 whole APDUs.
+  mkdir -p fuzz/corpus/documents_pace
+  printf '\000\x31\x14\x30\x12\x06\x0a\x04\x00\x7f\x00\x07\x02\x02\x04\x02\x02\x02\x01\x02\x02\x01\x0d' > fuzz/corpus/documents_pace/card_access
+  printf '\001\x80\x0a\x04\x00\x7f\x00\x07\x02\x02\x04\x02\x02\x83\x01\x02\xa5\x7c\x00\xa5\x7c\x02\x81\x00' > fuzz/corpus/documents_pace/mse_ga
+  printf '\002\x7c\x00\xa5\x7c\x0a\x85\x08\x00\x00\x00\x00\x00\x00\x00\x00\xa5\x7c\x00' > fuzz/corpus/documents_pace/steps
+  printf '\003\x00\x22\xc1\xa4\x0f\x80\x0a\x04\x00\x7f\x00\x07\x02\x02\x04\x02\x02\x83\x01\x02\xa5\x10\x86\x00\x00\x02\x7c\x00\x00' > fuzz/corpus/documents_pace/apdus
   (cd fuzz && cargo fuzz build -O)
   # Every target must start, run and end cleanly: cargo-fuzz's exit status counts (a crash, a
   # target that does not build or start), an empty target list fails, and so does a run that
