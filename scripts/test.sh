@@ -73,6 +73,12 @@ cargo test --workspace --all-features --locked 2>&1 | tee target/test-output.txt
 say "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --locked -q
 
+say "PACE against an independent terminal (crates.io dmrtd; scripts/interop/pace-dmrtd)"
+# Our emulated chip (passport/pace.rs) in memory against dmrtd's PACE terminal, MRZ and CAN, and
+# dmrtd's first secure-messaging command checked under our chip's session keys.
+cargo run -q --locked --manifest-path scripts/interop/pace-dmrtd/Cargo.toml | tee target/pace-dmrtd.txt
+grep -qx "3 passed, 0 failed" target/pace-dmrtd.txt
+
 say "the README's main command, built as on a fresh machine (no PC/SC library)"
 # PKG_CONFIG=false: pkg-config finds nothing, as on a machine without libpcsclite-dev. The
 # default binary must build and run `hanko up` and the demo; --reader must say how to get PC/SC.
