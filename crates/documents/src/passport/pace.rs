@@ -635,7 +635,7 @@ impl ChipPace {
     }
 
     /// MSE:Set AT (`00 22 C1 A4`) data: `80` the protocol OID (must be this chip's), `83` the
-    /// password reference (must be the one this chip holds: else `6A 88`), optional `84` the
+    /// password reference (must be one this chip holds: else `6A 88`), optional `84` the
     /// parameterId (must match), optional `7F4C` CHAT (ignored: no terminal authentication here).
     pub fn mse_set_at(&mut self, data: &[u8]) -> Result<(), StatusWord> {
         self.step = ChipStep::Idle;
@@ -1414,6 +1414,34 @@ mod tests {
         let mut rnd = XorShift(42);
         for _ in 0..2000 {
             let _ = parse_card_access(&rnd.bytes(64));
+        }
+    }
+
+    /// Not an assertion (ARCHITECTURE.md §3.14): prints the time of one whole PACE run in memory
+    /// per curve, next to one SHA-1 of 1 MiB as a yardstick measured in the same run.
+    /// `cargo test -p hanko-documents --lib pace::tests::measure -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn measure() {
+        let t = std::time::Instant::now();
+        let mib = vec![0u8; 1 << 20];
+        for _ in 0..10 {
+            std::hint::black_box(Sha1::digest(&mib));
+        }
+        let yard = t.elapsed() / 10;
+        for param in [PARAM_NIST_P256, PARAM_BRAINPOOL_P256R1] {
+            let info = PaceInfo { parameter_id: Some(param), ..PaceInfo::sandbox() };
+            let pwd = || PacePassword::Can("123456".into());
+            let n = 20;
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                run(&pwd(), &pwd(), &info).0.unwrap();
+            }
+            let per = t.elapsed() / n;
+            println!(
+                "PACE parameterId {param}: {per:?} per run (chip + terminal), SHA-1 of 1 MiB {yard:?} (ratio {:.1})",
+                per.as_secs_f64() / yard.as_secs_f64()
+            );
         }
     }
 
