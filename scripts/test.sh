@@ -91,6 +91,12 @@ cargo test --workspace --all-features --locked 2>&1 | tee target/test-output.txt
 say "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --locked -q
 
+say "PACE against an independent terminal (crates.io dmrtd; scripts/interop/pace-dmrtd)"
+# Our emulated chip (passport/pace.rs) in memory against dmrtd's PACE terminal, MRZ and CAN, and
+# dmrtd's first secure-messaging command checked under our chip's session keys.
+cargo run -q --locked --manifest-path scripts/interop/pace-dmrtd/Cargo.toml | tee target/pace-dmrtd.txt
+grep -qx "3 passed, 0 failed" target/pace-dmrtd.txt
+
 say "the README's main command, built as on a fresh machine (no PC/SC library)"
 # PKG_CONFIG=false: pkg-config finds nothing, as on a machine without libpcsclite-dev. The
 # default binary must build and run `hanko up` and the demo; --reader must say how to get PC/SC.
@@ -210,6 +216,13 @@ SEEDS
   printf '\000{"id":"evt_1","type":"facts_changed","user_id":"u1","data":{"latest_facts":{"name":"見本　花子","address":"東京都見本区架空台三丁目４番５号"}}}' > fuzz/corpus/bank_parsers/webhook
   printf '\001{"kind":"account_opening","method":{"ja":"<b>","en":"x"},"facts":{"name":"<script>"}}' > fuzz/corpus/bank_parsers/record
   printf '\002試験　花子 (a) \\ )\n1234567' > fuzz/corpus/bank_parsers/contract
+  # documents_pace: 0 EF.CardAccess (ICAO 9303-11 App. G), 1/2 MSE:Set AT and GENERAL AUTHENTICATE
+  # data split at A5, 3 whole APDUs.
+  mkdir -p fuzz/corpus/documents_pace
+  printf '\000\x31\x14\x30\x12\x06\x0a\x04\x00\x7f\x00\x07\x02\x02\x04\x02\x02\x02\x01\x02\x02\x01\x0d' > fuzz/corpus/documents_pace/card_access
+  printf '\001\x80\x0a\x04\x00\x7f\x00\x07\x02\x02\x04\x02\x02\x83\x01\x02\xa5\x7c\x00\xa5\x7c\x02\x81\x00' > fuzz/corpus/documents_pace/mse_ga
+  printf '\002\x7c\x00\xa5\x7c\x0a\x85\x08\x00\x00\x00\x00\x00\x00\x00\x00\xa5\x7c\x00' > fuzz/corpus/documents_pace/steps
+  printf '\003\x00\x22\xc1\xa4\x0f\x80\x0a\x04\x00\x7f\x00\x07\x02\x02\x04\x02\x02\x83\x01\x02\xa5\x10\x86\x00\x00\x02\x7c\x00\x00' > fuzz/corpus/documents_pace/apdus
   # documents_residence: byte 0 = mode (0 files, 1 SM unwrap, 2 chip APDUs, 3 chip APDUs after a
   # genuine card-number authentication, 4 the reader over replayed responses).
   mkdir -p fuzz/corpus/documents_residence
