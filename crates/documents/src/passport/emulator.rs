@@ -98,7 +98,7 @@ pub type ChipPaceFactory =
 /// The built-in engine: `pace.rs`'s `ChipPace` once it lands; until then none (MSE:Set AT
 /// answers `6A 88`).
 fn builtin_pace() -> Option<ChipPaceFactory> {
-    None
+    Some(super::pace_glue::chip)
 }
 
 mod secret {

@@ -21,6 +21,7 @@ pub mod emulator;
 pub mod issuer;
 pub mod lds;
 pub mod pace;
+mod pace_glue;
 pub mod reader;
 pub mod sm;
 pub mod sod;

@@ -1,8 +1,4 @@
-//! PACE from `pace.rs` (h-pace) behind the chip's and the reader's PACE seams.
-//!
-//! Not compiled until `pace.rs` lands on this branch. To wire it: add `mod pace_glue;` to
-//! `passport/mod.rs`, and make `emulator::builtin_pace()` return `Some(pace_glue::chip)` and
-//! `reader::builtin_pace()` return `Some(pace_glue::terminal)`. (Tested against h-pace 68121d2.)
+//! PACE from `pace.rs` behind the chip's and the reader's PACE seams.
 
 use hanko_card::{StatusWord, Transport};
 use rand_core::RngCore;

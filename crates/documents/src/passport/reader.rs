@@ -37,7 +37,7 @@ pub type PaceEstablish =
 
 /// The built-in terminal PACE: `pace.rs`'s `establish` once it lands; none until then.
 fn builtin_pace() -> Option<PaceEstablish> {
-    None
+    Some(super::pace_glue::terminal)
 }
 
 /// How the reader got in.
