@@ -25,9 +25,12 @@ mod bench_crl;
 mod bench_idp;
 mod bench_platform;
 mod bench_verify;
+mod check_web;
 mod cmd_app;
 mod cmd_authority;
 mod cmd_card;
+mod cmd_check;
+mod cmd_document;
 mod cmd_idp;
 mod cmd_ocsp;
 mod cmd_platform;
@@ -106,6 +109,14 @@ enum Command {
     /// Benchmarks that print ratios against yardsticks measured in the same run.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Emulated IC documents besides the My Number Card — driver's licence, residence card,
+    /// passport: sandbox issuers, documents for synthetic holders, the list. See docs/documents.md.
+    #[command(subcommand)]
+    Document(cmd_document::Command),
+    /// The counter check of the four IC photo IDs: read, verify, show each field signed or not,
+    /// print the record the law asks for (never the My Number). See docs/check.md.
+    #[command(subcommand)]
+    Check(cmd_check::Command),
 }
 
 #[derive(Subcommand)]
@@ -316,6 +327,8 @@ fn main() -> std::process::ExitCode {
         Command::App(c) => cmd_app::run(c, cli.json),
         Command::Card(c) => cmd_card::run(c, cli.json),
         Command::Verify(c) => cmd_verify::run(c),
+        Command::Document(c) => cmd_document::run(c, cli.json),
+        Command::Check(c) => cmd_check::run(c, cli.json),
         Command::Bench(BenchCommand::Verify(args)) => bench_verify::run(&args),
         Command::Bench(BenchCommand::Card(args)) => bench_card::run(&args),
         Command::Bench(BenchCommand::Authority(args)) => bench_authority::run(&args),
