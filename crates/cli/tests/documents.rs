@@ -210,3 +210,69 @@ fn a_residence_card_at_the_counter() {
 fn a_passport_at_the_counter() {
     check_document("passport", "passport", None);
 }
+
+// ---- through pcscd ---------------------------------------------------------------------------
+
+/// The vpcd port and reader name this machine's pcscd gives the tests (CI: 35963, "Virtual PCD
+/// 00 00"; a shared machine sets `HANKO_VPCD_PORT` and `HANKO_VPCD_READER`).
+#[cfg(feature = "pcsc")]
+fn vpcd() -> (String, String) {
+    (
+        std::env::var("HANKO_VPCD_PORT").unwrap_or_else(|_| "35963".into()),
+        std::env::var("HANKO_VPCD_READER").unwrap_or_else(|_| "Virtual PCD 00 00".into()),
+    )
+}
+
+/// `hanko card serve` of a card or document id into the reader; killed on drop.
+#[cfg(feature = "pcsc")]
+struct Served(std::process::Child);
+
+#[cfg(feature = "pcsc")]
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[cfg(feature = "pcsc")]
+fn serve(dir: &Path, id: &str) -> Served {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pcsc-up.sh");
+    let o = Command::new("bash").arg(script).output().unwrap();
+    assert!(o.status.success(), "scripts/pcsc-up.sh failed: {}", text(&o));
+    let (port, reader) = vpcd();
+    let child = Command::new(env!("CARGO_BIN_EXE_hanko"))
+        .env("HANKO_DATA_DIR", dir.join("data"))
+        .args(["card", "serve", "--card", id, "--port", &port])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let served = Served(child);
+    let start = std::time::Instant::now();
+    loop {
+        let o = Command::new("opensc-tool").arg("-l").output().expect("opensc-tool (OpenSC)");
+        if text(&o).lines().any(|l| l.contains(&reader) && l.contains("Yes")) {
+            return served;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "{id} never appeared in {reader}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// Serves `id` into pcscd and checks it from the reader; `env` holds its access code.
+#[cfg(feature = "pcsc")]
+fn check_through_pcscd(dir: &Path, id: &str, document: &str, env: &[(&str, &str)]) -> Value {
+    let _served = serve(dir, id);
+    let (_, reader) = vpcd();
+    ok_json(&hanko(dir, env, &["check", "read", "--json", "--document", document, "--reader", &reader]))
+}
+
+#[cfg(feature = "pcsc")]
+#[test]
+fn a_my_number_card_through_pcscd() {
+    let dir = scratch("pcsc-mynumber");
+    let (card, number_b) = setup(&dir);
+    let v = check_through_pcscd(&dir, &card, "my-number-card", &[("HANKO_NUMBER_B", &number_b)]);
+    assert_eq!(v["chip"]["chip"], "proven");
+    assert_eq!(v["record"]["number_b_without_birth_date"], &number_b[6..]);
+}

@@ -186,7 +186,8 @@ pub fn read(
         photo: Some(Photo { format: PhotoFormat::Jpeg2000, bytes: face.photo_jp2().to_vec(), trust: signed() }),
         issuer: IssuerCheck {
             method: "券面AP: DF28 (RSA-2048 PKCS#1 v1.5 over SHA-256 of DF22–DF24, DF25–DF26, DF27) under the \
-                     券面AP CV certificate (EF 0004), verified with the CV root"
+                     券面AP CV certificate (EF 0004), verified with the CV root; the name and address text: \
+                     the input-assist AP's integrity record under the same root"
                 .into(),
             signer: format!(
                 "CV key {} under root {}",
