@@ -256,8 +256,8 @@ pub(crate) fn list_in(dir: &Path, suffix: &str) -> Result<Vec<String>> {
     if !dir.exists() {
         return Ok(Vec::new());
     }
-    let mut ids: Vec<String> = fs::read_dir(&dir)
-        .map_err(io_err("listing", &dir))?
+    let mut ids: Vec<String> = fs::read_dir(dir)
+        .map_err(io_err("listing", dir))?
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(suffix)).map(str::to_owned))
         .collect();

@@ -225,7 +225,8 @@ fn new_document(a: &NewArgs, json: bool) -> Result<ExitCode> {
         Failure::bad_input(
             "no-issuer",
             format!(
-                "no sandbox {} issuer in {} (run `hanko document init` first)",
+                "no sandbox {} issuer in {} (run `hanko document init` first; it says not-built when this \
+                 hanko has no emulator for the document yet)",
                 s.dir(),
                 issuers_dir(&a.data.data_dir).display()
             ),

@@ -115,7 +115,7 @@ fn a_my_number_card_at_the_counter() {
     assert!(o.status.success(), "{t}");
     assert!(t.contains("生年月日 (birth_date): 1985-04-01   [signed]"), "{t}");
     assert!(t.contains("有効期限 (expiry)") && t.contains("NOT signed"), "{t}");
-    assert!(t.contains(&format!("record (確認記録): ")) && t.contains(&number_b[6..]), "{t}");
+    assert!(t.contains("record (確認記録): ") && t.contains(&number_b[6..]), "{t}");
 }
 
 #[test]
