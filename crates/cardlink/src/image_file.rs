@@ -55,7 +55,7 @@ pub enum CardFileError {
 
 type Result<T> = std::result::Result<T, CardFileError>;
 
-fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> CardFileError + 'a {
+pub(crate) fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> CardFileError + 'a {
     move |source| CardFileError::Io { what, path: path.to_owned(), source }
 }
 
@@ -85,8 +85,13 @@ pub fn seal_key(data: &Path) -> Result<SealKey> {
 
 /// Takes the card's exclusive lock, or says who holds it.
 fn lock(data: &Path, id: &str) -> Result<fs::File> {
-    let path = cards_dir(data).join(format!("{id}.lock"));
-    fs::create_dir_all(cards_dir(data)).map_err(io_err("creating", &path))?;
+    lock_in(&cards_dir(data), id)
+}
+
+/// Takes the exclusive lock `<dir>/<id>.lock` of a card or document image, or says who holds it.
+pub(crate) fn lock_in(dir: &Path, id: &str) -> Result<fs::File> {
+    let path = dir.join(format!("{id}.lock"));
+    fs::create_dir_all(dir).map_err(io_err("creating", &path))?;
     let file = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -234,7 +239,7 @@ fn write_image(card: &Card, id: &str, seal: &SealKey, path: &Path) -> Result<()>
     write_atomic(path, &image, 0o600).map_err(io_err("writing", path))
 }
 
-fn check_id(id: &str) -> Result<()> {
+pub(crate) fn check_id(id: &str) -> Result<()> {
     if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return Err(CardFileError::BadId(id.to_owned()));
     }
@@ -243,14 +248,18 @@ fn check_id(id: &str) -> Result<()> {
 
 /// Ids of the cards in a data directory.
 pub fn list(data: &Path) -> Result<Vec<String>> {
-    let dir = cards_dir(data);
+    list_in(&cards_dir(data), ".card")
+}
+
+/// Ids of the images `<dir>/<id><suffix>`, sorted.
+pub(crate) fn list_in(dir: &Path, suffix: &str) -> Result<Vec<String>> {
     if !dir.exists() {
         return Ok(Vec::new());
     }
-    let mut ids: Vec<String> = fs::read_dir(&dir)
-        .map_err(io_err("listing", &dir))?
+    let mut ids: Vec<String> = fs::read_dir(dir)
+        .map_err(io_err("listing", dir))?
         .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".card")).map(str::to_owned))
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(suffix)).map(str::to_owned))
         .collect();
     ids.sort();
     Ok(ids)

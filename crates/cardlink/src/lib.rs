@@ -2,6 +2,7 @@
 
 #[cfg_attr(not(feature = "pcsc"), allow(dead_code))]
 mod chaining;
+mod document_file;
 mod image_file;
 mod in_process;
 #[cfg(feature = "pcsc")]
@@ -9,6 +10,10 @@ mod reader;
 mod virtual_card;
 mod vpcd;
 
+pub use document_file::{
+    documents_dir, list_documents, ChipFile, DocumentEntry, DocumentFile, ImageChip, DOCUMENT_IMAGE_FORMAT,
+    DOCUMENT_IMAGE_VERSION, MAX_DOCUMENT_IMAGE_LEN,
+};
 pub use image_file::{cards_dir, list as list_card_images, seal_key, CardFile, CardFileError, NewCard};
 pub use in_process::InProcess;
 #[cfg(feature = "pcsc")]

@@ -107,14 +107,15 @@ pub(crate) enum Command {
         #[arg(long)]
         photo_out: Option<PathBuf>,
     },
-    /// Make an emulated card appear in pcscd as an inserted card (vpcd bridge), until stopped.
+    /// Make an emulated card — or an emulated licence, residence card or passport of
+    /// `hanko document new` — appear in pcscd as an inserted card (vpcd bridge), until stopped.
     /// Any PC/SC application — OpenSC, jpki-cli, hanko — then uses it like a real card. Needs
     /// pcscd with the vpcd driver running (Debian: pcscd vsmartcard-vpcd; scripts/pcsc-up.sh);
     /// hanko itself speaks TCP to it and needs no PC/SC library.
     Serve {
         #[command(flatten)]
         data: DataDir,
-        /// The card id.
+        /// The card id, or a document id (`hanko document list`).
         #[arg(long)]
         card: String,
         /// pcscd's vpcd port: 35963 is reader "Virtual PCD 00 00", 35964 "Virtual PCD 00 01".
@@ -353,10 +354,19 @@ pub(crate) fn run(cmd: Command, json: bool) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { data, card, port } => {
-            let mut file = CardFile::open(&data.data_dir, &card)?;
             let stop = std::sync::atomic::AtomicBool::new(false);
+            let bridge = hanko_cardlink::VpcdBridge::loopback(port);
+            // A My Number Card image, else an emulated document (`hanko document new`).
+            if !hanko_cardlink::cards_dir(&data.data_dir).join(format!("{card}.card")).exists() {
+                let mut file = hanko_cardlink::DocumentFile::open(&data.data_dir, &card)?;
+                let kind = file.chip().kind();
+                eprintln!("serving {} {card} to pcscd on 127.0.0.1:{port} (Ctrl-C to stop)", kind.as_str());
+                bridge.serve(&mut file, &stop)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut file = CardFile::open(&data.data_dir, &card)?;
             eprintln!("serving card {card} to pcscd on 127.0.0.1:{port} (Ctrl-C to stop)");
-            hanko_cardlink::VpcdBridge::loopback(port).serve(&mut file, &stop)?;
+            bridge.serve(&mut file, &stop)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::New(a) => new_card(&a),

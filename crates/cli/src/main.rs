@@ -25,9 +25,12 @@ mod bench_crl;
 mod bench_idp;
 mod bench_platform;
 mod bench_verify;
+mod check_web;
 mod cmd_app;
 mod cmd_authority;
 mod cmd_card;
+mod cmd_check;
+mod cmd_document;
 mod cmd_idp;
 mod cmd_ocsp;
 mod cmd_platform;
@@ -111,6 +114,14 @@ enum Command {
     /// (PIN), later visits without a PIN; and the 2015 offline whitelist gate. See docs/tap.md.
     #[command(subcommand)]
     Tap(cmd_tap::Command),
+    /// Emulated IC documents besides the My Number Card — driver's licence, residence card,
+    /// passport: sandbox issuers, documents for synthetic holders, the list. See docs/documents.md.
+    #[command(subcommand)]
+    Document(cmd_document::Command),
+    /// The counter check of the four IC photo IDs: read, verify, show each field signed or not,
+    /// print the record the law asks for (never the My Number). See docs/check.md.
+    #[command(subcommand)]
+    Check(cmd_check::Command),
 }
 
 #[derive(Subcommand)]
@@ -322,6 +333,8 @@ fn main() -> std::process::ExitCode {
         Command::Card(c) => cmd_card::run(c, cli.json),
         Command::Tap(c) => cmd_tap::run(c, cli.json),
         Command::Verify(c) => cmd_verify::run(c),
+        Command::Document(c) => cmd_document::run(c, cli.json),
+        Command::Check(c) => cmd_check::run(c, cli.json),
         Command::Bench(BenchCommand::Verify(args)) => bench_verify::run(&args),
         Command::Bench(BenchCommand::Card(args)) => bench_card::run(&args),
         Command::Bench(BenchCommand::Authority(args)) => bench_authority::run(&args),

@@ -137,7 +137,7 @@ impl Secret {
 }
 
 /// Reads a line from the terminal with echo off (`stty -echo`), the prompt on stderr.
-fn prompt(what: &str) -> anyhow::Result<Zeroizing<String>> {
+pub(crate) fn prompt(what: &str) -> anyhow::Result<Zeroizing<String>> {
     use std::process::{Command, Stdio};
     eprint!("{what}: ");
     let stty = |arg: &str| Command::new("stty").arg(arg).stdin(Stdio::inherit()).status().is_ok_and(|s| s.success());
