@@ -17,6 +17,8 @@ need_apt=()
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v curl >/dev/null || need_apt+=(curl)  # the hanko up smoke below
 command -v cc >/dev/null || need_apt+=(build-essential)
+# the passport's independent reader (crates.io emrtd, scripts/emrtd-read) links the system OpenSSL
+dpkg-query -W -f='${Status}' libssl-dev 2>/dev/null | grep -q 'install ok installed' || need_apt+=(libssl-dev)
 command -v script >/dev/null || need_apt+=(bsdutils)  # a terminal for jpki-cli's PIN prompt
 # the Japanese font of the card-face images (the card tests check rendered text)
 [ -f /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ] || need_apt+=(fonts-ipafont-gothic)
@@ -94,7 +96,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --lock
 say "PACE against an independent terminal (crates.io dmrtd; scripts/interop/pace-dmrtd)"
 # Our emulated chip (passport/pace.rs) in memory against dmrtd's PACE terminal, MRZ and CAN, and
 # dmrtd's first secure-messaging command checked under our chip's session keys.
-cargo run -q --locked --manifest-path scripts/interop/pace-dmrtd/Cargo.toml | tee target/pace-dmrtd.txt
+# The workspace's target directory: the dependencies it shares with hanko (aws-lc, der, …) are
+# already built there with the same profile, instead of a second cold build.
+CARGO_TARGET_DIR=$PWD/target cargo run -q --locked --manifest-path scripts/interop/pace-dmrtd/Cargo.toml | tee target/pace-dmrtd.txt
 grep -qx "3 passed, 0 failed" target/pace-dmrtd.txt
 
 say "the README's main command, built as on a fresh machine (no PC/SC library)"

@@ -5,14 +5,15 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
 use hanko_documents::DocumentKind;
 
 use crate::Failure;
 
 /// A place a document can be read from, as the counter page lists it.
 #[derive(Debug, Clone)]
-#[allow(dead_code, reason = "read by hanko-counter's page (its `SourceInfo`)")]
 pub(crate) struct Source {
     /// `card:<id>`, `document:<id>` or `reader:<name>`.
     pub(crate) id: String,
@@ -24,12 +25,10 @@ pub(crate) struct Source {
 
 /// The data directory's emulated cards and documents, and the PC/SC readers: hanko-counter's
 /// `Sources` (`list`, `open`).
-#[allow(dead_code, reason = "hanko-counter calls `open`")]
 pub(crate) struct DataDirSources {
     data: PathBuf,
 }
 
-#[allow(dead_code, reason = "hanko-counter calls `open`")]
 impl DataDirSources {
     pub(crate) fn new(data: &Path) -> DataDirSources {
         DataDirSources { data: data.to_owned() }
@@ -90,14 +89,53 @@ fn open_reader(name: &str) -> Result<Box<dyn hanko_card::Transport + Send>, Stri
 }
 
 #[cfg(not(feature = "pcsc"))]
-#[allow(dead_code, reason = "hanko-counter calls `DataDirSources::open`")]
 fn open_reader(_name: &str) -> Result<Box<dyn hanko_card::Transport + Send>, String> {
     Err(crate::no_pcsc("a reader").to_string())
 }
 
+impl hanko_counter::Sources for DataDirSources {
+    fn list(&self) -> Vec<hanko_counter::SourceInfo> {
+        DataDirSources::list(self)
+            .into_iter()
+            .map(|s| hanko_counter::SourceInfo { id: s.id, label: s.label, kind: s.kind })
+            .collect()
+    }
+    fn open(&self, id: &str) -> Result<Box<dyn hanko_card::Transport + Send>, String> {
+        DataDirSources::open(self, id)
+    }
+}
+
 /// Serves the counter page on `listen` until stopped.
-pub(crate) fn serve(data: &Path, listen: &str) -> Result<ExitCode> {
-    let sources = DataDirSources::new(data);
-    let _ = (sources.list(), listen);
-    Err(Failure::bad_input("not-built", "the counter web page (hanko-counter) is not in this build yet").into())
+pub(crate) fn serve(
+    data: &Path,
+    listen: &str,
+    record: &str,
+    database: Option<String>,
+    ops: &crate::ops::ServeOps,
+) -> Result<ExitCode> {
+    let record_policy = hanko_counter::RecordPolicy::parse(record)
+        .ok_or_else(|| Failure::bad_input("bad-input", format!("--record is minimal or aml, not {record:?}")))?;
+    let addr: std::net::SocketAddr =
+        listen.parse().map_err(|_| Failure::bad_input("bad-input", format!("--listen {listen:?} is not IP:port")))?;
+    if !addr.ip().is_loopback() {
+        return Err(Failure::bad_input(
+            "bad-input",
+            format!(
+                "refusing to serve plain HTTP on {listen}, which is not a loopback address: the staff token and \
+                 access codes would travel in clear. Listen on loopback behind a TLS-terminating proxy"
+            ),
+        )
+        .into());
+    }
+    crate::ops::init_logs(ops.log_format);
+    let trust = crate::cmd_document::trust_anchors(data)?;
+    let mut config = hanko_counter::CounterConfig::new(trust, Arc::new(DataDirSources::new(data)), data);
+    config.record_policy = record_policy;
+    config.database_url = database;
+    config.metrics_public = ops.public_metrics;
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+        hanko_counter::serve(config, listener).await
+    })?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -89,9 +89,20 @@ pub(crate) struct ReadArgs {
 pub(crate) struct ServeArgs {
     #[command(flatten)]
     data: DataDir,
-    /// Address to listen on.
+    /// Address to listen on (loopback: put a TLS proxy in front for another machine).
     #[arg(long, default_value = "127.0.0.1:8790")]
     listen: String,
+    /// What each check's record keeps: `minimal` (the law's minimum: the time and which
+    /// document; for a My Number Card the 8 digits of 照合番号B without the birth date) or `aml`
+    /// (also name, birth date, address and the document number, for businesses the AML Act
+    /// obliges to keep them). Never the My Number.
+    #[arg(long, default_value = "minimal")]
+    record: String,
+    /// Records database: `postgres://…`; default `sqlite:DATA_DIR/counter.sqlite`.
+    #[arg(long, env = "HANKO_COUNTER_DATABASE")]
+    database: Option<String>,
+    #[command(flatten)]
+    ops: crate::ops::ServeOps,
 }
 
 // ---- access codes ---------------------------------------------------------------------------
@@ -143,35 +154,8 @@ fn can(s: &str) -> bool {
     s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// ICAO 9303-3 §4.9 check digit: weights 7, 3, 1; `<` = 0, digits, A = 10 … Z = 35.
-pub(crate) fn check_digit(s: &str) -> Option<u8> {
-    let mut sum = 0u32;
-    for (i, c) in s.bytes().enumerate() {
-        let v = match c {
-            b'0'..=b'9' => u32::from(c - b'0'),
-            b'A'..=b'Z' => u32::from(c - b'A') + 10,
-            b'<' => 0,
-            _ => return None,
-        };
-        sum += v * [7, 3, 1][i % 3];
-    }
-    Some(b'0' + (sum % 10) as u8)
-}
-
-#[allow(dead_code, reason = "the passport's sandbox issuer (cmd_document.rs) prints it")]
-/// The 24-character MRZ information of BAC from a document number (up to 9), birth and expiry
-/// (YYMMDD).
-pub(crate) fn mrz_info(document_number: &str, birth: &str, expiry: &str) -> Option<String> {
-    if document_number.len() > 9 {
-        return None;
-    }
-    let doc = format!("{document_number:<<9}");
-    let mut out = String::with_capacity(24);
-    for part in [doc.as_str(), birth, expiry] {
-        out.push_str(part);
-        out.push(char::from(check_digit(part)?));
-    }
-    parse_mrz(&out).map(|_| out)
+fn check_digit(s: &str) -> Option<u8> {
+    hanko_documents::passport::lds::check_digit(s).map(|c| c as u8)
 }
 
 /// (document number without filler, birth, expiry) of a 24-character MRZ information whose check
@@ -444,7 +428,7 @@ fn source_name(a: &ReadArgs) -> String {
 pub(crate) fn run(cmd: Command, json: bool) -> Result<ExitCode> {
     match cmd {
         Command::Read(a) => read(&a, json),
-        Command::Serve(a) => crate::check_web::serve(&a.data.data_dir, &a.listen),
+        Command::Serve(a) => crate::check_web::serve(&a.data.data_dir, &a.listen, &a.record, a.database, &a.ops),
     }
 }
 
@@ -455,7 +439,6 @@ mod tests {
     #[test]
     fn mrz_information_and_check_digits() {
         // ICAO 9303-11 App. D.
-        assert_eq!(mrz_info("L898902C", "690806", "940623").as_deref(), Some("L898902C<369080619406236"));
         assert_eq!(parse_mrz("L898902C<369080619406236"), Some(("L898902C".into(), "690806".into(), "940623".into())));
         assert_eq!(parse_mrz("L898902C<369080619406237"), None);
         assert_eq!(parse_mrz("L898902C<36908061940623"), None);

@@ -94,7 +94,6 @@ pub(crate) struct NewArgs {
 }
 
 /// What a counter trusts for one document, as the issuer gives it.
-#[allow(dead_code, reason = "made by the document modules' sandbox issuers as they land")]
 pub(crate) enum Anchor {
     /// A police signing key, selected by its subject key identifier (licence EF07).
     PoliceKey {
@@ -297,9 +296,23 @@ pub(crate) fn run(cmd: Command, json: bool) -> Result<ExitCode> {
 
 // ---- The three document modules' sandbox issuers -------------------------------------------
 
-/// The error of a document module that has not landed yet.
-fn not_built(what: &str) -> anyhow::Error {
-    Failure::bad_input("not-built", format!("the {what} emulator is not in this build yet")).into()
+fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+fn holder_number(holder: usize) -> Result<u32> {
+    u32::try_from(holder).map_err(|_| Failure::bad_input("bad-holder", "--holder is too large").into())
+}
+
+fn no_variants(kind: &str, variant: Option<&str>) -> Result<()> {
+    match variant {
+        None => Ok(()),
+        Some(v) => Err(Failure::bad_input(
+            "bad-variant",
+            format!("a {kind} has no variant {v:?} (the holder number picks the sample: see docs/documents.md)"),
+        )
+        .into()),
+    }
 }
 
 struct Licence;
@@ -314,10 +327,27 @@ impl Sandbox for Licence {
         "licence"
     }
     fn generate(&self) -> Result<(Zeroizing<Vec<u8>>, Anchor)> {
-        Err(not_built("driver's licence"))
+        use hanko_documents::licence::{PoliceIssuer, SANDBOX_SIGNER_NAME};
+        let issuer = PoliceIssuer::generate(SANDBOX_SIGNER_NAME)?;
+        let (ski, spki) = issuer.trust_anchor()?;
+        Ok((issuer.to_pkcs8()?, Anchor::PoliceKey { ski, spki }))
     }
-    fn issue(&self, _issuer: &[u8], _holder: usize, _variant: Option<&str>) -> Result<Issued> {
-        Err(not_built("driver's licence"))
+    fn issue(&self, issuer: &[u8], holder: usize, variant: Option<&str>) -> Result<Issued> {
+        use hanko_documents::licence::{issue, sample_holder, PoliceIssuer, SANDBOX_SIGNER_NAME};
+        no_variants("driver's licence", variant)?;
+        let issuer = PoliceIssuer::from_pkcs8(issuer, SANDBOX_SIGNER_NAME)?;
+        let h = sample_holder(holder_number(holder)?);
+        let chip = issue(&h, &issuer, now().date(), &mut rand_core::OsRng)?;
+        let (pin1, pin2) =
+            h.pins.clone().unwrap_or_else(|| (Zeroizing::new("****".into()), Zeroizing::new("****".into())));
+        Ok(Issued {
+            chip: DocumentChip::Licence(chip),
+            holder: h.entries.name.to_string(),
+            codes: vec![
+                ("HANKO_LICENCE_PIN1", "暗証番号1 (PIN1)", pin1),
+                ("HANKO_LICENCE_PIN2", "暗証番号2 (PIN2)", pin2),
+            ],
+        })
     }
 }
 
@@ -329,10 +359,44 @@ impl Sandbox for Residence {
         "residence"
     }
     fn generate(&self) -> Result<(Zeroizing<Vec<u8>>, Anchor)> {
-        Err(not_built("residence card"))
+        use hanko_documents::residence::ImmigrationIssuer;
+        let issuer = ImmigrationIssuer::generate(now(), &mut rand_core::OsRng)?;
+        let d = issuer.to_der()?;
+        // One private file: SEQUENCE OF OCTET STRING { root cert, root key, signer cert, signer key }.
+        let parts = [&d.root_certificate[..], &d.root_key[..], &d.signer_certificate[..], &d.signer_key[..]]
+            .into_iter()
+            .map(der::asn1::OctetString::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        let blob = Zeroizing::new(der::Encode::to_der(&parts)?);
+        Ok((blob, Anchor::ImmigrationRoot(issuer.trust_anchor())))
     }
-    fn issue(&self, _issuer: &[u8], _holder: usize, _variant: Option<&str>) -> Result<Issued> {
-        Err(not_built("residence card"))
+    fn issue(&self, issuer: &[u8], holder: usize, variant: Option<&str>) -> Result<Issued> {
+        use hanko_documents::residence::{issue, sample_holder, ImmigrationIssuer, ImmigrationIssuerDer};
+        no_variants("residence card", variant)?;
+        let parts: Vec<der::asn1::OctetString> =
+            der::Decode::from_der(issuer).context("the residence issuer file does not parse")?;
+        let [root_certificate, root_key, signer_certificate, signer_key] = &parts[..] else {
+            anyhow::bail!("the residence issuer file has {} parts, not 4", parts.len());
+        };
+        let issuer = ImmigrationIssuer::from_der(&ImmigrationIssuerDer {
+            root_certificate: root_certificate.as_bytes().to_vec(),
+            root_key: Zeroizing::new(root_key.as_bytes().to_vec()),
+            signer_certificate: signer_certificate.as_bytes().to_vec(),
+            signer_key: Zeroizing::new(signer_key.as_bytes().to_vec()),
+        })?;
+        let h = sample_holder(holder_number(holder)?);
+        let chip = issue(&h, &issuer)?;
+        let number = Zeroizing::new(String::from_utf8_lossy(h.card_number.as_bytes()).into_owned());
+        Ok(Issued {
+            chip: DocumentChip::Residence(chip),
+            holder: format!(
+                "{} ({:?}{})",
+                String::from_utf8_lossy(h.card_number.as_bytes()).get(..2).unwrap_or(""),
+                h.card_type,
+                if h.photo.is_none() { ", under 16" } else { "" }
+            ),
+            codes: vec![("HANKO_CARD_NUMBER", "在留カード番号 (card number)", number)],
+        })
     }
 }
 
@@ -344,9 +408,36 @@ impl Sandbox for Passport {
         "passport"
     }
     fn generate(&self) -> Result<(Zeroizing<Vec<u8>>, Anchor)> {
-        Err(not_built("passport"))
+        use hanko_documents::passport::PassportIssuer;
+        let issuer = PassportIssuer::generate("JP", now(), &mut rand_core::OsRng)?;
+        Ok((issuer.to_der()?, Anchor::Csca(issuer.trust_anchor())))
     }
-    fn issue(&self, _issuer: &[u8], _holder: usize, _variant: Option<&str>) -> Result<Issued> {
-        Err(not_built("passport"))
+    fn issue(&self, issuer: &[u8], holder: usize, variant: Option<&str>) -> Result<Issued> {
+        use hanko_documents::passport::{issue, sample_holder, AccessControl, PassportIssuer};
+        let access = match variant.unwrap_or("bac-pace") {
+            "bac-pace" => AccessControl::BacAndPace,
+            "bac" => AccessControl::Bac,
+            "pace-only" => AccessControl::PaceOnly,
+            "no-sm" => AccessControl::None,
+            other => {
+                return Err(Failure::bad_input(
+                    "bad-variant",
+                    format!("a passport's variant is bac-pace (default), bac, pace-only or no-sm, not {other:?}"),
+                )
+                .into())
+            }
+        };
+        let issuer = PassportIssuer::from_der(issuer)?;
+        let h = sample_holder(holder_number(holder)?);
+        let chip = issue(&h, &issuer, access, now())?;
+        let mrz = hanko_documents::passport::lds::mrz_information(&h.document_number, &h.birth, &h.expiry)
+            .context("the sample holder's MRZ information")?;
+        let mut codes = vec![("HANKO_MRZ", "MRZ (document number, birth date, expiry with check digits)", mrz)];
+        if let Some(can) = &h.can {
+            if access.pace() {
+                codes.push(("HANKO_CAN", "CAN (card access number)", Zeroizing::new(can.clone())));
+            }
+        }
+        Ok(Issued { chip: DocumentChip::Passport(chip), holder: format!("{} {}", h.surname, h.given_names), codes })
     }
 }

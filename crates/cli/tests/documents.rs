@@ -193,22 +193,33 @@ fn check_document(kind: &str, document: &str, variant: Option<&str>) -> Value {
     v
 }
 
+fn field<'a>(v: &'a Value, key: &str) -> &'a Value {
+    v["fields"].as_array().unwrap().iter().find(|f| f["key"] == key).unwrap_or_else(|| panic!("no {key}: {v}"))
+}
+
 #[test]
-#[ignore = "until the licence module merges"]
 fn a_driver_licence_at_the_counter() {
-    check_document("licence", "driver-licence", None);
+    let v = check_document("licence", "driver-licence", None);
+    assert_eq!(field(&v, "name")["value"], "見本　花子");
+    assert_eq!(field(&v, "name")["trust"]["signed"], true);
+    assert_eq!(field(&v, "change")["trust"]["signed"], false, "a change entry is not signed: {v}");
+    assert_eq!(v["chip"]["chip"], "not_proven");
 }
 
 #[test]
-#[ignore = "until the residence module merges"]
 fn a_residence_card_at_the_counter() {
-    check_document("residence", "residence-card", None);
+    let v = check_document("residence", "residence-card", None);
+    assert_eq!(field(&v, "front_image")["trust"]["signed"], true);
+    assert_eq!(field(&v, "address")["trust"]["signed"], false, "the back side is not signed: {v}");
 }
 
 #[test]
-#[ignore = "until the passport module merges"]
 fn a_passport_at_the_counter() {
-    check_document("passport", "passport", None);
+    for variant in [None, Some("bac"), Some("pace-only"), Some("no-sm")] {
+        let v = check_document("passport", "passport", variant);
+        assert_eq!(field(&v, "surname")["value"], "MIHON");
+        assert_eq!(v["chip"]["chip"], "proven", "active authentication ({variant:?}): {v}");
+    }
 }
 
 // ---- through pcscd ---------------------------------------------------------------------------

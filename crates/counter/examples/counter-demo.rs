@@ -1,28 +1,22 @@
 //! The counter check page over emulated documents, for the Chromium walk and for trying the page
-//! by hand until `hanko check serve` wires the data directory's images:
+//! by hand without a data directory (`hanko check serve` serves a data directory's images):
 //!
 //! ```text
-//! cargo run -p hanko-counter --example counter-demo -- [--port 8480] [--ready-file F] [--stand-in] [--dir D]
+//! cargo run -p hanko-counter --example counter-demo -- [--port 8480] [--ready-file F] [--dir D]
 //! ```
 //!
 //! Sources: a personalised sample My Number Card with its 券面AP (synthetic holder 試験　花子,
-//! 照合番号B `55021720352285`) under a fresh sandbox CV root that the counter trusts, and the
-//! three other documents' emulated chips as they are today (stubs answering `6D 00` until their
-//! modules land). `--stand-in` replaces the reader by a stand-in that reads nothing from the
-//! chip but a SELECT and answers a synthetic report marked STAND-IN (only to show the page
-//! before `hanko_documents::mynumber` lands; never a verification). Prints the staff URL and,
+//! 照合番号B `55021720352285`) under a fresh sandbox CV root that the counter trusts, and a
+//! sample licence (PINs 1234/5678), residence card (AA12345678BB) and passport (BAC + PACE) from
+//! fresh sandbox issuers the counter trusts. Prints the staff URL and,
 //! with `--ready-file`, writes `{url, sign_in, number_b, sources}` there once it listens.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use hanko_card::{Transport, TransportError};
-use hanko_counter::{CheckFn, CounterConfig, SourceInfo, Sources};
-use hanko_documents::{
-    AccessCode, CheckError, ChipCheck, DocumentChip, DocumentKind, Field, IssuerCheck, Loopback, Photo, PhotoFormat,
-    Progress, Report, Trust, TrustAnchors,
-};
+use hanko_counter::{CounterConfig, SourceInfo, Sources};
+use hanko_documents::{DocumentChip, DocumentKind, Loopback, TrustAnchors};
 use time::macros::date;
 
 /// The sample card's 照合番号B: born Showa 55-02-17, the card expires 2035, security code 2285.
@@ -59,6 +53,31 @@ fn source(
     (SourceInfo { id: id.into(), label: label.into(), kind: Some(kind) }, Arc::new(Mutex::new(Box::new(t))))
 }
 
+/// A sample licence, residence card and passport from fresh sandbox issuers, and their anchors.
+fn other_documents() -> (Loopback<DocumentChip>, Loopback<DocumentChip>, Loopback<DocumentChip>, TrustAnchors) {
+    use hanko_documents::{licence, passport, residence};
+    let now = time::OffsetDateTime::now_utc();
+    let mut rng = rand_core::OsRng;
+    let police = licence::PoliceIssuer::generate(licence::SANDBOX_SIGNER_NAME).unwrap();
+    let immigration = residence::ImmigrationIssuer::generate(now, &mut rng).unwrap();
+    let csca = passport::PassportIssuer::generate("JP", now, &mut rng).unwrap();
+    let trust = TrustAnchors {
+        police_keys: vec![police.trust_anchor().unwrap()],
+        immigration_roots: vec![immigration.trust_anchor()],
+        cscas: vec![csca.trust_anchor()],
+        mynumber_cv_root: None,
+    };
+    let l = licence::issue(&licence::sample_holder(0), &police, now.date(), &mut rng).unwrap();
+    let r = residence::issue(&residence::sample_holder(0), &immigration).unwrap();
+    let p = passport::issue(&passport::sample_holder(0), &csca, passport::AccessControl::BacAndPace, now).unwrap();
+    (
+        Loopback(DocumentChip::Licence(l)),
+        Loopback(DocumentChip::Residence(r)),
+        Loopback(DocumentChip::Passport(p)),
+        trust,
+    )
+}
+
 /// The sample My Number Card with its 券面AP, and the CV root's key (the counter's trust anchor).
 fn my_number_card() -> (hanko_card::Card, Vec<u8>) {
     // The card-face and input-assist hierarchies under one sandbox CV root (the reader reads the
@@ -86,113 +105,41 @@ fn my_number_card() -> (hanko_card::Card, Vec<u8>) {
     (card, issuer.root_public_key().spki_der().to_vec())
 }
 
-/// The stand-in reader (`--stand-in`): a SELECT to the chip, progress, a synthetic report.
-fn stand_in(
-    kind: DocumentKind,
-    t: &mut dyn Transport,
-    code: &AccessCode,
-    _: &TrustAnchors,
-    _: time::OffsetDateTime,
-    progress: &mut dyn FnMut(Progress<'_>),
-) -> Result<Report, CheckError> {
-    let steps =
-        ["券面AP を選択 / select the card-face AP", "券面事項 / card face", "顔写真 / photo", "署名検証 / signature"];
-    for (i, step) in steps.iter().enumerate() {
-        progress(Progress { step, done: i, total: Some(steps.len()) });
-        if i == 0 {
-            t.transmit(&[0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x08])?;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    match code {
-        AccessCode::NumberB(b) if b.as_str() == NUMBER_B => {}
-        AccessCode::NumberB(_) => return Err(CheckError::WrongAccessCode { tries_left: Some(9) }),
-        _ => return Err(CheckError::WrongKindOfCode("stand-in: only the sample My Number Card")),
-    }
-    let signed = |key, label, value: &str| Field { key, label, value: value.into(), trust: Trust::Signed };
-    Ok(Report {
-        kind,
-        fields: vec![
-            signed("name", "氏名", "試験　花子"),
-            signed("birth_date", "生年月日", "1980-02-17"),
-            signed("sex", "性別", "女"),
-            signed("address", "住所", "東京都見本区試験町一丁目１番１号"),
-            signed("expiry_date", "有効期限", "2035-12-31"),
-            Field {
-                key: "address_note",
-                label: "追記欄",
-                value: "（例）追記は署名の対象外".into(),
-                trust: Trust::Unsigned { why: "STAND-IN: an example of an unsigned field".into() },
-            },
-        ],
-        photo: Some(Photo {
-            format: PhotoFormat::Jpeg2000,
-            bytes: hanko_card::SYNTHETIC_PORTRAIT_JP2.to_vec(),
-            trust: Trust::Signed,
-        }),
-        issuer: IssuerCheck {
-            method: "STAND-IN reader: nothing verified (hanko_documents::mynumber not merged yet)".into(),
-            signer: "CN=JPKI-TEST stand-in".into(),
-        },
-        chip: ChipCheck::NotProven { why: "STAND-IN reader".into() },
-    })
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut port = 0u16;
     let mut ready_file = None;
     let mut dir = None;
-    let mut stand_in_reader = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--port" => port = args.next().unwrap_or_default().parse()?,
             "--ready-file" => ready_file = args.next(),
             "--dir" => dir = args.next(),
-            "--stand-in" => stand_in_reader = true,
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
     let (card, cv_root) = my_number_card();
+    let (licence, residence, passport, mut trust) = other_documents();
     let sources = Demo(vec![
         source("emulated-mynumber", "エミュレート: 試験　花子 (マイナンバーカード)", DocumentKind::MyNumberCard, card),
-        source(
-            "emulated-licence",
-            "エミュレート: 運転免許証 (stub)",
-            DocumentKind::DriverLicence,
-            Loopback(DocumentChip::Licence(hanko_documents::licence::LicenceChip {})),
-        ),
-        source(
-            "emulated-residence",
-            "エミュレート: 在留カード (stub)",
-            DocumentKind::ResidenceCard,
-            Loopback(DocumentChip::Residence(hanko_documents::residence::ResidenceChip {})),
-        ),
-        source(
-            "emulated-passport",
-            "エミュレート: 旅券 (stub)",
-            DocumentKind::Passport,
-            Loopback(DocumentChip::Passport(hanko_documents::passport::PassportChip {})),
-        ),
+        source("emulated-licence", "エミュレート: 運転免許証 (見本　花子)", DocumentKind::DriverLicence, licence),
+        source("emulated-residence", "エミュレート: 在留カード (AA12345678BB)", DocumentKind::ResidenceCard, residence),
+        source("emulated-passport", "エミュレート: 旅券 (MIHON HANAKO)", DocumentKind::Passport, passport),
     ]);
     let list = sources.list();
-    let trust = TrustAnchors { mynumber_cv_root: Some(cv_root), ..TrustAnchors::default() };
+    trust.mynumber_cv_root = Some(cv_root);
     let dir = dir
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join(format!("hanko-counter-demo-{}", std::process::id())));
-    let mut config = CounterConfig::new(trust, Arc::new(sources), &dir);
-    if stand_in_reader {
-        let f: Arc<CheckFn> = Arc::new(stand_in);
-        config.checker = f;
-    }
+    let config = CounterConfig::new(trust, Arc::new(sources), &dir);
     let token = config.staff_token.clone();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let url = format!("http://{}", listener.local_addr()?);
     if let Some(f) = ready_file {
         let ready = serde_json::json!({
             "url": url, "sign_in": format!("{url}/?token={}", token.as_str()),
-            "number_b": NUMBER_B, "sources": list, "stand_in": stand_in_reader,
+            "number_b": NUMBER_B, "sources": list
         });
         std::fs::write(&f, serde_json::to_vec_pretty(&ready)?)?;
     }

@@ -100,13 +100,9 @@ pub struct Record {
     pub retain_until: i64,
 }
 
-/// The 8 digits of 照合番号B that the record keeps: the 14 digits are the birth date (YYMMDD),
-/// the expiry year (4) and the security code (4); the birth date is dropped.
+/// The 8 digits of 照合番号B that the record keeps ([`hanko_documents::mynumber::record_digits`]).
 pub(crate) fn number_b_tail(code: &AccessCode) -> Option<String> {
-    match code {
-        AccessCode::NumberB(b) if b.len() == 14 && b.bytes().all(|c| c.is_ascii_digit()) => Some(b[6..].to_owned()),
-        _ => None,
-    }
+    hanko_documents::mynumber::record_digits(code).ok()
 }
 
 /// Whether a field key may name the My Number (never recorded).
@@ -129,7 +125,13 @@ impl Record {
         policy: RecordPolicy,
         at: i64,
     ) -> Record {
-        let number_b_tail = if report.kind == DocumentKind::MyNumberCard { tail } else { None };
+        // Under the AML policy the record keeps the birth date: with it, the 8 digits would
+        // rebuild the whole 照合番号B (era birth date ‖ expiry year ‖ security code), an access
+        // code. So the 8 digits are kept only by the minimal policy.
+        let number_b_tail = match policy {
+            RecordPolicy::Minimal if report.kind == DocumentKind::MyNumberCard => tail,
+            _ => None,
+        };
         let details = match policy {
             RecordPolicy::Minimal => None,
             RecordPolicy::Aml => {

@@ -7,7 +7,6 @@
 //! `HANKO_UPDATE_SCREENSHOTS=1` also copies them to docs/img/check-*.png.
 //!
 //! The server is the `counter-demo` example (built by `cargo test -p hanko-counter`); with
-//! `--stand-in` only while hanko_documents' My Number Card reader is a stub (detected).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -47,27 +46,6 @@ fn demo_binary() -> PathBuf {
     demo
 }
 
-/// Whether hanko_documents' My Number Card reader is built (its stub answers "not built yet";
-/// until it lands the demo serves with its stand-in reader).
-fn real_reader_built() -> bool {
-    struct Mute;
-    impl hanko_card::Transport for Mute {
-        fn transmit(&mut self, _: &[u8]) -> Result<Vec<u8>, hanko_card::TransportError> {
-            Ok(vec![0x6D, 0x00])
-        }
-    }
-    let code = hanko_documents::AccessCode::NumberB(zeroize::Zeroizing::new("55021720352285".into()));
-    let answer = hanko_documents::check(
-        hanko_documents::DocumentKind::MyNumberCard,
-        &mut Mute,
-        &code,
-        &hanko_documents::TrustAnchors::default(),
-        time::OffsetDateTime::UNIX_EPOCH,
-        &mut |_| {},
-    );
-    !matches!(answer, Err(e) if e.to_string().contains("not built yet"))
-}
-
 struct Server(std::process::Child);
 
 impl Drop for Server {
@@ -92,9 +70,6 @@ fn chromium_walks_a_check_on_the_counter_page() {
     let ready_file = dir.join("ready.json");
 
     let mut demo = std::process::Command::new(demo_binary());
-    if !real_reader_built() {
-        demo.arg("--stand-in");
-    }
     let _server = Server(
         demo.arg("--ready-file")
             .arg(&ready_file)

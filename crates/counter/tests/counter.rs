@@ -1,11 +1,7 @@
 //! The counter service in process: the router over in-memory sources (emulated chips behind
 //! `hanko_card::Transport`), on SQLite and PostgreSQL. Synthetic holders only.
-//!
-//! Per document, one line each in `documents_through_the_real_reader`: today the document
-//! modules are stubs (the My Number Card's reader lands with h-check's mynumber.rs, the other
-//! three with their helpers), so the cases expect the stub's answer; when a module lands its
-//! line changes from `Expect::NotBuilt` to `Expect::Passes` (and its chip builder replaces the
-//! stub chip).
+//! `documents_through_the_real_reader` checks each of the four documents through the real
+//! readers (`hanko_documents::check`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::{Arc, Mutex, OnceLock};
@@ -491,18 +487,6 @@ async fn the_aml_policy_records_more_but_never_the_my_number() {
     assert!(!text.contains(NUMBER_B));
 }
 
-/// The real readers (`hanko_documents::check`) over emulated chips, one line per document.
-/// Today each module is a stub: the case asserts the stub's answer. When a document lands,
-/// change its line to `Expect::Passes` with its chip and code.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Expect {
-    /// The module answers "not built yet".
-    NotBuilt,
-    /// The document reads, verifies and leaves a record.
-    #[allow(dead_code)]
-    Passes,
-}
-
 /// The sample My Number Card with its 券面AP (synthetic holder, 照合番号B = NUMBER_B) and the
 /// trust anchors that verify it (its sandbox CV root).
 fn my_number_card_with_face() -> (hanko_card::Card, TrustAnchors) {
@@ -537,7 +521,6 @@ async fn through_the_real_reader(
     kind: DocumentKind,
     (source, trust): (impl Transport + Send + 'static, TrustAnchors),
     code: Value,
-    expect: Expect,
 ) {
     logs();
     let sources = MemSources::default().with("doc", "emulated document", Some(kind), source);
@@ -558,48 +541,56 @@ async fn through_the_real_reader(
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
-    match expect {
-        Expect::NotBuilt => {
-            assert_eq!(s["state"], "failed", "{s}");
-            assert_eq!(s["error"]["code"], "not_verified", "{s}");
-            assert!(s["error"]["message"].as_str().unwrap().contains("not built yet"), "{s}");
-        }
-        Expect::Passes => {
-            assert_eq!(s["state"], "done", "{s}");
-            assert_eq!(s["record"]["document"], kind.as_str());
-            if kind == DocumentKind::MyNumberCard {
-                assert_eq!(s["record"]["number_b_tail"], "20352285");
-            }
-            assert!(!s.to_string().contains(NUMBER_B));
-        }
+    assert_eq!(s["state"], "done", "{s}");
+    assert_eq!(s["record"]["document"], kind.as_str());
+    if kind == DocumentKind::MyNumberCard {
+        assert_eq!(s["record"]["number_b_tail"], "20352285");
     }
+    assert!(!s.to_string().contains(NUMBER_B));
+}
+
+/// A sample licence, residence card and passport from fresh sandbox issuers, with what a counter
+/// trusts for them.
+fn sample_document(kind: DocumentKind) -> (Loopback<DocumentChip>, TrustAnchors) {
+    use hanko_documents::{licence, passport, residence};
+    let now = time::OffsetDateTime::now_utc();
+    let mut rng = rand_core::OsRng;
+    let mut trust = TrustAnchors::default();
+    let chip = match kind {
+        DocumentKind::DriverLicence => {
+            let issuer = licence::PoliceIssuer::generate(licence::SANDBOX_SIGNER_NAME).unwrap();
+            trust.police_keys.push(issuer.trust_anchor().unwrap());
+            DocumentChip::Licence(licence::issue(&licence::sample_holder(0), &issuer, now.date(), &mut rng).unwrap())
+        }
+        DocumentKind::ResidenceCard => {
+            let issuer = residence::ImmigrationIssuer::generate(now, &mut rng).unwrap();
+            trust.immigration_roots.push(issuer.trust_anchor());
+            DocumentChip::Residence(residence::issue(&residence::sample_holder(0), &issuer).unwrap())
+        }
+        DocumentKind::Passport => {
+            let issuer = passport::PassportIssuer::generate("JP", now, &mut rng).unwrap();
+            trust.cscas.push(issuer.trust_anchor());
+            let holder = passport::sample_holder(0);
+            DocumentChip::Passport(passport::issue(&holder, &issuer, passport::AccessControl::BacAndPace, now).unwrap())
+        }
+        DocumentKind::MyNumberCard => unreachable!("the My Number Card is a hanko_card::Card"),
+    };
+    (Loopback(chip), trust)
 }
 
 #[tokio::test]
 async fn documents_through_the_real_reader() {
     use DocumentKind::*;
-    through_the_real_reader(MyNumberCard, my_number_card_with_face(), json!({"number_b": NUMBER_B}), Expect::NotBuilt)
+    through_the_real_reader(MyNumberCard, my_number_card_with_face(), json!({"number_b": NUMBER_B})).await;
+    through_the_real_reader(DriverLicence, sample_document(DriverLicence), json!({"pin1": "1234", "pin2": "5678"}))
         .await;
-    let stub = |c: DocumentChip| (Loopback(c), TrustAnchors::default());
-    through_the_real_reader(
-        DriverLicence,
-        stub(DocumentChip::Licence(hanko_documents::licence::LicenceChip {})),
-        json!({"pin1": "1234", "pin2": "5678"}),
-        Expect::NotBuilt,
-    )
-    .await;
-    through_the_real_reader(
-        ResidenceCard,
-        stub(DocumentChip::Residence(hanko_documents::residence::ResidenceChip {})),
-        json!({"card_number": "AB12345678CD"}),
-        Expect::NotBuilt,
-    )
-    .await;
+    through_the_real_reader(ResidenceCard, sample_document(ResidenceCard), json!({"card_number": "AA12345678BB"}))
+        .await;
+    let p = hanko_documents::passport::sample_holder(0);
     through_the_real_reader(
         Passport,
-        stub(DocumentChip::Passport(hanko_documents::passport::PassportChip {})),
-        json!({"document_number": "TK1234567", "birth": "800217", "expiry": "310401"}),
-        Expect::NotBuilt,
+        sample_document(Passport),
+        json!({"document_number": p.document_number, "birth": p.birth, "expiry": p.expiry}),
     )
     .await;
 }

@@ -53,6 +53,10 @@ pub enum MyNumberError {
     /// the CV certificate, the chip's challenge signature, the input-assist integrity record).
     #[error("My Number Card: {0}")]
     Card(CardAppError),
+    /// The input-assist AP's facts (birth date, sex) differ from the card face's: the two APs did
+    /// not answer from one card.
+    #[error("My Number Card: the input-assist AP's birth date or sex differs from the card face's (two cards?)")]
+    FactsDoNotMatchFace,
 }
 
 /// 照合番号B, checked to be 14 ASCII digits. `Debug` never shows it.
@@ -151,11 +155,22 @@ pub fn read(
     let face = verified.face();
     let signed = || Trust::Signed;
     let mut fields = Vec::new();
-    if let Some((name, address)) = text {
-        // Text of the input-assist AP, its integrity record verified under the same CV root (the
-        // card face shows the same as signed images DF25/DF26).
-        fields.push(Field { key: "name", label: "氏名", value: name, trust: signed() });
-        fields.push(Field { key: "address", label: "住所", value: address, trust: signed() });
+    if let Some((name, address, birth, sex)) = text {
+        // Text of the input-assist AP, its integrity record verified under the same CV root. That
+        // record is not bound to this card face's chip (a relay could answer the two APs from two
+        // cards): its birth date and sex must equal the face's, and the name and address are shown
+        // as not bound — the signed images DF25/DF26 on the card face are what binds them.
+        if birth != face.birth_date() || sex != face.sex() {
+            return Err(MyNumberError::FactsDoNotMatchFace.into());
+        }
+        let why = || Trust::Unsigned {
+            why: "signed by the input-assist AP's integrity record (same CV root) but not bound to this card \
+                  face's chip; its birth date and sex match the face — compare with the name and address images \
+                  of the card face"
+                .into(),
+        };
+        fields.push(Field { key: "name", label: "氏名", value: name, trust: why() });
+        fields.push(Field { key: "address", label: "住所", value: address, trust: why() });
     }
     fields.push(Field {
         key: "birth_date",
@@ -210,7 +225,7 @@ fn read_text<T: hanko_card::Transport>(
     c: &mut Client<T>,
     number_b: &[u8],
     root: &RsaPublicKey,
-) -> Result<Option<(String, String)>, CheckError> {
+) -> Result<Option<(String, String, BirthDate, u8)>, CheckError> {
     match c.read_facts(hanko_card::AccessCode::NumberB(number_b)) {
         Ok(_) => {}
         Err(CardAppError::Client(ClientError::Status { sw: StatusWord::FILE_NOT_FOUND, .. })) => return Ok(None),
@@ -220,7 +235,7 @@ fn read_text<T: hanko_card::Transport>(
     let facts = verified.facts().ok_or(MyNumberError::Card(CardAppError::Data(
         hanko_card::CardDataError::Malformed("the integrity check did not read the 4 facts"),
     )))?;
-    Ok(Some((facts.name().to_owned(), facts.address().to_owned())))
+    Ok(Some((facts.name().to_owned(), facts.address().to_owned(), facts.birth_date(), facts.sex())))
 }
 
 /// YYYY-MM-DD, or the digits as found when the date is partial or unknown.

@@ -266,6 +266,19 @@ fn a_tampered_data_group_fails_naming_it() {
     assert!(e.to_string().contains("DG2"));
 }
 
+/// Review finding H3: EF.COM is not signed; leaving DG15 (or DG2) out of it must not drop active
+/// authentication (or the photo) while the SOD lists the group.
+#[test]
+fn leaving_a_data_group_out_of_ef_com_fails_when_the_sod_lists_it() {
+    let i = issuer();
+    for (dropped, kept) in [(15u8, [0x61u8, 0x75, 0x6E]), (2, [0x61, 0x6E, 0x6F])] {
+        let mut c = chip(&i, AccessControl::Bac);
+        c.replace_file(Fid::COM, hanko_documents::passport::lds::encode_com(&kept));
+        let e = passport_err(check(c, &sample_holder(1).access_code(), &trust(&i)).unwrap_err());
+        assert!(matches!(e, PassportError::NotRead { dg } if dg == dropped), "{e:?}");
+    }
+}
+
 #[test]
 fn a_dsc_under_another_csca_fails_the_chain() {
     let (i, other) = (issuer(), issuer());

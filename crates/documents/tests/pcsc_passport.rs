@@ -172,7 +172,7 @@ fn the_independent_emrtd_crate_reads_and_verifies_it() {
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| format!("{root}/target"));
     let target = format!("{target}/emrtd-read");
     let build = Process::new(env!("CARGO"))
-        .args(["build", "--release", "--quiet", "--manifest-path", &format!("{root}/scripts/emrtd-read/Cargo.toml")])
+        .args(["build", "--quiet", "--manifest-path", &format!("{root}/scripts/emrtd-read/Cargo.toml")])
         .env("CARGO_TARGET_DIR", &target)
         .status()
         .unwrap();
@@ -182,7 +182,7 @@ fn the_independent_emrtd_crate_reads_and_verifies_it() {
     let csca = std::env::temp_dir().join(format!("hanko-csca-{}.der", std::process::id()));
     std::fs::write(&csca, issuer.trust_anchor()).unwrap();
     let served = Served::start(issue(&holder, &issuer, AccessControl::Bac, now - time::Duration::days(1)).unwrap());
-    let out = Process::new(format!("{target}/release/emrtd-read"))
+    let out = Process::new(format!("{target}/debug/emrtd-read"))
         .args([&reader_name(), &holder.document_number, &holder.birth, &holder.expiry, csca.to_str().unwrap()])
         .output()
         .unwrap();

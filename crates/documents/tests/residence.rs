@@ -421,6 +421,30 @@ fn under_16_has_no_photo_and_no_signature() {
     assert!(matches!(verify(rec, &trust(), now()), Err(ResidenceError::NoSignature)));
 }
 
+/// Review finding H2: a chip that answers "no such file" for the signature (DF3) but has a photo
+/// is a forgery with its signature stripped — only under-16 cards lack both.
+#[test]
+fn a_card_with_a_photo_and_no_signature_is_refused() {
+    struct NoDf3 {
+        chip: Loopback<ResidenceChip>,
+        in_df3: bool,
+    }
+    impl Transport for NoDf3 {
+        fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, hanko_card::TransportError> {
+            if apdu.get(1) == Some(&0xA4) {
+                self.in_df3 = apdu.get(5..21) == Some(&residence::AID_DF3[..]);
+            }
+            if self.in_df3 && apdu.get(1) == Some(&0xB0) {
+                return Ok(vec![0x6A, 0x82]);
+            }
+            self.chip.transmit(apdu)
+        }
+    }
+    let mut t = NoDf3 { chip: Loopback(chip(0)), in_df3: false };
+    let e = residence::check(&mut t, &code("AA12345678BB"), &trust(), now(), &mut |_| {}).unwrap_err();
+    assert!(matches!(e, CheckError::Residence(ResidenceError::SignatureStripped)), "{e:?}");
+}
+
 #[test]
 fn special_permanent_resident_certificate() {
     let r = residence::check(&mut Loopback(chip(1)), &code("TS00000001TE"), &trust(), now(), &mut |_| {}).unwrap();

@@ -126,6 +126,13 @@ pub enum PassportError {
         /// The data group.
         dg: u8,
     },
+    /// EF.SOD lists a data group this reader checks (DG1, DG2, DG14, DG15) that was not read: EF.COM
+    /// (unsigned) left it out, or the chip refused it.
+    #[error("passport: EF.SOD lists DG{dg} but it was not read (EF.COM left it out?)")]
+    NotRead {
+        /// The data group.
+        dg: u8,
+    },
     /// A data group read is not listed in the SOD (or DG1 is missing).
     #[error("passport: DG{dg} is not covered by EF.SOD")]
     NotInSod {

@@ -263,7 +263,8 @@ impl<'t> PassportReader<'t> {
     }
 
     /// Reads EF.COM, every data group it lists that this reader knows (DG1, DG2, DG14, DG15;
-    /// others are skipped) and EF.SOD.
+    /// others are skipped) and EF.SOD. Passive authentication then requires every one of those
+    /// the SOD lists to have been read (EF.COM is not signed).
     pub fn read_all(&mut self, progress: &mut dyn FnMut(Progress<'_>)) -> Result<PassportFiles, PassportError> {
         let com = self.read_file(Fid::COM, "EF.COM", progress)?;
         let tags = lds::parse_com(&com)?;

@@ -143,6 +143,14 @@ pub fn passive_authentication(
         }
         groups.push(*n);
     }
+    // The SOD, not EF.COM (which nothing signs), says which data groups exist: one this reader
+    // knows (DG1 MRZ, DG2 face, DG14, DG15 the AA key) that the SOD lists must have been read, so
+    // that leaving DG15 (or DG2) out of EF.COM cannot drop active authentication (or the photo).
+    for known in [1u8, 2, 14, 15] {
+        if signed.lds.hashes.iter().any(|h| h.number == known) && files.group(known).is_none() {
+            return Err(PassportError::NotRead { dg: known });
+        }
+    }
     let dg1 = files.group(1).ok_or(PassportError::NotInSod { dg: 1 })?;
     let mrz = lds::parse_dg1(dg1)?;
     let csca_country = country(&csca.tbs_certificate.subject).unwrap_or_default();

@@ -157,6 +157,10 @@ pub enum ResidenceError {
     /// The card has no signature file (holders under 16): nothing on it is signed.
     #[error("no signature (DF3/EF01): holders under 16 have none, so nothing on this card is signed")]
     NoSignature,
+    /// A card with a photo answered no signature: only holders under 16 have none, and they have no
+    /// photo either — the signature was removed.
+    #[error("no signature (DF3/EF01) on a card with a photo: only under-16 cards (no photo) have none; not genuine")]
+    SignatureStripped,
     /// The signer's certificate (DF3 tag `DB`) does not parse.
     #[error("signer certificate (DF3 DB) does not parse: {0}")]
     Certificate(String),

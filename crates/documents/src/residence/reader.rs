@@ -435,6 +435,11 @@ pub fn check(
     let number = CardNumber::parse(number).map_err(lift)?;
     let record = read_residence(t, &number, progress).map_err(lift)?;
     if record.signature.is_none() {
+        // Only a holder under 16 has no signature, and such a card has no photo either (spec
+        // §2): a card with a photo and no signature is a forgery with its signature stripped.
+        if record.photo.is_some() {
+            return Err(lift(ResidenceError::SignatureStripped));
+        }
         return Ok(report(&record, None));
     }
     progress(Progress { step: "verifying the signature", done: 0, total: None });
