@@ -80,8 +80,12 @@ fn reads_and_verifies_the_face_and_proves_the_chip() {
     assert_eq!(value("birth_date"), "1980-02-17");
     assert_eq!(value("sex"), "女");
     assert_eq!(value("expiry"), "2035-12-31");
-    for k in ["name", "address", "birth_date", "sex"] {
+    for k in ["birth_date", "sex"] {
         assert_eq!(trust_of(k), Trust::Signed, "{k}");
+    }
+    // The input-assist AP's text is issuer-signed but not bound to the card face's chip.
+    for k in ["name", "address"] {
+        assert!(matches!(trust_of(k), Trust::Unsigned { .. }), "{k}");
     }
     for k in ["expiry", "security_code_image"] {
         assert!(matches!(trust_of(k), Trust::Unsigned { .. }), "{k}");
@@ -197,4 +201,34 @@ fn read_keeps_the_face_images() {
     assert!(r.face.face().name_png().starts_with(&hanko_card::PNG_SIGNATURE));
     assert!(r.face.face().address_png().starts_with(&hanko_card::PNG_SIGNATURE));
     assert!(!format!("{:?}", r.face).contains("1980"));
+}
+
+/// Review finding H1: the input-assist AP answered from another card (a relay): its facts must
+/// match the card face's birth date and sex, or the check fails.
+#[test]
+fn input_assist_facts_of_another_person_are_refused() {
+    let root = SoftwareKey::generate_rsa2048().unwrap();
+    let key = || SoftwareKey::generate_rsa2048().unwrap();
+    let input_assist = CvIssuer::new(&root, CvKeyId::SANDBOX_ROOT, key(), CvKeyId::SANDBOX_INPUT_ASSIST).unwrap();
+    let card_face = CvIssuer::new(&root, CvKeyId::SANDBOX_ROOT, key(), CvKeyId::SANDBOX_CARD_FACE).unwrap();
+    let face_facts =
+        CardFacts::new(MyNumber::from_body(b"99123456780").unwrap(), NAME, ADDRESS, date!(1980 - 02 - 17), 2).unwrap();
+    // Same birth date (so the same 照合番号B opens both APs), another sex and name.
+    let other = CardFacts::new(
+        MyNumber::from_body(b"99876543210").unwrap(),
+        "被害者　二郎",
+        "東京都見本区別町二丁目２番２号",
+        date!(1980 - 02 - 17),
+        1,
+    )
+    .unwrap();
+    let apps = vec![
+        input_assist_app(&other, &input_assist, b"1234", 2035, SECURITY_CODE).unwrap(),
+        card_face_app(&face_facts, &card_face, date!(2035 - 12 - 31), SECURITY_CODE, "99999").unwrap(),
+    ];
+    let mut card = hanko_card::sample::issue(Device::Card, apps).unwrap().card;
+    let trust =
+        TrustAnchors { mynumber_cv_root: Some(card_face.root_public_key().spki_der().to_vec()), ..Default::default() };
+    let e = run(&mut card, NUMBER_B, &trust).unwrap_err();
+    assert!(matches!(e, CheckError::MyNumber(crate::mynumber::MyNumberError::FactsDoNotMatchFace)), "{e:?}");
 }
