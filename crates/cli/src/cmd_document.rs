@@ -88,7 +88,7 @@ pub(crate) struct NewArgs {
     /// `no-sm` (no access control: the plain-read yardstick of `scripts/bench-documents.sh`).
     #[arg(long)]
     variant: Option<String>,
-    /// The document id (letters, digits, '-'); default: <kind>-<8 random hex digits>.
+    /// The document id (letters, digits, '-'); default: `KIND-XXXXXXXX` (8 random hex digits).
     #[arg(long)]
     id: Option<String>,
 }

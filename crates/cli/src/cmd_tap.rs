@@ -224,7 +224,7 @@ pub(crate) struct GateArgs {
     /// The conversion key file.
     #[arg(long)]
     key_file: PathBuf,
-    /// The tickets already in (JSON; created; default <data-dir>/tap/gate-<event>.json).
+    /// The tickets already in (JSON; created; default `DATA_DIR/tap/gate-EVENT.json`).
     #[arg(long)]
     entered: Option<PathBuf>,
     /// Check at this time (RFC 3339) instead of now.
