@@ -16,8 +16,11 @@ use std::sync::{Arc, Mutex};
 
 use hanko_card::{Transport, TransportError};
 use hanko_counter::{CounterConfig, SourceInfo, Sources};
-use hanko_documents::{DocumentChip, DocumentKind, Loopback, TrustAnchors};
-use time::macros::date;
+#[path = "../tests/support/samples.rs"]
+mod samples;
+
+use hanko_documents::{DocumentKind, TrustAnchors};
+use samples::{my_number_card, sample_document};
 
 /// The sample card's 照合番号B: born Showa 55-02-17, the card expires 2035, security code 2285.
 const NUMBER_B: &str = "55021720352285";
@@ -53,58 +56,6 @@ fn source(
     (SourceInfo { id: id.into(), label: label.into(), kind: Some(kind) }, Arc::new(Mutex::new(Box::new(t))))
 }
 
-/// A sample licence, residence card and passport from fresh sandbox issuers, and their anchors.
-fn other_documents() -> (Loopback<DocumentChip>, Loopback<DocumentChip>, Loopback<DocumentChip>, TrustAnchors) {
-    use hanko_documents::{licence, passport, residence};
-    let now = time::OffsetDateTime::now_utc();
-    let mut rng = rand_core::OsRng;
-    let police = licence::PoliceIssuer::generate(licence::SANDBOX_SIGNER_NAME).unwrap();
-    let immigration = residence::ImmigrationIssuer::generate(now, &mut rng).unwrap();
-    let csca = passport::PassportIssuer::generate("JP", now, &mut rng).unwrap();
-    let trust = TrustAnchors {
-        police_keys: vec![police.trust_anchor().unwrap()],
-        immigration_roots: vec![immigration.trust_anchor()],
-        cscas: vec![csca.trust_anchor()],
-        mynumber_cv_root: None,
-    };
-    let l = licence::issue(&licence::sample_holder(0), &police, now.date(), &mut rng).unwrap();
-    let r = residence::issue(&residence::sample_holder(0), &immigration).unwrap();
-    let p = passport::issue(&passport::sample_holder(0), &csca, passport::AccessControl::BacAndPace, now).unwrap();
-    (
-        Loopback(DocumentChip::Licence(l)),
-        Loopback(DocumentChip::Residence(r)),
-        Loopback(DocumentChip::Passport(p)),
-        trust,
-    )
-}
-
-/// The sample My Number Card with its 券面AP, and the CV root's key (the counter's trust anchor).
-fn my_number_card() -> (hanko_card::Card, Vec<u8>) {
-    // The card-face and input-assist hierarchies under one sandbox CV root (the reader reads the
-    // name and address text from the input-assist AP, verified under the same root).
-    let root = hanko_pki::SoftwareKey::generate_rsa2048().unwrap();
-    let key = || hanko_pki::SoftwareKey::generate_rsa2048().unwrap();
-    let (root_id, face_id, assist_id) = (
-        hanko_card::CvKeyId::SANDBOX_ROOT,
-        hanko_card::CvKeyId::SANDBOX_CARD_FACE,
-        hanko_card::CvKeyId::SANDBOX_INPUT_ASSIST,
-    );
-    let issuer = hanko_card::CvIssuer::new(&root, root_id, key(), face_id).unwrap();
-    let assist = hanko_card::CvIssuer::new(&root, root_id, key(), assist_id).unwrap();
-    let facts = hanko_card::CardFacts::new(
-        hanko_card::MyNumber::from_body(b"99123456780").unwrap(),
-        "試験　花子",
-        "東京都見本区試験町一丁目１番１号",
-        date!(1980 - 02 - 17),
-        2,
-    )
-    .unwrap();
-    let face = hanko_card::card_face_app(&facts, &issuer, date!(2035 - 12 - 31), "2285", "99999").unwrap();
-    let assist = hanko_card::input_assist_app(&facts, &assist, b"1234", 2035, "2285").unwrap();
-    let card = hanko_card::sample::issue(hanko_card::Device::Card, vec![assist, face]).unwrap().card;
-    (card, issuer.root_public_key().spki_der().to_vec())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut port = 0u16;
@@ -120,7 +71,16 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let (card, cv_root) = my_number_card();
-    let (licence, residence, passport, mut trust) = other_documents();
+    let mut trust = TrustAnchors::default();
+    let mut sample = |kind| {
+        let (chip, t) = sample_document(kind);
+        trust.police_keys.extend(t.police_keys);
+        trust.immigration_roots.extend(t.immigration_roots);
+        trust.cscas.extend(t.cscas);
+        chip
+    };
+    let (licence, residence, passport) =
+        (sample(DocumentKind::DriverLicence), sample(DocumentKind::ResidenceCard), sample(DocumentKind::Passport));
     let sources = Demo(vec![
         source("emulated-mynumber", "エミュレート: 試験　花子 (マイナンバーカード)", DocumentKind::MyNumberCard, card),
         source("emulated-licence", "エミュレート: 運転免許証 (見本　花子)", DocumentKind::DriverLicence, licence),

@@ -4,6 +4,9 @@
 //! readers (`hanko_documents::check`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/samples.rs"]
+mod samples;
+
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -13,8 +16,8 @@ use axum::Router;
 use hanko_card::{Transport, TransportError};
 use hanko_counter::{CheckFn, Counter, CounterConfig, RecordPolicy, SourceInfo, Sources};
 use hanko_documents::{
-    AccessCode, CheckError, ChipCheck, DocumentChip, DocumentKind, Field, IssuerCheck, Loopback, Photo, PhotoFormat,
-    Progress, Report, Trust, TrustAnchors,
+    AccessCode, CheckError, ChipCheck, DocumentKind, Field, IssuerCheck, Photo, PhotoFormat, Progress, Report, Trust,
+    TrustAnchors,
 };
 use http_body_util::BodyExt as _;
 use serde_json::{json, Value};
@@ -490,31 +493,8 @@ async fn the_aml_policy_records_more_but_never_the_my_number() {
 /// The sample My Number Card with its 券面AP (synthetic holder, 照合番号B = NUMBER_B) and the
 /// trust anchors that verify it (its sandbox CV root).
 fn my_number_card_with_face() -> (hanko_card::Card, TrustAnchors) {
-    use time::macros::date;
-    // The card-face and input-assist hierarchies under one sandbox CV root.
-    let root = hanko_pki::SoftwareKey::generate_rsa2048().unwrap();
-    let key = || hanko_pki::SoftwareKey::generate_rsa2048().unwrap();
-    let (root_id, face_id, assist_id) = (
-        hanko_card::CvKeyId::SANDBOX_ROOT,
-        hanko_card::CvKeyId::SANDBOX_CARD_FACE,
-        hanko_card::CvKeyId::SANDBOX_INPUT_ASSIST,
-    );
-    let issuer = hanko_card::CvIssuer::new(&root, root_id, key(), face_id).unwrap();
-    let assist = hanko_card::CvIssuer::new(&root, root_id, key(), assist_id).unwrap();
-    let facts = hanko_card::CardFacts::new(
-        hanko_card::MyNumber::from_body(b"99123456780").unwrap(),
-        "試験　花子",
-        "東京都見本区試験町一丁目１番１号",
-        date!(1980 - 02 - 17),
-        2,
-    )
-    .unwrap();
-    let face = hanko_card::card_face_app(&facts, &issuer, date!(2035 - 12 - 31), "2285", "99999").unwrap();
-    let assist = hanko_card::input_assist_app(&facts, &assist, b"1234", 2035, "2285").unwrap();
-    let card = hanko_card::sample::issue(hanko_card::Device::Card, vec![assist, face]).unwrap().card;
-    let trust =
-        TrustAnchors { mynumber_cv_root: Some(issuer.root_public_key().spki_der().to_vec()), ..Default::default() };
-    (card, trust)
+    let (card, root) = samples::my_number_card();
+    (card, TrustAnchors { mynumber_cv_root: Some(root), ..Default::default() })
 }
 
 async fn through_the_real_reader(
@@ -549,47 +529,26 @@ async fn through_the_real_reader(
     assert!(!s.to_string().contains(NUMBER_B));
 }
 
-/// A sample licence, residence card and passport from fresh sandbox issuers, with what a counter
-/// trusts for them.
-fn sample_document(kind: DocumentKind) -> (Loopback<DocumentChip>, TrustAnchors) {
-    use hanko_documents::{licence, passport, residence};
-    let now = time::OffsetDateTime::now_utc();
-    let mut rng = rand_core::OsRng;
-    let mut trust = TrustAnchors::default();
-    let chip = match kind {
-        DocumentKind::DriverLicence => {
-            let issuer = licence::PoliceIssuer::generate(licence::SANDBOX_SIGNER_NAME).unwrap();
-            trust.police_keys.push(issuer.trust_anchor().unwrap());
-            DocumentChip::Licence(licence::issue(&licence::sample_holder(0), &issuer, now.date(), &mut rng).unwrap())
-        }
-        DocumentKind::ResidenceCard => {
-            let issuer = residence::ImmigrationIssuer::generate(now, &mut rng).unwrap();
-            trust.immigration_roots.push(issuer.trust_anchor());
-            DocumentChip::Residence(residence::issue(&residence::sample_holder(0), &issuer).unwrap())
-        }
-        DocumentKind::Passport => {
-            let issuer = passport::PassportIssuer::generate("JP", now, &mut rng).unwrap();
-            trust.cscas.push(issuer.trust_anchor());
-            let holder = passport::sample_holder(0);
-            DocumentChip::Passport(passport::issue(&holder, &issuer, passport::AccessControl::BacAndPace, now).unwrap())
-        }
-        DocumentKind::MyNumberCard => unreachable!("the My Number Card is a hanko_card::Card"),
-    };
-    (Loopback(chip), trust)
-}
-
 #[tokio::test]
 async fn documents_through_the_real_reader() {
     use DocumentKind::*;
     through_the_real_reader(MyNumberCard, my_number_card_with_face(), json!({"number_b": NUMBER_B})).await;
-    through_the_real_reader(DriverLicence, sample_document(DriverLicence), json!({"pin1": "1234", "pin2": "5678"}))
-        .await;
-    through_the_real_reader(ResidenceCard, sample_document(ResidenceCard), json!({"card_number": "AA12345678BB"}))
-        .await;
+    through_the_real_reader(
+        DriverLicence,
+        samples::sample_document(DriverLicence),
+        json!({"pin1": "1234", "pin2": "5678"}),
+    )
+    .await;
+    through_the_real_reader(
+        ResidenceCard,
+        samples::sample_document(ResidenceCard),
+        json!({"card_number": "AA12345678BB"}),
+    )
+    .await;
     let p = hanko_documents::passport::sample_holder(0);
     through_the_real_reader(
         Passport,
-        sample_document(Passport),
+        samples::sample_document(Passport),
         json!({"document_number": p.document_number, "birth": p.birth, "expiry": p.expiry}),
     )
     .await;
