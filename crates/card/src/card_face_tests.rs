@@ -733,6 +733,19 @@ fn the_chip_proof_verifies_under_the_cv_root_and_binds_the_challenge() {
     let again = c.prove_card_face_chip(BIRTH_KEY, &root, &[0x33; 16]).unwrap();
     assert_eq!(again.chip_key_fingerprint(), proof.chip_key_fingerprint(), "one chip, one key");
     assert!(!format!("{proof:?}").contains("1980"), "Debug shows no birth date");
+    assert_eq!(proof.chip_key().fingerprint(), proof.chip_key_fingerprint());
+
+    // The key seen makes the chip prove itself later with the free challenge, no code sent; a
+    // well-formed key of another chip fails, a malformed one is refused before anything is sent.
+    c.challenge_card_face_chip(proof.chip_key()).unwrap();
+    let mut other = proof.chip_key().value().to_vec();
+    *other.last_mut().unwrap() ^= 0x02;
+    let other = CardFaceChipKey::from_value(&other).unwrap();
+    assert_eq!(
+        c.challenge_card_face_chip(&other),
+        Err(CardAppError::Data(CardDataError::BadSignature("card-face chip challenge")))
+    );
+    assert!(CardFaceChipKey::from_value(&proof.chip_key().value()[1..]).is_err());
 
     // The answer to one challenge proves nothing about another.
     let cert = c.read_card_face_certificate(&root).unwrap();

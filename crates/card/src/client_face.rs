@@ -68,6 +68,38 @@ pub const MIN_CHIP_CHALLENGE_LEN: usize = 16;
 /// chip answers `67 00` above 245 bytes).
 pub const MAX_CHIP_CHALLENGE_LEN: usize = 245;
 
+/// The 券面AP's chip key as the age record stores it (DF12: `90 03 01 00 01 91 82 01 00` ‖ the
+/// 2048-bit modulus), checked. Public: it identifies a card, like its certificates. A PIN-less
+/// tap registration keeps it so that a later visit can make the chip prove itself with the free
+/// `80 2A 00 00` ([`Client::challenge_card_face_chip`]) **before** the birth-date key is sent.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CardFaceChipKey(Vec<u8>);
+
+impl fmt::Debug for CardFaceChipKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CardFaceChipKey({}…)", hex::encode(&self.fingerprint()[..8]))
+    }
+}
+
+impl CardFaceChipKey {
+    /// Checks a DF12 value (265 bytes, exponent 65537, a 2048-bit modulus).
+    pub fn from_value(value: &[u8]) -> Result<CardFaceChipKey, CardDataError> {
+        crate::card_face::key_from_value(value)?;
+        Ok(CardFaceChipKey(value.to_vec()))
+    }
+    /// The DF12 value.
+    pub fn value(&self) -> &[u8] {
+        &self.0
+    }
+    /// SHA-256 of the DF12 value: stable for one card, different on every other.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        sha256(&self.0)
+    }
+    fn public_key(&self) -> Result<RsaPublicKey, CardDataError> {
+        crate::card_face::key_from_value(&self.0)
+    }
+}
+
 /// Proof that a genuine chip answered a verifier's challenge through the 券面AP's internal
 /// authentication — the check the official PIN-less tap software (かざし利用ソフト) makes: 「券面事項
 /// 確認AP（内部認証のみ）生年月日PINをインプットに内部認証結果を応答するIF … マイナンバーカードの
@@ -81,7 +113,7 @@ pub const MAX_CHIP_CHALLENGE_LEN: usize = 245;
 #[derive(Clone, PartialEq, Eq)]
 pub struct VerifiedChip {
     challenge: Vec<u8>,
-    chip_key: [u8; 32],
+    chip_key: CardFaceChipKey,
     birth_date: BirthDate,
     issuer: CvKeyId,
     signer: CvKeyId,
@@ -90,7 +122,7 @@ pub struct VerifiedChip {
 impl fmt::Debug for VerifiedChip {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifiedChip")
-            .field("chip_key", &hex::encode(&self.chip_key[..8]))
+            .field("chip_key", &self.chip_key)
             .field("issuer", &self.issuer)
             .field("signer", &self.signer)
             .finish_non_exhaustive()
@@ -110,12 +142,14 @@ impl VerifiedChip {
             return Err(CardDataError::Malformed("chip challenge is not 16-245 bytes"));
         }
         age.verify(certificate)?;
-        let key = crate::card_face::key_from_value(age.chip_key())?;
-        key.verify(SignatureAlgorithm::RsaPkcs1Sha256, challenge, signature)
+        let chip_key = CardFaceChipKey::from_value(age.chip_key())?;
+        chip_key
+            .public_key()?
+            .verify(SignatureAlgorithm::RsaPkcs1Sha256, challenge, signature)
             .map_err(|_| CardDataError::BadSignature("card-face internal authentication"))?;
         Ok(VerifiedChip {
             challenge: challenge.to_vec(),
-            chip_key: sha256(age.chip_key()),
+            chip_key,
             birth_date: age.birth_date(),
             issuer: certificate.issuer_key_id(),
             signer: certificate.subject_key_id(),
@@ -128,7 +162,11 @@ impl VerifiedChip {
     /// SHA-256 of the chip key as the age record stores it (DF12): stable for one card, different
     /// on every other — what a registration remembers to recognise the same chip later.
     pub fn chip_key_fingerprint(&self) -> [u8; 32] {
-        self.chip_key
+        self.chip_key.fingerprint()
+    }
+    /// The chip key itself (DF12), vouched for by the issuer through the age record.
+    pub fn chip_key(&self) -> &CardFaceChipKey {
+        &self.chip_key
     }
     /// DF11 of the signed age record: the birth date the card holds.
     pub fn birth_date(&self) -> BirthDate {
@@ -243,6 +281,16 @@ impl<T: Transport> Client<T> {
     pub fn authenticate_card_face_chip(&mut self, face: &VerifiedCardFace) -> Result<(), CardAppError> {
         self.select_application(&AID_CARD_FACE)?;
         self.chip_challenge(&face.chip_key, "card-face chip challenge")
+    }
+
+    /// Makes the 券面AP's chip prove that it holds `key` — one seen and verified earlier (a
+    /// [`VerifiedChip::chip_key`]) — with the free chip challenge (`80 2A 00 00`, a fresh random
+    /// challenge, no code sent). A PIN-less visit runs this first, so that the stored birth-date
+    /// key is only ever sent to the registered chip.
+    pub fn challenge_card_face_chip(&mut self, key: &CardFaceChipKey) -> Result<(), CardAppError> {
+        let key = key.public_key()?;
+        self.select_application(&AID_CARD_FACE)?;
+        self.chip_challenge(&key, "card-face chip challenge")
     }
 
     /// VERIFY the birth-date key (era `YYMMDD`, key EF `0011`) in the 券面AP, then read and parse

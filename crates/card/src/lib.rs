@@ -33,7 +33,9 @@ pub use card_face::{
 };
 pub use chip::{ChipKey, ChipKeyError, Pin, PinFormat};
 pub use client::{Client, ClientError, CommonRecord, PinStatus, Slot, MAX_EF_READ};
-pub use client_face::{VerifiedCardFace, VerifiedChip, MAX_CHIP_CHALLENGE_LEN, MIN_CHIP_CHALLENGE_LEN};
+pub use client_face::{
+    CardFaceChipKey, VerifiedCardFace, VerifiedChip, MAX_CHIP_CHALLENGE_LEN, MIN_CHIP_CHALLENGE_LEN,
+};
 pub use client_facts::{AccessCode, CardAppError, IntegrityScope, VerifiedFacts};
 pub use counter::CounterError;
 pub use cv::{

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use hanko_card::{Client, Slot, Transport};
+use hanko_card::{CardFaceChipKey, Client, Slot, Transport};
 use hanko_cardlink::CardFile;
 use hanko_pki::verify::TrustStore;
 use hanko_pki::{CaKind, JpkiCertificate, PolicySet, RsaPublicKey};
@@ -381,7 +381,7 @@ impl TapStore for FileStore {
             certificate: fp,
             serial: r.serial().to_owned(),
             birth_date_key: r.birth_date_key().as_str().to_owned(),
-            chip_key: hex::encode(r.chip_key_fingerprint()),
+            chip_key: hex::encode(r.chip_key().value()),
             terminal: r.terminal().to_string(),
             registered_at: r
                 .registered_at()
@@ -402,7 +402,10 @@ impl TapStore for FileStore {
             hex32(&x.certificate)?,
             x.serial.clone(),
             Zeroizing::new(x.birth_date_key.clone()),
-            hex32(&x.chip_key)?,
+            hex::decode(&x.chip_key)
+                .ok()
+                .and_then(|v| CardFaceChipKey::from_value(&v).ok())
+                .ok_or_else(|| bad("a stored chip key is not a 券面AP chip key (DF12)".into()))?,
             TerminalId::parse(&x.terminal).map_err(|e| bad(e.to_string()))?,
             time::OffsetDateTime::parse(&x.registered_at, &time::format_description::well_known::Rfc3339)
                 .map_err(|e| bad(e.to_string()))?,

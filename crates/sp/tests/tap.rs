@@ -94,6 +94,24 @@ impl<A: Transport, B: Transport> Transport for Spliced<A, B> {
     }
 }
 
+/// A transport that keeps every command it passes on.
+struct Logged<T> {
+    inner: T,
+    sent: Vec<Vec<u8>>,
+}
+
+impl<T: Transport> Transport for Logged<T> {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        self.sent.push(apdu.to_vec());
+        self.inner.transmit(apdu)
+    }
+}
+
+/// No VERIFY (`INS 20`) with a code reached the card.
+fn no_code_sent<T>(card: &Logged<T>) -> bool {
+    !card.sent.iter().any(|c| c.len() > 5 && c[1] == 0x20)
+}
+
 /// Counts the APDUs it is asked to send, and sends none.
 #[derive(Default)]
 struct Untouched(usize);
@@ -162,22 +180,25 @@ async fn a_copied_certificate_on_another_card_fails_the_chip_check() {
     let now = eco.clock.now();
     tap.register(&term("desk-1"), &svc("library"), &mut card(&eco, &a), pins(), now).await.unwrap();
 
-    // Another card with the same birth date: the birth-date PIN opens it, but its chip is not
-    // the one registered.
-    let mut copy = Spliced { jpki: card(&eco, &a), rest: card(&eco, &twin), to_jpki: false };
-    let err = tap.visit(&term("desk-1"), &svc("library"), &mut copy, now).await.unwrap_err();
-    assert!(matches!(err, TapError::ChipMismatch), "{err}");
-    drop(copy); // (a card image is opened by one holder at a time)
-
-    // Another card with another birth date: the stored birth date is wrong for it; the chip
-    // refuses and the try counts down on that card.
-    let mut copy = Spliced { jpki: card(&eco, &a), rest: card(&eco, &other), to_jpki: false };
-    let err = tap.visit(&term("desk-1"), &svc("library"), &mut copy, now).await.unwrap_err();
-    match err {
-        TapError::ChipCheck(CardAppError::Client(ClientError::WrongPin { tries_left })) => assert_eq!(tries_left, 9),
-        other => panic!("{other}"),
+    // Another card, with the same birth date or another: its chip fails the free challenge
+    // against the chip key registered, before the stored birth-date key is sent — a card that
+    // only copied the certificate never learns the birth date (and its own key loses no try).
+    for impostor in [&twin, &other] {
+        let rest = Logged { inner: card(&eco, impostor), sent: Vec::new() };
+        let mut copy = Spliced { jpki: card(&eco, &a), rest, to_jpki: false };
+        let err = tap.visit(&term("desk-1"), &svc("library"), &mut copy, now).await.unwrap_err();
+        assert!(matches!(err, TapError::ChipMismatch), "{err}");
+        assert!(copy.rest.sent.iter().any(|c| c[..2] == [0x80, 0x2A]), "the chip was challenged");
+        assert!(no_code_sent(&copy.rest), "no birth-date key reached the impostor: {:02X?}", copy.rest.sent);
+        drop(copy); // (a card image is opened by one holder at a time)
     }
-    drop(copy);
+    let mut fresh = card(&eco, &other);
+    let mut select = vec![0x00, 0xA4, 0x04, 0x0C, 0x0A];
+    select.extend_from_slice(&hanko_card::layout::AID_CARD_FACE);
+    assert_eq!(fresh.transmit(&select).unwrap(), [0x90, 0x00]);
+    assert_eq!(fresh.transmit(&[0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x11]).unwrap(), [0x90, 0x00]);
+    assert_eq!(fresh.transmit(&[0x00, 0x20, 0x00, 0x80]).unwrap(), [0x63, 0xCA], "10 tries left on its birth-date key");
+    drop(fresh);
 
     // A registration whose stored birth date is wrong fails the genuine card too.
     let good = tap.visit(&term("desk-1"), &svc("library"), &mut card(&eco, &a), now).await.unwrap().registration;
@@ -186,7 +207,7 @@ async fn a_copied_certificate_on_another_card_fails_the_chip_check() {
         good.certificate_fingerprint(),
         good.serial().to_owned(),
         Zeroizing::new("550218".to_owned()),
-        good.chip_key_fingerprint(),
+        good.chip_key().clone(),
         good.terminal().clone(),
         good.registered_at(),
     )
@@ -199,7 +220,7 @@ async fn a_copied_certificate_on_another_card_fails_the_chip_check() {
         [0; 32],
         String::new(),
         Zeroizing::new("5502".to_owned()),
-        [0; 32],
+        good.chip_key().clone(),
         good.terminal().clone(),
         now
     )

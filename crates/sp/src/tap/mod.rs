@@ -11,16 +11,17 @@
 //! | ② 電子証明書の通知 | the auth certificate | the auth certificate, read freely |
 //! | ③ 電子利用者証明等の検証 | the signature checked with the certificate | — |
 //! | ④ 電子証明書の有効性を確認 | OCSP at the authority ([`AuthorityOcsp`]) | OCSP at the authority |
-//! | ⑤ マイナンバーカードの真正性を確認 | (done too, to learn the chip's key) | the 券面AP's internal authentication opened by the birth-date PIN ([`hanko_card::Client::prove_card_face_chip`]) |
+//! | ⑤ マイナンバーカードの真正性を確認 | (done too, to learn the chip's key) | the free chip challenge with the registered chip key ([`hanko_card::Client::challenge_card_face_chip`]), then the 券面AP's internal authentication opened by the birth-date PIN ([`hanko_card::Client::prove_card_face_chip`]) |
 //!
 //! The birth date for ⑤ comes, at registration, from the 券面事項入力補助AP with its PIN (the
 //! official tap software's 「4PINをインプットに4情報を応答するIF」), checked against that AP's integrity
 //! record under the CV root. **Only the birth-date key is kept** (era `YYMMDD`, 6 digits: what
 //! the chip check needs) — never the name, address, sex or My Number; it never prints
 //! ([`Registration`]'s `Debug`) and is never logged. With it the registration keeps the SHA-256
-//! of the auth certificate (the match key), the certificate's serial, and the SHA-256 of the chip
-//! key the 券面AP's age record names: a later visit must be answered by **that** chip, so a
-//! different card carrying a copy of the certificate fails ⑤ even with the same birth date.
+//! of the auth certificate (the match key), the certificate's serial, and the chip key the
+//! 券面AP's age record names (public): a later visit first has the chip sign a fresh challenge
+//! with the free `80 2A 00 00` and checks it with that key, so a different card carrying a copy
+//! of the certificate fails (`chip-mismatch`) before the birth-date key is sent to it.
 //!
 //! The 2015 offline variant (a gate without network, a whitelist of pseudonymous conversion
 //! values of serials) is [`whitelist`].
@@ -32,7 +33,7 @@ pub mod whitelist;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use hanko_card::{birth_date_key, AccessCode, CardAppError, Client, IntegrityScope, Slot, Transport};
+use hanko_card::{birth_date_key, AccessCode, CardAppError, CardFaceChipKey, Client, IntegrityScope, Slot, Transport};
 use hanko_pki::verify::{RevocationEvidence, TrustStore, VerifyError};
 use hanko_pki::{DigestAlgorithm, DigestInfo, RsaPublicKey};
 use time::OffsetDateTime;
@@ -60,9 +61,9 @@ pub enum TapError {
     /// blocked key), the 券面AP is not under the CV root, or its answer does not verify.
     #[error("chip check (券面AP internal authentication): {0}")]
     ChipCheck(CardAppError),
-    /// A genuine chip answered, but not the one registered with this certificate (a copied
-    /// certificate on another card).
-    #[error("chip check: the card is genuine but is not the card registered with this certificate")]
+    /// The chip is not the one registered with this certificate (a copied certificate on another
+    /// card): it could not sign with the registered chip key, or its age record names another.
+    #[error("chip check: the card is not the card registered with this certificate")]
     ChipMismatch,
     /// The input-assist AP holds a birth date that is not a full date: no birth-date key exists.
     #[error("the card's birth date is not a full date: tap use is not possible with this card")]
@@ -139,7 +140,7 @@ pub struct Registration {
     certificate: [u8; 32],
     serial: String,
     birth_date_key: Zeroizing<String>,
-    chip_key: [u8; 32],
+    chip_key: CardFaceChipKey,
     terminal: TerminalId,
     registered_at: OffsetDateTime,
 }
@@ -164,7 +165,7 @@ impl Registration {
         certificate: [u8; 32],
         serial: String,
         birth_date_key: Zeroizing<String>,
-        chip_key: [u8; 32],
+        chip_key: CardFaceChipKey,
         terminal: TerminalId,
         registered_at: OffsetDateTime,
     ) -> Result<Registration, TapError> {
@@ -190,9 +191,10 @@ impl Registration {
     pub fn birth_date_key(&self) -> &Zeroizing<String> {
         &self.birth_date_key
     }
-    /// SHA-256 of the 券面AP chip key (DF12 of the age record) seen at registration.
-    pub fn chip_key_fingerprint(&self) -> [u8; 32] {
-        self.chip_key
+    /// The 券面AP chip key (DF12 of the age record) verified at registration: a visit makes the
+    /// chip prove it holds it before the birth-date key is sent.
+    pub fn chip_key(&self) -> &CardFaceChipKey {
+        &self.chip_key
     }
     /// The terminal it was made at.
     pub fn terminal(&self) -> &TerminalId {
@@ -371,7 +373,7 @@ impl<S: TapStore> TapService<S> {
             certificate: sha256(&certificate),
             serial: verified.certificate().serial().to_string(),
             birth_date_key: key,
-            chip_key: chip.chip_key_fingerprint(),
+            chip_key: chip.chip_key().clone(),
             terminal: permit.terminal().clone(),
             registered_at: at,
         };
@@ -397,11 +399,17 @@ impl<S: TapStore> TapService<S> {
             .store
             .get(permit.service(), &sha256(&certificate))?
             .ok_or_else(|| TapError::NotRegistered { service: permit.service().clone() })?;
+        // The chip proves it is the registered one with the free challenge before the stored
+        // birth-date key is sent: another chip carrying a copy of the certificate never learns it.
+        Client::new(&mut *card).challenge_card_face_chip(&registration.chip_key).map_err(|e| match e {
+            CardAppError::Data(_) => TapError::ChipMismatch,
+            other => TapError::ChipCheck(other),
+        })?;
         let verified = self.validity.check_certificate(&self.trust, &certificate, at).await?;
         let chip = Client::new(&mut *card)
             .prove_card_face_chip(registration.birth_date_key.as_bytes(), &self.cv_root, &fresh_challenge()?)
             .map_err(TapError::ChipCheck)?;
-        if chip.chip_key_fingerprint() != registration.chip_key {
+        if chip.chip_key() != &registration.chip_key {
             return Err(TapError::ChipMismatch);
         }
         Ok(Visit { registration, permit, revocation: verified.revocation().clone(), at })
