@@ -63,7 +63,9 @@ pub(crate) enum Command {
     /// A later visit, with no PIN: certificate, validity check, chip check.
     #[command(after_help = LEGAL)]
     Visit(FlowArgs),
-    /// Remove a card's registration (the holder withdrew).
+    /// Remove a card's registration (the holder withdraws, with the card: its chip must prove it is
+    /// the registered one; no PIN).
+    #[command(after_help = LEGAL)]
     Unregister(FlowArgs),
     /// The 2015 offline variant, ticket seller side: the conversion key and the whitelist.
     #[command(subcommand)]
@@ -496,7 +498,7 @@ fn flow(f: FlowArgs, kind: &str, json: bool) -> Result<ExitCode> {
                 "terminal": r.registration.terminal().as_str(),
                 "auth_certificate": r.registration.serial(),
                 "validity": validity(&r.revocation),
-                "kept": "certificate fingerprint, serial, chip-key fingerprint, birth-date key (era YYMMDD)",
+                "kept": "certificate fingerprint, serial, 券面AP chip key (public), birth-date key (era YYMMDD)",
             })
         }
         "visit" => {
@@ -513,10 +515,7 @@ fn flow(f: FlowArgs, kind: &str, json: bool) -> Result<ExitCode> {
             })
         }
         _ => {
-            let cert = Client::new(&mut *card).read_certificate(Slot::Auth).map_err(crate::cmd_card::explain)?;
-            let fp = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &cert);
-            let fp: [u8; 32] = fp.as_ref().try_into()?;
-            let removed = tap.store().remove(&service, &fp).map_err(tap_failure)?;
+            let removed = runtime.block_on(tap.unregister(&terminal, &service, &mut *card)).map_err(tap_failure)?;
             json!({"result": if removed { "removed" } else { "not-registered" }, "service": service.as_str()})
         }
     };

@@ -137,6 +137,15 @@ fn tap_register_then_visit_without_pin_and_the_offline_gate() {
     );
     assert_eq!(refused(&data, &strs(&args(&flow("visit", &b, "desk-1", "library")))), (1, "not-registered".into()));
 
+    // The holder withdraws with the card (no PIN); then a visit finds nothing.
+    let out = ok(&data, &strs(&args(&flow("unregister", &b, "desk-1", "library"))), false);
+    assert_eq!(out["result"], "not-registered", "{out}");
+    let out = ok(&data, &strs(&args(&flow("unregister", &a, "desk-1", "library"))), false);
+    assert_eq!(out["result"], "removed", "{out}");
+    assert_eq!(refused(&data, &strs(&args(&flow("visit", &a, "desk-1", "library")))), (1, "not-registered".into()));
+    let reg = args(&flow("register", &a, "desk-1", "library"));
+    assert_eq!(ok(&data, &strs(&reg), true)["result"], "registered");
+
     // The 2015 offline variant: the seller exports; the authority goes away; the gate decides.
     let conv = dir.join("event.key");
     let list = dir.join("whitelist.json");

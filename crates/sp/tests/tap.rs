@@ -215,6 +215,18 @@ async fn a_copied_certificate_on_another_card_fails_the_chip_check() {
     tap.store().put(wrong).unwrap();
     let err = tap.visit(&term("desk-1"), &svc("library"), &mut card(&eco, &a), now).await.unwrap_err();
     assert_eq!(err.code(), "chip-check", "{err}");
+
+    // Withdrawing needs the registered card itself: a copy of the certificate removes nothing.
+    let mut copy = Spliced { jpki: card(&eco, &a), rest: card(&eco, &twin), to_jpki: false };
+    let err = tap.unregister(&term("desk-1"), &svc("library"), &mut copy).await.unwrap_err();
+    assert!(matches!(err, TapError::ChipMismatch), "{err}");
+    drop(copy);
+    let err = tap.unregister(&term("web"), &svc("library"), &mut card(&eco, &a)).await.unwrap_err();
+    assert_eq!(err.code(), "refused-environment", "{err}");
+    assert!(tap.unregister(&term("desk-1"), &svc("library"), &mut card(&eco, &a)).await.unwrap());
+    assert!(!tap.unregister(&term("desk-1"), &svc("library"), &mut card(&eco, &a)).await.unwrap(), "gone");
+    let err = tap.visit(&term("desk-1"), &svc("library"), &mut card(&eco, &a), now).await.unwrap_err();
+    assert_eq!(err.code(), "not-registered", "{err}");
     assert!(Registration::restore(
         good.service().clone(),
         [0; 32],

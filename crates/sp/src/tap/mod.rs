@@ -133,6 +133,15 @@ fn fresh_challenge() -> Result<[u8; 32], TapError> {
     Ok(c)
 }
 
+/// The free chip challenge with a registered chip key failed: a signature that does not verify is
+/// another chip (`chip-mismatch`); a card or transport error is `chip-check`.
+fn chip_challenge_failure(e: CardAppError) -> TapError {
+    match e {
+        CardAppError::Data(_) => TapError::ChipMismatch,
+        other => TapError::ChipCheck(other),
+    }
+}
+
 /// One card registered for one service. `Debug` never shows the birth-date key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Registration {
@@ -401,10 +410,7 @@ impl<S: TapStore> TapService<S> {
             .ok_or_else(|| TapError::NotRegistered { service: permit.service().clone() })?;
         // The chip proves it is the registered one with the free challenge before the stored
         // birth-date key is sent: another chip carrying a copy of the certificate never learns it.
-        Client::new(&mut *card).challenge_card_face_chip(&registration.chip_key).map_err(|e| match e {
-            CardAppError::Data(_) => TapError::ChipMismatch,
-            other => TapError::ChipCheck(other),
-        })?;
+        Client::new(&mut *card).challenge_card_face_chip(&registration.chip_key).map_err(chip_challenge_failure)?;
         let verified = self.validity.check_certificate(&self.trust, &certificate, at).await?;
         let chip = Client::new(&mut *card)
             .prove_card_face_chip(registration.birth_date_key.as_bytes(), &self.cv_root, &fresh_challenge()?)
@@ -413,5 +419,28 @@ impl<S: TapStore> TapService<S> {
             return Err(TapError::ChipMismatch);
         }
         Ok(Visit { registration, permit, revocation: verified.revocation().clone(), at })
+    }
+
+    /// The holder withdraws, with the card at a managed terminal: the guard; the auth certificate
+    /// matched to a registration; the chip proves it is the registered one (the free challenge
+    /// with the registered chip key, no PIN); then the registration is removed. A copy of the
+    /// public certificate alone removes nothing. `false` when the card was not registered.
+    pub async fn unregister(
+        &self,
+        terminal: &TerminalId,
+        service: &ServiceId,
+        card: &mut (dyn Transport + Send),
+    ) -> Result<bool, TapError> {
+        let permit = self.policy.check(terminal, service)?;
+        let mut client = Client::new(&mut *card);
+        let certificate = client
+            .read_certificate(Slot::Auth)
+            .map_err(|e| TapError::Card { step: "auth certificate", error: e.into() })?;
+        let fingerprint = sha256(&certificate);
+        let Some(registration) = self.store.get(permit.service(), &fingerprint)? else {
+            return Ok(false);
+        };
+        client.challenge_card_face_chip(&registration.chip_key).map_err(chip_challenge_failure)?;
+        self.store.remove(permit.service(), &fingerprint)
     }
 }
