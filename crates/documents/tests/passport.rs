@@ -4,9 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use hanko_card::{StatusWord, Transport, TransportError};
-use hanko_documents::passport::emulator::{ChipPaceEngine, PacePasswordRef};
-use hanko_documents::passport::reader::PaceFailure;
-use hanko_documents::passport::sm::SmKeys;
 use hanko_documents::passport::{
     self, issue, lds, sample_holder, AccessControl, AccessUsed, Fid, PassportChip, PassportError, PassportIssuer,
     PassportReader, Password,
@@ -117,111 +114,6 @@ fn pace_only_answers_6a88_to_bac() {
     }
 }
 
-// --- a test-only PACE shim (NOT PACE: a fixed derivation so that AES SM can be exercised) ------
-
-fn shim_keys(password: &str) -> SmKeys {
-    let seed = hanko_documents::crypto::sha1_16(password.as_bytes());
-    SmKeys::Aes { enc: Zeroizing::new(seed.to_vec()), mac: Zeroizing::new(seed.iter().map(|b| !b).collect()) }
-}
-
-struct ShimChip(String);
-
-impl ChipPaceEngine for ShimChip {
-    fn mse_set_at(&mut self, _data: &[u8]) -> Result<(), StatusWord> {
-        Ok(())
-    }
-    fn general_authenticate(
-        &mut self,
-        data: &[u8],
-        _rng: &mut dyn RngCore,
-    ) -> Result<(Vec<u8>, Option<SmKeys>), StatusWord> {
-        if data != shim_keys(&self.0).tag() {
-            return Err(StatusWord(0x6300));
-        }
-        Ok((vec![0x7C, 0x00], Some(shim_keys(&self.0))))
-    }
-}
-
-trait Tag {
-    fn tag(&self) -> Vec<u8>;
-}
-impl Tag for SmKeys {
-    fn tag(&self) -> Vec<u8> {
-        match self {
-            SmKeys::Aes { mac, .. } => [&[0x7C, 0x04][..], &mac[..4]].concat(),
-            SmKeys::Tdes { .. } => Vec::new(),
-        }
-    }
-}
-
-fn shim_chip(
-    p: PacePasswordRef<'_>,
-    _card_access: &[u8],
-    _rng: &mut dyn RngCore,
-) -> Result<Box<dyn ChipPaceEngine>, StatusWord> {
-    Ok(Box::new(ShimChip(match p {
-        PacePasswordRef::Mrz(m) | PacePasswordRef::Can(m) => m.to_owned(),
-    })))
-}
-
-fn shim_terminal(
-    t: &mut dyn Transport,
-    p: PacePasswordRef<'_>,
-    card_access: &[u8],
-    _rng: &mut dyn RngCore,
-) -> Result<SmKeys, PaceFailure> {
-    assert!(lds::parse_security_infos("EF.CardAccess", card_access).unwrap().iter().any(|i| i.is_pace()));
-    let (reference, pw) = match p {
-        PacePasswordRef::Mrz(m) => (1u8, m),
-        PacePasswordRef::Can(c) => (2u8, c),
-    };
-    let mut mse =
-        vec![0x00, 0x22, 0xC1, 0xA4, 0x0F, 0x80, 0x0A, 0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, 0x02, 0x02];
-    mse.extend([0x83, 0x01, reference]);
-    mse[4] = (mse.len() - 5) as u8;
-    assert_eq!(t.transmit(&mse).unwrap(), [0x90, 0x00]);
-    let keys = shim_keys(pw);
-    let mut ga = vec![0x00, 0x86, 0x00, 0x00, 0x06];
-    ga.extend(keys.tag());
-    ga.push(0x00);
-    match t.transmit(&ga).unwrap().as_slice() {
-        [0x7C, 0x00, 0x90, 0x00] => Ok(keys),
-        [0x63, 0x00] => Err(PaceFailure::WrongPassword),
-        other => Err(PaceFailure::Other(format!("{other:02X?}"))),
-    }
-}
-
-#[test]
-fn pace_dispatch_and_aes_secure_messaging_through_a_shim_engine() {
-    let i = issuer();
-    let holder = sample_holder(1);
-    for (access, password) in [
-        (AccessControl::PaceOnly, Password::Can(holder.can.as_deref().unwrap())),
-        (AccessControl::BacAndPace, Password::Mrz("")),
-    ] {
-        let info = lds::mrz_information("TS0000001", "910401", "350331").unwrap();
-        let password = match password {
-            Password::Mrz(_) => Password::Mrz(&info),
-            other => other,
-        };
-        let mut t = Loopback(chip(&i, access).with_pace_engine(shim_chip));
-        let mut r = PassportReader::open(&mut t, password, Some(shim_terminal), &mut OsRng).unwrap();
-        assert_eq!(r.access(), AccessUsed::Pace);
-        let files = r.read_all(&mut |_| {}).unwrap();
-        let pa = passport::verify::passive_authentication(&files, &[i.trust_anchor()], NOW).unwrap();
-        assert_eq!(pa.groups, [1, 2, 14, 15]);
-        let mut challenge = [0u8; 8];
-        OsRng.fill_bytes(&mut challenge);
-        let sig = r.internal_authenticate(&challenge).unwrap();
-        passport::verify::verify_active_authentication(files.group(15).unwrap(), files.group(14), &challenge, &sig)
-            .unwrap();
-    }
-    // A wrong CAN is refused by the chip's engine and reported as a wrong access code.
-    let mut t = Loopback(chip(&i, AccessControl::PaceOnly).with_pace_engine(shim_chip));
-    let e = PassportReader::open(&mut t, Password::Can("999999"), Some(shim_terminal), &mut OsRng).unwrap_err();
-    assert!(matches!(e, PassportError::WrongAccessCode), "{e:?}");
-}
-
 #[test]
 fn a_flipped_mac_ends_the_secure_messaging_session() {
     use hanko_documents::passport::bac::{establish, BacKeys};
@@ -330,29 +222,66 @@ fn the_issuer_round_trips_through_der() {
     check(c, &sample_holder(3).access_code(), &trust(&i)).unwrap();
 }
 
-/// PACE-GM with the built-in engine (`pace.rs` through `pace_glue.rs`): a PACE-only chip read
-/// with the CAN and with the MRZ, a BAC+PACE chip read with PACE, a wrong CAN refused. Until
-/// `pace.rs` is wired in, the reader must say PACE is unavailable instead.
+/// PACE-GM with the built-in engine (`pace.rs`): a PACE-only chip read with its CAN and with
+/// the MRZ, a BAC-and-PACE chip read by PACE, the data groups over AES secure messaging, passive
+/// and active authentication; a wrong CAN is a wrong access code.
 #[test]
 fn pace_gm_with_the_built_in_engine() {
     let i = issuer();
     let holder = sample_holder(1);
     let can = AccessCode::Can(Zeroizing::new(holder.can.clone().unwrap()));
-    match check(chip(&i, AccessControl::PaceOnly), &can, &trust(&i)) {
-        Ok(report) => {
-            assert!(report.issuer.method.contains("PACE"), "{}", report.issuer.method);
-            assert!(matches!(report.chip, ChipCheck::Proven { .. }));
-            for (access, code) in
-                [(AccessControl::PaceOnly, holder.access_code()), (AccessControl::BacAndPace, holder.access_code())]
-            {
-                let report = check(chip(&i, access), &code, &trust(&i)).unwrap();
-                assert!(report.issuer.method.contains("PACE"), "{}", report.issuer.method);
-            }
-            let wrong = AccessCode::Can(Zeroizing::new("000000".into()));
-            let e = check(chip(&i, AccessControl::PaceOnly), &wrong, &trust(&i)).unwrap_err();
-            assert!(matches!(e, CheckError::WrongAccessCode { tries_left: None }), "{e:?}");
-        }
-        Err(CheckError::Passport(PassportError::PaceUnavailable)) => eprintln!("PACE is not wired in yet"),
-        Err(e) => panic!("{e:?}"),
+    for (access, code) in [
+        (AccessControl::PaceOnly, &can),
+        (AccessControl::PaceOnly, &holder.access_code()),
+        (AccessControl::BacAndPace, &holder.access_code()),
+    ] {
+        let report = check(chip(&i, access), code, &trust(&i)).unwrap();
+        assert!(report.issuer.method.contains("PACE"), "{}", report.issuer.method);
+        assert!(matches!(report.chip, ChipCheck::Proven { .. }), "{:?}", report.chip);
     }
+    // The reader's own API: PACE, then every data group and AA's INTERNAL AUTHENTICATE over AES SM.
+    let mut t = Loopback(chip(&i, AccessControl::PaceOnly));
+    let mut r = PassportReader::open(&mut t, Password::Can(holder.can.as_deref().unwrap()), &mut OsRng).unwrap();
+    assert_eq!(r.access(), AccessUsed::Pace);
+    let files = r.read_all(&mut |_| {}).unwrap();
+    let pa = passport::verify::passive_authentication(&files, &[i.trust_anchor()], NOW).unwrap();
+    assert_eq!(pa.groups, [1, 2, 14, 15]);
+    let mut challenge = [0u8; 8];
+    OsRng.fill_bytes(&mut challenge);
+    let sig = r.internal_authenticate(&challenge).unwrap();
+    passport::verify::verify_active_authentication(files.group(15).unwrap(), files.group(14), &challenge, &sig)
+        .unwrap();
+
+    let wrong = AccessCode::Can(Zeroizing::new("000000".into()));
+    let e = check(chip(&i, AccessControl::PaceOnly), &wrong, &trust(&i)).unwrap_err();
+    assert!(matches!(e, CheckError::WrongAccessCode { tries_left: None }), "{e:?}");
+}
+
+/// A chip (or a relay) that hides EF.CardAccess pushes the reader down to BAC: DG14, signed, still
+/// lists the chip's PACE, so the check refuses the read.
+#[test]
+fn hiding_ef_card_access_to_force_bac_is_a_pace_downgrade() {
+    struct HideCardAccess<T>(T);
+    impl<T: Transport> Transport for HideCardAccess<T> {
+        fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+            if apdu.starts_with(&[0x00, 0xA4, 0x02, 0x0C, 0x02, 0x01, 0x1C]) {
+                return Ok(vec![0x6A, 0x82]);
+            }
+            self.0.transmit(apdu)
+        }
+    }
+    let i = issuer();
+    let holder = sample_holder(1);
+    let mut t = HideCardAccess(Loopback(chip(&i, AccessControl::BacAndPace)));
+    let e = passport::check(&mut t, &holder.access_code(), &trust(&i), NOW, &mut |_| {}).unwrap_err();
+    assert!(matches!(passport_err(e), PassportError::PaceDowngrade(_)));
+    // EF.CardAccess announcing other PACE than DG14 lists is caught the same way.
+    let mut other = chip(&i, AccessControl::BacAndPace);
+    let info = lds::SecurityInfo::pace(lds::ID_PACE_ECDH_GM_AES_128, 13).unwrap();
+    other.replace_file(Fid::CARD_ACCESS, lds::encode_security_infos(&[info]).unwrap());
+    let e = check(other, &holder.access_code(), &trust(&i)).unwrap_err();
+    assert!(matches!(passport_err(e), PassportError::PaceDowngrade(_)));
+    // A BAC-only chip (no PACE in DG14) is read by BAC as before.
+    let report = check(chip(&i, AccessControl::Bac), &holder.access_code(), &trust(&i)).unwrap();
+    assert!(report.issuer.method.contains("BAC"), "{}", report.issuer.method);
 }

@@ -1,7 +1,7 @@
 //! The emulated passport chip (ICAO 9303-10 §3–4, 9303-11 §4, §6, §9.8): the LDS1 application,
 //! its EFs by FID and short EF identifier, READ BINARY with `B0` (15-bit offsets) and `B1`
-//! (offset in DO54, up to 24 bits), BAC and PACE (PACE through the [`ChipPaceEngine`] seam that
-//! `pace.rs` fills), 3DES or AES secure messaging, and active authentication.
+//! (offset in DO54, up to 24 bits), BAC and PACE (`pace.rs`'s [`super::pace::ChipPace`]), 3DES or
+//! AES secure messaging, and active authentication.
 //!
 //! | variant | BAC | PACE | plain reads |
 //! |---|---|---|---|
@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::bac::{self, BacKeys, INS_MUTUAL_AUTHENTICATE};
-use super::sm::{PlainCommand, SecureChannel, SmKeys, SW_SM_DATA_OBJECTS, SW_SM_MISSING};
+use super::sm::{PlainCommand, SecureChannel, SW_SM_DATA_OBJECTS, SW_SM_MISSING};
 
 /// The LDS1 eMRTD application, `A0 00 00 02 47 10 01`.
 pub const LDS1_AID: [u8; 7] = [0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01];
@@ -68,39 +68,6 @@ impl AccessControl {
     }
 }
 
-/// A PACE password on the chip's side (as `pace::PacePassword`).
-#[derive(Clone, Copy)]
-pub enum PacePasswordRef<'a> {
-    /// The MRZ information.
-    Mrz(&'a str),
-    /// The card access number.
-    Can(&'a str),
-}
-
-/// The chip's side of PACE as `passport/pace.rs` provides it (`pace::ChipPace`, 9303-11 §4.4).
-pub trait ChipPaceEngine: Send {
-    /// MSE:Set AT (`00 22 C1 A4`) data field.
-    fn mse_set_at(&mut self, data: &[u8]) -> Result<(), StatusWord>;
-    /// GENERAL AUTHENTICATE (`10 86 00 00` / `00 86 00 00`) data field `7C …` → response `7C …`;
-    /// the last step yields the session keys.
-    fn general_authenticate(
-        &mut self,
-        data: &[u8],
-        rng: &mut dyn RngCore,
-    ) -> Result<(Vec<u8>, Option<SmKeys>), StatusWord>;
-}
-
-/// Makes the chip's PACE engine for a password (MSE:Set AT's password reference chooses which)
-/// and the chip's EF.CardAccess (its PACEInfo); an error is the status word MSE:Set AT answers.
-pub type ChipPaceFactory =
-    fn(PacePasswordRef<'_>, &[u8], &mut dyn RngCore) -> Result<Box<dyn ChipPaceEngine>, StatusWord>;
-
-/// The built-in engine: `pace.rs`'s `ChipPace` once it lands; until then none (MSE:Set AT
-/// answers `6A 88`).
-fn builtin_pace() -> Option<ChipPaceFactory> {
-    Some(super::pace_glue::chip)
-}
-
 mod secret {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use zeroize::Zeroizing;
@@ -120,7 +87,7 @@ struct Volatile {
     current: Option<Fid>,
     challenge: Option<[u8; 8]>,
     sm: Option<SecureChannel>,
-    pace: Option<Box<dyn ChipPaceEngine>>,
+    pace: Option<Box<super::pace::ChipPace>>,
 }
 
 /// The emulated passport chip. `Serialize + Deserialize` is its persisted image: the files, the
@@ -140,8 +107,6 @@ pub struct PassportChip {
     aa_key: Zeroizing<Vec<u8>>,
     #[serde(skip)]
     state: Box<Volatile>,
-    #[serde(skip)]
-    pace_factory: Option<ChipPaceFactory>,
 }
 
 impl core::fmt::Debug for PassportChip {
@@ -166,19 +131,12 @@ impl PassportChip {
             files,
             aa_key: aa_key_pkcs8,
             state: Box::default(),
-            pace_factory: None,
         }
     }
 
     /// The access control this chip enforces.
     pub fn access_control(&self) -> AccessControl {
         self.access
-    }
-
-    /// Uses `factory` for PACE instead of the built-in engine (tests; or until `pace.rs` lands).
-    pub fn with_pace_engine(mut self, factory: ChipPaceFactory) -> PassportChip {
-        self.pace_factory = Some(factory);
-        self
     }
 
     /// The content of a file.
@@ -353,32 +311,25 @@ impl PassportChip {
     }
 
     fn mse_set_at(&mut self, c: &PlainCommand) -> Response {
-        let Some(factory) = self.pace_factory.or_else(builtin_pace).filter(|_| self.access.pace()) else {
+        use super::pace::{parse_card_access, ChipPace, PacePassword};
+        if !self.access.pace() {
             return Response::status(StatusWord::DATA_NOT_FOUND);
-        };
+        }
         // Password reference 83: 01 = MRZ, 02 = CAN (9303-11 §4.4.4.1).
         let reference = crate::tlv::iter(&c.data).filter_map(Result::ok).find(|t| t.tag == 0x83).map(|t| t.value);
-        let mrz;
-        let can;
         let password = match reference {
-            Some([0x01]) => {
-                mrz = String::from_utf8_lossy(&self.mrz_information).into_owned();
-                PacePasswordRef::Mrz(&mrz)
-            }
-            Some([0x02]) if !self.can.is_empty() => {
-                can = String::from_utf8_lossy(&self.can).into_owned();
-                PacePasswordRef::Can(&can)
-            }
+            Some([0x01]) => PacePassword::Mrz(String::from_utf8_lossy(&self.mrz_information).into_owned()),
+            Some([0x02]) if !self.can.is_empty() => PacePassword::Can(String::from_utf8_lossy(&self.can).into_owned()),
             _ => return Response::status(StatusWord::DATA_NOT_FOUND),
         };
-        let card_access = self.file(Fid::CARD_ACCESS).unwrap_or_default();
-        let mut engine = match factory(password, card_access, &mut OsRng) {
-            Ok(e) => e,
-            Err(sw) => return Response::status(sw),
+        // The engine runs over the first PACEInfo of the chip's own EF.CardAccess.
+        let infos = parse_card_access(self.file(Fid::CARD_ACCESS).unwrap_or_default()).unwrap_or_default();
+        let Some(Ok(mut engine)) = infos.first().map(|info| ChipPace::new(&password, info, &mut OsRng)) else {
+            return Response::status(StatusWord::DATA_NOT_FOUND);
         };
         match engine.mse_set_at(&c.data) {
             Ok(()) => {
-                self.state.pace = Some(engine);
+                self.state.pace = Some(Box::new(engine));
                 Response::status(StatusWord::SUCCESS)
             }
             Err(sw) => Response::status(sw),

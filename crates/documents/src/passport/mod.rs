@@ -21,7 +21,6 @@ pub mod emulator;
 pub mod issuer;
 pub mod lds;
 pub mod pace;
-mod pace_glue;
 pub mod reader;
 pub mod sm;
 pub mod sod;
@@ -145,6 +144,9 @@ pub enum PassportError {
         /// The differing field.
         field: &'static str,
     },
+    /// The chip supports PACE (DG14, signed) but EF.CardAccess hid it or the reader did not use it.
+    #[error("passport: PACE downgrade: {0}")]
+    PaceDowngrade(&'static str),
     /// Active authentication's signature does not verify: the chip is not the original.
     #[error("passport: active authentication failed (the chip did not prove the DG15 key)")]
     AaFailed,
@@ -212,7 +214,7 @@ pub fn check(
         _ => return Err(crate::CheckError::WrongKindOfCode("a passport opens with its MRZ or CAN")),
     };
     progress(crate::Progress { step: "access control", done: 0, total: None });
-    let mut reader = match PassportReader::open(t, password, None, &mut OsRng) {
+    let mut reader = match PassportReader::open(t, password, &mut OsRng) {
         Ok(r) => r,
         Err(PassportError::WrongAccessCode) => return Err(crate::CheckError::WrongAccessCode { tries_left: None }),
         Err(e) => return Err(e.into()),
@@ -221,6 +223,7 @@ pub fn check(
     let files = reader.read_all(progress)?;
     progress(crate::Progress { step: "passive authentication", done: 0, total: None });
     let pa = verify::passive_authentication(&files, &trust.cscas, now)?;
+    verify::check_pace_downgrade(&files, access)?;
     if let AccessCode::Mrz { document_number, birth, expiry } = code {
         verify::compare_mrz(&pa.mrz, document_number, birth, expiry)?;
     }

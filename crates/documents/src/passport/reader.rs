@@ -7,9 +7,9 @@ use hanko_card::{Command, Ins, Response, StatusWord, Transport};
 use rand_core::RngCore;
 
 use super::bac::{self, BacError, BacKeys};
-use super::emulator::{Fid, PacePasswordRef, LDS1_AID};
+use super::emulator::{Fid, LDS1_AID};
 use super::lds;
-use super::sm::{SecureChannel, SmKeys};
+use super::sm::SecureChannel;
 use super::PassportError;
 use crate::Progress;
 
@@ -18,27 +18,6 @@ use crate::Progress;
 pub const CHUNK: usize = 0xDF;
 /// Largest file the reader accepts (a budget on what a hostile chip makes it read).
 pub const MAX_FILE_LEN: usize = lds::MAX_DG_LEN;
-
-/// Why the terminal's PACE failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PaceFailure {
-    /// The chip refused the password (`63 00` on the mutual-authentication step).
-    WrongPassword,
-    /// Anything else, in words.
-    Other(String),
-}
-
-/// The terminal's side of PACE as `pace.rs` provides it (`pace::establish` after
-/// `pace::parse_card_access`): MSE:Set AT and the four GENERAL AUTHENTICATE in plain, over
-/// EF.CardAccess's content.
-pub type PaceEstablish =
-    fn(&mut dyn Transport, PacePasswordRef<'_>, &[u8], &mut dyn RngCore) -> Result<SmKeys, PaceFailure>;
-
-/// The built-in terminal PACE: `pace.rs`'s `establish` once it lands; none until then.
-fn builtin_pace() -> Option<PaceEstablish> {
-    Some(super::pace_glue::terminal)
-}
 
 /// How the reader got in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,15 +86,15 @@ fn cmd<'a>(ins: Ins, p1: u8, p2: u8, data: &'a [u8], le: Option<usize>) -> Comma
 }
 
 impl<'t> PassportReader<'t> {
-    /// Opens the chip: reads EF.CardAccess; PACE when it announces PACE and an engine exists
-    /// (`pace` or the built-in one); else selects LDS1 and tries a plain SELECT of EF.COM (no
-    /// access control) and then BAC (MRZ only).
+    /// Opens the chip: reads EF.CardAccess; PACE (`pace.rs`, over its first PACEInfo) when it
+    /// announces PACE; else selects LDS1 and tries a plain SELECT of EF.COM (no access control)
+    /// and then BAC (MRZ only).
     pub fn open(
         t: &'t mut dyn Transport,
         password: Password<'_>,
-        pace: Option<PaceEstablish>,
         rng: &mut dyn RngCore,
     ) -> Result<PassportReader<'t>, PassportError> {
+        use super::pace::{establish, parse_card_access, PaceError, PacePassword};
         let mut r = PassportReader { t, sm: None, access: AccessUsed::None, card_access: None };
         // EF.CardAccess sits in the MF: select it before the application.
         if r.select_ef(Fid::CARD_ACCESS).is_ok() {
@@ -126,15 +105,16 @@ impl<'t> PassportReader<'t> {
             Some(b) => lds::parse_security_infos("EF.CardAccess", b)?.iter().any(lds::SecurityInfo::is_pace),
             None => false,
         };
-        let engine = pace.or_else(builtin_pace);
-        if let (true, Some(establish), Some(ca)) = (pace_offered, engine, r.card_access.clone()) {
+        if let (true, Some(ca)) = (pace_offered, &r.card_access) {
+            let infos = parse_card_access(ca).map_err(|e| PassportError::Pace(e.to_string()))?;
+            let info = infos.first().ok_or_else(|| PassportError::Pace("EF.CardAccess has no PACEInfo".into()))?;
             let pw = match password {
-                Password::Mrz(m) => PacePasswordRef::Mrz(m),
-                Password::Can(c) => PacePasswordRef::Can(c),
+                Password::Mrz(m) => PacePassword::Mrz(m.to_owned()),
+                Password::Can(c) => PacePassword::Can(c.to_owned()),
             };
-            let keys = establish(&mut *r.t, pw, &ca, rng).map_err(|e| match e {
-                PaceFailure::WrongPassword => PassportError::WrongAccessCode,
-                PaceFailure::Other(why) => PassportError::Pace(why),
+            let keys = establish(&mut *r.t, &pw, info, rng).map_err(|e| match e {
+                PaceError::WrongPassword => PassportError::WrongAccessCode,
+                other => PassportError::Pace(other.to_string()),
             })?;
             r.sm = Some(SecureChannel::new(keys));
             r.access = AccessUsed::Pace;

@@ -172,6 +172,33 @@ pub fn passive_authentication(
     })
 }
 
+/// The PACE downgrade check (ICAO 9303-11 §4.4, §9.2: DG14 carries the chip's PACEInfos too):
+/// DG14, covered by EF.SOD (call this after [`passive_authentication`]), lists the PACE the chip
+/// supports; EF.CardAccess, which nothing signs, must announce every one of them, and the reader
+/// must have got in by PACE. A chip or a relay that hides EF.CardAccess to push the reader down
+/// to BAC fails here.
+pub fn check_pace_downgrade(files: &PassportFiles, access: super::AccessUsed) -> Result<(), PassportError> {
+    let Some(dg14) = files.group(14) else { return Ok(()) };
+    let signed: Vec<lds::SecurityInfo> =
+        lds::parse_dg14(dg14)?.into_iter().filter(lds::SecurityInfo::is_pace).collect();
+    if signed.is_empty() {
+        return Ok(());
+    }
+    let announced = match &files.card_access {
+        Some(bytes) => lds::parse_security_infos("EF.CardAccess", bytes)?,
+        None => Vec::new(),
+    };
+    if !signed.iter().all(|info| announced.contains(info)) {
+        return Err(PassportError::PaceDowngrade("EF.CardAccess does not announce the PACE that DG14 (signed) lists"));
+    }
+    if access != super::AccessUsed::Pace {
+        return Err(PassportError::PaceDowngrade(
+            "the chip supports PACE (DG14, signed) but the reader did not use it",
+        ));
+    }
+    Ok(())
+}
+
 /// Checks that DG1's MRZ is the one the clerk typed (document number, birth, expiry).
 pub fn compare_mrz(dg1: &MrzFields, document_number: &str, birth: &str, expiry: &str) -> Result<(), PassportError> {
     let typed = document_number.trim().trim_end_matches('<').to_ascii_uppercase();
