@@ -358,3 +358,35 @@ fn a_spent_try_is_persisted() {
     assert!(hanko_documents::Chip::take_dirty(&mut back));
     assert_eq!(back.tries_left(), [3, 3]);
 }
+
+/// Review finding (signed concatenation without fixed lengths): EF07 signs DF1/EF01 ‖ DF1/EF02
+/// ‖ DF2/EF01, so bytes moved from one file into the one before keep the message. The reader
+/// and the verifier pin DF1/EF01 to 880 bytes and DF1/EF02 to 82 (the spec's sizes), which
+/// fixes where each file starts.
+#[test]
+fn bytes_moved_between_signed_files_are_refused() {
+    let police = police();
+    let mut c = chip(0, &police);
+    let lp = LicencePins { pin1: Zeroizing::new("1234".into()), pin2: Zeroizing::new("5678".into()) };
+    let data = over(&mut c, |lb| read_licence(lb, &lp, &mut |_| {})).unwrap();
+    assert_eq!((data.signed.entries.len(), data.signed.honseki.len()), (880, 82), "the emulator's sizes");
+    // At the verifier: the head of the photo file moved to the end of DF1/EF02.
+    let mut shifted = data.clone();
+    let head: Vec<u8> = shifted.signed.photo.drain(..4).collect();
+    shifted.signed.honseki.extend(head);
+    let e = licence::verify(&shifted, &trust(&police)).unwrap_err();
+    assert!(matches!(e, LicenceError::SignedFileSize { file: "DF1/EF02", len: 86, expected: 82 }), "{e:?}");
+    assert!(e.to_string().contains("82"), "{e}");
+
+    // Through a hostile chip: DF1/EF02 answers 本籍 followed by the whole photo file, and the
+    // photo file keeps only a minimal JPEG 2000 stub.
+    let ef02 = data.signed.honseki.clone();
+    let photo = data.signed.photo.clone();
+    assert!(c.replace_file("DF1/EF02", [ef02, photo].concat()));
+    assert!(c.replace_file("DF2/EF01", vec![0x5F, 0x40, 0x02, 0xFF, 0x4F, 0xFF]));
+    let e = run(&mut c, &pins("1234", "5678"), &trust(&police)).unwrap_err();
+    assert!(
+        matches!(&e, CheckError::Licence(LicenceError::SignedFileSize { file: "DF1/EF02", expected: 82, .. })),
+        "{e:?}"
+    );
+}

@@ -100,6 +100,18 @@ pub enum LicenceError {
         /// Which file.
         file: &'static str,
     },
+    /// A signed file (DF1/EF01, DF1/EF02) is not the size the spec fixes: the signature covers
+    /// the files concatenated, so a file of another size could carry bytes of its neighbour
+    /// (a hostile chip moving the photo into 本籍) under the same signature.
+    #[error("driver's licence: {file} is {len} bytes, the spec fixes {expected}: refused (the signature covers the files concatenated, so a file of another size could carry its neighbour's bytes)")]
+    SignedFileSize {
+        /// Which file.
+        file: &'static str,
+        /// Its size as read.
+        len: usize,
+        /// The size the spec gives.
+        expected: usize,
+    },
     /// A file does not parse.
     #[error("driver's licence: {0}")]
     File(#[from] FileError),

@@ -113,7 +113,24 @@ impl SignatureRecord {
     }
 }
 
+/// The sizes the spec gives DF1/EF01 (880 bytes) and DF1/EF02 (82 bytes) \[V\]: fixed, they pin
+/// where each file of the signed concatenation starts, so no byte can move from one file into
+/// another under the same signature. DF2/EF01 (the photo, "~2000 bytes") is the rest.
+pub const SIGNED_SIZES: [(&str, usize); 2] = [("DF1/EF01", DF1_SIZES[0]), ("DF1/EF02", DF1_SIZES[1])];
+
+/// Refuses a signed file that is not its fixed size ([`SIGNED_SIZES`]): EF07 signs the three files
+/// concatenated, and only fixed sizes make that concatenation say which byte is whose.
+pub fn check_signed_size(file: &'static str, bytes: &[u8]) -> Result<(), LicenceError> {
+    match SIGNED_SIZES.iter().find(|(name, _)| *name == file) {
+        Some(&(_, expected)) if bytes.len() != expected => {
+            Err(LicenceError::SignedFileSize { file, len: bytes.len(), expected })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The message the signature covers: DF1/EF01 ‖ DF1/EF02 ‖ DF2/EF01, each file whole as read.
+/// The caller has checked the sizes ([`check_signed_size`]).
 pub fn signed_message(files: [&[u8]; 3]) -> Vec<u8> {
     files.concat()
 }
@@ -136,7 +153,8 @@ pub struct Verified {
     pub algorithm: &'static str,
 }
 
-/// Verifies EF07 over the three files with the police key `trust` holds under its SKI.
+/// Verifies EF07 over the three files with the police key `trust` holds under its SKI. A
+/// DF1/EF01 or DF1/EF02 not of its fixed size is refused first ([`check_signed_size`]).
 pub fn verify_signature(
     crypto: CryptoFunction,
     record: &SignatureRecord,
@@ -149,6 +167,9 @@ pub fn verify_signature(
         }
         CryptoFunction(other) => return Err(LicenceError::UnknownCryptoFunction(other)),
     };
+    for (name, bytes) in SIGNED_FILES.iter().zip(files) {
+        check_signed_size(name, bytes)?;
+    }
     let ski_hex = hex::encode_upper(&record.ski);
     let (_, spki) = police_keys
         .iter()
