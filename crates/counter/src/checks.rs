@@ -75,17 +75,17 @@ impl Failure {
 
     fn of(e: &CheckError) -> Failure {
         match e {
-            CheckError::WrongAccessCode { tries_left } => {
+            CheckError::WrongAccessCode { which, tries_left } => {
                 let left = tries_left.map(|n| format!("（残り {n} 回）")).unwrap_or_default();
                 let left_en = tries_left.map(|n| format!(" ({n} tries left)")).unwrap_or_default();
-                Failure {
-                    tries_left: *tries_left,
-                    ..Failure::new(
-                        "wrong_access_code",
+                let (ja, en) = match which {
+                    Some(w) => (format!("{w}が違います{left}。"), format!("{w} is wrong{left_en}.")),
+                    None => (
                         format!("暗証番号・照合番号などの入力が違います{left}。"),
                         format!("The access code is wrong{left_en}."),
-                    )
-                }
+                    ),
+                };
+                Failure { tries_left: *tries_left, ..Failure::new("wrong_access_code", ja, en) }
             }
             CheckError::Blocked(what) => Failure::new(
                 "blocked",

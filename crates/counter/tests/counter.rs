@@ -145,7 +145,7 @@ fn fake_checker(
     progress(Progress { step: "read", done: 1, total: Some(3) });
     match code {
         AccessCode::NumberB(b) if b.as_str() == NUMBER_B => {}
-        AccessCode::NumberB(_) => return Err(CheckError::WrongAccessCode { tries_left: Some(9) }),
+        AccessCode::NumberB(_) => return Err(CheckError::WrongAccessCode { which: None, tries_left: Some(9) }),
         _ => return Err(CheckError::WrongKindOfCode("test: only check number B")),
     }
     progress(Progress { step: "verify", done: 3, total: Some(3) });

@@ -75,11 +75,11 @@ impl PoliceIssuer {
         &self.subject
     }
 
-    /// What a counter trusts: (SKI, SubjectPublicKeyInfo DER), for
-    /// [`crate::TrustAnchors::police_keys`].
-    pub fn trust_anchor(&self) -> Result<(Vec<u8>, Vec<u8>), LicenceError> {
+    /// What a counter trusts: the key by its SKI and SubjectPublicKeyInfo DER, named by this
+    /// issuer's signer name, for [`crate::TrustAnchors::police_keys`].
+    pub fn trust_anchor(&self) -> Result<crate::PoliceKey, LicenceError> {
         let spki = der::Encode::to_der(self.key.public_key()).map_err(|e| LicenceError::Issue(e.to_string()))?;
-        Ok((self.ski(), spki))
+        Ok(crate::PoliceKey { name: self.subject.clone(), ski: self.ski(), spki })
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, LicenceError> {

@@ -421,7 +421,7 @@ fn report(r: &ResidenceRecord, signed: Option<&VerifiedResidence>) -> Report {
 
 fn lift(e: ResidenceError) -> CheckError {
     match e {
-        ResidenceError::WrongCardNumber { .. } => CheckError::WrongAccessCode { tries_left: None },
+        ResidenceError::WrongCardNumber { .. } => CheckError::WrongAccessCode { which: None, tries_left: None },
         ResidenceError::Transport(t) => CheckError::Transport(t),
         other => CheckError::Residence(other),
     }
