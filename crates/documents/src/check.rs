@@ -176,13 +176,23 @@ pub struct Report {
     pub fields: Vec<Field>,
     /// The face photo, when the document has one.
     pub photo: Option<Photo>,
-    /// The issuer-signature check (always made: a report exists only when it passed).
+    /// The issuer-signature check: made and passed whenever the document carries a signature. A
+    /// document without one (a residence card of a holder under 16) still gives a report, with
+    /// every field unsigned and the method saying so: see [`Report::verified`].
     pub issuer: IssuerCheck,
     /// The chip-authenticity check.
     pub chip: ChipCheck,
 }
 
 impl Report {
+    /// Whether the issuer's signature verified anything here: some field or the photo is
+    /// [`Trust::Signed`]. `false` for a document read with no signature to check (the residence
+    /// card of a holder under 16): read, but **not** verified — never show it as checked.
+    pub fn verified(&self) -> bool {
+        self.fields.iter().any(|f| f.trust == Trust::Signed)
+            || self.photo.as_ref().is_some_and(|p| p.trust == Trust::Signed)
+    }
+
     /// The value of the field `key`, if present.
     pub fn field(&self, key: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.key == key)
