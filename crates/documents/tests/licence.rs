@@ -135,8 +135,14 @@ fn pin_countdown_to_blocked_and_both_verify_forms() {
     let t = trust(&police);
     let mut c = chip(0, &police);
     // Wrong PIN1: 2, 1, then blocked.
-    assert!(matches!(run(&mut c, &pins("0000", "5678"), &t), Err(CheckError::WrongAccessCode { tries_left: Some(2), .. })));
-    assert!(matches!(run(&mut c, &pins("0000", "5678"), &t), Err(CheckError::WrongAccessCode { tries_left: Some(1), .. })));
+    assert!(matches!(
+        run(&mut c, &pins("0000", "5678"), &t),
+        Err(CheckError::WrongAccessCode { tries_left: Some(2), .. })
+    ));
+    assert!(matches!(
+        run(&mut c, &pins("0000", "5678"), &t),
+        Err(CheckError::WrongAccessCode { tries_left: Some(1), .. })
+    ));
     assert!(matches!(run(&mut c, &pins("0000", "5678"), &t), Err(CheckError::Blocked(m)) if m.contains("PIN1")));
     assert_eq!(c.tries_left(), [0, 3]);
     // Blocked: the right PIN does not open it, and no try is spent asking.

@@ -181,11 +181,7 @@ pub fn verify_signature(
         .ok_or_else(|| LicenceError::UnknownSigningKey { ski: ski_hex.clone() })?;
     let key = RsaPublicKey::from_spki_der(&trusted.spki).map_err(|e| LicenceError::BadTrustAnchor(e.to_string()))?;
     if key.verify(algorithm, &signed_message(files), &record.signature).is_ok() {
-        return Ok(Verified {
-            key_name: trusted.name.clone(),
-            ski_hex,
-            algorithm: words,
-        });
+        return Ok(Verified { key_name: trusted.name.clone(), ski_hex, algorithm: words });
     }
     // Which file? Only the diagnostic hashes can say.
     let changed: Vec<&'static str> = match &record.digests {

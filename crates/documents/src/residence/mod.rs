@@ -17,7 +17,10 @@
 //! that (MMR TIFF) image, never as text, so a reader can show them signed but cannot extract
 //! them as verified text. DF2 (the back side: address changes, permissions, renewal
 //! application) is written after issue and **not signed**. Holders under 16 have no photo and
-//! no signature. The card-number authentication proves the reader knew the number printed on
+//! no signature (their report has every field unsigned: [`crate::Report::verified`] is false).
+//! The two signed files must be exactly 7004 and 3004 bytes (values of 7000 and 3000), and a
+//! signed card must have its photo: the hash covers the values concatenated, and only fixed
+//! lengths keep a hostile chip from moving the photo's bytes into the front image. The card-number authentication proves the reader knew the number printed on
 //! the card; the card has no chip-authentication key, so chip genuineness is never proven.
 //!
 //! Crypto suites: only the first generation (2-key TDES, retail MAC, SHA-1 key derivation,
