@@ -167,7 +167,12 @@ pub(crate) fn trust_anchors(data: &Path) -> Result<TrustAnchors> {
     if licence.join("trust.spki.der").exists() {
         let ski_hex = std::fs::read_to_string(licence.join("trust.ski.hex"))?;
         let ski = hex::decode(ski_hex.trim()).context("trust.ski.hex is not hex")?;
-        t.police_keys.push((ski, read(&licence.join("trust.spki.der"))?));
+        // The sandbox police issuer `hanko document init` writes signs as SANDBOX_SIGNER_NAME.
+        t.police_keys.push(hanko_documents::PoliceKey {
+            name: hanko_documents::licence::SANDBOX_SIGNER_NAME.to_owned(),
+            ski,
+            spki: read(&licence.join("trust.spki.der"))?,
+        });
     }
     let residence = dir.join(Residence.dir()).join("trust.cert.der");
     if residence.exists() {
@@ -329,8 +334,8 @@ impl Sandbox for Licence {
     fn generate(&self) -> Result<(Zeroizing<Vec<u8>>, Anchor)> {
         use hanko_documents::licence::{PoliceIssuer, SANDBOX_SIGNER_NAME};
         let issuer = PoliceIssuer::generate(SANDBOX_SIGNER_NAME)?;
-        let (ski, spki) = issuer.trust_anchor()?;
-        Ok((issuer.to_pkcs8()?, Anchor::PoliceKey { ski, spki }))
+        let key = issuer.trust_anchor()?;
+        Ok((issuer.to_pkcs8()?, Anchor::PoliceKey { ski: key.ski, spki: key.spki }))
     }
     fn issue(&self, issuer: &[u8], holder: usize, variant: Option<&str>) -> Result<Issued> {
         use hanko_documents::licence::{issue, sample_holder, PoliceIssuer, SANDBOX_SIGNER_NAME};

@@ -53,6 +53,8 @@ enum JobState {
 #[derive(Debug)]
 struct Outcome {
     report: Value,
+    /// [`Report::verified`]: the issuer's signature verified some field (else read, not verified).
+    verified: bool,
     photo: Option<(&'static str, Vec<u8>)>,
     photo_error: Option<String>,
     record: Record,
@@ -75,17 +77,17 @@ impl Failure {
 
     fn of(e: &CheckError) -> Failure {
         match e {
-            CheckError::WrongAccessCode { tries_left } => {
+            CheckError::WrongAccessCode { which, tries_left } => {
                 let left = tries_left.map(|n| format!("（残り {n} 回）")).unwrap_or_default();
                 let left_en = tries_left.map(|n| format!(" ({n} tries left)")).unwrap_or_default();
-                Failure {
-                    tries_left: *tries_left,
-                    ..Failure::new(
-                        "wrong_access_code",
+                let (ja, en) = match which {
+                    Some(w) => (format!("{w}が違います{left}。"), format!("{w} is wrong{left_en}.")),
+                    None => (
                         format!("暗証番号・照合番号などの入力が違います{left}。"),
                         format!("The access code is wrong{left_en}."),
-                    )
-                }
+                    ),
+                };
+                Failure { tries_left: *tries_left, ..Failure::new("wrong_access_code", ja, en) }
             }
             CheckError::Blocked(what) => Failure::new(
                 "blocked",
@@ -375,9 +377,11 @@ async fn run(counter: Arc<Counter>, id: String, kind: DocumentKind, source: Stri
             match counter.records.add(&record).await {
                 Ok(()) => {
                     counter.metrics.finished(kind, "passed");
+                    let verified = report.verified();
                     let report = serde_json::to_value(&report).unwrap_or(Value::Null);
                     JobState::Done(Box::new(Outcome {
                         report,
+                        verified,
                         photo,
                         photo_error,
                         record,
@@ -459,6 +463,7 @@ async fn status(
         JobState::Done(o) => {
             body["state"] = "done".into();
             body["report"] = o.report.clone();
+            body["verified"] = o.verified.into();
             body["photo"] = if o.photo.is_some() { format!("/api/checks/{id}/photo").into() } else { Value::Null };
             body["photo_error"] = o.photo_error.clone().into();
             body["record"] = serde_json::to_value(&o.record).unwrap_or(Value::Null);

@@ -1,6 +1,8 @@
 //! The counter page (`/`): pick the document, the source, enter the access code (masked),
 //! read; progress while the chip is read; then the verified facts beside the photo, each
-//! field marked signed / not signed, the issuer and chip checks, and the record kept. The
+//! field marked signed / not signed, the issuer and chip checks, and the record kept. A document
+//! with nothing signed (an under-16 residence card) is titled read but NOT verified by the
+//! issuer's signature (the check's JSON `verified: false`), never 「確認できました」. The
 //! records (`/records`). Japanese by default, English with `?lang=en` (remembered in a
 //! cookie). The page's script (`/counter.js`) talks to the JSON API and writes every value
 //! with `textContent`, never as markup; the CSP allows no inline script.

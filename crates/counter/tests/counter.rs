@@ -145,7 +145,7 @@ fn fake_checker(
     progress(Progress { step: "read", done: 1, total: Some(3) });
     match code {
         AccessCode::NumberB(b) if b.as_str() == NUMBER_B => {}
-        AccessCode::NumberB(_) => return Err(CheckError::WrongAccessCode { tries_left: Some(9) }),
+        AccessCode::NumberB(_) => return Err(CheckError::WrongAccessCode { which: None, tries_left: Some(9) }),
         _ => return Err(CheckError::WrongKindOfCode("test: only check number B")),
     }
     progress(Progress { step: "verify", done: 3, total: Some(3) });
@@ -333,6 +333,7 @@ async fn a_check_passes_shows_the_facts_and_keeps_only_the_minimal_record(backen
     assert_eq!(fields[0]["trust"], "signed");
     assert_eq!(fields[4]["trust"], "unsigned");
     assert_eq!(s["report"]["chip"]["chip"], "proven");
+    assert_eq!(s["verified"], true, "signed fields: shown as checked");
     // The record: the time, the document, the 8 digits without the birth date. Nothing else.
     let record = &s["record"];
     assert_eq!(record["document"], "my_number_card");
@@ -501,7 +502,7 @@ async fn through_the_real_reader(
     kind: DocumentKind,
     (source, trust): (impl Transport + Send + 'static, TrustAnchors),
     code: Value,
-) {
+) -> Value {
     logs();
     let sources = MemSources::default().with("doc", "emulated document", Some(kind), source);
     let config = CounterConfig::new(trust, Arc::new(sources), temp_dir());
@@ -527,12 +528,14 @@ async fn through_the_real_reader(
         assert_eq!(s["record"]["number_b_tail"], "20352285");
     }
     assert!(!s.to_string().contains(NUMBER_B));
+    s
 }
 
 #[tokio::test]
 async fn documents_through_the_real_reader() {
     use DocumentKind::*;
-    through_the_real_reader(MyNumberCard, my_number_card_with_face(), json!({"number_b": NUMBER_B})).await;
+    let s = through_the_real_reader(MyNumberCard, my_number_card_with_face(), json!({"number_b": NUMBER_B})).await;
+    assert_eq!(s["verified"], true, "{s}");
     through_the_real_reader(
         DriverLicence,
         samples::sample_document(DriverLicence),
@@ -552,6 +555,41 @@ async fn documents_through_the_real_reader() {
         json!({"document_number": p.document_number, "birth": p.birth, "expiry": p.expiry}),
     )
     .await;
+}
+
+/// Review finding: an under-16 residence card has no signature at all (every field unsigned);
+/// the counter must not present it as checked. The JSON says `verified: false`, and the page's
+/// script titles such a result "read, NOT verified by the issuer's signature" (Japanese and
+/// English) with the `unsigned` class instead of 「確認できました」/"Checked".
+#[tokio::test]
+async fn an_unsigned_document_is_read_but_not_shown_as_verified() {
+    let s = through_the_real_reader(
+        DocumentKind::ResidenceCard,
+        samples::under_16_residence_card(),
+        json!({"card_number": samples::UNDER_16_CARD_NUMBER}),
+    )
+    .await;
+    let fields = s["report"]["fields"].as_array().unwrap();
+    assert!(!fields.is_empty() && fields.iter().all(|f| f["trust"] == "unsigned"), "{s}");
+    assert!(s["report"]["photo"].is_null(), "{s}");
+    assert_eq!(s["verified"], false, "no signed field: {s}");
+    // A signed document, for contrast.
+    let s = through_the_real_reader(
+        DocumentKind::ResidenceCard,
+        samples::sample_document(DocumentKind::ResidenceCard),
+        json!({"card_number": "AA12345678BB"}),
+    )
+    .await;
+    assert_eq!(s["verified"], true, "{s}");
+
+    // The page's script: the title follows `verified`, in both languages, marked `unsigned`.
+    let h = harness(card_sources(), fake()).await;
+    let js = h.send(Method::GET, "/counter.js", None, &[]).await.text();
+    assert!(js.contains("読み取りましたが、発行者の署名による検証はできていません"), "ja string");
+    assert!(js.contains("Read, but NOT verified by the issuer's signature"), "en string");
+    assert!(js.contains("s.verified === true"), "the title follows the server's verdict");
+    assert!(js.contains(r#"$("result-title").className = verified ? "" : "unsigned""#), "distinct class");
+    assert!(!js.contains("${t.passed} —"), "the title is no longer always 確認できました");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -176,24 +176,47 @@ pub struct Report {
     pub fields: Vec<Field>,
     /// The face photo, when the document has one.
     pub photo: Option<Photo>,
-    /// The issuer-signature check (always made: a report exists only when it passed).
+    /// The issuer-signature check: made and passed whenever the document carries a signature. A
+    /// document without one (a residence card of a holder under 16) still gives a report, with
+    /// every field unsigned and the method saying so: see [`Report::verified`].
     pub issuer: IssuerCheck,
     /// The chip-authenticity check.
     pub chip: ChipCheck,
 }
 
 impl Report {
+    /// Whether the issuer's signature verified anything here: some field or the photo is
+    /// [`Trust::Signed`]. `false` for a document read with no signature to check (the residence
+    /// card of a holder under 16): read, but **not** verified — never show it as checked.
+    pub fn verified(&self) -> bool {
+        self.fields.iter().any(|f| f.trust == Trust::Signed)
+            || self.photo.as_ref().is_some_and(|p| p.trust == Trust::Signed)
+    }
+
     /// The value of the field `key`, if present.
     pub fn field(&self, key: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.key == key)
     }
 }
 
+/// A police signing key a counter trusts for licences. The licence carries no certificate, only
+/// the key's identifier (EF07 `B5`): the name shown for a verified licence's signer is this
+/// configured `name`, never the names EF07 writes (`B3`/`B4`, not covered by the signature).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoliceKey {
+    /// The name the counter shows for this key's signatures (its configuration, not the chip's).
+    pub name: String,
+    /// Subject key identifier (SHA-1 of the key, as EF07 `B5` names it).
+    pub ski: Vec<u8>,
+    /// SubjectPublicKeyInfo DER.
+    pub spki: Vec<u8>,
+}
+
 /// The public keys and certificates a counter trusts, as DER. Each reader parses its own part.
 #[derive(Debug, Clone, Default)]
 pub struct TrustAnchors {
-    /// Police signing keys for licences: (subject key identifier, SubjectPublicKeyInfo DER).
-    pub police_keys: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Police signing keys for licences, each with the name it is shown by.
+    pub police_keys: Vec<PoliceKey>,
     /// Immigration issuer roots for residence cards (certificate DER).
     pub immigration_roots: Vec<Vec<u8>>,
     /// Country signing CAs for passports (certificate DER), as from a master list.
@@ -221,8 +244,15 @@ pub enum CheckError {
     #[error(transparent)]
     Transport(#[from] hanko_card::TransportError),
     /// The access code was wrong.
-    #[error("wrong access code{}", match .tries_left { Some(n) => format!(" ({n} tries left)"), None => String::new() })]
+    #[error(
+        "wrong access code{}{}",
+        match .which { Some(w) => format!(": {w}"), None => String::new() },
+        match .tries_left { Some(n) => format!(" ({n} tries left)"), None => String::new() }
+    )]
     WrongAccessCode {
+        /// Which code was refused, when the document has several: the licence's `暗証番号1` or
+        /// `暗証番号2` ([`crate::licence::PinId::label_ja`]).
+        which: Option<&'static str>,
         /// Tries left, when the document counts them.
         tries_left: Option<u8>,
     },

@@ -17,7 +17,7 @@ pub mod residence;
 pub mod tlv;
 
 pub use check::{
-    check, AccessCode, CheckError, ChipCheck, DocumentKind, Field, IssuerCheck, Photo, PhotoFormat, Progress, Report,
-    Trust, TrustAnchors,
+    check, AccessCode, CheckError, ChipCheck, DocumentKind, Field, IssuerCheck, Photo, PhotoFormat, PoliceKey,
+    Progress, Report, Trust, TrustAnchors,
 };
 pub use chip::{Chip, DocumentChip, Loopback};

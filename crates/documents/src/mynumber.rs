@@ -113,7 +113,7 @@ pub fn check(
 fn card_error(e: CardAppError) -> CheckError {
     match e {
         CardAppError::Client(ClientError::WrongPin { tries_left }) => {
-            CheckError::WrongAccessCode { tries_left: Some(tries_left) }
+            CheckError::WrongAccessCode { which: None, tries_left: Some(tries_left) }
         }
         CardAppError::Client(ClientError::PinBlocked) => {
             CheckError::Blocked("照合番号B is blocked (10 wrong tries): only the municipality can reset it")

@@ -113,7 +113,7 @@ fn an_expired_card_is_flagged() {
 fn a_wrong_number_b_counts_down() {
     let mut c = card();
     match run(&mut c, "55021720359999", &trust()) {
-        Err(CheckError::WrongAccessCode { tries_left: Some(9) }) => {}
+        Err(CheckError::WrongAccessCode { tries_left: Some(9), .. }) => {}
         other => panic!("{other:?}"),
     }
     // The right code still works after one wrong try.
@@ -126,7 +126,7 @@ fn blocks_after_ten_wrong_tries() {
     for left in (1..10).rev() {
         assert!(matches!(
             run(&mut c, "00000000000000", &trust()),
-            Err(CheckError::WrongAccessCode { tries_left: Some(n) }) if n == left
+            Err(CheckError::WrongAccessCode { tries_left: Some(n), .. }) if n == left
         ));
     }
     assert!(matches!(run(&mut c, "00000000000000", &trust()), Err(CheckError::Blocked(_))));

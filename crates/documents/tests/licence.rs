@@ -96,8 +96,12 @@ fn full_read_and_verify() {
     assert_eq!(v("licence_number").value, "990012345670");
     assert_eq!(v("class_ordinary").value, "2012-04-02");
     assert!(report.field("class_large").is_none(), "a class not held (000000) is not listed");
-    for f in report.fields.iter().filter(|f| !f.key.contains("change")) {
-        assert_eq!(f.trust, Trust::Signed, "{f:?}");
+    for f in report.fields.iter().filter(|f| !f.key.contains("change") && !f.key.starts_with("ef07_")) {
+        if f.key == "validity" {
+            assert!(matches!(&f.trust, Trust::Unsigned { .. }), "computed with the counter's clock: {f:?}");
+        } else {
+            assert_eq!(f.trust, Trust::Signed, "{f:?}");
+        }
     }
     // The change entries: read, shown, not signed.
     let change = v("change");
@@ -120,7 +124,7 @@ fn full_read_and_verify() {
     assert_eq!(data.signature.signature.len(), 256);
     assert_eq!(data.signed.entries.len(), 880);
     let verified = licence::verify(&data, &trust(&police)).unwrap();
-    assert_eq!(verified.subject, SANDBOX_SIGNER_NAME);
+    assert_eq!(verified.key_name, SANDBOX_SIGNER_NAME);
     // Debug never shows PINs or data.
     assert!(!format!("{lp:?}{c:?}").contains("1234"));
 }
@@ -131,8 +135,14 @@ fn pin_countdown_to_blocked_and_both_verify_forms() {
     let t = trust(&police);
     let mut c = chip(0, &police);
     // Wrong PIN1: 2, 1, then blocked.
-    assert!(matches!(run(&mut c, &pins("0000", "5678"), &t), Err(CheckError::WrongAccessCode { tries_left: Some(2) })));
-    assert!(matches!(run(&mut c, &pins("0000", "5678"), &t), Err(CheckError::WrongAccessCode { tries_left: Some(1) })));
+    assert!(matches!(
+        run(&mut c, &pins("0000", "5678"), &t),
+        Err(CheckError::WrongAccessCode { tries_left: Some(2), .. })
+    ));
+    assert!(matches!(
+        run(&mut c, &pins("0000", "5678"), &t),
+        Err(CheckError::WrongAccessCode { tries_left: Some(1), .. })
+    ));
     assert!(matches!(run(&mut c, &pins("0000", "5678"), &t), Err(CheckError::Blocked(m)) if m.contains("PIN1")));
     assert_eq!(c.tries_left(), [0, 3]);
     // Blocked: the right PIN does not open it, and no try is spent asking.
@@ -357,4 +367,83 @@ fn a_spent_try_is_persisted() {
     assert_eq!(sw(&mut back, PIN1), StatusWord::SUCCESS);
     assert!(hanko_documents::Chip::take_dirty(&mut back));
     assert_eq!(back.tries_left(), [3, 3]);
+}
+
+/// Review finding (signed concatenation without fixed lengths): EF07 signs DF1/EF01 ‖ DF1/EF02
+/// ‖ DF2/EF01, so bytes moved from one file into the one before keep the message. The reader
+/// and the verifier pin DF1/EF01 to 880 bytes and DF1/EF02 to 82 (the spec's sizes), which
+/// fixes where each file starts.
+#[test]
+fn bytes_moved_between_signed_files_are_refused() {
+    let police = police();
+    let mut c = chip(0, &police);
+    let lp = LicencePins { pin1: Zeroizing::new("1234".into()), pin2: Zeroizing::new("5678".into()) };
+    let data = over(&mut c, |lb| read_licence(lb, &lp, &mut |_| {})).unwrap();
+    assert_eq!((data.signed.entries.len(), data.signed.honseki.len()), (880, 82), "the emulator's sizes");
+    // At the verifier: the head of the photo file moved to the end of DF1/EF02.
+    let mut shifted = data.clone();
+    let head: Vec<u8> = shifted.signed.photo.drain(..4).collect();
+    shifted.signed.honseki.extend(head);
+    let e = licence::verify(&shifted, &trust(&police)).unwrap_err();
+    assert!(matches!(e, LicenceError::SignedFileSize { file: "DF1/EF02", len: 86, expected: 82 }), "{e:?}");
+    assert!(e.to_string().contains("82"), "{e}");
+
+    // Through a hostile chip: DF1/EF02 answers 本籍 followed by the whole photo file, and the
+    // photo file keeps only a minimal JPEG 2000 stub.
+    let ef02 = data.signed.honseki.clone();
+    let photo = data.signed.photo.clone();
+    assert!(c.replace_file("DF1/EF02", [ef02, photo].concat()));
+    assert!(c.replace_file("DF2/EF01", vec![0x5F, 0x40, 0x02, 0xFF, 0x4F, 0xFF]));
+    let e = run(&mut c, &pins("1234", "5678"), &trust(&police)).unwrap_err();
+    assert!(
+        matches!(&e, CheckError::Licence(LicenceError::SignedFileSize { file: "DF1/EF02", expected: 82, .. })),
+        "{e:?}"
+    );
+}
+
+/// Review finding (trust marks): EF07's B3/B4 names are not covered by the B1 signature, so the
+/// signer shown is the trusted police key that verified it (chosen by SKI, by its configured
+/// name); B3/B4, when shown, are unsigned fields; the validity computed with the counter's clock
+/// is not marked signed.
+#[test]
+fn the_signer_shown_is_the_trusted_key_not_ef07s_unsigned_names() {
+    let police = police();
+    let mut c = chip(0, &police);
+    let lp = LicencePins { pin1: Zeroizing::new("1234".into()), pin2: Zeroizing::new("5678".into()) };
+    let data = over(&mut c, |lb| read_licence(lb, &lp, &mut |_| {})).unwrap();
+    // Rewrite B3/B4: the B1 signature does not cover them, so it still verifies.
+    let mut rec = data.signature.clone();
+    rec.issuer = "偽の警察庁".into();
+    rec.subject = "偽の公安委員会".into();
+    assert!(c.replace_file("DF1/EF07", rec.encode()));
+    let report = run(&mut c, &pins("1234", "5678"), &trust(&police)).unwrap();
+    assert!(!report.issuer.signer.contains('偽') && !report.issuer.method.contains('偽'), "{:?}", report.issuer);
+    assert!(report.issuer.signer.contains(SANDBOX_SIGNER_NAME), "{:?}", report.issuer);
+    assert!(report.issuer.signer.contains(&hex::encode_upper(police.ski())), "{:?}", report.issuer);
+    for f in report.fields.iter().filter(|f| f.value.contains('偽')) {
+        assert!(matches!(&f.trust, Trust::Unsigned { why } if why.contains("B1")), "{f:?}");
+    }
+    let validity = report.field("validity").unwrap();
+    assert!(matches!(&validity.trust, Trust::Unsigned { why } if why.contains("clock")), "{validity:?}");
+    // Computed from signed data alone: stays signed.
+    assert_eq!(report.field("gaiji").unwrap().trust, Trust::Signed);
+}
+
+/// Review finding: a wrong licence PIN names which PIN (暗証番号1 / 暗証番号2) and the tries
+/// left, as data and in the message.
+#[test]
+fn a_wrong_pin_names_which_pin_and_the_tries_left() {
+    let police = police();
+    let t = trust(&police);
+    let mut c = chip(0, &police);
+    let e = run(&mut c, &pins("1234", "0000"), &t).unwrap_err();
+    assert!(e.to_string().contains("暗証番号2") && e.to_string().contains("2 tries left"), "{e}");
+    assert!(matches!(e, CheckError::WrongAccessCode { which: Some("暗証番号2"), tries_left: Some(2) }), "{e:?}");
+    let e = run(&mut c, &pins("0000", "5678"), &t).unwrap_err();
+    assert!(matches!(e, CheckError::WrongAccessCode { which: Some("暗証番号1"), tries_left: Some(2) }), "{e:?}");
+    assert!(e.to_string().contains("暗証番号1") && e.to_string().contains("2 tries left"), "{e}");
+    let lp = LicencePins { pin1: Zeroizing::new("1234".into()), pin2: Zeroizing::new("0000".into()) };
+    let e = over(&mut c, |lb| read_licence(lb, &lp, &mut |_| {})).unwrap_err();
+    assert!(matches!(e, LicenceError::WrongPin { which: PinId::Pin2, tries_left: 1 }), "{e:?}");
+    assert!(e.to_string().contains("暗証番号2") && e.to_string().contains("1 tries left"), "{e}");
 }

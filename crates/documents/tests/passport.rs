@@ -198,7 +198,7 @@ fn a_wrong_mrz_is_a_wrong_access_code() {
     let i = issuer();
     let code = AccessCode::Mrz { document_number: "TS0000001".into(), birth: "910402".into(), expiry: "350331".into() };
     let e = check(chip(&i, AccessControl::Bac), &code, &trust(&i)).unwrap_err();
-    assert!(matches!(e, CheckError::WrongAccessCode { tries_left: None }), "{e:?}");
+    assert!(matches!(e, CheckError::WrongAccessCode { tries_left: None, .. }), "{e:?}");
 }
 
 #[test]
@@ -254,7 +254,7 @@ fn pace_gm_with_the_built_in_engine() {
 
     let wrong = AccessCode::Can(Zeroizing::new("000000".into()));
     let e = check(chip(&i, AccessControl::PaceOnly), &wrong, &trust(&i)).unwrap_err();
-    assert!(matches!(e, CheckError::WrongAccessCode { tries_left: None }), "{e:?}");
+    assert!(matches!(e, CheckError::WrongAccessCode { tries_left: None, .. }), "{e:?}");
 }
 
 /// A chip (or a relay) that hides EF.CardAccess pushes the reader down to BAC: DG14, signed, still

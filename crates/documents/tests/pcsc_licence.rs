@@ -183,7 +183,7 @@ fn our_reader_reads_and_verifies_the_licence_through_pcscd() {
     // A wrong PIN through pcscd counts down in the served chip.
     t.reset().unwrap();
     let e = check(DocumentKind::DriverLicence, &mut t, &pins("1234", "0000"), &trust, now, &mut |_| {}).unwrap_err();
-    assert!(matches!(e, CheckError::WrongAccessCode { tries_left: Some(2) }), "{e}");
+    assert!(matches!(e, CheckError::WrongAccessCode { tries_left: Some(2), .. }), "{e}");
     t.disconnect().unwrap();
     let DocumentChip::Licence(back) = served.stop() else { panic!("not a licence") };
     assert_eq!(back.tries_left(), [3, 2]);

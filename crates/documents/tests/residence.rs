@@ -201,7 +201,7 @@ fn wrong_number_answers_63_00_without_limit() {
     let mut c = Loopback(chip(0));
     for _ in 0..30 {
         let e = residence::check(&mut c, &code("AA12345678BC"), &trust(), now(), &mut |_| {}).unwrap_err();
-        assert!(matches!(e, CheckError::WrongAccessCode { tries_left: None }), "{e:?}");
+        assert!(matches!(e, CheckError::WrongAccessCode { tries_left: None, .. }), "{e:?}");
     }
     // On the wire: 63 00 at MUTUAL AUTHENTICATE.
     let mut t = Recorder { inner: c, log: Vec::new() };
@@ -595,4 +595,59 @@ fn debug_output_never_shows_the_address_or_the_number() {
     let rec = residence::read_residence(&mut Loopback(chip(0)), &number("AA12345678BB"), &mut |_| {}).unwrap();
     let d = format!("{rec:?} {:?} {:?}", number("AA12345678BB"), chip(0));
     assert!(!d.contains("見本") && !d.contains("AA12345678BB"), "{d}");
+}
+
+/// Review finding (signed concatenation without fixed lengths): the check code covers
+/// SHA-256(front image ‖ photo), so bytes moved from the photo into the front image keep the
+/// hash. The verifier must pin each part to its size (7000 / 3000 bytes) and the reader each
+/// file to its size (7004 / 3004 bytes), and refuse a card that drops its photo that way.
+#[test]
+fn photo_bytes_moved_into_the_front_image_are_refused() {
+    // At the verifier: the photo's bytes appended to the front image, the photo gone.
+    let mut rec = residence::read_residence(&mut Loopback(chip(0)), &number("AA12345678BB"), &mut |_| {}).unwrap();
+    let photo = rec.photo.take().unwrap();
+    rec.front_image.extend_from_slice(&photo);
+    let e = verify(rec, &trust(), now()).unwrap_err();
+    assert!(
+        matches!(e, ResidenceError::SignedPartSize { part: "DF1/EF01 front image (D0)", len: 10000, expected: 7000 }),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("7000"), "{e}");
+
+    // Through a hostile chip: DF1/EF01 answers the front image file followed by the photo file,
+    // DF1/EF02 answers "no such file". Refused (here by the secure-messaging budget already).
+    struct NoPhoto(Loopback<ResidenceChip>);
+    impl Transport for NoPhoto {
+        fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+            if apdu.get(1..3) == Some(&[0xB0, 0x86][..]) {
+                return Ok(vec![0x6A, 0x82]);
+            }
+            self.0.transmit(apdu)
+        }
+    }
+    let mut c = chip(0);
+    let photo_file = c.file_mut(Ef::Photo).unwrap().clone();
+    c.file_mut(Ef::FrontImage).unwrap().extend_from_slice(&photo_file);
+    let r = residence::check(&mut NoPhoto(Loopback(c)), &code("AA12345678BB"), &trust(), now(), &mut |_| {});
+    assert!(r.is_err(), "{r:?}");
+    // A part of the photo file moved into DF1/EF01: refused by DF1/EF01's fixed size.
+    let mut c = chip(0);
+    let head: Vec<u8> = c.file_mut(Ef::Photo).unwrap().drain(..1000).collect();
+    c.file_mut(Ef::FrontImage).unwrap().extend_from_slice(&head);
+    let e = residence::check(&mut Loopback(c), &code("AA12345678BB"), &trust(), now(), &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            CheckError::Residence(ResidenceError::File {
+                file: "DF1/EF01 front image",
+                error: residence::files::FileError::FileSize { len: 8004, expected: 7004 }
+            })
+        ),
+        "{e:?}"
+    );
+    // A signed card whose photo file is simply missing is refused too (only under-16 cards
+    // have no photo, and they have no signature).
+    let mut rec = residence::read_residence(&mut Loopback(chip(0)), &number("AA12345678BB"), &mut |_| {}).unwrap();
+    rec.photo = None;
+    assert!(matches!(verify(rec, &trust(), now()), Err(ResidenceError::PhotoMissing)));
 }

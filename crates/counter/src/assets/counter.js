@@ -8,14 +8,16 @@
       signed: "署名検証済み", unsigned: "署名なし（検証されていない）", issuer: "発行者の署名",
       chip: "チップの真正性", proven: "確認済み", notProven: "確認できない", recorded: "記録した日時",
       document: "書類", tail: "照合番号B（生年月日を除く8桁）", policy: "記録方針", keepUntil: "保存期限",
-      passed: "確認できました", elapsed: "所要時間", noPhoto: "顔写真なし", starting: "開始",
+      passed: "確認できました", readUnverified: "読み取りましたが、発行者の署名による検証はできていません（署名のない書類）",
+      elapsed: "所要時間", noPhoto: "顔写真なし", starting: "開始",
       failed: "確認できませんでした", signer: "署名者", nothingElse: "これ以外は記録していません。",
     },
     en: {
       signed: "signed (verified)", unsigned: "not signed (not verified)", issuer: "Issuer signature",
       chip: "Chip authenticity", proven: "proven", notProven: "not proven", recorded: "Recorded at",
       document: "Document", tail: "Check number B (8 digits, no birth date)", policy: "Policy",
-      keepUntil: "Keep until", passed: "Checked", elapsed: "Time taken", noPhoto: "no photo",
+      keepUntil: "Keep until", passed: "Checked",
+      readUnverified: "Read, but NOT verified by the issuer's signature (the document carries none)", elapsed: "Time taken", noPhoto: "no photo",
       starting: "starting", failed: "The check did not pass", signer: "Signer",
       nothingElse: "Nothing else is recorded.",
     },
@@ -72,7 +74,12 @@
   function render(s) {
     $("progress").hidden = true;
     const r = s.report;
-    $("result-title").textContent = `${t.passed} — ${document.querySelector(`#document option[value="${r.kind}"]`).textContent}`;
+    // Only a report the issuer's signature verified is "checked"; one with nothing signed (an
+    // under-16 residence card) was read, not verified, and says so.
+    const verified = s.verified === true;
+    const kindName = document.querySelector(`#document option[value="${r.kind}"]`).textContent;
+    $("result-title").textContent = `${verified ? t.passed : t.readUnverified} — ${kindName}`;
+    $("result-title").className = verified ? "" : "unsigned";
     const fields = $("fields").querySelector("tbody");
     fields.replaceChildren();
     r.fields.forEach((f) => {
@@ -94,7 +101,7 @@
     }
     const checks = $("checks").querySelector("tbody");
     checks.replaceChildren();
-    row(checks, [t.issuer, `${r.issuer.method} — ${t.signer}: ${r.issuer.signer}`], [null, "signed"]);
+    row(checks, [t.issuer, `${r.issuer.method} — ${t.signer}: ${r.issuer.signer}`], [null, verified ? "signed" : "unsigned"]);
     const proven = r.chip.chip === "proven";
     row(checks, [t.chip, `${proven ? t.proven : t.notProven}: ${r.chip.method || r.chip.why || ""}`], [null, proven ? "signed" : "unsigned"]);
     const rec = $("record").querySelector("tbody");

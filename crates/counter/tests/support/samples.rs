@@ -60,3 +60,18 @@ pub(crate) fn sample_document(kind: DocumentKind) -> (Loopback<DocumentChip>, Tr
     };
     (Loopback(chip), trust)
 }
+
+/// The card number of [`under_16_residence_card`] (sample holder 2, printed on its face).
+pub(crate) const UNDER_16_CARD_NUMBER: &str = "TS00000002TE";
+
+/// A residence card of a holder under 16 (sample holder 2): no photo and no signature, so every
+/// field is unsigned. Trusts a fresh immigration root all the same (the card has nothing it signed).
+pub(crate) fn under_16_residence_card() -> (Loopback<DocumentChip>, TrustAnchors) {
+    use hanko_documents::residence;
+    let now = time::OffsetDateTime::now_utc();
+    let issuer = residence::ImmigrationIssuer::generate(now, &mut rand_core::OsRng).unwrap();
+    let holder = residence::sample_holder(2);
+    assert!(holder.photo.is_none(), "sample holder 2 is under 16");
+    let trust = TrustAnchors { immigration_roots: vec![issuer.trust_anchor()], ..TrustAnchors::default() };
+    (Loopback(DocumentChip::Residence(residence::issue(&holder, &issuer).unwrap())), trust)
+}

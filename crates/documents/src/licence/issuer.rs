@@ -75,11 +75,11 @@ impl PoliceIssuer {
         &self.subject
     }
 
-    /// What a counter trusts: (SKI, SubjectPublicKeyInfo DER), for
-    /// [`crate::TrustAnchors::police_keys`].
-    pub fn trust_anchor(&self) -> Result<(Vec<u8>, Vec<u8>), LicenceError> {
+    /// What a counter trusts: the key by its SKI and SubjectPublicKeyInfo DER, named by this
+    /// issuer's signer name, for [`crate::TrustAnchors::police_keys`].
+    pub fn trust_anchor(&self) -> Result<crate::PoliceKey, LicenceError> {
         let spki = der::Encode::to_der(self.key.public_key()).map_err(|e| LicenceError::Issue(e.to_string()))?;
-        Ok((self.ski(), spki))
+        Ok(crate::PoliceKey { name: self.subject.clone(), ski: self.ski(), spki })
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, LicenceError> {
@@ -202,6 +202,13 @@ pub fn issue(
     };
     let entries = holder.entries.encode().map_err(bad)?;
     let honseki = encode_honseki(&holder.honseki).map_err(bad)?;
+    // The signed files of fixed size must be exactly that size (readers refuse any other).
+    if entries.len() != DF1_SIZES[0] {
+        return Err(bad("the entries do not fit DF1/EF01's 880 bytes"));
+    }
+    if honseki.len() != DF1_SIZES[1] {
+        return Err(bad("本籍 does not fit DF1/EF02's 82 bytes"));
+    }
     let photo = encode_photo(&holder.photo);
     let files = [entries.as_slice(), honseki.as_slice(), photo.as_slice()];
     let mut serial = vec![0u8; 8];

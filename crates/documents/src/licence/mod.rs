@@ -14,7 +14,10 @@
 //! DF2/EF01 (the photo). The changes written after issue at a police station (DF1/EF04, EF06)
 //! are **not** signed and are reported as [`crate::Trust::Unsigned`]. The licence has no chip
 //! authentication in the spec: a copy of the signed files onto another chip passes, so
-//! [`crate::ChipCheck::NotProven`] is reported.
+//! [`crate::ChipCheck::NotProven`] is reported. The signer shown is the trusted police key that
+//! verified EF07's `B1` (chosen by SKI, by its configured [`crate::PoliceKey::name`]); EF07's
+//! own names (`B3`/`B4`) are not signed and are shown as unsigned fields. DF1/EF01 and DF1/EF02
+//! must be exactly 880 and 82 bytes, so that no byte moves between the signed files.
 //!
 //! Marks in the docs: \[V\] primary spec or working reader code, \[S\] secondary, \[I\] inference.
 
@@ -44,11 +47,22 @@ pub enum PinId {
     Pin2,
 }
 
+impl PinId {
+    /// The PIN's name on the licence: `暗証番号1`, `暗証番号2`.
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            PinId::Pin1 => "暗証番号1",
+            PinId::Pin2 => "暗証番号2",
+        }
+    }
+}
+
 impl core::fmt::Display for PinId {
+    /// `暗証番号1 (PIN1)`, `暗証番号2 (PIN2)`.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
-            PinId::Pin1 => "PIN1",
-            PinId::Pin2 => "PIN2",
+            PinId::Pin1 => "暗証番号1 (PIN1)",
+            PinId::Pin2 => "暗証番号2 (PIN2)",
         })
     }
 }
@@ -60,7 +74,7 @@ pub enum LicenceError {
     /// The reader or card went away.
     #[error(transparent)]
     Transport(#[from] hanko_card::TransportError),
-    /// A PIN was wrong.
+    /// A PIN was wrong: which one, and the tries it has left.
     #[error("driver's licence: wrong {which} ({tries_left} tries left)")]
     WrongPin {
         /// Which.
@@ -69,7 +83,7 @@ pub enum LicenceError {
         tries_left: u8,
     },
     /// A PIN is blocked after 3 wrong tries: only a police station unblocks it.
-    #[error("driver's licence: {which} is blocked (3 wrong tries; only a police station unblocks it)")]
+    #[error("driver's licence: {which} is blocked (3 wrong tries; only a police station unblocks it")]
     Blocked {
         /// Which.
         which: PinId,
@@ -99,6 +113,18 @@ pub enum LicenceError {
     FileTooLarge {
         /// Which file.
         file: &'static str,
+    },
+    /// A signed file (DF1/EF01, DF1/EF02) is not the size the spec fixes: the signature covers
+    /// the files concatenated, so a file of another size could carry bytes of its neighbour
+    /// (a hostile chip moving the photo into 本籍) under the same signature.
+    #[error("driver's licence: {file} is {len} bytes, the spec fixes {expected}: refused (the signature covers the files concatenated, so a file of another size could carry its neighbour's bytes)")]
+    SignedFileSize {
+        /// Which file.
+        file: &'static str,
+        /// Its size as read.
+        len: usize,
+        /// The size the spec gives.
+        expected: usize,
     },
     /// A file does not parse.
     #[error("driver's licence: {0}")]
@@ -154,7 +180,9 @@ fn day(d: time::Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
 }
 
-/// The report of a verified licence: EF01, EF02 and the photo as signed, the changes as not.
+/// The report of a verified licence: EF01, EF02 and the photo as signed; the changes, EF07's
+/// `B3`/`B4` names and the validity (computed with the counter's clock) as not. The signer shown
+/// is the trusted police key that verified the signature, by its configured name.
 pub fn report(data: &LicenceData, verified: &Verified, now: time::OffsetDateTime) -> Report {
     let e = &data.entries;
     let mut fields = vec![signed("name", "氏名", e.name.to_string())];
@@ -173,7 +201,17 @@ pub fn report(data: &LicenceData, verified: &Verified, now: time::OffsetDateTime
     fields.push(signed("issue_date", "交付年月日", day(e.issued)));
     fields.push(signed("expiry", "有効期間の末日", day(e.expiry)));
     let validity = if now.date() > e.expiry { format!("expired since {}", day(e.expiry)) } else { "valid".to_owned() };
-    fields.push(signed("validity", "有効性", validity));
+    fields.push(Field {
+        key: "validity",
+        label: "有効性",
+        value: validity,
+        trust: Trust::Unsigned {
+            why: format!(
+                "computed by this counter from the signed expiry and its own clock ({}), which no signature covers",
+                day(now.date())
+            ),
+        },
+    });
     fields.push(signed("colour", "免許証の色区分", e.colour.to_string()));
     const COND: [(&str, &str); 4] = [
         ("condition_1", "免許の条件1"),
@@ -201,6 +239,13 @@ pub fn report(data: &LicenceData, verified: &Verified, now: time::OffsetDateTime
             format!("{} marks a character outside JIS X 0208 (外字)", files::GAIJI_MARK),
         ));
     }
+    let ef07 = "as DF1/EF07 writes it: B3/B4 are not covered by the B1 signature (the signer is the trusted police key named under the issuer check)";
+    for (key, label, value) in [
+        ("ef07_issuer_name", "署名者の発行者名（EF07）", &data.signature.issuer),
+        ("ef07_subject_name", "署名者名（EF07）", &data.signature.subject),
+    ] {
+        fields.push(Field { key, label, value: value.clone(), trust: Trust::Unsigned { why: ef07.to_owned() } });
+    }
     let why = "written after issue at a police station (DF1/EF04, EF06); not covered by the EF07 signature";
     for (list, key, label) in
         [(&data.changes, "change", "記載事項変更"), (&data.honseki_changes, "honseki_change", "本籍の変更")]
@@ -220,7 +265,7 @@ pub fn report(data: &LicenceData, verified: &Verified, now: time::OffsetDateTime
         photo: Some(Photo { format: PhotoFormat::Jpeg2000, bytes: data.photo.clone(), trust: Trust::Signed }),
         issuer: IssuerCheck {
             method: format!("EF07 signature, {}; police key selected by SKI {}", verified.algorithm, verified.ski_hex),
-            signer: format!("{} (issuer {})", verified.subject, verified.issuer),
+            signer: format!("{} (trusted police key, SKI {})", verified.key_name, verified.ski_hex),
         },
         chip: ChipCheck::NotProven {
             why: "the driver's licence has no chip authentication in its spec: a copy of the signed files onto another chip would pass".to_owned(),
@@ -250,12 +295,14 @@ pub fn check(
 
 fn to_check_error(e: LicenceError) -> CheckError {
     match e {
-        LicenceError::WrongPin { tries_left, .. } => CheckError::WrongAccessCode { tries_left: Some(tries_left) },
+        LicenceError::WrongPin { which, tries_left } => {
+            CheckError::WrongAccessCode { which: Some(which.label_ja()), tries_left: Some(tries_left) }
+        }
         LicenceError::Blocked { which: PinId::Pin1 } => {
-            CheckError::Blocked("driver's licence PIN1 (3 wrong tries; only a police station unblocks it)")
+            CheckError::Blocked("driver's licence 暗証番号1 (PIN1): 3 wrong tries; only a police station unblocks it")
         }
         LicenceError::Blocked { which: PinId::Pin2 } => {
-            CheckError::Blocked("driver's licence PIN2 (3 wrong tries; only a police station unblocks it)")
+            CheckError::Blocked("driver's licence 暗証番号2 (PIN2): 3 wrong tries; only a police station unblocks it")
         }
         LicenceError::Transport(t) => CheckError::Transport(t),
         other => CheckError::Licence(other),

@@ -11,7 +11,7 @@ use super::files::{
     DF1_AID, DF2_AID, FID_01, FID_COMMON, FID_PIN_FLAG, MAX_FILE_LEN,
 };
 use super::issuer::DEFAULT_PIN;
-use super::verify::SignatureRecord;
+use super::verify::{check_signed_size, SignatureRecord};
 use super::{LicenceError, PinId};
 use crate::Progress;
 
@@ -158,7 +158,9 @@ fn verify_pin(t: &mut dyn Transport, which: PinId, pin: &[u8]) -> Result<(), Lic
 
 /// Reads a licence through `t`: common data, PIN-set flag, VERIFY of both PINs (`****` for
 /// both when the flag says the holder set none, whatever `pins` says), DF1's files and DF2's
-/// photo, parsed. Verify the result with [`super::verify()`].
+/// photo, parsed. DF1/EF01 and DF1/EF02 must be the sizes the spec fixes (880 and 82 bytes,
+/// [`super::verify::SIGNED_SIZES`]), else [`LicenceError::SignedFileSize`]. Verify the result
+/// with [`super::verify()`].
 pub fn read_licence(
     t: &mut dyn Transport,
     pins: &LicencePins,
@@ -182,7 +184,9 @@ pub fn read_licence(
     let mut df1: Vec<Vec<u8>> = Vec::with_capacity(7);
     for (i, name) in NAMES.iter().enumerate() {
         select_ef(t, FID_01 + i as u16, name)?;
-        df1.push(read_file(t, name, progress)?);
+        let file = read_file(t, name, progress)?;
+        check_signed_size(name, &file)?;
+        df1.push(file);
     }
     select_df(t, &DF2_AID, "SELECT DF2")?;
     select_ef(t, FID_01, "SELECT DF2/EF01")?;

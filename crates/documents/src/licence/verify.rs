@@ -11,10 +11,14 @@
 //! |---|---|---|
 //! | `B1` | signature value (256 bytes) | \[S\] |
 //! | `B2` | serial (of the signer's record) | \[I\] tag |
-//! | `B3` | issuer name, UTF-8 | \[I\] tag and encoding |
-//! | `B4` | subject name, UTF-8 | \[I\] tag and encoding |
+//! | `B3` | issuer name, UTF-8 (not covered by `B1`) | \[I\] tag and encoding |
+//! | `B4` | subject name, UTF-8 (not covered by `B1`) | \[I\] tag and encoding |
 //! | `B5` | subject key identifier (SHA-1 of the key, 20 bytes) | \[I\] tag |
 //! | `B6` | SHA-256 of each signed file (3 × 32 bytes) | \[I\], not in the NPA spec |
+//!
+//! The signature covers the three files, not EF07: `B2`–`B6` are as the chip writes them. The
+//! signer a report shows is therefore the trusted key that verified `B1` ([`Verified::key_name`],
+//! configured in [`crate::PoliceKey`]), and `B3`/`B4` are shown only as unsigned fields.
 //!
 //! `B6` is a diagnostic only this emulator writes: the signature alone cannot say *which*
 //! file was changed, so when it fails and `B6` is there the verifier names the file whose hash
@@ -40,9 +44,9 @@ pub struct SignatureRecord {
     pub signature: Vec<u8>,
     /// `B2`: serial.
     pub serial: Vec<u8>,
-    /// `B3`: issuer name.
+    /// `B3`: issuer name, as the chip writes it (not covered by the `B1` signature).
     pub issuer: String,
-    /// `B4`: subject name (the signer).
+    /// `B4`: subject name, as the chip writes it (not covered by the `B1` signature).
     pub subject: String,
     /// `B5`: subject key identifier.
     pub ski: Vec<u8>,
@@ -113,7 +117,24 @@ impl SignatureRecord {
     }
 }
 
+/// The sizes the spec gives DF1/EF01 (880 bytes) and DF1/EF02 (82 bytes) \[V\]: fixed, they pin
+/// where each file of the signed concatenation starts, so no byte can move from one file into
+/// another under the same signature. DF2/EF01 (the photo, "~2000 bytes") is the rest.
+pub const SIGNED_SIZES: [(&str, usize); 2] = [("DF1/EF01", DF1_SIZES[0]), ("DF1/EF02", DF1_SIZES[1])];
+
+/// Refuses a signed file that is not its fixed size ([`SIGNED_SIZES`]): EF07 signs the three files
+/// concatenated, and only fixed sizes make that concatenation say which byte is whose.
+pub fn check_signed_size(file: &'static str, bytes: &[u8]) -> Result<(), LicenceError> {
+    match SIGNED_SIZES.iter().find(|(name, _)| *name == file) {
+        Some(&(_, expected)) if bytes.len() != expected => {
+            Err(LicenceError::SignedFileSize { file, len: bytes.len(), expected })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The message the signature covers: DF1/EF01 ‖ DF1/EF02 ‖ DF2/EF01, each file whole as read.
+/// The caller has checked the sizes ([`check_signed_size`]).
 pub fn signed_message(files: [&[u8]; 3]) -> Vec<u8> {
     files.concat()
 }
@@ -123,25 +144,26 @@ pub fn file_digests(files: [&[u8]; 3]) -> [[u8; 32]; 3] {
     files.map(|f| Sha256::digest(f).into())
 }
 
-/// What a verified signature says about its signer.
+/// What a verified signature says about its signer: only what was verified — the trusted key
+/// that verified it. EF07's `B3`/`B4` names are not here: the `B1` signature does not cover them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
-    /// The signer's subject name from EF07.
-    pub subject: String,
-    /// The issuer name from EF07.
-    pub issuer: String,
+    /// The configured name of the trusted police key that verified the signature
+    /// ([`crate::PoliceKey::name`]).
+    pub key_name: String,
     /// The key identifier (hex) that selected the key.
     pub ski_hex: String,
     /// The algorithm, in words.
     pub algorithm: &'static str,
 }
 
-/// Verifies EF07 over the three files with the police key `trust` holds under its SKI.
+/// Verifies EF07 over the three files with the police key `trust` holds under its SKI. A
+/// DF1/EF01 or DF1/EF02 not of its fixed size is refused first ([`check_signed_size`]).
 pub fn verify_signature(
     crypto: CryptoFunction,
     record: &SignatureRecord,
     files: [&[u8]; 3],
-    police_keys: &[(Vec<u8>, Vec<u8>)],
+    police_keys: &[crate::PoliceKey],
 ) -> Result<Verified, LicenceError> {
     let (algorithm, words) = match crypto {
         CryptoFunction::RSA2048_SHA256 => {
@@ -149,19 +171,17 @@ pub fn verify_signature(
         }
         CryptoFunction(other) => return Err(LicenceError::UnknownCryptoFunction(other)),
     };
+    for (name, bytes) in SIGNED_FILES.iter().zip(files) {
+        check_signed_size(name, bytes)?;
+    }
     let ski_hex = hex::encode_upper(&record.ski);
-    let (_, spki) = police_keys
+    let trusted = police_keys
         .iter()
-        .find(|(ski, _)| *ski == record.ski)
+        .find(|k| k.ski == record.ski)
         .ok_or_else(|| LicenceError::UnknownSigningKey { ski: ski_hex.clone() })?;
-    let key = RsaPublicKey::from_spki_der(spki).map_err(|e| LicenceError::BadTrustAnchor(e.to_string()))?;
+    let key = RsaPublicKey::from_spki_der(&trusted.spki).map_err(|e| LicenceError::BadTrustAnchor(e.to_string()))?;
     if key.verify(algorithm, &signed_message(files), &record.signature).is_ok() {
-        return Ok(Verified {
-            subject: record.subject.clone(),
-            issuer: record.issuer.clone(),
-            ski_hex,
-            algorithm: words,
-        });
+        return Ok(Verified { key_name: trusted.name.clone(), ski_hex, algorithm: words });
     }
     // Which file? Only the diagnostic hashes can say.
     let changed: Vec<&'static str> = match &record.digests {

@@ -216,7 +216,9 @@ pub fn check(
     progress(crate::Progress { step: "access control", done: 0, total: None });
     let mut reader = match PassportReader::open(t, password, &mut OsRng) {
         Ok(r) => r,
-        Err(PassportError::WrongAccessCode) => return Err(crate::CheckError::WrongAccessCode { tries_left: None }),
+        Err(PassportError::WrongAccessCode) => {
+            return Err(crate::CheckError::WrongAccessCode { which: None, tries_left: None })
+        }
         Err(e) => return Err(e.into()),
     };
     let access = reader.access();

@@ -29,6 +29,10 @@ pub const SPEC_VERSION_LEN: usize = 4;
 pub const FRONT_IMAGE_LEN: usize = 7000;
 /// Length of the `D1` photo.
 pub const PHOTO_LEN: usize = 3000;
+/// Size of the DF1/EF01 file: the `D0` TLV, 4 bytes of tag and length and the 7000-byte value.
+pub const FRONT_IMAGE_FILE_LEN: usize = 7004;
+/// Size of the DF1/EF02 file: the `D1` TLV, 4 bytes of tag and length and the 3000-byte value.
+pub const PHOTO_FILE_LEN: usize = 3004;
 /// Length of the `D2` address write date (YYYYMMDD).
 pub const WRITE_DATE_LEN: usize = 8;
 /// Length of the `D3` municipality code.
@@ -60,6 +64,15 @@ pub enum FileError {
         /// Its length.
         len: usize,
         /// The fixed length.
+        expected: usize,
+    },
+    /// A signed file (DF1/EF01, DF1/EF02) is not the size the spec fixes. The check code covers
+    /// the two files' values concatenated, so only fixed sizes say which byte is whose.
+    #[error("file is {len} bytes, the spec fixes {expected}")]
+    FileSize {
+        /// Its size as read.
+        len: usize,
+        /// The size the spec gives.
         expected: usize,
     },
     /// A text field is not UTF-8 / ASCII as it must be.
@@ -232,14 +245,22 @@ pub fn parse_card_type(file: &[u8]) -> Result<CardType, FileError> {
     CardType::from_code(field(file, 0xC1, 1)?[0])
 }
 
-/// DF1/EF01: the `D0` value (7000 bytes).
-pub fn parse_front_image(file: &[u8]) -> Result<Vec<u8>, FileError> {
-    Ok(field(file, 0xD0, FRONT_IMAGE_LEN)?.to_vec())
+/// A signed file must be exactly `expected` bytes.
+fn sized(file: &[u8], expected: usize) -> Result<&[u8], FileError> {
+    if file.len() != expected {
+        return Err(FileError::FileSize { len: file.len(), expected });
+    }
+    Ok(file)
 }
 
-/// DF1/EF02: the `D1` value (3000 bytes).
+/// DF1/EF01: the `D0` value (7000 bytes), from a file of exactly 7004 bytes.
+pub fn parse_front_image(file: &[u8]) -> Result<Vec<u8>, FileError> {
+    Ok(field(sized(file, FRONT_IMAGE_FILE_LEN)?, 0xD0, FRONT_IMAGE_LEN)?.to_vec())
+}
+
+/// DF1/EF02: the `D1` value (3000 bytes), from a file of exactly 3004 bytes.
 pub fn parse_photo(file: &[u8]) -> Result<Vec<u8>, FileError> {
-    Ok(field(file, 0xD1, PHOTO_LEN)?.to_vec())
+    Ok(field(sized(file, PHOTO_FILE_LEN)?, 0xD1, PHOTO_LEN)?.to_vec())
 }
 
 /// DF2/EF01: `D2` ‖ `D3` ‖ `D4`.
@@ -324,6 +345,12 @@ mod tests {
         assert_eq!(encode::card_type(CardType::ResidenceCard).len(), 3);
         assert_eq!(encode::front_image(b"II*").len(), 7004);
         assert_eq!(encode::photo(b"jp2").len(), 3004);
+        assert_eq!(encode::front_image(b"II*").len(), FRONT_IMAGE_FILE_LEN);
+        assert_eq!(encode::photo(b"jp2").len(), PHOTO_FILE_LEN);
+        assert!(parse_front_image(&encode::front_image(b"II*")).is_ok());
+        let mut long = encode::front_image(b"II*");
+        long.push(0);
+        assert_eq!(parse_front_image(&long), Err(FileError::FileSize { len: 7005, expected: 7004 }));
         let a = Address { written_on: "20260401".into(), municipality_code: "131016".into(), address: "見本".into() };
         let f = encode::address(&a);
         assert_eq!(f.len(), 342);

@@ -17,7 +17,10 @@
 //! that (MMR TIFF) image, never as text, so a reader can show them signed but cannot extract
 //! them as verified text. DF2 (the back side: address changes, permissions, renewal
 //! application) is written after issue and **not signed**. Holders under 16 have no photo and
-//! no signature. The card-number authentication proves the reader knew the number printed on
+//! no signature (their report has every field unsigned: [`crate::Report::verified`] is false).
+//! The two signed files must be exactly 7004 and 3004 bytes (values of 7000 and 3000), and a
+//! signed card must have its photo: the hash covers the values concatenated, and only fixed
+//! lengths keep a hostile chip from moving the photo's bytes into the front image. The card-number authentication proves the reader knew the number printed on
 //! the card; the card has no chip-authentication key, so chip genuineness is never proven.
 //!
 //! Crypto suites: only the first generation (2-key TDES, retail MAC, SHA-1 key derivation,
@@ -161,6 +164,22 @@ pub enum ResidenceError {
     /// photo either — the signature was removed.
     #[error("no signature (DF3/EF01) on a card with a photo: only under-16 cards (no photo) have none; not genuine")]
     SignatureStripped,
+    /// A signed card without its photo (DF1/EF02): only under-16 cards have no photo, and they
+    /// have no signature either. The check code covers front image ‖ photo, so a card that
+    /// drops its photo may have moved its bytes into the front image.
+    #[error("signed card without a photo (DF1/EF02): only under-16 cards (no signature) have none; refused")]
+    PhotoMissing,
+    /// A part the check code covers is not its fixed length (front image 7000 bytes, photo
+    /// 3000): bytes could have moved from one part into the other under the same hash.
+    #[error("{part} is {len} bytes, the spec fixes {expected}: refused (the check code covers front image ‖ photo, so only fixed lengths say which byte is whose)")]
+    SignedPartSize {
+        /// Which part (`DF1/EF01 front image (D0)`, `DF1/EF02 photo (D1)`).
+        part: &'static str,
+        /// Its length.
+        len: usize,
+        /// The fixed length.
+        expected: usize,
+    },
     /// The signer's certificate (DF3 tag `DB`) does not parse.
     #[error("signer certificate (DF3 DB) does not parse: {0}")]
     Certificate(String),

@@ -248,13 +248,26 @@ fn valid_at(which: &'static str, c: &Certificate, at: OffsetDateTime) -> Result<
 /// Verifies a record: the signer certificate (DF3 `DB`) must be signed (sha256WithRSA) by one
 /// of `trust.immigration_roots` of the same name, both valid at `now`, and the check code
 /// (DF3 `DA`) must be RSA PKCS#1 v1.5 without DigestInfo over SHA-256(D0 value ‖ D1 value)
-/// under the signer's key.
+/// under the signer's key. The front image must be 7000 bytes and the photo present and 3000
+/// bytes ([`ResidenceError::SignedPartSize`], [`ResidenceError::PhotoMissing`]): the hash covers
+/// the two concatenated, and only fixed lengths say which byte is whose.
 pub fn verify(
     record: ResidenceRecord,
     trust: &TrustAnchors,
     now: OffsetDateTime,
 ) -> Result<VerifiedResidence, ResidenceError> {
     let sig = record.signature.as_ref().ok_or(ResidenceError::NoSignature)?;
+    // The check code covers the two values concatenated: only fixed lengths pin the split.
+    let size = |part: &'static str, value: &[u8], expected: usize| {
+        if value.len() == expected {
+            Ok(())
+        } else {
+            Err(ResidenceError::SignedPartSize { part, len: value.len(), expected })
+        }
+    };
+    size("DF1/EF01 front image (D0)", &record.front_image, files::FRONT_IMAGE_LEN)?;
+    let photo = record.photo.as_deref().ok_or(ResidenceError::PhotoMissing)?;
+    size("DF1/EF02 photo (D1)", photo, files::PHOTO_LEN)?;
     let cert = Certificate::from_der(&sig.certificate).map_err(|e| ResidenceError::Certificate(e.to_string()))?;
     let tbs = tbs_of(&sig.certificate).ok_or_else(|| ResidenceError::Certificate("no TBSCertificate".into()))?;
     let issuer = cert.tbs_certificate.issuer.to_string();
@@ -292,10 +305,7 @@ pub fn verify(
         .to_der()
         .map_err(|e| ResidenceError::Certificate(e.to_string()))?;
     let key = RsaPublicKey::from_spki_der(&spki).map_err(|e| ResidenceError::Certificate(e.to_string()))?;
-    let digest = Sha256::new()
-        .chain_update(&record.front_image)
-        .chain_update(record.photo.as_deref().unwrap_or_default())
-        .finalize();
+    let digest = Sha256::new().chain_update(&record.front_image).chain_update(photo).finalize();
     key.verify_unprefixed(&digest, &sig.check_code).map_err(|_| ResidenceError::BadCheckCode)?;
     Ok(VerifiedResidence {
         signer: cert.tbs_certificate.subject.to_string(),
@@ -411,7 +421,7 @@ fn report(r: &ResidenceRecord, signed: Option<&VerifiedResidence>) -> Report {
 
 fn lift(e: ResidenceError) -> CheckError {
     match e {
-        ResidenceError::WrongCardNumber { .. } => CheckError::WrongAccessCode { tries_left: None },
+        ResidenceError::WrongCardNumber { .. } => CheckError::WrongAccessCode { which: None, tries_left: None },
         ResidenceError::Transport(t) => CheckError::Transport(t),
         other => CheckError::Residence(other),
     }
