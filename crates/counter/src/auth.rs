@@ -2,13 +2,17 @@
 //! `hanko up`'s console); the page trades it for an HttpOnly, SameSite=Strict cookie and
 //! redirects to itself without the token. Scripts send it as `Authorization: Bearer`.
 //!
-//! The cookie is not the token: it is HMAC-SHA256 of a fixed label under the token, so a
-//! cookie read off a disk does not sign in at the API with a Bearer header, and a new token
-//! signs everyone out. Every request with the cookie that changes something (POST) must carry
-//! the page's own `Origin` (cross-site request forgery; the cookie's SameSite=Strict is the
-//! second fence). The token is never logged.
+//! The cookie is not the token: each sign-in gets a fresh random session value, and the server
+//! keeps only its SHA-256 with when it ends ([`Sessions`], in memory). A cookie read off a disk
+//! does not sign in at the API with a Bearer header; signing out ends that session on the server
+//! (a copy of the cookie stops working too); a restart or a new token signs everyone out. Every
+//! request with the cookie that changes something (POST) must carry the page's own `Origin`
+//! (cross-site request forgery; the cookie's SameSite=Strict is the second fence). The token is
+//! never logged.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -25,10 +29,48 @@ fn equal(a: &[u8], b: &[u8]) -> bool {
     aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
 }
 
-/// The cookie value of a signed-in browser.
-pub(crate) fn session_value(counter: &Counter) -> String {
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, counter.config.staff_token.as_bytes());
-    hex::encode(aws_lc_rs::hmac::sign(&key, b"hanko-counter staff session v1").as_ref())
+/// Most browsers signed in at once; a sign-in beyond it ends the session that ends first.
+pub(crate) const MAX_SESSIONS: usize = 256;
+
+/// The signed-in browsers: SHA-256 of each session value → when it ends.
+#[derive(Debug, Default)]
+pub(crate) struct Sessions(Mutex<HashMap<[u8; 32], Instant>>);
+
+fn session_key(value: &str) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes());
+    let mut k = [0u8; 32];
+    k.copy_from_slice(d.as_ref());
+    k
+}
+
+impl Sessions {
+    /// A new session: its cookie value (32 random bytes, hex), or `None` without randomness.
+    pub(crate) fn open(&self) -> Option<String> {
+        let mut value = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut value).ok()?;
+        let value = hex::encode(value);
+        let now = Instant::now();
+        let mut map = self.0.lock().ok()?;
+        map.retain(|_, end| *end > now);
+        if map.len() >= MAX_SESSIONS {
+            if let Some(first) = map.iter().min_by_key(|(_, end)| **end).map(|(k, _)| *k) {
+                map.remove(&first);
+            }
+        }
+        map.insert(session_key(&value), now + Duration::from_secs(LIFETIME_SECS));
+        Some(value)
+    }
+    /// Whether `value` is a session that has not ended.
+    pub(crate) fn is_open(&self, value: &str) -> bool {
+        let key = session_key(value);
+        self.0.lock().is_ok_and(|map| map.get(&key).is_some_and(|end| *end > Instant::now()))
+    }
+    /// Ends the session `value` (signing out).
+    pub(crate) fn close(&self, value: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            map.remove(&session_key(value));
+        }
+    }
 }
 
 /// Whether `given` is the staff token.
@@ -69,7 +111,7 @@ pub(crate) fn check(counter: &Counter, method: &Method, headers: &HeaderMap) -> 
     let Some(value) = hanko_store::http::page::cookie(headers, COOKIE) else {
         return Err(CounterError::Unauthorized);
     };
-    if !equal(value.as_bytes(), session_value(counter).as_bytes()) {
+    if !counter.sessions.is_open(&value) {
         return Err(CounterError::Unauthorized);
     }
     if method != Method::GET && method != Method::HEAD && origin.is_none() {
@@ -87,5 +129,28 @@ impl FromRequestParts<Arc<Counter>> for Staff {
 
     async fn from_request_parts(parts: &mut Parts, counter: &Arc<Counter>) -> Result<Staff, CounterError> {
         check(counter, &parts.method, &parts.headers).map(|()| Staff)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_lives_until_closed_and_the_oldest_gives_way() {
+        let s = Sessions::default();
+        let a = s.open().unwrap();
+        assert_eq!(a.len(), 64);
+        assert!(s.is_open(&a));
+        assert!(!s.is_open(&"0".repeat(64)), "a made-up value");
+        let b = s.open().unwrap();
+        assert_ne!(a, b);
+        s.close(&a);
+        assert!(!s.is_open(&a) && s.is_open(&b), "signing out ends that session only");
+        for _ in 0..MAX_SESSIONS {
+            s.open().unwrap();
+        }
+        assert!(!s.is_open(&b), "beyond the bound the oldest session ended");
+        assert_eq!(s.0.lock().unwrap().len(), MAX_SESSIONS);
     }
 }

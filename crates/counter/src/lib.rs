@@ -159,6 +159,7 @@ pub struct Counter {
     pub(crate) records: records::Store,
     pub(crate) checks: checks::Checks,
     pub(crate) metrics: metrics::CounterMetrics,
+    pub(crate) sessions: auth::Sessions,
 }
 
 impl std::fmt::Debug for Counter {
@@ -184,6 +185,7 @@ impl Counter {
             records: records::Store::new(db).await?,
             checks: checks::Checks::default(),
             metrics: metrics::CounterMetrics::default(),
+            sessions: auth::Sessions::default(),
             config,
         })
     }

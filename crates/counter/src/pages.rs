@@ -129,10 +129,12 @@ async fn index(
         } else {
             ""
         };
+        let Some(session) = counter.sessions.open() else {
+            return refused(lang, &CounterError::Internal("no randomness for a session".into()));
+        };
         let cookie = format!(
-            "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+            "{}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
             auth::COOKIE,
-            auth::session_value(&counter),
             auth::LIFETIME_SECS
         );
         let mut r = Redirect::to("/").into_response();
@@ -290,8 +292,11 @@ async fn records(State(counter): State<Arc<Counter>>, uri: axum::http::Uri, head
     page(lang, "/records", l.pick("確認記録", "Records"), true, &body)
 }
 
-/// `POST /signout`: forgets this browser's sign-in.
-async fn signout(_: Staff) -> Response {
+/// `POST /signout`: ends this browser's session on the server and forgets its cookie.
+async fn signout(State(counter): State<Arc<Counter>>, headers: HeaderMap, _: Staff) -> Response {
+    if let Some(value) = hanko_store::http::page::cookie(&headers, auth::COOKIE) {
+        counter.sessions.close(&value);
+    }
     let mut r = Redirect::to("/").into_response();
     let cookie = format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", auth::COOKIE);
     if let Ok(v) = HeaderValue::from_str(&cookie) {

@@ -680,6 +680,24 @@ async fn every_route_refuses_a_wrong_token_a_forged_cookie_and_another_origin() 
 }
 
 #[tokio::test]
+async fn signing_out_ends_the_session_on_the_server() {
+    let h = harness(card_sources(), fake()).await;
+    assert_eq!(h.send(Method::GET, "/api/sources", None, &[]).await.status, StatusCode::OK);
+    // A second browser signs in: its own session, not the same cookie.
+    let token = h.counter.config().staff_token.to_string();
+    let r = h.send(Method::GET, &format!("/?token={token}"), None, &[("cookie", "x=y")]).await;
+    let other = r.headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    assert_ne!(other, h.cookie, "a fresh session per sign-in");
+    let r = h.send(Method::POST, "/signout", None, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.headers[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+    // A copy of the signed-out cookie no longer signs in; the other browser's still does.
+    assert_eq!(h.send(Method::GET, "/api/sources", None, &[]).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.send(Method::GET, "/", None, &[]).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.send(Method::GET, "/api/sources", None, &[("cookie", &other)]).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn every_answer_forbids_framing_and_sniffing() {
     let h = harness(card_sources(), fake()).await;
     for path in ["/", "/records", "/api/sources", "/healthz", "/counter.js", "/nowhere", "/?token=x"] {
