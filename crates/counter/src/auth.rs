@@ -133,6 +133,7 @@ impl FromRequestParts<Arc<Counter>> for Staff {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
