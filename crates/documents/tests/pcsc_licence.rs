@@ -17,117 +17,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command as Process;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+#[path = "support/pcsc.rs"]
+mod pcsc;
 
-use hanko_cardlink::{list_readers, PcscTransport, VpcdBridge, VpcdError};
+use std::process::Command as Process;
+use std::time::Instant;
+
+use hanko_cardlink::{list_readers, PcscTransport};
 use hanko_documents::licence::{issue, sample_holder, PoliceIssuer, SANDBOX_SIGNER_NAME};
 use hanko_documents::{check, AccessCode, CheckError, Chip, DocumentChip, DocumentKind, Trust, TrustAnchors};
+use pcsc::{lock, pcscd, reader_name, Served};
 use time::{Date, Month, OffsetDateTime};
 use zeroize::Zeroizing;
-
-const PATIENCE: Duration = Duration::from_secs(20);
-
-fn port() -> u16 {
-    std::env::var("HANKO_VPCD_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(35963)
-}
-
-fn reader_name() -> String {
-    std::env::var("HANKO_VPCD_READER").unwrap_or_else(|_| "Virtual PCD 00 00".to_owned())
-}
-
-/// Brings up pcscd + vpcd with `scripts/pcsc-up.sh` unless our reader is listed already (a
-/// pcscd of the caller's, e.g. with only the `HANKO_VPCD_READER` reader).
-fn pcscd() {
-    static UP: OnceLock<Result<(), String>> = OnceLock::new();
-    let up = UP.get_or_init(|| {
-        if list_readers().is_ok_and(|rs| rs.iter().any(|r| r.name == reader_name())) {
-            return Ok(());
-        }
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/pcsc-up.sh");
-        let out = Process::new("bash").arg(script).output().map_err(|e| format!("running {script}: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{script} failed ({}): {}{}",
-                out.status,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    });
-    if let Err(e) = up {
-        panic!("pcscd with vpcd is needed for these tests: {e}");
-    }
-}
-
-/// One test at a time on the vpcd port.
-fn lock() -> std::sync::MutexGuard<'static, ()> {
-    static L: Mutex<()> = Mutex::new(());
-    L.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// A licence served through vpcd on a background thread; `stop` gives the chip back.
-struct Served {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<(DocumentChip, Result<(), VpcdError>)>>,
-}
-
-impl Served {
-    fn start(mut chip: DocumentChip) -> Served {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let bridge = VpcdBridge::loopback(port());
-        let thread = thread::spawn(move || {
-            let r = bridge.serve(&mut chip, &flag);
-            (chip, r)
-        });
-        Served { stop, thread: Some(thread) }
-    }
-
-    fn stop(mut self) -> DocumentChip {
-        self.stop.store(true, Ordering::SeqCst);
-        let (chip, r) = self.thread.take().unwrap().join().expect("bridge thread panicked");
-        r.unwrap();
-        chip
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// Waits until pcscd shows a card with `atr` in our reader.
-fn wait_for_card(atr: &[u8]) {
-    let name = reader_name();
-    let start = Instant::now();
-    loop {
-        let r = list_readers().expect("list readers").into_iter().find(|r| r.name == name);
-        if r.as_ref().is_some_and(|r| r.card_present && r.atr == atr) {
-            return;
-        }
-        assert!(start.elapsed() < PATIENCE, "pcscd never showed our licence in {name:?}: {r:?}");
-        thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn wait_for_no_card() {
-    let name = reader_name();
-    let start = Instant::now();
-    while list_readers().expect("list readers").into_iter().any(|r| r.name == name && r.card_present) {
-        assert!(start.elapsed() < PATIENCE, "the licence never left {name:?}");
-        thread::sleep(Duration::from_millis(50));
-    }
-}
 
 fn pins(p1: &str, p2: &str) -> AccessCode {
     AccessCode::LicencePins { pin1: Zeroizing::new(p1.to_owned()), pin2: Zeroizing::new(p2.to_owned()) }
@@ -143,7 +44,6 @@ fn our_reader_reads_and_verifies_the_licence_through_pcscd() {
     let chip = DocumentChip::Licence(issue(&sample_holder(0), &police, issued, &mut rand_core::OsRng).unwrap());
     let atr = chip.atr();
     let served = Served::start(chip);
-    wait_for_card(&atr);
 
     // OpenSC's generic APDU tool: the licence's own commands, read MF/EF01 without a PIN.
     let out = Process::new("opensc-tool")
@@ -187,7 +87,6 @@ fn our_reader_reads_and_verifies_the_licence_through_pcscd() {
     t.disconnect().unwrap();
     let DocumentChip::Licence(back) = served.stop() else { panic!("not a licence") };
     assert_eq!(back.tries_left(), [3, 2]);
-    wait_for_no_card();
 }
 
 /// An independent reader: `pcsc_driverslicense.pl` (masanuzopuri/pcsc_driverslicense on
@@ -212,7 +111,6 @@ fn an_independent_perl_reader_reads_the_licence() {
     let chip = DocumentChip::Licence(issue(&sample_holder(0), &police, issued, &mut rand_core::OsRng).unwrap());
     let atr = chip.atr();
     let served = Served::start(chip);
-    wait_for_card(&atr);
 
     let dir = std::env::temp_dir().join(format!("hanko-licence-perl-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -242,5 +140,4 @@ fn an_independent_perl_reader_reads_the_licence() {
     let DocumentChip::Licence(back) = served.stop() else { panic!("not a licence") };
     assert_eq!(back.tries_left(), [3, 3]);
     let _ = std::fs::remove_dir_all(&dir);
-    wait_for_no_card();
 }

@@ -10,108 +10,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
+#[path = "support/pcsc.rs"]
+mod pcsc;
+
 use std::process::Command as Process;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use hanko_cardlink::{list_readers, serve_vpcd, PcscTransport, VpcdError};
+use hanko_cardlink::PcscTransport;
 use hanko_documents::passport::{self, issue, sample_holder, AccessControl, PassportIssuer};
 use hanko_documents::{ChipCheck, DocumentChip, TrustAnchors};
+use pcsc::{lock, pcscd, reader_name, Served};
 use rand_core::OsRng;
 use time::OffsetDateTime;
-
-fn port() -> u16 {
-    std::env::var("HANKO_VPCD_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(35963)
-}
-
-fn reader_name() -> String {
-    std::env::var("HANKO_VPCD_READER").unwrap_or_else(|_| "Virtual PCD 00 00".into())
-}
-
-const PATIENCE: Duration = Duration::from_secs(20);
-
-fn pcscd() {
-    static UP: OnceLock<Result<(), String>> = OnceLock::new();
-    let up = UP.get_or_init(|| {
-        // A pcscd that already lists the reader asked for is used as it is.
-        if list_readers().is_ok_and(|rs| rs.iter().any(|r| r.name.contains(&reader_name()))) {
-            return Ok(());
-        }
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/pcsc-up.sh");
-        let out = Process::new("bash").arg(script).output().map_err(|e| format!("running {script}: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{script} failed: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    });
-    if let Err(e) = up {
-        panic!("pcscd with vpcd is needed for these tests: {e}");
-    }
-}
-
-/// vpcd serves one card per port: the tests here take turns.
-fn lock() -> std::sync::MutexGuard<'static, ()> {
-    static L: Mutex<()> = Mutex::new(());
-    L.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn card_present(want: bool) {
-    let name = reader_name();
-    let start = Instant::now();
-    loop {
-        let present = list_readers().unwrap().into_iter().any(|r| r.name.contains(&name) && r.card_present);
-        if present == want {
-            return;
-        }
-        assert!(start.elapsed() < PATIENCE, "reader {name}: card present never became {want}");
-        thread::sleep(Duration::from_millis(100));
-    }
-}
-
-struct Served {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<Result<(), VpcdError>>>,
-}
-
-impl Served {
-    fn start(chip: passport::PassportChip) -> Served {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let addr: SocketAddr = ([127, 0, 0, 1], port()).into();
-        let thread = thread::spawn(move || {
-            let mut card = DocumentChip::Passport(chip);
-            serve_vpcd(&mut card, addr, &flag)
-        });
-        let name = reader_name();
-        let start = Instant::now();
-        while !list_readers().unwrap().into_iter().any(|r| r.name.contains(&name) && r.card_present) {
-            if thread.is_finished() {
-                panic!("the vpcd bridge stopped: {:?}", thread.join());
-            }
-            assert!(start.elapsed() < PATIENCE, "reader {name}: no card after {PATIENCE:?}");
-            thread::sleep(Duration::from_millis(100));
-        }
-        Served { stop, thread: Some(thread) }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        card_present(false);
-    }
-}
 
 fn setup() -> (PassportIssuer, TrustAnchors, OffsetDateTime) {
     let now = OffsetDateTime::now_utc();
@@ -125,7 +35,7 @@ fn read_through_pcscd(
     trust: &TrustAnchors,
     now: OffsetDateTime,
 ) -> (hanko_documents::Report, Duration, usize) {
-    let _served = Served::start(chip);
+    let _served = Served::start(DocumentChip::Passport(chip));
     let mut t = PcscTransport::connect(Some(&reader_name())).unwrap();
     let mut chunks = 0usize;
     let start = Instant::now();
@@ -181,7 +91,8 @@ fn the_independent_emrtd_crate_reads_and_verifies_it() {
     let holder = sample_holder(1);
     let csca = std::env::temp_dir().join(format!("hanko-csca-{}.der", std::process::id()));
     std::fs::write(&csca, issuer.trust_anchor()).unwrap();
-    let served = Served::start(issue(&holder, &issuer, AccessControl::Bac, now - time::Duration::days(1)).unwrap());
+    let chip = issue(&holder, &issuer, AccessControl::Bac, now - time::Duration::days(1)).unwrap();
+    let served = Served::start(DocumentChip::Passport(chip));
     let out = Process::new(format!("{target}/debug/emrtd-read"))
         .args([&reader_name(), &holder.document_number, &holder.birth, &holder.expiry, csca.to_str().unwrap()])
         .output()

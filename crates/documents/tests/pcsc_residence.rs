@@ -15,83 +15,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command as Process;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread;
-use std::time::{Duration as StdDuration, Instant};
+#[path = "support/pcsc.rs"]
+mod pcsc;
 
-use hanko_cardlink::{list_readers, PcscTransport, VpcdBridge};
+use std::process::Command as Process;
+use std::time::Instant;
+
+use hanko_cardlink::PcscTransport;
 use hanko_documents::residence::{self, issue, sample_holder, CardNumber, ImmigrationIssuer};
 use hanko_documents::{AccessCode, CheckError, DocumentChip, Trust, TrustAnchors};
+use pcsc::{lock, pcscd, reader_name, run_script, Served};
 use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
-const PATIENCE: StdDuration = StdDuration::from_secs(20);
-
-fn port() -> u16 {
-    std::env::var("HANKO_VPCD_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(35963)
-}
-
-fn reader_name() -> String {
-    std::env::var("HANKO_VPCD_READER").unwrap_or_else(|_| "Virtual PCD 00 00".into())
-}
-
-fn script(name: &str) -> String {
-    format!("{}/../../scripts/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run_script(name: &str) -> String {
-    let out = Process::new("bash").arg(script(name)).output().unwrap_or_else(|e| panic!("running {name}: {e}"));
-    assert!(
-        out.status.success(),
-        "{name} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn card_present(name: &str) -> bool {
-    list_readers().expect("list PC/SC readers").into_iter().any(|r| r.name.contains(name) && r.card_present)
-}
-
-/// Serves `chip` on the vpcd port until dropped.
-struct Served {
-    stop: Arc<AtomicBool>,
-    thread: Option<thread::JoinHandle<()>>,
-}
-
-impl Served {
-    fn start(chip: DocumentChip) -> Served {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let mut chip = chip;
-        let thread = thread::spawn(move || {
-            VpcdBridge::loopback(port()).serve(&mut chip, &flag).expect("vpcd bridge");
-        });
-        let start = Instant::now();
-        while !card_present(&reader_name()) {
-            assert!(start.elapsed() < PATIENCE, "pcscd never showed the card in {:?}", reader_name());
-            thread::sleep(StdDuration::from_millis(50));
-        }
-        Served { stop, thread: Some(thread) }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 /// A residence card served through pcscd, and what a counter trusts for it.
 fn served() -> (Served, TrustAnchors, OffsetDateTime, String) {
-    run_script("pcsc-up.sh");
+    pcscd();
     let now = OffsetDateTime::now_utc();
     let issuer = ImmigrationIssuer::generate(now - Duration::days(1), &mut rand_core::OsRng).unwrap();
     let trust = TrustAnchors { immigration_roots: vec![issuer.trust_anchor()], ..TrustAnchors::default() };
@@ -101,6 +40,7 @@ fn served() -> (Served, TrustAnchors, OffsetDateTime, String) {
 
 #[test]
 fn residence_card_through_pcscd_by_our_reader() {
+    let _l = lock();
     let (_served, trust, now, name) = served();
 
     // Ours, through PcscTransport.
@@ -130,6 +70,7 @@ fn residence_card_through_pcscd_by_our_reader() {
 #[test]
 #[ignore = "needs the GitHub-only ZairyuCardReader: HANKO_ZAIRYU_READER_GIT=<mirror git dir> or network"]
 fn residence_card_through_pcscd_by_an_independent_reader() {
+    let _l = lock();
     let (_served, _trust, _now, name) = served();
     let mut t = PcscTransport::connect(Some(&name)).unwrap();
     let record = residence::read_residence(&mut t, &CardNumber::parse("AA12345678BB").unwrap(), &mut |_| {}).unwrap();
