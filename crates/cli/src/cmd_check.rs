@@ -374,7 +374,7 @@ fn print_report(report: &Report, record: &serde_json::Value, timing: &Timing, a:
         let steps: Vec<_> = timing.steps.iter().map(|(s, ms)| json!({"step": s, "ms": ms})).collect();
         let out = json!({
             "document": report.kind.as_str(),
-            "verified": true,
+            "verified": report.verified(),
             "fields": fields,
             "photo": photo,
             "issuer": report.issuer,
@@ -385,7 +385,14 @@ fn print_report(report: &Report, record: &serde_json::Value, timing: &Timing, a:
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    println!("{} — verified", report.kind.label_ja());
+    if report.verified() {
+        println!("{} — verified", report.kind.label_ja());
+    } else {
+        println!(
+            "{} — read, NOT verified: nothing on it is signed by the issuer (読み取りましたが、署名による検証はできていません)",
+            report.kind.label_ja()
+        );
+    }
     for f in &report.fields {
         println!("  {} ({}): {}   [{}]", f.label, f.key, f.value, trust_text(&f.trust));
     }

@@ -213,6 +213,26 @@ fn a_residence_card_at_the_counter() {
     assert_eq!(field(&v, "address")["trust"]["signed"], false, "the back side is not signed: {v}");
 }
 
+/// An under-16 residence card carries no signature: read, but never called verified — in the
+/// JSON and in the words a person reads.
+#[test]
+fn an_unsigned_residence_card_is_read_but_not_verified() {
+    let dir = scratch("residence-minor");
+    setup(&dir);
+    let made = ok_json(&hanko(&dir, &[], &["document", "new", "residence", "--holder", "2", "--json"]));
+    let id = made["document"].as_str().unwrap().to_owned();
+    let number = made["access_code"]["HANKO_CARD_NUMBER"].as_str().unwrap().to_owned();
+    let env = [("HANKO_CARD_NUMBER", number.as_str())];
+    let read = ["check", "read", "--document", "residence-card", "--emulated", &id];
+    let v = ok_json(&hanko(&dir, &env, &[&read[..], &["--json"]].concat()));
+    assert_eq!(v["verified"], false, "{v}");
+    assert!(v["photo"].is_null(), "{v}");
+    let o = hanko(&dir, &env, &read);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("NOT verified") && !t.contains("— verified"), "{t}");
+}
+
 #[test]
 fn a_passport_at_the_counter() {
     for variant in [None, Some("bac"), Some("pace-only"), Some("no-sm")] {

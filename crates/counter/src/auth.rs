@@ -108,10 +108,10 @@ pub(crate) fn check(counter: &Counter, method: &Method, headers: &HeaderMap) -> 
     if let Some(given) = bearer(headers) {
         return if is_token(counter, given) { Ok(()) } else { Err(CounterError::Unauthorized) };
     }
-    let Some(value) = hanko_store::http::page::cookie(headers, COOKIE) else {
-        return Err(CounterError::Unauthorized);
-    };
-    if !counter.sessions.is_open(&value) {
+    // Every value of the cookie counts: another app on the same host may have set one of the same
+    // name (cookies ignore ports), which must neither hide nor replace the page's own.
+    let values = hanko_store::http::page::cookies(headers, COOKIE);
+    if !values.iter().any(|v| counter.sessions.is_open(v)) {
         return Err(CounterError::Unauthorized);
     }
     if method != Method::GET && method != Method::HEAD && origin.is_none() {

@@ -376,8 +376,8 @@ async fn run(counter: Arc<Counter>, id: String, kind: DocumentKind, source: Stri
             let record = Record::with_tail(new_id(), &report, tail, counter.config.record_policy, at);
             match counter.records.add(&record).await {
                 Ok(()) => {
-                    counter.metrics.finished(kind, "passed");
                     let verified = report.verified();
+                    counter.metrics.finished(kind, if verified { "passed" } else { "read_unverified" });
                     let report = serde_json::to_value(&report).unwrap_or(Value::Null);
                     JobState::Done(Box::new(Outcome {
                         report,

@@ -27,7 +27,8 @@ impl Default for CounterMetrics {
             r.register("counter_checks_started", "Counter checks started, by document", started.clone());
             r.register(
                 "counter_checks",
-                "Counter checks ended, by document and outcome (passed: read, verified and recorded; refused: \
+                "Counter checks ended, by document and outcome (passed: read, verified and recorded; read_unverified: read and recorded, but nothing on the \
+                 document is signed by its issuer (an under-16 residence card); refused: \
                  the document did not verify; failed: a wrong access code, a transport or source error, a timeout; \
                  error: the record could not be kept)",
                 finished.clone(),

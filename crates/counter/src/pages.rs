@@ -260,7 +260,15 @@ async fn records(State(counter): State<Arc<Counter>>, uri: axum::http::Uri, head
             .and_then(|d| d["fields"].as_object())
             .map(|f| {
                 f.iter()
-                    .map(|(k, v)| format!("{}: {}", escape(k), escape(v["value"].as_str().unwrap_or_default())))
+                    .map(|(k, v)| {
+                        // Each value as the record keeps it: signed by the issuer, or not.
+                        let mark = if v["signed"].as_bool() == Some(true) {
+                            String::new()
+                        } else {
+                            format!(" <span class=\"unsigned\">({})</span>", l.pick("署名なし", "not signed"))
+                        };
+                        format!("{}: {}{mark}", escape(k), escape(v["value"].as_str().unwrap_or_default()))
+                    })
                     .collect::<Vec<_>>()
                     .join("<br>")
             })
@@ -294,7 +302,7 @@ async fn records(State(counter): State<Arc<Counter>>, uri: axum::http::Uri, head
 
 /// `POST /signout`: ends this browser's session on the server and forgets its cookie.
 async fn signout(State(counter): State<Arc<Counter>>, headers: HeaderMap, _: Staff) -> Response {
-    if let Some(value) = hanko_store::http::page::cookie(&headers, auth::COOKIE) {
+    for value in hanko_store::http::page::cookies(&headers, auth::COOKIE) {
         counter.sessions.close(&value);
     }
     let mut r = Redirect::to("/").into_response();

@@ -152,7 +152,12 @@ impl Record {
                     ChipCheck::NotProven { why } => json!({"proven": false, "why": why}),
                 };
                 Some(json!({
-                    "method": "IC chip read and verified at the counter",
+                    "method": if report.verified() {
+                        "IC chip read and verified at the counter"
+                    } else {
+                        "IC chip read at the counter; nothing signed by the issuer: NOT verified"
+                    },
+                    "verified": report.verified(),
                     "fields": fields,
                     "issuer": {"method": report.issuer.method, "signer": report.issuer.signer},
                     "chip": chip,

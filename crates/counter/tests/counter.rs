@@ -500,12 +500,23 @@ fn my_number_card_with_face() -> (hanko_card::Card, TrustAnchors) {
 
 async fn through_the_real_reader(
     kind: DocumentKind,
-    (source, trust): (impl Transport + Send + 'static, TrustAnchors),
+    document: (impl Transport + Send + 'static, TrustAnchors),
     code: Value,
 ) -> Value {
+    through_the_real_reader_with(kind, document, code, RecordPolicy::Minimal).await.0
+}
+
+/// [`through_the_real_reader`] under `policy`, with the counter (its records, page, metrics).
+async fn through_the_real_reader_with(
+    kind: DocumentKind,
+    (source, trust): (impl Transport + Send + 'static, TrustAnchors),
+    code: Value,
+    policy: RecordPolicy,
+) -> (Value, Harness) {
     logs();
     let sources = MemSources::default().with("doc", "emulated document", Some(kind), source);
-    let config = CounterConfig::new(trust, Arc::new(sources), temp_dir());
+    let mut config = CounterConfig::new(trust, Arc::new(sources), temp_dir());
+    config.record_policy = policy;
     let counter = Arc::new(Counter::open(config).await.unwrap());
     let token = counter.config().staff_token.to_string();
     let h = Harness { router: hanko_counter::router(counter.clone()), counter, cookie: String::new() };
@@ -524,11 +535,11 @@ async fn through_the_real_reader(
     };
     assert_eq!(s["state"], "done", "{s}");
     assert_eq!(s["record"]["document"], kind.as_str());
-    if kind == DocumentKind::MyNumberCard {
+    if kind == DocumentKind::MyNumberCard && policy == RecordPolicy::Minimal {
         assert_eq!(s["record"]["number_b_tail"], "20352285");
     }
     assert!(!s.to_string().contains(NUMBER_B));
-    s
+    (s, h)
 }
 
 #[tokio::test]
@@ -563,16 +574,28 @@ async fn documents_through_the_real_reader() {
 /// English) with the `unsigned` class instead of 「確認できました」/"Checked".
 #[tokio::test]
 async fn an_unsigned_document_is_read_but_not_shown_as_verified() {
-    let s = through_the_real_reader(
+    let (s, h) = through_the_real_reader_with(
         DocumentKind::ResidenceCard,
         samples::under_16_residence_card(),
         json!({"card_number": samples::UNDER_16_CARD_NUMBER}),
+        RecordPolicy::Aml,
     )
     .await;
     let fields = s["report"]["fields"].as_array().unwrap();
     assert!(!fields.is_empty() && fields.iter().all(|f| f["trust"] == "unsigned"), "{s}");
     assert!(s["report"]["photo"].is_null(), "{s}");
     assert_eq!(s["verified"], false, "no signed field: {s}");
+    // The AML record, the records page and the metrics say so too (the second review).
+    let details = &s["record"]["details"];
+    assert_eq!(details["verified"], false, "{details}");
+    assert!(details["method"].as_str().unwrap().contains("NOT verified"), "{details}");
+    let token = h.counter.config().staff_token.to_string();
+    let bearer = format!("Bearer {token}");
+    let page = h.send(Method::GET, "/records", None, &[("authorization", &bearer)]).await.text();
+    assert!(page.contains("(署名なし)"), "unsigned values are marked on the records page: {page}");
+    let metrics = h.send(Method::GET, "/metrics", None, &[("authorization", &bearer)]).await.text();
+    assert!(metrics.contains(r#"outcome="read_unverified""#), "{metrics}");
+    assert!(!metrics.contains(r#"outcome="passed""#), "{metrics}");
     // A signed document, for contrast.
     let s = through_the_real_reader(
         DocumentKind::ResidenceCard,
@@ -688,7 +711,11 @@ async fn signing_out_ends_the_session_on_the_server() {
     let r = h.send(Method::GET, &format!("/?token={token}"), None, &[("cookie", "x=y")]).await;
     let other = r.headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
     assert_ne!(other, h.cookie, "a fresh session per sign-in");
-    let r = h.send(Method::POST, "/signout", None, &[]).await;
+    // A cookie of the same name planted by another app on the host neither hides the page's own
+    // nor survives sign-out in its place.
+    let planted = format!("hanko_counter_staff={}; {}", "0".repeat(64), h.cookie);
+    assert_eq!(h.send(Method::GET, "/api/sources", None, &[("cookie", &planted)]).await.status, StatusCode::OK);
+    let r = h.send(Method::POST, "/signout", None, &[("cookie", &planted)]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(r.headers[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
     // A copy of the signed-out cookie no longer signs in; the other browser's still does.

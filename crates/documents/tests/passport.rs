@@ -281,6 +281,14 @@ fn hiding_ef_card_access_to_force_bac_is_a_pace_downgrade() {
     other.replace_file(Fid::CARD_ACCESS, lds::encode_security_infos(&[info]).unwrap());
     let e = check(other, &holder.access_code(), &trust(&i)).unwrap_err();
     assert!(matches!(passport_err(e), PassportError::PaceDowngrade(_)));
+    // A variant the reader does not run, listed before the one it does (EF.CardAccess is a DER
+    // SET: DH-GM sorts first): the reader takes the one it runs.
+    let mut both = chip(&i, AccessControl::BacAndPace);
+    let dh = lds::SecurityInfo::pace(der::asn1::ObjectIdentifier::new_unwrap("0.4.0.127.0.7.2.2.4.1.2"), 0).unwrap();
+    let ecdh = lds::SecurityInfo::pace(lds::ID_PACE_ECDH_GM_AES_128, 12).unwrap();
+    both.replace_file(Fid::CARD_ACCESS, lds::encode_security_infos(&[ecdh, dh]).unwrap());
+    let report = check(both, &holder.access_code(), &trust(&i)).unwrap();
+    assert!(report.issuer.method.contains("PACE"), "{}", report.issuer.method);
     // A BAC-only chip (no PACE in DG14) is read by BAC as before.
     let report = check(chip(&i, AccessControl::Bac), &holder.access_code(), &trust(&i)).unwrap();
     assert!(report.issuer.method.contains("BAC"), "{}", report.issuer.method);

@@ -322,9 +322,10 @@ impl PassportChip {
             Some([0x02]) if !self.can.is_empty() => PacePassword::Can(String::from_utf8_lossy(&self.can).into_owned()),
             _ => return Response::status(StatusWord::DATA_NOT_FOUND),
         };
-        // The engine runs over the first PACEInfo of the chip's own EF.CardAccess.
+        // The engine runs over the first PACEInfo of the chip's own EF.CardAccess that it supports
+        // (MSE:Set AT must then name that protocol).
         let infos = parse_card_access(self.file(Fid::CARD_ACCESS).unwrap_or_default()).unwrap_or_default();
-        let Some(Ok(mut engine)) = infos.first().map(|info| ChipPace::new(&password, info, &mut OsRng)) else {
+        let Some(mut engine) = infos.iter().find_map(|info| ChipPace::new(&password, info, &mut OsRng).ok()) else {
             return Response::status(StatusWord::DATA_NOT_FOUND);
         };
         match engine.mse_set_at(&c.data) {

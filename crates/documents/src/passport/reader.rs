@@ -86,7 +86,7 @@ fn cmd<'a>(ins: Ins, p1: u8, p2: u8, data: &'a [u8], le: Option<usize>) -> Comma
 }
 
 impl<'t> PassportReader<'t> {
-    /// Opens the chip: reads EF.CardAccess; PACE (`pace.rs`, over its first PACEInfo) when it
+    /// Opens the chip: reads EF.CardAccess; PACE (`pace.rs`, over its first PACEInfo we run) when it
     /// announces PACE; else selects LDS1 and tries a plain SELECT of EF.COM (no access control)
     /// and then BAC (MRZ only).
     pub fn open(
@@ -107,7 +107,11 @@ impl<'t> PassportReader<'t> {
         };
         if let (true, Some(ca)) = (pace_offered, &r.card_access) {
             let infos = parse_card_access(ca).map_err(|e| PassportError::Pace(e.to_string()))?;
-            let info = infos.first().ok_or_else(|| PassportError::Pace("EF.CardAccess has no PACEInfo".into()))?;
+            // The first PACEInfo this reader runs (a chip may list variants before the one it shares).
+            let info = infos
+                .iter()
+                .find(|i| i.suite().is_ok())
+                .ok_or_else(|| PassportError::Pace("EF.CardAccess offers no PACE variant this reader runs".into()))?;
             let pw = match password {
                 Password::Mrz(m) => PacePassword::Mrz(m.to_owned()),
                 Password::Can(c) => PacePassword::Can(c.to_owned()),

@@ -408,10 +408,11 @@ impl<S: TapStore> TapService<S> {
             .store
             .get(permit.service(), &sha256(&certificate))?
             .ok_or_else(|| TapError::NotRegistered { service: permit.service().clone() })?;
-        // The chip proves it is the registered one with the free challenge before the stored
-        // birth-date key is sent: another chip carrying a copy of the certificate never learns it.
-        Client::new(&mut *card).challenge_card_face_chip(&registration.chip_key).map_err(chip_challenge_failure)?;
         let verified = self.validity.check_certificate(&self.trust, &certificate, at).await?;
+        // The chip proves it is the registered one with the free challenge, and the stored
+        // birth-date key follows at once (no network wait between them): another chip carrying a
+        // copy of the certificate never learns it.
+        Client::new(&mut *card).challenge_card_face_chip(&registration.chip_key).map_err(chip_challenge_failure)?;
         let chip = Client::new(&mut *card)
             .prove_card_face_chip(registration.birth_date_key.as_bytes(), &self.cv_root, &fresh_challenge()?)
             .map_err(TapError::ChipCheck)?;

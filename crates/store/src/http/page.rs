@@ -50,16 +50,23 @@ impl Lang {
     }
 }
 
-/// A cookie's value.
+/// A cookie's value (the first one sent under `name`).
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    cookies(headers, name).into_iter().next()
+}
+
+/// Every value sent under `name`, in order: a browser sends several when another site on the
+/// same host (cookies ignore ports) or another path set one of the same name.
+pub fn cookies(headers: &HeaderMap, name: &str) -> Vec<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
+        .filter(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
+        .collect()
 }
 
 /// HTML-escapes text for element content and quoted attributes.
