@@ -109,7 +109,6 @@ fn an_independent_perl_reader_reads_the_licence() {
     let police = PoliceIssuer::generate(SANDBOX_SIGNER_NAME).unwrap();
     let issued = Date::from_calendar_date(2024, Month::June, 1).unwrap();
     let chip = DocumentChip::Licence(issue(&sample_holder(0), &police, issued, &mut rand_core::OsRng).unwrap());
-    let atr = chip.atr();
     let served = Served::start(chip);
 
     let dir = std::env::temp_dir().join(format!("hanko-licence-perl-{}", std::process::id()));

@@ -4,7 +4,7 @@
 //! "Virtual PCD 00 00"), and a document served through `hanko_cardlink::VpcdBridge` on a
 //! background thread.
 
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::process::Command as Process;
 use std::sync::atomic::{AtomicBool, Ordering};
