@@ -32,6 +32,10 @@ pub(crate) enum Command {
     /// 24-character MRZ information, document number + check digit + birth YYMMDD + check digit +
     /// expiry YYMMDD + check digit) or $HANKO_CAN (6 digits, PACE); typed at a hidden prompt when
     /// unset on a terminal. Nothing is stored: the record is printed, for the business to keep.
+    ///
+    /// Exit status: 0 verified; 3 read but NOT verified (the document carries no issuer
+    /// signature, e.g. a residence card of a holder under 16); 1 the check said no (a wrong
+    /// code, a signature that fails …); 2 bad input or a reader error.
     Read(ReadArgs),
     /// Serve the counter check web page (hanko-counter): pick the document, enter its access
     /// code, choose a reader or an emulated document of the data directory, see the verified
@@ -309,8 +313,13 @@ fn trust_text(t: &Trust) -> String {
 
 /// The record the law asks for (確認記録): the time and which document; for a My Number Card
 /// also the 8 digits of 照合番号B without the birth date. Never the My Number.
-fn record(kind: DocumentKind, code: &AccessCode, at: hanko_pki::time::OffsetDateTime) -> Result<serde_json::Value> {
-    let mut r = json!({"time": fmt_time(at), "document": kind.as_str()});
+fn record(
+    kind: DocumentKind,
+    code: &AccessCode,
+    at: hanko_pki::time::OffsetDateTime,
+    verified: bool,
+) -> Result<serde_json::Value> {
+    let mut r = json!({"time": fmt_time(at), "document": kind.as_str(), "verified": verified});
     if kind == DocumentKind::MyNumberCard {
         r["number_b_without_birth_date"] = json!(hanko_documents::mynumber::record_digits(code).map_err(explain)?);
     }
@@ -351,9 +360,11 @@ fn read(a: &ReadArgs, json: bool) -> Result<ExitCode> {
     if let (Some(path), Some(photo)) = (&a.photo_out, &report.photo) {
         crate::files::write_atomic(path, &photo.bytes, 0o600)?;
     }
-    let record = record(kind, &code, now)?;
+    let record = record(kind, &code, now, report.verified())?;
     print_report(&report, &record, &timing, a, json)?;
-    Ok(ExitCode::SUCCESS)
+    // A document with nothing signed was read, not verified: a script's `&&` must not take it
+    // as a passed check.
+    Ok(if report.verified() { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 
 fn print_report(report: &Report, record: &serde_json::Value, timing: &Timing, a: &ReadArgs, json: bool) -> Result<()> {

@@ -189,7 +189,8 @@ fn check_document(kind: &str, document: &str, variant: Option<&str>) -> Value {
     let env: Vec<(&str, &str)> = codes.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let v = ok_json(&hanko(&dir, &env, &["check", "read", "--json", "--document", document, "--emulated", &id]));
     assert_eq!(v["verified"], true);
-    assert_eq!(v["record"].as_object().unwrap().len(), 2, "only the time and the document: {v}");
+    assert_eq!(v["record"].as_object().unwrap().len(), 3, "only the time, the document, verified: {v}");
+    assert_eq!(v["record"]["verified"], true, "{v}");
     v
 }
 
@@ -224,11 +225,13 @@ fn an_unsigned_residence_card_is_read_but_not_verified() {
     let number = made["access_code"]["HANKO_CARD_NUMBER"].as_str().unwrap().to_owned();
     let env = [("HANKO_CARD_NUMBER", number.as_str())];
     let read = ["check", "read", "--document", "residence-card", "--emulated", &id];
-    let v = ok_json(&hanko(&dir, &env, &[&read[..], &["--json"]].concat()));
-    assert_eq!(v["verified"], false, "{v}");
+    let o = hanko(&dir, &env, &[&read[..], &["--json"]].concat());
+    assert_eq!(o.status.code(), Some(3), "read, not verified: {}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((&v["verified"], &v["record"]["verified"]), (&Value::Bool(false), &Value::Bool(false)), "{v}");
     assert!(v["photo"].is_null(), "{v}");
     let o = hanko(&dir, &env, &read);
-    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     let t = text(&o);
     assert!(t.contains("NOT verified") && !t.contains("— verified"), "{t}");
 }

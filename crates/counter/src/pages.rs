@@ -273,8 +273,16 @@ async fn records(State(counter): State<Arc<Counter>>, uri: axum::http::Uri, head
                     .join("<br>")
             })
             .unwrap_or_default();
+        let verified = if r.verified {
+            format!("<td class=\"signed\">{}</td>", l.pick("署名検証済み", "verified"))
+        } else {
+            format!(
+                "<td class=\"unsigned\">{}</td>",
+                l.pick("検証なし（署名のない書類）", "NOT verified (no signature)")
+            )
+        };
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td>{verified}<td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&jst(r.checked_at)),
             escape(label(l, r.document)),
             escape(r.number_b_tail.as_deref().unwrap_or("—")),
@@ -284,7 +292,7 @@ async fn records(State(counter): State<Arc<Counter>>, uri: axum::http::Uri, head
         ));
     }
     let body = format!(
-        "<p>{intro}</p><table id=\"records\"><thead><tr><th>{at}</th><th>{doc}</th><th>{tail}</th><th>{policy}</th>\
+        "<p>{intro}</p><table id=\"records\"><thead><tr><th>{at}</th><th>{doc}</th><th>{verification}</th><th>{tail}</th><th>{policy}</th>\
          <th>{details}</th><th>{until}</th></tr></thead><tbody>{rows}</tbody></table>",
         intro = l.pick(
             "確認のたびに作る確認記録です（7年保存）。既定では確認時刻と書類の種類だけ、マイナンバーカードは照合番号Bの生年月日を除く8桁も。個人番号は記録しません。",
@@ -292,6 +300,7 @@ async fn records(State(counter): State<Arc<Counter>>, uri: axum::http::Uri, head
         ),
         at = l.pick("確認日時", "Checked at"),
         doc = l.pick("書類", "Document"),
+        verification = l.pick("発行者の署名", "Issuer's signature"),
         tail = l.pick("照合番号B（生年月日を除く8桁）", "Check number B (8 digits, no birth date)"),
         policy = l.pick("記録方針", "Policy"),
         details = l.pick("記録事項", "Items"),

@@ -93,6 +93,9 @@ pub struct Record {
     pub number_b_tail: Option<String>,
     /// The policy it was made under (`minimal`, `aml`).
     pub policy: String,
+    /// Whether the issuer's signature verified anything on the document ([`Report::verified`]):
+    /// `false` for a document that carries none (read, not verified).
+    pub verified: bool,
     /// Under [`RecordPolicy::Aml`]: the record items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<Value>,
@@ -170,6 +173,7 @@ impl Record {
             document: report.kind,
             number_b_tail,
             policy: policy.as_str().to_owned(),
+            verified: report.verified(),
             details,
             retain_until: at + RETENTION_SECS,
         }
@@ -203,14 +207,15 @@ impl Store {
     /// Keeps `r` (committed before the page is told).
     pub(crate) async fn add(&self, r: &Record) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO counter_records (id, checked_at, document, number_b_tail, policy, details, retain_until) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO counter_records (id, checked_at, document, number_b_tail, policy, verification, details, \
+             retain_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&r.id)
         .bind(r.checked_at)
         .bind(r.document.as_str())
         .bind(r.number_b_tail.as_deref())
         .bind(&r.policy)
+        .bind(if r.verified { "signature" } else { "none" })
         .bind(r.details.as_ref().map(Value::to_string))
         .bind(r.retain_until)
         .execute(self.db.pool())
@@ -221,7 +226,8 @@ impl Store {
     /// The newest `limit` records.
     pub(crate) async fn list(&self, limit: i64) -> Result<Vec<Record>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, checked_at, document, number_b_tail, policy, details, retain_until FROM counter_records \
+            "SELECT id, checked_at, document, number_b_tail, policy, verification, details, retain_until \
+             FROM counter_records \
              ORDER BY checked_at DESC, id LIMIT $1",
         )
         .bind(limit.clamp(1, MAX_LIST))
@@ -236,6 +242,11 @@ impl Store {
                     document: kind_of(&row.try_get::<String, _>("document")?)?,
                     number_b_tail: row.try_get("number_b_tail")?,
                     policy: row.try_get("policy")?,
+                    verified: match row.try_get::<String, _>("verification")?.as_str() {
+                        "signature" => true,
+                        "none" => false,
+                        other => return Err(StoreError::Corrupt(format!("verification {other:?}"))),
+                    },
                     details: details
                         .map(|d| serde_json::from_str(&d))
                         .transpose()

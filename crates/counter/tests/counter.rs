@@ -586,6 +586,7 @@ async fn an_unsigned_document_is_read_but_not_shown_as_verified() {
     assert!(s["report"]["photo"].is_null(), "{s}");
     assert_eq!(s["verified"], false, "no signed field: {s}");
     // The AML record, the records page and the metrics say so too (the second review).
+    assert_eq!(s["record"]["verified"], false, "every record says it: {s}");
     let details = &s["record"]["details"];
     assert_eq!(details["verified"], false, "{details}");
     assert!(details["method"].as_str().unwrap().contains("NOT verified"), "{details}");
@@ -593,6 +594,9 @@ async fn an_unsigned_document_is_read_but_not_shown_as_verified() {
     let bearer = format!("Bearer {token}");
     let page = h.send(Method::GET, "/records", None, &[("authorization", &bearer)]).await.text();
     assert!(page.contains("(署名なし)"), "unsigned values are marked on the records page: {page}");
+    assert!(page.contains("検証なし（署名のない書類）"), "the record is marked not verified: {page}");
+    let listed = h.send(Method::GET, "/api/records", None, &[("authorization", &bearer)]).await.json();
+    assert_eq!(listed["records"][0]["verified"], false, "{listed}");
     let metrics = h.send(Method::GET, "/metrics", None, &[("authorization", &bearer)]).await.text();
     assert!(metrics.contains(r#"outcome="read_unverified""#), "{metrics}");
     assert!(!metrics.contains(r#"outcome="passed""#), "{metrics}");
@@ -604,6 +608,7 @@ async fn an_unsigned_document_is_read_but_not_shown_as_verified() {
     )
     .await;
     assert_eq!(s["verified"], true, "{s}");
+    assert_eq!(s["record"]["verified"], true, "{s}");
 
     // The page's script: the title follows `verified`, in both languages, marked `unsigned`.
     let h = harness(card_sources(), fake()).await;

@@ -35,7 +35,7 @@ fn read_through_pcscd(
     trust: &TrustAnchors,
     now: OffsetDateTime,
 ) -> (hanko_documents::Report, Duration, usize) {
-    let _served = Served::start(DocumentChip::Passport(chip));
+    let served = Served::start(DocumentChip::Passport(chip));
     let mut t = PcscTransport::connect(Some(&reader_name())).unwrap();
     let mut chunks = 0usize;
     let start = Instant::now();
@@ -45,6 +45,7 @@ fn read_through_pcscd(
     .unwrap();
     let took = start.elapsed();
     drop(t);
+    served.stop(); // the bridge ended cleanly and the passport left the reader
     (report, took, chunks)
 }
 
@@ -97,7 +98,7 @@ fn the_independent_emrtd_crate_reads_and_verifies_it() {
         .args([&reader_name(), &holder.document_number, &holder.birth, &holder.expiry, csca.to_str().unwrap()])
         .output()
         .unwrap();
-    drop(served);
+    served.stop();
     let _ = std::fs::remove_file(&csca);
     let text = String::from_utf8_lossy(&out.stdout);
     eprintln!("emrtd-read:\n{text}{}", String::from_utf8_lossy(&out.stderr));
