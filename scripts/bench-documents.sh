@@ -119,7 +119,7 @@ id=$(new_document licence) && load_codes && measure "driver's licence" driver-li
 id=$(new_document residence) && load_codes && measure "residence card" residence-card "$id"
 id=$(new_document passport bac) && load_codes && measure "passport, BAC + SM (3DES)" passport "$id"
 unset HANKO_CAN
-id=$(new_document passport pace) && load_codes && measure "passport, PACE + SM (AES)" passport "$id"
+id=$(new_document passport pace-only) && load_codes && measure "passport, PACE + SM (AES)" passport "$id"
 unset HANKO_CAN
 id=$(new_document passport no-sm) && load_codes && measure "passport, no access control" passport "$id"
 

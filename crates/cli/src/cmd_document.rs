@@ -84,8 +84,9 @@ pub(crate) struct NewArgs {
     holder: usize,
     /// A variant of the document: licence `pins` (default) or `no-pins` (the default PINs
     /// `****`); residence `residence` (default), `special-permanent`, `minor` (under 16: no photo,
-    /// no signature); passport `bac` (default), `pace`, `pace-only` (BAC answers 6A 88),
-    /// `no-sm` (no access control: the plain-read yardstick of `scripts/bench-documents.sh`).
+    /// no signature); passport `bac-pace` (default: both, readers use PACE), `bac`, `pace-only`
+    /// (BAC answers 6A 88), `no-sm` (no access control: the plain-read yardstick of
+    /// `scripts/bench-documents.sh`).
     #[arg(long)]
     variant: Option<String>,
     /// The document id (letters, digits, '-'); default: `KIND-XXXXXXXX` (8 random hex digits).
